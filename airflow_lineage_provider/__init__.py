@@ -1,0 +1,12 @@
+"""airflow-lineage-provider: OpenLineage lineage and quality gates for Apache Airflow 3.
+
+Importing this package must stay cheap: Airflow imports providers and plugins in every process.
+"""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"
+
+MIN_AIRFLOW_VERSION = "3.1.0"

@@ -1,0 +1,61 @@
+"""The ``airflow-lineage`` command: doctor, replay, sql explain, graph.
+
+Each sub-command's implementation is imported only when it runs, so ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: sub-command -> "module:function"; the function takes the parsed argparse.Namespace and returns an exit code
+COMMANDS = {
+    "doctor": "airflow_lineage_provider.emission.doctor:run",
+    "replay": "airflow_lineage_provider.emission.spool:replay_command",
+    "sql explain": "airflow_lineage_provider.sql.cli:explain_command",
+    "graph": "airflow_lineage_provider.graph:graph_command",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="airflow-lineage", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    doctor = sub.add_parser("doctor", help="print the effective configuration and send one test event")
+    doctor.add_argument("--no-send", action="store_true", help="do not send the test event")
+    doctor.set_defaults(target="doctor")
+
+    replay = sub.add_parser("replay", help="re-deliver events kept in the spool, oldest first")
+    replay.add_argument("--spool-dir", help="spool directory (default: [lineage_provider] spool_dir)")
+    replay.add_argument("--limit", type=int, default=None, help="deliver at most this many events")
+    replay.add_argument("--dry-run", action="store_true", help="list what would be replayed")
+    replay.set_defaults(target="replay")
+
+    sql = sub.add_parser("sql", help="SQL lineage tools")
+    sql_sub = sql.add_subparsers(dest="sql_command", required=True, metavar="SQL_COMMAND")
+    explain = sql_sub.add_parser("explain", help="print the lineage the engine infers from SQL")
+    explain.add_argument("file", nargs="?", default="-", help="SQL file, or - for standard input")
+    explain.add_argument("--dialect", default=None, help="postgres, mysql, sqlite, snowflake, bigquery ...")
+    explain.add_argument("--default-database", default=None)
+    explain.add_argument("--default-schema", default=None)
+    explain.add_argument("--pretty", action="store_true", help="a readable form instead of JSON")
+    explain.set_defaults(target="sql explain")
+
+    graph = sub.add_parser("graph", help="render a file of OpenLineage events as a lineage picture")
+    graph.add_argument("events_file", help="JSON-lines file of OpenLineage events")
+    graph.add_argument("-o", "--output", required=True, help="output file (.html or .svg)")
+    graph.set_defaults(target="graph")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module_name, _, func_name = COMMANDS[args.target].partition(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    return int(func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Value objects and the extractor base class shared by every extractor (built-in or custom)."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+if TYPE_CHECKING:
+    from openlineage.client.event_v2 import InputDataset, OutputDataset
+    from openlineage.client.facet_v2 import JobFacet, RunFacet
+
+log = logging.getLogger(__name__)
+
+
+@attrs.define
+class OperatorLineage:
+    """What an extractor (or an operator's ``get_openlineage_facets_on_*`` method) contributes to an event.
+
+    The shape matches the official provider's ``OperatorLineage`` so operators written for it work as-is.
+    """
+
+    inputs: list[InputDataset] = attrs.field(factory=list)
+    outputs: list[OutputDataset] = attrs.field(factory=list)
+    run_facets: dict[str, RunFacet] = attrs.field(factory=dict)
+    job_facets: dict[str, JobFacet] = attrs.field(factory=dict)
+
+
+class BaseExtractor(ABC):
+    """Base of every extractor.
+
+    A subclass lists the operator class names it handles in ``operator_class_names`` (or overrides
+    ``can_extract``) and overrides the ``extract_on_*`` methods it needs; each returns ``None`` when it
+    has nothing to say. Extractors must not raise: the manager catches and reports anything they do.
+    """
+
+    operator_class_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, operator: Any) -> None:
+        self.operator = operator
+
+    @classmethod
+    def can_extract(cls, operator: Any) -> bool:
+        names = {klass.__name__ for klass in type(operator).__mro__}
+        return bool(names.intersection(cls.operator_class_names))
+
+    def extract_on_start(self, context: Any) -> OperatorLineage | None:
+        return None
+
+    def extract_on_complete(self, context: Any, task_instance: Any) -> OperatorLineage | None:
+        return self.extract_on_start(context)
+
+    def extract_on_failure(self, context: Any, task_instance: Any, error: BaseException | str | None) -> OperatorLineage | None:
+        return self.extract_on_complete(context, task_instance)

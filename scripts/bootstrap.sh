@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Create the virtualenv and install the provider with its dev/test extras. Idempotent.
+set -euo pipefail
+python=${1:-python3}
+venv=${2:-.venv}
+
+# The MySQL provider (tests against MariaDB) compiles mysqlclient, which needs the MariaDB/MySQL client
+# headers. Install them when we can (root with apt), otherwise say what is missing.
+if ! command -v mariadb_config >/dev/null && ! command -v mysql_config >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing libmariadb-dev (needed to build mysqlclient for the MySQL provider)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmariadb-dev pkg-config >/dev/null
+  else
+    echo "warning: no mariadb_config/mysql_config: install libmariadb-dev (Debian) or mysql-client headers" >&2
+  fi
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install -q --upgrade pip uv >/dev/null
+"$venv/bin/uv" pip install -q -p "$venv/bin/python" -e ".[dev]"
+echo "virtualenv ready: $venv"

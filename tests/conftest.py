@@ -1,0 +1,52 @@
+"""Test session set-up: an isolated AIRFLOW_HOME with a migrated SQLite metadata DB, before Airflow is imported.
+
+Every test runs against real Airflow; the metadata DB is created once per session (``airflow db migrate``)
+in a temporary directory, so a developer's own ~/airflow is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_HOME = Path(tempfile.mkdtemp(prefix="alp-airflow-home-"))
+os.environ["AIRFLOW_HOME"] = str(_HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_HOME / "dags")
+os.environ["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(_HOME / "logs")
+os.environ.setdefault("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "http://localhost:8080/execution/")
+for _name in [k for k in os.environ if k.startswith(("AIRFLOW__LINEAGE_PROVIDER__", "OPENLINEAGE_"))]:
+    del os.environ[_name]
+
+sys.path.insert(0, str(Path(__file__).parent))  # for `import ol_schema`
+
+import ol_schema  # noqa: E402
+
+(_HOME / "dags").mkdir(exist_ok=True)
+subprocess.run(
+    [sys.executable, "-m", "airflow", "db", "migrate"],
+    check=True,
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+    env=os.environ.copy(),
+)
+
+
+@pytest.fixture(scope="session")
+def airflow_home() -> Path:
+    return _HOME
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    stats = ol_schema.STATS
+    terminalreporter.write_line(
+        f"OpenLineage events validated against ../shared/openlineage_spec: {stats['validated']}, "
+        f"invalid: {stats['invalid']}"
+    )
