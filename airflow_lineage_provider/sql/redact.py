@@ -1,0 +1,71 @@
+"""Redaction of SQL text before it goes into an event (the SQL job facet) or a log line.
+
+Credentials are always replaced by ``***``: ``CREDENTIALS``/``PASSWORD``/secret key options of COPY,
+UNLOAD, CREATE/ALTER USER/ROLE, storage integrations and stages, and the secret part of connection
+strings and URIs. ``mask_literals=True`` additionally turns every string and number literal into ``?``.
+"""
+
+from __future__ import annotations
+
+import re
+
+MASK = "***"
+
+_URI_CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"]*):(?P<secret>[^\s@/'\"]+)@")
+
+_QUOTED = r"(?:'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\$\$.*?\$\$)"
+#: keyword (optionally followed by = or BY / WITH) then a quoted or bare secret value
+_SECRET_OPTIONS = re.compile(
+    r"(?P<key>\b(?:PASSWORD|IDENTIFIED\s+(?:BY|WITH\s+\w+\s+BY)|AWS_SECRET_ACCESS_KEY|AWS_SECRET_KEY"
+    r"|AWS_KEY_ID|AWS_ACCESS_KEY_ID|AWS_TOKEN|AWS_SESSION_TOKEN|SECRET_ACCESS_KEY|ACCESS_KEY_ID|SESSION_TOKEN"
+    r"|AZURE_SAS_TOKEN|SAS_TOKEN|MASTER_KEY|SECRET|CREDENTIALS|CREDENTIAL|ACCESS_KEY|PRIVATE_KEY|TOKEN"
+    r"|IAM_ROLE|ENCRYPTION_KEY|KMS_KEY_ID|CLIENT_SECRET|ACCOUNT_KEY)\b\s*(?:=\s*|\s+)?)"
+    r"(?P<value>" + _QUOTED + r"|(?![(=])[^\s,;()]+)",
+    re.IGNORECASE | re.DOTALL,
+)
+#: key=value secrets inside connection strings ("...;Password=abc;...", "password=abc host=...")
+_CONN_STRING_SECRETS = re.compile(
+    r"(?P<key>\b(?:password|pwd|passwd|secret|token|accountkey|sharedaccesssignature|sig)\s*=\s*)"
+    r"(?P<value>[^;'\"\s&]+)",
+    re.IGNORECASE,
+)
+#: CREDENTIALS = ( ... ) / CREDENTIAL ( ... ) blocks (Snowflake, Redshift): mask every value inside
+_CREDENTIAL_BLOCK = re.compile(r"(?P<key>\bCREDENTIALS?\s*=?\s*)\((?P<body>[^)]*)\)", re.IGNORECASE)
+_BLOCK_VALUE = re.compile(r"(?P<key>\w+\s*=?\s*)(?P<value>" + _QUOTED + r"|[^\s,)]+)", re.DOTALL)
+
+_LITERALS = re.compile(
+    r"(?P<skip>--[^\n]*|/\*.*?\*/|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]\n]*\])"
+    r"|(?P<lit>'(?:[^'\\]|\\.|'')*'|\$\$.*?\$\$|(?<![\w.$])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.]))",
+    re.DOTALL,
+)
+
+
+def redact_uri_credentials(text: str) -> str:
+    """``scheme://user:secret@host`` -> ``scheme://user:***@host`` everywhere in ``text``."""
+    return _URI_CREDENTIALS.sub(lambda m: f"{m.group('head')}:{MASK}@", text)
+
+
+def _mask_value(value: str) -> str:
+    if value[:1] in ("'", '"'):
+        return value[0] + MASK + value[0]
+    if value.startswith("$$"):
+        return "$$" + MASK + "$$"
+    return MASK
+
+
+def _mask_block(match: re.Match[str]) -> str:
+    body = _BLOCK_VALUE.sub(lambda m: m.group("key") + _mask_value(m.group("value")), match.group("body"))
+    return f"{match.group('key')}({body})"
+
+
+def redact_sql(sql: str, *, mask_literals: bool = False) -> str:
+    """Return ``sql`` with credentials replaced by ``***`` (and every literal by ``?`` if asked)."""
+    if not sql:
+        return sql
+    out = redact_uri_credentials(sql)
+    out = _CREDENTIAL_BLOCK.sub(_mask_block, out)
+    out = _SECRET_OPTIONS.sub(lambda m: m.group("key") + _mask_value(m.group("value")), out)
+    out = _CONN_STRING_SECRETS.sub(lambda m: m.group("key") + MASK, out)
+    if mask_literals:
+        out = _LITERALS.sub(lambda m: m.group(0) if m.group("skip") else "?", out)
+    return out
