@@ -15,6 +15,16 @@ if ! command -v mariadb_config >/dev/null && ! command -v mysql_config >/dev/nul
   fi
 fi
 
+# tests/test_graph.py checks the lineage picture in a real headless browser: Debian's chromium.
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing chromium (headless browser for the lineage-picture test)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "warning: no chromium: install it (Debian: apt-get install chromium) for tests/test_graph.py" >&2
+  fi
+fi
+
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi

@@ -1,0 +1,720 @@
+"""Render a file of OpenLineage events as a lineage picture, and summarize it for a terminal.
+
+``airflow-lineage graph EVENTS_FILE -o OUT`` reads JSON-lines events (the file transport's format) and writes
+a self-contained HTML page with an inline SVG (``.html``) or the SVG alone (``.svg``): dataset and job nodes
+laid out in layers from left to right, table-level edges, column-level edges from ``columnLineage`` facets,
+the quality gate's verdict per column from ``dataQualityAssertions`` facets, and the state of every run.
+No external asset, script or font is referenced, so the file opens offline anywhere.
+
+Pure Python, standard library only: it must run wherever the provider runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from airflow_lineage_provider.exceptions import LineageProviderError
+
+log = logging.getLogger(__name__)
+
+#: event types that end a run; a late START never overrides them
+TERMINAL_STATES = frozenset({"COMPLETE", "FAIL", "ABORT"})
+
+NodeKey = tuple[str, str, str]  # ("dataset" | "job", namespace, name)
+FieldKey = tuple[NodeKey, str]  # (dataset key, column)
+
+
+class GraphInputError(LineageProviderError):
+    """The events file cannot be read or holds no OpenLineage run event."""
+
+
+# --- the model ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """One data-quality assertion on a dataset column, from a ``dataQualityAssertions`` facet."""
+
+    column: str
+    assertion: str
+    success: bool
+    severity: str = "error"
+    expected: str = ""
+    actual: str = ""
+    event_time: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.success:
+            return "pass"
+        return "warn" if self.severity.lower() == "warn" else "fail"
+
+
+@dataclass
+class Run:
+    run_id: str
+    job: NodeKey
+    state: str = "OTHER"
+    started: str = ""
+    ended: str = ""
+    error: str = ""
+
+
+@dataclass
+class Dataset:
+    key: NodeKey
+    fields: list[str] = field(default_factory=list)
+    #: latest assertion per (column, assertion name)
+    assertions: dict[tuple[str, str], Assertion] = field(default_factory=dict)
+    row_count: int | None = None
+
+    def add_field(self, name: str) -> None:
+        if name not in self.fields:
+            self.fields.append(name)
+
+    @property
+    def verdict(self) -> str | None:
+        """``fail`` if an error-severity assertion failed, ``warn`` if only warn ones did, else ``pass``."""
+        if not self.assertions:
+            return None
+        verdicts = {a.verdict for a in self.assertions.values()}
+        for level in ("fail", "warn"):
+            if level in verdicts:
+                return level
+        return "pass"
+
+
+@dataclass(frozen=True)
+class ColumnEdge:
+    source: FieldKey
+    target: FieldKey
+    kind: str  # IDENTITY | TRANSFORMATION | AGGREGATION | INDIRECT
+
+
+@dataclass
+class LineageGraph:
+    datasets: dict[NodeKey, Dataset] = field(default_factory=dict)
+    runs: dict[str, Run] = field(default_factory=dict)
+    edges: set[tuple[NodeKey, NodeKey]] = field(default_factory=set)
+    column_edges: set[ColumnEdge] = field(default_factory=set)
+    event_types: Counter[str] = field(default_factory=Counter)
+    skipped_lines: int = 0
+
+    @property
+    def jobs(self) -> dict[NodeKey, list[Run]]:
+        """Job -> its runs, oldest first."""
+        jobs: dict[NodeKey, list[Run]] = defaultdict(list)
+        for run in self.runs.values():
+            jobs[run.job].append(run)
+        return {key: sorted(runs, key=lambda r: r.started or r.ended) for key, runs in sorted(jobs.items())}
+
+    def job_state(self, job: NodeKey) -> str:
+        runs = self.jobs.get(job) or []
+        return runs[-1].state if runs else "OTHER"
+
+    def gated(self) -> list[Dataset]:
+        return [ds for ds in self.datasets.values() if ds.assertions]
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+
+def load_events(path: str | Path) -> tuple[list[dict[str, Any]], int]:
+    """Events from a JSON-lines file, and how many lines were not JSON objects (skipped)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        msg = f"cannot read events file {str(path)!r}: {exc.strerror or exc}"
+        raise GraphInputError(msg) from None
+    events: list[dict[str, Any]] = []
+    skipped = 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            skipped += 1
+            continue
+        if isinstance(event, dict) and isinstance(event.get("job"), dict):
+            events.append(event)
+        else:
+            skipped += 1
+    return events, skipped
+
+
+def _dataset_key(ds: Mapping[str, Any]) -> NodeKey:
+    return ("dataset", str(ds.get("namespace", "")), str(ds.get("name", "")))
+
+
+def _edge_kind(input_field: Mapping[str, Any], legacy: str | None) -> str:
+    for transformation in input_field.get("transformations") or []:
+        if transformation.get("type") == "INDIRECT":
+            return "INDIRECT"
+        subtype = str(transformation.get("subtype") or "").upper()
+        if subtype in ("IDENTITY", "TRANSFORMATION", "AGGREGATION"):
+            return subtype
+    legacy = (legacy or "").upper()
+    return legacy if legacy in ("IDENTITY", "TRANSFORMATION", "AGGREGATION") else "TRANSFORMATION"
+
+
+def _add_dataset(graph: LineageGraph, ds: Mapping[str, Any], event_time: str) -> NodeKey:
+    key = _dataset_key(ds)
+    node = graph.datasets.setdefault(key, Dataset(key))
+    facets = ds.get("facets") or {}
+    for schema_field in (facets.get("schema") or {}).get("fields") or []:
+        if isinstance(schema_field, Mapping) and schema_field.get("name"):
+            node.add_field(str(schema_field["name"]))
+    input_facets = ds.get("inputFacets") or {}
+    metrics = input_facets.get("dataQualityMetrics") or facets.get("dataQualityMetrics") or {}
+    if isinstance(metrics.get("rowCount"), int):
+        node.row_count = metrics["rowCount"]
+    assertions = input_facets.get("dataQualityAssertions") or facets.get("dataQualityAssertions") or {}
+    for item in assertions.get("assertions") or []:
+        column = str(item.get("column") or "")
+        assertion = Assertion(
+            column=column,
+            assertion=str(item.get("name") or item.get("assertion") or "assertion"),
+            success=bool(item.get("success")),
+            severity=str(item.get("severity") or "error"),
+            expected=str(item.get("expected") or ""),
+            actual=str(item.get("actual") or ""),
+            event_time=event_time,
+        )
+        slot = (column, assertion.assertion)
+        previous = node.assertions.get(slot)
+        if previous is None or previous.event_time <= event_time:
+            node.assertions[slot] = assertion
+        if column:
+            node.add_field(column)
+    return key
+
+
+def _add_column_lineage(graph: LineageGraph, target: NodeKey, ds: Mapping[str, Any]) -> None:
+    fields = ((ds.get("facets") or {}).get("columnLineage") or {}).get("fields") or {}
+    for out_field, spec in fields.items():
+        graph.datasets[target].add_field(out_field)
+        for input_field in spec.get("inputFields") or []:
+            source = _dataset_key(input_field)
+            column = str(input_field.get("field", ""))
+            graph.datasets.setdefault(source, Dataset(source)).add_field(column)
+            kind = _edge_kind(input_field, spec.get("transformationType"))
+            graph.column_edges.add(ColumnEdge((source, column), (target, out_field), kind))
+
+
+def _update_run(graph: LineageGraph, event: Mapping[str, Any], job: NodeKey) -> None:
+    run_id = str((event.get("run") or {}).get("runId", ""))
+    event_type = str(event.get("eventType") or "OTHER")
+    event_time = str(event.get("eventTime") or "")
+    run = graph.runs.setdefault(run_id, Run(run_id, job))
+    if event_type == "START":
+        run.started = run.started or event_time
+        if run.state not in TERMINAL_STATES:
+            run.state = "RUNNING"
+    elif event_type in TERMINAL_STATES:
+        run.state, run.ended = event_type, event_time
+        run.started = run.started or event_time
+    elif run.state == "OTHER" and event_type == "RUNNING":
+        run.state = "RUNNING"
+    error = ((event.get("run") or {}).get("facets") or {}).get("errorMessage") or {}
+    if error.get("message"):
+        run.error = str(error["message"])
+
+
+def build_graph(events: Iterable[Mapping[str, Any]], skipped_lines: int = 0) -> LineageGraph:
+    """Fold run events into jobs, runs, datasets, table edges, column edges and assertions."""
+    graph = LineageGraph(skipped_lines=skipped_lines)
+    for event in sorted(events, key=lambda e: str(e.get("eventTime") or "")):
+        graph.event_types[str(event.get("eventType") or "DATASET/JOB")] += 1
+        job_info = event.get("job") or {}
+        job: NodeKey = ("job", str(job_info.get("namespace", "")), str(job_info.get("name", "")))
+        event_time = str(event.get("eventTime") or "")
+        if "run" in event:
+            _update_run(graph, event, job)
+        for ds in event.get("inputs") or []:
+            graph.edges.add((_add_dataset(graph, ds, event_time), job))
+        for ds in event.get("outputs") or []:
+            key = _add_dataset(graph, ds, event_time)
+            graph.edges.add((job, key))
+            _add_column_lineage(graph, key, ds)
+    return graph
+
+
+# --- terminal summary ----------------------------------------------------------------------------------
+
+
+def short_name(name: str) -> str:
+    """The readable tail of a dataset name: ``/data/orders.db.main.orders`` -> ``main.orders``."""
+    tail = name.rsplit("/", 1)[-1]
+    parts = tail.split(".")
+    return ".".join(parts[-2:]) if len(parts) > 2 else tail
+
+
+def _assertion_text(a: Assertion) -> str:
+    detail = f" actual {a.actual}" if a.actual else ""
+    detail += f" (expected {a.expected})" if a.expected else ""
+    return f"{a.column or '<table>'}: {a.assertion} {a.verdict.upper()}{detail}"
+
+
+def summary(graph: LineageGraph, *, source: str | None = None) -> str:
+    """Plain-text summary: events per type, jobs and their last state, datasets, edges, the gate's verdict."""
+    total = sum(graph.event_types.values())
+    counts = ", ".join(f"{kind} {n}" for kind, n in sorted(graph.event_types.items()))
+    lines = [f"OpenLineage events: {total} ({counts})" + (f" from {source}" if source else "")]
+    if graph.skipped_lines:
+        lines.append(f"  skipped {graph.skipped_lines} line(s) that were not OpenLineage events")
+    jobs = graph.jobs
+    states = Counter(graph.job_state(job) for job in jobs)
+    lines.append(f"jobs: {len(jobs)} ({', '.join(f'{s} {n}' for s, n in sorted(states.items()))})")
+    width = max((len(job[2]) for job in jobs), default=0)
+    for job, runs in jobs.items():
+        ins = sorted(short_name(s[2]) for s, t in graph.edges if t == job)
+        outs = sorted(short_name(t[2]) for s, t in graph.edges if s == job)
+        flow = (f"  in: {', '.join(ins)}" if ins else "") + (f"  out: {', '.join(outs)}" if outs else "")
+        tries = f" x{len(runs)}" if len(runs) > 1 else ""
+        lines.append(f"  {job[2]:<{width}}  {runs[-1].state + tries:<10}{flow}".rstrip())
+    lines.append(
+        f"datasets: {len(graph.datasets)}  table edges: {len(graph.edges)}  "
+        f"column edges: {len(graph.column_edges)}"
+    )
+    gated = graph.gated()
+    if not gated:
+        lines.append("quality gate: no dataQualityAssertions facet in these events")
+    for ds in gated:
+        verdict = (ds.verdict or "").upper()
+        rows = f", {ds.row_count} rows" if ds.row_count is not None else ""
+        lines.append(f"quality gate on {short_name(ds.key[2])}: {verdict}{rows}")
+        lines.extend(
+            f"  {_assertion_text(a)}" for a in sorted(ds.assertions.values(), key=lambda a: a.column)
+        )
+    return "\n".join(lines)
+
+
+# --- layout ------------------------------------------------------------------------------------------------
+
+JOB_W, JOB_H = 190, 60
+DS_W, DS_HEADER, ROW_H = 236, 46, 20
+MAX_ROWS = 40
+LAYER_GAP, NODE_GAP, MARGIN = 80, 26, 24
+CHAR_W = 7.0  # average glyph width at 12px sans-serif, for truncation
+
+
+@dataclass
+class Box:
+    key: NodeKey
+    x: float = 0.0
+    y: float = 0.0
+    w: float = 0.0
+    h: float = 0.0
+    layer: int = 0
+    rows: list[str] = field(default_factory=list)  # dataset columns drawn (at most MAX_ROWS)
+    hidden_rows: int = 0
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+    def anchor(self, column: str | None, side: str) -> tuple[float, float]:
+        """Where an edge meets this box: the column's row if drawn, else the box's middle."""
+        x = self.x + (self.w if side == "right" else 0)
+        if column is not None and column in self.rows:
+            return x, self.y + DS_HEADER + self.rows.index(column) * ROW_H + ROW_H / 2
+        return x, (self.y + DS_HEADER / 2) if self.rows else self.cy
+
+
+def _layers(nodes: list[NodeKey], edges: list[tuple[NodeKey, NodeKey]]) -> dict[NodeKey, int]:
+    """Longest-path layering after dropping back edges (found by DFS), sources pulled next to their users."""
+    succ: dict[NodeKey, list[NodeKey]] = defaultdict(list)
+    for u, v in edges:
+        if u != v:
+            succ[u].append(v)
+    state: dict[NodeKey, int] = {}
+    order: list[NodeKey] = []
+    acyclic: dict[NodeKey, list[NodeKey]] = defaultdict(list)
+    for root in nodes:
+        if root in state:
+            continue
+        stack = [(root, iter(succ[root]))]
+        state[root] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[node] = 2
+                order.append(node)
+                stack.pop()
+            elif state.get(nxt) != 1:  # not a back edge
+                acyclic[node].append(nxt)
+                if nxt not in state:
+                    state[nxt] = 1
+                    stack.append((nxt, iter(succ[nxt])))
+    layer = dict.fromkeys(nodes, 0)
+    for node in reversed(order):  # topological order of the acyclic graph
+        for nxt in acyclic[node]:
+            layer[nxt] = max(layer[nxt], layer[node] + 1)
+    has_pred = {v for vs in acyclic.values() for v in vs}
+    for node in nodes:
+        if node not in has_pred and acyclic[node]:
+            layer[node] = min(layer[v] for v in acyclic[node]) - 1
+    return layer
+
+
+def layout(graph: LineageGraph) -> tuple[dict[NodeKey, Box], float, float]:
+    """Boxes with positions, and the canvas width and height."""
+    edges = sorted(graph.edges) + sorted({(e.source[0], e.target[0]) for e in graph.column_edges})
+    linked_jobs = {n for edge in graph.edges for n in edge if n[0] == "job"}
+    jobs = [job for job in graph.jobs if job in linked_jobs] or list(graph.jobs)
+    nodes: list[NodeKey] = sorted(graph.datasets) + jobs
+    layer_of = _layers(nodes, edges)
+    boxes: dict[NodeKey, Box] = {}
+    for key in nodes:
+        box = Box(key, layer=layer_of[key])
+        if key[0] == "dataset":
+            fields = graph.datasets[key].fields
+            box.rows, box.hidden_rows = fields[:MAX_ROWS], max(0, len(fields) - MAX_ROWS)
+            box.w, box.h = DS_W, DS_HEADER + ROW_H * (len(box.rows) + (1 if box.hidden_rows else 0)) + 6
+        else:
+            box.w, box.h = JOB_W, JOB_H
+        boxes[key] = box
+    neighbours: dict[NodeKey, set[NodeKey]] = defaultdict(set)
+    for u, v in edges:
+        if u != v:
+            neighbours[u].add(v)
+            neighbours[v].add(u)
+    layers: dict[int, list[Box]] = defaultdict(list)
+    for box in boxes.values():
+        layers[box.layer].append(box)
+    order = sorted(layers)
+    x = float(MARGIN)
+    for index in order:
+        width = max(b.w for b in layers[index])
+        for box in layers[index]:
+            box.x = x + (width - box.w) / 2
+        x += width + LAYER_GAP
+        _place(layers[index], None)
+    # barycenter sweeps: order each layer by its neighbours' centres, then place without overlap
+    for sweep in range(6):
+        for index in order if sweep % 2 == 0 else list(reversed(order)):
+            wanted = {}
+            for box in layers[index]:
+                centres = [boxes[n].cy for n in neighbours[box.key] if boxes[n].layer != index]
+                wanted[box.key] = sum(centres) / len(centres) if centres else box.cy
+            layers[index].sort(key=lambda b: (wanted[b.key], b.key))
+            _place(layers[index], wanted)
+    top = min(b.y for b in boxes.values()) if boxes else 0.0
+    for box in boxes.values():
+        box.y += MARGIN - top
+    height = max((b.y + b.h for b in boxes.values()), default=0.0) + MARGIN
+    return boxes, max(x - LAYER_GAP + MARGIN, 400.0), max(height, 200.0)
+
+
+def _place(column: list[Box], wanted: dict[NodeKey, float] | None) -> None:
+    """Stack boxes in their order, each as close to its wanted centre as the ones above allow."""
+    bottom = float("-inf")
+    for box in column:
+        target = (
+            (wanted[box.key] - box.h / 2) if wanted else bottom + NODE_GAP if bottom > float("-inf") else 0.0
+        )
+        box.y = max(target, bottom + NODE_GAP)
+        bottom = box.y + box.h
+    if wanted:  # shift the stack so its overall offset from the wanted centres is balanced
+        shift = sum(wanted[b.key] - b.cy for b in column) / len(column)
+        for box in column:
+            box.y += shift
+
+
+# --- SVG -----------------------------------------------------------------------------------------------
+
+STATE_COLOURS = {
+    "COMPLETE": ("#1e7d32", "#e8f5e9"),
+    "FAIL": ("#c62828", "#ffebee"),
+    "ABORT": ("#6d4c41", "#efebe9"),
+    "RUNNING": ("#1565c0", "#e3f2fd"),
+    "OTHER": ("#616161", "#f5f5f5"),
+}
+VERDICT_COLOURS = {"pass": "#1e7d32", "warn": "#ef6c00", "fail": "#c62828"}
+VERDICT_MARKS = {"pass": "\u2714", "warn": "!", "fail": "\u2718"}
+EDGE_PALETTE = ("#7b1fa2", "#00838f", "#ad1457", "#5d4037", "#283593", "#2e7d32", "#f57f17", "#4527a0")
+EDGE_DASH = {"IDENTITY": "", "TRANSFORMATION": "5 3", "AGGREGATION": "2 3", "INDIRECT": "1 4"}
+
+
+def _fit(text: str, width: float, *, keep_end: bool = False) -> str:
+    room = max(3, int(width / CHAR_W))
+    if len(text) <= room:
+        return text
+    return "\u2026" + text[-(room - 1) :] if keep_end else text[: room - 1] + "\u2026"
+
+
+def _curve(a: tuple[float, float], b: tuple[float, float]) -> str:
+    (x1, y1), (x2, y2) = a, b
+    bend = max(40.0, abs(x2 - x1) / 2)
+    return f"M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
+
+
+def _text(x: float, y: float, text: str, cls: str, anchor: str = "start", fill: str | None = None) -> str:
+    colour = f' fill="{fill}"' if fill else ""
+    return f'<text x="{x:.1f}" y="{y:.1f}" class="{cls}" text-anchor="{anchor}"{colour}>{escape(text)}</text>'
+
+
+def _dataset_svg(box: Box, ds: Dataset) -> list[str]:
+    namespace, name = box.key[1], box.key[2]
+    verdict = ds.verdict
+    stroke = VERDICT_COLOURS[verdict] if verdict else "#455a64"
+    title = f"dataset {namespace} / {name}" + (
+        f" ({ds.row_count} rows measured)" if ds.row_count is not None else ""
+    )
+    out = [
+        f'<g class="node dataset" data-name="{escape(name)}" data-verdict="{verdict or ""}">',
+        f"<title>{escape(title)}</title>",
+        f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w}" height="{box.h:.1f}" rx="6" fill="#fff" '
+        f'stroke="{stroke}" stroke-width="{2.5 if verdict else 1.5}"/>',
+        f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w}" height="{DS_HEADER}" rx="6" fill="#eceff1"/>',
+        _text(box.x + 10, box.y + 19, _fit(short_name(name), (box.w - 20) * 0.85, keep_end=True), "title"),
+        _text(box.x + 10, box.y + 36, _fit(namespace, box.w - (95 if verdict else 20), keep_end=True), "sub"),
+    ]
+    if verdict:
+        out.append(
+            _text(
+                box.x + box.w - 8,
+                box.y + 36,
+                f"gate {verdict.upper()}",
+                "badge",
+                "end",
+                VERDICT_COLOURS[verdict],
+            )
+        )
+    by_column: dict[str, list[Assertion]] = defaultdict(list)
+    for assertion in ds.assertions.values():
+        by_column[assertion.column].append(assertion)
+    for i, column in enumerate(box.rows):
+        y = box.y + DS_HEADER + i * ROW_H
+        if i % 2:
+            out.append(
+                f'<rect x="{box.x + 1:.1f}" y="{y:.1f}" width="{box.w - 2}" height="{ROW_H}" fill="#fafafa"/>'
+            )
+        out.append(_text(box.x + 12, y + 14, _fit(column, box.w - 110), "col"))
+        checks = by_column.get(column)
+        if checks:
+            worst = max(checks, key=lambda a: ("pass", "warn", "fail").index(a.verdict))
+            label = f"{VERDICT_MARKS[worst.verdict]} {_fit(worst.actual, 60)}".rstrip()
+            tip = "; ".join(_assertion_text(a) for a in checks)
+            out.append(
+                f'<g class="check" data-column="{escape(column)}" data-verdict="{worst.verdict}">'
+                f"<title>{escape(tip)}</title>"
+                + _text(box.x + box.w - 8, y + 14, label, "mark", "end", VERDICT_COLOURS[worst.verdict])
+                + "</g>"
+            )
+    if box.hidden_rows:
+        y = box.y + DS_HEADER + len(box.rows) * ROW_H
+        out.append(_text(box.x + 12, y + 14, f"\u2026 {box.hidden_rows} more columns", "sub"))
+    out.append("</g>")
+    return out
+
+
+def _job_svg(box: Box, runs: list[Run]) -> list[str]:
+    state = runs[-1].state if runs else "OTHER"
+    stroke, fill = STATE_COLOURS.get(state, STATE_COLOURS["OTHER"])
+    dag, _, task = box.key[2].rpartition(".")
+    tries = f" \u00b7 {len(runs)} runs" if len(runs) > 1 else ""
+    error = f"\n{runs[-1].error}" if runs and runs[-1].error else ""
+    return [
+        f'<g class="node job" data-name="{escape(box.key[2])}" data-state="{state}">',
+        f"<title>{escape(f'job {box.key[1]} / {box.key[2]}: {state}{tries}{error}')}</title>",
+        f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w}" height="{box.h}" rx="10" fill="{fill}" '
+        f'stroke="{stroke}" stroke-width="1.5"/>',
+        f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="6" height="{box.h}" rx="3" fill="{stroke}"/>',
+        _text(box.x + 16, box.y + 20, _fit(task or box.key[2], (box.w - 26) * 0.85), "title"),
+        _text(box.x + 16, box.y + 36, _fit(dag, box.w - 26) if dag else box.key[1], "sub"),
+        _text(box.x + 16, box.y + 52, f"{state}{tries}", "badge", fill=stroke),
+        "</g>",
+    ]
+
+
+def render_svg(graph: LineageGraph, *, fit_width: bool = False) -> str:
+    """The lineage picture as an SVG document; ``fit_width`` scales it down to its container's width."""
+    boxes, width, height = layout(graph)
+    legend_y = height
+    height += 46
+    size = (
+        f'width="100%" style="max-width:{width:.0f}px;height:auto"'
+        if fit_width
+        else f'width="{width:.0f}" height="{height:.0f}"'
+    )
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" {size} '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">',
+        "<style>.title{font-size:13px;font-weight:bold;fill:#263238}.sub{font-size:10px;fill:#607d8b}"
+        ".col{font-size:12px;fill:#37474f}.badge{font-size:11px;font-weight:bold}.mark{font-size:11px;"
+        "font-weight:bold}.edge{fill:none;stroke:#90a4ae;stroke-width:2}.coledge{fill:none;stroke-width:1.3;"
+        "opacity:.75}.legend{font-size:11px;fill:#455a64}</style>",
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#90a4ae"/></marker></defs>',
+        f'<rect width="{width:.0f}" height="{height:.0f}" fill="#ffffff"/>',
+        '<g class="edges">',
+    ]
+    for source, target in sorted(graph.edges):
+        if source in boxes and target in boxes:
+            a, b = boxes[source].anchor(None, "right"), boxes[target].anchor(None, "left")
+            parts.append(
+                f'<path class="edge" d="{_curve(a, b)}" marker-end="url(#arrow)">'
+                f"<title>{escape(f'{source[2]} -> {target[2]}')}</title></path>"
+            )
+    parts.append('</g><g class="column-edges">')
+    colour_of = {key: EDGE_PALETTE[i % len(EDGE_PALETTE)] for i, key in enumerate(sorted(graph.datasets))}
+    for edge in sorted(graph.column_edges, key=lambda e: (e.target, e.source)):
+        src, dst = boxes.get(edge.source[0]), boxes.get(edge.target[0])
+        if src is None or dst is None:
+            continue
+        a, b = src.anchor(edge.source[1], "right"), dst.anchor(edge.target[1], "left")
+        dash = EDGE_DASH.get(edge.kind, "")
+        src_name, dst_name = short_name(edge.source[0][2]), short_name(edge.target[0][2])
+        tip = f"{src_name}.{edge.source[1]} -> {dst_name}.{edge.target[1]} ({edge.kind})"
+        parts.append(
+            f'<path class="coledge" d="{_curve(a, b)}" stroke="{colour_of[edge.target[0]]}"'
+            + (f' stroke-dasharray="{dash}"' if dash else "")
+            + f"><title>{escape(tip)}</title></path>"
+        )
+    parts.append("</g>")
+    jobs = graph.jobs
+    for key, box in boxes.items():
+        parts.extend(
+            _dataset_svg(box, graph.datasets[key])
+            if key[0] == "dataset"
+            else _job_svg(box, jobs.get(key, []))
+        )
+    parts.extend(_legend(MARGIN, legend_y + 10))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _legend(x: float, y: float) -> list[str]:
+    out = []
+    for state in ("COMPLETE", "RUNNING", "FAIL"):
+        stroke, fill = STATE_COLOURS[state]
+        out.append(f'<rect x="{x}" y="{y}" width="14" height="14" rx="3" fill="{fill}" stroke="{stroke}"/>')
+        out.append(_text(x + 19, y + 11, f"job {state.lower()}", "legend"))
+        x += 115
+    for kind in ("IDENTITY", "TRANSFORMATION", "AGGREGATION"):
+        dash = EDGE_DASH[kind]
+        out.append(
+            f'<path d="M{x},{y + 7} h30" stroke="#7b1fa2" stroke-width="1.6" fill="none"'
+            + (f' stroke-dasharray="{dash}"' if dash else "")
+            + "/>"
+        )
+        out.append(_text(x + 36, y + 11, f"column {kind.lower()}", "legend"))
+        x += 170
+    for verdict in ("pass", "warn", "fail"):
+        out.append(
+            _text(
+                x, y + 11, f"{VERDICT_MARKS[verdict]} gate {verdict}", "legend", fill=VERDICT_COLOURS[verdict]
+            )
+        )
+        x += 90
+    return out
+
+
+# --- HTML ----------------------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;margin:24px;color:#263238;background:#fafafa}
+h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px}
+.meta{color:#607d8b;font-size:13px;margin-bottom:16px}
+.picture{background:#fff;border:1px solid #cfd8dc;border-radius:6px;padding:8px}
+table{border-collapse:collapse;font-size:13px;background:#fff}
+td,th{border:1px solid #cfd8dc;padding:4px 10px;text-align:left}
+th{background:#eceff1} .pass{color:#1e7d32;font-weight:bold} .warn{color:#ef6c00;font-weight:bold}
+.fail{color:#c62828;font-weight:bold}
+pre{background:#fff;border:1px solid #cfd8dc;padding:10px;font-size:12px}
+"""
+
+
+def render_html(graph: LineageGraph, *, title: str = "Lineage", source: str | None = None) -> str:
+    """A self-contained HTML page: the picture, the gate's verdict, the runs, and the text summary."""
+    rows = []
+    for ds in graph.gated():
+        for a in sorted(ds.assertions.values(), key=lambda a: a.column):
+            rows.append(
+                f"<tr><td>{escape(short_name(ds.key[2]))}</td><td>{escape(a.column)}</td><td>{escape(a.assertion)}</td>"
+                f"<td>{escape(a.expected)}</td><td>{escape(a.actual)}</td><td>{escape(a.severity)}</td>"
+                f'<td class="{a.verdict}">{a.verdict.upper()}</td></tr>'
+            )
+    gate = (
+        "<table><tr><th>dataset</th><th>column</th><th>assertion</th><th>expected</th><th>actual</th>"
+        "<th>severity</th><th>verdict</th></tr>" + "".join(rows) + "</table>"
+        if rows
+        else "<p>No dataQualityAssertions facet in these events.</p>"
+    )
+    run_rows = []
+    for job, runs in graph.jobs.items():
+        for run in runs:
+            state_cls = {"COMPLETE": "pass", "FAIL": "fail"}.get(run.state, "")
+            run_rows.append(
+                f"<tr><td>{escape(job[2])}</td><td><code>{escape(run.run_id)}</code></td>"
+                f'<td class="{state_cls}">{escape(run.state)}</td><td>{escape(run.started)}</td>'
+                f"<td>{escape(run.ended)}</td><td>{escape(run.error)}</td></tr>"
+            )
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{escape(title)}</title>",
+            f"<style>{_CSS}</style></head><body>",
+            f"<h1>{escape(title)}</h1>",
+            f'<div class="meta">{escape(source or "")}</div>',
+            f'<div class="picture">{render_svg(graph, fit_width=True)}</div>',
+            "<h2>Quality gate</h2>",
+            gate,
+            "<h2>Runs</h2>",
+            "<table><tr><th>job</th><th>run id</th><th>state</th><th>started</th><th>ended</th>"
+            "<th>error</th></tr>",
+            "".join(run_rows),
+            "</table>",
+            "<h2>Summary</h2>",
+            f"<pre>{escape(summary(graph, source=source))}</pre>",
+            "</body></html>",
+        ]
+    )
+
+
+# --- entry points --------------------------------------------------------------------------------------
+
+
+def write_picture(events_file: str | Path, output: str | Path) -> LineageGraph:
+    """Render ``events_file`` into ``output`` (``.html`` or ``.svg``); return the graph for a summary."""
+    out = Path(output)
+    if out.suffix.lower() not in (".html", ".htm", ".svg"):
+        msg = f"output {str(out)!r} must end in .html or .svg"
+        raise GraphInputError(msg)
+    events, skipped = load_events(events_file)
+    if not events:
+        msg = f"no OpenLineage events in {str(events_file)!r} (expected one JSON event per line)"
+        raise GraphInputError(msg)
+    graph = build_graph(events, skipped)
+    if out.suffix.lower() == ".svg":
+        text = '<?xml version="1.0" encoding="UTF-8"?>\n' + render_svg(graph)
+    else:
+        text = render_html(graph, title=f"Lineage of {Path(events_file).name}", source=str(events_file))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return graph
+
+
+def graph_command(args: argparse.Namespace) -> int:
+    """``airflow-lineage graph EVENTS_FILE -o OUT``: write the picture, print the summary and the path."""
+    try:
+        graph = write_picture(args.events_file, args.output)
+    except GraphInputError as exc:
+        print(f"airflow-lineage graph: {exc}", file=sys.stderr)
+        return 2
+    print(summary(graph, source=args.events_file))
+    print(f"lineage picture: {Path(args.output).resolve()}")
+    return 0
