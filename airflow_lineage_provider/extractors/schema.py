@@ -1,0 +1,250 @@
+"""Table schemas read from the real database, for ``SELECT *`` expansion, column resolution and schema facets.
+
+One metadata query covers every table a task references (``information_schema.columns`` for PostgreSQL,
+MySQL/MariaDB, Redshift, MSSQL, Snowflake, Trino ...; ``pragma_table_info`` for SQLite), under a timeout
+(``[lineage_provider] schema_query_timeout``, also enforced server-side where the database supports it).
+Results are cached per connection for ``schema_cache_ttl`` seconds, so a table already known is not looked
+up again; tables a task writes are refreshed on its terminal event (their columns may have changed).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from airflow_lineage_provider.extractors.budget import call_with_timeout
+from airflow_lineage_provider.naming import source_kind
+
+if TYPE_CHECKING:
+    from airflow_lineage_provider.sql import TableRef
+
+log = logging.getLogger(__name__)
+
+#: sources whose ``information_schema.columns`` the lookup can query
+_INFORMATION_SCHEMA = {"postgres", "redshift", "mysql", "mssql", "snowflake", "trino", "presto", "vertica",
+                       "databricks"}
+#: sources where identifiers are matched case-insensitively (the server stores another case or folds)
+_CASE_INSENSITIVE = {"mysql", "mssql", "snowflake", "sqlite", "databricks"}
+
+#: counters for tests and benchmarks: metadata queries sent to a database, cache hits
+STATS = {"round_trips": 0, "cached_tables": 0}
+
+
+@attrs.frozen
+class Column:
+    name: str
+    type: str | None = None
+
+
+Columns = tuple[Column, ...]
+
+
+@attrs.frozen
+class SchemaResult:
+    """Columns per table key (``TableRef.qualified``); ``error`` says why some could not be looked up."""
+
+    columns: dict[str, Columns]
+    round_trips: int = 0
+    error: str | None = None
+
+
+class _Cache:
+    """Per-connection TTL cache of table columns."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], tuple[float, Columns]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, connection_key: str, table_key: str) -> Columns | None:
+        with self._lock:
+            entry = self._entries.get((connection_key, table_key))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, connection_key: str, table_key: str, columns: Columns, ttl: float) -> None:
+        if ttl <= 0:
+            return
+        with self._lock:
+            self._entries[(connection_key, table_key)] = (time.monotonic() + ttl, columns)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+CACHE = _Cache()
+
+
+def supports_lookup(conn_type: str | None) -> bool:
+    kind = source_kind(conn_type)
+    return kind == "sqlite" or kind in _INFORMATION_SCHEMA
+
+
+def cached_schemas(connection_key: str, tables: Iterable[TableRef]) -> dict[str, Columns]:
+    """Columns of the tables already in the cache (no database access)."""
+    found: dict[str, Columns] = {}
+    for table in tables:
+        columns = CACHE.get(connection_key, table.qualified)
+        if columns is not None:
+            found[table.qualified] = columns
+    return found
+
+
+def lookup_schemas(
+    hook: Any,
+    conn_type: str | None,
+    connection_key: str,
+    tables: Sequence[TableRef],
+    *,
+    refresh: Collection[str] = (),
+    timeout: float,
+    ttl: float,
+) -> SchemaResult:
+    """Columns of ``tables``: from the cache, the rest (and every key in ``refresh``) in ONE query.
+
+    Never raises: a failure or timeout is reported in ``SchemaResult.error`` with what the cache had.
+    Tables the database does not know (dropped, temporary, in another database) are simply absent.
+    """
+    kind = source_kind(conn_type)
+    unique = {table.qualified: table for table in tables}
+    cached = cached_schemas(connection_key, unique.values())
+    found = {key: cols for key, cols in cached.items() if key not in refresh}
+    STATS["cached_tables"] += len(found)
+    missing = [table for key, table in unique.items() if key not in found]
+    if not missing:
+        return SchemaResult(found)
+    if not supports_lookup(conn_type):
+        return SchemaResult(found, error=f"no schema lookup for connection type {conn_type!r}")
+    if timeout <= 0:
+        return SchemaResult(found, error="no time left in the extraction budget for the schema lookup")
+    try:
+        rows = call_with_timeout(
+            lambda: _query(hook, kind, missing, timeout), timeout, name="lineage-schema-lookup"
+        )
+    except Exception as exc:
+        reason = f"schema lookup failed: {type(exc).__name__}: {str(exc)[:200]}"
+        return SchemaResult(found, round_trips=1, error=reason)
+    fetched = _match(kind, missing, rows)
+    for key, columns in fetched.items():
+        CACHE.put(connection_key, key, columns, ttl)
+    found.update(fetched)
+    return SchemaResult(found, round_trips=1)
+
+
+def _literal(value: str, kind: str) -> str:
+    escaped = value.replace("'", "''")
+    if kind == "mysql":
+        escaped = escaped.replace("\\", "\\\\")
+    return f"'{escaped}'"
+
+
+def _sqlite_query(tables: Sequence[TableRef]) -> str:
+    by_schema: dict[str, set[str]] = {}
+    for table in tables:
+        schema = (table.schema or table.database or "main").lower()
+        by_schema.setdefault(schema, set()).add(table.name.lower())
+    parts = []
+    for schema, names in sorted(by_schema.items()):
+        quoted_schema = '"' + schema.replace('"', '""') + '"'
+        in_list = ", ".join(_literal(name, "sqlite") for name in sorted(names))
+        schema_literal = _literal(schema, "sqlite")
+        parts.append(
+            f"SELECT {schema_literal}, m.name, p.name, p.type, p.cid "
+            f"FROM {quoted_schema}.sqlite_master AS m, pragma_table_info(m.name, {schema_literal}) AS p "
+            f"WHERE m.type IN ('table', 'view') AND lower(m.name) IN ({in_list})"
+        )
+    return " UNION ALL ".join(parts) + " ORDER BY 1, 2, 5"
+
+
+def _information_schema_query(kind: str, tables: Sequence[TableRef]) -> str:
+    fold = kind in _CASE_INSENSITIVE
+    column_schema = "LOWER(table_schema)" if fold else "table_schema"
+    column_name = "LOWER(table_name)" if fold else "table_name"
+    conditions = []
+    for table in tables:
+        name = _literal(table.name.lower() if fold else table.name, kind)
+        if table.schema:
+            schema = _literal(table.schema.lower() if fold else table.schema, kind)
+            conditions.append(f"({column_schema} = {schema} AND {column_name} = {name})")
+        else:
+            conditions.append(f"({column_name} = {name})")
+    return (
+        "SELECT table_catalog, table_schema, table_name, column_name, data_type "
+        "FROM information_schema.columns WHERE " + " OR ".join(conditions) +
+        " ORDER BY table_schema, table_name, ordinal_position"
+    )
+
+
+def _query(hook: Any, kind: str, tables: Sequence[TableRef], timeout: float) -> list[tuple[Any, ...]]:
+    """Run the one metadata query on a fresh connection; rows are (catalog, schema, table, column, type)."""
+    sql = _sqlite_query(tables) if kind == "sqlite" else _information_schema_query(kind, tables)
+    conn = hook.get_conn()
+    try:
+        if kind in ("postgres", "redshift", "vertica"):
+            sql = f"SET statement_timeout = {max(1, int(timeout * 1000))}; {sql}"
+        elif kind == "mysql" and "mariadb" in str(_server_info(conn)).lower():
+            sql = f"SET STATEMENT max_statement_time = {max(timeout, 0.001):.3f} FOR {sql}"
+        elif kind == "mysql":
+            hint = f"/*+ MAX_EXECUTION_TIME({max(1, int(timeout * 1000))}) */"
+            sql = sql.replace("SELECT ", f"SELECT {hint} ", 1)
+        cursor = conn.cursor()
+        STATS["round_trips"] += 1
+        cursor.execute(sql)
+        while cursor.description is None and cursor.nextset():  # psycopg 3: skip the SET's result
+            pass
+        rows = list(cursor.fetchall())
+        cursor.close()
+        if kind == "sqlite":
+            return [(None, schema, table, column, type_) for schema, table, column, type_, _ in rows]
+        return rows
+    finally:
+        try:
+            if kind in ("postgres", "redshift", "vertica"):
+                conn.rollback()
+            conn.close()
+        except Exception:
+            log.debug("closing the schema-lookup connection failed", exc_info=True)
+
+
+def _server_info(conn: Any) -> str:
+    getter = getattr(conn, "get_server_info", None)
+    try:
+        return str(getter()) if getter else ""
+    except Exception:
+        return ""
+
+
+def _match(kind: str, tables: Sequence[TableRef], rows: Iterable[tuple[Any, ...]]) -> dict[str, Columns]:
+    """Group rows by table and map them back to the requested table keys."""
+    fold = kind in _CASE_INSENSITIVE
+
+    def norm(value: Any) -> str:
+        text = "" if value is None else str(value)
+        return text.lower() if fold else text
+
+    databases = {norm(table.database) for table in tables if table.database}
+    by_table: dict[tuple[str, str], list[Column]] = {}
+    for catalog, schema, table, column, type_ in rows:
+        if catalog and kind not in ("mysql", "sqlite") and databases and norm(catalog) not in databases:
+            continue  # same schema.table name in another database than the one asked for
+        by_table.setdefault((norm(schema), norm(table)), []).append(
+            Column(str(column), str(type_).lower() if type_ else None)
+        )
+    result: dict[str, Columns] = {}
+    for table in tables:
+        name = norm(table.name)
+        if table.schema or kind == "sqlite":
+            schema = norm(table.schema or table.database or "main")
+            columns = by_table.get((schema, name))
+        else:  # unqualified: only if exactly one schema has it
+            candidates = [cols for (_, tname), cols in by_table.items() if tname == name]
+            columns = candidates[0] if len(candidates) == 1 else None
+        if columns:
+            result[table.qualified] = tuple(columns)
+    return result
