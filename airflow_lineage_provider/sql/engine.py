@@ -1,13 +1,53 @@
-"""Script-level driver: split, parse per dialect, walk each statement, net the script."""
+"""Script-level driver: clean, split, parse per dialect, analyse each statement, net the script."""
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_lineage_provider.sql.model import SqlLineage, StatementLineage, TableRef
+from airflow_lineage_provider.sql import text
+from airflow_lineage_provider.sql.dialects import sqlglot_dialect
+from airflow_lineage_provider.sql.model import ColumnLineage, ColumnRef, SqlLineage, StatementLineage, TableRef
 
 log = logging.getLogger(__name__)
+
+#: deeper parenthesis nesting is not given to the recursive-descent parser (table-level fallback instead)
+MAX_PAREN_DEPTH = 150
+#: longer statements with a VALUES list are analysed with their first row only
+VALUES_SHORTEN_AT = 20_000
+#: dialects where a database *is* a schema: ``USE x`` sets the default schema
+_USE_SETS_SCHEMA = {"mysql", "hive", "spark", "spark2", "databricks", "doris", "starrocks", "clickhouse"}
+
+_SEARCH_PATH = re.compile(r"^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?search_path\s*(?:TO|=)\s*(.+)$", re.IGNORECASE | re.DOTALL)
+_UNLOAD = re.compile(r"^\s*UNLOAD\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'([^']*)'", re.IGNORECASE | re.DOTALL)
+_EXCHANGE = re.compile(
+    r"^\s*ALTER\s+TABLE\s+([\w.`\"\[\]]+)\s+EXCHANGE\s+PARTITION\s*\(.*?\)\s*WITH\s+TABLE\s+([\w.`\"\[\]]+)",
+    re.IGNORECASE | re.DOTALL,
+)
+_NO_LINEAGE_COMMANDS = re.compile(
+    r"^\s*(SET|RESET|SHOW|DESC|DESCRIBE|EXPLAIN|ANALYZE|VACUUM|REFRESH|CACHE|UNCACHE|ADD\s+(JAR|FILE|ARCHIVE)|"
+    r"LIST\s|GRANT|REVOKE|COMMENT|DECLARE|PRINT|BEGIN|COMMIT|ROLLBACK|START|END|CALL|EXEC|EXECUTE|MSCK|"
+    r"OPTIMIZE|LOCK|UNLOCK|KILL|GO\b|RAISE|RETURN|IF|ELSE|ELSIF|ELSEIF|LOOP|WHILE|FOR|LEAVE|ITERATE|CONTINUE|"
+    r"BREAK|RENAME\s+(USER|ROLE)|CREATE\s+(OR\s+REPLACE\s+)?(TEMPORARY\s+)?FUNCTION|DROP\s+FUNCTION)",
+    re.IGNORECASE,
+)
+
+_sqlglot_quieted = False
+
+
+@dataclass
+class _State:
+    dialect: str | None
+    read: str
+    database: str | None
+    schema_name: str | None
+    columns: Mapping[str, list[str]] | None
+    statements: list[StatementLineage] = field(default_factory=list)
+    temporary: set[TableRef] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
 
 
 def analyze_safely(sql: Any, dialect: str | None, **kwargs: Any) -> SqlLineage:
@@ -15,22 +55,307 @@ def analyze_safely(sql: Any, dialect: str | None, **kwargs: Any) -> SqlLineage:
     try:
         return _analyze(sql if isinstance(sql, str) else str(sql or ""), dialect, **kwargs)
     except Exception as exc:  # noqa: BLE001 - the door must never raise
-        return SqlLineage(errors=(f"lineage analysis failed: {type(exc).__name__}: {exc}",), partial=True)
+        return SqlLineage(
+            errors=(f"lineage analysis failed: {type(exc).__name__}: {exc}",), partial=True, columns_known=False
+        )
 
 
-def _analyze(sql: str, dialect: str | None, **kwargs: Any) -> SqlLineage:
-    import sqlglot
-    from sqlglot import exp
+def normalize_schema(schema: Any) -> dict[str, list[str]] | None:
+    """``{"[db.][schema.]table": [cols] | {col: type}}`` -> lower-cased keys and column lists."""
+    if not schema or not isinstance(schema, Mapping):
+        return None
+    out: dict[str, list[str]] = {}
+    for key, cols in schema.items():
+        names = list(cols.keys()) if isinstance(cols, Mapping) else [str(c) for c in cols or ()]
+        out[str(key).lower()] = [str(c).lower() for c in names]
+    return out
 
-    from airflow_lineage_provider.sql.dialects import sqlglot_dialect
 
-    statements = []
-    inputs: dict[TableRef, None] = {}
-    outputs: dict[TableRef, None] = {}
-    for tree in sqlglot.parse(sql, read=sqlglot_dialect(dialect)):
+def _quiet_sqlglot() -> None:
+    global _sqlglot_quieted
+    if not _sqlglot_quieted:
+        # sqlglot warns on every statement it keeps as an opaque Command; we report those ourselves
+        logging.getLogger("sqlglot").setLevel(logging.ERROR)
+        _sqlglot_quieted = True
+
+
+def _analyze(
+    sql: str,
+    dialect: str | None,
+    *,
+    default_database: str | None = None,
+    default_schema: str | None = None,
+    schema: Any = None,
+    keep_temp_tables: bool = False,
+) -> SqlLineage:
+    _quiet_sqlglot()
+    state = _State(
+        dialect=dialect,
+        read=sqlglot_dialect(dialect),
+        database=default_database,
+        schema_name=default_schema,
+        columns=normalize_schema(schema),
+    )
+    if dialect and sqlglot_dialect(dialect) == "" and dialect.lower() not in ("generic", "ansi", "db2"):
+        state.warnings.append(f"unknown dialect {dialect!r}: parsed with the generic dialect")
+    cleaned = text.clean_templating(sql)
+    for piece in text.split_statements(cleaned):
+        _analyze_piece(piece, state, allow_routine=True)
+    return _net(state, keep_temp_tables)
+
+
+def _analyze_piece(piece: str, state: _State, *, allow_routine: bool) -> None:
+    body = text.routine_body(piece) if allow_routine else None
+    if body is not None:
+        for inner in text.split_statements(body):
+            _analyze_piece(inner, state, allow_routine=False)
+        return
+    if _handle_text_statement(piece, state):
+        return
+    shortened = text.shorten_values(piece, VALUES_SHORTEN_AT)
+    source = shortened if shortened is not None else piece
+    if text.max_paren_depth(source) > MAX_PAREN_DEPTH:
+        _fallback(piece, state, f"nesting deeper than {MAX_PAREN_DEPTH} levels: table-level scan only")
+        return
+    trees, error = _parse(source, state.read)
+    if trees is None:
+        if _recover(piece, state):
+            return
+        _fallback(piece, state, error)
+        return
+    for tree in trees:
         if tree is None:
             continue
-        ins = tuple(TableRef(t.name, t.db or None, t.catalog or None) for t in tree.find_all(exp.Table))
-        inputs.update(dict.fromkeys(ins))
-        statements.append(StatementLineage(sql=tree.sql(), kind=tree.key, inputs=ins))
-    return SqlLineage(inputs=tuple(inputs), outputs=tuple(outputs), statements=tuple(statements))
+        _analyze_tree(tree, piece, state)
+
+
+def _parse(sql: str, read: str) -> tuple[list[Any] | None, str]:
+    import sqlglot
+
+    try:
+        return [t for t in sqlglot.parse(sql, read=read or None) if t is not None], ""
+    except RecursionError:
+        return None, "statement too deeply nested to parse"
+    except Exception as exc:  # noqa: BLE001 - any parser failure means: fall back
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, f"could not parse statement: {first[:200]}"
+
+
+def _recover(piece: str, state: _State) -> bool:
+    """Unparseable text that is several statements without ``;`` or a statement behind procedural code."""
+    stripped = text.strip_comments(piece)
+    lines = text.split_lines_without_semicolons(stripped)
+    if len(lines) > 1:
+        parsed = [(_parse(p, state.read)[0], p) for p in lines]
+        if all(trees is not None for trees, _ in parsed):
+            for trees, p in parsed:
+                for tree in trees or ():
+                    _analyze_tree(tree, p, state)
+            return True
+    starts = text.statement_starts(stripped)
+    if starts and starts[0] > 0:
+        rest = stripped[starts[0] :]
+        trees, _ = _parse(rest, state.read)
+        if trees:
+            for tree in trees:
+                _analyze_tree(tree, rest, state)
+            return True
+    return False
+
+
+def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
+    from sqlglot import exp
+
+    from airflow_lineage_provider.sql.statement import StatementAnalyzer
+
+    if isinstance(tree, exp.Command):
+        if not _handle_text_statement(raw, state):
+            _fallback(raw, state, f"statement not understood by the parser ({tree.name})")
+        return
+    try:
+        res = StatementAnalyzer(state.columns, raw, state.read).analyze(tree)
+    except RecursionError:
+        _fallback(raw, state, "statement too deeply nested to analyse")
+        return
+    if res.use is not None:
+        _apply_use(res.use, res.use_kind, state)
+    state.temporary.update(_qualify(t, state) for t in res.temporary)
+    state.statements.append(
+        StatementLineage(
+            sql=raw.strip(),
+            kind=res.kind,
+            inputs=_qualify_all(res.inputs, state),
+            outputs=_qualify_all(res.outputs, state),
+            column_lineage=tuple(_qualify_edge(e, state) for e in res.columns if _qualify_edge(e, state) is not None),  # type: ignore[misc]
+        )
+    )
+
+
+def _apply_use(use: tuple[str | None, str | None], kind: str, state: _State) -> None:
+    first, second = use
+    if second is not None:
+        state.database, state.schema_name = first, second
+    elif kind == "CATALOG":
+        state.database = first
+    elif kind == "SCHEMA" or state.read in _USE_SETS_SCHEMA:
+        state.schema_name = first
+    else:
+        state.database = first
+
+
+def _handle_text_statement(raw: str, state: _State) -> bool:
+    """Statements recognised from their text: SET search_path, UNLOAD, EXCHANGE PARTITION, no-lineage ones."""
+    stripped = text.strip_comments(raw).strip()
+    m = _SEARCH_PATH.match(stripped)
+    if m:
+        first = m.group(1).split(",")[0].strip().strip("'\"")
+        if first and not first.startswith("$"):
+            state.schema_name = first if m.group(1).split(",")[0].strip().startswith('"') else first.lower()
+        state.statements.append(StatementLineage(sql=stripped, kind="set"))
+        return True
+    m = _UNLOAD.match(stripped)
+    if m:
+        inner = SqlLineageSubset.of(m.group(1).replace("''", "'"), state)
+        state.statements.append(
+            StatementLineage(sql=stripped, kind="unload", inputs=inner, outputs=(TableRef(m.group(2)),))
+        )
+        return True
+    m = _EXCHANGE.match(stripped)
+    if m:
+        from airflow_lineage_provider.sql.fallback import scan_tables
+
+        target = scan_tables(f"SELECT * FROM {m.group(1)}")[0]
+        source = scan_tables(f"SELECT * FROM {m.group(2)}")[0]
+        state.statements.append(
+            StatementLineage(
+                sql=stripped, kind="alter", inputs=_qualify_all(source, state), outputs=_qualify_all(target, state)
+            )
+        )
+        return True
+    if _NO_LINEAGE_COMMANDS.match(stripped) and not re.match(r"^\s*(BEGIN|IF|ELSE|LOOP|WHILE|FOR)\b", stripped, re.I):
+        state.statements.append(StatementLineage(sql=stripped, kind="other"))
+        return True
+    return False
+
+
+class SqlLineageSubset:
+    """Inputs of a query given as a string literal (UNLOAD ('select ...'))."""
+
+    @staticmethod
+    def of(sql: str, state: _State) -> tuple[TableRef, ...]:
+        sub = _State(state.dialect, state.read, state.database, state.schema_name, state.columns)
+        for piece in text.split_statements(sql):
+            _analyze_piece(piece, sub, allow_routine=False)
+        return tuple(dict.fromkeys(t for s in sub.statements for t in s.inputs))
+
+
+def _fallback(raw: str, state: _State, error: str) -> None:
+    from airflow_lineage_provider.sql.fallback import scan_tables
+
+    try:
+        inputs, outputs = scan_tables(text.strip_comments(raw))
+    except Exception as exc:  # noqa: BLE001 - the fallback is best effort
+        inputs, outputs = [], []
+        error = f"{error}; token scan failed: {exc}"
+    state.statements.append(
+        StatementLineage(
+            sql=raw.strip(),
+            kind="unparsed",
+            inputs=_qualify_all(inputs, state),
+            outputs=_qualify_all(outputs, state),
+            errors=(error,),
+            partial=True,
+        )
+    )
+
+
+# ---------------------------------------------------------------------- names and defaults
+def _is_path(ref: TableRef) -> bool:
+    return not ref.schema and not ref.database and ("/" in ref.name or ref.name.startswith("@") or "://" in ref.name)
+
+
+def _qualify(ref: TableRef, state: _State) -> TableRef:
+    if _is_path(ref) or ref.database:
+        return ref
+    if ref.schema:
+        return TableRef(ref.name, ref.schema, state.database) if state.database else ref
+    return TableRef(ref.name, state.schema_name, state.database)
+
+
+def _has_placeholder(ref: TableRef) -> bool:
+    return text.JINJA_PLACEHOLDER in ref.name
+
+
+def _strip_placeholder(ref: TableRef) -> TableRef:
+    parts = [p for p in (ref.database, ref.schema) if p and text.JINJA_PLACEHOLDER not in p]
+    return TableRef(ref.name, parts[-1] if parts else None, parts[-2] if len(parts) > 1 else None)
+
+
+def _qualify_all(refs: Any, state: _State) -> tuple[TableRef, ...]:
+    out: dict[TableRef, None] = {}
+    for ref in refs:
+        if _has_placeholder(ref):
+            continue
+        out[_qualify(_strip_placeholder(ref), state)] = None
+    return tuple(out)
+
+
+def _qualify_col(col: ColumnRef, state: _State) -> ColumnRef | None:
+    if col.table is None:
+        return col
+    if _has_placeholder(col.table):
+        return None
+    return ColumnRef(_qualify(_strip_placeholder(col.table), state), col.column)
+
+
+def _qualify_edge(edge: ColumnLineage, state: _State) -> ColumnLineage | None:
+    out = _qualify_col(edge.output, state)
+    ins = tuple(c for c in (_qualify_col(i, state) for i in edge.inputs) if c is not None)
+    if out is None or not ins:
+        return None
+    return ColumnLineage(out, ins, edge.transformation)
+
+
+# ---------------------------------------------------------------------- script net
+def _net(state: _State, keep_temp_tables: bool) -> SqlLineage:
+    statements = state.statements
+    temp = set() if keep_temp_tables else state.temporary
+    inputs: dict[TableRef, None] = {}
+    outputs: dict[TableRef, None] = {}
+    for st in statements:
+        inputs.update((t, None) for t in st.inputs if t not in temp)
+        outputs.update((t, None) for t in st.outputs if t not in temp)
+    edges = _collapse_columns([e for st in statements for e in st.column_lineage], temp)
+    errors = tuple(e for st in statements for e in st.errors)
+    partial = any(st.partial for st in statements)
+    parsed = [st for st in statements if not st.partial]
+    return SqlLineage(
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        column_lineage=tuple(edges),
+        statements=tuple(statements),
+        errors=errors,
+        warnings=tuple(state.warnings),
+        partial=partial,
+        columns_known=bool(parsed) or not statements,
+    )
+
+
+def _collapse_columns(edges: list[ColumnLineage], temp: set[TableRef]) -> list[ColumnLineage]:
+    """Net column lineage: edges through temp tables are chained to their real sources."""
+    if not temp:
+        return edges
+    into_temp: dict[ColumnRef, set[ColumnRef]] = {}
+    out: list[ColumnLineage] = []
+    for edge in edges:
+        resolved: set[ColumnRef] = set()
+        for src in edge.inputs:
+            if src.table in temp:
+                resolved |= into_temp.get(src, set())
+            else:
+                resolved.add(src)
+        if edge.output.table in temp:
+            into_temp.setdefault(edge.output, set()).update(resolved)
+        elif resolved:
+            out.append(ColumnLineage(edge.output, tuple(sorted(resolved, key=str)), edge.transformation))
+    return out

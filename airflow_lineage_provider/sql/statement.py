@@ -1,0 +1,402 @@
+"""Table and column lineage of one parsed statement, per statement kind."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from airflow_lineage_provider.sql.model import ColumnLineage, ColumnRef, TableRef
+from airflow_lineage_provider.sql.walker import (
+    Scope,
+    Source,
+    StatementWalker,
+    column_edges,
+    ident,
+    table_ref,
+)
+
+_FILE_FORMATS = {"parquet", "json", "csv", "orc", "avro", "delta", "text", "binaryfile", "iceberg", "hudi"}
+#: statements that move no data between datasets
+_NO_LINEAGE = (exp.Cache, exp.Uncache, exp.Refresh, exp.Describe, exp.Show, exp.Set, exp.Pragma, exp.Transaction,
+               exp.Commit, exp.Rollback, exp.Analyze)
+
+
+@dataclass
+class Result:
+    kind: str
+    inputs: list[TableRef] = field(default_factory=list)
+    outputs: list[TableRef] = field(default_factory=list)
+    columns: list[ColumnLineage] = field(default_factory=list)
+    temporary: list[TableRef] = field(default_factory=list)
+    use: tuple[str | None, str | None] | None = None  # (database, schema) set by USE
+    use_kind: str = ""
+
+
+def path_of(node: exp.Expression) -> TableRef | None:
+    """A file/stage/URI location written in the SQL, as a one-part dataset name."""
+    if isinstance(node, exp.Literal) and node.is_string:
+        return TableRef(node.this)
+    if isinstance(node, exp.Table):
+        this = node.this
+        if isinstance(this, exp.Var) and str(this.this).startswith("@"):
+            return TableRef(str(this.this))
+        if isinstance(this, exp.Literal) and this.is_string:
+            return TableRef(this.this)
+        if (
+            isinstance(this, exp.Identifier)
+            and this.quoted
+            and "/" in this.this
+            and ident(node.args.get("db")) in _FILE_FORMATS
+        ):
+            return TableRef(this.this)
+    if isinstance(node, exp.Directory):
+        return path_of(node.this)
+    return None
+
+
+def dataset_of(node: exp.Expression | None) -> TableRef | None:
+    if node is None:
+        return None
+    if isinstance(node, exp.Schema):
+        node = node.this
+    path = path_of(node)
+    if path is not None:
+        return path
+    if isinstance(node, exp.Table):
+        return table_ref(node)
+    return None
+
+
+def _unwrap_table(node: exp.Expression | None) -> exp.Expression | None:
+    if isinstance(node, exp.Schema):
+        return node.this
+    if isinstance(node, exp.UserDefinedFunction):
+        return node.this
+    return node
+
+
+def _cte_names(node: exp.Expression) -> set[str]:
+    names: set[str] = set()
+    for anc in _ancestors(node):
+        with_ = anc.args.get("with_") or anc.args.get("with")
+        if with_ is not None:
+            for cte in with_.expressions:
+                alias = cte.args.get("alias")
+                if alias is not None:
+                    names.add(ident(alias.this).lower())
+    return names
+
+
+def _ancestors(node: exp.Expression) -> list[exp.Expression]:
+    out = []
+    parent = node.parent
+    while parent is not None:
+        out.append(parent)
+        parent = parent.parent
+    return out
+
+
+def _alias(node: exp.Expression) -> str:
+    alias = node.args.get("alias")
+    return ident(alias.this) if alias is not None and alias.this is not None else ""
+
+
+def read_tables(tree: exp.Expression, skip: set[int]) -> list[TableRef]:
+    """Every dataset a statement reads: Table nodes that are not CTE references, targets or functions."""
+    found: dict[TableRef, None] = {}
+    for node in tree.find_all(exp.Table):
+        if id(node) in skip:
+            continue
+        if isinstance(node.parent, exp.Use):
+            continue
+        path = path_of(node)
+        if path is not None:
+            found[path] = None
+            continue
+        ref = table_ref(node)
+        if ref is None:
+            continue
+        if not ref.schema and not ref.database and isinstance(node.this, exp.Identifier):
+            if ref.name.lower() in _cte_names(node):
+                continue
+        found[ref] = None
+    return list(found)
+
+
+def _from_tables(tree: exp.Expression) -> list[exp.Table]:
+    """Tables in the FROM/USING/JOIN parts of an UPDATE or DELETE (and joined to its target)."""
+    items: list[exp.Expression] = []
+    for key in ("from_", "from", "using"):
+        val = tree.args.get(key)
+        if isinstance(val, exp.From):
+            items.append(val.this)
+            items.extend(val.expressions or ())
+        elif isinstance(val, list):
+            items.extend(val)
+        elif isinstance(val, exp.Expression):
+            items.append(val)
+    for join in tree.args.get("joins") or ():
+        items.append(join.this)
+    this = tree.this
+    if isinstance(this, exp.Table):
+        items.extend(j.this for j in this.args.get("joins") or ())
+    out: list[exp.Table] = []
+    stack = list(items)
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, exp.Table):
+            out.append(item)
+            stack.extend(j.this for j in item.args.get("joins") or ())
+        elif isinstance(item, exp.Subquery) and isinstance(item.this, exp.Table):
+            stack.append(item.this)
+    return out
+
+
+def _resolve_target(target: exp.Table, candidates: list[exp.Table]) -> exp.Table:
+    """``UPDATE sr ... FROM x AS sr`` / ``DELETE t FROM x AS t``: the FROM table the target alias names."""
+    if target.args.get("db"):
+        return target
+    name = ident(target.this)
+    for cand in candidates:
+        if cand is not target and _alias(cand) == name:
+            return cand
+    return target
+
+
+class StatementAnalyzer:
+    """Lineage of one parsed statement."""
+
+    def __init__(self, schema: Mapping[str, list[str]] | None, raw_sql: str, dialect: str) -> None:
+        self.walker = StatementWalker(schema, raw_sql, dialect)
+
+    def analyze(self, tree: exp.Expression) -> Result:
+        if isinstance(tree, _NO_LINEAGE):
+            return Result(tree.key)
+        handler = getattr(self, f"_{tree.key}", None)
+        if handler is None:
+            return Result(tree.key, inputs=read_tables(tree, set()))
+        result: Result = handler(tree)
+        return result
+
+    # ------------------------------------------------------------------ helpers
+    def _with_ctes(self, tree: exp.Expression) -> bool:
+        return self.walker._push_ctes(tree)
+
+    def _write(self, tree: exp.Expression, kind: str, targets: list[exp.Expression], skip: set[int]) -> Result:
+        outs = [t for t in (dataset_of(n) for n in targets) if t is not None]
+        for n in targets:
+            skip.add(id(_unwrap_table(n)))
+        return Result(kind, inputs=read_tables(tree, skip), outputs=list(dict.fromkeys(outs)))
+
+    def _target_names(self, node: exp.Expression | None, target: TableRef | None) -> list[str] | None:
+        if isinstance(node, exp.Schema) and node.expressions:
+            return [ident(c.this if isinstance(c, exp.ColumnDef) else c) for c in node.expressions]
+        if target is not None:
+            return self.walker.schema_columns(target)
+        return None
+
+    def _query_edges(self, target: TableRef | None, names: list[str] | None, query: exp.Expression | None) -> list[ColumnLineage]:
+        if query is None or not isinstance(query, exp.Query | exp.Subquery | exp.Paren):
+            return []
+        cols = self.walker.query_columns(query)
+        if names is not None and any(c.name == "*" for c in cols):
+            names = None
+        return column_edges(target, names, cols)
+
+    # ------------------------------------------------------------------ statement kinds
+    def _select(self, tree: exp.Select) -> Result:
+        into = tree.args.get("into")
+        target = dataset_of(into.this) if into is not None else None
+        skip = {id(into.this)} if into is not None else set()
+        res = Result("select", inputs=read_tables(tree, skip), outputs=[target] if target else [])
+        if target is not None and (into.args.get("temporary") or (into.this and getattr(into.this.this, "args", {}).get("temporary"))):
+            res.temporary.append(target)
+        res.columns = self._query_edges(target, None, tree)
+        return res
+
+    _union = _except = _intersect = _subquery = _paren = _select  # type: ignore[assignment]
+
+    def _insert(self, tree: exp.Insert) -> Result:
+        node = tree.this
+        res = self._write(tree, "insert", [node], set())
+        target = dataset_of(node)
+        pushed = self._with_ctes(tree)
+        try:
+            res.columns = self._query_edges(target, self._target_names(node, target), tree.expression)
+        finally:
+            self.walker._pop_ctes(pushed)
+        return res
+
+    def _create(self, tree: exp.Create) -> Result:
+        kind = str(tree.args.get("kind") or "").upper()
+        node = tree.this
+        if kind in ("FUNCTION", "PROCEDURE", "MACRO", "SEQUENCE", "SCHEMA", "DATABASE", "INDEX", "ROLE", "USER",
+                    "WAREHOUSE", "TYPE", "EXTENSION", "TRIGGER", "TAG", "INTEGRATION"):
+            return Result("create_" + kind.lower())
+        res = self._write(tree, "create_" + (kind.lower() or "table"), [node], set())
+        target = dataset_of(node)
+        props = tree.args.get("properties")
+        if props is not None:
+            for prop in props.expressions:
+                if isinstance(prop, exp.TemporaryProperty) and target is not None:
+                    res.temporary.append(target)
+                if kind == "STAGE" and isinstance(prop, exp.Property) and ident(prop.this) == "url":
+                    if isinstance(prop.args.get("value"), exp.Literal):
+                        res.inputs.append(TableRef(prop.args["value"].this))
+        table = _unwrap_table(node)
+        if isinstance(table, exp.Table) and isinstance(table.this, exp.Identifier) and table.this.args.get("temporary"):
+            if target is not None:
+                res.temporary.append(target)
+        res.columns = self._query_edges(target, self._target_names(node, target), tree.expression)
+        return res
+
+    def _scope_for(self, target_node: exp.Table, target: TableRef, tree: exp.Expression, sources: list[exp.Expression]) -> Scope:
+        srcs = [Source(_alias(target_node) or target.name, table=target, names=(target.name, target.qualified))]
+        scope = Scope(srcs)
+        for item in sources:
+            src = self.walker.source(item, scope)
+            if src is not None:
+                srcs.append(src)
+        return scope
+
+    def _update(self, tree: exp.Update) -> Result:
+        candidates = _from_tables(tree)
+        target_node = _resolve_target(tree.this, candidates) if isinstance(tree.this, exp.Table) else tree.this
+        skip = {id(tree.this), id(target_node)}
+        target = dataset_of(target_node)
+        res = Result("update", inputs=read_tables(tree, skip), outputs=[target] if target else [])
+        if target is None:
+            return res
+        pushed = self._with_ctes(tree)
+        try:
+            items: list[exp.Expression] = [c for c in candidates if c is not target_node]
+            frm = tree.args.get("from_") or tree.args.get("from")
+            if frm is not None:
+                items += [i for i in [frm.this, *(frm.expressions or ())] if not isinstance(i, exp.Table)]
+                for join in frm.this.args.get("joins") or ():
+                    if not isinstance(join.this, exp.Table):
+                        items.append(join.this)
+            for join in tree.args.get("joins") or ():
+                if not isinstance(join.this, exp.Table):
+                    items.append(join.this)
+            scope = self._scope_for(target_node, target, tree, items)
+            res.columns = self._set_edges(target, tree.expressions, scope)
+        finally:
+            self.walker._pop_ctes(pushed)
+        return res
+
+    def _set_edges(self, target: TableRef, assignments: list[exp.Expression], scope: Scope) -> list[ColumnLineage]:
+        edges: list[ColumnLineage] = []
+        for eq in assignments:
+            if not isinstance(eq, exp.EQ | exp.PropertyEQ) or not isinstance(eq.this, exp.Column):
+                continue
+            deps = self.walker.expr_deps(eq.expression, scope)
+            if deps:
+                edges.append(
+                    ColumnLineage(ColumnRef(target, ident(eq.this.this)), tuple(sorted(deps, key=str)),
+                                  self.walker.transformation(eq.expression))
+                )
+        return edges
+
+    def _delete(self, tree: exp.Delete) -> Result:
+        candidates = _from_tables(tree)
+        if isinstance(tree.this, exp.Table):
+            candidates.insert(0, tree.this)
+        targets = list(tree.args.get("tables") or []) or [tree.this]
+        skip: set[int] = set()
+        nodes: list[exp.Expression] = []
+        for t in targets:
+            if not isinstance(t, exp.Table):
+                continue
+            resolved = _resolve_target(t, candidates)
+            if resolved is t:
+                same = [c for c in candidates if c is not t and not _alias(c) and table_ref(c) == table_ref(t)]
+                skip.update(id(c) for c in same)
+            skip.update({id(t), id(resolved)})
+            nodes.append(resolved)
+        if isinstance(tree.this, exp.Table) and _alias(tree.this) and not tree.args.get("tables"):
+            pass  # DELETE FROM x AS t: x is the target
+        return self._write(tree, "delete", nodes, skip)
+
+    def _merge(self, tree: exp.Merge) -> Result:
+        target_node = tree.this
+        res = self._write(tree, "merge", [target_node], set())
+        target = dataset_of(target_node)
+        if target is None or not isinstance(target_node, exp.Table):
+            return res
+        pushed = self._with_ctes(tree)
+        try:
+            using = tree.args.get("using")
+            scope = self._scope_for(target_node, target, tree, [using] if using is not None else [])
+            whens = tree.args.get("whens")
+            for when in (whens.expressions if whens is not None else tree.expressions) or ():
+                then = when.args.get("then")
+                if isinstance(then, exp.Update):
+                    res.columns.extend(self._set_edges(target, then.expressions, scope))
+                elif isinstance(then, exp.Insert):
+                    cols = then.this.expressions if isinstance(then.this, exp.Tuple | exp.Schema) else []
+                    vals = then.expression.expressions if isinstance(then.expression, exp.Tuple) else []
+                    pairs = [exp.EQ(this=c if isinstance(c, exp.Column) else exp.column(c), expression=v)
+                             for c, v in zip(cols, vals, strict=False)]
+                    res.columns.extend(self._set_edges(target, pairs, scope))
+        finally:
+            self.walker._pop_ctes(pushed)
+        return res
+
+    def _drop(self, tree: exp.Drop) -> Result:
+        kind = str(tree.args.get("kind") or "").upper()
+        if kind not in ("TABLE", "VIEW", "MATERIALIZED VIEW", "EXTERNAL TABLE", "DYNAMIC TABLE", "STAGE"):
+            return Result("drop")
+        tables = list(tree.args.get("tables") or []) or [tree.this]
+        return self._write(tree, "drop", tables, set())
+
+    def _truncatetable(self, tree: exp.TruncateTable) -> Result:
+        return self._write(tree, "truncate", list(tree.expressions), set())
+
+    def _alter(self, tree: exp.Alter) -> Result:
+        node = tree.this
+        res = self._write(tree, "alter", [node], set())
+        source = dataset_of(node)
+        for action in tree.args.get("actions") or ():
+            if isinstance(action, exp.AlterRename):
+                new = dataset_of(action.this)
+                if new is not None and source is not None:
+                    if not new.schema and source.schema:
+                        new = TableRef(new.name, source.schema, source.database)
+                    res.inputs = [source]
+                    res.outputs = [new]
+            elif isinstance(action, exp.SwapTable):
+                other = dataset_of(action.this)
+                if other is not None and source is not None:
+                    res.inputs = [source, other]
+                    res.outputs = [source, other]
+        return res
+
+    def _copy(self, tree: exp.Copy) -> Result:
+        this = tree.this
+        files = list(tree.args.get("files") or [])
+        skip = {id(this), *(id(f) for f in files)}
+        reads = read_tables(tree, skip)
+        here = [t for t in [dataset_of(this)] if t is not None]
+        there = [t for t in (dataset_of(f) for f in files) if t is not None]
+        query_in_this = isinstance(this, exp.Subquery | exp.Select)
+        if tree.args.get("kind"):  # COPY [INTO] x FROM files
+            return Result("copy", inputs=list(dict.fromkeys(there + reads)), outputs=here)
+        if query_in_this:
+            return Result("copy", inputs=reads, outputs=there)
+        return Result("copy", inputs=list(dict.fromkeys(here + reads)), outputs=there)
+
+    def _use(self, tree: exp.Use) -> Result:
+        res = Result("use")
+        node = tree.this
+        if isinstance(node, exp.Table):
+            parts = [ident(p) for p in (node.args.get("catalog"), node.args.get("db"), node.this) if p is not None]
+            parts = [p for p in parts if p]
+            res.use_kind = str(tree.args.get("kind") or "").upper()
+            if len(parts) >= 2:
+                res.use = (parts[-2], parts[-1])
+            elif parts:
+                res.use = (parts[0], None)
+        return res

@@ -1,0 +1,446 @@
+"""Lineage of one parsed statement: our own walk over sqlglot's AST (scopes, CTEs, subqueries, stars).
+
+Conventions (OpenLineage's): CTE names are never datasets; a table read only in a WHERE/EXISTS subquery
+is an input; the target of INSERT/UPDATE/DELETE/MERGE/CTAS is an output and an input only when it is also
+read through another reference; columns used only in WHERE/JOIN/GROUP BY give no column edge.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from airflow_lineage_provider.sql.model import (
+    AGGREGATION,
+    IDENTITY,
+    TRANSFORMATION,
+    ColumnLineage,
+    ColumnRef,
+    TableRef,
+)
+
+#: a table written by a statement: (table, column names it is known to have, ordered)
+Deps = frozenset[ColumnRef]
+
+
+@dataclass
+class OutCol:
+    """One result column of a query: its name, the dataset columns it derives from, how."""
+
+    name: str
+    deps: Deps
+    transformation: str
+    quoted: bool = False
+
+
+@dataclass
+class Source:
+    """A FROM item visible in a scope: a dataset, or a derived table (subquery/CTE) with known columns."""
+
+    alias: str
+    table: TableRef | None = None
+    columns: list[OutCol] | None = None
+    names: tuple[str, ...] = ()  # extra qualifiers that address it (table name, schema.table, ...)
+
+    def find(self, name: str, quoted: bool) -> OutCol | None:
+        for col in self.columns or ():
+            if col.name == name or (not quoted and col.name.lower() == name.lower()):
+                return col
+        return None
+
+    @property
+    def star_tables(self) -> list[TableRef]:
+        """Datasets whose columns pass through this derived table unexpanded (``SELECT *`` without schema)."""
+        return [d.table for c in self.columns or () if c.name == "*" for d in c.deps if d.table is not None]
+
+
+@dataclass
+class Scope:
+    sources: list[Source]
+    parent: Scope | None = None
+    using: set[str] = field(default_factory=set)
+    lateral: dict[str, OutCol] = field(default_factory=dict)
+
+
+def ident(node: Any) -> str:
+    """Identifier text as a dataset/column name: quoted keeps case, unquoted is lower-cased."""
+    if isinstance(node, exp.Identifier):
+        return node.this if node.quoted else node.this.lower()
+    if isinstance(node, str):
+        return node.lower()
+    if node is None:
+        return ""
+    return node.name.lower() if hasattr(node, "name") else str(node).lower()
+
+
+def _is_quoted(node: Any) -> bool:
+    return isinstance(node, exp.Identifier) and bool(node.quoted)
+
+
+_DYNAMIC_NAME = re.compile(r"^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}$")
+
+
+def table_ref(table: exp.Table) -> TableRef | None:
+    """The dataset a Table node names, or None for table functions, dynamic names, UNNEST, VALUES..."""
+    this = table.this
+    if isinstance(this, exp.DynamicIdentifier):
+        inner = this.this
+        # identifier(name) and identifier('name') name a table; $var, :bind, ? and expressions do not
+        if isinstance(inner, exp.Literal) and inner.is_string and _DYNAMIC_NAME.match(inner.this):
+            parts = inner.this.lower().split(".")
+        elif isinstance(inner, exp.Column) and not isinstance(inner.this, exp.Star):
+            parts = [ident(p) for p in inner.parts]
+        else:
+            return None
+        parts = [p for p in parts if p]
+        if not parts or len(parts) > 3:
+            return None
+        return TableRef(parts[-1], parts[-2] if len(parts) > 1 else None, parts[-3] if len(parts) > 2 else None)
+    if not isinstance(this, exp.Identifier):
+        return None
+    name = ident(this)
+    if not name:
+        return None
+    schema = ident(table.args.get("db")) or None
+    database = ident(table.args.get("catalog")) or None
+    if isinstance(table.args.get("catalog"), exp.Dot):
+        return None
+    return TableRef(name, schema, database)
+
+
+def _from_items(select: exp.Expression) -> list[exp.Expression]:
+    items: list[exp.Expression] = []
+    frm = select.args.get("from_") or select.args.get("from")
+    if frm is not None:
+        items.append(frm.this)
+        items.extend(e for e in frm.expressions or ())
+    for join in select.args.get("joins") or ():
+        items.append(join.this)
+    for lat in select.args.get("laterals") or ():
+        items.append(lat)
+    return items
+
+
+def _flatten_item(item: exp.Expression) -> Iterator[exp.Expression]:
+    """A FROM item and the items joined inside it (``FROM (a JOIN b ON ...)``)."""
+    yield item
+    for join in item.args.get("joins") or ():
+        yield from _flatten_item(join.this)
+
+
+class StatementWalker:
+    """Walks one statement; collects column lineage (tables are collected separately, see :func:`tables_of`)."""
+
+    def __init__(self, schema: Mapping[str, list[str]] | None, raw_sql: str, dialect: str) -> None:
+        self.schema = schema or {}
+        self.raw_sql = raw_sql
+        self.dialect = dialect
+        self.ctes: list[dict[str, list[OutCol]]] = []
+
+    # ------------------------------------------------------------------ schema
+    def schema_columns(self, table: TableRef) -> list[str] | None:
+        if not self.schema:
+            return None
+        for key in (table.qualified, ".".join(p for p in (table.schema, table.name) if p), table.name):
+            cols = self.schema.get(key)
+            if cols is not None:
+                return list(cols)
+        return None
+
+    # ------------------------------------------------------------------ queries
+    def query_columns(self, query: exp.Expression | None, scope: Scope | None = None) -> list[OutCol]:
+        """Result columns of a query expression (SELECT, set operation, subquery, VALUES)."""
+        if query is None:
+            return []
+        if isinstance(query, exp.Subquery | exp.Paren):
+            pushed = self._push_ctes(query)
+            try:
+                return self.query_columns(query.this, scope)
+            finally:
+                self._pop_ctes(pushed)
+        if isinstance(query, exp.SetOperation):
+            pushed = self._push_ctes(query)
+            try:
+                left = self.query_columns(query.this, scope)
+                right = self.query_columns(query.expression, scope)
+            finally:
+                self._pop_ctes(pushed)
+            merged = []
+            for i, col in enumerate(left):
+                deps = col.deps | (right[i].deps if i < len(right) else frozenset())
+                merged.append(OutCol(col.name, deps, TRANSFORMATION if deps != col.deps else col.transformation, col.quoted))
+            return merged
+        if isinstance(query, exp.Select):
+            return self.select_columns(query, scope)
+        return []
+
+    def _push_ctes(self, node: exp.Expression) -> bool:
+        with_ = node.args.get("with_") or node.args.get("with")
+        if not with_:
+            return False
+        frame: dict[str, list[OutCol]] = {}
+        self.ctes.append(frame)
+        for cte in with_.expressions:
+            name = ident(cte.args.get("alias") and cte.args["alias"].this)
+            cols = self.query_columns(cte.this)
+            alias_cols = cte.args.get("alias") and cte.args["alias"].columns
+            if alias_cols:
+                cols = [OutCol(ident(a), c.deps, c.transformation) for a, c in zip(alias_cols, cols, strict=False)]
+            frame[name] = cols
+        return True
+
+    def _pop_ctes(self, pushed: bool) -> None:
+        if pushed:
+            self.ctes.pop()
+
+    def cte(self, table: exp.Table) -> list[OutCol] | None:
+        if table.args.get("db") or not isinstance(table.this, exp.Identifier):
+            return None
+        name = ident(table.this)
+        for frame in reversed(self.ctes):
+            if name in frame:
+                return frame[name]
+            if not _is_quoted(table.this):
+                for key, cols in frame.items():
+                    if key.lower() == name:
+                        return cols
+        return None
+
+    def sources_of(self, items: Iterable[exp.Expression], scope: Scope | None) -> list[Source]:
+        sources: list[Source] = []
+        for top in items:
+            for item in _flatten_item(top):
+                src = self.source(item, scope)
+                if src is not None:
+                    sources.append(src)
+        return sources
+
+    def source(self, item: exp.Expression, scope: Scope | None) -> Source | None:
+        alias = ident(item.args.get("alias") and item.args["alias"].this) if item.args.get("alias") else ""
+        if isinstance(item, exp.Table):
+            cte_cols = self.cte(item)
+            if cte_cols is not None:
+                return Source(alias or ident(item.this), columns=cte_cols)
+            ref = table_ref(item)
+            if ref is None:
+                return None
+            names = (ref.name, ".".join(p for p in (ref.schema, ref.name) if p), ref.qualified)
+            return Source(alias or ref.name, table=ref, names=names)
+        if isinstance(item, exp.Subquery | exp.Lateral):
+            inner = item.this
+            if isinstance(item, exp.Subquery) and not isinstance(inner, exp.Query | exp.Subquery | exp.Paren):
+                return None  # (a JOIN b): its tables are flattened by _flatten_item
+            cols = self.query_columns(inner, scope)
+            alias_cols = item.args.get("alias") and item.args["alias"].columns
+            if alias_cols:
+                cols = [OutCol(ident(a), c.deps, c.transformation) for a, c in zip(alias_cols, cols, strict=False)]
+            return Source(alias, columns=cols)
+        return None
+
+    def select_columns(self, select: exp.Select, parent: Scope | None) -> list[OutCol]:
+        pushed = self._push_ctes(select)
+        try:
+            items = _from_items(select)
+            flat = [i for top in items for i in _flatten_item(top)]
+            # a FROM item that is itself a parenthesised join: (a JOIN b)
+            for i in list(flat):
+                if isinstance(i, exp.Subquery) and isinstance(i.this, exp.Table):
+                    flat.extend(_flatten_item(i.this))
+            scope = Scope([s for s in (self.source(i, parent) for i in flat) if s is not None], parent)
+            for join in select.args.get("joins") or ():
+                for u in join.args.get("using") or ():
+                    scope.using.add(ident(u if isinstance(u, exp.Identifier) else getattr(u, "this", u)))
+            out: list[OutCol] = []
+            for proj in select.expressions:
+                out.extend(self.projection(proj, scope))
+                if out and not isinstance(proj, exp.Star):
+                    scope.lateral.setdefault(out[-1].name, out[-1])
+            return out
+        finally:
+            self._pop_ctes(pushed)
+
+    # ------------------------------------------------------------------ projections
+    def projection(self, proj: exp.Expression, scope: Scope) -> list[OutCol]:
+        if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)):
+            return self.expand_star(proj, scope)
+        if isinstance(proj, exp.Alias):
+            name, quoted, expr = ident(proj.args["alias"]), _is_quoted(proj.args["alias"]), proj.this
+        else:
+            expr = proj
+            name, quoted = self.implicit_name(proj)
+        deps = self.expr_deps(expr, scope)
+        return [OutCol(name, frozenset(deps), self.transformation(expr), quoted)]
+
+    def implicit_name(self, expr: exp.Expression) -> tuple[str, bool]:
+        if isinstance(expr, exp.Column):
+            return ident(expr.this), _is_quoted(expr.this)
+        if isinstance(expr, exp.Cast) and isinstance(expr.this, exp.Column):
+            col = expr.this.name
+            if re.search(rf"{re.escape(col)}[\"`\]]?\s*::", self.raw_sql, re.IGNORECASE):
+                return ident(expr.this.this), _is_quoted(expr.this.this)
+        try:
+            text = expr.sql(dialect=self.dialect)
+        except Exception:  # noqa: BLE001 - naming is cosmetic
+            text = str(expr)
+        return " ".join(text.split()).lower(), False
+
+    @staticmethod
+    def transformation(expr: exp.Expression) -> str:
+        while isinstance(expr, exp.Paren):
+            expr = expr.this
+        if isinstance(expr, exp.Column):
+            return IDENTITY
+        if any(isinstance(n, exp.AggFunc) for n in expr.walk()):
+            return AGGREGATION
+        return TRANSFORMATION
+
+    def expand_star(self, star: exp.Expression, scope: Scope) -> list[OutCol]:
+        qualifier = star.args.get("table") if isinstance(star, exp.Column) else None
+        sources = scope.sources
+        if qualifier is not None:
+            found = self.find_source(ident(qualifier), _is_quoted(qualifier), scope, star)
+            sources = [found] if found else []
+        out: list[OutCol] = []
+        for src in sources:
+            if src.columns is not None:
+                out.extend(OutCol(c.name, c.deps, c.transformation, c.quoted) for c in src.columns)
+            elif src.table is not None:
+                cols = self.schema_columns(src.table)
+                if cols is None:
+                    out.append(OutCol("*", frozenset({ColumnRef(src.table, "*")}), IDENTITY))
+                else:
+                    out.extend(OutCol(c, frozenset({ColumnRef(src.table, c)}), IDENTITY) for c in cols)
+        return out
+
+    # ------------------------------------------------------------------ expressions
+    def expr_deps(self, expr: exp.Expression, scope: Scope) -> set[ColumnRef]:
+        deps: set[ColumnRef] = set()
+        stack = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, exp.Column):
+                if isinstance(node.this, exp.Star):
+                    deps.update(self.star_deps(node, scope))
+                else:
+                    deps.update(self.column_deps(node, scope))
+                continue
+            if isinstance(node, exp.Star):
+                deps.update(self.star_deps(node, scope))
+                continue
+            if isinstance(node, exp.Query | exp.Subquery) and not isinstance(node, exp.Paren):
+                for col in self.query_columns(node, scope):
+                    deps.update(col.deps)
+                continue
+            stack.extend(v for v in node.iter_expressions())
+        return deps
+
+    def star_deps(self, star: exp.Expression, scope: Scope) -> set[ColumnRef]:
+        """``count(*)``: the rows of every dataset in scope (sqllineage writes that as ``table.*``)."""
+        return {ColumnRef(s.table, "*") for s in scope.sources if s.table is not None} | {
+            ColumnRef(t, "*") for s in scope.sources for t in s.star_tables
+        }
+
+    def find_source(self, qualifier: str, quoted: bool, scope: Scope | None, node: exp.Expression | None = None) -> Source | None:
+        full = qualifier
+        if node is not None and isinstance(node, exp.Column) and node.args.get("db"):
+            full = ".".join(p for p in (ident(node.args.get("catalog")), ident(node.args.get("db")), qualifier) if p)
+        while scope is not None:
+            for src in scope.sources:
+                if src.alias == qualifier or (not quoted and src.alias.lower() == qualifier.lower()):
+                    if full == qualifier or (src.table is not None and full in src.names):
+                        return src
+            for src in scope.sources:
+                if src.table is not None and (full in src.names or full.lower() in src.names):
+                    return src
+            scope = scope.parent
+        return None
+
+    def column_deps(self, col: exp.Column, scope: Scope) -> set[ColumnRef]:
+        name, quoted = ident(col.this), _is_quoted(col.this)
+        qualifier = col.args.get("table")
+        if qualifier is not None and ident(qualifier):
+            src = self.find_source(ident(qualifier), _is_quoted(qualifier), scope, col)
+            if src is None:
+                return set()
+            return self.from_source(src, name, quoted)
+        current: Scope | None = scope
+        while current is not None:
+            found = self.resolve_unqualified(name, quoted, current)
+            if found is not None:
+                return found
+            current = current.parent
+        return set()
+
+    def from_source(self, src: Source, name: str, quoted: bool) -> set[ColumnRef]:
+        if src.table is not None:
+            return {ColumnRef(src.table, name)}
+        hit = src.find(name, quoted)
+        if hit is not None:
+            return set(hit.deps)
+        stars = src.star_tables
+        if len(stars) == 1:
+            return {ColumnRef(stars[0], name)}
+        return set()
+
+    def resolve_unqualified(self, name: str, quoted: bool, scope: Scope) -> set[ColumnRef] | None:
+        sources = scope.sources
+        if not sources:
+            lateral = scope.lateral.get(name)
+            return set(lateral.deps) if lateral is not None else None
+        if len(sources) == 1:
+            src = sources[0]
+            if src.table is not None:
+                known = self.schema_columns(src.table)
+                if known is not None and name not in {k.lower() for k in known} and name in scope.lateral:
+                    return set(scope.lateral[name].deps)
+            elif src.find(name, quoted) is None and not src.star_tables and name in scope.lateral:
+                return set(scope.lateral[name].deps)
+            return self.from_source(src, name, quoted)
+        definite: list[Source] = []
+        unknown: list[Source] = []
+        for src in sources:
+            if src.table is not None:
+                known = self.schema_columns(src.table)
+                if known is None:
+                    unknown.append(src)
+                elif name in {k.lower() for k in known} or name in known:
+                    definite.append(src)
+            elif src.find(name, quoted) is not None:
+                definite.append(src)
+            elif src.star_tables:
+                unknown.append(src)
+        chosen = definite or (unknown if len(unknown) == 1 else [])
+        if not chosen:
+            lateral = scope.lateral.get(name)
+            if lateral is not None:
+                return set(lateral.deps)
+            return None if scope.parent is not None else set()
+        deps: set[ColumnRef] = set()
+        for src in chosen:
+            deps |= self.from_source(src, name, quoted)
+        return deps
+
+
+def column_edges(target: TableRef | None, names: list[str] | None, cols: list[OutCol]) -> list[ColumnLineage]:
+    """Column lineage into ``target`` (None: a plain SELECT) from query result columns, by position."""
+    edges: list[ColumnLineage] = []
+    seen: set[str] = set()
+    for i, col in enumerate(cols):
+        if not col.deps:
+            continue
+        name = col.name
+        if names is not None and col.name != "*":
+            if i >= len(names):
+                break
+            name = names[i]
+        if name in seen:
+            continue
+        seen.add(name)
+        edges.append(
+            ColumnLineage(ColumnRef(target, name), tuple(sorted(col.deps, key=str)), col.transformation)
+        )
+    return edges
