@@ -12,56 +12,357 @@ CONTRACT (stable; the listener, the quality gate and the CLI rely on it):
 * ``reset_emitter() -> None``: close the current emitter (flushing briefly) and forget it; tests and
   ``airflow-lineage doctor`` use it after ``conf.clear_cache()``.
 
-This first version delivers synchronously; the background sender, the spool and redaction replace its
-insides without changing the contract.
+How: ``emit`` stamps the event (its place in the outbox order) and puts it on a bounded queue; when the
+queue is full the event goes straight to the spool. One daemon sender thread per process takes events
+off the queue, redacts them and applies the size cap, and hands them to the transport through one send
+worker thread, giving each send ``send_timeout`` seconds. A failed or timed-out send is spooled; while
+the spool holds this process's undelivered events, later events are spooled behind them and the spool is
+replayed oldest first (with backoff), so order is kept. A send that times out and later succeeds removes
+its spooled copy (no duplicate). At exit the queue gets ``flush_timeout`` seconds, then what is left is
+spooled. After ``fork`` the child starts with no emitter (its parent's queue and threads stay the
+parent's).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import queue
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
+
+from airflow_lineage_provider.emission import metrics
+from airflow_lineage_provider.emission.redaction import enforce_size_cap, redact_event, safe_error
+from airflow_lineage_provider.emission.spool import Spool, next_stamp
 
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _emitter: Emitter | None = None
 
+_STOP = object()
+#: replay backoff while the backend stays down: from 1 s doubling to 60 s
+_BACKOFF_MIN, _BACKOFF_MAX = 1.0, 60.0
+#: how often a healthy process looks for events other processes left in the spool
+_SPOOL_CHECK_SECONDS = 30.0
+
+_PENDING, _DELIVERED, _SPOOLED = "pending", "delivered", "spooled"
+
+
+class _Item:
+    """One event on its way: its outbox stamp, the event as given, its prepared wire form, its fate."""
+
+    __slots__ = ("event", "stamp", "state", "wire")
+
+    def __init__(
+        self, stamp: str, event: Any, wire: dict[str, Any] | None = None, state: str = _PENDING
+    ) -> None:
+        self.stamp = stamp
+        self.event = event
+        self.wire = wire
+        self.state = state
+
+
+class _Call:
+    __slots__ = ("done", "error", "fn", "on_late")
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.on_late: Callable[[bool], None] | None = None
+
 
 class Emitter:
-    def __init__(self, transport: Any) -> None:
+    def __init__(
+        self,
+        transport: Any,
+        spool: Spool,
+        *,
+        queue_size: int = 10_000,
+        send_timeout: float = 5.0,
+        flush_timeout: float = 2.0,
+        replay_on_success: bool = True,
+        max_event_bytes: int = 1024 * 1024,
+        mask_sql_literals: bool = False,
+        is_default_transport: bool = False,
+    ) -> None:
         self.transport = transport
+        self.spool = spool
+        self.send_timeout = send_timeout
+        self.flush_timeout = flush_timeout
+        self.replay_on_success = replay_on_success
+        self.max_event_bytes = max_event_bytes
+        self.mask_sql_literals = mask_sql_literals
+        #: True when no transport was configured and events go to the embedded default file
+        self.is_default_transport = is_default_transport
+        self._pid = os.getpid()
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._lock = threading.Lock()  # guards item states, spool writes of timed-out sends, _stuck
+        self._send_lock = threading.Lock()  # one send at a time through the worker
+        self._sender: threading.Thread | None = None
+        self._worker: threading.Thread | None = None
+        self._calls: queue.SimpleQueue[_Call] = queue.SimpleQueue()
+        self._stuck: _Call | None = None
+        self._current: _Item | None = None
+        self._closed = False
+        self._backlog = False
+        self._backoff = _BACKOFF_MIN
+        self._next_retry = 0.0
+        self._next_spool_check = 0.0
+
+    # --- the caller's side ---------------------------------------------------------------------
 
     def emit(self, event: Any) -> None:
         try:
-            self.transport.emit(event)
+            item = _Item(next_stamp(), event)
+            if self._closed or os.getpid() != self._pid:
+                self._spool_item(item)
+                return
+            if self._sender is None:
+                self._start_sender()
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                log.warning("lineage queue is full (%d events); spooling the event", self._queue.maxsize)
+                self._backlog = self.replay_on_success
+                self._spool_item(item)
         except Exception as exc:  # lineage never breaks a task
-            log.warning("lineage event not delivered: %s", exc)
+            log.warning("lineage event not queued: %s", safe_error(exc))
 
     def flush(self, timeout: float | None = None) -> bool:
-        return True
+        """Wait until the queue is empty (each event delivered or spooled); True if it emptied in time."""
+        with self._queue.all_tasks_done:
+            return self._queue.all_tasks_done.wait_for(lambda: self._queue.unfinished_tasks == 0, timeout)
 
     def close(self, timeout: float | None = None) -> None:
+        """Flush for at most ``timeout`` seconds, spool whatever is left, stop the sender."""
+        if os.getpid() != self._pid or self._closed:
+            return
+        drained = self.flush(self.flush_timeout if timeout is None else timeout)
+        self._closed = True
+        left = 0
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not _STOP:
+                self._spool_item(item)
+                left += 1
+            self._queue.task_done()
+        current = self._current
+        if current is not None:
+            self._spool_item(current)
+            left += 1
+        if not drained:
+            log.warning("lineage flush deadline reached: %d event(s) spooled for later delivery", left)
+        if self._sender is not None:
+            try:
+                self._queue.put_nowait(_STOP)
+            except queue.Full:
+                pass
+        if self._stuck is None:
+            try:
+                self.transport.close(0)
+            except Exception:
+                log.debug("closing the transport failed", exc_info=True)
+
+    def _at_exit(self) -> None:
+        if os.getpid() == self._pid:
+            self.close()
+
+    # --- preparing and spooling ----------------------------------------------------------------
+
+    def _prepare(self, item: _Item) -> dict[str, Any] | None:
+        if item.wire is None:
+            try:
+                event = item.event
+                if not isinstance(event, dict):
+                    from openlineage.client.serde import Serde
+
+                    event = Serde.to_dict(event)
+                wire = redact_event(event, mask_sql_literals=self.mask_sql_literals)
+                wire, dropped = enforce_size_cap(wire, self.max_event_bytes)
+                if dropped:
+                    metrics.incr("trimmed")
+                    log.warning(
+                        "lineage event for job %s exceeded max_event_bytes=%d; dropped %s",
+                        (wire.get("job") or {}).get("name"), self.max_event_bytes, ", ".join(dropped),
+                    )
+                item.wire = wire
+            except Exception as exc:
+                metrics.incr("dropped")
+                log.warning("lineage event dropped: it cannot be serialised (%s)", safe_error(exc))
+                item.state = _DELIVERED  # nothing more to do with it
+        return item.wire
+
+    def _spool_item(self, item: _Item) -> None:
+        with self._lock:
+            self._spool_locked(item)
+
+    def _spool_locked(self, item: _Item) -> None:
+        if item.state != _PENDING or self._prepare(item) is None:
+            return
         try:
-            self.transport.close(timeout if timeout is not None else -1)
-        except Exception:
-            log.debug("closing the transport failed", exc_info=True)
+            assert item.wire is not None
+            self.spool.write(item.stamp, item.wire)
+            item.state = _SPOOLED
+        except Exception as exc:
+            item.state = _DELIVERED
+            metrics.incr("dropped")
+            log.warning(
+                "lineage event lost: the spool %s refused it (%s)", self.spool.directory, safe_error(exc)
+            )
+
+    # --- sending -------------------------------------------------------------------------------
+
+    def _start_sender(self) -> None:
+        with self._lock:
+            if self._sender is None:
+                thread = threading.Thread(target=self._run, name="lineage-sender", daemon=True)
+                thread.start()
+                self._sender = thread
+
+    def _run_worker(self) -> None:
+        while True:
+            call = self._calls.get()
+            error: BaseException | None = None
+            try:
+                call.fn()
+            except BaseException as exc:
+                error = exc
+            with self._lock:
+                call.error = error
+                call.done.set()
+                if call.on_late is not None:
+                    self._stuck = None
+                    call.on_late(error is None)
+
+    def _deliver(self, item: _Item) -> bool:
+        """Send one prepared item within ``send_timeout``; on failure it ends up in the spool."""
+        with self._send_lock:
+            if self._stuck is not None:  # an earlier send still hangs: do not queue behind it
+                self._spool_item(item)
+                return False
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run_worker, name="lineage-send", daemon=True)
+                self._worker.start()
+            wire = item.wire
+            call = _Call(lambda: self.transport.emit(wire))
+            self._calls.put(call)
+            call.done.wait(self.send_timeout)
+            with self._lock:
+                if call.done.is_set():
+                    error = call.error
+                    if error is None:
+                        self._delivered_locked(item)
+                        return True
+                    reason = safe_error(error)
+                else:
+                    self._stuck = call
+                    call.on_late = lambda ok: self._late_locked(item, ok)
+                    reason = f"no answer within send_timeout={self.send_timeout:g}s"
+                self._spool_locked(item)
+        metrics.incr("failed")
+        log.warning("lineage event not delivered (%s); kept in the spool %s", reason, self.spool.directory)
+        return False
+
+    def _delivered_locked(self, item: _Item) -> None:
+        if item.state == _SPOOLED:  # spooled meanwhile (exit) or being replayed: forget the stored copy
+            self.spool.discard(item.stamp)
+        item.state = _DELIVERED
+        metrics.incr("emitted")
+
+    def _late_locked(self, item: _Item, ok: bool) -> None:
+        if ok:
+            self._delivered_locked(item)
+
+    def deliver_spooled(self, event: dict[str, Any], stamp: str) -> bool:
+        """Deliver one event read from the spool (``Spool.replay``'s callback); True when delivered."""
+        return self._deliver(_Item(stamp, None, wire=event, state=_SPOOLED))
+
+    def _replay(self) -> None:
+        result = self.spool.replay(self.deliver_spooled)
+        now = time.monotonic()
+        if result.failed or result.locked:
+            if result.failed:
+                self._backoff = min(self._backoff * 2, _BACKOFF_MAX)
+            self._next_retry = now + self._backoff
+        else:
+            self._backoff = _BACKOFF_MIN
+            self._backlog = result.remaining > 0
+            self._next_retry = now + self._backoff
+        self._next_spool_check = now + _SPOOL_CHECK_SECONDS
+
+    def _process(self, item: _Item) -> None:
+        if self._prepare(item) is None:
+            return
+        if self._backlog or self._stuck is not None:  # keep order: behind what is already spooled
+            self._spool_item(item)
+            if self._backlog and time.monotonic() >= self._next_retry:
+                self._replay()
+            return
+        if self._deliver(item):
+            if self.replay_on_success and time.monotonic() >= self._next_spool_check:
+                self._next_spool_check = time.monotonic() + _SPOOL_CHECK_SECONDS
+                if self.spool.has_pending():
+                    self._replay()
+        elif self.replay_on_success:
+            self._backlog = True
+            self._next_retry = time.monotonic() + self._backoff
+
+    def _run(self) -> None:
+        if self.replay_on_success:
+            try:
+                self._backlog = self.spool.has_pending()
+            except Exception:
+                log.debug("cannot look into the lineage spool", exc_info=True)
+            self._next_spool_check = time.monotonic() + _SPOOL_CHECK_SECONDS
+        while True:
+            timeout = max(0.0, self._next_retry - time.monotonic()) if self._backlog else None
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                try:
+                    self._replay()
+                except Exception as exc:
+                    log.warning("lineage spool replay failed: %s", safe_error(exc))
+                    self._next_retry = time.monotonic() + _BACKOFF_MAX
+                continue
+            if item is _STOP:
+                self._queue.task_done()
+                return
+            self._current = item
+            try:
+                self._process(item)
+            except Exception as exc:  # the sender must outlive any single event
+                log.warning("lineage sender error: %s", safe_error(exc))
+            finally:
+                self._current = None
+                self._queue.task_done()
 
 
-def build_transport() -> Any:
-    """The transport from ``[lineage_provider]``: transport JSON, config_path, environment, embedded default."""
-    import os
-
-    from openlineage.client.transport import get_default_factory
-
+def create_emitter() -> Emitter:
+    """A new emitter from the ``[lineage_provider]`` configuration. Raises only ConfigError."""
     from airflow_lineage_provider import conf
+    from airflow_lineage_provider.emission import transport
 
-    config = conf.transport()
-    if config is None:
-        path = os.path.join(conf.lineage_dir(), "events.jsonl")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        config = {"type": "file", "log_file_path": path, "append": True}
-    return get_default_factory().create(config)
+    spec = transport.resolve()
+    return Emitter(
+        transport.build(spec, send_timeout=conf.send_timeout()),
+        Spool(conf.spool_dir(), conf.spool_max_bytes()),
+        queue_size=conf.queue_size(),
+        send_timeout=conf.send_timeout(),
+        flush_timeout=conf.flush_timeout(),
+        replay_on_success=conf.replay_on_success(),
+        max_event_bytes=conf.max_event_bytes(),
+        mask_sql_literals=conf.mask_sql_literals(),
+        is_default_transport=spec.is_default,
+    )
 
 
 def get_emitter() -> Emitter:
@@ -69,7 +370,9 @@ def get_emitter() -> Emitter:
     if _emitter is None:
         with _lock:
             if _emitter is None:
-                _emitter = Emitter(build_transport())
+                emitter = create_emitter()
+                atexit.register(emitter._at_exit)
+                _emitter = emitter
     return _emitter
 
 
@@ -77,5 +380,16 @@ def reset_emitter() -> None:
     global _emitter
     with _lock:
         if _emitter is not None:
+            atexit.unregister(_emitter._at_exit)
             _emitter.close(1.0)
         _emitter = None
+
+
+def _forget_in_child() -> None:
+    """After fork: the parent's emitter, queue and threads are not ours; start afresh on first use."""
+    global _emitter, _lock
+    _emitter = None
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)

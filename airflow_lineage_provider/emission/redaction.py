@@ -1,0 +1,237 @@
+"""Make every event safe to send or spool: no secret in it, and no bigger than ``max_event_bytes``.
+
+* ``redact_event``: walks the whole event; every string goes through Airflow's secrets masker (values it
+  knows, and any value under a sensitive key such as ``password``/``token``/``authorization``), URIs lose
+  their credentials (``postgresql://user:***@host/db``), and SQL text (``query``/``sql``/``statement``
+  keys) goes through :func:`airflow_lineage_provider.sql.redact.redact_sql`.
+* ``enforce_size_cap``: trims an oversized event, largest optional facets first (then trailing
+  datasets), and adds the ``lineageProviderTrimmed`` run facet saying what was dropped.
+* ``mask_config`` / ``register_secrets``: the same rules for transport configurations (doctor output, logs).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from airflow_lineage_provider.sql.redact import MASK, redact_sql, redact_uri_credentials
+
+log = logging.getLogger(__name__)
+
+#: keys whose string values are SQL text
+SQL_KEYS = frozenset({"query", "sql", "statement", "sql_query"})
+#: transport-config keys that hold secrets (in addition to the masker's sensitive names)
+_CONFIG_SECRET_KEYS = ("key", "token", "secret", "password", "passwd", "credential", "auth", "sasl")
+
+TRIM_FACET = "lineageProviderTrimmed"
+PRODUCER = "https://github.com/airflow-lineage-provider/airflow-lineage-provider"
+TRIM_FACET_SCHEMA = PRODUCER + "/blob/main/docs/delivery.md#size-cap"
+#: run facets never trimmed: they tie the event to its parent run and say why a run failed
+_PROTECTED_RUN_FACETS = frozenset({"parent", "nominalTime", "errorMessage", TRIM_FACET})
+#: bytes reserved for the trim facet itself while choosing what to drop
+_TRIM_FACET_RESERVE = 1024
+
+
+@functools.cache
+def _maskers() -> tuple[Any, ...]:
+    """The secrets-masker modules of this process (task SDK and core keep one each)."""
+    found = []
+    for name in ("airflow.sdk._shared.secrets_masker", "airflow._shared.secrets_masker"):
+        try:
+            found.append(__import__(name, fromlist=["redact"]))
+        except Exception:
+            log.debug("secrets masker %s unavailable", name, exc_info=True)
+    return tuple(found)
+
+
+def _masker_redact(text: str, key: str | None) -> str:
+    for masker in _maskers():
+        try:
+            text = masker.redact(text, key)
+        except Exception:  # a broken masker must not let a value through: fail closed
+            return MASK
+    return text
+
+
+def _is_sensitive_key(key: str | None) -> bool:
+    if not key:
+        return False
+    for masker in _maskers():
+        try:
+            if masker.should_hide_value_for_key(key):
+                return True
+        except Exception:
+            return True
+    return False
+
+
+def redact_text(text: str, key: str | None = None, *, mask_sql_literals: bool = False) -> str:
+    """One string, as it would appear under ``key`` in an event or a log line."""
+    if key in SQL_KEYS:
+        text = redact_sql(text, mask_literals=mask_sql_literals)
+    elif "://" in text:
+        text = redact_uri_credentials(text)
+    return _masker_redact(text, key)
+
+
+def _walk(value: Any, key: str | None, mask_sql_literals: bool) -> Any:
+    if isinstance(value, str):
+        return redact_text(value, key, mask_sql_literals=mask_sql_literals)
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if v is not None and not isinstance(v, (bool, int, float)) and _is_sensitive_key(str(k)):
+                out[k] = MASK
+            else:
+                out[k] = _walk(v, str(k), mask_sql_literals)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_walk(v, key, mask_sql_literals) for v in value]
+    return value
+
+
+def redact_event(event: Mapping[str, Any], *, mask_sql_literals: bool = False) -> dict[str, Any]:
+    """A redacted copy of a wire-format event (the input is not modified)."""
+    return _walk(event, None, mask_sql_literals)
+
+
+# --- size cap --------------------------------------------------------------------------------------
+
+
+def _size(obj: Any) -> int:
+    return len(json.dumps(obj, separators=(",", ":"), default=str).encode("utf-8"))
+
+
+def _facet_slots(event: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    run_facets = (event.get("run") or {}).get("facets")
+    if isinstance(run_facets, dict):
+        yield "run.facets", run_facets
+    job_facets = (event.get("job") or {}).get("facets")
+    if isinstance(job_facets, dict):
+        yield "job.facets", job_facets
+    for side in ("inputs", "outputs"):
+        for index, dataset in enumerate(event.get(side) or []):
+            for slot in ("facets", "inputFacets" if side == "inputs" else "outputFacets"):
+                facets = dataset.get(slot) if isinstance(dataset, dict) else None
+                if isinstance(facets, dict):
+                    yield f"{side}[{index}].{slot}", facets
+
+
+def enforce_size_cap(event: dict[str, Any], max_bytes: int) -> tuple[dict[str, Any], list[str]]:
+    """Trim ``event`` (in place) to at most ``max_bytes`` of JSON; returns it and what was dropped."""
+    original = _size(event)
+    if original <= max_bytes:
+        return event, []
+    candidates: list[tuple[int, str, dict[str, Any], str]] = []
+    for label, facets in _facet_slots(event):
+        for name, facet in facets.items():
+            if label == "run.facets" and name in _PROTECTED_RUN_FACETS:
+                continue
+            candidates.append((_size(facet) + len(name) + 4, f"{label}.{name}", facets, name))
+    candidates.sort(key=lambda c: c[0], reverse=True)
+    dropped: list[str] = []
+    estimate = original
+    budget = max_bytes - _TRIM_FACET_RESERVE
+    for size, label, facets, name in candidates:
+        if estimate <= budget:
+            break
+        del facets[name]
+        dropped.append(label)
+        estimate -= size
+    for side in ("outputs", "inputs"):  # still too big: the datasets themselves, last first
+        datasets = event.get(side)
+        while isinstance(datasets, list) and datasets and _size(event) > budget:
+            datasets.pop()
+            dropped.append(f"{side}[{len(datasets)}]")
+    run = event.setdefault("run", {})
+    run.setdefault("facets", {})[TRIM_FACET] = {
+        "_producer": PRODUCER,
+        "_schemaURL": TRIM_FACET_SCHEMA,
+        "originalBytes": original,
+        "maxEventBytes": max_bytes,
+        "dropped": dropped,
+    }
+    final = _size(event)
+    if final > max_bytes:
+        log.warning(
+            "lineage event for job %s is %d bytes after trimming every optional part (cap %d); sent anyway",
+            (event.get("job") or {}).get("name"), final, max_bytes,
+        )
+    return event, dropped
+
+
+# --- transport configurations ----------------------------------------------------------------------
+
+
+def _config_key_is_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(part in lowered for part in _CONFIG_SECRET_KEYS) or _is_sensitive_key(key)
+
+
+def mask_config(config: Any, key: str | None = None) -> Any:
+    """A copy of a transport configuration with every secret replaced by ``***``."""
+    if isinstance(config, Mapping):
+        return {
+            k: (MASK if isinstance(v, (str, int, float)) and not isinstance(v, bool) and k != "type"
+                and _config_key_is_secret(str(k)) else mask_config(v, str(k)))
+            for k, v in config.items()
+        }
+    if isinstance(config, (list, tuple)):
+        return [mask_config(v, key) for v in config]
+    if isinstance(config, str):
+        return redact_uri_credentials(config) if "://" in config else config
+    return config
+
+
+def config_secrets(config: Any, key: str | None = None) -> list[str]:
+    """Every secret value in a transport configuration (api keys, tokens, passwords in URLs...)."""
+    found: list[str] = []
+    if isinstance(config, Mapping):
+        for k, v in config.items():
+            if isinstance(v, str) and k != "type" and _config_key_is_secret(str(k)):
+                found.append(v)
+            else:
+                found.extend(config_secrets(v, str(k)))
+    elif isinstance(config, (list, tuple)):
+        for v in config:
+            found.extend(config_secrets(v, key))
+    elif isinstance(config, str) and "://" in config:
+        masked = redact_uri_credentials(config)
+        if masked != config:  # the password part of scheme://user:password@host
+            userinfo = config.partition("://")[2].split("@", 1)[0]
+            found.append(userinfo.split(":", 1)[1])
+    return found
+
+
+def register_secrets(values: list[str]) -> None:
+    """Teach Airflow's secrets masker(s) these values so no log line or event shows them."""
+    for value in values:
+        if not value:
+            continue
+        for masker in _maskers():
+            try:
+                masker.mask_secret(value)
+            except Exception:
+                log.debug("could not register a transport secret with the masker", exc_info=True)
+
+
+def safe_error(exc: BaseException) -> str:
+    """``exc`` as one log-safe line (credentials in URLs and known secrets masked)."""
+    text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    return redact_text(text)
+
+
+__all__ = [
+    "MASK",
+    "TRIM_FACET",
+    "config_secrets",
+    "enforce_size_cap",
+    "mask_config",
+    "redact_event",
+    "redact_text",
+    "register_secrets",
+    "safe_error",
+]
