@@ -320,3 +320,27 @@ def dataset_from_uri(uri: str) -> DatasetId:
         namespace = f"{source_scheme}://{host}:{port}" if port else f"{source_scheme}://{host}"
         return DatasetId(namespace, ".".join(segments))
     return DatasetId(f"{scheme}://{authority}", path)
+
+
+def asset_uri(dataset: DatasetId) -> str | None:
+    """The Airflow Asset URI of a dataset (inverse of :func:`dataset_from_uri`); None when there is none.
+
+    Database tables become ``{namespace}/{part}/{part}...`` (``postgres://h:5432/db/schema/table``,
+    ``mysql://h:3306/db/table``, ``sqlite:///path/file.db/table``); files and objects ``{namespace}/{name}``.
+    """
+    scheme = dataset.namespace.split("://", 1)[0].lower()
+    if dataset.namespace == "file":
+        return f"file://{dataset.name}"
+    if scheme in _OBJECT_STORES or scheme == "hdfs":
+        return f"{dataset.namespace}/{dataset.name.lstrip('/')}"
+    kind = source_kind(scheme)
+    if kind == "sqlite":
+        return f"{dataset.namespace}/{dataset.name}"
+    if kind == "bigquery":
+        return "bigquery://" + dataset.name.replace(".", "/")
+    if kind in _SOURCES:
+        parts = _split_name(dataset.name)
+        if len(parts) != _SOURCES[kind][2]:
+            return None
+        return f"{dataset.namespace}/{'/'.join(parts)}"
+    return None

@@ -1,0 +1,441 @@
+"""Lineage of SQL operators: every operator built on common.sql's ``BaseSQLOperator`` (and look-alikes).
+
+The connection's hook decides everything database-specific: the dialect the SQL is parsed with
+(``sql.dialect_for_conn_type``), the namespace and names of datasets (``naming``), the default database and
+schema, and how table schemas are read (``extractors.schema``). Per event the extractor:
+
+1. reads the operator's rendered SQL (templates are rendered before the START event),
+2. analyses it (``sql.analyze``) within the ``[lineage_provider] extraction_timeout`` budget,
+3. on START uses only schemas already cached; on COMPLETE/FAIL does at most ONE metadata query covering
+   every referenced table not cached plus the tables the task wrote (so created tables get their schema),
+4. returns input/output datasets with ``schema`` facets (where the columns are known from the database) and
+   ``columnLineage`` facets on outputs, a redacted ``sql`` job facet, and an ``sqlExtraction`` run facet
+   (status ok/partial/failed with the reasons) on every event.
+
+With ``[lineage_provider] emit_asset_events`` the outputs are also published as Airflow asset events through
+the ``lineage_provider_sql_outputs`` asset alias (see :mod:`airflow_lineage_provider.extractors.assets`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+from openlineage.client.facet_v2 import RunFacet
+
+from airflow_lineage_provider import conf
+from airflow_lineage_provider.extractors.base import BaseExtractor, OperatorLineage
+from airflow_lineage_provider.extractors.budget import Budget, BudgetExceeded, call_with_timeout
+
+if TYPE_CHECKING:
+    from openlineage.client.event_v2 import InputDataset, OutputDataset
+
+    from airflow_lineage_provider.extractors.schema import Columns
+    from airflow_lineage_provider.naming import DatasetId
+    from airflow_lineage_provider.sql import SqlLineage, TableRef
+
+log = logging.getLogger(__name__)
+
+FACET_KEY = "sqlExtraction"
+_SCHEMA_BASE = "https://github.com/airflow-lineage-provider/airflow-lineage-provider/tree/main/schemas"
+
+
+@attrs.define
+class SqlExtractionRunFacet(RunFacet):
+    """How SQL lineage extraction went for this event: ``status`` ok / partial / failed, and why."""
+
+    status: str
+    reasons: list[str] = attrs.field(factory=list)
+    dialect: str | None = None
+    statements: int = 0
+    schemaSource: str = "none"  # database | cache | disabled | none
+    metadataRoundTrips: int = 0
+    durationMs: float = 0.0
+
+    @staticmethod
+    def _get_schema() -> str:
+        return f"{_SCHEMA_BASE}/SqlExtractionRunFacet.json#/$defs/SqlExtractionRunFacet"
+
+
+def _producer() -> str:
+    from airflow_lineage_provider import PRODUCER
+
+    return str(PRODUCER)
+
+
+def rendered_sql(operator: Any) -> str:
+    """The operator's (rendered) SQL as one script; '' when it has none."""
+    sql = getattr(operator, "sql", None)
+    if isinstance(sql, str):
+        return sql.strip()
+    if isinstance(sql, Sequence):
+        parts = [part.strip().rstrip(";") for part in sql if isinstance(part, str) and part.strip()]
+        return ";\n".join(parts)
+    return ""
+
+
+def hook_defaults(hook: Any, conn: Any) -> tuple[str | None, str | None]:
+    """(database, schema) unqualified names resolve to, honouring an operator's ``database`` override."""
+    from airflow_lineage_provider.naming import default_database_schema, source_kind
+
+    database, schema = default_database_schema(conn)
+    kind = source_kind(getattr(conn, "conn_type", None))
+    override = getattr(hook, "database", None) if kind == "postgres" else None
+    if kind != "postgres" and getattr(hook, "schema", None) and isinstance(hook.schema, str):
+        override = hook.schema
+    if isinstance(override, str) and override:
+        if kind in ("mysql", "hive", "teradata"):  # two-level sources: the database plays the schema part
+            return None, override
+        if kind != "sqlite":
+            return override, schema
+    return database, schema
+
+
+@functools.lru_cache(maxsize=128)
+def _analyze_plain(sql: str, dialect: str | None, database: str | None, schema: str | None) -> SqlLineage:
+    """Schema-less analysis, memoised: START and COMPLETE of one task parse the same text once."""
+    from airflow_lineage_provider.sql import analyze
+
+    return analyze(sql, dialect, default_database=database, default_schema=schema)
+
+
+def _column_mapping(columns: Mapping[str, Columns]) -> dict[str, dict[str, str]]:
+    return {key: {col.name.lower(): col.type or "" for col in cols} for key, cols in columns.items()}
+
+
+@attrs.define
+class _Source:
+    """What the hook tells about where the SQL runs."""
+
+    hook: Any
+    conn: Any
+    conn_type: str | None
+    dialect: str | None
+    database: str | None
+    schema: str | None
+    connection_key: str
+
+
+class SqlExtractor(BaseExtractor):
+    """For operators built on common.sql (``BaseSQLOperator``) or anything with a DbApiHook and SQL."""
+
+    operator_class_names: ClassVar[tuple[str, ...]] = ("BaseSQLOperator",)
+
+    @classmethod
+    def can_extract(cls, operator: Any) -> bool:
+        if _has_own_lineage_methods(operator):
+            return False
+        if super().can_extract(operator):
+            return True
+        return callable(getattr(operator, "get_db_hook", None)) and (
+            isinstance(getattr(operator, "sql", None), (str, list, tuple))
+        )
+
+    def extract_on_start(self, context: Any) -> OperatorLineage | None:
+        lineage = self._extract(terminal=False)
+        if lineage is not None and lineage.outputs and conf.emit_asset_events():
+            from airflow_lineage_provider.extractors.assets import publish_outputs
+
+            publish_outputs(self.operator, context, lineage.outputs)
+        return lineage
+
+    def extract_on_complete(self, context: Any, task_instance: Any) -> OperatorLineage | None:
+        return self._extract(terminal=True)
+
+    def extract_on_failure(
+        self, context: Any, task_instance: Any, error: BaseException | str | None
+    ) -> OperatorLineage | None:
+        return self._extract(terminal=True)
+
+    # --- the work --------------------------------------------------------------------------------------
+
+    def _source(self) -> _Source:
+        from airflow_lineage_provider.naming import namespace_for_connection
+        from airflow_lineage_provider.sql import dialect_for_conn_type
+
+        hook = self.operator.get_db_hook()
+        conn = getattr(hook, "connection", None) or hook.get_connection(hook.get_conn_id())
+        conn_type = getattr(conn, "conn_type", None) or getattr(hook, "conn_type", None)
+        database, schema = hook_defaults(hook, conn)
+        return _Source(
+            hook=hook,
+            conn=conn,
+            conn_type=conn_type,
+            dialect=dialect_for_conn_type(conn_type),
+            database=database,
+            schema=schema,
+            connection_key=f"{getattr(conn, 'conn_id', '')}|{namespace_for_connection(conn)}",
+        )
+
+    def _extract(self, *, terminal: bool) -> OperatorLineage | None:
+        sql = rendered_sql(self.operator)
+        table = getattr(self.operator, "table", None)
+        if not sql and not isinstance(table, str):
+            return None
+        budget = Budget(conf.extraction_timeout())
+        status = _Status()
+        try:
+            source = self._source()
+        except Exception as exc:
+            status.fail(f"cannot resolve the connection's hook: {type(exc).__name__}: {str(exc)[:200]}")
+            return OperatorLineage(run_facets={FACET_KEY: status.facet(budget, None)})
+        if not sql:  # row-insert / bulk-load operators: the named table is the output
+            return self._table_output(source, str(table), status, budget)
+        return _Extraction(source, sql, budget, status, terminal=terminal).run()
+
+    def _table_output(self, source: _Source, table: str, status: _Status, budget: Budget) -> OperatorLineage:
+        from openlineage.client.event_v2 import OutputDataset
+
+        from airflow_lineage_provider.naming import dataset_for_table
+
+        schema = getattr(self.operator, "schema", None)
+        qualified = f"{schema}.{table}" if isinstance(schema, str) and schema and "." not in table else table
+        ident = dataset_for_table(
+            source.conn, qualified, default_database=source.database, default_schema=source.schema
+        )
+        return OperatorLineage(
+            outputs=[OutputDataset(namespace=ident.namespace, name=ident.name)],
+            run_facets={FACET_KEY: status.facet(budget, source.dialect)},
+        )
+
+
+def _has_own_lineage_methods(operator: Any) -> bool:
+    """True when the operator implements its own OpenLineage methods (outside common.sql): defer to them."""
+    for name in ("get_openlineage_facets_on_start", "get_openlineage_facets_on_complete"):
+        method = getattr(type(operator), name, None)
+        module = getattr(method, "__module__", "") or ""
+        if method is not None and not module.startswith("airflow.providers.common.sql"):
+            return True
+    return False
+
+
+class _Status:
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+        self.failed = False
+        self.partial = False
+        self.schema_source = "none"
+        self.round_trips = 0
+        self.statements = 0
+
+    def fail(self, reason: str) -> None:
+        self.failed = True
+        self.reasons.append(reason)
+
+    def degrade(self, reason: str) -> None:
+        self.partial = True
+        self.reasons.append(reason)
+
+    def facet(self, budget: Budget, dialect: str | None) -> SqlExtractionRunFacet:
+        status = "failed" if self.failed else "partial" if self.partial else "ok"
+        return SqlExtractionRunFacet(
+            status=status,
+            reasons=self.reasons[:20],
+            dialect=dialect,
+            statements=self.statements,
+            schemaSource=self.schema_source,
+            metadataRoundTrips=self.round_trips,
+            durationMs=round(budget.elapsed_ms(), 3),
+            producer=_producer(),
+        )
+
+
+class _Extraction:
+    """One extraction: analyse, look schemas up, build datasets and facets."""
+
+    def __init__(self, source: _Source, sql: str, budget: Budget, status: _Status, *, terminal: bool) -> None:
+        self.source = source
+        self.sql = sql
+        self.budget = budget
+        self.status = status
+        self.terminal = terminal
+        self._ids: dict[TableRef, DatasetId] = {}
+
+    def run(self) -> OperatorLineage:
+        source, status = self.source, self.status
+        lineage = self._analyze(None)
+        columns: dict[str, Columns] = {}
+        if lineage is not None:
+            columns = self._schemas(lineage)
+            if columns and not self.budget.expired:
+                lineage = self._analyze(columns) or lineage
+        if lineage is None:
+            return OperatorLineage(
+                job_facets=self._job_facets(),
+                run_facets={FACET_KEY: status.facet(self.budget, source.dialect)},
+            )
+        status.statements = len(lineage.statements)
+        for error in lineage.errors:
+            status.degrade(error[:300])
+        if lineage.partial and not lineage.errors:
+            status.degrade("some statements were analysed at table level only")
+        if not lineage.statements and not (lineage.inputs or lineage.outputs):
+            status.fail("no statement could be analysed")
+        inputs, outputs = self._datasets(lineage, columns)
+        run_facets: dict[str, Any] = {FACET_KEY: status.facet(self.budget, source.dialect)}
+        if lineage.errors:
+            run_facets["extractionError"] = self._error_facet(lineage)
+        return OperatorLineage(
+            inputs=inputs, outputs=outputs, run_facets=run_facets, job_facets=self._job_facets()
+        )
+
+    def _analyze(self, columns: Mapping[str, Columns] | None) -> SqlLineage | None:
+        from airflow_lineage_provider.sql import analyze
+
+        source = self.source
+        if columns:
+            mapping = _column_mapping(columns)
+
+            def work() -> SqlLineage:
+                return analyze(
+                    self.sql, source.dialect, default_database=source.database,
+                    default_schema=source.schema, schema=mapping,
+                )
+        else:
+
+            def work() -> SqlLineage:
+                return _analyze_plain(self.sql, source.dialect, source.database, source.schema)
+
+        try:
+            return call_with_timeout(work, self.budget.remaining(), name="lineage-sql-analysis")
+        except BudgetExceeded:
+            reason = f"SQL analysis exceeded the extraction budget ({conf.extraction_timeout()}s)"
+            if columns:
+                self.status.degrade(reason + "; column lineage without table schemas")
+            else:
+                self.status.fail(reason)
+            return None
+
+    def _schemas(self, lineage: SqlLineage) -> dict[str, Columns]:
+        from airflow_lineage_provider.extractors import schema
+
+        source, status = self.source, self.status
+        tables = [*lineage.inputs, *lineage.outputs]
+        if not tables:
+            return {}
+        if not conf.schema_lookup():
+            status.schema_source = "disabled"
+            return {}
+        if not self.terminal:  # START: the cache only; the one round trip happens on the terminal event
+            found = schema.cached_schemas(source.connection_key, tables)
+            status.schema_source = "cache" if found else "none"
+            return found
+        result = schema.lookup_schemas(
+            source.hook,
+            source.conn_type,
+            source.connection_key,
+            tables,
+            refresh={table.qualified for table in lineage.outputs},
+            timeout=min(conf.schema_query_timeout(), self.budget.remaining()),
+            ttl=conf.schema_cache_ttl(),
+        )
+        status.round_trips = result.round_trips
+        status.schema_source = "database" if result.round_trips else ("cache" if result.columns else "none")
+        if result.error:
+            status.degrade(result.error)
+        return result.columns
+
+    def _dataset_id(self, table: TableRef) -> DatasetId:
+        from airflow_lineage_provider.naming import dataset_for_table
+
+        found = self._ids.get(table)
+        if found is None:
+            source = self.source
+            found = dataset_for_table(
+                source.conn, table, default_database=source.database, default_schema=source.schema
+            )
+            self._ids[table] = found
+        return found
+
+    def _datasets(
+        self, lineage: SqlLineage, columns: Mapping[str, Columns]
+    ) -> tuple[list[InputDataset], list[OutputDataset]]:
+        from openlineage.client.event_v2 import InputDataset, OutputDataset
+        from openlineage.client.facet_v2 import schema_dataset
+
+        producer = _producer()
+
+        def facets(table: TableRef) -> dict[str, Any]:
+            cols = columns.get(table.qualified)
+            if not cols:
+                return {}
+            fields = [schema_dataset.SchemaDatasetFacetFields(name=c.name, type=c.type) for c in cols]
+            return {"schema": schema_dataset.SchemaDatasetFacet(fields=fields, producer=producer)}
+
+        inputs = []
+        for table in _unique(lineage.inputs):
+            ident = self._dataset_id(table)
+            inputs.append(InputDataset(namespace=ident.namespace, name=ident.name, facets=facets(table)))
+        column_facets = self._column_lineage(lineage, producer)
+        outputs = []
+        for table in _unique(lineage.outputs):
+            ident = self._dataset_id(table)
+            dataset_facets = facets(table)
+            if table in column_facets:
+                dataset_facets["columnLineage"] = column_facets[table]
+            outputs.append(OutputDataset(namespace=ident.namespace, name=ident.name, facets=dataset_facets))
+        return inputs, outputs
+
+    def _column_lineage(self, lineage: SqlLineage, producer: str) -> dict[TableRef, Any]:
+        from openlineage.client.facet_v2 import column_lineage_dataset as cl
+
+        per_table: dict[TableRef, dict[str, list[Any]]] = {}
+        for edge in lineage.column_lineage:
+            out_table = edge.output.table
+            if out_table is None:
+                continue
+            fields = per_table.setdefault(out_table, {}).setdefault(edge.output.column, [])
+            for ref in edge.inputs:
+                if ref.table is None:
+                    continue
+                ident = self._dataset_id(ref.table)
+                if any(f.namespace == ident.namespace and f.name == ident.name and f.field == ref.column
+                       for f in fields):
+                    continue
+                fields.append(
+                    cl.InputField(
+                        namespace=ident.namespace,
+                        name=ident.name,
+                        field=ref.column,
+                        transformations=[cl.Transformation(type="DIRECT", subtype=edge.transformation)],
+                    )
+                )
+        return {
+            table: cl.ColumnLineageDatasetFacet(
+                fields={column: cl.Fields(inputFields=inputs) for column, inputs in fields.items() if inputs},
+                producer=producer,
+            )
+            for table, fields in per_table.items()
+            if any(fields.values())
+        }
+
+    def _job_facets(self) -> dict[str, Any]:
+        from openlineage.client.facet_v2 import sql_job
+
+        from airflow_lineage_provider.sql.redact import redact_sql
+
+        query = redact_sql(self.sql, mask_literals=conf.mask_sql_literals())
+        return {"sql": sql_job.SQLJobFacet(query=query, dialect=self.source.dialect, producer=_producer())}
+
+    def _error_facet(self, lineage: SqlLineage) -> Any:
+        from openlineage.client.facet_v2 import extraction_error_run as ee
+
+        failed = [(i, s) for i, s in enumerate(lineage.statements) if s.errors]
+        errors = [
+            ee.Error(errorMessage="; ".join(s.errors)[:1000], stackTrace=None, task=None, taskNumber=i)
+            for i, s in failed
+        ]
+        errors = errors or [ee.Error(errorMessage=e[:1000], stackTrace=None) for e in lineage.errors]
+        return ee.ExtractionErrorRunFacet(
+            totalTasks=max(len(lineage.statements), 1),
+            failedTasks=max(len(failed), 1),
+            errors=errors,
+            producer=_producer(),
+        )
+
+
+def _unique(tables: Sequence[TableRef]) -> list[TableRef]:
+    return list(dict.fromkeys(tables))
