@@ -10,3 +10,6 @@ __all__ = ["__version__"]
 __version__ = "0.1.0"
 
 MIN_AIRFLOW_VERSION = "3.1.0"
+
+#: the ``producer`` of every OpenLineage event and facet this package creates
+PRODUCER = f"https://github.com/airflow-lineage-provider/airflow-lineage-provider/tree/{__version__}"

@@ -44,6 +44,18 @@ def airflow_home() -> Path:
     return _HOME
 
 
+@pytest.fixture
+def lineage_events(tmp_path: Path):
+    """Events go to a file transport in tmp_path; yields ``read(timeout=10.0) -> list[dict]``.
+
+    ``read()`` flushes the emitter and returns every event captured so far, each validated with
+    ol_schema. See tests/lineage_helpers.py (run_dag, summary) for running DAGs with dag.test().
+    """
+    from lineage_helpers import capture
+
+    yield from capture(tmp_path / "lineage-events.jsonl")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     stats = ol_schema.STATS
     terminalreporter.write_line(

@@ -1,0 +1,239 @@
+"""Which extractor speaks for which operator, and the merge with manual lineage.
+
+Per task event the first source that applies wins:
+
+1. a custom extractor from ``[lineage_provider] extractors`` that handles the operator,
+2. a built-in extractor from :data:`BUILTIN_EXTRACTORS` that handles it,
+3. the operator's own ``get_openlineage_facets_on_start/complete/failure`` methods,
+4. nothing.
+
+On complete/failure, when that produced no dataset, lineage of SQL the task ran through hooks
+(``extractors.hook_lineage.collect``) is used. Finally the task's ``inlets``/``outlets``
+(``extractors.manual``) are merged in, de-duplicated by (namespace, name). An extractor that raises
+costs one warning line and an ``extractionError`` run facet, never the task.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterable
+from typing import Any
+
+from airflow_lineage_provider.extractors.base import BaseExtractor, OperatorLineage
+
+log = logging.getLogger(__name__)
+
+#: built-in extractors, by dotted path (imported on first use; a missing one is skipped)
+BUILTIN_EXTRACTORS: tuple[str, ...] = ("airflow_lineage_provider.extractors.sql.SqlExtractor",)
+
+PHASES = ("start", "complete", "failure")
+
+
+def _import(path: str) -> Any:
+    from importlib import import_module
+
+    module_name, _, attr = path.rpartition(".")
+    return getattr(import_module(module_name), attr)
+
+
+def _class_path(obj: Any) -> str:
+    klass = type(obj)
+    return f"{klass.__module__}.{klass.__qualname__}"
+
+
+class ExtractorManager:
+    """Chooses and runs extractors; one per process (see :func:`get_manager`)."""
+
+    def __init__(self, custom: Iterable[str] = (), builtin: Iterable[str] = BUILTIN_EXTRACTORS) -> None:
+        self._custom_paths = tuple(custom)
+        self._builtin_paths = tuple(builtin)
+        self._classes: list[type[BaseExtractor]] | None = None
+
+    def extractor_classes(self) -> list[type[BaseExtractor]]:
+        """Custom extractors first, then built-in ones; loaded once."""
+        if self._classes is None:
+            classes: list[type[BaseExtractor]] = []
+            for path in self._custom_paths:
+                try:
+                    classes.append(_import(path))
+                except Exception as exc:
+                    log.warning(
+                        "[lineage_provider] extractors: cannot import %r (%s); fix the path or drop it",
+                        path,
+                        exc,
+                    )
+            for path in self._builtin_paths:
+                try:
+                    classes.append(_import(path))
+                except Exception as exc:
+                    log.debug("built-in extractor %s unavailable: %s", path, exc)
+            self._classes = classes
+        return self._classes
+
+    def extractor_for(self, operator: Any) -> BaseExtractor | None:
+        for klass in self.extractor_classes():
+            try:
+                if klass.can_extract(operator):
+                    return klass(operator)
+            except Exception as exc:
+                log.warning(
+                    "lineage extractor %s could not be set up for %s: %s",
+                    klass.__name__,
+                    _class_path(operator),
+                    exc,
+                )
+        return None
+
+    def extract(
+        self,
+        phase: str,
+        operator: Any,
+        context: Any = None,
+        task_instance: Any = None,
+        error: BaseException | str | None = None,
+    ) -> OperatorLineage:
+        """Lineage for one task event (``phase`` is start, complete or failure); never raises."""
+        errors: list[tuple[str, BaseException]] = []
+        lineage = self._extracted(phase, operator, context, task_instance, error, errors)
+        if phase != "start" and not (lineage.inputs or lineage.outputs):
+            try:
+                from airflow_lineage_provider.extractors.hook_lineage import collect
+
+                collected = collect(context, task_instance)
+                if collected is not None:
+                    lineage = merge(lineage, _normalise(collected))
+            except Exception as exc:
+                errors.append(("hook_lineage", exc))
+        try:
+            from airflow_lineage_provider.extractors.manual import manual_lineage
+
+            lineage = merge(lineage, manual_lineage(operator))
+        except Exception as exc:
+            errors.append(("manual", exc))
+        if errors:
+            for source, problem in errors:
+                log.warning(
+                    "lineage extraction (%s) failed for %s on %s: %s: %s",
+                    source,
+                    getattr(operator, "task_id", "?"),
+                    phase,
+                    type(problem).__name__,
+                    problem,
+                )
+            lineage.run_facets.setdefault("extractionError", _error_facet(operator, errors))
+        return lineage
+
+    def _extracted(
+        self,
+        phase: str,
+        operator: Any,
+        context: Any,
+        task_instance: Any,
+        error: BaseException | str | None,
+        errors: list[tuple[str, BaseException]],
+    ) -> OperatorLineage:
+        extractor = self.extractor_for(operator)
+        try:
+            if extractor is not None:
+                name = type(extractor).__name__
+                if phase == "start":
+                    result = extractor.extract_on_start(context)
+                elif phase == "complete":
+                    result = extractor.extract_on_complete(context, task_instance)
+                else:
+                    result = extractor.extract_on_failure(context, task_instance, error)
+            else:
+                name = "operator"
+                result = _operator_methods(phase, operator, task_instance)
+        except Exception as exc:
+            errors.append((name, exc))
+            return OperatorLineage()
+        return _normalise(result) if result is not None else OperatorLineage()
+
+
+def _operator_methods(phase: str, operator: Any, task_instance: Any) -> Any:
+    """The operator's ``get_openlineage_facets_on_*`` (complete falls back to start, failure to complete)."""
+    on_start = getattr(operator, "get_openlineage_facets_on_start", None)
+    on_complete = getattr(operator, "get_openlineage_facets_on_complete", None)
+    on_failure = getattr(operator, "get_openlineage_facets_on_failure", None)
+    if phase == "failure" and callable(on_failure):
+        return on_failure(task_instance)
+    if phase in ("complete", "failure") and callable(on_complete):
+        return on_complete(task_instance)
+    if callable(on_start):
+        return on_start()
+    return None
+
+
+def _normalise(result: Any) -> OperatorLineage:
+    """Any OperatorLineage-shaped object (ours, the official provider's) with proper dataset classes."""
+    from airflow_lineage_provider.extractors.manual import inputs_from, outputs_from
+
+    return OperatorLineage(
+        inputs=inputs_from(getattr(result, "inputs", None) or []),
+        outputs=outputs_from(getattr(result, "outputs", None) or []),
+        run_facets=dict(getattr(result, "run_facets", None) or {}),
+        job_facets=dict(getattr(result, "job_facets", None) or {}),
+    )
+
+
+def _dedupe(datasets: list[Any]) -> list[Any]:
+    seen: dict[tuple[str, str], Any] = {}
+    for dataset in datasets:
+        key = (dataset.namespace, dataset.name)
+        if key in seen:  # keep the first, add facets only the later one has
+            first = seen[key]
+            first.facets = {**(dataset.facets or {}), **(first.facets or {})}
+        else:
+            seen[key] = dataset
+    return list(seen.values())
+
+
+def merge(first: OperatorLineage, second: OperatorLineage) -> OperatorLineage:
+    """Both lineages in one; datasets de-duplicated by (namespace, name), ``first`` wins on facet clashes."""
+    return OperatorLineage(
+        inputs=_dedupe([*first.inputs, *second.inputs]),
+        outputs=_dedupe([*first.outputs, *second.outputs]),
+        run_facets={**second.run_facets, **first.run_facets},
+        job_facets={**second.job_facets, **first.job_facets},
+    )
+
+
+def _error_facet(operator: Any, errors: list[tuple[str, BaseException]]) -> Any:
+    from openlineage.client.facet_v2 import extraction_error_run
+
+    from airflow_lineage_provider import PRODUCER
+
+    return extraction_error_run.ExtractionErrorRunFacet(
+        totalTasks=1,
+        failedTasks=1,
+        errors=[
+            extraction_error_run.Error(
+                errorMessage=f"{source}: {type(exc).__name__}: {exc}"[:2000],
+                stackTrace="".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:],
+                task=getattr(operator, "task_id", None),
+            )
+            for source, exc in errors
+        ],
+        producer=PRODUCER,
+    )
+
+
+_manager: ExtractorManager | None = None
+
+
+def get_manager() -> ExtractorManager:
+    """The process's manager, configured from ``[lineage_provider] extractors``."""
+    global _manager
+    if _manager is None:
+        from airflow_lineage_provider import conf
+
+        _manager = ExtractorManager(custom=conf.custom_extractors())
+    return _manager
+
+
+def reset_manager() -> None:
+    """Forget the process's manager (after ``conf.clear_cache()``)."""
+    global _manager
+    _manager = None

@@ -1,0 +1,562 @@
+"""The Airflow listener: task-try and DAG-run hooks that emit OpenLineage START / COMPLETE / FAIL events.
+
+Hooks are thin: they turn Airflow's objects into :mod:`emission.events` value objects, ask
+:mod:`extractors.manager` for lineage and hand the event to the emitter. A hook never raises and never
+waits: anything that goes wrong costs one warning line.
+
+Where the hooks run (Airflow 3):
+
+* ``on_task_instance_running/success/failed/skipped`` run in the task process with a ``RuntimeTaskInstance``
+  (``dag.test()`` runs that in-process too). ``running`` fires on every (re)entry of the task process:
+  after a deferral (``next_method`` set) or a reschedule poke (``task_reschedule_count > 0``) it is not a new
+  START. The API server calls ``success/failed/skipped`` with an ORM ``TaskInstance`` when a user marks a
+  task by hand; if that try never ran, a START is sent first so every try has a START and a terminal event.
+* ``on_dag_run_running/success/failed`` run in the scheduler (and the API server) with an ORM ``DagRun``.
+  The terminal DAG-run hook also emits START + COMPLETE for tasks the scheduler skipped (branching, trigger
+  rules, short-circuit), which never reach a task hook. ``dag.test()`` never calls ``on_dag_run_running``, so
+  for test runs the DAG-run START is sent from the terminal hook.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from airflow_lineage_provider.emission.events import DagRunInfo, TaskInfo
+
+log = logging.getLogger(__name__)
+
+hookimpl = pluggy.HookimplMarker("airflow")
+
+_OFFICIAL_PROVIDER = "apache-airflow-providers-openlineage"
+
+
+# --- turning Airflow objects into event inputs ---------------------------------------------------------
+
+
+def _json(value: Any) -> Any:
+    """A JSON-friendly copy of a simple attribute value."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple, list)):
+        return (
+            sorted(_json(v) for v in value)
+            if isinstance(value, (set, frozenset))
+            else [_json(v) for v in value]
+        )
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _attributes(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    found = {}
+    for name in names:
+        try:
+            value = getattr(obj, name, None)
+        except Exception:  # properties of half-loaded objects may raise
+            continue
+        if value is not None and value != "":
+            found[name] = _json(value)
+    return found
+
+
+def operator_path(operator: Any) -> str:
+    """Full class path of an operator; for a serialized (scheduler-side) task, the original class's."""
+    module, name = getattr(operator, "_task_module", None), getattr(operator, "task_type", None)
+    if type(operator).__name__ == "SerializedBaseOperator" and module and name:
+        return f"{module}.{name}"
+    klass = type(operator)
+    return f"{klass.__module__}.{klass.__qualname__}"
+
+
+def _owners(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(dict.fromkeys(p.strip() for p in parts if p and p.strip()))
+
+
+def dag_run_info(dag_run: Any, dag: Any = None) -> DagRunInfo:
+    """From an ORM ``DagRun`` or the task SDK's ``DagRun`` model, plus its DAG when known."""
+    from airflow_lineage_provider.emission.events import DagRunInfo
+
+    dag = dag if dag is not None else getattr(dag_run, "dag", None)
+    dag_attrs = _attributes(
+        dag, ("dag_id", "description", "owner", "tags", "catchup", "max_active_runs", "max_active_tasks")
+    )
+    timetable = getattr(dag, "timetable", None)
+    if timetable is not None and getattr(timetable, "summary", None):
+        dag_attrs["timetable"] = str(timetable.summary)
+    run_attrs = _attributes(
+        dag_run,
+        (
+            "run_id",
+            "run_type",
+            "logical_date",
+            "run_after",
+            "data_interval_start",
+            "data_interval_end",
+            "clear_number",
+            "start_date",
+            "triggered_by",
+        ),
+    )
+    conf = getattr(dag_run, "conf", None)
+    return DagRunInfo(
+        dag_id=dag_run.dag_id,
+        run_id=dag_run.run_id,
+        logical_date=getattr(dag_run, "logical_date", None),
+        run_after=getattr(dag_run, "run_after", None),
+        clear_number=int(getattr(dag_run, "clear_number", 0) or 0),
+        data_interval_start=getattr(dag_run, "data_interval_start", None),
+        data_interval_end=getattr(dag_run, "data_interval_end", None),
+        start_date=getattr(dag_run, "start_date", None),
+        end_date=getattr(dag_run, "end_date", None),
+        conf=conf if isinstance(conf, Mapping) else None,
+        owners=_owners(getattr(dag, "owner", None)),
+        tags=tuple(sorted(str(t) for t in (getattr(dag, "tags", None) or ()))),
+        doc=getattr(dag, "doc_md", None) or getattr(dag, "description", None),
+        dag_attributes=dag_attrs,
+        run_attributes=run_attrs,
+    )
+
+
+_TASK_ATTRS = (
+    "task_id",
+    "owner",
+    "retries",
+    "trigger_rule",
+    "pool",
+    "queue",
+    "priority_weight",
+    "execution_timeout",
+    "deferrable",
+    "mode",
+    "poke_interval",
+    "depends_on_past",
+    "upstream_task_ids",
+    "downstream_task_ids",
+)
+_TI_ATTRS = (
+    "try_number",
+    "map_index",
+    "max_tries",
+    "state",
+    "start_date",
+    "end_date",
+    "hostname",
+    "rendered_map_index",
+)
+
+
+def task_info(ti: Any, operator: Any, state: str | None = None) -> TaskInfo:
+    """From a ``RuntimeTaskInstance`` or an ORM ``TaskInstance`` (``operator`` may be None there)."""
+    from airflow_lineage_provider.emission.events import TaskInfo
+
+    task_attrs = _attributes(operator, _TASK_ATTRS) if operator is not None else {"task_id": ti.task_id}
+    if operator is not None:
+        task_attrs["operator"] = operator_path(operator)
+        group = getattr(operator, "task_group", None)
+        if group is not None and getattr(group, "group_id", None):
+            task_attrs["task_group"] = group.group_id
+    ti_attrs = _attributes(ti, _TI_ATTRS)
+    if state is not None:
+        ti_attrs["state"] = state
+    map_index = getattr(ti, "map_index", -1)
+    return TaskInfo(
+        task_id=ti.task_id,
+        try_number=int(getattr(ti, "try_number", 0) or 0),
+        map_index=-1 if map_index is None else int(map_index),
+        owners=_owners(getattr(operator, "owner", None)),
+        doc=(getattr(operator, "doc_md", None) or getattr(operator, "doc", None))
+        if operator is not None
+        else None,
+        task_attributes=task_attrs,
+        ti_attributes=ti_attrs,
+    )
+
+
+def _runtime_dag_run(ti: Any) -> Any:
+    """The DAG run of a task instance: the run context of a RuntimeTaskInstance, or the ORM relationship."""
+    context = getattr(ti, "_ti_context_from_server", None)
+    if context is not None:
+        return context.dag_run
+    return ti.dag_run
+
+
+def _is_reentry(ti: Any) -> bool:
+    """True when the task process resumes a try that already started (after a deferral or a reschedule)."""
+    context = getattr(ti, "_ti_context_from_server", None)
+    if context is None:
+        return False
+    return bool(context.next_method) or bool(context.task_reschedule_count)
+
+
+def _never_ran(ti: Any) -> bool:
+    """An ORM TaskInstance whose current try was given a state without running (start == end)."""
+    start, end = getattr(ti, "start_date", None), getattr(ti, "end_date", None)
+    return start is None or start == end
+
+
+# --- the listener -------------------------------------------------------------------------------------
+
+
+class LineageListener:
+    """Registered by the plugin; one per process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready: bool | None = None  # None: not set up yet; False: lineage off in this process
+
+    # -- plumbing --
+
+    def reset(self) -> None:
+        """Forget the set-up (tests, after ``conf.clear_cache()`` and ``reset_emitter()``)."""
+        with self._lock:
+            self._ready = None
+
+    def _setup(self) -> bool:
+        """Build the emitter once; on bad configuration log one line and switch lineage off."""
+        if self._ready is not None:
+            return self._ready
+        with self._lock:
+            if self._ready is None:
+                from airflow_lineage_provider import conf
+                from airflow_lineage_provider.emission.emitter import get_emitter
+                from airflow_lineage_provider.exceptions import ConfigError
+
+                try:
+                    get_emitter()
+                    conf.include_airflow_facet()
+                    conf.namespace()
+                    _announce_embedded_default()
+                    _warn_if_official_provider_enabled()
+                    self._ready = True
+                except ConfigError as exc:
+                    log.error("lineage is switched off in this process, tasks run as usual: %s", exc)
+                    self._ready = False
+        return bool(self._ready)
+
+    def _active(self) -> bool:
+        from airflow_lineage_provider import conf
+
+        try:
+            if conf.is_disabled():
+                return False
+        except Exception:  # a bad value was reported by the plugin already
+            return False
+        return self._setup()
+
+    @staticmethod
+    def _emit(event: Any) -> None:
+        from airflow_lineage_provider.emission.emitter import get_emitter
+
+        get_emitter().emit(event)
+
+    def _safely(self, hook: str, target: Any, fn: Any, *args: Any) -> None:
+        try:
+            if self._active():
+                fn(*args)
+        except Exception as exc:
+            ident = getattr(target, "task_id", None) or getattr(target, "run_id", "?")
+            log.warning(
+                "lineage: %s failed for %s, no event sent: %s: %s", hook, ident, type(exc).__name__, exc
+            )
+
+    # -- task hooks --
+
+    @hookimpl
+    def on_task_instance_running(self, previous_state: Any, task_instance: Any) -> None:
+        self._safely("on_task_instance_running", task_instance, self._task_start, task_instance)
+
+    @hookimpl
+    def on_task_instance_success(self, previous_state: Any, task_instance: Any) -> None:
+        self._safely(
+            "on_task_instance_success",
+            task_instance,
+            self._task_end,
+            task_instance,
+            "COMPLETE",
+            "success",
+            None,
+            previous_state,
+        )
+
+    @hookimpl
+    def on_task_instance_failed(self, previous_state: Any, task_instance: Any, error: Any) -> None:
+        self._safely(
+            "on_task_instance_failed",
+            task_instance,
+            self._task_end,
+            task_instance,
+            "FAIL",
+            _state(task_instance),
+            error,
+            previous_state,
+        )
+
+    @hookimpl
+    def on_task_instance_skipped(self, previous_state: Any, task_instance: Any) -> None:
+        self._safely(
+            "on_task_instance_skipped",
+            task_instance,
+            self._task_end,
+            task_instance,
+            "COMPLETE",
+            "skipped",
+            None,
+            previous_state,
+        )
+
+    # -- DAG-run hooks --
+
+    @hookimpl
+    def on_dag_run_running(self, dag_run: Any, msg: str) -> None:
+        self._safely("on_dag_run_running", dag_run, self._dag_run_start, dag_run)
+
+    @hookimpl
+    def on_dag_run_success(self, dag_run: Any, msg: str) -> None:
+        self._safely("on_dag_run_success", dag_run, self._dag_run_end, dag_run, "COMPLETE", None)
+
+    @hookimpl
+    def on_dag_run_failed(self, dag_run: Any, msg: str) -> None:
+        self._safely(
+            "on_dag_run_failed", dag_run, self._dag_run_end, dag_run, "FAIL", msg or "DAG run failed"
+        )
+
+    # -- bodies --
+
+    def _task_start(self, ti: Any) -> None:
+        if _is_reentry(ti):
+            return
+        operator = getattr(ti, "task", None)
+        if _operator_disabled(operator):
+            return
+        self._emit_task(
+            ti, operator, "START", "running", phase="start", event_time=getattr(ti, "start_date", None)
+        )
+
+    def _task_end(self, ti: Any, event_type: str, state: str, error: Any, previous_state: Any) -> None:
+        operator = getattr(ti, "task", None)
+        if _operator_disabled(operator):
+            return
+        by_hand = not hasattr(ti, "_ti_context_from_server") and previous_state is None
+        if by_hand and _never_ran(ti):
+            self._emit_task(
+                ti, operator, "START", "running", phase=None, event_time=getattr(ti, "start_date", None)
+            )
+        phase = (
+            None if state == "skipped" or by_hand else ("complete" if event_type == "COMPLETE" else "failure")
+        )
+        self._emit_task(
+            ti,
+            operator,
+            event_type,
+            state,
+            phase=phase,
+            error=error,
+            event_time=getattr(ti, "end_date", None),
+        )
+
+    def _emit_task(
+        self,
+        ti: Any,
+        operator: Any,
+        event_type: str,
+        state: str,
+        *,
+        phase: str | None,
+        error: Any = None,
+        event_time: datetime | None = None,
+        dag_run: Any = None,
+        dag_info: DagRunInfo | None = None,
+    ) -> None:
+        from airflow_lineage_provider import conf
+        from airflow_lineage_provider.emission.events import build_task_event
+        from airflow_lineage_provider.extractors.base import OperatorLineage
+        from airflow_lineage_provider.extractors.manager import get_manager
+
+        if dag_info is None:
+            dag_run = dag_run if dag_run is not None else _runtime_dag_run(ti)
+            dag_info = dag_run_info(dag_run, getattr(operator, "dag", None))
+        lineage = OperatorLineage()
+        if phase is not None and operator is not None:
+            context = ti.get_template_context() if hasattr(ti, "get_template_context") else None
+            lineage = get_manager().extract(phase, operator, context, ti, error)
+        event = build_task_event(
+            event_type,
+            dag_info,
+            task_info(ti, operator, state),
+            namespace=conf.namespace(),
+            event_time=event_time,
+            inputs=lineage.inputs,
+            outputs=lineage.outputs,
+            run_facets=lineage.run_facets,
+            job_facets=lineage.job_facets,
+            error=error,
+            include_airflow_facet=conf.include_airflow_facet(),
+        )
+        self._emit(event)
+
+    def _dag_run_start(self, dag_run: Any) -> None:
+        from airflow_lineage_provider import conf
+        from airflow_lineage_provider.emission.events import build_dag_run_event
+
+        info = dag_run_info(dag_run)
+        self._emit(
+            build_dag_run_event(
+                "START",
+                info,
+                namespace=conf.namespace(),
+                event_time=info.start_date,
+                include_airflow_facet=conf.include_airflow_facet(),
+            )
+        )
+
+    def _dag_run_end(self, dag_run: Any, event_type: str, error: str | None) -> None:
+        from airflow_lineage_provider import conf
+        from airflow_lineage_provider.emission.events import build_dag_run_event
+
+        if _enum_value(getattr(dag_run, "triggered_by", None)) == "test":  # dag.test() skips the running hook
+            self._dag_run_start(dag_run)
+        info = dag_run_info(dag_run)
+        self._emit_scheduler_skipped(dag_run, info)
+        self._emit(
+            build_dag_run_event(
+                event_type,
+                info,
+                namespace=conf.namespace(),
+                event_time=getattr(dag_run, "end_date", None),
+                error=error,
+                include_airflow_facet=conf.include_airflow_facet(),
+            )
+        )
+
+    def _emit_scheduler_skipped(self, dag_run: Any, info: DagRunInfo) -> None:
+        """START + COMPLETE for tasks the scheduler skipped (they never ran, so no task hook saw them)."""
+        from sqlalchemy.orm import object_session
+
+        session = object_session(dag_run)
+        kwargs = {"session": session} if session is not None else {}
+        tis = dag_run.get_task_instances(state=["skipped"], **kwargs)
+        dag = getattr(dag_run, "dag", None)
+        for ti in tis:
+            if ti.try_number and not _never_ran(ti):
+                continue  # it ran and skipped itself: its own hook reported it
+            operator = (
+                dag.task_dict.get(ti.task_id) if dag is not None and hasattr(dag, "task_dict") else None
+            )
+            if _operator_disabled(operator):
+                continue
+            for event_type, state, when in (
+                ("START", "running", ti.start_date),
+                ("COMPLETE", "skipped", ti.end_date),
+            ):
+                self._emit_task(ti, operator, event_type, state, phase=None, event_time=when, dag_info=info)
+
+
+def _state(ti: Any) -> str:
+    return str(_enum_value(getattr(ti, "state", None)) or "failed")
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _operator_disabled(operator: Any) -> bool:
+    if operator is None:
+        return False
+    from airflow_lineage_provider import conf
+
+    disabled = conf.disabled_for_operators()
+    return bool(disabled) and operator_path(operator) in disabled
+
+
+# --- once-per-process notices ---------------------------------------------------------------------------
+
+_notices: set[str] = set()
+
+
+def _once(key: str) -> bool:
+    if key in _notices:
+        return False
+    _notices.add(key)
+    return True
+
+
+def _announce_embedded_default() -> None:
+    """One INFO line per process when no transport is configured anywhere."""
+    from airflow_lineage_provider import conf
+
+    if (
+        conf.transport()
+        or conf.config_path()
+        or os.environ.get("OPENLINEAGE_URL")
+        or os.environ.get("OPENLINEAGE_CONFIG")
+    ):
+        return
+    if _once("embedded-default"):
+        log.info(
+            "lineage: no transport configured, events go to %s (size-bounded); "
+            "set [lineage_provider] transport to send them elsewhere",
+            os.path.join(conf.lineage_dir(), "events.jsonl"),
+        )
+
+
+def official_provider_enabled() -> bool:
+    """True when apache-airflow-providers-openlineage is installed, not disabled and has a transport."""
+    from importlib.util import find_spec
+
+    try:
+        if find_spec("airflow.providers.openlineage") is None:
+            return False
+    except (ImportError, ValueError):
+        return False
+    from airflow.configuration import conf as airflow_conf
+
+    if airflow_conf.getboolean("openlineage", "disabled", fallback=False):
+        return False
+    if os.environ.get("OPENLINEAGE_DISABLED", "").lower() in ("true", "1", "yes"):
+        return False
+    return bool(
+        airflow_conf.get("openlineage", "transport", fallback="")
+        or airflow_conf.get("openlineage", "config_path", fallback="")
+        or os.environ.get("OPENLINEAGE_URL")
+        or os.environ.get("OPENLINEAGE_CONFIG")
+    )
+
+
+def _warn_if_official_provider_enabled() -> None:
+    from airflow_lineage_provider import conf
+
+    if conf.warn_on_official_provider() and _once("official-provider") and official_provider_enabled():
+        log.warning(
+            "lineage: %s is installed and enabled too, so every task and DAG run is reported twice; "
+            "keep one: set [openlineage] disabled = True, or [lineage_provider] disabled = True "
+            "(silence this with [lineage_provider] warn_on_official_provider = False)",
+            _OFFICIAL_PROVIDER,
+        )
+
+
+_listener: LineageListener | None = None
+
+
+def get_listener() -> LineageListener:
+    """The process's listener (what the plugin registers)."""
+    global _listener
+    if _listener is None:
+        _listener = LineageListener()
+    return _listener
