@@ -1,15 +1,126 @@
-"""Lineage of SQL a task runs through a ``DbApiHook`` inside a @task (via the hook-lineage collector).
+"""Lineage of SQL a task runs through a ``DbApiHook`` in a @task or PythonOperator (hook-lineage collector).
 
-Stub: returns None until the implementation lands (contract in notes/INTERFACES.md).
+common.sql's ``DbApiHook.run``/``get_records``/``get_df``/``insert_rows`` report every statement to Airflow's
+hook-lineage collector (an ``sql_job`` extra with the SQL text and the hook as context); ObjectStoragePath
+and some hooks report assets directly. Airflow only keeps these when a plugin registers a hook-lineage
+reader, so the provider's plugin registers :class:`LineageProviderHookReader`.
+
+On the task's terminal event :func:`collect` analyses the collected SQL per hook (the same path as
+:class:`~airflow_lineage_provider.extractors.sql.SqlExtractor`: one schema round trip per connection at
+most, the extraction budget, the ``sqlExtraction`` status facet) and attributes the datasets to the task.
+The collector lives as long as the process: :func:`reset` empties it when a task starts, so a task never
+inherits another task's lineage (``dag.test()`` runs every task in one process).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from airflow.sdk.lineage import HookLineageReader
+
 from airflow_lineage_provider.extractors.base import OperatorLineage
+
+log = logging.getLogger(__name__)
+
+_SQL_JOB_KEY = "sql_job"
+
+
+def _collector() -> Any:
+    from airflow.sdk.lineage import get_hook_lineage_collector
+
+    return get_hook_lineage_collector()
+
+
+class LineageProviderHookReader(HookLineageReader):
+    """Registered by the plugin so that Airflow's hook-lineage collector records (it is a no-op otherwise)."""
+
+
+def reset() -> None:
+    """Forget everything collected so far in this process (call when a task starts)."""
+    collector = _collector()
+    for name in ("_inputs", "_outputs", "_extra", "_input_counts", "_output_counts", "_extra_counts"):
+        store: Any = getattr(collector, name, None)
+        if store is not None and hasattr(store, "clear"):
+            store.clear()
 
 
 def collect(context: Any, task_instance: Any) -> OperatorLineage | None:
     """Lineage collected from hooks the task used, attributed to the task; None when there is none."""
-    return None
+    collector = _collector()
+    if not collector.has_collected:
+        return None
+    collected = collector.collected_assets
+    reset()
+    per_hook: dict[int, tuple[Any, list[str]]] = {}
+    for extra in collected.extra:
+        value = extra.value if isinstance(extra.value, dict) else {}
+        sql = value.get("sql")
+        if extra.key != _SQL_JOB_KEY or not isinstance(sql, str) or not sql.strip():
+            continue
+        hook, statements = per_hook.setdefault(id(extra.context), (extra.context, []))
+        statements.append(sql.strip().rstrip(";"))
+    lineage = OperatorLineage()
+    for hook, statements in per_hook.values():
+        _merge_into(lineage, _from_hook(hook, statements))
+    _merge_into(lineage, _from_assets(collected))
+    if not (lineage.inputs or lineage.outputs or lineage.job_facets):
+        return None
+    return lineage
+
+
+def _from_hook(hook: Any, statements: list[str]) -> OperatorLineage:
+    from airflow_lineage_provider import conf
+    from airflow_lineage_provider.extractors.budget import Budget
+    from airflow_lineage_provider.extractors.sql import FACET_KEY, Extraction, Status, source_for_hook
+
+    budget = Budget(conf.extraction_timeout())
+    status = Status()
+    try:
+        source = source_for_hook(hook)
+    except Exception as exc:
+        status.fail(f"cannot resolve the hook's connection: {type(exc).__name__}: {str(exc)[:200]}")
+        return OperatorLineage(run_facets={FACET_KEY: status.facet(budget, None)})
+    script = ";\n".join(dict.fromkeys(statements))  # a statement run N times counts once
+    return Extraction(source, script, budget, status, terminal=True).run()
+
+
+def _from_assets(collected: Any) -> OperatorLineage:
+    """Assets reported directly (ObjectStoragePath, hooks with asset support) as datasets."""
+    from openlineage.client.event_v2 import InputDataset, OutputDataset
+
+    lineage = OperatorLineage()
+    for info in collected.inputs:
+        ident = _asset_id(info.asset.uri)
+        if ident is not None:
+            lineage.inputs.append(InputDataset(namespace=ident.namespace, name=ident.name))
+    for info in collected.outputs:
+        ident = _asset_id(info.asset.uri)
+        if ident is not None:
+            lineage.outputs.append(OutputDataset(namespace=ident.namespace, name=ident.name))
+    return lineage
+
+
+def _asset_id(uri: str) -> Any:
+    from airflow_lineage_provider.naming import dataset_from_uri
+
+    try:
+        return dataset_from_uri(uri)
+    except ValueError:
+        return None
+
+
+def _merge_into(into: OperatorLineage, other: OperatorLineage) -> None:
+    """Add ``other`` to ``into``: datasets de-duplicated by (namespace, name), SQL facets concatenated."""
+    seen = {(d.namespace, d.name) for d in into.inputs}
+    into.inputs.extend(d for d in other.inputs if (d.namespace, d.name) not in seen)
+    seen = {(d.namespace, d.name) for d in into.outputs}
+    into.outputs.extend(d for d in other.outputs if (d.namespace, d.name) not in seen)
+    for key, job_facet in other.job_facets.items():
+        existing: Any = into.job_facets.get(key)
+        if key == "sql" and existing is not None:
+            existing.query = f"{existing.query};\n{getattr(job_facet, 'query', '')}"
+        else:
+            into.job_facets[key] = job_facet
+    for key, run_facet in other.run_facets.items():
+        into.run_facets.setdefault(key, run_facet)

@@ -119,6 +119,25 @@ class _Source:
     connection_key: str
 
 
+def source_for_hook(hook: Any) -> _Source:
+    """Dialect, defaults and cache key of the connection behind a DbApiHook."""
+    from airflow_lineage_provider.naming import namespace_for_connection
+    from airflow_lineage_provider.sql import dialect_for_conn_type
+
+    conn = getattr(hook, "connection", None) or hook.get_connection(hook.get_conn_id())
+    conn_type = getattr(conn, "conn_type", None) or getattr(hook, "conn_type", None)
+    database, schema = hook_defaults(hook, conn)
+    return _Source(
+        hook=hook,
+        conn=conn,
+        conn_type=conn_type,
+        dialect=dialect_for_conn_type(conn_type),
+        database=database,
+        schema=schema,
+        connection_key=f"{getattr(conn, 'conn_id', '')}|{namespace_for_connection(conn)}",
+    )
+
+
 class SqlExtractor(BaseExtractor):
     """For operators built on common.sql (``BaseSQLOperator``) or anything with a DbApiHook and SQL."""
 
@@ -152,41 +171,23 @@ class SqlExtractor(BaseExtractor):
 
     # --- the work --------------------------------------------------------------------------------------
 
-    def _source(self) -> _Source:
-        from airflow_lineage_provider.naming import namespace_for_connection
-        from airflow_lineage_provider.sql import dialect_for_conn_type
-
-        hook = self.operator.get_db_hook()
-        conn = getattr(hook, "connection", None) or hook.get_connection(hook.get_conn_id())
-        conn_type = getattr(conn, "conn_type", None) or getattr(hook, "conn_type", None)
-        database, schema = hook_defaults(hook, conn)
-        return _Source(
-            hook=hook,
-            conn=conn,
-            conn_type=conn_type,
-            dialect=dialect_for_conn_type(conn_type),
-            database=database,
-            schema=schema,
-            connection_key=f"{getattr(conn, 'conn_id', '')}|{namespace_for_connection(conn)}",
-        )
-
     def _extract(self, *, terminal: bool) -> OperatorLineage | None:
         sql = rendered_sql(self.operator)
         table = getattr(self.operator, "table", None)
         if not sql and not isinstance(table, str):
             return None
         budget = Budget(conf.extraction_timeout())
-        status = _Status()
+        status = Status()
         try:
-            source = self._source()
+            source = source_for_hook(self.operator.get_db_hook())
         except Exception as exc:
             status.fail(f"cannot resolve the connection's hook: {type(exc).__name__}: {str(exc)[:200]}")
             return OperatorLineage(run_facets={FACET_KEY: status.facet(budget, None)})
         if not sql:  # row-insert / bulk-load operators: the named table is the output
             return self._table_output(source, str(table), status, budget)
-        return _Extraction(source, sql, budget, status, terminal=terminal).run()
+        return Extraction(source, sql, budget, status, terminal=terminal).run()
 
-    def _table_output(self, source: _Source, table: str, status: _Status, budget: Budget) -> OperatorLineage:
+    def _table_output(self, source: _Source, table: str, status: Status, budget: Budget) -> OperatorLineage:
         from openlineage.client.event_v2 import OutputDataset
 
         from airflow_lineage_provider.naming import dataset_for_table
@@ -212,7 +213,9 @@ def _has_own_lineage_methods(operator: Any) -> bool:
     return False
 
 
-class _Status:
+class Status:
+    """Accumulates the outcome of one extraction into the ``sqlExtraction`` facet."""
+
     def __init__(self) -> None:
         self.reasons: list[str] = []
         self.failed = False
@@ -243,10 +246,10 @@ class _Status:
         )
 
 
-class _Extraction:
+class Extraction:
     """One extraction: analyse, look schemas up, build datasets and facets."""
 
-    def __init__(self, source: _Source, sql: str, budget: Budget, status: _Status, *, terminal: bool) -> None:
+    def __init__(self, source: _Source, sql: str, budget: Budget, status: Status, *, terminal: bool) -> None:
         self.source = source
         self.sql = sql
         self.budget = budget
