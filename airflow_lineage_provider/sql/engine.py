@@ -119,6 +119,11 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool) -> None:
         return
     trees, error = _parse(source, state.read)
     if trees is None:
+        block = text.routine_body(piece, anywhere=True)
+        if block is not None and block.strip():
+            for inner in text.split_statements(block):
+                _analyze_piece(inner, state, allow_routine=False)
+            return
         if _recover(piece, state):
             return
         _fallback(piece, state, error)
@@ -152,6 +157,13 @@ def _recover(piece: str, state: _State) -> bool:
                 for tree in trees or ():
                     _analyze_tree(tree, p, state)
             return True
+    rewritten = text.rewrite_compound_assignments(stripped)
+    if rewritten != stripped:
+        trees, _ = _parse(rewritten, state.read)
+        if trees:
+            for tree in trees:
+                _analyze_tree(tree, rewritten, state)
+            return True
     starts = text.statement_starts(stripped)
     if starts and starts[0] > 0:
         rest = stripped[starts[0] :]
@@ -168,6 +180,10 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
 
     from airflow_lineage_provider.sql.statement import StatementAnalyzer
 
+    if isinstance(tree, exp.Block | exp.IfBlock | exp.WhileBlock | exp.LoopBlock | exp.RepeatBlock):
+        for stmt in _block_statements(tree):
+            _analyze_tree(stmt, stmt.sql(dialect=state.read or None), state)
+        return
     if isinstance(tree, exp.Command):
         if not _handle_text_statement(raw, state):
             _fallback(raw, state, f"statement not understood by the parser ({tree.name})")
@@ -189,6 +205,19 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
             column_lineage=tuple(_qualify_edge(e, state) for e in res.columns if _qualify_edge(e, state) is not None),  # type: ignore[misc]
         )
     )
+
+
+def _block_statements(block: Any) -> list[Any]:
+    """Statements inside a procedural block (BEGIN ... END, IF, WHILE, LOOP bodies), in order."""
+    from sqlglot import exp
+
+    out = []
+    for child in block.iter_expressions():
+        if isinstance(child, exp.Block):
+            out.extend(child.expressions)
+        elif isinstance(child, exp.IfBlock | exp.WhileBlock | exp.LoopBlock | exp.RepeatBlock):
+            out.append(child)
+    return out
 
 
 def _apply_use(use: tuple[str | None, str | None], kind: str, state: _State) -> None:

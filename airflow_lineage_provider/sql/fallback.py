@@ -11,9 +11,9 @@ from sqlparse import lexer, tokens as T
 from airflow_lineage_provider.sql.model import TableRef
 
 _READ_AFTER = {"from", "join", "using"}
-_WRITE_AFTER = {"into", "update", "table", "overwrite"}
+_WRITE_AFTER = {"into", "update", "table", "overwrite", "view"}
 _WRITE_VERBS = {"insert", "update", "merge", "create", "drop", "truncate", "alter", "replace", "delete", "copy"}
-_SKIP_WORDS = {"table", "only", "if", "not", "exists", "lateral", "temporary", "temp", "or", "replace", "view", "into"}
+_SKIP_WORDS = {"table", "only", "if", "not", "exists", "lateral", "temporary", "temp", "or", "replace", "into"}
 _NOT_TABLES = {"select", "values", "with", "set", "where", "on", "as", "dual", "unnest", "table", "lateral", "by"}
 
 
@@ -41,7 +41,7 @@ def scan_tables(sql: str) -> tuple[list[TableRef], list[TableRef]]:
             verb = low
         if ttype not in T.Keyword or not (low in _READ_AFTER or low in _WRITE_AFTER or low.endswith(" join")):
             continue
-        if low == "table" and verb not in _WRITE_VERBS:
+        if low in ("table", "view") and verb not in _WRITE_VERBS:
             continue
         j = i + 1
         while j < n and toks[j][1].lower() in _SKIP_WORDS and toks[j][1].lower() != low:

@@ -77,18 +77,6 @@ def _unwrap_table(node: exp.Expression | None) -> exp.Expression | None:
     return node
 
 
-def _cte_names(node: exp.Expression) -> set[str]:
-    names: set[str] = set()
-    for anc in _ancestors(node):
-        with_ = anc.args.get("with_") or anc.args.get("with")
-        if with_ is not None:
-            for cte in with_.expressions:
-                alias = cte.args.get("alias")
-                if alias is not None:
-                    names.add(ident(alias.this).lower())
-    return names
-
-
 def _ancestors(node: exp.Expression) -> list[exp.Expression]:
     out = []
     parent = node.parent
@@ -98,30 +86,65 @@ def _ancestors(node: exp.Expression) -> list[exp.Expression]:
     return out
 
 
+def _same_name(cte: exp.CTE, name: str) -> bool:
+    alias = cte.args.get("alias")
+    return alias is not None and ident(alias.this).lower() == name
+
+
+def cte_of(node: exp.Table) -> exp.CTE | None:
+    """The CTE a table reference names. A CTE sees the CTEs before it in its WITH (itself too when
+    RECURSIVE) and those of enclosing queries; anything else with that name is a real table."""
+    if node.args.get("db") or not isinstance(node.this, exp.Identifier):
+        return None
+    name = ident(node.this).lower()
+    child: exp.Expression = node
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, exp.With):
+            ctes = list(parent.expressions)
+            idx = next((i for i, c in enumerate(ctes) if c is child), len(ctes))
+            visible = ctes[:idx] + ([ctes[idx]] if idx < len(ctes) and parent.args.get("recursive") else [])
+            for cte in reversed(visible):
+                if _same_name(cte, name):
+                    return cte
+        else:
+            with_ = parent.args.get("with_") or parent.args.get("with")
+            if isinstance(with_, exp.With) and with_ is not child:
+                for cte in reversed(with_.expressions):
+                    if _same_name(cte, name):
+                        return cte
+        child, parent = parent, parent.parent
+    return None
+
+
 def _alias(node: exp.Expression) -> str:
     alias = node.args.get("alias")
     return ident(alias.this) if alias is not None and alias.this is not None else ""
 
 
 def read_tables(tree: exp.Expression, skip: set[int]) -> list[TableRef]:
-    """Every dataset a statement reads: Table nodes that are not CTE references, targets or functions."""
-    found: dict[TableRef, None] = {}
+    """Every dataset a statement reads: Table nodes that are not targets, functions or references to a
+    CTE; tables read only inside CTEs the statement never uses are left out."""
+    refs: list[tuple[TableRef | None, exp.CTE | None, list[int]]] = []
     for node in tree.find_all(exp.Table):
-        if id(node) in skip:
+        if id(node) in skip or isinstance(node.parent, exp.Use):
             continue
-        if isinstance(node.parent, exp.Use):
-            continue
+        enclosing = [id(a) for a in _ancestors(node) if isinstance(a, exp.CTE)]
         path = path_of(node)
-        if path is not None:
-            found[path] = None
-            continue
-        ref = table_ref(node)
-        if ref is None:
-            continue
-        if not ref.schema and not ref.database and isinstance(node.this, exp.Identifier):
-            if ref.name.lower() in _cte_names(node):
-                continue
-        found[ref] = None
+        cte = None if path is not None else cte_of(node)
+        refs.append((path or (table_ref(node) if cte is None else None), cte, enclosing))
+    used: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for _, cte, enclosing in refs:
+            if cte is not None and id(cte) not in used and all(e in used for e in enclosing):
+                used.add(id(cte))
+                changed = True
+    found: dict[TableRef, None] = {}
+    for ref, _, enclosing in refs:
+        if ref is not None and all(e in used for e in enclosing):
+            found[ref] = None
     return list(found)
 
 
@@ -206,8 +229,11 @@ class StatementAnalyzer:
         return column_edges(target, names, cols)
 
     # ------------------------------------------------------------------ statement kinds
-    def _select(self, tree: exp.Select) -> Result:
-        into = tree.args.get("into")
+    def _select(self, tree: exp.Expression) -> Result:
+        first = tree
+        while isinstance(first, exp.SetOperation | exp.Subquery):
+            first = first.this
+        into = first.args.get("into")
         target = dataset_of(into.this) if into is not None else None
         skip = {id(into.this)} if into is not None else set()
         res = Result("select", inputs=read_tables(tree, skip), outputs=[target] if target else [])

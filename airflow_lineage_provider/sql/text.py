@@ -188,10 +188,11 @@ _BEGIN = re.compile(r"\bBEGIN\b(?!\s+(?:TRANSACTION|TRAN|WORK|DISTRIBUTED)\b)", 
 _END = re.compile(r"\bEND\b\s*(?:\$\$|;|/)?\s*(?:LANGUAGE\s+\w+)?\s*$", re.IGNORECASE)
 
 
-def routine_body(sql: str) -> str | None:
-    """The body between the first BEGIN and the last END of a procedure/function/anonymous block."""
+def routine_body(sql: str, *, anywhere: bool = False) -> str | None:
+    """The body between the first BEGIN and the last END of a procedure/function/anonymous block
+    (with ``anywhere``: of any text holding a BEGIN ... END block, e.g. ``WHILE x BEGIN ... END``)."""
     text = strip_comments(sql)
-    if not _ROUTINE.match(text):
+    if not anywhere and not _ROUTINE.match(text):
         return None
     begin = _BEGIN.search(text)
     if begin is None:
@@ -223,3 +224,11 @@ _LINE_STATEMENT = re.compile(
 def split_lines_without_semicolons(sql: str) -> list[str]:
     """T-SQL style scripts without ``;``: split before lines that begin a DML/DDL statement."""
     return [p for p in _LINE_STATEMENT.split(sql) if p.strip()]
+
+
+_COMPOUND_ASSIGNMENT = re.compile(r"(?<=[\w\]\"`])\s*[-+*/%&|^]=(?!=)")
+
+
+def rewrite_compound_assignments(sql: str) -> str:
+    """T-SQL ``SET x += expr`` -> ``SET x = expr`` (same lineage; sqlglot does not parse the compound form)."""
+    return _COMPOUND_ASSIGNMENT.sub(" =", sql) if re.match(r"\s*UPDATE\b", sql, re.IGNORECASE) else sql

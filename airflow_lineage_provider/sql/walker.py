@@ -8,7 +8,7 @@ read through another reference; columns used only in WHERE/JOIN/GROUP BY give no
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,8 +87,11 @@ _DYNAMIC_NAME = re.compile(r"^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}$")
 def table_ref(table: exp.Table) -> TableRef | None:
     """The dataset a Table node names, or None for table functions, dynamic names, UNNEST, VALUES..."""
     this = table.this
-    if isinstance(this, exp.DynamicIdentifier):
-        inner = this.this
+    dynamic = isinstance(this, exp.DynamicIdentifier) or (
+        isinstance(this, exp.Anonymous) and str(this.this).lower() == "identifier" and len(this.expressions) == 1
+    )
+    if dynamic:
+        inner = this.this if isinstance(this, exp.DynamicIdentifier) else this.expressions[0]
         # identifier(name) and identifier('name') name a table; $var, :bind, ? and expressions do not
         if isinstance(inner, exp.Literal) and inner.is_string and _DYNAMIC_NAME.match(inner.this):
             parts = inner.this.lower().split(".")
@@ -126,7 +129,12 @@ def _from_items(select: exp.Expression) -> list[exp.Expression]:
 
 
 def _flatten_item(item: exp.Expression) -> Iterator[exp.Expression]:
-    """A FROM item and the items joined inside it (``FROM (a JOIN b ON ...)``)."""
+    """A FROM item and the items joined inside it (``FROM (a JOIN b ON ...)``, ``((a JOIN b))``)."""
+    inner = item
+    while isinstance(inner, exp.Subquery | exp.Paren) and isinstance(inner.this, exp.Subquery | exp.Paren | exp.Table):
+        inner = inner.this
+    if isinstance(inner, exp.Table):
+        item = inner  # a parenthesised join, not a derived table
     yield item
     for join in item.args.get("joins") or ():
         yield from _flatten_item(join.this)
@@ -210,15 +218,6 @@ class StatementWalker:
                         return cols
         return None
 
-    def sources_of(self, items: Iterable[exp.Expression], scope: Scope | None) -> list[Source]:
-        sources: list[Source] = []
-        for top in items:
-            for item in _flatten_item(top):
-                src = self.source(item, scope)
-                if src is not None:
-                    sources.append(src)
-        return sources
-
     def source(self, item: exp.Expression, scope: Scope | None) -> Source | None:
         alias = ident(item.args.get("alias") and item.args["alias"].this) if item.args.get("alias") else ""
         if isinstance(item, exp.Table):
@@ -244,12 +243,7 @@ class StatementWalker:
     def select_columns(self, select: exp.Select, parent: Scope | None) -> list[OutCol]:
         pushed = self._push_ctes(select)
         try:
-            items = _from_items(select)
-            flat = [i for top in items for i in _flatten_item(top)]
-            # a FROM item that is itself a parenthesised join: (a JOIN b)
-            for i in list(flat):
-                if isinstance(i, exp.Subquery) and isinstance(i.this, exp.Table):
-                    flat.extend(_flatten_item(i.this))
+            flat = [i for top in _from_items(select) for i in _flatten_item(top)]
             scope = Scope([s for s in (self.source(i, parent) for i in flat) if s is not None], parent)
             for join in select.args.get("joins") or ():
                 for u in join.args.get("using") or ():
@@ -427,20 +421,19 @@ class StatementWalker:
 
 def column_edges(target: TableRef | None, names: list[str] | None, cols: list[OutCol]) -> list[ColumnLineage]:
     """Column lineage into ``target`` (None: a plain SELECT) from query result columns, by position."""
-    edges: list[ColumnLineage] = []
-    seen: set[str] = set()
+    merged: dict[str, tuple[set[ColumnRef], str]] = {}
     for i, col in enumerate(cols):
-        if not col.deps:
-            continue
         name = col.name
         if names is not None and col.name != "*":
             if i >= len(names):
                 break
             name = names[i]
-        if name in seen:
+        if not col.deps:
             continue
-        seen.add(name)
-        edges.append(
-            ColumnLineage(ColumnRef(target, name), tuple(sorted(col.deps, key=str)), col.transformation)
-        )
-    return edges
+        if name in merged:  # the same output named twice (SELECT a, A / several stars): one edge set
+            merged[name][0].update(col.deps)
+        else:
+            merged[name] = (set(col.deps), col.transformation)
+    return [
+        ColumnLineage(ColumnRef(target, name), tuple(sorted(deps, key=str)), how) for name, (deps, how) in merged.items()
+    ]
