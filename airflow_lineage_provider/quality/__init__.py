@@ -1,1 +1,47 @@
-"""quality"""
+"""Pure quality-gate logic (no Airflow import): the one-scan metrics query, rules, evaluation, facets."""
+
+from __future__ import annotations
+
+from airflow_lineage_provider.quality.dialects import NamePart, QualityDialect, dialect_for, parse_table_name
+from airflow_lineage_provider.quality.evaluation import ColumnResult, GateResult, RowCountResult, evaluate
+from airflow_lineage_provider.quality.facets import input_facets
+from airflow_lineage_provider.quality.filters import validate_row_filter
+from airflow_lineage_provider.quality.metrics import (
+    ColumnCounts,
+    ColumnSpec,
+    Measurement,
+    MetricsQuery,
+    build_metrics_query,
+    probe_query,
+    resolve_columns,
+)
+from airflow_lineage_provider.quality.rules import (
+    ON_BREACH_MODES,
+    ON_EMPTY_POLICIES,
+    NullRule,
+    parse_thresholds,
+)
+
+__all__ = [
+    "ON_BREACH_MODES",
+    "ON_EMPTY_POLICIES",
+    "ColumnCounts",
+    "ColumnResult",
+    "ColumnSpec",
+    "GateResult",
+    "Measurement",
+    "MetricsQuery",
+    "NamePart",
+    "NullRule",
+    "QualityDialect",
+    "RowCountResult",
+    "build_metrics_query",
+    "dialect_for",
+    "evaluate",
+    "input_facets",
+    "parse_table_name",
+    "parse_thresholds",
+    "probe_query",
+    "resolve_columns",
+    "validate_row_filter",
+]

@@ -1,0 +1,199 @@
+"""Per-dialect SQL spelling for the quality gate: identifier quoting, case folding, sampling, text casts.
+
+Pure Python. A dialect is looked up from an Airflow ``conn_type``; unknown types get an ANSI fallback
+that quotes with double quotes and leaves unquoted names to the database.
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from airflow_lineage_provider.exceptions import QualityGateError
+
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+@attrs.frozen
+class NamePart:
+    """One part of a qualified table name as the author wrote it."""
+
+    text: str
+    quoted: bool = False
+
+
+@attrs.frozen
+class QualityDialect:
+    """How one SQL engine spells what the gate's query needs."""
+
+    name: str
+    quote_open: str = '"'
+    quote_close: str = '"'
+    #: how the engine folds unquoted identifiers: "lower", "upper" or None (keeps them / case-insensitive)
+    fold: str | None = None
+    #: format string applied after the table name; ``{percent}`` is the sample percentage; None: no sampling
+    sample_clause: str | None = None
+    #: format string turning ``{expr}`` into text, so blank-string counting works on any column type
+    text_cast: str = "CAST({expr} AS VARCHAR)"
+    #: False for the fallback dialect: unquoted plain names are passed through untouched
+    known: bool = True
+
+    def quote(self, identifier: str) -> str:
+        """``identifier`` quoted exactly (any case, reserved words, embedded quote characters)."""
+        if "\x00" in identifier:
+            msg = f"identifier {identifier!r} contains a NUL character"
+            raise QualityGateError(msg)
+        escaped = identifier.replace(self.quote_close, self.quote_close * 2)
+        return f"{self.quote_open}{escaped}{self.quote_close}"
+
+    def render_part(self, part: NamePart) -> str:
+        """A name part as SQL: quoted parts exactly; unquoted ones folded as the engine would, then quoted."""
+        if part.quoted:
+            return self.quote(part.text)
+        if not self.known and _PLAIN.match(part.text):
+            return part.text
+        if self.fold == "lower":
+            return self.quote(part.text.lower())
+        if self.fold == "upper":
+            return self.quote(part.text.upper())
+        return self.quote(part.text)
+
+    def render_table(self, parts: tuple[NamePart, ...]) -> str:
+        return ".".join(self.render_part(part) for part in parts)
+
+    def sample(self, percent: float) -> str:
+        if self.sample_clause is None:
+            msg = (
+                f"sampling is not supported on {self.name} connections; remove sample_percent "
+                "(or measure a subset with row_filter instead)"
+            )
+            raise QualityGateError(msg)
+        return " " + self.sample_clause.format(percent=_number(percent))
+
+    def blank_test(self, quoted_column: str) -> str:
+        """A predicate true when the column holds an empty or all-blank string (any column type)."""
+        return f"TRIM({self.text_cast.format(expr=quoted_column)}) = ''"
+
+
+def _number(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+_ANSI = QualityDialect(name="generic", known=False)
+
+_DIALECTS: dict[str, QualityDialect] = {
+    "postgres": QualityDialect(
+        name="postgres",
+        fold="lower",
+        sample_clause="TABLESAMPLE SYSTEM ({percent})",
+        text_cast="CAST({expr} AS TEXT)",
+    ),
+    "redshift": QualityDialect(name="redshift", fold="lower"),
+    "sqlite": QualityDialect(name="sqlite", text_cast="{expr}"),
+    "mysql": QualityDialect(name="mysql", quote_open="`", quote_close="`", text_cast="CAST({expr} AS CHAR)"),
+    "snowflake": QualityDialect(name="snowflake", fold="upper", sample_clause="SAMPLE SYSTEM ({percent})"),
+    "bigquery": QualityDialect(
+        name="bigquery",
+        quote_open="`",
+        quote_close="`",
+        sample_clause="TABLESAMPLE SYSTEM ({percent} PERCENT)",
+        text_cast="CAST({expr} AS STRING)",
+    ),
+    "mssql": QualityDialect(
+        name="mssql",
+        quote_open="[",
+        quote_close="]",
+        sample_clause="TABLESAMPLE ({percent} PERCENT)",
+        text_cast="CAST({expr} AS NVARCHAR(MAX))",
+    ),
+    "trino": QualityDialect(name="trino", fold="lower", sample_clause="TABLESAMPLE SYSTEM ({percent})"),
+    "oracle": QualityDialect(
+        name="oracle", fold="upper", sample_clause="SAMPLE BLOCK ({percent})", text_cast="TO_CHAR({expr})"
+    ),
+    "databricks": QualityDialect(
+        name="databricks",
+        quote_open="`",
+        quote_close="`",
+        sample_clause="TABLESAMPLE ({percent} PERCENT)",
+        text_cast="CAST({expr} AS STRING)",
+    ),
+}
+
+_ALIASES = {
+    "postgresql": "postgres",
+    "psql": "postgres",
+    "mariadb": "mysql",
+    "aurora": "mysql",
+    "presto": "trino",
+    "odbc_mssql": "mssql",
+    "sqlserver": "mssql",
+    "gcpbigquery": "bigquery",
+    "google_cloud_platform": "bigquery",
+    "databricks_sql": "databricks",
+}
+
+
+def dialect_for(conn_type: str | None) -> QualityDialect:
+    """The dialect for an Airflow ``conn_type`` (the ANSI fallback when unknown)."""
+    key = (conn_type or "").strip().lower().replace("-", "_")
+    return _DIALECTS.get(_ALIASES.get(key, key), _ANSI)
+
+
+def parse_table_name(text: str) -> tuple[NamePart, ...]:
+    """Split ``[db.][schema.]table`` on dots outside quotes (``"..."``, ```...```, ``[...]``).
+
+    A doubled closing quote inside a quoted part is an escaped quote. Raises ``QualityGateError`` naming
+    the problem for an empty name, an empty part or an unbalanced quote.
+    """
+    parts: list[NamePart] = []
+    source = text.strip()
+    i, n = 0, len(source)
+    if not source:
+        msg = "table must be a non-empty table name such as 'schema.table'"
+        raise QualityGateError(msg)
+    while i < n:
+        char = source[i]
+        if char in '"`[':
+            closing = "]" if char == "[" else char
+            i += 1
+            buf: list[str] = []
+            while True:
+                if i >= n:
+                    msg = f"table {text!r}: unbalanced quote {char!r}; close every quoted name part"
+                    raise QualityGateError(msg)
+                if source[i] == closing:
+                    if i + 1 < n and source[i + 1] == closing:
+                        buf.append(closing)
+                        i += 2
+                        continue
+                    i += 1
+                    break
+                buf.append(source[i])
+                i += 1
+            parts.append(NamePart("".join(buf), quoted=True))
+        else:
+            j = i
+            while j < n and source[j] != ".":
+                j += 1
+            word = source[i:j].strip()
+            if not _PLAIN.match(word):
+                msg = (
+                    f"table {text!r}: name part {word!r} is not a plain identifier; "
+                    'quote it (e.g. "My Table") or fix the name'
+                )
+                raise QualityGateError(msg)
+            parts.append(NamePart(word))
+            i = j
+        if i < n:
+            if source[i] != ".":
+                msg = f"table {text!r}: expected '.' between name parts at position {i}"
+                raise QualityGateError(msg)
+            i += 1
+            if i >= n:
+                msg = f"table {text!r}: empty name part after the last '.'"
+                raise QualityGateError(msg)
+    if len(parts) > 3:
+        msg = f"table {text!r}: at most three parts (database.schema.table), got {len(parts)}"
+        raise QualityGateError(msg)
+    return tuple(parts)

@@ -1,0 +1,152 @@
+"""The one-scan metrics query and its measurement.
+
+One ``SELECT`` reads the table once and returns integers only: the row count, the non-null count of every
+checked column and, where asked, the count of blank strings. Null counts and rates are derived in Python,
+so no engine's integer division or divide-by-zero rule leaks into the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from airflow_lineage_provider.exceptions import QualityGateError
+from airflow_lineage_provider.quality.dialects import NamePart, QualityDialect
+from airflow_lineage_provider.quality.filters import validate_row_filter
+
+
+@attrs.frozen
+class ColumnSpec:
+    """A column to measure: its exact catalog name and whether to count blank strings."""
+
+    name: str
+    count_blank: bool = False
+
+
+@attrs.frozen
+class MetricsQuery:
+    """The SQL and the layout of its one result row (``row_count``, then per column values/blanks)."""
+
+    sql: str
+    columns: tuple[ColumnSpec, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sql": self.sql, "columns": [attrs.asdict(c) for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MetricsQuery:
+        return cls(sql=data["sql"], columns=tuple(ColumnSpec(**c) for c in data["columns"]))
+
+    def parse(self, row: Sequence[Any] | None) -> Measurement:
+        """The measurement from the query's result row (integers; ``None`` counts as 0)."""
+        expected = 1 + sum(2 if c.count_blank else 1 for c in self.columns)
+        if row is None or len(row) != expected:
+            msg = f"the metrics query returned {row!r}; expected one row of {expected} counts"
+            raise QualityGateError(msg)
+        values = [int(v or 0) for v in row]
+        rows = values[0]
+        position = 1
+        columns: dict[str, ColumnCounts] = {}
+        for column in self.columns:
+            non_null = values[position]
+            position += 1
+            blank = None
+            if column.count_blank:
+                blank = values[position]
+                position += 1
+            columns[column.name] = ColumnCounts(non_null=non_null, null=rows - non_null, blank=blank)
+        return Measurement(row_count=rows, columns=columns)
+
+
+@attrs.frozen
+class ColumnCounts:
+    """Counts of one column over the evaluated rows (``blank`` is ``None`` when not counted)."""
+
+    non_null: int
+    null: int
+    blank: int | None = None
+
+
+@attrs.frozen
+class Measurement:
+    """What one scan measured."""
+
+    row_count: int
+    columns: dict[str, ColumnCounts]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row_count": self.row_count, "columns": {k: attrs.asdict(v) for k, v in self.columns.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Measurement:
+        return cls(
+            row_count=int(data["row_count"]),
+            columns={k: ColumnCounts(**v) for k, v in data["columns"].items()},
+        )
+
+
+def build_metrics_query(
+    dialect: QualityDialect,
+    table: tuple[NamePart, ...],
+    columns: Sequence[ColumnSpec],
+    *,
+    row_filter: str | None = None,
+    sample_percent: float | None = None,
+) -> MetricsQuery:
+    """The one-scan query.
+
+    ``SELECT COUNT(*), COUNT(c1), [COUNT(CASE WHEN TRIM(c1) = '' THEN 1 END)], ... FROM t [sample] [WHERE]``
+    """
+    if not columns:
+        msg = "no column to measure: null_thresholds must name at least one column"
+        raise QualityGateError(msg)
+    selects = ["COUNT(*)"]
+    for column in columns:
+        quoted = dialect.quote(column.name)
+        selects.append(f"COUNT({quoted})")
+        if column.count_blank:
+            selects.append(f"COUNT(CASE WHEN {dialect.blank_test(quoted)} THEN 1 END)")
+    sql = f"SELECT {', '.join(selects)} FROM {dialect.render_table(table)}"
+    if sample_percent is not None:
+        sql += dialect.sample(sample_percent)
+    checked_filter = validate_row_filter(row_filter)
+    if checked_filter:
+        sql += f" WHERE ({checked_filter})"
+    return MetricsQuery(sql=sql, columns=tuple(columns))
+
+
+def probe_query(dialect: QualityDialect, table: tuple[NamePart, ...]) -> str:
+    """A query that reads no row but fails for an unknown table and describes its columns."""
+    return f"SELECT * FROM {dialect.render_table(table)} WHERE 1 = 0"
+
+
+def resolve_columns(wanted: Sequence[str], available: Sequence[str], *, table: str) -> dict[str, str]:
+    """Map each wanted column to the table's exact name: an exact match, else a unique case-insensitive one.
+
+    Raises ``QualityGateError`` naming the unknown (or ambiguous) columns and listing the table's columns.
+    """
+    by_lower: dict[str, list[str]] = {}
+    for name in available:
+        by_lower.setdefault(name.lower(), []).append(name)
+    resolved: dict[str, str] = {}
+    problems = []
+    for name in wanted:
+        if name in available:
+            resolved[name] = name
+            continue
+        candidates = by_lower.get(name.lower(), [])
+        if len(candidates) == 1:
+            resolved[name] = candidates[0]
+        elif candidates:
+            problems.append(f"{name!r} is ambiguous (matches {candidates}; use the exact case)")
+        else:
+            problems.append(f"{name!r} does not exist")
+    if problems:
+        msg = (
+            f"null_thresholds names columns of {table} that cannot be measured: {'; '.join(problems)}. "
+            f"Columns of {table}: {', '.join(available)}"
+        )
+        raise QualityGateError(msg)
+    return resolved

@@ -1,0 +1,125 @@
+"""Threshold rules of the quality gate and the validation of its options (usable at DAG parse time)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from airflow_lineage_provider.exceptions import QualityGateError
+
+ON_BREACH_MODES = ("pause", "skip", "fail", "warn")
+ON_EMPTY_POLICIES = ("breach", "warn", "pass")
+SEVERITIES = ("error", "warn")
+
+
+def _check_rate(column: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        msg = f"null_thresholds[{column!r}]: the max null rate must be a number in [0, 1], got {value!r}"
+        raise QualityGateError(msg)
+    rate = float(value)
+    if math.isnan(rate) or not 0.0 <= rate <= 1.0:
+        msg = (
+            f"null_thresholds[{column!r}] = {value!r} is outside [0, 1]: give a rate "
+            "(0.05 means at most 5% of the rows may be null)"
+        )
+        raise QualityGateError(msg)
+    return rate
+
+
+@attrs.frozen
+class NullRule:
+    """At most ``max_null_rate`` (0..1) of the evaluated rows may be null in ``column``.
+
+    ``severity="warn"`` alerts and records a breach without stopping anything; ``blank_is_null`` counts
+    empty or all-blank strings as nulls too. ``None`` for ``blank_is_null`` means "the gate's default".
+    """
+
+    column: str
+    max_null_rate: float
+    severity: str = "error"
+    blank_is_null: bool | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.column, str) or not self.column:
+            msg = f"null_thresholds: column names must be non-empty strings, got {self.column!r}"
+            raise QualityGateError(msg)
+        _check_rate(self.column, self.max_null_rate)
+        if self.severity not in SEVERITIES:
+            msg = (
+                f"null_thresholds[{self.column!r}]: unknown severity {self.severity!r}; "
+                f"use one of {', '.join(SEVERITIES)}"
+            )
+            raise QualityGateError(msg)
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+_RULE_KEYS = {"max_null_rate", "severity", "blank_is_null"}
+
+
+def parse_thresholds(null_thresholds: Any, *, blank_is_null: bool = False) -> tuple[NullRule, ...]:
+    """Rules from ``{column: rate}``, ``{column: NullRule | {"max_null_rate": .., "severity": ..}}``.
+
+    A ``NullRule`` whose ``column`` differs from its key is refused; ``blank_is_null`` fills rules that
+    leave it unset.
+    """
+    if not isinstance(null_thresholds, Mapping) or not null_thresholds:
+        msg = (
+            "null_thresholds must be a non-empty mapping {column: max_null_rate}, e.g. {'email': 0.05}, "
+            f"got {null_thresholds!r}"
+        )
+        raise QualityGateError(msg)
+    rules = []
+    for column, spec in null_thresholds.items():
+        if isinstance(spec, NullRule):
+            if spec.column != column:
+                msg = f"null_thresholds[{column!r}] holds a rule for another column ({spec.column!r})"
+                raise QualityGateError(msg)
+            rule = spec
+        elif isinstance(spec, Mapping):
+            unknown = set(spec) - _RULE_KEYS
+            if unknown or "max_null_rate" not in spec:
+                msg = (
+                    f"null_thresholds[{column!r}]: a rule needs 'max_null_rate' and may have 'severity', "
+                    f"'blank_is_null'; got keys {sorted(map(str, spec))}"
+                )
+                raise QualityGateError(msg)
+            rule = NullRule(column=column, **dict(spec))
+        else:
+            rule = NullRule(column=column, max_null_rate=_check_rate(column, spec))
+        if rule.blank_is_null is None:
+            rule = attrs.evolve(rule, blank_is_null=blank_is_null)
+        rules.append(rule)
+    lowered = [rule.column for rule in rules]
+    if len(set(lowered)) != len(lowered):
+        msg = f"null_thresholds names a column twice: {lowered}"
+        raise QualityGateError(msg)
+    return tuple(rules)
+
+
+def check_choice(option: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        msg = f"{option}={value!r} is not a known value; use one of {', '.join(map(repr, choices))}"
+        raise QualityGateError(msg)
+    return str(value)
+
+
+def check_number(
+    option: str, value: Any, *, minimum: float, maximum: float | None = None, strict: bool = False
+) -> float:
+    """``value`` as a number within bounds (``strict``: strictly above ``minimum``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        msg = f"{option} must be a number, got {value!r}"
+        raise QualityGateError(msg)
+    low_ok = value > minimum if strict else value >= minimum
+    if not low_ok or (maximum is not None and value > maximum):
+        bounds = f"{'>' if strict else '>='} {minimum:g}" + (
+            f" and <= {maximum:g}" if maximum is not None else ""
+        )
+        msg = f"{option} must be {bounds}, got {value!r}"
+        raise QualityGateError(msg)
+    return float(value)
