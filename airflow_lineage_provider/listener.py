@@ -14,7 +14,7 @@ Where the hooks run (Airflow 3):
 * ``on_dag_run_running/success/failed`` run in the scheduler (and the API server) with an ORM ``DagRun``.
   The terminal DAG-run hook also emits START + COMPLETE for tasks the scheduler skipped (branching, trigger
   rules, short-circuit), which never reach a task hook. ``dag.test()`` never calls ``on_dag_run_running``, so
-  for test runs the DAG-run START is sent from the terminal hook.
+  for test runs the DAG-run START is sent just before the first task's START (or from the terminal hook).
 """
 
 from __future__ import annotations
@@ -220,6 +220,7 @@ class LineageListener:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ready: bool | None = None  # None: not set up yet; False: lineage off in this process
+        self._test_runs_started: set[tuple[str, str, int]] = set()
 
     # -- plumbing --
 
@@ -227,6 +228,7 @@ class LineageListener:
         """Forget the set-up (tests, after ``conf.clear_cache()`` and ``reset_emitter()``)."""
         with self._lock:
             self._ready = None
+            self._test_runs_started.clear()
 
     def _setup(self) -> bool:
         """Build the emitter once; on bad configuration log one line and switch lineage off."""
@@ -239,10 +241,10 @@ class LineageListener:
                 from airflow_lineage_provider.exceptions import ConfigError
 
                 try:
-                    get_emitter()
+                    emitter = get_emitter()
                     conf.include_airflow_facet()
-                    conf.namespace()
-                    _announce_embedded_default()
+                    conf.disabled_for_operators()
+                    _announce_embedded_default(emitter)
                     _warn_if_official_provider_enabled()
                     self._ready = True
                 except ConfigError as exc:
@@ -343,10 +345,19 @@ class LineageListener:
         if _is_reentry(ti):
             return
         operator = getattr(ti, "task", None)
+        dag_run = _runtime_dag_run(ti)
+        if _is_test_run(dag_run):
+            self._test_run_start(dag_run, getattr(operator, "dag", None))
         if _operator_disabled(operator):
             return
         self._emit_task(
-            ti, operator, "START", "running", phase="start", event_time=getattr(ti, "start_date", None)
+            ti,
+            operator,
+            "START",
+            "running",
+            phase="start",
+            event_time=getattr(ti, "start_date", None),
+            dag_run=dag_run,
         )
 
     def _task_end(self, ti: Any, event_type: str, state: str, error: Any, previous_state: Any) -> None:
@@ -411,11 +422,18 @@ class LineageListener:
         )
         self._emit(event)
 
-    def _dag_run_start(self, dag_run: Any) -> None:
+    def _test_run_start(self, dag_run: Any, dag: Any = None) -> None:
+        """dag.test() never calls on_dag_run_running: send the DAG-run START before the first task START."""
+        key = (dag_run.dag_id, dag_run.run_id, int(getattr(dag_run, "clear_number", 0) or 0))
+        if key not in self._test_runs_started:
+            self._test_runs_started.add(key)
+            self._dag_run_start(dag_run, dag)
+
+    def _dag_run_start(self, dag_run: Any, dag: Any = None) -> None:
         from airflow_lineage_provider import conf
         from airflow_lineage_provider.emission.events import build_dag_run_event
 
-        info = dag_run_info(dag_run)
+        info = dag_run_info(dag_run, dag)
         self._emit(
             build_dag_run_event(
                 "START",
@@ -430,8 +448,8 @@ class LineageListener:
         from airflow_lineage_provider import conf
         from airflow_lineage_provider.emission.events import build_dag_run_event
 
-        if _enum_value(getattr(dag_run, "triggered_by", None)) == "test":  # dag.test() skips the running hook
-            self._dag_run_start(dag_run)
+        if _is_test_run(dag_run):
+            self._test_run_start(dag_run)
         info = dag_run_info(dag_run)
         self._emit_scheduler_skipped(dag_run, info)
         self._emit(
@@ -468,6 +486,14 @@ class LineageListener:
                 self._emit_task(ti, operator, event_type, state, phase=None, event_time=when, dag_info=info)
 
 
+def _is_test_run(dag_run: Any) -> bool:
+    """A run created by ``dag.test()`` (ORM DagRun: triggered_by TEST; task side: its triggering user)."""
+    return (
+        _enum_value(getattr(dag_run, "triggered_by", None)) == "test"
+        or getattr(dag_run, "triggering_user_name", None) == "dag_test"
+    )
+
+
 def _state(ti: Any) -> str:
     return str(_enum_value(getattr(ti, "state", None)) or "failed")
 
@@ -497,18 +523,11 @@ def _once(key: str) -> bool:
     return True
 
 
-def _announce_embedded_default() -> None:
+def _announce_embedded_default(emitter: Any) -> None:
     """One INFO line per process when no transport is configured anywhere."""
     from airflow_lineage_provider import conf
 
-    if (
-        conf.transport()
-        or conf.config_path()
-        or os.environ.get("OPENLINEAGE_URL")
-        or os.environ.get("OPENLINEAGE_CONFIG")
-    ):
-        return
-    if _once("embedded-default"):
+    if getattr(emitter, "is_default_transport", False) and _once("embedded-default"):
         log.info(
             "lineage: no transport configured, events go to %s (size-bounded); "
             "set [lineage_provider] transport to send them elsewhere",

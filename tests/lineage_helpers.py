@@ -2,8 +2,8 @@
 
 * ``reset_lineage()``: forget cached options, the emitter, the listener's set-up and the extractor manager
   (call after changing ``AIRFLOW__LINEAGE_PROVIDER__*`` variables).
-* ``run_dag(source, dag_id)``: write a DAG file into the test AIRFLOW_HOME's dags folder (``dag.test()`` needs the
-  DAG serialized from the bundle), import it and run it with ``dag.test()``; returns the DagRun.
+* ``run_dag(source, dag_id)``: write a DAG file into the test AIRFLOW_HOME's dags folder (``dag.test()``
+  needs the DAG serialized from the bundle), import it and run it with ``dag.test()``; returns the DagRun.
 * ``summary(events)``: ``[(eventType, job name), ...]`` for sequence assertions.
 * The ``lineage_events`` fixture (tests/conftest.py) points the provider at a file transport in a tmp dir and
   yields a callable that flushes the emitter and returns the captured events, each schema-validated.
@@ -76,7 +76,7 @@ def dags_folder() -> Path:
 
 
 def load_dag(source: str, dag_id: str) -> Any:
-    """Write ``source`` as ``<dag_id>.py`` in the dags folder and import it; returns the DAG named ``dag_id``."""
+    """Write ``source`` as ``<dag_id>.py`` in the dags folder, import it, return the DAG ``dag_id``."""
     path = dags_folder() / f"{dag_id}.py"
     path.write_text(textwrap.dedent(source))
     module_name = f"_test_dag_{dag_id}"

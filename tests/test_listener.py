@@ -1,9 +1,26 @@
-"""The listener on real DAGs (dag.test() in the isolated AIRFLOW_HOME), events captured through a file transport."""
+"""The listener on real DAGs (dag.test() in the isolated AIRFLOW_HOME), events captured by a file transport.
+
+Every scenario asserts the exact event sequence: one START and one terminal event per task try, the DAG run
+framed by its own START and terminal event, run ids recomputable from the documented inputs.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+
 import pytest
-from lineage_helpers import run_dag, summary
+from lineage_helpers import (
+    TRANSPORT_ENV,
+    ensure_listener_registered,
+    reset_lineage,
+    run_dag,
+    summary,
+    task_events,
+)
+
+from airflow_lineage_provider.emission import events as ev
 
 pytestmark = pytest.mark.airflow
 
@@ -22,17 +39,363 @@ with DAG("lp_three_tasks", schedule=None, start_date=datetime.datetime(2024, 1, 
 """
 
 
+def _run_id_inputs(event: dict) -> dict:
+    return event["run"]["facets"]["airflow"]
+
+
 def test_three_task_dag(lineage_events):
     dag_run = run_dag(THREE_TASKS, "lp_three_tasks")
     assert dag_run.state == "success"
     events = lineage_events()
     assert summary(events) == [
+        ("START", "lp_three_tasks"),
         ("START", "lp_three_tasks.a"),
         ("COMPLETE", "lp_three_tasks.a"),
         ("START", "lp_three_tasks.b"),
         ("COMPLETE", "lp_three_tasks.b"),
         ("START", "lp_three_tasks.c"),
         ("COMPLETE", "lp_three_tasks.c"),
-        ("START", "lp_three_tasks"),
         ("COMPLETE", "lp_three_tasks"),
     ]
+    assert {e["job"]["namespace"] for e in events} == {"default"}
+
+    # run ids: recomputable from logical date, namespace, dag_id, task_id, try_number, map_index (clear no.)
+    info = ev.DagRunInfo(dag_id="lp_three_tasks", run_id=dag_run.run_id, logical_date=dag_run.logical_date)
+    dag_run_id = ev.dag_run_uuid("default", info)
+    assert events[0]["run"]["runId"] == events[-1]["run"]["runId"] == dag_run_id
+    for event in events[1:-1]:
+        task_id = event["job"]["name"].split(".")[-1]
+        assert event["run"]["runId"] == ev.task_run_uuid(
+            "default", info, ev.TaskInfo(task_id=task_id, try_number=1)
+        )
+        parent = event["run"]["facets"]["parent"]
+        assert parent["run"]["runId"] == dag_run_id and parent["job"]["name"] == "lp_three_tasks"
+        assert parent["root"]["run"]["runId"] == dag_run_id
+    assert events[1]["run"]["runId"] == events[2]["run"]["runId"]
+    assert int(dag_run_id[14]) == 7  # UUIDv7
+
+    start_b = events[3]
+    job_facets = start_b["job"]["facets"]
+    assert job_facets["jobType"]["jobType"] == "TASK" and job_facets["jobType"]["integration"] == "AIRFLOW"
+    assert job_facets["ownership"]["owners"] == [{"name": "data-team"}]
+    assert [t["key"] for t in job_facets["tags"]["tags"]] == ["demo", "lineage"]
+    assert job_facets["documentation"]["description"] == "Returns one."
+    run_facets = start_b["run"]["facets"]
+    assert run_facets["processing_engine"]["name"] == "Airflow"
+    assert run_facets["nominalTime"]["nominalStartTime"]
+    airflow = run_facets["airflow"]
+    assert airflow["task"]["operator"] == "airflow.providers.standard.operators.python.PythonOperator"
+    assert airflow["taskInstance"]["try_number"] == 1 and airflow["dagRun"]["run_id"] == dag_run.run_id
+    assert "python_callable" not in json.dumps(airflow)  # no source code
+    assert events[0]["job"]["facets"]["jobType"]["jobType"] == "DAG"
+    assert events[0]["job"]["facets"]["documentation"]["description"] == "Three tasks in a row."
+
+
+RETRY = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+
+calls = []
+
+def flaky():
+    calls.append(1)
+    if len(calls) == 1:
+        raise ValueError("first try fails")
+
+with DAG("lp_retry", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    PythonOperator(task_id="flaky", python_callable=flaky, retries=1, retry_delay=datetime.timedelta(0))
+"""
+
+
+def test_fail_once_then_succeed_on_retry(lineage_events):
+    dag_run = run_dag(RETRY, "lp_retry")
+    assert dag_run.state == "success"
+    events = lineage_events()
+    assert summary(events) == [
+        ("START", "lp_retry"),
+        ("START", "lp_retry.flaky"),
+        ("FAIL", "lp_retry.flaky"),
+        ("START", "lp_retry.flaky"),
+        ("COMPLETE", "lp_retry.flaky"),
+        ("COMPLETE", "lp_retry"),
+    ]
+    first, fail, second, complete = events[1:5]
+    assert first["run"]["runId"] == fail["run"]["runId"] != second["run"]["runId"] == complete["run"]["runId"]
+    error = fail["run"]["facets"]["errorMessage"]
+    assert error["message"] == "ValueError: first try fails" and error["programmingLanguage"] == "python"
+    assert "first try fails" in error["stackTrace"]
+    assert fail["run"]["facets"]["airflow"]["taskInstance"]["state"] == "up_for_retry"
+    assert [e["run"]["facets"]["airflow"]["taskInstance"]["try_number"] for e in events[1:5]] == [1, 1, 2, 2]
+    assert "errorMessage" not in complete["run"]["facets"]
+
+
+MAPPED = """
+import datetime
+from airflow.sdk import DAG, task
+
+with DAG("lp_mapped", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    @task
+    def double(x):
+        return 2 * x
+
+    double.expand(x=[1, 2, 3])
+"""
+
+
+def test_mapped_task_each_map_index(lineage_events):
+    assert run_dag(MAPPED, "lp_mapped").state == "success"
+    events = lineage_events()
+    tasks = task_events(events, "lp_mapped.double")
+    assert summary(events)[0] == ("START", "lp_mapped") and summary(events)[-1] == ("COMPLETE", "lp_mapped")
+    assert len(events) == 2 + 6
+    by_index: dict[int, list[str]] = {}
+    for event in tasks:
+        by_index.setdefault(event["run"]["facets"]["airflow"]["taskInstance"]["map_index"], []).append(
+            event["eventType"]
+        )
+    assert by_index == {0: ["START", "COMPLETE"], 1: ["START", "COMPLETE"], 2: ["START", "COMPLETE"]}
+    assert len({e["run"]["runId"] for e in tasks}) == 3
+
+
+DEFERRABLE = """
+import datetime
+from airflow.sdk import DAG, BaseOperator
+from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+
+class WaitABit(BaseOperator):
+    def execute(self, context):
+        self.defer(trigger=TimeDeltaTrigger(datetime.timedelta(seconds=0.2)), method_name="resume")
+
+    def resume(self, context, event=None):
+        return "resumed"
+
+with DAG("lp_deferrable", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    WaitABit(task_id="wait")
+"""
+
+
+def test_deferrable_task_resume_is_not_a_new_start(lineage_events):
+    assert run_dag(DEFERRABLE, "lp_deferrable").state == "success"
+    events = lineage_events()
+    assert summary(events) == [
+        ("START", "lp_deferrable"),
+        ("START", "lp_deferrable.wait"),
+        ("COMPLETE", "lp_deferrable.wait"),
+        ("COMPLETE", "lp_deferrable"),
+    ]
+    assert events[1]["run"]["runId"] == events[2]["run"]["runId"]
+
+
+RESCHEDULE = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.sensors.python import PythonSensor
+
+pokes = []
+
+def third_time_lucky():
+    pokes.append(1)
+    return len(pokes) >= 3
+
+with DAG("lp_reschedule", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    PythonSensor(task_id="sensor", python_callable=third_time_lucky, mode="reschedule", poke_interval=0.1)
+"""
+
+
+def test_reschedule_sensor_one_start_per_try(lineage_events):
+    assert run_dag(RESCHEDULE, "lp_reschedule").state == "success"
+    import sys
+
+    assert len(sys.modules["_test_dag_lp_reschedule"].pokes) == 3
+    events = lineage_events()
+    assert summary(events) == [
+        ("START", "lp_reschedule"),
+        ("START", "lp_reschedule.sensor"),
+        ("COMPLETE", "lp_reschedule.sensor"),
+        ("COMPLETE", "lp_reschedule"),
+    ]
+    assert events[2]["run"]["facets"]["airflow"]["task"]["mode"] == "reschedule"
+
+
+BRANCH = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.python import BranchPythonOperator, PythonOperator
+from airflow.sdk.exceptions import AirflowSkipException
+
+def skip_myself():
+    raise AirflowSkipException("nothing to do")
+
+with DAG("lp_branch", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    branch = BranchPythonOperator(task_id="branch", python_callable=lambda: "left")
+    left = EmptyOperator(task_id="left")
+    right = EmptyOperator(task_id="right")
+    after_right = EmptyOperator(task_id="after_right")
+    self_skip = PythonOperator(task_id="self_skip", python_callable=skip_myself)
+    branch >> [left, right]
+    right >> after_right
+    left >> self_skip
+"""
+
+
+def test_skipped_branch_tasks_get_events(lineage_events):
+    assert run_dag(BRANCH, "lp_branch").state == "success"
+    events = lineage_events()
+    seq = summary(events)
+    assert seq[0] == ("START", "lp_branch") and seq[-1] == ("COMPLETE", "lp_branch")
+    assert seq[1:6] == [
+        ("START", "lp_branch.branch"),
+        ("COMPLETE", "lp_branch.branch"),
+        ("START", "lp_branch.left"),
+        ("COMPLETE", "lp_branch.left"),
+        ("START", "lp_branch.self_skip"),
+    ]
+    assert seq[6] == ("COMPLETE", "lp_branch.self_skip")  # self-skip: on_task_instance_skipped
+    # skipped by the branch, never ran: START + COMPLETE from the DAG-run terminal hook
+    assert sorted(seq[7:-1]) == sorted(
+        [
+            ("START", "lp_branch.right"),
+            ("COMPLETE", "lp_branch.right"),
+            ("START", "lp_branch.after_right"),
+            ("COMPLETE", "lp_branch.after_right"),
+        ]
+    )
+    for name in ("lp_branch.self_skip", "lp_branch.right", "lp_branch.after_right"):
+        start, end = task_events(events, name)
+        assert start["run"]["runId"] == end["run"]["runId"]
+        assert end["run"]["facets"]["airflow"]["taskInstance"]["state"] == "skipped"
+    assert (
+        task_events(events, "lp_branch.right")[1]["run"]["facets"]["airflow"]["taskInstance"]["try_number"]
+        == 0
+    )
+
+
+FAILING = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.python import PythonOperator
+
+def boom():
+    raise RuntimeError("broken on purpose")
+
+with DAG("lp_failing", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    a = PythonOperator(task_id="a", python_callable=boom)
+    b = EmptyOperator(task_id="b")
+    c = EmptyOperator(task_id="c")
+    a >> c
+"""
+
+
+def test_failed_dag_run_and_marking_by_hand_through_the_api(lineage_events, monkeypatch):
+    dag_run = run_dag(FAILING, "lp_failing")
+    assert dag_run.state == "failed"
+    events = lineage_events()
+    seq = summary(events)
+    assert seq[0] == ("START", "lp_failing") and seq[-1] == ("FAIL", "lp_failing")
+    assert sorted(seq[1:-1]) == sorted(
+        [
+            ("START", "lp_failing.a"),
+            ("FAIL", "lp_failing.a"),
+            ("START", "lp_failing.b"),
+            ("COMPLETE", "lp_failing.b"),
+        ]
+    )
+    assert "errorMessage" in events[-1]["run"]["facets"]
+
+    # the API server's PATCH calls the hooks with an ORM TaskInstance and previous_state None
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "lineage-tests-" + "x" * 64)
+    from airflow.api_fastapi.app import create_app
+    from fastapi.testclient import TestClient
+
+    client = TestClient(create_app(apps="core"))
+    base = f"/api/v2/dags/lp_failing/dagRuns/{dag_run.run_id}/taskInstances"
+    for task_id, state in (("c", "success"), ("b", "failed"), ("a", "success")):
+        response = client.patch(f"{base}/{task_id}", json={"new_state": state})
+        assert response.status_code == 200, response.text
+    marked = lineage_events()[len(events) :]
+    assert summary(marked) == [
+        ("START", "lp_failing.c"),  # c never ran (upstream failed): its try gets a START too
+        ("COMPLETE", "lp_failing.c"),
+        ("FAIL", "lp_failing.b"),
+        ("COMPLETE", "lp_failing.a"),
+    ]
+    b_start = task_events(events, "lp_failing.b")[0]
+    assert marked[2]["run"]["runId"] == b_start["run"]["runId"]
+    assert "manually set" in marked[2]["run"]["facets"]["errorMessage"]["message"]
+
+
+def test_bad_transport_logs_one_line_and_tasks_keep_running(caplog, tmp_path):
+    os.environ[TRANSPORT_ENV] = '{"type": "http"}'
+    reset_lineage()
+    ensure_listener_registered()
+    try:
+        with caplog.at_level(logging.INFO, logger="airflow_lineage_provider"):
+            dag_run = run_dag(THREE_TASKS.replace("lp_three_tasks", "lp_bad_config"), "lp_bad_config")
+    finally:
+        del os.environ[TRANSPORT_ENV]
+        reset_lineage()
+    assert dag_run.state == "success"
+    ours = [
+        r
+        for r in caplog.records
+        if r.name.startswith("airflow_lineage_provider") and r.levelno >= logging.INFO
+    ]
+    assert len(ours) == 1, [r.getMessage() for r in ours]
+    message = ours[0].getMessage()
+    assert ours[0].levelno == logging.ERROR
+    assert "[lineage_provider] transport" in message and '"url"' in message and "switched off" in message
+
+
+def test_disabled_for_operators_and_disabled(lineage_events, monkeypatch):
+    from airflow_lineage_provider import conf
+
+    monkeypatch.setenv(
+        "AIRFLOW__LINEAGE_PROVIDER__DISABLED_FOR_OPERATORS",
+        "airflow.providers.standard.operators.empty.EmptyOperator",
+    )
+    conf.clear_cache()
+    run_dag(THREE_TASKS.replace("lp_three_tasks", "lp_some_ops_off"), "lp_some_ops_off")
+    assert summary(lineage_events()) == [
+        ("START", "lp_some_ops_off"),
+        ("START", "lp_some_ops_off.b"),
+        ("COMPLETE", "lp_some_ops_off.b"),
+        ("COMPLETE", "lp_some_ops_off"),
+    ]
+    before = len(lineage_events())
+    monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__DISABLED", "true")
+    conf.clear_cache()
+    assert run_dag(THREE_TASKS.replace("lp_three_tasks", "lp_all_off"), "lp_all_off").state == "success"
+    assert len(lineage_events()) == before
+
+
+def test_embedded_default_announced_once(caplog, airflow_home):
+    os.environ.pop(TRANSPORT_ENV, None)
+    reset_lineage()
+    ensure_listener_registered()
+    from airflow_lineage_provider import listener
+
+    listener._notices.discard("embedded-default")
+    try:
+        with caplog.at_level(logging.INFO, logger="airflow_lineage_provider"):
+            assert (
+                run_dag(MAPPED.replace("lp_mapped", "lp_default_file"), "lp_default_file").state == "success"
+            )
+            from airflow_lineage_provider.emission.emitter import get_emitter
+
+            get_emitter().flush(10)
+    finally:
+        reset_lineage()
+    lines = [r.getMessage() for r in caplog.records if "no transport configured" in r.getMessage()]
+    assert len(lines) == 1 and str(airflow_home / "lineage" / "events.jsonl") in lines[0]
+    import ol_schema
+
+    captured = [
+        e
+        for e in ol_schema.read_events(airflow_home / "lineage" / "events.jsonl")
+        if e["job"]["name"].startswith("lp_default_file")
+    ]
+    assert len(captured) == 8
