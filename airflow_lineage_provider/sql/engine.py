@@ -11,11 +11,14 @@ from typing import Any
 from airflow_lineage_provider.sql import text
 from airflow_lineage_provider.sql.dialects import sqlglot_dialect
 from airflow_lineage_provider.sql.model import ColumnLineage, ColumnRef, SqlLineage, StatementLineage, TableRef
+from airflow_lineage_provider.sql.walker import merge_edges
 
 log = logging.getLogger(__name__)
 
 #: deeper parenthesis nesting is not given to the recursive-descent parser (table-level fallback instead)
-MAX_PAREN_DEPTH = 150
+MAX_PAREN_DEPTH = 100
+#: longer statements (after VALUES shortening) get the linear table-level scan only (bounded cost)
+MAX_PARSE_CHARS = 250_000
 #: longer statements with a VALUES list are analysed with their first row only
 VALUES_SHORTEN_AT = 20_000
 #: dialects where a database *is* a schema: ``USE x`` sets the default schema
@@ -114,6 +117,9 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool) -> None:
         return
     shortened = text.shorten_values(piece, VALUES_SHORTEN_AT)
     source = shortened if shortened is not None else piece
+    if len(source) > MAX_PARSE_CHARS:
+        _fallback(piece, state, f"statement longer than {MAX_PARSE_CHARS} characters: table-level scan only")
+        return
     if text.max_paren_depth(source) > MAX_PAREN_DEPTH:
         _fallback(piece, state, f"nesting deeper than {MAX_PAREN_DEPTH} levels: table-level scan only")
         return
@@ -202,7 +208,7 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
             kind=res.kind,
             inputs=_qualify_all(res.inputs, state),
             outputs=_qualify_all(res.outputs, state),
-            column_lineage=tuple(_qualify_edge(e, state) for e in res.columns if _qualify_edge(e, state) is not None),  # type: ignore[misc]
+            column_lineage=tuple(merge_edges(e for e in (_qualify_edge(c, state) for c in res.columns) if e is not None)),
         )
     )
 
@@ -354,7 +360,7 @@ def _net(state: _State, keep_temp_tables: bool) -> SqlLineage:
     for st in statements:
         inputs.update((t, None) for t in st.inputs if t not in temp)
         outputs.update((t, None) for t in st.outputs if t not in temp)
-    edges = _collapse_columns([e for st in statements for e in st.column_lineage], temp)
+    edges = merge_edges(_collapse_columns([e for st in statements for e in st.column_lineage], temp))
     errors = tuple(e for st in statements for e in st.errors)
     partial = any(st.partial for st in statements)
     parsed = [st for st in statements if not st.partial]

@@ -126,12 +126,13 @@ def read_tables(tree: exp.Expression, skip: set[int]) -> list[TableRef]:
     """Every dataset a statement reads: Table nodes that are not targets, functions or references to a
     CTE; tables read only inside CTEs the statement never uses are left out."""
     refs: list[tuple[TableRef | None, exp.CTE | None, list[int]]] = []
+    has_ctes = tree.find(exp.With) is not None  # ancestor walks only when there are CTEs to resolve
     for node in tree.find_all(exp.Table):
         if id(node) in skip or isinstance(node.parent, exp.Use):
             continue
-        enclosing = [id(a) for a in _ancestors(node) if isinstance(a, exp.CTE)]
+        enclosing = [id(a) for a in _ancestors(node) if isinstance(a, exp.CTE)] if has_ctes else []
         path = path_of(node)
-        cte = None if path is not None else cte_of(node)
+        cte = None if path is not None or not has_ctes else cte_of(node)
         refs.append((path or (table_ref(node) if cte is None else None), cte, enclosing))
     used: set[int] = set()
     changed = True
@@ -318,12 +319,9 @@ class StatementAnalyzer:
         for eq in assignments:
             if not isinstance(eq, exp.EQ | exp.PropertyEQ) or not isinstance(eq.this, exp.Column):
                 continue
-            deps = self.walker.expr_deps(eq.expression, scope)
+            deps, how = self.walker.deps_and_how(eq.expression, scope)
             if deps:
-                edges.append(
-                    ColumnLineage(ColumnRef(target, ident(eq.this.this)), tuple(sorted(deps, key=str)),
-                                  self.walker.transformation(eq.expression))
-                )
+                edges.append(ColumnLineage(ColumnRef(target, ident(eq.this.this)), tuple(sorted(deps, key=str)), how))
         return edges
 
     def _delete(self, tree: exp.Delete) -> Result:

@@ -8,7 +8,7 @@ read through another reference; columns used only in WHERE/JOIN/GROUP BY give no
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,6 +148,7 @@ class StatementWalker:
         self.raw_sql = raw_sql
         self.dialect = dialect
         self.ctes: list[dict[str, list[OutCol]]] = []
+        self._inherited = IDENTITY  # strongest transformation met through derived columns (see deps_and_how)
 
     # ------------------------------------------------------------------ schema
     def schema_columns(self, table: TableRef) -> list[str] | None:
@@ -171,16 +172,26 @@ class StatementWalker:
             finally:
                 self._pop_ctes(pushed)
         if isinstance(query, exp.SetOperation):
-            pushed = self._push_ctes(query)
+            # a long UNION chain is a left-deep tree: walk it with a loop, not recursion
+            chain: list[exp.Expression] = []
+            node: exp.Expression = query
+            while isinstance(node, exp.SetOperation):
+                chain.append(node)
+                node = node.this
+            pushed = [self._push_ctes(n) for n in reversed(chain)]
             try:
-                left = self.query_columns(query.this, scope)
-                right = self.query_columns(query.expression, scope)
+                merged = self.query_columns(node, scope)
+                for op in reversed(chain):
+                    right = self.query_columns(op.expression, scope)
+                    merged = [
+                        OutCol(col.name, col.deps | right[i].deps, TRANSFORMATION, col.quoted)
+                        if i < len(right) and right[i].deps - col.deps
+                        else col
+                        for i, col in enumerate(merged)
+                    ]
             finally:
-                self._pop_ctes(pushed)
-            merged = []
-            for i, col in enumerate(left):
-                deps = col.deps | (right[i].deps if i < len(right) else frozenset())
-                merged.append(OutCol(col.name, deps, TRANSFORMATION if deps != col.deps else col.transformation, col.quoted))
+                for p in reversed(pushed):
+                    self._pop_ctes(p)
             return merged
         if isinstance(query, exp.Select):
             return self.select_columns(query, scope)
@@ -266,8 +277,17 @@ class StatementWalker:
         else:
             expr = proj
             name, quoted = self.implicit_name(proj)
-        deps = self.expr_deps(expr, scope)
-        return [OutCol(name, frozenset(deps), self.transformation(expr), quoted)]
+        deps, how = self.deps_and_how(expr, scope)
+        return [OutCol(name, frozenset(deps), how, quoted)]
+
+    def deps_and_how(self, expr: exp.Expression, scope: Scope) -> tuple[set[ColumnRef], str]:
+        """Dataset columns ``expr`` derives from, and the transformation type along the whole path."""
+        saved, self._inherited = self._inherited, IDENTITY
+        try:
+            deps = self.expr_deps(expr, scope)
+            return deps, stronger(self.transformation(expr), self._inherited)
+        finally:
+            self._inherited = saved
 
     def implicit_name(self, expr: exp.Expression) -> tuple[str, bool]:
         if isinstance(expr, exp.Column):
@@ -328,6 +348,7 @@ class StatementWalker:
             if isinstance(node, exp.Query | exp.Subquery) and not isinstance(node, exp.Paren):
                 for col in self.query_columns(node, scope):
                     deps.update(col.deps)
+                    self._inherited = stronger(self._inherited, stronger(col.transformation, TRANSFORMATION))
                 continue
             stack.extend(v for v in node.iter_expressions())
         return deps
@@ -374,6 +395,7 @@ class StatementWalker:
             return {ColumnRef(src.table, name)}
         hit = src.find(name, quoted)
         if hit is not None:
+            self._inherited = stronger(self._inherited, hit.transformation)
             return set(hit.deps)
         stars = src.star_tables
         if len(stars) == 1:
@@ -417,6 +439,27 @@ class StatementWalker:
         for src in chosen:
             deps |= self.from_source(src, name, quoted)
         return deps
+
+
+_STRENGTH = {IDENTITY: 0, TRANSFORMATION: 1, AGGREGATION: 2}
+
+
+def stronger(a: str, b: str) -> str:
+    """The more transforming of two OpenLineage transformation types."""
+    return a if _STRENGTH.get(a, 1) >= _STRENGTH.get(b, 1) else b
+
+
+def merge_edges(edges: Iterable[ColumnLineage]) -> list[ColumnLineage]:
+    """One entry per output column: inputs united, the strongest transformation kept."""
+    merged: dict[ColumnRef, tuple[dict[ColumnRef, None], str]] = {}
+    for edge in edges:
+        if edge.output in merged:
+            inputs, how = merged[edge.output]
+            inputs.update(dict.fromkeys(edge.inputs))
+            merged[edge.output] = (inputs, stronger(how, edge.transformation))
+        else:
+            merged[edge.output] = (dict.fromkeys(edge.inputs), edge.transformation)
+    return [ColumnLineage(out, tuple(ins), how) for out, (ins, how) in merged.items()]
 
 
 def column_edges(target: TableRef | None, names: list[str] | None, cols: list[OutCol]) -> list[ColumnLineage]:
