@@ -31,6 +31,8 @@ DEFAULT_SOURCE = "embedded default"
 #: ``type`` of the embedded default transport (a dotted path, so no registry is touched)
 ROTATING_FILE_TYPE = f"{__name__}.RotatingFileTransport"
 #: retries inside the HTTP transport: none, the spool retries (and a retry loop would hold the sender)
+#: HTTP transport timeout as a multiple of send_timeout (see _harden)
+HTTP_TIMEOUT_FACTOR = 2.0
 _NO_RETRY = {"total": 0, "connect": 0, "read": 0, "redirect": 0, "status": 0}
 
 
@@ -130,13 +132,19 @@ def resolve() -> TransportSpec:
 
 
 def _harden(config: dict[str, Any], send_timeout: float) -> dict[str, Any]:
-    """Cap HTTP timeouts at ``send_timeout`` and switch off in-transport retries (recursively)."""
+    """Bound HTTP timeouts and switch off in-transport retries (recursively).
+
+    The sender gives up on a send after ``send_timeout`` and spools the event; the HTTP timeout is
+    ``HTTP_TIMEOUT_FACTOR`` times that (or the configured timeout if smaller), so an answer arriving a little
+    late is still seen, and then the spooled copy is removed instead of being delivered twice.
+    """
     kind = config.get("type")
+    limit = send_timeout * HTTP_TIMEOUT_FACTOR
     if kind == "http":
-        config["timeout"] = min(float(config.get("timeout") or send_timeout), send_timeout)
+        config["timeout"] = min(float(config.get("timeout") or limit), limit)
         config["retry"] = {**_NO_RETRY, **(config.get("retry") or {}), **_NO_RETRY}
     elif kind == "async_http":
-        config["timeout"] = min(float(config.get("timeout") or send_timeout), send_timeout)
+        config["timeout"] = min(float(config.get("timeout") or limit), limit)
     elif kind == "composite":
         members = config.get("transports")
         values = members.values() if isinstance(members, dict) else members or []
