@@ -301,7 +301,7 @@ def summary(graph: LineageGraph, *, source: str | None = None) -> str:
 
 # --- layout ------------------------------------------------------------------------------------------------
 
-JOB_W, JOB_H = 190, 60
+JOB_W, JOB_H = 212, 60
 DS_W, DS_HEADER, ROW_H = 236, 46, 20
 MAX_ROWS = 40
 LAYER_GAP, NODE_GAP, MARGIN = 80, 26, 24
@@ -447,8 +447,8 @@ EDGE_PALETTE = ("#7b1fa2", "#00838f", "#ad1457", "#5d4037", "#283593", "#2e7d32"
 EDGE_DASH = {"IDENTITY": "", "TRANSFORMATION": "5 3", "AGGREGATION": "2 3", "INDIRECT": "1 4"}
 
 
-def _fit(text: str, width: float, *, keep_end: bool = False) -> str:
-    room = max(3, int(width / CHAR_W))
+def _fit(text: str, width: float, *, keep_end: bool = False, bold: bool = False) -> str:
+    room = max(3, int(width / (CHAR_W * (1.2 if bold else 1.0))))
     if len(text) <= room:
         return text
     return "\u2026" + text[-(room - 1) :] if keep_end else text[: room - 1] + "\u2026"
@@ -478,7 +478,7 @@ def _dataset_svg(box: Box, ds: Dataset) -> list[str]:
         f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w}" height="{box.h:.1f}" rx="6" fill="#fff" '
         f'stroke="{stroke}" stroke-width="{2.5 if verdict else 1.5}"/>',
         f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w}" height="{DS_HEADER}" rx="6" fill="#eceff1"/>',
-        _text(box.x + 10, box.y + 19, _fit(short_name(name), (box.w - 20) * 0.85, keep_end=True), "title"),
+        _text(box.x + 10, box.y + 19, _fit(short_name(name), box.w - 20, keep_end=True, bold=True), "title"),
         _text(box.x + 10, box.y + 36, _fit(namespace, box.w - (95 if verdict else 20), keep_end=True), "sub"),
     ]
     if verdict:
@@ -501,7 +501,8 @@ def _dataset_svg(box: Box, ds: Dataset) -> list[str]:
             out.append(
                 f'<rect x="{box.x + 1:.1f}" y="{y:.1f}" width="{box.w - 2}" height="{ROW_H}" fill="#fafafa"/>'
             )
-        out.append(_text(box.x + 12, y + 14, _fit(column, box.w - 110), "col"))
+        shown = "* (whole rows)" if column == "*" else column
+        out.append(_text(box.x + 12, y + 14, _fit(shown, box.w - 110), "col"))
         checks = by_column.get(column)
         if checks:
             worst = max(checks, key=lambda a: ("pass", "warn", "fail").index(a.verdict))
@@ -532,7 +533,7 @@ def _job_svg(box: Box, runs: list[Run]) -> list[str]:
         f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w}" height="{box.h}" rx="10" fill="{fill}" '
         f'stroke="{stroke}" stroke-width="1.5"/>',
         f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="6" height="{box.h}" rx="3" fill="{stroke}"/>',
-        _text(box.x + 16, box.y + 20, _fit(task or box.key[2], (box.w - 26) * 0.85), "title"),
+        _text(box.x + 16, box.y + 20, _fit(task or box.key[2], box.w - 24, bold=True), "title"),
         _text(box.x + 16, box.y + 36, _fit(dag, box.w - 26) if dag else box.key[1], "sub"),
         _text(box.x + 16, box.y + 52, f"{state}{tries}", "badge", fill=stroke),
         "</g>",
