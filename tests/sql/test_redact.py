@@ -1,0 +1,54 @@
+"""Table-driven tests of SQL and URI redaction."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_lineage_provider.sql.redact import redact_sql, redact_uri_credentials
+
+SECRETS = [
+    ("redshift_copy_credentials",
+     "COPY t FROM 's3://b/k' CREDENTIALS 'aws_access_key_id=AKIA1;aws_secret_access_key=SECRET1'",
+     ["AKIA1", "SECRET1"]),
+    ("snowflake_credentials_block",
+     "COPY INTO t FROM 's3://b' CREDENTIALS=(AWS_KEY_ID='AKIA2' AWS_SECRET_KEY='SECRET2')", ["AKIA2", "SECRET2"]),
+    ("create_user_password", "CREATE USER bob WITH PASSWORD 'hunter2'", ["hunter2"]),
+    ("alter_user_identified_by", "ALTER USER bob IDENTIFIED BY s3cr3t", ["s3cr3t"]),
+    ("mysql_identified_with", "CREATE USER 'u'@'%' IDENTIFIED WITH mysql_native_password BY 'pw9'", ["pw9"]),
+    ("connection_string", "SELECT * FROM OPENROWSET('SQLNCLI', 'Server=h;Uid=u;Pwd=pw7;', 'SELECT 1')", ["pw7"]),
+    ("uri_in_sql", "ATTACH 'postgresql://admin:topsecret@db:5432/x' AS pg", ["topsecret"]),
+    ("azure_sas", "COPY INTO t FROM 'azure://a/b' CREDENTIALS=(AZURE_SAS_TOKEN='sv=2020&sig=abc')", ["sig=abc"]),
+]
+
+
+@pytest.mark.parametrize(("sql", "secrets"), [c[1:] for c in SECRETS], ids=[c[0] for c in SECRETS])
+def test_credentials_are_always_masked(sql: str, secrets: list[str]) -> None:
+    for masked in (redact_sql(sql), redact_sql(sql, mask_literals=True)):
+        assert "***" in masked or "?" in masked
+        for secret in secrets:
+            assert secret not in masked
+
+
+def test_plain_sql_is_unchanged() -> None:
+    sql = "SELECT a, 'x' FROM t WHERE b = 3 -- note"
+    assert redact_sql(sql) == sql
+
+
+def test_mask_literals() -> None:
+    sql = "SELECT 'a', 12, col1 FROM \"t1\" WHERE x = 3.5 AND c = 'it''s' -- 'comment' 7"
+    assert redact_sql(sql, mask_literals=True) == (
+        "SELECT ?, ?, col1 FROM \"t1\" WHERE x = ? AND c = ? -- 'comment' 7"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("postgresql://u:pw@h:5432/db", "postgresql://u:***@h:5432/db"),
+        ("see https://user:tok@example.com/x and s3://k:s@b/p", "see https://user:***@example.com/x and s3://k:***@b/p"),
+        ("http://example.com/no/creds", "http://example.com/no/creds"),
+        ("mysql://user@h/db", "mysql://user@h/db"),
+    ],
+)
+def test_redact_uri_credentials(text: str, expected: str) -> None:
+    assert redact_uri_credentials(text) == expected

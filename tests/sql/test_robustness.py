@@ -1,0 +1,64 @@
+"""analyze() never raises and stays bounded on hostile input (correctness only; timings are in benchmarks/)."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_lineage_provider.sql import analyze
+
+GARBAGE = [
+    "",
+    "   ;;; ",
+    "\x00\x01\x02",
+    "((((((((",
+    "'unterminated string",
+    '"unterminated identifier',
+    "/* unterminated comment",
+    "SELECT FROM WHERE",
+    "}}{{ %} {%",
+    "BEGIN; END; BEGIN",
+    "CREATE PROCEDURE p() BEGIN",
+    "END END END",
+    "SELECT * FROM " + "a." * 50 + "b",
+    "\u202e SELECT 'ünïcödé' FROM \"täble\"",
+]
+
+
+@pytest.mark.parametrize("sql", GARBAGE)
+@pytest.mark.parametrize("dialect", [None, "postgres", "tsql", "bigquery", "snowflake", "mysql", "bogus"])
+def test_never_raises(sql: str, dialect: str | None) -> None:
+    result = analyze(sql, dialect)
+    assert isinstance(result.to_dict(), dict)
+
+
+def test_non_string_input_does_not_raise() -> None:
+    assert analyze(None).to_dict()["inputs"] == []  # type: ignore[arg-type]
+    assert analyze(b"SELECT 1").to_dict()["inputs"] == []  # type: ignore[arg-type]
+
+
+def test_500_nested_subqueries_fall_back_to_table_scan() -> None:
+    sql = "SELECT a FROM t"
+    for i in range(500):
+        sql = f"SELECT a FROM ({sql}) s{i}"
+    result = analyze(sql)
+    assert result.to_dict()["inputs"] == ["t"]
+    assert result.partial and "nesting" in result.errors[0]
+
+
+def test_deep_case_nesting_is_caught() -> None:
+    sql = "SELECT " + "CASE WHEN a = 1 THEN " * 600 + "1" + " END" * 600 + " FROM t"
+    result = analyze(sql, "postgres")
+    assert result.to_dict()["inputs"] == ["t"]
+
+
+def test_huge_insert_values_keeps_lineage() -> None:
+    rows = ",".join(f"({i}, 'name {i}', {i}.5)" for i in range(10_000))
+    result = analyze(f"INSERT INTO s.big (a, b, c) VALUES {rows}", "postgres")
+    assert result.to_dict() == {"inputs": [], "outputs": ["s.big"], "column_lineage": []}
+    assert not result.partial
+
+
+def test_long_union_chain_is_walked_without_recursion() -> None:
+    sql = "INSERT INTO t (a) " + " UNION ALL ".join(f"SELECT x FROM s{i % 3}" for i in range(1500))
+    result = analyze(sql, "postgres")
+    assert sorted(result.to_dict()["column_lineage"]) == [["t.a", "s0.x"], ["t.a", "s1.x"], ["t.a", "s2.x"]]
