@@ -5,8 +5,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from airflow_lineage_provider.sql.dialects import dialect_for_conn_type
-from airflow_lineage_provider.sql.model import ColumnLineage, ColumnRef, SqlLineage, StatementLineage, TableRef
+from airflow_lineage_provider.sql.model import (
+    ColumnLineage,
+    ColumnRef,
+    SqlLineage,
+    StatementLineage,
+    TableRef,
+)
 
 __all__ = [
     "ColumnLineage",
@@ -25,7 +34,7 @@ def analyze(
     *,
     default_database: str | None = None,
     default_schema: str | None = None,
-    schema: object | None = None,
+    schema: Mapping[str, Any] | None = None,
     keep_temp_tables: bool = False,
 ) -> SqlLineage:
     """Lineage of ``sql`` (one statement or a script); never raises (errors are in the result).

@@ -21,7 +21,10 @@ def format_pretty(result: SqlLineage) -> str:
     lines: list[str] = []
     for i, st in enumerate(result.statements, 1):
         first = " ".join(st.sql.split())
-        lines.append(f"statement {i} [{st.kind}{', partial' if st.partial else ''}]: {first[:100]}{'...' if len(first) > 100 else ''}")
+        lines.append(
+            f"statement {i} [{st.kind}{', partial' if st.partial else ''}]: "
+            f"{first[:100]}{'...' if len(first) > 100 else ''}"
+        )
         lines.append(f"  inputs : {', '.join(t.qualified for t in st.inputs) or '-'}")
         lines.append(f"  outputs: {', '.join(t.qualified for t in st.outputs) or '-'}")
         for cl in st.column_lineage:
@@ -33,7 +36,9 @@ def format_pretty(result: SqlLineage) -> str:
     lines.append(f"  inputs : {', '.join(t.qualified for t in result.inputs) or '-'}")
     lines.append(f"  outputs: {', '.join(t.qualified for t in result.outputs) or '-'}")
     for cl in result.column_lineage:
-        lines.append(f"    {cl.output.qualified} <- {', '.join(c.qualified for c in cl.inputs)}  ({cl.transformation})")
+        lines.append(
+            f"    {cl.output.qualified} <- {', '.join(c.qualified for c in cl.inputs)}  ({cl.transformation})"
+        )
     for warning in result.warnings:
         lines.append(f"warning: {warning}")
     if result.partial:
@@ -47,8 +52,11 @@ def explain_command(args: argparse.Namespace) -> int:
     try:
         sql = _read(path)
     except OSError as exc:
-        print(f"airflow-lineage sql explain: cannot read {path!r}: {exc.strerror or exc}; "
-              "pass a readable SQL file or '-' for standard input", file=sys.stderr)
+        print(
+            f"airflow-lineage sql explain: cannot read {path!r}: {exc.strerror or exc}; "
+            "pass a readable SQL file or '-' for standard input",
+            file=sys.stderr,
+        )
         return 1
     result = analyze(
         sql,

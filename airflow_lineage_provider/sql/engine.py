@@ -10,7 +10,13 @@ from typing import Any
 
 from airflow_lineage_provider.sql import text
 from airflow_lineage_provider.sql.dialects import sqlglot_dialect
-from airflow_lineage_provider.sql.model import ColumnLineage, ColumnRef, SqlLineage, StatementLineage, TableRef
+from airflow_lineage_provider.sql.model import (
+    ColumnLineage,
+    ColumnRef,
+    SqlLineage,
+    StatementLineage,
+    TableRef,
+)
 from airflow_lineage_provider.sql.walker import merge_edges
 
 log = logging.getLogger(__name__)
@@ -24,7 +30,9 @@ VALUES_SHORTEN_AT = 20_000
 #: dialects where a database *is* a schema: ``USE x`` sets the default schema
 _USE_SETS_SCHEMA = {"mysql", "hive", "spark", "spark2", "databricks", "doris", "starrocks", "clickhouse"}
 
-_SEARCH_PATH = re.compile(r"^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?search_path\s*(?:TO|=)\s*(.+)$", re.IGNORECASE | re.DOTALL)
+_SEARCH_PATH = re.compile(
+    r"^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?search_path\s*(?:TO|=)\s*(.+)$", re.IGNORECASE | re.DOTALL
+)
 _UNLOAD = re.compile(r"^\s*UNLOAD\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'([^']*)'", re.IGNORECASE | re.DOTALL)
 _EXCHANGE = re.compile(
     r"^\s*ALTER\s+TABLE\s+([\w.`\"\[\]]+)\s+EXCHANGE\s+PARTITION\s*\(.*?\)\s*WITH\s+TABLE\s+([\w.`\"\[\]]+)",
@@ -57,9 +65,11 @@ def analyze_safely(sql: Any, dialect: str | None, **kwargs: Any) -> SqlLineage:
     """``analyze`` without ever raising: any unexpected error becomes an error entry of the result."""
     try:
         return _analyze(sql if isinstance(sql, str) else str(sql or ""), dialect, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - the door must never raise
+    except Exception as exc:
         return SqlLineage(
-            errors=(f"lineage analysis failed: {type(exc).__name__}: {exc}",), partial=True, columns_known=False
+            errors=(f"lineage analysis failed: {type(exc).__name__}: {exc}",),
+            partial=True,
+            columns_known=False,
         )
 
 
@@ -147,7 +157,7 @@ def _parse(sql: str, read: str) -> tuple[list[Any] | None, str]:
         return [t for t in sqlglot.parse(sql, read=read or None) if t is not None], ""
     except RecursionError:
         return None, "statement too deeply nested to parse"
-    except Exception as exc:  # noqa: BLE001 - any parser failure means: fall back
+    except Exception as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return None, f"could not parse statement: {first[:200]}"
 
@@ -208,7 +218,9 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
             kind=res.kind,
             inputs=_qualify_all(res.inputs, state),
             outputs=_qualify_all(res.outputs, state),
-            column_lineage=tuple(merge_edges(e for e in (_qualify_edge(c, state) for c in res.columns) if e is not None)),
+            column_lineage=tuple(
+                merge_edges(e for e in (_qualify_edge(c, state) for c in res.columns) if e is not None)
+            ),
         )
     )
 
@@ -263,11 +275,16 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
         source = scan_tables(f"SELECT * FROM {m.group(2)}")[0]
         state.statements.append(
             StatementLineage(
-                sql=stripped, kind="alter", inputs=_qualify_all(source, state), outputs=_qualify_all(target, state)
+                sql=stripped,
+                kind="alter",
+                inputs=_qualify_all(source, state),
+                outputs=_qualify_all(target, state),
             )
         )
         return True
-    if _NO_LINEAGE_COMMANDS.match(stripped) and not re.match(r"^\s*(BEGIN|IF|ELSE|LOOP|WHILE|FOR)\b", stripped, re.I):
+    if _NO_LINEAGE_COMMANDS.match(stripped) and not re.match(
+        r"^\s*(BEGIN|IF|ELSE|LOOP|WHILE|FOR)\b", stripped, re.I
+    ):
         state.statements.append(StatementLineage(sql=stripped, kind="other"))
         return True
     return False
@@ -289,7 +306,7 @@ def _fallback(raw: str, state: _State, error: str) -> None:
 
     try:
         inputs, outputs = scan_tables(text.strip_comments(raw))
-    except Exception as exc:  # noqa: BLE001 - the fallback is best effort
+    except Exception as exc:
         inputs, outputs = [], []
         error = f"{error}; token scan failed: {exc}"
     state.statements.append(
@@ -306,7 +323,11 @@ def _fallback(raw: str, state: _State, error: str) -> None:
 
 # ---------------------------------------------------------------------- names and defaults
 def _is_path(ref: TableRef) -> bool:
-    return not ref.schema and not ref.database and ("/" in ref.name or ref.name.startswith("@") or "://" in ref.name)
+    return (
+        not ref.schema
+        and not ref.database
+        and ("/" in ref.name or ref.name.startswith("@") or "://" in ref.name)
+    )
 
 
 def _qualify(ref: TableRef, state: _State) -> TableRef:

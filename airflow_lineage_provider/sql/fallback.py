@@ -6,26 +6,67 @@ marked partial by the caller; no column lineage.
 
 from __future__ import annotations
 
-from sqlparse import lexer, tokens as T
+from sqlparse import lexer
+from sqlparse import tokens as T
 
 from airflow_lineage_provider.sql.model import TableRef
 
 _READ_AFTER = {"from", "join", "using"}
 _WRITE_AFTER = {"into", "update", "table", "overwrite", "view"}
-_WRITE_VERBS = {"insert", "update", "merge", "create", "drop", "truncate", "alter", "replace", "delete", "copy"}
-_SKIP_WORDS = {"table", "only", "if", "not", "exists", "lateral", "temporary", "temp", "or", "replace", "into"}
-_NOT_TABLES = {"select", "values", "with", "set", "where", "on", "as", "dual", "unnest", "table", "lateral", "by"}
+_WRITE_VERBS = {
+    "insert",
+    "update",
+    "merge",
+    "create",
+    "drop",
+    "truncate",
+    "alter",
+    "replace",
+    "delete",
+    "copy",
+}
+_SKIP_WORDS = {
+    "table",
+    "only",
+    "if",
+    "not",
+    "exists",
+    "lateral",
+    "temporary",
+    "temp",
+    "or",
+    "replace",
+    "into",
+}
+_NOT_TABLES = {
+    "select",
+    "values",
+    "with",
+    "set",
+    "where",
+    "on",
+    "as",
+    "dual",
+    "unnest",
+    "table",
+    "lateral",
+    "by",
+}
 
 
 def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] in "\"`[" and value[-1] in "\"`]":
+    if len(value) >= 2 and value[0] in '"`[' and value[-1] in '"`]':
         return value[1:-1]
     return value.lower()
 
 
 def scan_tables(sql: str) -> tuple[list[TableRef], list[TableRef]]:
     """(inputs, outputs) found by keyword positions: FROM/JOIN/USING read, INTO/UPDATE/TABLE write."""
-    toks = [(ttype, value) for ttype, value in lexer.tokenize(sql) if ttype not in T.Whitespace and ttype not in T.Comment]
+    toks = [
+        (ttype, value)
+        for ttype, value in lexer.tokenize(sql)
+        if ttype not in T.Whitespace and ttype not in T.Comment
+    ]
     inputs: dict[TableRef, None] = {}
     outputs: dict[TableRef, None] = {}
     ctes: set[str] = set()
@@ -49,7 +90,11 @@ def scan_tables(sql: str) -> tuple[list[TableRef], list[TableRef]]:
         parts: list[str] = []
         while j < n:
             tt, val = toks[j]
-            if tt in T.Name or tt in T.Literal.String.Symbol or (tt in T.Keyword and not parts and val.lower() not in _NOT_TABLES):
+            if (
+                tt in T.Name
+                or tt in T.Literal.String.Symbol
+                or (tt in T.Keyword and not parts and val.lower() not in _NOT_TABLES)
+            ):
                 parts.append(_unquote(val))
                 j += 1
                 if j < n and toks[j][1] == ".":
@@ -58,10 +103,16 @@ def scan_tables(sql: str) -> tuple[list[TableRef], list[TableRef]]:
             break
         if not parts or len(parts) > 3 or (j < n and toks[j][1] == "("):
             continue
-        ref = TableRef(parts[-1], parts[-2] if len(parts) > 1 else None, parts[-3] if len(parts) > 2 else None)
+        ref = TableRef(
+            parts[-1], parts[-2] if len(parts) > 1 else None, parts[-3] if len(parts) > 2 else None
+        )
         if not ref.schema and ref.name in ctes:
             continue
-        if (low in _WRITE_AFTER or (low == "from" and verb == "delete")) and verb in _WRITE_VERBS and not outputs:
+        if (
+            (low in _WRITE_AFTER or (low == "from" and verb == "delete"))
+            and verb in _WRITE_VERBS
+            and not outputs
+        ):
             outputs[ref] = None
         elif low in _READ_AFTER or low.endswith("join"):
             inputs[ref] = None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlglot import exp
 
@@ -19,8 +20,19 @@ from airflow_lineage_provider.sql.walker import (
 
 _FILE_FORMATS = {"parquet", "json", "csv", "orc", "avro", "delta", "text", "binaryfile", "iceberg", "hudi"}
 #: statements that move no data between datasets
-_NO_LINEAGE = (exp.Cache, exp.Uncache, exp.Refresh, exp.Describe, exp.Show, exp.Set, exp.Pragma, exp.Transaction,
-               exp.Commit, exp.Rollback, exp.Analyze)
+_NO_LINEAGE = (
+    exp.Cache,
+    exp.Uncache,
+    exp.Refresh,
+    exp.Describe,
+    exp.Show,
+    exp.Set,
+    exp.Pragma,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.Analyze,
+)
 
 
 @dataclass
@@ -77,8 +89,8 @@ def _unwrap_table(node: exp.Expression | None) -> exp.Expression | None:
     return node
 
 
-def _ancestors(node: exp.Expression) -> list[exp.Expression]:
-    out = []
+def _ancestors(node: exp.Expression) -> list[Any]:
+    out: list[Any] = []
     parent = node.parent
     while parent is not None:
         out.append(parent)
@@ -97,7 +109,7 @@ def cte_of(node: exp.Table) -> exp.CTE | None:
     if node.args.get("db") or not isinstance(node.this, exp.Identifier):
         return None
     name = ident(node.this).lower()
-    child: exp.Expression = node
+    child: Any = node
     parent = node.parent
     while parent is not None:
         if isinstance(parent, exp.With):
@@ -208,7 +220,9 @@ class StatementAnalyzer:
     def _with_ctes(self, tree: exp.Expression) -> bool:
         return self.walker._push_ctes(tree)
 
-    def _write(self, tree: exp.Expression, kind: str, targets: list[exp.Expression], skip: set[int]) -> Result:
+    def _write(
+        self, tree: exp.Expression, kind: str, targets: list[exp.Expression], skip: set[int]
+    ) -> Result:
         outs = [t for t in (dataset_of(n) for n in targets) if t is not None]
         for n in targets:
             skip.add(id(_unwrap_table(n)))
@@ -221,7 +235,9 @@ class StatementAnalyzer:
             return self.walker.schema_columns(target)
         return None
 
-    def _query_edges(self, target: TableRef | None, names: list[str] | None, query: exp.Expression | None) -> list[ColumnLineage]:
+    def _query_edges(
+        self, target: TableRef | None, names: list[str] | None, query: exp.Expression | None
+    ) -> list[ColumnLineage]:
         if query is None or not isinstance(query, exp.Query | exp.Subquery | exp.Paren):
             return []
         cols = self.walker.query_columns(query)
@@ -234,16 +250,18 @@ class StatementAnalyzer:
         first = tree
         while isinstance(first, exp.SetOperation | exp.Subquery):
             first = first.this
-        into = first.args.get("into")
+        into: Any = first.args.get("into")
         target = dataset_of(into.this) if into is not None else None
         skip = {id(into.this)} if into is not None else set()
         res = Result("select", inputs=read_tables(tree, skip), outputs=[target] if target else [])
-        if target is not None and (into.args.get("temporary") or (into.this and getattr(into.this.this, "args", {}).get("temporary"))):
+        if target is not None and (
+            into.args.get("temporary") or (into.this and getattr(into.this.this, "args", {}).get("temporary"))
+        ):
             res.temporary.append(target)
         res.columns = self._query_edges(target, None, tree)
         return res
 
-    _union = _except = _intersect = _subquery = _paren = _select  # type: ignore[assignment]
+    _union = _except = _intersect = _subquery = _paren = _select
 
     def _insert(self, tree: exp.Insert) -> Result:
         node = tree.this
@@ -259,8 +277,23 @@ class StatementAnalyzer:
     def _create(self, tree: exp.Create) -> Result:
         kind = str(tree.args.get("kind") or "").upper()
         node = tree.this
-        if kind in ("FUNCTION", "PROCEDURE", "MACRO", "SEQUENCE", "SCHEMA", "DATABASE", "INDEX", "ROLE", "USER",
-                    "WAREHOUSE", "TYPE", "EXTENSION", "TRIGGER", "TAG", "INTEGRATION"):
+        if kind in (
+            "FUNCTION",
+            "PROCEDURE",
+            "MACRO",
+            "SEQUENCE",
+            "SCHEMA",
+            "DATABASE",
+            "INDEX",
+            "ROLE",
+            "USER",
+            "WAREHOUSE",
+            "TYPE",
+            "EXTENSION",
+            "TRIGGER",
+            "TAG",
+            "INTEGRATION",
+        ):
             return Result("create_" + kind.lower())
         res = self._write(tree, "create_" + (kind.lower() or "table"), [node], set())
         target = dataset_of(node)
@@ -273,14 +306,22 @@ class StatementAnalyzer:
                     if isinstance(prop.args.get("value"), exp.Literal):
                         res.inputs.append(TableRef(prop.args["value"].this))
         table = _unwrap_table(node)
-        if isinstance(table, exp.Table) and isinstance(table.this, exp.Identifier) and table.this.args.get("temporary"):
+        if (
+            isinstance(table, exp.Table)
+            and isinstance(table.this, exp.Identifier)
+            and table.this.args.get("temporary")
+        ):
             if target is not None:
                 res.temporary.append(target)
         res.columns = self._query_edges(target, self._target_names(node, target), tree.expression)
         return res
 
-    def _scope_for(self, target_node: exp.Table, target: TableRef, tree: exp.Expression, sources: list[exp.Expression]) -> Scope:
-        srcs = [Source(_alias(target_node) or target.name, table=target, names=(target.name, target.qualified))]
+    def _scope_for(
+        self, target_node: exp.Table, target: TableRef, tree: exp.Expression, sources: list[exp.Expression]
+    ) -> Scope:
+        srcs = [
+            Source(_alias(target_node) or target.name, table=target, names=(target.name, target.qualified))
+        ]
         scope = Scope(srcs)
         for item in sources:
             src = self.walker.source(item, scope)
@@ -290,7 +331,9 @@ class StatementAnalyzer:
 
     def _update(self, tree: exp.Update) -> Result:
         candidates = _from_tables(tree)
-        target_node = _resolve_target(tree.this, candidates) if isinstance(tree.this, exp.Table) else tree.this
+        target_node = (
+            _resolve_target(tree.this, candidates) if isinstance(tree.this, exp.Table) else tree.this
+        )
         skip = {id(tree.this), id(target_node)}
         target = dataset_of(target_node)
         res = Result("update", inputs=read_tables(tree, skip), outputs=[target] if target else [])
@@ -314,14 +357,16 @@ class StatementAnalyzer:
             self.walker._pop_ctes(pushed)
         return res
 
-    def _set_edges(self, target: TableRef, assignments: list[exp.Expression], scope: Scope) -> list[ColumnLineage]:
+    def _set_edges(self, target: TableRef, assignments: Sequence[Any], scope: Scope) -> list[ColumnLineage]:
         edges: list[ColumnLineage] = []
         for eq in assignments:
             if not isinstance(eq, exp.EQ | exp.PropertyEQ) or not isinstance(eq.this, exp.Column):
                 continue
             deps, how = self.walker.deps_and_how(eq.expression, scope)
             if deps:
-                edges.append(ColumnLineage(ColumnRef(target, ident(eq.this.this)), tuple(sorted(deps, key=str)), how))
+                edges.append(
+                    ColumnLineage(ColumnRef(target, ident(eq.this.this)), tuple(sorted(deps, key=str)), how)
+                )
         return edges
 
     def _delete(self, tree: exp.Delete) -> Result:
@@ -336,7 +381,9 @@ class StatementAnalyzer:
                 continue
             resolved = _resolve_target(t, candidates)
             if resolved is t:
-                same = [c for c in candidates if c is not t and not _alias(c) and table_ref(c) == table_ref(t)]
+                same = [
+                    c for c in candidates if c is not t and not _alias(c) and table_ref(c) == table_ref(t)
+                ]
                 skip.update(id(c) for c in same)
             skip.update({id(t), id(resolved)})
             nodes.append(resolved)
@@ -362,8 +409,10 @@ class StatementAnalyzer:
                 elif isinstance(then, exp.Insert):
                     cols = then.this.expressions if isinstance(then.this, exp.Tuple | exp.Schema) else []
                     vals = then.expression.expressions if isinstance(then.expression, exp.Tuple) else []
-                    pairs = [exp.EQ(this=c if isinstance(c, exp.Column) else exp.column(c), expression=v)
-                             for c, v in zip(cols, vals, strict=False)]
+                    pairs = [
+                        exp.EQ(this=c if isinstance(c, exp.Column) else exp.column(c), expression=v)
+                        for c, v in zip(cols, vals, strict=False)
+                    ]
                     res.columns.extend(self._set_edges(target, pairs, scope))
         finally:
             self.walker._pop_ctes(pushed)
@@ -416,7 +465,9 @@ class StatementAnalyzer:
         res = Result("use")
         node = tree.this
         if isinstance(node, exp.Table):
-            parts = [ident(p) for p in (node.args.get("catalog"), node.args.get("db"), node.this) if p is not None]
+            parts = [
+                ident(p) for p in (node.args.get("catalog"), node.args.get("db"), node.this) if p is not None
+            ]
             parts = [p for p in parts if p]
             res.use_kind = str(tree.args.get("kind") or "").upper()
             if len(parts) >= 2:

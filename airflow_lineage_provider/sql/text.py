@@ -230,5 +230,5 @@ _COMPOUND_ASSIGNMENT = re.compile(r"(?<=[\w\]\"`])\s*[-+*/%&|^]=(?!=)")
 
 
 def rewrite_compound_assignments(sql: str) -> str:
-    """T-SQL ``SET x += expr`` -> ``SET x = expr`` (same lineage; sqlglot does not parse the compound form)."""
+    """T-SQL ``SET x += expr`` -> ``SET x = expr``: same lineage, and a form sqlglot cannot parse."""
     return _COMPOUND_ASSIGNMENT.sub(" =", sql) if re.match(r"\s*UPDATE\b", sql, re.IGNORECASE) else sql

@@ -88,7 +88,9 @@ def table_ref(table: exp.Table) -> TableRef | None:
     """The dataset a Table node names, or None for table functions, dynamic names, UNNEST, VALUES..."""
     this = table.this
     dynamic = isinstance(this, exp.DynamicIdentifier) or (
-        isinstance(this, exp.Anonymous) and str(this.this).lower() == "identifier" and len(this.expressions) == 1
+        isinstance(this, exp.Anonymous)
+        and str(this.this).lower() == "identifier"
+        and len(this.expressions) == 1
     )
     if dynamic:
         inner = this.this if isinstance(this, exp.DynamicIdentifier) else this.expressions[0]
@@ -102,7 +104,9 @@ def table_ref(table: exp.Table) -> TableRef | None:
         parts = [p for p in parts if p]
         if not parts or len(parts) > 3:
             return None
-        return TableRef(parts[-1], parts[-2] if len(parts) > 1 else None, parts[-3] if len(parts) > 2 else None)
+        return TableRef(
+            parts[-1], parts[-2] if len(parts) > 1 else None, parts[-3] if len(parts) > 2 else None
+        )
     if not isinstance(this, exp.Identifier):
         return None
     name = ident(this)
@@ -131,7 +135,9 @@ def _from_items(select: exp.Expression) -> list[exp.Expression]:
 def _flatten_item(item: exp.Expression) -> Iterator[exp.Expression]:
     """A FROM item and the items joined inside it (``FROM (a JOIN b ON ...)``, ``((a JOIN b))``)."""
     inner = item
-    while isinstance(inner, exp.Subquery | exp.Paren) and isinstance(inner.this, exp.Subquery | exp.Paren | exp.Table):
+    while isinstance(inner, exp.Subquery | exp.Paren) and isinstance(
+        inner.this, exp.Subquery | exp.Paren | exp.Table
+    ):
         inner = inner.this
     if isinstance(inner, exp.Table):
         item = inner  # a parenthesised join, not a derived table
@@ -141,7 +147,7 @@ def _flatten_item(item: exp.Expression) -> Iterator[exp.Expression]:
 
 
 class StatementWalker:
-    """Walks one statement; collects column lineage (tables are collected separately, see :func:`tables_of`)."""
+    """Column lineage of queries (tables are collected by ``statement.read_tables``)."""
 
     def __init__(self, schema: Mapping[str, list[str]] | None, raw_sql: str, dialect: str) -> None:
         self.schema = schema or {}
@@ -178,7 +184,7 @@ class StatementWalker:
             while isinstance(node, exp.SetOperation):
                 chain.append(node)
                 node = node.this
-            pushed = [self._push_ctes(n) for n in reversed(chain)]
+            pushed_all = [self._push_ctes(n) for n in reversed(chain)]
             try:
                 merged = self.query_columns(node, scope)
                 for op in reversed(chain):
@@ -190,7 +196,7 @@ class StatementWalker:
                         for i, col in enumerate(merged)
                     ]
             finally:
-                for p in reversed(pushed):
+                for p in reversed(pushed_all):
                     self._pop_ctes(p)
             return merged
         if isinstance(query, exp.Select):
@@ -208,7 +214,9 @@ class StatementWalker:
             cols = self.query_columns(cte.this)
             alias_cols = cte.args.get("alias") and cte.args["alias"].columns
             if alias_cols:
-                cols = [OutCol(ident(a), c.deps, c.transformation) for a, c in zip(alias_cols, cols, strict=False)]
+                cols = [
+                    OutCol(ident(a), c.deps, c.transformation) for a, c in zip(alias_cols, cols, strict=False)
+                ]
             frame[name] = cols
         return True
 
@@ -247,7 +255,9 @@ class StatementWalker:
             cols = self.query_columns(inner, scope)
             alias_cols = item.args.get("alias") and item.args["alias"].columns
             if alias_cols:
-                cols = [OutCol(ident(a), c.deps, c.transformation) for a, c in zip(alias_cols, cols, strict=False)]
+                cols = [
+                    OutCol(ident(a), c.deps, c.transformation) for a, c in zip(alias_cols, cols, strict=False)
+                ]
             return Source(alias, columns=cols)
         return None
 
@@ -298,7 +308,7 @@ class StatementWalker:
                 return ident(expr.this.this), _is_quoted(expr.this.this)
         try:
             text = expr.sql(dialect=self.dialect)
-        except Exception:  # noqa: BLE001 - naming is cosmetic
+        except Exception:
             text = str(expr)
         return " ".join(text.split()).lower(), False
 
@@ -359,10 +369,14 @@ class StatementWalker:
             ColumnRef(t, "*") for s in scope.sources for t in s.star_tables
         }
 
-    def find_source(self, qualifier: str, quoted: bool, scope: Scope | None, node: exp.Expression | None = None) -> Source | None:
+    def find_source(
+        self, qualifier: str, quoted: bool, scope: Scope | None, node: exp.Expression | None = None
+    ) -> Source | None:
         full = qualifier
         if node is not None and isinstance(node, exp.Column) and node.args.get("db"):
-            full = ".".join(p for p in (ident(node.args.get("catalog")), ident(node.args.get("db")), qualifier) if p)
+            full = ".".join(
+                p for p in (ident(node.args.get("catalog")), ident(node.args.get("db")), qualifier) if p
+            )
         while scope is not None:
             for src in scope.sources:
                 if src.alias == qualifier or (not quoted and src.alias.lower() == qualifier.lower()):
@@ -478,5 +492,6 @@ def column_edges(target: TableRef | None, names: list[str] | None, cols: list[Ou
         else:
             merged[name] = (set(col.deps), col.transformation)
     return [
-        ColumnLineage(ColumnRef(target, name), tuple(sorted(deps, key=str)), how) for name, (deps, how) in merged.items()
+        ColumnLineage(ColumnRef(target, name), tuple(sorted(deps, key=str)), how)
+        for name, (deps, how) in merged.items()
     ]

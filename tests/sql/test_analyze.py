@@ -11,13 +11,24 @@ TABLE_CASES = [
     ("select", "SELECT a FROM s.t", None, ["s.t"], []),
     ("three_parts", "SELECT a FROM db.s.t", "snowflake", ["db.s.t"], []),
     ("quoted_keeps_case", 'SELECT * FROM "Sales"."Orders"', "postgres", ["Sales.Orders"], []),
-    ("join_and_where_subquery", "SELECT a.x FROM a JOIN b ON a.id = b.id WHERE a.k IN (SELECT k FROM c)",
-     None, ["a", "b", "c"], []),
+    (
+        "join_and_where_subquery",
+        "SELECT a.x FROM a JOIN b ON a.id = b.id WHERE a.k IN (SELECT k FROM c)",
+        None,
+        ["a", "b", "c"],
+        [],
+    ),
     ("exists", "SELECT 1 WHERE EXISTS (SELECT 1 FROM customers)", "postgres", ["customers"], []),
     ("cte_not_dataset", "WITH x AS (SELECT * FROM src) SELECT * FROM x", None, ["src"], []),
     ("unused_cte_dropped", "WITH x AS (SELECT * FROM unused) SELECT * FROM real_t", None, ["real_t"], []),
     ("cte_self_name_is_table", "WITH t AS (SELECT * FROM t) SELECT * FROM t", "postgres", ["t"], []),
-    ("nested_ctes", "WITH a AS (WITH b AS (SELECT id FROM src) SELECT id FROM b) SELECT id FROM a", None, ["src"], []),
+    (
+        "nested_ctes",
+        "WITH a AS (WITH b AS (SELECT id FROM src) SELECT id FROM b) SELECT id FROM a",
+        None,
+        ["src"],
+        [],
+    ),
     ("insert_select", "INSERT INTO tgt SELECT * FROM src", None, ["src"], ["tgt"]),
     ("insert_values", "INSERT INTO tgt (a, b) VALUES (1, 2), (3, 4)", "postgres", [], ["tgt"]),
     ("insert_self_read", "INSERT OVERWRITE TABLE foo SELECT col FROM foo", "databricks", ["foo"], ["foo"]),
@@ -27,20 +38,51 @@ TABLE_CASES = [
     ("clone", "CREATE TABLE n CLONE o", "snowflake", ["o"], ["n"]),
     ("update_from", "UPDATE t SET v = s.v FROM s WHERE t.k = s.k", "postgres", ["s"], ["t"]),
     ("update_self_only", "UPDATE t SET v = v + 1", None, [], ["t"]),
-    ("update_alias_target", "UPDATE sr SET sr.n = wo.n FROM prod.sr_t AS sr JOIN prod.wo AS wo ON sr.id = wo.id",
-     "tsql", ["prod.wo"], ["prod.sr_t"]),
-    ("update_compound_assignment", "UPDATE sr SET sr.n += 'x' FROM p.a AS sr JOIN p.b AS wo ON sr.id = wo.id",
-     "tsql", ["p.b"], ["p.a"]),
+    (
+        "update_alias_target",
+        "UPDATE sr SET sr.n = wo.n FROM prod.sr_t AS sr JOIN prod.wo AS wo ON sr.id = wo.id",
+        "tsql",
+        ["prod.wo"],
+        ["prod.sr_t"],
+    ),
+    (
+        "update_compound_assignment",
+        "UPDATE sr SET sr.n += 'x' FROM p.a AS sr JOIN p.b AS wo ON sr.id = wo.id",
+        "tsql",
+        ["p.b"],
+        ["p.a"],
+    ),
     ("mysql_update_join", "UPDATE t1 a JOIN t2 b ON a.k = b.k SET a.v = b.v", "mysql", ["t2"], ["t1"]),
     ("delete", "DELETE FROM a.b WHERE x = 0", "postgres", [], ["a.b"]),
-    ("delete_using", "DELETE FROM a.b USING (SELECT col FROM b.c) d WHERE a.b.col = d.col", "postgres",
-     ["b.c"], ["a.b"]),
-    ("mysql_multi_delete", "DELETE t1, t2 FROM t1 JOIN t2 ON t1.id = t2.id JOIN lk ON t1.id = lk.id", "mysql",
-     ["lk"], ["t1", "t2"]),
-    ("merge", "MERGE INTO tgt t USING src s ON t.k = s.k WHEN MATCHED THEN UPDATE SET v = s.v", None,
-     ["src"], ["tgt"]),
-    ("merge_subquery", "MERGE INTO tgt USING (SELECT k FROM a JOIN b USING (k)) s ON tgt.k = s.k "
-     "WHEN NOT MATCHED THEN INSERT (k) VALUES (s.k)", None, ["a", "b"], ["tgt"]),
+    (
+        "delete_using",
+        "DELETE FROM a.b USING (SELECT col FROM b.c) d WHERE a.b.col = d.col",
+        "postgres",
+        ["b.c"],
+        ["a.b"],
+    ),
+    (
+        "mysql_multi_delete",
+        "DELETE t1, t2 FROM t1 JOIN t2 ON t1.id = t2.id JOIN lk ON t1.id = lk.id",
+        "mysql",
+        ["lk"],
+        ["t1", "t2"],
+    ),
+    (
+        "merge",
+        "MERGE INTO tgt t USING src s ON t.k = s.k WHEN MATCHED THEN UPDATE SET v = s.v",
+        None,
+        ["src"],
+        ["tgt"],
+    ),
+    (
+        "merge_subquery",
+        "MERGE INTO tgt USING (SELECT k FROM a JOIN b USING (k)) s ON tgt.k = s.k "
+        "WHEN NOT MATCHED THEN INSERT (k) VALUES (s.k)",
+        None,
+        ["a", "b"],
+        ["tgt"],
+    ),
     ("drop", "DROP TABLE IF EXISTS a.b, c.d", "postgres", [], ["a.b", "c.d"]),
     ("truncate", "TRUNCATE TABLE a.b", "postgres", [], ["a.b"]),
     ("alter_rename", "ALTER TABLE s.t1 RENAME TO t2", "postgres", ["s.t1"], ["s.t2"]),
@@ -48,32 +90,69 @@ TABLE_CASES = [
     ("copy_from_uri", "COPY tab1 FROM 's3://bucket/key'", "postgres", ["s3://bucket/key"], ["tab1"]),
     ("copy_into_stage", "COPY INTO a.b FROM @ns.stage/path", "snowflake", ["@ns.stage/path"], ["a.b"]),
     ("copy_unload", "COPY INTO @ns.stage FROM db.s.src", "snowflake", ["db.s.src"], ["@ns.stage"]),
-    ("unload", "UNLOAD ('select * from venue') TO 's3://b/venue_' IAM_ROLE 'arn:x'", "redshift",
-     ["venue"], ["s3://b/venue_"]),
-    ("insert_directory", "INSERT OVERWRITE DIRECTORY 'hdfs://p/f' SELECT * FROM t", "databricks", ["t"], ["hdfs://p/f"]),
+    (
+        "unload",
+        "UNLOAD ('select * from venue') TO 's3://b/venue_' IAM_ROLE 'arn:x'",
+        "redshift",
+        ["venue"],
+        ["s3://b/venue_"],
+    ),
+    (
+        "insert_directory",
+        "INSERT OVERWRITE DIRECTORY 'hdfs://p/f' SELECT * FROM t",
+        "databricks",
+        ["t"],
+        ["hdfs://p/f"],
+    ),
     ("file_path", "SELECT * FROM parquet.`/data/x/`", "databricks", ["/data/x/"], []),
     ("bigquery_backticks", "SELECT * FROM `proj.ds.tbl`", "bigquery", ["proj.ds.tbl"], []),
     ("tsql_brackets", "SELECT * FROM [s1].[t1]", "tsql", ["s1.t1"], []),
-    ("table_function_ignored", "SELECT * FROM TABLE(GENERATOR(ROWCOUNT => 10)) JOIN s.t ON true", "snowflake",
-     ["s.t"], []),
+    (
+        "table_function_ignored",
+        "SELECT * FROM TABLE(GENERATOR(ROWCOUNT => 10)) JOIN s.t ON true",
+        "snowflake",
+        ["s.t"],
+        [],
+    ),
     ("identifier_literal", "SELECT c FROM identifier('tgt')", "snowflake", ["tgt"], []),
     ("identifier_bind_unknown", "SELECT c FROM identifier(:t)", "snowflake", [], []),
-    ("lateral_view", "INSERT OVERWRITE TABLE foo SELECT q.c FROM bar sc LATERAL VIEW explode(sc.a) q AS c",
-     "hive", ["bar"], ["foo"]),
+    (
+        "lateral_view",
+        "INSERT OVERWRITE TABLE foo SELECT q.c FROM bar sc LATERAL VIEW explode(sc.a) q AS c",
+        "hive",
+        ["bar"],
+        ["foo"],
+    ),
     ("no_lineage_statements", "SET x = 1; SHOW TABLES; ANALYZE t; REFRESH TABLE t", "databricks", [], []),
-    ("procedure_body", "CREATE PROCEDURE p() AS BEGIN INSERT INTO t2 (c) SELECT c FROM t1; END", "oracle",
-     ["t1"], ["t2"]),
-    ("tsql_while_block", "WHILE @i < 3 BEGIN INSERT INTO t2 SELECT c FROM t1; SET @i = @i + 1; END", "tsql",
-     ["t1"], ["t2"]),
-    ("tsql_without_semicolons", "insert into t1 select * from a\ninsert into t2 select * from b", "tsql",
-     ["a", "b"], ["t1", "t2"]),
+    (
+        "procedure_body",
+        "CREATE PROCEDURE p() AS BEGIN INSERT INTO t2 (c) SELECT c FROM t1; END",
+        "oracle",
+        ["t1"],
+        ["t2"],
+    ),
+    (
+        "tsql_while_block",
+        "WHILE @i < 3 BEGIN INSERT INTO t2 SELECT c FROM t1; SET @i = @i + 1; END",
+        "tsql",
+        ["t1"],
+        ["t2"],
+    ),
+    (
+        "tsql_without_semicolons",
+        "insert into t1 select * from a\ninsert into t2 select * from b",
+        "tsql",
+        ["a", "b"],
+        ["t1", "t2"],
+    ),
     ("exasol_generic_dialect", "SELECT * FROM x.y", "exasol", ["x.y"], []),
     ("unknown_dialect", "SELECT * FROM x.y", "no-such-dialect", ["x.y"], []),
 ]
 
 
-@pytest.mark.parametrize(("sql", "dialect", "inputs", "outputs"), [c[1:] for c in TABLE_CASES],
-                         ids=[c[0] for c in TABLE_CASES])
+@pytest.mark.parametrize(
+    ("sql", "dialect", "inputs", "outputs"), [c[1:] for c in TABLE_CASES], ids=[c[0] for c in TABLE_CASES]
+)
 def test_tables(sql: str, dialect: str | None, inputs: list[str], outputs: list[str]) -> None:
     result = analyze(sql, dialect).to_dict()
     assert sorted(result["inputs"]) == sorted(inputs)
@@ -82,43 +161,110 @@ def test_tables(sql: str, dialect: str | None, inputs: list[str], outputs: list[
 
 # (id, sql, dialect, schema, expected edges [out, in])
 COLUMN_CASES = [
-    ("plain_select", "SELECT t1.a, b AS x FROM table1 t1", "postgres", None, [["a", "table1.a"], ["x", "table1.b"]]),
-    ("insert_positional", "INSERT INTO tgt (x, y) SELECT a, b + c FROM src", None, None,
-     [["tgt.x", "src.a"], ["tgt.y", "src.b"], ["tgt.y", "src.c"]]),
-    ("where_join_not_edges", "INSERT INTO tgt SELECT s.a FROM s JOIN o ON s.id = o.id WHERE o.f = 1", None, None,
-     [["tgt.a", "s.a"]]),
-    ("through_cte_and_subquery",
-     "WITH c AS (SELECT id, amount FROM pay) INSERT INTO t SELECT x.id, x.total FROM "
-     "(SELECT id, sum(amount) AS total FROM c GROUP BY id) x", None, None,
-     [["t.id", "pay.id"], ["t.total", "pay.amount"]]),
-    ("union", "INSERT INTO t SELECT a FROM t1 UNION ALL SELECT b FROM t2", None, None,
-     [["t.a", "t1.a"], ["t.a", "t2.b"]]),
-    ("case_and_window", "SELECT CASE WHEN a > 0 THEN b END AS c, row_number() OVER (PARTITION BY d) AS r FROM t",
-     None, None, [["c", "t.a"], ["c", "t.b"], ["r", "t.d"]]),
+    (
+        "plain_select",
+        "SELECT t1.a, b AS x FROM table1 t1",
+        "postgres",
+        None,
+        [["a", "table1.a"], ["x", "table1.b"]],
+    ),
+    (
+        "insert_positional",
+        "INSERT INTO tgt (x, y) SELECT a, b + c FROM src",
+        None,
+        None,
+        [["tgt.x", "src.a"], ["tgt.y", "src.b"], ["tgt.y", "src.c"]],
+    ),
+    (
+        "where_join_not_edges",
+        "INSERT INTO tgt SELECT s.a FROM s JOIN o ON s.id = o.id WHERE o.f = 1",
+        None,
+        None,
+        [["tgt.a", "s.a"]],
+    ),
+    (
+        "through_cte_and_subquery",
+        "WITH c AS (SELECT id, amount FROM pay) INSERT INTO t SELECT x.id, x.total FROM "
+        "(SELECT id, sum(amount) AS total FROM c GROUP BY id) x",
+        None,
+        None,
+        [["t.id", "pay.id"], ["t.total", "pay.amount"]],
+    ),
+    (
+        "union",
+        "INSERT INTO t SELECT a FROM t1 UNION ALL SELECT b FROM t2",
+        None,
+        None,
+        [["t.a", "t1.a"], ["t.a", "t2.b"]],
+    ),
+    (
+        "case_and_window",
+        "SELECT CASE WHEN a > 0 THEN b END AS c, row_number() OVER (PARTITION BY d) AS r FROM t",
+        None,
+        None,
+        [["c", "t.a"], ["c", "t.b"], ["r", "t.d"]],
+    ),
     ("scalar_subquery", "SELECT (SELECT max(x) FROM o) AS m FROM t", None, None, [["m", "o.x"]]),
     ("update_set", "UPDATE t SET v = s.w FROM s WHERE t.k = s.k", "postgres", None, [["t.v", "s.w"]]),
-    ("merge_update_insert",
-     "MERGE INTO tgt t USING src s ON t.k = s.k WHEN MATCHED THEN UPDATE SET t.v = s.v "
-     "WHEN NOT MATCHED THEN INSERT (k, v) VALUES (s.k, s.v)", None, None,
-     [["tgt.v", "src.v"], ["tgt.k", "src.k"]]),
-    ("ctas_column_list", "CREATE TABLE t (x int, y int) AS SELECT a, b FROM s", "databricks", None,
-     [["t.x", "s.a"], ["t.y", "s.b"]]),
+    (
+        "merge_update_insert",
+        "MERGE INTO tgt t USING src s ON t.k = s.k WHEN MATCHED THEN UPDATE SET t.v = s.v "
+        "WHEN NOT MATCHED THEN INSERT (k, v) VALUES (s.k, s.v)",
+        None,
+        None,
+        [["tgt.v", "src.v"], ["tgt.k", "src.k"]],
+    ),
+    (
+        "ctas_column_list",
+        "CREATE TABLE t (x int, y int) AS SELECT a, b FROM s",
+        "databricks",
+        None,
+        [["t.x", "s.a"], ["t.y", "s.b"]],
+    ),
     ("star_without_schema", "INSERT INTO t SELECT * FROM s", None, None, [["t.*", "s.*"]]),
-    ("star_with_schema", "INSERT INTO t SELECT * FROM s", None, {"s": ["a", "b"]}, [["t.a", "s.a"], ["t.b", "s.b"]]),
-    ("unqualified_in_join_with_schema", "SELECT a, b FROM s JOIN o ON s.id = o.id", None,
-     {"s": {"a": "int", "id": "int"}, "o": ["b", "id"]}, [["a", "s.a"], ["b", "o.b"]]),
-    ("star_through_cte_with_schema", "WITH c AS (SELECT * FROM s) INSERT INTO t (x) SELECT a FROM c", None,
-     {"s": ["a"]}, [["t.x", "s.a"]]),
-    ("lateral_alias_with_schema", "SELECT a AS u, u || b AS v FROM p", "snowflake", {"p": ["a", "b"]},
-     [["u", "p.a"], ["v", "p.a"], ["v", "p.b"]]),
+    (
+        "star_with_schema",
+        "INSERT INTO t SELECT * FROM s",
+        None,
+        {"s": ["a", "b"]},
+        [["t.a", "s.a"], ["t.b", "s.b"]],
+    ),
+    (
+        "unqualified_in_join_with_schema",
+        "SELECT a, b FROM s JOIN o ON s.id = o.id",
+        None,
+        {"s": {"a": "int", "id": "int"}, "o": ["b", "id"]},
+        [["a", "s.a"], ["b", "o.b"]],
+    ),
+    (
+        "star_through_cte_with_schema",
+        "WITH c AS (SELECT * FROM s) INSERT INTO t (x) SELECT a FROM c",
+        None,
+        {"s": ["a"]},
+        [["t.x", "s.a"]],
+    ),
+    (
+        "lateral_alias_with_schema",
+        "SELECT a AS u, u || b AS v FROM p",
+        "snowflake",
+        {"p": ["a", "b"]},
+        [["u", "p.a"], ["v", "p.a"], ["v", "p.b"]],
+    ),
     ("count_star", "INSERT INTO t SELECT count(*) AS n FROM s", None, None, [["t.n", "s.*"]]),
     ("constant_has_no_edge", "INSERT INTO t SELECT 1 AS a, current_timestamp AS b FROM s", None, None, []),
-    ("unaliased_expression_named_by_text", "INSERT INTO t SELECT max(a) FROM s", None, None, [["t.max(a)", "s.a"]]),
+    (
+        "unaliased_expression_named_by_text",
+        "INSERT INTO t SELECT max(a) FROM s",
+        None,
+        None,
+        [["t.max(a)", "s.a"]],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("sql", "dialect", "schema", "edges"), [c[1:] for c in COLUMN_CASES],
-                         ids=[c[0] for c in COLUMN_CASES])
+@pytest.mark.parametrize(
+    ("sql", "dialect", "schema", "edges"), [c[1:] for c in COLUMN_CASES], ids=[c[0] for c in COLUMN_CASES]
+)
 def test_columns(sql: str, dialect: str | None, schema: dict | None, edges: list[list[str]]) -> None:
     got = analyze(sql, dialect, schema=schema).to_dict()["column_lineage"]
     assert sorted(got) == sorted(edges)
@@ -135,27 +281,80 @@ def test_transformation_types_follow_the_path() -> None:
 
 # (id, sql, dialect, kwargs, inputs, outputs)
 SCRIPT_CASES = [
-    ("defaults_fill_missing_parts", "SELECT * FROM t JOIN s2.u ON true", "postgres",
-     {"default_database": "db", "default_schema": "public"}, ["db.public.t", "db.s2.u"], []),
+    (
+        "defaults_fill_missing_parts",
+        "SELECT * FROM t JOIN s2.u ON true",
+        "postgres",
+        {"default_database": "db", "default_schema": "public"},
+        ["db.public.t", "db.s2.u"],
+        [],
+    ),
     ("use_database", "USE db1; INSERT INTO c SELECT k FROM t", None, {}, ["db1.t"], ["db1.c"]),
     ("use_database_schema", "USE db1.s1; SELECT k FROM t", "snowflake", {}, ["db1.s1.t"], []),
-    ("use_in_spark_is_schema", "USE db1; INSERT INTO c SELECT k FROM s.t", "databricks", {}, ["s.t"], ["db1.c"]),
-    ("search_path", "SET search_path TO staging, public; SELECT * FROM t", "postgres", {"default_database": "d"},
-     ["d.staging.t"], []),
-    ("temp_tables_collapsed", "CREATE TEMP TABLE tmp AS SELECT a FROM src; INSERT INTO tgt SELECT a FROM tmp",
-     "postgres", {}, ["src"], ["tgt"]),
-    ("temp_tables_kept", "CREATE TEMP TABLE tmp AS SELECT a FROM src; INSERT INTO tgt SELECT a FROM tmp",
-     "postgres", {"keep_temp_tables": True}, ["src", "tmp"], ["tmp", "tgt"]),
-    ("tsql_hash_temp", "SELECT a INTO #w FROM src; INSERT INTO tgt SELECT a FROM #w", "tsql", {}, ["src"], ["tgt"]),
-    ("regular_tables_not_collapsed", "INSERT INTO a.a VALUES (1); INSERT INTO b.b SELECT * FROM a.a", "postgres",
-     {}, ["a.a"], ["a.a", "b.b"]),
-    ("failing_statement_in_script", "FAILING STATEMENT; INSERT INTO p SELECT k FROM s.t; INSERT ALSO FAILING",
-     "postgres", {}, ["s.t"], ["p"]),
+    (
+        "use_in_spark_is_schema",
+        "USE db1; INSERT INTO c SELECT k FROM s.t",
+        "databricks",
+        {},
+        ["s.t"],
+        ["db1.c"],
+    ),
+    (
+        "search_path",
+        "SET search_path TO staging, public; SELECT * FROM t",
+        "postgres",
+        {"default_database": "d"},
+        ["d.staging.t"],
+        [],
+    ),
+    (
+        "temp_tables_collapsed",
+        "CREATE TEMP TABLE tmp AS SELECT a FROM src; INSERT INTO tgt SELECT a FROM tmp",
+        "postgres",
+        {},
+        ["src"],
+        ["tgt"],
+    ),
+    (
+        "temp_tables_kept",
+        "CREATE TEMP TABLE tmp AS SELECT a FROM src; INSERT INTO tgt SELECT a FROM tmp",
+        "postgres",
+        {"keep_temp_tables": True},
+        ["src", "tmp"],
+        ["tmp", "tgt"],
+    ),
+    (
+        "tsql_hash_temp",
+        "SELECT a INTO #w FROM src; INSERT INTO tgt SELECT a FROM #w",
+        "tsql",
+        {},
+        ["src"],
+        ["tgt"],
+    ),
+    (
+        "regular_tables_not_collapsed",
+        "INSERT INTO a.a VALUES (1); INSERT INTO b.b SELECT * FROM a.a",
+        "postgres",
+        {},
+        ["a.a"],
+        ["a.a", "b.b"],
+    ),
+    (
+        "failing_statement_in_script",
+        "FAILING STATEMENT; INSERT INTO p SELECT k FROM s.t; INSERT ALSO FAILING",
+        "postgres",
+        {},
+        ["s.t"],
+        ["p"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("sql", "dialect", "kwargs", "inputs", "outputs"), [c[1:] for c in SCRIPT_CASES],
-                         ids=[c[0] for c in SCRIPT_CASES])
+@pytest.mark.parametrize(
+    ("sql", "dialect", "kwargs", "inputs", "outputs"),
+    [c[1:] for c in SCRIPT_CASES],
+    ids=[c[0] for c in SCRIPT_CASES],
+)
 def test_scripts(sql: str, dialect: str | None, kwargs: dict, inputs: list[str], outputs: list[str]) -> None:
     result = analyze(sql, dialect, **kwargs).to_dict()
     assert sorted(result["inputs"]) == sorted(inputs)
@@ -163,7 +362,9 @@ def test_scripts(sql: str, dialect: str | None, kwargs: dict, inputs: list[str],
 
 
 def test_temp_table_columns_are_chained() -> None:
-    result = analyze("CREATE TEMP TABLE w AS SELECT a AS x FROM src; INSERT INTO tgt (y) SELECT x FROM w", "postgres")
+    result = analyze(
+        "CREATE TEMP TABLE w AS SELECT a AS x FROM src; INSERT INTO tgt (y) SELECT x FROM w", "postgres"
+    )
     assert result.to_dict()["column_lineage"] == [["tgt.y", "src.a"]]
 
 

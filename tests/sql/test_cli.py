@@ -19,8 +19,9 @@ WHEN NOT MATCHED THEN INSERT (id, total_paid) VALUES (l.customer_id, l.total);
 
 
 def _args(path: Path | str, pretty: bool = False) -> argparse.Namespace:
-    return argparse.Namespace(file=str(path), dialect="postgres", default_database=None, default_schema=None,
-                              pretty=pretty)
+    return argparse.Namespace(
+        file=str(path), dialect="postgres", default_database=None, default_schema=None, pretty=pretty
+    )
 
 
 def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

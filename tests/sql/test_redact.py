@@ -7,17 +7,30 @@ import pytest
 from airflow_lineage_provider.sql.redact import redact_sql, redact_uri_credentials
 
 SECRETS = [
-    ("redshift_copy_credentials",
-     "COPY t FROM 's3://b/k' CREDENTIALS 'aws_access_key_id=AKIA1;aws_secret_access_key=SECRET1'",
-     ["AKIA1", "SECRET1"]),
-    ("snowflake_credentials_block",
-     "COPY INTO t FROM 's3://b' CREDENTIALS=(AWS_KEY_ID='AKIA2' AWS_SECRET_KEY='SECRET2')", ["AKIA2", "SECRET2"]),
+    (
+        "redshift_copy_credentials",
+        "COPY t FROM 's3://b/k' CREDENTIALS 'aws_access_key_id=AKIA1;aws_secret_access_key=SECRET1'",
+        ["AKIA1", "SECRET1"],
+    ),
+    (
+        "snowflake_credentials_block",
+        "COPY INTO t FROM 's3://b' CREDENTIALS=(AWS_KEY_ID='AKIA2' AWS_SECRET_KEY='SECRET2')",
+        ["AKIA2", "SECRET2"],
+    ),
     ("create_user_password", "CREATE USER bob WITH PASSWORD 'hunter2'", ["hunter2"]),
     ("alter_user_identified_by", "ALTER USER bob IDENTIFIED BY s3cr3t", ["s3cr3t"]),
     ("mysql_identified_with", "CREATE USER 'u'@'%' IDENTIFIED WITH mysql_native_password BY 'pw9'", ["pw9"]),
-    ("connection_string", "SELECT * FROM OPENROWSET('SQLNCLI', 'Server=h;Uid=u;Pwd=pw7;', 'SELECT 1')", ["pw7"]),
+    (
+        "connection_string",
+        "SELECT * FROM OPENROWSET('SQLNCLI', 'Server=h;Uid=u;Pwd=pw7;', 'SELECT 1')",
+        ["pw7"],
+    ),
     ("uri_in_sql", "ATTACH 'postgresql://admin:topsecret@db:5432/x' AS pg", ["topsecret"]),
-    ("azure_sas", "COPY INTO t FROM 'azure://a/b' CREDENTIALS=(AZURE_SAS_TOKEN='sv=2020&sig=abc')", ["sig=abc"]),
+    (
+        "azure_sas",
+        "COPY INTO t FROM 'azure://a/b' CREDENTIALS=(AZURE_SAS_TOKEN='sv=2020&sig=abc')",
+        ["sig=abc"],
+    ),
 ]
 
 
@@ -45,7 +58,10 @@ def test_mask_literals() -> None:
     ("text", "expected"),
     [
         ("postgresql://u:pw@h:5432/db", "postgresql://u:***@h:5432/db"),
-        ("see https://user:tok@example.com/x and s3://k:s@b/p", "see https://user:***@example.com/x and s3://k:***@b/p"),
+        (
+            "see https://user:tok@example.com/x and s3://k:s@b/p",
+            "see https://user:***@example.com/x and s3://k:***@b/p",
+        ),
         ("http://example.com/no/creds", "http://example.com/no/creds"),
         ("mysql://user@h/db", "mysql://user@h/db"),
     ],

@@ -1,4 +1,4 @@
-"""analyze() never raises and stays bounded on hostile input (correctness only; timings are in benchmarks/)."""
+"""analyze() never raises and stays bounded on hostile input (timings are measured in benchmarks/)."""
 
 from __future__ import annotations
 
