@@ -29,7 +29,7 @@ def input_facets(result: GateResult, *, sql: str | None = None) -> dict[str, Any
     metrics = DataQualityMetricsInputDatasetFacet(
         rowCount=result.row_count,
         columnMetrics={
-            c.column: ColumnMetrics(nullCount=c.null_count, count=c.rows - c.null_count)
+            c.column: ColumnMetrics(nullCount=c.null_count, count=c.rows - c.null_count, quantiles=None)
             for c in result.columns
         },
     )

@@ -104,7 +104,7 @@ def test_sample_clause(conn_type: str, clause: str) -> None:
 
 @pytest.mark.parametrize("conn_type", ["sqlite", "mysql", "redshift", "generic"])
 def test_sampling_unsupported_is_a_clear_error(conn_type: str) -> None:
-    with pytest.raises(QualityGateError, match="sampling is not supported.*remove sample_percent"):
+    with pytest.raises(QualityGateError, match=r"sampling is not supported.*remove sample_percent"):
         dialect_for(conn_type).sample(10)
 
 

@@ -1,0 +1,101 @@
+"""A small client for Airflow's REST API (v2): find DAGs scheduled on an asset, pause and unpause DAGs.
+
+Credentials come from an Airflow connection: ``host``/``port``/``schema`` (``http``/``https``) give the
+base URL (or a full URL in ``host``); ``login``/``password`` are exchanged for a JWT at ``/auth/token``, or
+extra ``{"token": "..."}`` is used as is. Secrets are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from airflow_lineage_provider.exceptions import LineageProviderError
+
+log = logging.getLogger(__name__)
+
+_TIMEOUT = 10.0
+
+
+class AirflowApiError(LineageProviderError):
+    """The Airflow REST API refused or failed a call (message without credentials)."""
+
+
+class AirflowApiClient:
+    """Pause/unpause DAGs through ``/api/v2`` with credentials from connection ``conn_id``."""
+
+    def __init__(self, conn_id: str) -> None:
+        from airflow.sdk import BaseHook
+
+        conn = BaseHook.get_connection(conn_id)
+        host = (conn.host or "localhost").rstrip("/")
+        if "://" in host:
+            self.base_url = host
+        else:
+            scheme = conn.schema if conn.schema in ("http", "https") else "http"
+            self.base_url = f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "")
+        self._login = conn.login
+        self._password = conn.password
+        self._token: str | None = (conn.extra_dejson or {}).get("token")
+
+    def _client(self) -> Any:
+        import httpx
+
+        return httpx.Client(base_url=self.base_url, timeout=_TIMEOUT)
+
+    def _headers(self, client: Any) -> dict[str, str]:
+        if self._token is None:
+            response = client.post("/auth/token", json={"username": self._login, "password": self._password})
+            self._check(response, "POST /auth/token")
+            self._token = response.json()["access_token"]
+        return {"Authorization": f"Bearer {self._token}"}
+
+    @staticmethod
+    def _check(response: Any, what: str) -> None:
+        if response.status_code >= 400:
+            msg = f"Airflow REST API {what} answered HTTP {response.status_code}: {response.text[:200]}"
+            raise AirflowApiError(msg)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        with self._client() as client:
+            response = client.request(method, path, headers=self._headers(client), **kwargs)
+            self._check(response, f"{method} {path}")
+            return response.json()
+
+    def dags_scheduled_on(self, dataset: Any, *, exclude: str | None = None) -> list[str]:
+        """DAG ids scheduled on any asset whose URI names ``dataset`` (a ``naming.DatasetId``)."""
+        from airflow_lineage_provider.naming import dataset_from_uri
+
+        dag_ids: list[str] = []
+        offset = 0
+        while True:
+            page = self._call("GET", "/api/v2/assets", params={"limit": 100, "offset": offset})
+            assets = page.get("assets") or []
+            for asset in assets:
+                try:
+                    same = dataset_from_uri(asset["uri"]) == dataset
+                except ValueError:
+                    continue
+                if same:
+                    dag_ids.extend(ref["dag_id"] for ref in asset.get("scheduled_dags") or [])
+            offset += len(assets)
+            if not assets or offset >= int(page.get("total_entries") or 0):
+                break
+        return sorted({d for d in dag_ids if d != exclude})
+
+    def _set_paused(self, dag_ids: list[str], paused: bool) -> list[str]:
+        """Set ``is_paused`` on the DAGs not already in that state; the ids actually changed."""
+        changed = []
+        for dag_id in dag_ids:
+            dag = self._call("GET", f"/api/v2/dags/{dag_id}")
+            if bool(dag.get("is_paused")) == paused:
+                continue
+            self._call("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": paused})
+            changed.append(dag_id)
+        return changed
+
+    def pause(self, dag_ids: list[str]) -> list[str]:
+        return self._set_paused(dag_ids, True)
+
+    def unpause(self, dag_ids: list[str]) -> list[str]:
+        return self._set_paused(dag_ids, False)

@@ -1,0 +1,412 @@
+"""``QualityGateOperator``: null-rate thresholds that stop downstream work until the data is fit.
+
+One scan measures every column (``quality.metrics``); on an error-level breach ``on_breach`` decides:
+``pause`` (default: defer to ``QualityGateTrigger`` and re-measure until the thresholds hold), ``skip``
+(skip every downstream task), ``fail`` (fail without retries, downstream ends ``upstream_failed``) or
+``warn`` (alert and go on). Results go to XCom and to OpenLineage as ``dataQualityMetrics`` and
+``dataQualityAssertions`` facets on the measured table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator, SkipMixin
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_lineage_provider.exceptions import QualityGateBreach, QualityGateError
+from airflow_lineage_provider.quality import (
+    ON_BREACH_MODES,
+    ON_EMPTY_POLICIES,
+    ColumnSpec,
+    GateResult,
+    Measurement,
+    MetricsQuery,
+    NamePart,
+    NullRule,
+    build_metrics_query,
+    dialect_for,
+    evaluate,
+    input_facets,
+    parse_table_name,
+    probe_query,
+    resolve_columns,
+    validate_row_filter,
+)
+from airflow_lineage_provider.quality.evaluation import BREACH, WARN
+from airflow_lineage_provider.quality.rules import check_choice, check_number, parse_thresholds
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+    from airflow.sdk.definitions.context import Context
+
+    from airflow_lineage_provider.extractors.base import OperatorLineage
+
+
+class QualityGateFailed(QualityGateBreach, AirflowFailException):
+    """The gate failed on purpose (breach with ``on_breach='fail'``, or a pause that timed out): no retry."""
+
+
+def _templated(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _seconds(option: str, value: float | dt.timedelta) -> float:
+    raw = value.total_seconds() if isinstance(value, dt.timedelta) else value
+    return check_number(option, raw, minimum=0, strict=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+class QualityGateOperator(BaseOperator, SkipMixin):
+    """Measure null rates of ``table`` in one scan and hold, skip, fail or warn when a threshold is exceeded.
+
+    :param conn_id: an Airflow connection whose hook is a ``DbApiHook`` (SQLite, PostgreSQL, MySQL, ...)
+    :param table: ``[database.][schema.]table``; quote parts that need it (``'"Sales"."Order Lines"'``).
+        Unquoted parts follow the engine's case folding. Templated.
+    :param null_thresholds: ``{column: max_null_rate}`` (rates in [0, 1]) or ``{column: NullRule(...)}`` /
+        ``{column: {"max_null_rate": 0.1, "severity": "warn", "blank_is_null": True}}``
+    :param row_filter: one SQL boolean expression limiting the rows measured (e.g. one partition). Templated.
+    :param sample_percent: measure a sample of about this percentage of the table (0 < p <= 100), where the
+        engine supports it (PostgreSQL ``TABLESAMPLE SYSTEM``, Snowflake, BigQuery, SQL Server, Trino ...)
+    :param min_rows: fewer evaluated rows than this (but more than 0) is an error-level breach
+    :param on_empty: when no row is evaluated: ``breach`` (default), ``warn`` or ``pass``
+    :param on_breach: ``pause`` (default), ``skip``, ``fail`` or ``warn``
+    :param blank_is_null: default for rules that do not say whether blank strings count as nulls
+    :param poke_interval: seconds between measurements while paused
+    :param timeout: how long a pause may last (seconds or timedelta) before the gate fails
+    :param notifiers: ``BaseNotifier`` instances (or callables taking the context) called on breach, on a
+        warn-level breach and on recovery; ``context["quality_gate"]`` holds the event and the results
+    :param pause_downstream_dags: pause mode only: ``True`` pauses the DAGs scheduled on the table's asset,
+        a list pauses those DAG ids; they are unpaused on recovery (only those this gate paused)
+    :param airflow_api_conn_id: HTTP connection to Airflow's REST API (login/password or extra ``token``),
+        required with ``pause_downstream_dags``
+    """
+
+    template_fields: Sequence[str] = ("table", "row_filter")
+    template_fields_renderers = {"row_filter": "sql"}
+    ui_color = "#f6d7a7"
+
+    def __init__(
+        self,
+        *,
+        conn_id: str,
+        table: str,
+        null_thresholds: Mapping[str, float | NullRule | Mapping[str, Any]],
+        row_filter: str | None = None,
+        sample_percent: float | None = None,
+        min_rows: int = 0,
+        on_empty: str = "breach",
+        on_breach: str = "pause",
+        blank_is_null: bool = False,
+        poke_interval: float | dt.timedelta = 60.0,
+        timeout: float | dt.timedelta = dt.timedelta(hours=6),
+        notifiers: Sequence[Callable[..., Any]] = (),
+        pause_downstream_dags: bool | Sequence[str] = False,
+        airflow_api_conn_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(conn_id, str) or not conn_id:
+            msg = f"{self.task_id}: conn_id must name an Airflow connection, got {conn_id!r}"
+            raise QualityGateError(msg)
+        self.conn_id = conn_id
+        self.table = table
+        self.row_filter = row_filter
+        self.rules = parse_thresholds(null_thresholds, blank_is_null=bool(blank_is_null))
+        self.on_breach = check_choice("on_breach", on_breach, ON_BREACH_MODES)
+        self.on_empty = check_choice("on_empty", on_empty, ON_EMPTY_POLICIES)
+        self.sample_percent = (
+            None
+            if sample_percent is None
+            else check_number("sample_percent", sample_percent, minimum=0, maximum=100, strict=True)
+        )
+        if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 0:
+            msg = f"min_rows must be an integer >= 0, got {min_rows!r}"
+            raise QualityGateError(msg)
+        self.min_rows = min_rows
+        self.poke_interval = _seconds("poke_interval", poke_interval)
+        self.gate_timeout = _seconds("timeout", timeout)
+        for notifier in notifiers:
+            if not callable(notifier):
+                msg = f"notifiers must be BaseNotifier instances or callables, got {notifier!r}"
+                raise QualityGateError(msg)
+        self.notifiers = list(notifiers)
+        if isinstance(pause_downstream_dags, str) or not isinstance(pause_downstream_dags, (bool, Sequence)):
+            msg = "pause_downstream_dags must be True/False or a list of DAG ids"
+            raise QualityGateError(msg)
+        self.pause_downstream_dags = (
+            pause_downstream_dags if isinstance(pause_downstream_dags, bool) else list(pause_downstream_dags)
+        )
+        if self.pause_downstream_dags and self.on_breach != "pause":
+            msg = (
+                f"pause_downstream_dags only works with on_breach='pause' (got on_breach={self.on_breach!r})"
+            )
+            raise QualityGateError(msg)
+        if self.pause_downstream_dags and not airflow_api_conn_id:
+            msg = "pause_downstream_dags needs airflow_api_conn_id: an HTTP connection to Airflow's REST API"
+            raise QualityGateError(msg)
+        self.airflow_api_conn_id = airflow_api_conn_id
+        if not _templated(table):
+            parse_table_name(table)
+        if not _templated(row_filter):
+            validate_row_filter(row_filter)
+        self._connection: Connection | None = None
+        self._query: MetricsQuery | None = None
+        self._result: GateResult | None = None
+
+    # ------------------------------------------------------------------ measuring
+
+    def _get_connection(self) -> Connection:
+        if self._connection is None:
+            from airflow.sdk import BaseHook
+
+            try:
+                self._connection = BaseHook.get_connection(self.conn_id)
+            except Exception as exc:
+                msg = (
+                    f"{self.task_id}: connection {self.conn_id!r} is not defined or cannot be read "
+                    f"({_first_line(exc)}); create it (UI, CLI or AIRFLOW_CONN_{self.conn_id.upper()})"
+                )
+                raise QualityGateError(msg) from exc
+        return self._connection
+
+    def _table_parts(self) -> tuple[NamePart, ...]:
+        return parse_table_name(self.table)
+
+    def _plan(self) -> tuple[Any, MetricsQuery, tuple[NullRule, ...]]:
+        """Check table and columns exist (no row read), then build the metrics query."""
+        from airflow.providers.common.sql.hooks.sql import DbApiHook
+
+        conn = self._get_connection()
+        hook = conn.get_hook()
+        if not isinstance(hook, DbApiHook):
+            msg = (
+                f"{self.task_id}: connection {self.conn_id!r} (type {conn.conn_type!r}) has no SQL "
+                "(DbApiHook) hook; use a database connection"
+            )
+            raise QualityGateError(msg)
+        dialect = dialect_for(conn.conn_type)
+        parts = self._table_parts()
+        try:
+            described = hook.run(
+                probe_query(dialect, parts), handler=lambda cur: [d[0] for d in cur.description]
+            )
+        except Exception as exc:
+            msg = (
+                f"{self.task_id}: table {self.table!r} cannot be read on connection {self.conn_id!r} "
+                f"({_first_line(exc)}); check the name, its schema and case, and the grants"
+            )
+            raise QualityGateError(msg) from exc
+        available = [str(name) for name in described or []]
+        resolved = resolve_columns([r.column for r in self.rules], available, table=self.table)
+        rules = tuple(
+            NullRule(resolved[r.column], r.max_null_rate, r.severity, r.blank_is_null) for r in self.rules
+        )
+        query = build_metrics_query(
+            dialect,
+            parts,
+            [ColumnSpec(r.column, count_blank=bool(r.blank_is_null)) for r in rules],
+            row_filter=self.row_filter,
+            sample_percent=self.sample_percent,
+        )
+        return hook, query, rules
+
+    def _evaluate(self, measurement: Measurement, rules: Sequence[NullRule]) -> GateResult:
+        result = evaluate(
+            measurement,
+            rules,
+            table=self.table,
+            min_rows=self.min_rows,
+            on_empty=self.on_empty,
+            sampled_percent=self.sample_percent,
+            row_filter=validate_row_filter(self.row_filter),
+        )
+        self._result = result
+        return result
+
+    # ------------------------------------------------------------------ running
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook, query, rules = self._plan()
+        self._query = query
+        measurement = query.parse(hook.get_first(query.sql))
+        result = self._evaluate(measurement, rules)
+        if result.status == WARN:
+            self.log.warning("quality gate warning: %s", result.summary())
+            self._notify(context, "warn", result)
+        if result.status != BREACH:
+            return self._publish(context, result)
+        self.log.warning("quality gate breached (on_breach=%s): %s", self.on_breach, result.summary())
+        if self.on_breach == "warn":
+            self._notify(context, "breach", result)
+            return self._publish(context, result)
+        if self.on_breach == "skip":
+            self._notify(context, "breach", result)
+            self._publish(context, result, push=True)
+            downstream = context["task"].get_flat_relatives(upstream=False)
+            self.skip(context["ti"], downstream)  # raises DownstreamTasksSkipped (the gate itself succeeds)
+            return result.to_dict()
+        if self.on_breach == "fail":
+            self._notify(context, "breach", result)
+            self._publish(context, result, push=True)
+            raise QualityGateFailed(f"quality gate failed: {result.summary()}")
+        paused = self._pause_dags(context)
+        self._notify(context, "breach", result, paused_dags=paused)
+        self._publish(context, result, push=True, paused_dags=paused)
+        self._defer(query, rules, paused)
+        return result.to_dict()  # not reached: defer() raises
+
+    def _defer(self, query: MetricsQuery, rules: Sequence[NullRule], paused: list[str]) -> None:
+        from airflow_lineage_provider.triggers.quality_gate import QualityGateTrigger
+
+        trigger = QualityGateTrigger(
+            conn_id=self.conn_id,
+            query=query.to_dict(),
+            rules=[r.to_dict() for r in rules],
+            table=self.table,
+            poke_interval=self.poke_interval,
+            deadline=time.time() + self.gate_timeout,
+            min_rows=self.min_rows,
+            on_empty=self.on_empty,
+            sampled_percent=self.sample_percent,
+            row_filter=validate_row_filter(self.row_filter),
+            gate_state={"paused_dags": paused, "paused_at": time.time()},
+        )
+        # safety net only: the trigger ends itself at the deadline with a clear event
+        safety = dt.timedelta(seconds=self.gate_timeout + 2 * self.poke_interval + 60)
+        self.defer(trigger=trigger, method_name="execute_complete", timeout=safety)
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the trigger: succeed on recovery, fail (no retry) on timeout."""
+        event = event or {}
+        state = event.get("gate_state") or {}
+        paused = list(state.get("paused_dags") or [])
+        result: GateResult | None = None
+        if event.get("measurement"):
+            self._query = MetricsQuery.from_dict(event["query"])
+            rules = [NullRule(**rule) for rule in event["rules"]]
+            result = self._evaluate(Measurement.from_dict(event["measurement"]), rules)
+        waited = time.time() - float(state.get("paused_at") or time.time())
+        if event.get("status") == "recovered" and result is not None:
+            self.log.info(
+                "quality gate recovered after %.1fs (%s polls): %s",
+                waited,
+                event.get("polls"),
+                result.summary(),
+            )
+            unpaused = self._unpause_dags(paused)
+            self._notify(context, "recovery", result, paused_dags=paused, waited_seconds=waited)
+            return self._publish(
+                context, result, paused_dags=paused, unpaused_dags=unpaused, waited_seconds=waited
+            )
+        detail = result.summary() if result else (event.get("error") or "no measurement")
+        if result is not None:
+            self._publish(context, result, push=True, paused_dags=paused, waited_seconds=waited)
+        still = f"; DAGs paused by this gate stay paused: {', '.join(paused)}" if paused else ""
+        raise QualityGateFailed(
+            f"quality gate timed out after {waited:.0f}s, still breached: {detail}{still}"
+        )
+
+    # ------------------------------------------------------------------ side effects
+
+    def _publish(
+        self, context: Context, result: GateResult, *, push: bool = False, **extra: Any
+    ) -> dict[str, Any]:
+        """The XCom value (returned, or pushed when the task ends another way than returning)."""
+        value = {**result.to_dict(), "on_breach": self.on_breach, "conn_id": self.conn_id, **extra}
+        if push:
+            context["ti"].xcom_push(key="return_value", value=value)
+        return value
+
+    def _notify(self, context: Context, event: str, result: GateResult, **extra: Any) -> None:
+        if not self.notifiers:
+            return
+        ti = context["ti"]
+        details = {
+            "event": event,
+            **result.to_dict(),
+            "on_breach": self.on_breach,
+            "dag_id": ti.dag_id,
+            "task_id": ti.task_id,
+            "run_id": ti.run_id,
+            "link": getattr(ti, "log_url", None),
+            **extra,
+        }
+        for notifier in self.notifiers:
+            notifier_context = dict(context)
+            notifier_context["quality_gate"] = details
+            try:
+                notifier(notifier_context)
+            except Exception as exc:  # an alert that cannot be sent must not change the gate's outcome
+                self.log.warning("quality gate notifier %r failed: %s", notifier, _first_line(exc))
+
+    def _api(self) -> Any:
+        from airflow_lineage_provider.hooks.airflow_api import AirflowApiClient
+
+        return AirflowApiClient(str(self.airflow_api_conn_id))
+
+    def _pause_dags(self, context: Context) -> list[str]:
+        if not self.pause_downstream_dags:
+            return []
+        try:
+            api = self._api()
+            if isinstance(self.pause_downstream_dags, list):
+                targets = self.pause_downstream_dags
+            else:
+                targets = api.dags_scheduled_on(self._dataset_id(), exclude=context["ti"].dag_id)
+            paused = api.pause(targets)
+        except Exception as exc:
+            self.log.warning("quality gate could not pause downstream DAGs: %s", _first_line(exc))
+            return []
+        if paused:
+            self.log.warning("quality gate paused DAGs until the data recovers: %s", ", ".join(paused))
+        return paused
+
+    def _unpause_dags(self, paused: list[str]) -> list[str]:
+        if not paused:
+            return []
+        try:
+            unpaused: list[str] = self._api().unpause(paused)
+        except Exception as exc:
+            self.log.warning("quality gate could not unpause DAGs %s: %s", paused, _first_line(exc))
+            return []
+        return unpaused
+
+    # ------------------------------------------------------------------ OpenLineage
+
+    def _dataset_id(self) -> Any:
+        from airflow_lineage_provider.naming import dataset_for_table
+        from airflow_lineage_provider.sql import TableRef
+
+        names = [p.text if p.quoted else p.text.lower() for p in self._table_parts()]
+        padded: list[str | None] = [None] * (3 - len(names)) + list(names)
+        return dataset_for_table(self._get_connection(), TableRef(padded[2] or "", padded[1], padded[0]))
+
+    def _lineage(self) -> OperatorLineage:
+        from openlineage.client.event_v2 import InputDataset
+
+        from airflow_lineage_provider.extractors.base import OperatorLineage
+
+        dataset = self._dataset_id()
+        facets = (
+            input_facets(self._result, sql=self._query.sql if self._query else None) if self._result else {}
+        )
+        return OperatorLineage(
+            inputs=[InputDataset(namespace=dataset.namespace, name=dataset.name, inputFacets=facets or None)]
+        )
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        return self._lineage()
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        return self._lineage()
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
+        return self._lineage()

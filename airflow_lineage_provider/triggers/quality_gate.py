@@ -1,0 +1,146 @@
+"""The trigger a paused quality gate waits on: re-measure every ``poke_interval`` until the thresholds hold.
+
+It runs in the triggerer (no worker slot held). The measuring query is the one the gate built; it runs in a
+thread (``asyncio.to_thread``) through the connection's ``DbApiHook`` so the event loop never blocks. Polls
+start on a fixed schedule (every ``poke_interval`` from the first), so a repair is seen by the next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_lineage_provider.quality.evaluation import BREACH, evaluate
+from airflow_lineage_provider.quality.metrics import Measurement, MetricsQuery
+from airflow_lineage_provider.quality.rules import NullRule
+
+
+class QualityGateTrigger(BaseTrigger):
+    """Fires ``{"status": "recovered" | "timeout", "measurement": ..., ...}`` for the gate to resume with.
+
+    :param conn_id: connection whose hook runs ``query``
+    :param query: ``MetricsQuery.to_dict()`` built by the gate
+    :param rules: ``NullRule.to_dict()`` per column (catalog column names)
+    :param deadline: epoch seconds after which the trigger fires ``timeout``
+    :param gate_state: opaque state handed back to the gate in the event (paused DAGs, first breach ...)
+    """
+
+    def __init__(
+        self,
+        *,
+        conn_id: str,
+        query: dict[str, Any],
+        rules: list[dict[str, Any]],
+        table: str,
+        poke_interval: float,
+        deadline: float,
+        min_rows: int = 0,
+        on_empty: str = "breach",
+        sampled_percent: float | None = None,
+        row_filter: str | None = None,
+        gate_state: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.conn_id = conn_id
+        self.query = query
+        self.rules = rules
+        self.table = table
+        self.poke_interval = poke_interval
+        self.deadline = deadline
+        self.min_rows = min_rows
+        self.on_empty = on_empty
+        self.sampled_percent = sampled_percent
+        self.row_filter = row_filter
+        self.gate_state = gate_state or {}
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "conn_id": self.conn_id,
+                "query": self.query,
+                "rules": self.rules,
+                "table": self.table,
+                "poke_interval": self.poke_interval,
+                "deadline": self.deadline,
+                "min_rows": self.min_rows,
+                "on_empty": self.on_empty,
+                "sampled_percent": self.sampled_percent,
+                "row_filter": self.row_filter,
+                "gate_state": self.gate_state,
+            },
+        )
+
+    def _measure(self) -> Measurement:
+        from airflow.sdk import BaseHook
+
+        query = MetricsQuery.from_dict(self.query)
+        hook = BaseHook.get_connection(self.conn_id).get_hook()
+        return query.parse(hook.get_first(query.sql))
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        rules = [NullRule(**rule) for rule in self.rules]
+        polls = 0
+        next_poll = time.monotonic()
+        last: Measurement | None = None
+        last_error: str | None = None
+        while True:
+            polls += 1
+            try:
+                last = await asyncio.to_thread(self._measure)
+                last_error = None
+            except Exception as exc:  # a transient DB error must not end the wait: retry next poll
+                last_error = (
+                    f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+                )
+                self.log.warning(
+                    "quality gate on %s: measuring failed (%s); retrying", self.table, last_error
+                )
+            if last is not None and last_error is None:
+                result = evaluate(
+                    last,
+                    rules,
+                    table=self.table,
+                    min_rows=self.min_rows,
+                    on_empty=self.on_empty,
+                    sampled_percent=self.sampled_percent,
+                    row_filter=self.row_filter,
+                )
+                if result.status != BREACH:
+                    self.log.info(
+                        "quality gate on %s recovered after %d polls: %s", self.table, polls, result.summary()
+                    )
+                    yield self._event("recovered", last, polls, None)
+                    return
+                self.log.info(
+                    "quality gate on %s still breached (poll %d): %s", self.table, polls, result.summary()
+                )
+            now_wall = time.time()
+            if now_wall >= self.deadline:
+                yield self._event("timeout", last, polls, last_error)
+                return
+            next_poll = max(next_poll + self.poke_interval, time.monotonic())  # never poll back-to-back
+            delay = max(0.0, next_poll - time.monotonic())
+            if now_wall + delay > self.deadline:  # wake at the deadline for one last measurement
+                delay = max(0.0, self.deadline - now_wall)
+            await asyncio.sleep(delay)
+
+    def _event(
+        self, status: str, measurement: Measurement | None, polls: int, error: str | None
+    ) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "status": status,
+                "measurement": measurement.to_dict() if measurement else None,
+                "polls": polls,
+                "error": error,
+                "measured_at": time.time(),
+                "query": self.query,
+                "rules": self.rules,
+                "gate_state": self.gate_state,
+            }
+        )

@@ -1,0 +1,116 @@
+"""Helpers for the quality-gate tests: a gate DAG source with a recording notifier, states, XCom, SQL."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import textwrap
+from pathlib import Path
+from typing import Any
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
+
+GATE_DAG = '''
+import datetime, json, time
+from airflow.sdk import DAG, BaseNotifier
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow_lineage_provider.operators.quality_gate import QualityGateOperator
+
+
+class Recorder(BaseNotifier):
+    """A real notifier that appends what it was told to a JSON-lines file."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def notify(self, context):
+        gate = context["quality_gate"]
+        keep = ("event", "table", "status", "breaches", "summary", "dag_id", "task_id", "run_id", "link",
+                "paused_dags")
+        record = {k: gate.get(k) for k in keep}
+        record["rates"] = {c: v["null_rate"] for c, v in gate["columns"].items()}
+        record["thresholds"] = {c: v["max_null_rate"] for c, v in gate["columns"].items()}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\\n")
+
+
+def mark(name):
+    with open(MARKS, "a") as f:
+        f.write(json.dumps({"task": name, "at": time.time()}) + "\\n")
+
+
+with DAG(DAG_ID, schedule=None, start_date=datetime.datetime(2024, 1, 1),
+         default_args={"retries": 2, "retry_delay": datetime.timedelta(seconds=1)}) as dag:
+    gate = QualityGateOperator(task_id="gate", conn_id=CONN_ID, table=TABLE, null_thresholds=THRESHOLDS,
+                               notifiers=[Recorder(NOTES)], **GATE_KWARGS)
+    downstream = PythonOperator(task_id="downstream", python_callable=mark, op_args=["downstream"])
+    further = PythonOperator(task_id="further", python_callable=mark, op_args=["further"])
+    gate >> downstream >> further
+'''
+
+
+class GateDag:
+    """Writes a gate DAG (gate >> downstream >> further) with a recording notifier; reads what happened."""
+
+    def __init__(self, tmp_path: Path, dag_id: str) -> None:
+        self.dag_id = dag_id
+        self.notes = tmp_path / f"{dag_id}.notes.jsonl"
+        self.marks = tmp_path / f"{dag_id}.marks.jsonl"
+
+    def source(self, *, conn_id: str, table: str, thresholds: Any, **gate_kwargs: Any) -> str:
+        header = "\n".join(
+            f"{name} = {value!r}"
+            for name, value in {
+                "DAG_ID": self.dag_id,
+                "CONN_ID": conn_id,
+                "TABLE": table,
+                "THRESHOLDS": thresholds,
+                "GATE_KWARGS": gate_kwargs,
+                "NOTES": str(self.notes),
+                "MARKS": str(self.marks),
+            }.items()
+        )
+        return header + "\n" + textwrap.dedent(GATE_DAG)
+
+    def run(self, **kwargs: Any) -> Any:
+        from lineage_helpers import run_dag
+
+        return run_dag(self.source(**kwargs), self.dag_id)
+
+    def notes_read(self) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in self.notes.read_text().splitlines()] if self.notes.exists() else []
+
+    def marks_read(self) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in self.marks.read_text().splitlines()] if self.marks.exists() else []
+
+
+def ti_states(dag_run: Any) -> dict[str, str | None]:
+    return {ti.task_id: (str(ti.state) if ti.state else None) for ti in dag_run.get_task_instances()}
+
+
+def gate_xcom(dag_run: Any, task_id: str = "gate") -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(XComModel)
+            .filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id, task_id=task_id, key="return_value")
+            .one_or_none()
+        )
+        return None if row is None else XComModel.deserialize_value(row)
+
+
+def pg_execute(*statements: str) -> None:
+    import psycopg2
+
+    with psycopg2.connect(**PG) as db, db.cursor() as cur:
+        for statement in statements:
+            cur.execute(statement)
+
+
+def sqlite_execute(path: Path, *statements: str) -> None:
+    with sqlite3.connect(path) as db:
+        for statement in statements:
+            db.execute(statement)

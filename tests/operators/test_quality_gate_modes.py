@@ -1,0 +1,254 @@
+"""Every ``on_breach`` mode on real ``dag.test()`` runs, with downstream task states, XCom, notifiers, events."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from gate_helpers import gate_xcom, pg_execute, sqlite_execute, ti_states
+
+from airflow_lineage_provider.naming import dataset_for_table
+
+pytestmark = pytest.mark.airflow
+
+ORDERS = (
+    "CREATE TABLE orders (id INTEGER, email TEXT, amount REAL)",
+    "INSERT INTO orders VALUES (1, 'a@x', 1.0), (2, NULL, 2.0), (3, NULL, NULL), (4, 'd@x', 4.0)",
+)
+
+
+def _gate_events(events: list[dict[str, Any]], dag_id: str) -> list[dict[str, Any]]:
+    return [
+        e for e in events if e["job"]["name"] == f"{dag_id}.gate" and e["eventType"] in ("COMPLETE", "FAIL")
+    ]
+
+
+def _check_gate_event(event: dict[str, Any], *, namespace: str, name: str, success: bool) -> dict[str, Any]:
+    [dataset] = [d for d in event["inputs"] if d["name"] == name]
+    assert dataset["namespace"] == namespace
+    facets = dataset["inputFacets"]
+    metrics = facets["dataQualityMetrics"]
+    assertions = facets["dataQualityAssertions"]["assertions"]
+    assert all(a["success"] for a in assertions if a["severity"] == "error") == success
+    return metrics
+
+
+def test_warn_mode_alerts_and_downstream_runs(sqlite_db, gate_dag, lineage_events, capfd) -> None:
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    dag_run = gate_dag.run(
+        conn_id=conn_id, table="orders", thresholds={"email": 0.25, "amount": 0.5}, on_breach="warn"
+    )
+    assert ti_states(dag_run) == {"gate": "success", "downstream": "success", "further": "success"}
+    result = gate_xcom(dag_run)
+    assert result["status"] == "breach" and result["breaches"] == ["email"]
+    assert result["columns"]["email"]["null_rate"] == 0.5
+    assert result["columns"]["amount"]["passed"] is True
+    [note] = gate_dag.notes_read()
+    assert note["event"] == "breach" and note["table"] == "orders" and note["breaches"] == ["email"]
+    assert note["rates"] == {"email": 0.5, "amount": 0.25} and note["thresholds"] == {
+        "email": 0.25,
+        "amount": 0.5,
+    }
+    assert (note["dag_id"], note["task_id"], note["run_id"]) == (gate_dag.dag_id, "gate", dag_run.run_id)
+    assert note["link"]
+    log = capfd.readouterr().out  # dag.test() prints the task log
+    assert (
+        "[warning  ] quality gate breached (on_breach=warn): orders: breach (email: null rate 50.0000%" in log
+    )
+
+    from airflow.sdk import BaseHook
+
+    dataset = dataset_for_table(BaseHook.get_connection(conn_id), "orders")
+    [event] = _gate_events(lineage_events(), gate_dag.dag_id)
+    assert event["eventType"] == "COMPLETE"
+    metrics = _check_gate_event(event, namespace=dataset.namespace, name=dataset.name, success=False)
+    assert metrics["rowCount"] == 4
+    assert metrics["columnMetrics"]["email"] == {"nullCount": 2, "count": 2}
+
+
+def test_skip_mode_skips_every_downstream_task(sqlite_db, gate_dag) -> None:
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    dag_run = gate_dag.run(conn_id=conn_id, table="orders", thresholds={"email": 0.1}, on_breach="skip")
+    assert ti_states(dag_run) == {"gate": "success", "downstream": "skipped", "further": "skipped"}
+    assert gate_xcom(dag_run)["breaches"] == ["email"]
+    assert [n["event"] for n in gate_dag.notes_read()] == ["breach"]
+    assert gate_dag.marks_read() == []
+
+
+def test_fail_mode_fails_without_retry(sqlite_db, gate_dag, lineage_events) -> None:
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    dag_run = gate_dag.run(conn_id=conn_id, table="orders", thresholds={"email": 0.1}, on_breach="fail")
+    assert ti_states(dag_run) == {
+        "gate": "failed",
+        "downstream": "upstream_failed",
+        "further": "upstream_failed",
+    }
+    [gate_ti] = [ti for ti in dag_run.get_task_instances() if ti.task_id == "gate"]
+    assert gate_ti.try_number == 1  # retries=2 in default_args, but a breach is not retried
+    assert gate_xcom(dag_run)["status"] == "breach"
+    assert [n["event"] for n in gate_dag.notes_read()] == ["breach"]
+    [event] = _gate_events(lineage_events(), gate_dag.dag_id)
+    assert event["eventType"] == "FAIL"
+    from airflow.sdk import BaseHook
+
+    dataset = dataset_for_table(BaseHook.get_connection(conn_id), "orders")
+    _check_gate_event(event, namespace=dataset.namespace, name=dataset.name, success=False)
+
+
+def test_pass_runs_downstream_quietly(sqlite_db, gate_dag) -> None:
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    dag_run = gate_dag.run(
+        conn_id=conn_id, table="orders", thresholds={"id": 0.0, "email": 0.5}, on_breach="fail"
+    )
+    assert ti_states(dag_run) == {"gate": "success", "downstream": "success", "further": "success"}
+    assert gate_xcom(dag_run)["status"] == "pass"
+    assert gate_dag.notes_read() == []
+
+
+def _gate_state(dag_id: str) -> dict[str, str | None]:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = (
+            session.query(TaskInstance.task_id, TaskInstance.state)
+            .filter(TaskInstance.dag_id == dag_id)
+            .all()
+        )
+        return {task_id: (str(state) if state else None) for task_id, state in rows}
+
+
+class Repairer(threading.Thread):
+    """Waits for the breach alert, checks downstream is still waiting a few polls later, then repairs."""
+
+    def __init__(self, gate_dag: Any, repair: Any, *, wait_polls: float, poke_interval: float) -> None:
+        super().__init__(daemon=True)
+        self.gate_dag, self.repair = gate_dag, repair
+        self.wait = wait_polls * poke_interval
+        self.seen_while_paused: dict[str, str | None] = {}
+        self.repaired_at: float | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            deadline = time.monotonic() + 60
+            while not self.gate_dag.notes_read():
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the gate never reported a breach")
+                time.sleep(0.1)
+            time.sleep(self.wait)  # the trigger re-measures (and still sees the breach) meanwhile
+            self.seen_while_paused = _gate_state(self.gate_dag.dag_id)
+            self.repair()
+            self.repaired_at = time.time()
+        except BaseException as exc:
+            self.error = exc
+
+
+def _run_pause(
+    gate_dag: Any, repair: Any, *, poke_interval: float = 1.0, **run_kwargs: Any
+) -> tuple[Any, Any]:
+    repairer = Repairer(gate_dag, repair, wait_polls=2.5, poke_interval=poke_interval)
+    repairer.start()
+    dag_run = gate_dag.run(on_breach="pause", poke_interval=poke_interval, timeout=120, **run_kwargs)
+    repairer.join(10)
+    assert repairer.error is None, repairer.error
+    return dag_run, repairer
+
+
+def _assert_paused_then_resumed(dag_run: Any, gate_dag: Any, repairer: Any) -> dict[str, Any]:
+    # while paused: the gate waits on its trigger, nothing downstream has started
+    assert repairer.seen_while_paused["downstream"] is None, repairer.seen_while_paused
+    assert repairer.seen_while_paused["further"] is None
+    assert repairer.seen_while_paused["gate"] in ("deferred", "queued")  # dag.test() runs triggers inline
+    assert ti_states(dag_run) == {"gate": "success", "downstream": "success", "further": "success"}
+    marks = gate_dag.marks_read()
+    assert [m["task"] for m in marks] == ["downstream", "further"]
+    assert marks[0]["at"] > repairer.repaired_at  # downstream ran only after the repair
+    assert [n["event"] for n in gate_dag.notes_read()] == ["breach", "recovery"]
+    result = gate_xcom(dag_run)
+    assert result["status"] == "pass"
+    assert result["waited_seconds"] > 0
+    return result
+
+
+def test_pause_mode_waits_then_resumes_after_repair_sqlite(sqlite_db, gate_dag, lineage_events) -> None:
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    dag_run, repairer = _run_pause(
+        gate_dag,
+        lambda: sqlite_execute(path, "UPDATE orders SET email = 'fixed@x' WHERE email IS NULL"),
+        conn_id=conn_id,
+        table="orders",
+        thresholds={"email": 0.1},
+    )
+    result = _assert_paused_then_resumed(dag_run, gate_dag, repairer)
+    assert result["columns"]["email"]["null_count"] == 0
+    events = _gate_events(lineage_events(), gate_dag.dag_id)
+    assert events and events[-1]["eventType"] == "COMPLETE"
+    from airflow.sdk import BaseHook
+
+    dataset = dataset_for_table(BaseHook.get_connection(conn_id), "orders")
+    metrics = _check_gate_event(events[-1], namespace=dataset.namespace, name=dataset.name, success=True)
+    assert metrics["columnMetrics"]["email"]["nullCount"] == 0
+
+
+@pytest.mark.integration
+def test_pause_mode_waits_then_resumes_after_repair_postgres(pg_schema, gate_dag) -> None:
+    conn_id, schema = pg_schema
+    pg_execute(
+        f'CREATE TABLE {schema}."Orders" ("Id" int, "order" text, "select" text)',
+        f"INSERT INTO {schema}.\"Orders\" SELECT g, CASE WHEN g % 4 = 0 THEN NULL ELSE 'x' END, "
+        f"CASE WHEN g % 2 = 0 THEN '  ' ELSE 'y' END FROM generate_series(1, 1000) g",
+    )
+    dag_run, repairer = _run_pause(
+        gate_dag,
+        lambda: pg_execute(f'UPDATE {schema}."Orders" SET "order" = \'repaired\' WHERE "order" IS NULL'),
+        conn_id=conn_id,
+        table=f'{schema}."Orders"',
+        thresholds={"order": 0.05, "select": {"max_null_rate": 0.1, "blank_is_null": False}},
+    )
+    result = _assert_paused_then_resumed(dag_run, gate_dag, repairer)
+    assert result["columns"]["order"]["null_count"] == 0
+    assert result["columns"]["select"]["blank_count"] is None  # blanks not counted for this rule
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("mode", "states"),
+    [
+        ("skip", {"gate": "success", "downstream": "skipped", "further": "skipped"}),
+        ("fail", {"gate": "failed", "downstream": "upstream_failed", "further": "upstream_failed"}),
+        ("warn", {"gate": "success", "downstream": "success", "further": "success"}),
+    ],
+)
+def test_modes_on_postgres_mixed_case_and_reserved_words(pg_schema, gate_dag, mode, states) -> None:
+    conn_id, schema = pg_schema
+    pg_execute(
+        f'CREATE TABLE {schema}."Mixed Table" ("CustomerId" int, "order" text, "we""ird" text, "select" int)',
+        f"INSERT INTO {schema}.\"Mixed Table\" SELECT g, CASE WHEN g % 10 = 0 THEN NULL ELSE 'o' END, "
+        f"CASE WHEN g % 3 = 0 THEN '' ELSE 'w' END, CASE WHEN g % 2 = 0 THEN NULL ELSE g END "
+        f"FROM generate_series(1, 300) g",
+    )
+    dag_run = gate_dag.run(
+        conn_id=conn_id,
+        table=f'{schema}."Mixed Table"',
+        thresholds={
+            "CustomerId": 0.0,
+            "ORDER": 0.2,  # resolved case-insensitively to "order"
+            'we"ird': {"max_null_rate": 0.2, "blank_is_null": True},
+            "select": {"max_null_rate": 0.1, "severity": "warn"},
+        },
+        on_breach=mode,
+    )
+    assert ti_states(dag_run) == states
+    result = gate_xcom(dag_run)
+    assert result["breaches"] == ['we"ird', "select"]
+    assert result["columns"]['we"ird']["blank_count"] == 100
+    assert result["columns"]["order"]["null_count"] == 30
+    assert result["columns"]["select"]["severity"] == "warn"
