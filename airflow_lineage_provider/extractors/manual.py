@@ -3,7 +3,7 @@
 Accepted entries: Airflow ``Asset`` objects (their URI is named per the OpenLineage naming spec by
 ``naming.dataset_from_uri``) and openlineage-python ``Dataset`` objects (event_v2 ``Dataset`` /
 ``InputDataset`` / ``OutputDataset``, or the legacy ``openlineage.client.run.Dataset``), taken as they are.
-Anything else (asset aliases, name-only asset references, plain strings) is ignored with a debug line.
+Anything else (asset aliases, assets without a URI scheme, plain strings) is ignored with a debug line.
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ def _namespace_name(entry: Any) -> tuple[str, str, dict[str, Any]] | None:
     if isinstance(uri, str) and uri:  # an Asset (or a serialized one / a URI reference)
         from airflow_lineage_provider.naming import dataset_from_uri
 
-        dataset = dataset_from_uri(uri)
+        try:
+            dataset = dataset_from_uri(uri)
+        except ValueError:  # a name-only Asset: nothing the naming spec can place
+            log.debug("asset %r has no URI scheme; not reported as a dataset", uri)
+            return None
         return dataset.namespace, dataset.name, {}
     log.debug("inlet/outlet %r is not an Asset or an OpenLineage Dataset; ignored", entry)
     return None
