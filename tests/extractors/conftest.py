@@ -1,0 +1,117 @@
+"""Real databases for the SQL extractor tests: a SQLite file, a PostgreSQL schema, a MariaDB database.
+
+Each fixture creates the same small warehouse (customers, orders, country_fixes and empty targets) under a
+unique name, exposes it as an Airflow connection through an ``AIRFLOW_CONN_*`` variable, and drops it after.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+
+from airflow_lineage_provider import conf
+from airflow_lineage_provider.extractors import schema as schema_module
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
+MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root"}
+
+WAREHOUSE = [
+    "CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR(50), country VARCHAR(2))",
+    "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, amount DECIMAL(10,2), ds VARCHAR(10))",
+    "CREATE TABLE country_fixes (customer_id INTEGER, country VARCHAR(2))",
+    "CREATE TABLE big_orders (order_id INTEGER, customer VARCHAR(50), amount DECIMAL(10,2))",
+    "CREATE TABLE fr_orders (order_id INTEGER, customer VARCHAR(50), amount DECIMAL(10,2))",
+    "CREATE TABLE orders_copy (id INTEGER, customer_id INTEGER, amount DECIMAL(10,2), ds VARCHAR(10))",
+    "CREATE TABLE audit_log (customer VARCHAR(50), total DECIMAL(12,2))",
+    "INSERT INTO customers VALUES (1, 'ann', 'FR'), (2, 'bob', 'DE')",
+    "INSERT INTO orders VALUES (1, 1, 10.00, '2024-01-01'), (2, 2, 20.00, '2024-01-01'), "
+    "(3, 1, 5.00, '2024-01-02')",
+    "INSERT INTO country_fixes VALUES (2, 'AT')",
+]
+
+
+@attrs.frozen
+class Warehouse:
+    conn_id: str
+    namespace: str
+    prefix: str  # name prefix of every dataset: "" (SQLite), "test.lp_x." (PostgreSQL), "lp_x." (MariaDB)
+    kind: str
+
+    def ds(self, table: str) -> tuple[str, str]:
+        return (self.namespace, self.prefix + table)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_extraction_state() -> Iterator[None]:
+    conf.clear_cache()
+    schema_module.CACHE.clear()
+    yield
+    conf.clear_cache()
+    schema_module.CACHE.clear()
+
+
+def _unique(kind: str) -> str:
+    return f"lp_{kind}_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def sqlite_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    path = tmp_path / "warehouse.db"
+    with sqlite3.connect(path) as db:
+        for statement in WAREHOUSE:
+            db.execute(statement)
+    conn_id = _unique("sqlite")
+    conn = {"conn_type": "sqlite", "host": str(path)}
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    return Warehouse(conn_id, f"sqlite://{path.resolve()}", "", "sqlite")
+
+
+@pytest.fixture
+def postgres_warehouse(monkeypatch: pytest.MonkeyPatch) -> Iterator[Warehouse]:
+    import psycopg2
+
+    name = _unique("pg")
+    db = psycopg2.connect(**PG)
+    db.autocommit = True
+    with db.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {name}")
+        cur.execute(f"SET search_path = {name}")
+        for statement in WAREHOUSE:
+            cur.execute(statement)
+    conn = {"conn_type": "postgres", "host": PG["host"], "port": PG["port"], "login": PG["user"],
+            "schema": PG["dbname"], "extra": {"options": f"-c search_path={name}"}}
+    monkeypatch.setenv(f"AIRFLOW_CONN_{name.upper()}", json.dumps(conn))
+    try:
+        yield Warehouse(name, "postgres://127.0.0.1:5432", f"test.{name}.", "postgres")
+    finally:
+        with db.cursor() as cur:
+            cur.execute(f"DROP SCHEMA {name} CASCADE")
+        db.close()
+
+
+@pytest.fixture
+def mariadb_warehouse(monkeypatch: pytest.MonkeyPatch) -> Iterator[Warehouse]:
+    import MySQLdb
+
+    name = _unique("my")
+    db = MySQLdb.connect(host=MARIADB["host"], port=MARIADB["port"], user=MARIADB["user"])
+    db.autocommit(True)
+    cur = db.cursor()
+    cur.execute(f"CREATE DATABASE {name}")
+    cur.execute(f"USE {name}")
+    for statement in WAREHOUSE:
+        cur.execute(statement)
+    conn = {"conn_type": "mysql", "host": MARIADB["host"], "port": MARIADB["port"], "login": MARIADB["user"],
+            "schema": name}
+    monkeypatch.setenv(f"AIRFLOW_CONN_{name.upper()}", json.dumps(conn))
+    try:
+        yield Warehouse(name, "mysql://127.0.0.1:3306", f"{name}.", "mysql")
+    finally:
+        cur.execute(f"DROP DATABASE {name}")
+        db.close()

@@ -1,0 +1,223 @@
+"""SQL tasks run as real DAGs (dag.test()) on SQLite, PostgreSQL and MariaDB: exact lineage in the events.
+
+One DAG per database runs every scenario as a task: CTAS, INSERT..SELECT with a join and a CTE (templated
+with params and ds), UPDATE..FROM, a script with a temp table, SELECT * expanded from the schema, MERGE
+(PostgreSQL), SQL run through a hook inside a @task, and a statement that does not parse. Every captured
+event is validated against the OpenLineage JSON Schemas by the ``lineage_events`` fixture.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from pathlib import Path
+
+import pytest
+from lineage_helpers import run_dag
+
+from .conftest import Warehouse
+from .events import by_job, column_edges, datasets, extraction, schema_fields
+
+pytestmark = pytest.mark.airflow
+
+LOGICAL_DATE = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+
+_UPDATE_FROM = (
+    "UPDATE customers SET country = f.country FROM country_fixes AS f WHERE f.customer_id = customers.id"
+)
+UPDATE_FROM = {
+    "sqlite": _UPDATE_FROM,
+    "postgres": _UPDATE_FROM,
+    "mysql": "UPDATE customers AS c JOIN country_fixes AS f ON f.customer_id = c.id "
+    "SET c.country = f.country",
+}
+TEMP = {"sqlite": "TEMP", "postgres": "TEMP", "mysql": "TEMPORARY"}
+HOOK = {
+    "sqlite": "from airflow.providers.sqlite.hooks.sqlite import SqliteHook as Hook",
+    "postgres": "from airflow.providers.postgres.hooks.postgres import PostgresHook as Hook",
+    "mysql": "from airflow.providers.mysql.hooks.mysql import MySqlHook as Hook",
+}
+HOOK_ARG = {"sqlite": "sqlite_conn_id", "postgres": "postgres_conn_id", "mysql": "mysql_conn_id"}
+MERGE = (
+    "MERGE INTO customers AS c USING country_fixes AS f ON f.customer_id = c.id "
+    "WHEN MATCHED THEN UPDATE SET country = f.country "
+    "WHEN NOT MATCHED THEN INSERT (id, country) VALUES (f.customer_id, f.country)"
+)
+
+
+def dag_source(wh: Warehouse, dag_id: str) -> str:
+    merge = (
+        f"SQLExecuteQueryOperator(task_id='merge', conn_id=CONN, sql={MERGE!r})"
+        if wh.kind == "postgres"
+        else "None"
+    )
+    return f"""
+import datetime
+from airflow.sdk import DAG, task
+from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+{HOOK[wh.kind]}
+
+CONN = {wh.conn_id!r}
+
+START = datetime.datetime(2024, 1, 1)
+with DAG({dag_id!r}, schedule=None, start_date=START, params={{"min_amount": 5}}) as dag:
+    ctas = SQLExecuteQueryOperator(
+        task_id="ctas", conn_id=CONN,
+        sql="CREATE TABLE customer_totals AS SELECT c.name AS customer, SUM(o.amount) AS total "
+            "FROM orders AS o JOIN customers AS c ON o.customer_id = c.id GROUP BY c.name",
+    )
+    insert_cte = SQLExecuteQueryOperator(
+        task_id="insert_cte", conn_id=CONN,
+        sql="INSERT INTO big_orders (order_id, customer, amount) "
+            "WITH fr AS (SELECT id, name FROM customers WHERE country = 'FR') "
+            "SELECT o.id, fr.name, o.amount FROM orders AS o JOIN fr ON fr.id = o.customer_id "
+            "WHERE o.amount >= {{{{ params.min_amount }}}} AND o.ds = '{{{{ ds }}}}'",
+    )
+    update_from = SQLExecuteQueryOperator(task_id="update_from", conn_id=CONN, sql={UPDATE_FROM[wh.kind]!r})
+    script = SQLExecuteQueryOperator(
+        task_id="script", conn_id=CONN, split_statements=True,
+        sql="CREATE {TEMP[wh.kind]} TABLE tmp_fr AS SELECT id, name FROM customers WHERE country = 'FR'; "
+            "INSERT INTO fr_orders SELECT o.id, t.name, o.amount "
+            "FROM orders AS o JOIN tmp_fr AS t ON t.id = o.customer_id; "
+            "DROP TABLE tmp_fr",
+    )
+    select_star = SQLExecuteQueryOperator(
+        task_id="select_star", conn_id=CONN, sql="INSERT INTO orders_copy SELECT * FROM orders"
+    )
+    merge = {merge}
+
+    @task
+    def via_hook():
+        Hook({HOOK_ARG[wh.kind]}=CONN).run(
+            "INSERT INTO audit_log (customer, total) SELECT customer, total FROM customer_totals"
+        )
+
+    bad_sql = SQLExecuteQueryOperator(task_id="bad_sql", conn_id=CONN, sql="SELEC name FROM customers")
+
+    ctas >> via_hook()
+    insert_cte >> update_from >> script >> select_star
+"""
+
+
+def _run(wh: Warehouse, lineage_events) -> list[dict]:
+    dag_id = f"lp_sql_{wh.conn_id}"
+    dag_run = run_dag(dag_source(wh, dag_id), dag_id, logical_date=LOGICAL_DATE)
+    assert dag_run.state == "failed"  # only because of bad_sql
+    events = lineage_events()
+    for event in events:
+        event["job"]["name"] = event["job"]["name"].removeprefix(f"{dag_id}.")
+    if os.environ.get("LP_DUMP_EVENTS"):  # debugging aid: keep the events of the last run
+        Path(os.environ["LP_DUMP_EVENTS"]).write_text(json.dumps(events, indent=1))
+    return events
+
+
+def _check(wh: Warehouse, events: list[dict]) -> None:
+    ds = wh.ds
+    types = {
+        "sqlite": {"int": "integer", "name": "varchar(50)", "amount": "decimal(10,2)", "cc": "varchar(2)"},
+        "postgres": {
+            "int": "integer", "name": "character varying", "amount": "numeric", "cc": "character varying"
+        },
+        "mysql": {"int": "int", "name": "varchar", "amount": "decimal", "cc": "varchar"},
+    }[wh.kind]
+
+    # CTAS: inputs, the created table as output with its real schema on COMPLETE, column lineage
+    start, complete = by_job(events, "ctas", "START"), by_job(events, "ctas", "COMPLETE")
+    for event in (start, complete):
+        assert datasets(event, "inputs") == {ds("orders"), ds("customers")}
+        assert datasets(event, "outputs") == {ds("customer_totals")}
+        assert column_edges(event) == {
+            (ds("customer_totals"), "customer", ds("customers"), "name"),
+            (ds("customer_totals"), "total", ds("orders"), "amount"),
+        }
+    assert schema_fields(start, ds("customer_totals")) is None  # the table does not exist yet on START
+    created = schema_fields(complete, ds("customer_totals"))
+    assert created is not None and [name for name, _ in created] == ["customer", "total"]
+    assert schema_fields(complete, ds("customers")) == [
+        ("id", types["int"]), ("name", types["name"]), ("country", types["cc"])
+    ]
+    assert extraction(complete)["status"] == "ok"
+    assert extraction(complete)["metadataRoundTrips"] == 1
+    assert extraction(start)["metadataRoundTrips"] == 0
+
+    # INSERT..SELECT with a CTE and a join, templated with params and ds
+    complete = by_job(events, "insert_cte", "COMPLETE")
+    assert datasets(complete, "inputs") == {ds("orders"), ds("customers")}
+    assert datasets(complete, "outputs") == {ds("big_orders")}
+    assert column_edges(complete) == {
+        (ds("big_orders"), "order_id", ds("orders"), "id"),
+        (ds("big_orders"), "customer", ds("customers"), "name"),
+        (ds("big_orders"), "amount", ds("orders"), "amount"),
+    }
+    query = complete["job"]["facets"]["sql"]["query"]
+    assert "o.amount >= 5" in query and "o.ds = '2024-01-01'" in query
+
+    # UPDATE..FROM (UPDATE..JOIN on MariaDB)
+    complete = by_job(events, "update_from", "COMPLETE")
+    assert ds("country_fixes") in datasets(complete, "inputs")
+    assert datasets(complete, "outputs") == {ds("customers")}
+    assert column_edges(complete) == {(ds("customers"), "country", ds("country_fixes"), "country")}
+
+    # a script with a temp table: the temp table is collapsed, lineage flows through it
+    complete = by_job(events, "script", "COMPLETE")
+    assert datasets(complete, "inputs") == {ds("orders"), ds("customers")}
+    assert datasets(complete, "outputs") == {ds("fr_orders")}
+    assert column_edges(complete) == {
+        (ds("fr_orders"), "order_id", ds("orders"), "id"),
+        (ds("fr_orders"), "customer", ds("customers"), "name"),
+        (ds("fr_orders"), "amount", ds("orders"), "amount"),
+    }
+
+    # SELECT * expanded from the schema read from the database
+    complete = by_job(events, "select_star", "COMPLETE")
+    assert datasets(complete, "inputs") == {ds("orders")}
+    assert datasets(complete, "outputs") == {ds("orders_copy")}
+    assert column_edges(complete) == {
+        (ds("orders_copy"), column, ds("orders"), column) for column in ("id", "customer_id", "amount", "ds")
+    }
+    assert extraction(complete)["metadataRoundTrips"] <= 1
+
+    # SQL run through a hook inside a @task: attributed to the task
+    complete = by_job(events, "via_hook", "COMPLETE")
+    assert datasets(complete, "inputs") == {ds("customer_totals")}
+    assert datasets(complete, "outputs") == {ds("audit_log")}
+    assert column_edges(complete) == {
+        (ds("audit_log"), "customer", ds("customer_totals"), "customer"),
+        (ds("audit_log"), "total", ds("customer_totals"), "total"),
+    }
+
+    # a statement that does not parse: the task fails, lineage says why and never breaks the event
+    fail = by_job(events, "bad_sql", "FAIL")
+    status = extraction(fail)
+    assert status["status"] in ("partial", "failed")
+    assert status["reasons"]
+
+    # every SQL task event carries the status facet and a sql facet
+    for event in events:
+        if event["job"]["name"] in ("ctas", "insert_cte", "update_from", "script", "select_star", "bad_sql"):
+            assert "sqlExtraction" in event["run"]["facets"]
+            assert "sql" in event["job"]["facets"]
+
+
+def test_sqlite_dag(sqlite_warehouse: Warehouse, lineage_events) -> None:
+    _check(sqlite_warehouse, _run(sqlite_warehouse, lineage_events))
+
+
+@pytest.mark.integration
+def test_postgres_dag(postgres_warehouse: Warehouse, lineage_events) -> None:
+    events = _run(postgres_warehouse, lineage_events)
+    _check(postgres_warehouse, events)
+    ds = postgres_warehouse.ds
+    complete = by_job(events, "merge", "COMPLETE")
+    assert datasets(complete, "inputs") == {ds("country_fixes")}
+    assert datasets(complete, "outputs") == {ds("customers")}
+    assert column_edges(complete) == {
+        (ds("customers"), "country", ds("country_fixes"), "country"),
+        (ds("customers"), "id", ds("country_fixes"), "customer_id"),
+    }
+
+
+@pytest.mark.integration
+def test_mariadb_dag(mariadb_warehouse: Warehouse, lineage_events) -> None:
+    _check(mariadb_warehouse, _run(mariadb_warehouse, lineage_events))
