@@ -102,7 +102,8 @@ def redact_event(event: Mapping[str, Any], *, mask_sql_literals: bool = False) -
 
 
 def _size(obj: Any) -> int:
-    return len(json.dumps(obj, separators=(",", ":"), default=str).encode("utf-8"))
+    """Bytes of ``obj`` as JSON, with the separators openlineage-python's Serde puts on the wire."""
+    return len(json.dumps(obj, default=str).encode("utf-8"))
 
 
 def _facet_slots(event: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -141,11 +142,16 @@ def enforce_size_cap(event: dict[str, Any], max_bytes: int) -> tuple[dict[str, A
         del facets[name]
         dropped.append(label)
         estimate -= size
+    estimate = _size(event)
     for side in ("outputs", "inputs"):  # still too big: the datasets themselves, last first
         datasets = event.get(side)
-        while isinstance(datasets, list) and datasets and _size(event) > budget:
-            datasets.pop()
-            dropped.append(f"{side}[{len(datasets)}]")
+        if not isinstance(datasets, list):
+            continue
+        total = len(datasets)
+        while datasets and estimate > budget:
+            estimate -= _size(datasets.pop()) + 2
+        if len(datasets) < total:
+            dropped.append(f"{side}[{len(datasets)}:{total}]")
     run = event.setdefault("run", {})
     run.setdefault("facets", {})[TRIM_FACET] = {
         "_producer": PRODUCER,

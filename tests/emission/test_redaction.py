@@ -1,0 +1,167 @@
+"""No secret in an event or a log line; oversized events trimmed with a facet saying what went."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import ol_schema
+from openlineage.client.serde import Serde
+
+from airflow_lineage_provider.emission.redaction import (
+    TRIM_FACET,
+    enforce_size_cap,
+    mask_config,
+    redact_event,
+    safe_error,
+)
+
+from .conftest import http_config
+from .factory import run_event
+
+RUN_ID = "01890000-0000-7000-8000-000000000042"
+
+
+def _sql_event(query: str) -> dict:
+    facets = {"sql": {"_producer": "https://example.com/p", "_schemaURL":
+                      "https://openlineage.io/spec/facets/1-1-0/SQLJobFacet.json#/$defs/SQLJobFacet",
+                      "query": query}}
+    return Serde.to_dict(run_event("START", RUN_ID, job_facets=facets))
+
+
+def test_uri_credentials_anywhere():
+    event = Serde.to_dict(run_event("START", RUN_ID))
+    event["run"]["facets"]["custom"] = {
+        "_producer": "https://example.com/p", "_schemaURL": "https://example.com/s",
+        "source": "postgresql://user:s3cret@host/db", "nested": [{"dsn_like": "mysql://root:hunter22@db:3306/x"}],
+    }
+    text = json.dumps(redact_event(event))
+    assert "s3cret" not in text and "hunter22" not in text
+    assert "postgresql://user:***@host/db" in text
+
+
+def test_snowflake_credentials_in_sql():
+    query = ("COPY INTO t FROM 's3://bucket/p' "
+             "CREDENTIALS=(AWS_KEY_ID='AKIAEXAMPLEKEY' AWS_SECRET_KEY='wJalrXUtnFEMIK7MDENG')")
+    out = redact_event(_sql_event(query))
+    text = out["job"]["facets"]["sql"]["query"]
+    assert "AKIAEXAMPLEKEY" not in text and "wJalrXUtnFEMIK7MDENG" not in text
+    assert text.startswith("COPY INTO t FROM 's3://bucket/p'")
+    ol_schema.validate(out)
+
+
+def test_create_user_password():
+    out = redact_event(_sql_event("CREATE USER analyst PASSWORD 'Pa55word!'"))
+    assert "Pa55word!" not in json.dumps(out)
+    assert "CREATE USER analyst PASSWORD" in out["job"]["facets"]["sql"]["query"]
+
+
+def test_mask_sql_literals_option():
+    out = redact_event(_sql_event("SELECT * FROM t WHERE email = 'a@b.c' AND n > 5"), mask_sql_literals=True)
+    assert out["job"]["facets"]["sql"]["query"] == "SELECT * FROM t WHERE email = ? AND n > ?"
+
+
+def test_values_known_to_the_airflow_secrets_masker():
+    from airflow.sdk.log import mask_secret
+
+    mask_secret("conn-password-98765")
+    event = Serde.to_dict(run_event("START", RUN_ID))
+    event["run"]["facets"]["custom"] = {
+        "_producer": "https://example.com/p", "_schemaURL": "https://example.com/s",
+        "message": "login with conn-password-98765 failed",
+    }
+    text = json.dumps(redact_event(event))
+    assert "conn-password-98765" not in text and "login with *** failed" in text
+
+
+def test_sensitive_keys_masked():
+    event = Serde.to_dict(run_event("START", RUN_ID))
+    event["run"]["facets"]["custom"] = {
+        "_producer": "https://example.com/p", "_schemaURL": "https://example.com/s",
+        "connection": {"host": "db", "password": "plain-pw", "extra": {"api_key": "k-1", "token": "t-1"}},
+    }
+    custom = redact_event(event)["run"]["facets"]["custom"]["connection"]
+    assert custom == {"host": "db", "password": "***", "extra": {"api_key": "***", "token": "***"}}
+
+
+def test_input_not_modified_and_plain_event_untouched():
+    event = Serde.to_dict(run_event("COMPLETE", RUN_ID, "dag.task"))
+    before = json.dumps(event, sort_keys=True)
+    assert redact_event(event) == event
+    assert json.dumps(event, sort_keys=True) == before
+
+
+def test_transport_config_masked_and_errors_safe():
+    config = http_config(type("R", (), {"url": "http://u:pw-123456@h:1"})(),
+                         auth={"type": "api_key", "apiKey": "key-abcdef"},
+                         custom_headers={"X-Token": "hdr-secret-1"})
+    text = json.dumps(mask_config(config))
+    assert "pw-123456" not in text and "key-abcdef" not in text and "hdr-secret-1" not in text
+    assert safe_error(RuntimeError("cannot reach http://u:pw-123456@h:1/api")) == (
+        "RuntimeError: cannot reach http://u:***@h:1/api"
+    )
+
+
+def test_emitter_logs_no_secret(receiver, make_emitter, caplog):
+    rec = receiver("refuse")
+    em = make_emitter({"type": "http", "url": rec.url.replace("http://", "http://user:pw-in-url-42@")})
+    with caplog.at_level(logging.DEBUG):
+        em.emit(run_event("START", RUN_ID))
+        assert em.flush(10)
+    assert "pw-in-url-42" not in caplog.text
+    assert "not delivered" in caplog.text
+
+
+# --- size cap --------------------------------------------------------------------------------------
+
+
+def _big_event() -> dict:
+    event = _sql_event("SELECT 1")
+    event["run"]["facets"]["big"] = {"_producer": "https://example.com/p", "_schemaURL": "https://example.com/s",
+                                     "blob": "x" * 300_000}
+    event["run"]["facets"]["medium"] = {"_producer": "https://example.com/p",
+                                        "_schemaURL": "https://example.com/s", "blob": "y" * 100_000}
+    event["run"]["facets"]["small"] = {"_producer": "https://example.com/p",
+                                       "_schemaURL": "https://example.com/s", "note": "keep me"}
+    event["run"]["facets"]["parent"] = {
+        "_producer": "https://example.com/p",
+        "_schemaURL": "https://openlineage.io/spec/facets/1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet",
+        "run": {"runId": RUN_ID}, "job": {"namespace": "tests", "name": "dag"},
+    }
+    return event
+
+
+def test_size_cap_drops_largest_optional_facets_first():
+    event, dropped = enforce_size_cap(_big_event(), 200_000)
+    assert dropped == ["run.facets.big"]
+    facets = event["run"]["facets"]
+    assert {"medium", "small", "parent", TRIM_FACET} <= set(facets)
+    assert facets[TRIM_FACET]["dropped"] == ["run.facets.big"]
+    assert facets[TRIM_FACET]["maxEventBytes"] == 200_000
+    assert len(json.dumps(event)) <= 200_000
+    ol_schema.validate(event)
+
+
+def test_size_cap_keeps_parent_and_trims_datasets_last():
+    event = _big_event()
+    event["outputs"] = [{"namespace": "db", "name": f"t{i}", "facets": {}} for i in range(300)]
+    event, dropped = enforce_size_cap(event, 8_000)
+    assert "run.facets.parent" not in dropped and "parent" in event["run"]["facets"]
+    assert dropped[:2] == ["run.facets.big", "run.facets.medium"]
+    assert dropped[-1].startswith("outputs[") and dropped[-1].endswith(":300]")  # the tail, as a slice
+    assert len(json.dumps(event)) <= 8_000
+    ol_schema.validate(event)
+
+
+def test_under_cap_untouched():
+    event = _sql_event("SELECT 1")
+    assert enforce_size_cap(event, 1 << 20) == (event, [])
+
+
+def test_emitter_applies_size_cap(tmp_path, make_emitter):
+    path = tmp_path / "ol.jsonl"
+    em = make_emitter({"type": "file", "log_file_path": str(path), "append": True}, max_event_bytes=50_000)
+    em.emit(_big_event())
+    assert em.flush(10)
+    (event,) = ol_schema.read_events(path)
+    assert set(event["run"]["facets"][TRIM_FACET]["dropped"]) == {"run.facets.big", "run.facets.medium"}

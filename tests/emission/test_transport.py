@@ -1,0 +1,140 @@
+"""Transport resolution (precedence, embedded default), hardening, real file and HTTP transports."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import ol_schema
+import pytest
+
+from airflow_lineage_provider.emission import transport
+from airflow_lineage_provider.emission.emitter import get_emitter
+from airflow_lineage_provider.emission.transport import (
+    RotatingFileConfig,
+    RotatingFileTransport,
+    TransportSpec,
+    build,
+    resolve,
+)
+from airflow_lineage_provider.exceptions import ConfigError
+
+from .conftest import http_config
+from .factory import assert_exactly_once_in_order, run_pairs
+
+
+@pytest.fixture
+def clean_env(monkeypatch, lineage_options):
+    for name in ("OPENLINEAGE_URL", "OPENLINEAGE_CONFIG", "OPENLINEAGE_API_KEY", "OPENLINEAGE_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    return lineage_options
+
+
+def test_embedded_default_when_nothing_configured(clean_env, airflow_home):
+    clean_env()
+    spec = resolve()
+    assert spec.is_default
+    assert spec.config["log_file_path"] == str(airflow_home / "lineage" / "events.jsonl")
+    assert spec.config["max_bytes"] == 64 * 1024 * 1024
+    emitter = get_emitter()
+    assert emitter.is_default_transport
+
+
+def test_default_file_max_mb_option(clean_env):
+    clean_env(default_file_max_mb="3")
+    assert resolve().config["max_bytes"] == 3 * 1024 * 1024
+
+
+def test_precedence_option_over_config_path_over_env(clean_env, tmp_path, monkeypatch):
+    yml = tmp_path / "openlineage.yml"
+    yml.write_text("transport:\n  type: file\n  log_file_path: /tmp/from-yaml.jsonl\n")
+    env_yml = tmp_path / "env.yml"
+    env_yml.write_text("transport:\n  type: console\n")
+    monkeypatch.setenv("OPENLINEAGE_URL", "http://from-env:5000")
+    clean_env()
+    assert resolve().source == "OPENLINEAGE_URL"
+    assert resolve().config["url"] == "http://from-env:5000"
+    monkeypatch.setenv("OPENLINEAGE_CONFIG", str(env_yml))
+    clean_env()
+    assert resolve().config == {"type": "console"}
+    clean_env(config_path=str(yml))
+    assert resolve().config["log_file_path"] == "/tmp/from-yaml.jsonl"
+    clean_env(transport=json.dumps({"type": "http", "url": "http://from-option:5000"}))
+    spec = resolve()
+    assert spec.source == "[lineage_provider] transport" and not spec.is_default
+
+
+def test_openlineage_transport_env_variables(clean_env, monkeypatch):
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "http")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__URL", "http://marquez:5000")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__AUTH", '{"type": "api_key", "apiKey": "k-123456"}')
+    clean_env()
+    spec = resolve()
+    assert spec.config == {"type": "http", "url": "http://marquez:5000",
+                           "auth": {"type": "api_key", "apiKey": "k-123456"}}
+    assert spec.masked()["auth"]["apiKey"] == "***"
+
+
+def test_bad_config_path_yaml_names_the_option(clean_env, tmp_path):
+    yml = tmp_path / "openlineage.yml"
+    yml.write_text("facets: {}\n")
+    clean_env(config_path=str(yml))
+    with pytest.raises(ConfigError, match=r"config_path.*'transport'"):
+        resolve()
+
+
+def test_unbuildable_transport_is_a_config_error(clean_env):
+    clean_env(transport=json.dumps({"type": "http", "url": "not a url"}))
+    with pytest.raises(ConfigError, match="transport"):
+        get_emitter()
+
+
+def test_http_is_hardened():
+    config = {"type": "composite", "transports": [
+        {"type": "http", "url": "http://a:1", "timeout": 60, "retry": {"total": 9}},
+        {"type": "transform", "transformer_class": "x.Y", "transport": {"type": "http", "url": "http://b:1"}},
+    ]}
+    hardened = transport._harden(json.loads(json.dumps(config)), 0.5)
+    first, inner = hardened["transports"][0], hardened["transports"][1]["transport"]
+    assert first["timeout"] == 1.0 and inner["timeout"] == 1.0
+    assert first["retry"]["total"] == 0 and inner["retry"]["total"] == 0
+    built = build(TransportSpec(config={"type": "http", "url": "http://a:1", "timeout": 0.2}, source="t"),
+                  send_timeout=0.5)
+    assert built.timeout == 0.2  # a smaller configured timeout is kept
+
+
+def test_rotating_file_rotates_once_and_bounds_size(tmp_path):
+    path = tmp_path / "events.jsonl"
+    rotating = RotatingFileTransport(RotatingFileConfig(log_file_path=str(path), max_bytes=4000))
+    events = run_pairs(30)
+    for event in events:
+        rotating.emit(event)
+    current = ol_schema.read_events(path)
+    previous = ol_schema.read_events(str(path) + ".1")
+    assert path.stat().st_size <= 4000 and (tmp_path / "events.jsonl.1").stat().st_size <= 4000
+    kept = previous + current
+    assert [e["run"]["runId"] for e in kept] == [e.run.runId for e in events[-len(kept):]]
+
+
+def test_file_transport_end_to_end(make_emitter, tmp_path):
+    path = tmp_path / "ol.jsonl"
+    em = make_emitter({"type": "file", "log_file_path": str(path), "append": True})
+    events = run_pairs(10)
+    for event in events:
+        em.emit(event)
+    assert em.flush(10)
+    assert_exactly_once_in_order(ol_schema.read_events(path), events)
+
+
+def test_http_token_never_logged_or_printed(receiver, make_emitter, caplog):
+    token = "tok-5ecret-abcdef123456"
+    rec = receiver("503")
+    config = http_config(rec, auth={"type": "api_key", "apiKey": token})
+    with caplog.at_level(logging.DEBUG):
+        em = make_emitter(config)
+        for event in run_pairs(2):
+            em.emit(event)
+        assert em.flush(10)
+    assert rec.headers and rec.headers[0]["Authorization"] == f"Bearer {token}"  # it was used...
+    assert token not in caplog.text  # ...and never logged
+    assert token not in json.dumps(TransportSpec(config=config, source="t").masked())
