@@ -130,7 +130,7 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool) -> None:
     if len(source) > MAX_PARSE_CHARS:
         _fallback(piece, state, f"statement longer than {MAX_PARSE_CHARS} characters: table-level scan only")
         return
-    if text.max_paren_depth(source) > MAX_PAREN_DEPTH:
+    if text.max_paren_depth(source, MAX_PAREN_DEPTH) > MAX_PAREN_DEPTH:
         _fallback(piece, state, f"nesting deeper than {MAX_PAREN_DEPTH} levels: table-level scan only")
         return
     trees, error = _parse(source, state.read)

@@ -12,7 +12,20 @@ _JINJA_EXPR = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _JINJA_BLOCK = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _PYFORMAT = re.compile(r"%\(\w+\)s|%s\b")
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$#@]*")
+#: quoted text and comments (skipped as a whole), block keywords, ``;`` and parentheses; everything else
+#: is stepped over by the regex engine, so scans cost one Python iteration per interesting token only
+_TOKENS = re.compile(
+    r"""(?P<skip>'(?:[^'\\]|\\.|'')*(?:'|\Z)|"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z)|\[[^\]\n]*\]"""
+    r"""|--[^\n]*|/\*.*?(?:\*/|\Z)|\$\$.*?(?:\$\$|\Z))"""
+    r"|(?P<word>\b(?:begin|case|end|if|loop|while|for|repeat|try|catch|transaction|tran|work|distributed)\b)"
+    r"|(?P<semi>;)|(?P<open>\()|(?P<close>\))",
+    re.IGNORECASE | re.DOTALL,
+)
+_COMMENT_OR_QUOTED = re.compile(
+    r"""(?P<keep>'(?:[^'\\]|\\.|'')*(?:'|\Z)|"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z)|\$\$.*?(?:\$\$|\Z))"""
+    r"|(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))",
+    re.DOTALL,
+)
 _NO_BLOCK_AFTER_BEGIN = {"transaction", "tran", "work", "distributed", "try", "catch"}
 _NO_BLOCK_AFTER_END = {"if", "loop", "while", "for", "repeat", "try", "catch", "transaction"}
 
@@ -27,123 +40,68 @@ def clean_templating(sql: str) -> str:
     return sql
 
 
-def _skip_quoted(sql: str, i: int) -> int:
-    """Index just after the quoted string, identifier or comment starting at ``i`` (or ``i`` if none)."""
-    c = sql[i]
-    n = len(sql)
-    if c in "'\"`":
-        j = i + 1
-        while j < n:
-            if sql[j] == "\\" and c == "'":
-                j += 2
-                continue
-            if sql[j] == c:
-                if j + 1 < n and sql[j + 1] == c:
-                    j += 2
-                    continue
-                return j + 1
-            j += 1
-        return n
-    if c == "[":
-        end = sql.find("]", i + 1)
-        nl = sql.find("\n", i + 1)
-        if end != -1 and (nl == -1 or end < nl):
-            return end + 1
-        return i
-    if c == "-" and sql.startswith("--", i):
-        end = sql.find("\n", i)
-        return n if end == -1 else end
-    if c == "/" and sql.startswith("/*", i):
-        end = sql.find("*/", i + 2)
-        return n if end == -1 else end + 2
-    if c == "$" and sql.startswith("$$", i):
-        end = sql.find("$$", i + 2)
-        return n if end == -1 else end + 2
-    return i
+def _has_text(piece: str) -> bool:
+    if not piece.strip():
+        return False
+    return bool(strip_comments(piece).strip()) if ("--" in piece or "/*" in piece) else True
 
 
 def split_statements(sql: str) -> list[str]:
     """Split a script on ``;`` outside quotes, comments and BEGIN ... END / CASE ... END blocks."""
+    if ";" not in sql:
+        return [sql] if _has_text(sql) else []
     pieces: list[str] = []
     depth = 0
     start = 0
-    i = 0
-    n = len(sql)
     prev_word = ""
-    while i < n:
-        c = sql[i]
-        j = _skip_quoted(sql, i)
-        if j != i:
-            i = j
+    prev_end = 0
+    for m in _TOKENS.finditer(sql):
+        kind = m.lastgroup
+        if kind == "skip" or kind in ("open", "close"):
             continue
-        if c == ";":
-            if prev_word == "begin":
+        if kind == "semi":
+            if prev_word == "begin" and not sql[prev_end : m.start()].strip():
                 depth -= 1  # BEGIN; starts a transaction, not a block
             if depth <= 0:
-                pieces.append(sql[start:i])
-                start = i + 1
+                pieces.append(sql[start : m.start()])
+                start = m.end()
                 depth = 0
             prev_word = ""
-        elif c.isalpha() or c == "_":
-            m = _WORD.match(sql, i)
-            word = m.group(0).lower() if m else c
-            if prev_word == "end" and word in _NO_BLOCK_AFTER_END:
-                depth += 1  # END IF / END LOOP: undo the decrement of END
-            elif prev_word == "begin" and word in _NO_BLOCK_AFTER_BEGIN:
-                depth -= 1
-            if word in ("begin", "case"):
-                depth += 1
-            elif word == "end":
-                depth -= 1
-            prev_word = word
-            i += len(word)
             continue
-        elif not c.isspace():
-            prev_word = ""
-        i += 1
+        word = m.group(0).lower()
+        adjacent = not sql[prev_end : m.start()].strip()
+        if adjacent and prev_word == "end" and word in _NO_BLOCK_AFTER_END:
+            depth += 1  # END IF / END LOOP: undo the decrement of END
+        elif adjacent and prev_word == "begin" and word in _NO_BLOCK_AFTER_BEGIN:
+            depth -= 1
+        if word in ("begin", "case"):
+            depth += 1
+        elif word == "end":
+            depth -= 1
+        prev_word, prev_end = word, m.end()
     pieces.append(sql[start:])
-    return [p for p in pieces if strip_comments(p).strip()]
+    return [p for p in pieces if _has_text(p)]
 
 
 def strip_comments(sql: str) -> str:
     """The text without ``--`` and ``/* */`` comments (quoted text untouched)."""
     if "--" not in sql and "/*" not in sql:
         return sql
-    out: list[str] = []
-    i = 0
-    n = len(sql)
-    last = 0
-    while i < n:
-        j = _skip_quoted(sql, i)
-        if j != i:
-            if sql.startswith("--", i) or sql.startswith("/*", i):
-                out.append(sql[last:i])
-                out.append(" ")
-                last = j
-            i = j
-            continue
-        i += 1
-    out.append(sql[last:])
-    return "".join(out)
+    return _COMMENT_OR_QUOTED.sub(lambda m: " " if m.group("comment") is not None else m.group(0), sql)
 
 
-def max_paren_depth(sql: str) -> int:
-    """Deepest parenthesis nesting outside quotes and comments."""
+def max_paren_depth(sql: str, limit: int | None = None) -> int:
+    """Deepest parenthesis nesting outside quotes and comments (0 fast when ``(`` is rarer than ``limit``)."""
+    if limit is not None and sql.count("(") <= limit:
+        return 0
     depth = best = 0
-    i = 0
-    n = len(sql)
-    while i < n:
-        j = _skip_quoted(sql, i)
-        if j != i:
-            i = j
-            continue
-        c = sql[i]
-        if c == "(":
+    for m in _TOKENS.finditer(sql):
+        kind = m.lastgroup
+        if kind == "open":
             depth += 1
             best = max(best, depth)
-        elif c == ")":
+        elif kind == "close":
             depth -= 1
-        i += 1
     return best
 
 
@@ -165,18 +123,13 @@ def shorten_values(sql: str, limit: int) -> str | None:
     if i >= n or sql[i] != "(":
         return None
     depth = 0
-    while i < n:
-        j = _skip_quoted(sql, i)
-        if j != i:
-            i = j
-            continue
-        if sql[i] == "(":
+    for tok in _TOKENS.finditer(sql, i):
+        if tok.lastgroup == "open":
             depth += 1
-        elif sql[i] == ")":
+        elif tok.lastgroup == "close":
             depth -= 1
             if depth == 0:
-                return sql[: i + 1]
-        i += 1
+                return sql[: tok.end()]
     return None
 
 
