@@ -1,0 +1,136 @@
+"""SqlExtractor called directly on real operators and a real SQLite file: choice, round trips, budget."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from airflow.providers.common.sql.operators.sql import (
+    BaseSQLOperator,
+    SQLColumnCheckOperator,
+    SQLExecuteQueryOperator,
+)
+from airflow.providers.standard.operators.python import PythonOperator
+from openlineage.client.serde import Serde
+
+from airflow_lineage_provider.extractors.base import OperatorLineage
+from airflow_lineage_provider.extractors.sql import SqlExtractor
+
+from .conftest import Warehouse
+
+CTAS = (
+    "CREATE TABLE fr_customers AS SELECT id, name FROM customers "
+    "WHERE country = 'FR' AND name <> 'zoe-private'"
+)
+
+
+def _event(lineage: OperatorLineage | None) -> dict[str, Any]:
+    """The extractor's result in the wire shape of an event (for the same readers the DAG tests use)."""
+    assert lineage is not None
+
+    def to_dict(obj: Any) -> Any:
+        return Serde.to_dict(obj)
+
+    return {
+        "inputs": [to_dict(d) for d in lineage.inputs],
+        "outputs": [to_dict(d) for d in lineage.outputs],
+        "run": {"facets": {k: to_dict(v) for k, v in lineage.run_facets.items()}},
+        "job": {"facets": {k: to_dict(v) for k, v in lineage.job_facets.items()}},
+    }
+
+
+class _OwnLineageOperator(SQLExecuteQueryOperator):
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        return OperatorLineage()
+
+
+class _CustomSqlOperator(BaseSQLOperator):
+    def __init__(self, *, sql: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sql = sql
+
+
+def test_chosen_for_common_sql_operators_only() -> None:
+    assert SqlExtractor.can_extract(SQLExecuteQueryOperator(task_id="a", conn_id="x", sql="SELECT 1"))
+    assert SqlExtractor.can_extract(
+        SQLColumnCheckOperator(
+            task_id="b", conn_id="x", table="t", column_mapping={"c": {"null_check": {"equal_to": 0}}}
+        )
+    )
+    assert SqlExtractor.can_extract(_CustomSqlOperator(task_id="c", conn_id="x", sql="SELECT 1"))
+    assert not SqlExtractor.can_extract(PythonOperator(task_id="d", python_callable=print))
+    assert not SqlExtractor.can_extract(_OwnLineageOperator(task_id="e", conn_id="x", sql="SELECT 1"))
+
+
+def test_start_uses_no_round_trip_complete_exactly_one(sqlite_warehouse: Warehouse) -> None:
+    op = SQLExecuteQueryOperator(task_id="ctas", conn_id=sqlite_warehouse.conn_id, sql=CTAS)
+    start = _event(SqlExtractor(op).extract_on_start({}))
+    assert start["run"]["facets"]["sqlExtraction"]["metadataRoundTrips"] == 0
+    op.get_db_hook().run(CTAS)
+    complete = _event(SqlExtractor(op).extract_on_complete({}, None))
+    facet = complete["run"]["facets"]["sqlExtraction"]
+    assert (
+        facet["metadataRoundTrips"] == 1 and facet["status"] == "ok" and facet["schemaSource"] == "database"
+    )
+    out = complete["outputs"][0]
+    assert out["name"] == "fr_customers"
+    assert [f["name"] for f in out["facets"]["schema"]["fields"]] == ["id", "name"]
+
+    # the next task on the same connection: inputs come from the cache, START sees them too
+    op2 = SQLExecuteQueryOperator(
+        task_id="n",
+        conn_id=sqlite_warehouse.conn_id,
+        sql="INSERT INTO audit_log (customer) SELECT name FROM fr_customers",
+    )
+    start2 = _event(SqlExtractor(op2).extract_on_start({}))
+    assert start2["run"]["facets"]["sqlExtraction"]["schemaSource"] == "cache"
+    assert start2["inputs"][0]["facets"]["schema"]["fields"][0]["name"] == "id"
+
+
+def test_sql_facet_is_redacted(sqlite_warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    op = SQLExecuteQueryOperator(task_id="ctas", conn_id=sqlite_warehouse.conn_id, sql=CTAS)
+    assert "zoe-private" in _event(SqlExtractor(op).extract_on_start({}))["job"]["facets"]["sql"]["query"]
+    monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__MASK_SQL_LITERALS", "true")
+    from airflow_lineage_provider import conf
+
+    conf.clear_cache()
+    query = _event(SqlExtractor(op).extract_on_start({}))["job"]["facets"]["sql"]["query"]
+    assert "zoe-private" not in query and "'FR'" not in query
+
+
+def test_schema_lookup_can_be_switched_off(
+    sqlite_warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__SCHEMA_LOOKUP", "false")
+    op = SQLExecuteQueryOperator(
+        task_id="s", conn_id=sqlite_warehouse.conn_id, sql="INSERT INTO orders_copy SELECT * FROM orders"
+    )
+    event = _event(SqlExtractor(op).extract_on_complete({}, None))
+    facet = event["run"]["facets"]["sqlExtraction"]
+    assert facet["schemaSource"] == "disabled" and facet["metadataRoundTrips"] == 0
+    assert {d["name"] for d in event["inputs"]} == {"orders"}
+
+
+def test_over_budget_emits_what_it_has(sqlite_warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__EXTRACTION_TIMEOUT", "0.01")
+    script = ";\n".join(
+        f"INSERT INTO big_orders (order_id, customer) SELECT o.id + {i}, c.name FROM orders AS o "
+        f"JOIN customers AS c ON c.id = o.customer_id WHERE o.amount > {i}"
+        for i in range(3000)
+    )
+    op = SQLExecuteQueryOperator(task_id="huge", conn_id=sqlite_warehouse.conn_id, sql=script)
+    started = time.monotonic()
+    event = _event(SqlExtractor(op).extract_on_complete({}, None))
+    assert time.monotonic() - started < 1.0
+    facet = event["run"]["facets"]["sqlExtraction"]
+    assert facet["status"] in ("partial", "failed")
+    assert any("budget" in reason for reason in facet["reasons"])
+    assert "sql" in event["job"]["facets"]
+
+
+def test_unknown_connection_is_a_failed_status_not_an_exception() -> None:
+    op = SQLExecuteQueryOperator(task_id="x", conn_id="lp_no_such_connection", sql="SELECT 1")
+    event = _event(SqlExtractor(op).extract_on_start({}))
+    facet = event["run"]["facets"]["sqlExtraction"]
+    assert facet["status"] == "failed" and "lp_no_such_connection" in " ".join(facet["reasons"])
