@@ -1,0 +1,71 @@
+"""The plugin registers the listener unless lineage is disabled; the coexistence warning."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from airflow_lineage_provider import conf, listener, plugins
+
+OFFICIAL_PYTHON = Path(__file__).resolve().parents[1] / "benchmarks" / ".venv-official" / "bin" / "python"
+
+
+def test_plugin_registers_the_listener(monkeypatch, caplog):
+    assert plugins.LineageProviderPlugin.listeners == [listener.get_listener()]
+    monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__DISABLED", "True")
+    conf.clear_cache()
+    assert plugins._listeners() == []
+    monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__DISABLED", "maybe")
+    conf.clear_cache()
+    with caplog.at_level(logging.INFO, logger="airflow_lineage_provider"):
+        assert plugins._listeners() == []
+    assert len(caplog.records) == 1
+    assert "[lineage_provider] disabled" in caplog.records[0].getMessage()
+    conf.clear_cache()
+
+
+def test_plugin_module_stays_cheap():
+    heavy = ("openlineage", "sqlglot", "sqlalchemy")
+    code = (
+        "import sys, airflow_lineage_provider.listener; "
+        f"print([m for m in sys.modules if m.startswith({heavy})])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_no_warning_without_the_official_provider(caplog):
+    assert listener.official_provider_enabled() is False
+    listener._notices.discard("official-provider")
+    with caplog.at_level(logging.WARNING, logger="airflow_lineage_provider"):
+        listener._warn_if_official_provider_enabled()
+    assert caplog.records == []
+
+
+@pytest.mark.skipif(not OFFICIAL_PYTHON.exists(), reason="benchmarks/setup_official_env.sh not run")
+@pytest.mark.parametrize(("disabled", "warned"), [("False", True), ("True", False)])
+def test_warning_once_with_the_official_provider_installed(tmp_path, disabled, warned):
+    """Run in the benchmark venv, where apache-airflow-providers-openlineage is really installed."""
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": '{"type": "console"}',
+        "AIRFLOW__OPENLINEAGE__DISABLED": disabled,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    code = (
+        "from airflow_lineage_provider import listener\n"
+        "listener._warn_if_official_provider_enabled()\n"
+        "listener._warn_if_official_provider_enabled()\n"
+    )
+    result = subprocess.run(
+        [str(OFFICIAL_PYTHON), "-c", code], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert output.count("installed and enabled too") == (1 if warned else 0), output
