@@ -33,6 +33,11 @@ _USE_SETS_SCHEMA = {"mysql", "hive", "spark", "spark2", "databricks", "doris", "
 _SEARCH_PATH = re.compile(
     r"^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?search_path\s*(?:TO|=)\s*(.+)$", re.IGNORECASE | re.DOTALL
 )
+_LOAD_DATA = re.compile(
+    r"^\s*LOAD\s+DATA\s+(?:LOCAL\s+)?IN(?:FILE|PATH)\s+'([^']*)'\s+(?:OVERWRITE\s+|REPLACE\s+|IGNORE\s+)*"
+    r"INTO\s+TABLE\s+([\w.`\"\[\]]+)",
+    re.IGNORECASE,
+)
 _UNLOAD = re.compile(r"^\s*UNLOAD\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'([^']*)'", re.IGNORECASE | re.DOTALL)
 _EXCHANGE = re.compile(
     r"^\s*ALTER\s+TABLE\s+([\w.`\"\[\]]+)\s+EXCHANGE\s+PARTITION\s*\(.*?\)\s*WITH\s+TABLE\s+([\w.`\"\[\]]+)",
@@ -173,18 +178,20 @@ def _recover(piece: str, state: _State) -> bool:
                 for tree in trees or ():
                     _analyze_tree(tree, p, state)
             return True
-    rewritten = text.rewrite_compound_assignments(stripped)
-    if rewritten != stripped:
-        trees, _ = _parse(rewritten, state.read)
-        if trees:
-            for tree in trees:
-                _analyze_tree(tree, rewritten, state)
-            return True
-    starts = text.statement_starts(stripped)
-    if starts and starts[0] > 0:
-        rest = stripped[starts[0] :]
+    return _reparse(stripped, state)
+
+
+def _reparse(sql: str, state: _State) -> bool:
+    """Second chances for a statement the parser rejected or kept opaque: an equivalent rewrite, or the
+    statement behind a prefix the parser does not know (``IF ... THEN``, ``CREATE TASK ... AS``)."""
+    from sqlglot import exp
+
+    rewritten = text.rewrite_unparseable_forms(sql)
+    candidates = [rewritten] if rewritten != sql else []
+    candidates += [sql[start:] for start in text.statement_starts(sql) if start > 0][:3]
+    for rest in candidates:
         trees, _ = _parse(rest, state.read)
-        if trees:
+        if trees and not any(isinstance(t, exp.Command) for t in trees):
             for tree in trees:
                 _analyze_tree(tree, rest, state)
             return True
@@ -201,7 +208,7 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
             _analyze_tree(stmt, stmt.sql(dialect=state.read or None), state)
         return
     if isinstance(tree, exp.Command):
-        if not _handle_text_statement(raw, state):
+        if not _handle_text_statement(raw, state) and not _reparse(text.strip_comments(raw), state):
             _fallback(raw, state, f"statement not understood by the parser ({tree.name})")
         return
     try:
@@ -259,6 +266,17 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
         if first and not first.startswith("$"):
             state.schema_name = first if m.group(1).split(",")[0].strip().startswith('"') else first.lower()
         state.statements.append(StatementLineage(sql=stripped, kind="set"))
+        return True
+    m = _LOAD_DATA.match(stripped)
+    if m:
+        from airflow_lineage_provider.sql.fallback import scan_tables
+
+        target = scan_tables(f"SELECT * FROM {m.group(2)}")[0]
+        state.statements.append(
+            StatementLineage(
+                sql=stripped, kind="load", inputs=(TableRef(m.group(1)),), outputs=_qualify_all(target, state)
+            )
+        )
         return True
     m = _UNLOAD.match(stripped)
     if m:

@@ -80,7 +80,11 @@ def scan_tables(sql: str) -> tuple[list[TableRef], list[TableRef]]:
                 ctes.add(_unquote(value))
         if not verb and ttype in T.Keyword and low in _WRITE_VERBS | {"select", "with"}:
             verb = low
-        if ttype not in T.Keyword or not (low in _READ_AFTER or low in _WRITE_AFTER or low.endswith(" join")):
+            if low == "merge":
+                low = "into"  # MERGE [INTO] target
+        if (ttype not in T.Keyword and ttype not in T.DML) or not (
+            low in _READ_AFTER or low in _WRITE_AFTER or low.endswith(" join")
+        ):
             continue
         if low in ("table", "view") and verb not in _WRITE_VERBS:
             continue

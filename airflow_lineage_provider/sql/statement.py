@@ -9,16 +9,9 @@ from typing import Any
 from sqlglot import exp
 
 from airflow_lineage_provider.sql.model import ColumnLineage, ColumnRef, TableRef
-from airflow_lineage_provider.sql.walker import (
-    Scope,
-    Source,
-    StatementWalker,
-    column_edges,
-    ident,
-    table_ref,
-)
+from airflow_lineage_provider.sql.names import PSEUDO_TABLES, ident, path_of, table_ref
+from airflow_lineage_provider.sql.walker import Scope, Source, StatementWalker, column_edges
 
-_FILE_FORMATS = {"parquet", "json", "csv", "orc", "avro", "delta", "text", "binaryfile", "iceberg", "hudi"}
 #: statements that move no data between datasets
 _NO_LINEAGE = (
     exp.Cache,
@@ -44,28 +37,6 @@ class Result:
     temporary: list[TableRef] = field(default_factory=list)
     use: tuple[str | None, str | None] | None = None  # (database, schema) set by USE
     use_kind: str = ""
-
-
-def path_of(node: exp.Expression) -> TableRef | None:
-    """A file/stage/URI location written in the SQL, as a one-part dataset name."""
-    if isinstance(node, exp.Literal) and node.is_string:
-        return TableRef(node.this)
-    if isinstance(node, exp.Table):
-        this = node.this
-        if isinstance(this, exp.Var) and str(this.this).startswith("@"):
-            return TableRef(str(this.this))
-        if isinstance(this, exp.Literal) and this.is_string:
-            return TableRef(this.this)
-        if (
-            isinstance(this, exp.Identifier)
-            and this.quoted
-            and "/" in this.this
-            and ident(node.args.get("db")) in _FILE_FORMATS
-        ):
-            return TableRef(this.this)
-    if isinstance(node, exp.Directory):
-        return path_of(node.this)
-    return None
 
 
 def dataset_of(node: exp.Expression | None) -> TableRef | None:
@@ -156,7 +127,9 @@ def read_tables(tree: exp.Expression, skip: set[int]) -> list[TableRef]:
                 changed = True
     found: dict[TableRef, None] = {}
     for ref, _, enclosing in refs:
-        if ref is not None and all(e in used for e in enclosing):
+        if ref is None or (not ref.schema and ref.name.lower() in PSEUDO_TABLES):
+            continue
+        if all(e in used for e in enclosing):
             found[ref] = None
     return list(found)
 
@@ -335,6 +308,9 @@ class StatementAnalyzer:
             _resolve_target(tree.this, candidates) if isinstance(tree.this, exp.Table) else tree.this
         )
         skip = {id(tree.this), id(target_node)}
+        if isinstance(target_node, exp.Table):  # UPDATE t ... FROM t AS x JOIN s: the FROM t is the target
+            same = table_ref(target_node)
+            skip.update(id(c) for c in candidates if table_ref(c) == same)
         target = dataset_of(target_node)
         res = Result("update", inputs=read_tables(tree, skip), outputs=[target] if target else [])
         if target is None:
@@ -416,6 +392,39 @@ class StatementAnalyzer:
                     res.columns.extend(self._set_edges(target, pairs, scope))
         finally:
             self.walker._pop_ctes(pushed)
+        return res
+
+    def _multitableinserts(self, tree: exp.Expression) -> Result:
+        """Oracle ``INSERT ALL INTO t1 ... INTO t2 ... SELECT ...``."""
+        inserts = [c.this for c in tree.expressions if isinstance(c.this, exp.Insert)]
+        res = self._write(tree, "insert", [i.this for i in inserts], set())
+        source: Any = tree.args.get("source") or tree.expression
+        if not isinstance(source, exp.Query | exp.Subquery):
+            return res
+        scope = Scope([Source("", columns=self.walker.query_columns(source))])
+        for ins in inserts:
+            target = dataset_of(ins.this)
+            names = self._target_names(ins.this, target)
+            values = ins.expression
+            if target is None or not names or not isinstance(values, exp.Values) or not values.expressions:
+                continue
+            row = values.expressions[0]
+            pairs = [
+                exp.EQ(this=exp.column(n), expression=v) for n, v in zip(names, row.expressions, strict=False)
+            ]
+            res.columns.extend(self._set_edges(target, pairs, scope))
+        return res
+
+    def _export(self, tree: exp.Export) -> Result:
+        """BigQuery ``EXPORT DATA OPTIONS (uri = '...') AS SELECT ...``."""
+        uri = None
+        options = tree.args.get("options")
+        for prop in options.expressions if options is not None else ():
+            if isinstance(prop, exp.Property) and ident(prop.this) == "uri":
+                value = prop.args.get("value")
+                uri = TableRef(value.this) if isinstance(value, exp.Literal) else None
+        res = Result("export", inputs=read_tables(tree, set()), outputs=[uri] if uri else [])
+        res.columns = self._query_edges(uri, None, tree.this) if uri else []
         return res
 
     def _drop(self, tree: exp.Drop) -> Result:

@@ -180,8 +180,12 @@ def split_lines_without_semicolons(sql: str) -> list[str]:
 
 
 _COMPOUND_ASSIGNMENT = re.compile(r"(?<=[\w\]\"`])\s*[-+*/%&|^]=(?!=)")
+_REPLACE_INTO = re.compile(r"^(\s*)REPLACE(\s+(?:LOW_PRIORITY\s+|DELAYED\s+)?INTO\b)", re.IGNORECASE)
 
 
-def rewrite_compound_assignments(sql: str) -> str:
-    """T-SQL ``SET x += expr`` -> ``SET x = expr``: same lineage, and a form sqlglot cannot parse."""
-    return _COMPOUND_ASSIGNMENT.sub(" =", sql) if re.match(r"\s*UPDATE\b", sql, re.IGNORECASE) else sql
+def rewrite_unparseable_forms(sql: str) -> str:
+    """Equivalent-lineage rewrites of forms sqlglot cannot parse: T-SQL ``SET x += expr`` (-> ``=``),
+    MySQL ``REPLACE INTO`` (-> ``INSERT INTO``)."""
+    if re.match(r"\s*UPDATE\b", sql, re.IGNORECASE):
+        return _COMPOUND_ASSIGNMENT.sub(" =", sql)
+    return _REPLACE_INTO.sub(r"\1INSERT\2", sql)

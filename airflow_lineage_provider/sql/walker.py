@@ -22,6 +22,8 @@ from airflow_lineage_provider.sql.model import (
     ColumnRef,
     TableRef,
 )
+from airflow_lineage_provider.sql.names import ident as ident
+from airflow_lineage_provider.sql.names import is_quoted, path_of, table_ref
 
 #: a table written by a statement: (table, column names it is known to have, ordered)
 Deps = frozenset[ColumnRef]
@@ -64,59 +66,6 @@ class Scope:
     parent: Scope | None = None
     using: set[str] = field(default_factory=set)
     lateral: dict[str, OutCol] = field(default_factory=dict)
-
-
-def ident(node: Any) -> str:
-    """Identifier text as a dataset/column name: quoted keeps case, unquoted is lower-cased."""
-    if isinstance(node, exp.Identifier):
-        return node.this if node.quoted else node.this.lower()
-    if isinstance(node, str):
-        return node.lower()
-    if node is None:
-        return ""
-    return node.name.lower() if hasattr(node, "name") else str(node).lower()
-
-
-def _is_quoted(node: Any) -> bool:
-    return isinstance(node, exp.Identifier) and bool(node.quoted)
-
-
-_DYNAMIC_NAME = re.compile(r"^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}$")
-
-
-def table_ref(table: exp.Table) -> TableRef | None:
-    """The dataset a Table node names, or None for table functions, dynamic names, UNNEST, VALUES..."""
-    this = table.this
-    dynamic = isinstance(this, exp.DynamicIdentifier) or (
-        isinstance(this, exp.Anonymous)
-        and str(this.this).lower() == "identifier"
-        and len(this.expressions) == 1
-    )
-    if dynamic:
-        inner = this.this if isinstance(this, exp.DynamicIdentifier) else this.expressions[0]
-        # identifier(name) and identifier('name') name a table; $var, :bind, ? and expressions do not
-        if isinstance(inner, exp.Literal) and inner.is_string and _DYNAMIC_NAME.match(inner.this):
-            parts = inner.this.lower().split(".")
-        elif isinstance(inner, exp.Column) and not isinstance(inner.this, exp.Star):
-            parts = [ident(p) for p in inner.parts]
-        else:
-            return None
-        parts = [p for p in parts if p]
-        if not parts or len(parts) > 3:
-            return None
-        return TableRef(
-            parts[-1], parts[-2] if len(parts) > 1 else None, parts[-3] if len(parts) > 2 else None
-        )
-    if not isinstance(this, exp.Identifier):
-        return None
-    name = ident(this)
-    if not name:
-        return None
-    schema = ident(table.args.get("db")) or None
-    database = ident(table.args.get("catalog")) or None
-    if isinstance(table.args.get("catalog"), exp.Dot):
-        return None
-    return TableRef(name, schema, database)
 
 
 def _from_items(select: exp.Expression) -> list[exp.Expression]:
@@ -167,7 +116,7 @@ class StatementWalker:
         return None
 
     # ------------------------------------------------------------------ queries
-    def query_columns(self, query: exp.Expression | None, scope: Scope | None = None) -> list[OutCol]:
+    def query_columns(self, query: Any, scope: Scope | None = None) -> list[OutCol]:
         """Result columns of a query expression (SELECT, set operation, subquery, VALUES)."""
         if query is None:
             return []
@@ -231,7 +180,7 @@ class StatementWalker:
         for frame in reversed(self.ctes):
             if name in frame:
                 return frame[name]
-            if not _is_quoted(table.this):
+            if not is_quoted(table.this):
                 for key, cols in frame.items():
                     if key.lower() == name:
                         return cols
@@ -243,7 +192,7 @@ class StatementWalker:
             cte_cols = self.cte(item)
             if cte_cols is not None:
                 return Source(alias or ident(item.this), columns=cte_cols)
-            ref = table_ref(item)
+            ref = path_of(item) or table_ref(item)
             if ref is None:
                 return None
             names = (ref.name, ".".join(p for p in (ref.schema, ref.name) if p), ref.qualified)
@@ -283,7 +232,7 @@ class StatementWalker:
         if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)):
             return self.expand_star(proj, scope)
         if isinstance(proj, exp.Alias):
-            name, quoted, expr = ident(proj.args["alias"]), _is_quoted(proj.args["alias"]), proj.this
+            name, quoted, expr = ident(proj.args["alias"]), is_quoted(proj.args["alias"]), proj.this
         else:
             expr = proj
             name, quoted = self.implicit_name(proj)
@@ -301,11 +250,11 @@ class StatementWalker:
 
     def implicit_name(self, expr: exp.Expression) -> tuple[str, bool]:
         if isinstance(expr, exp.Column):
-            return ident(expr.this), _is_quoted(expr.this)
+            return ident(expr.this), is_quoted(expr.this)
         if isinstance(expr, exp.Cast) and isinstance(expr.this, exp.Column):
             col = expr.this.name
             if re.search(rf"{re.escape(col)}[\"`\]]?\s*::", self.raw_sql, re.IGNORECASE):
-                return ident(expr.this.this), _is_quoted(expr.this.this)
+                return ident(expr.this.this), is_quoted(expr.this.this)
         try:
             text = expr.sql(dialect=self.dialect)
         except Exception:
@@ -326,7 +275,7 @@ class StatementWalker:
         qualifier = star.args.get("table") if isinstance(star, exp.Column) else None
         sources = scope.sources
         if qualifier is not None:
-            found = self.find_source(ident(qualifier), _is_quoted(qualifier), scope, star)
+            found = self.find_source(ident(qualifier), is_quoted(qualifier), scope, star)
             sources = [found] if found else []
         out: list[OutCol] = []
         for src in sources:
@@ -389,10 +338,10 @@ class StatementWalker:
         return None
 
     def column_deps(self, col: exp.Column, scope: Scope) -> set[ColumnRef]:
-        name, quoted = ident(col.this), _is_quoted(col.this)
+        name, quoted = ident(col.this), is_quoted(col.this)
         qualifier = col.args.get("table")
         if qualifier is not None and ident(qualifier):
-            src = self.find_source(ident(qualifier), _is_quoted(qualifier), scope, col)
+            src = self.find_source(ident(qualifier), is_quoted(qualifier), scope, col)
             if src is None:
                 return set()
             return self.from_source(src, name, quoted)

@@ -1,0 +1,127 @@
+"""How SQL names become dataset names: identifiers, tables, files and stages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlglot import exp
+
+from airflow_lineage_provider.sql.model import TableRef
+
+#: table functions that read files: their first string argument is the dataset
+_FILE_READERS = {
+    "read_parquet",
+    "parquet_scan",
+    "read_csv",
+    "read_csv_auto",
+    "read_json",
+    "read_json_auto",
+    "read_ndjson",
+    "read_ndjson_auto",
+    "read_text",
+    "read_blob",
+    "read_xlsx",
+    "read_delta",
+    "delta_scan",
+    "iceberg_scan",
+    "read_files",
+    "readparquet",
+    "readcsv",
+    "readjson",
+}
+_FILE_SUFFIX = re.compile(
+    r"\.(parquet|csv|tsv|json|ndjson|jsonl|avro|orc|txt|xlsx)(\.gz|\.zst|\.bz2)?$", re.I
+)
+#: one-row pseudo tables that are not datasets
+PSEUDO_TABLES = {"dual", "sysdummy1"}
+_FILE_FORMATS = {"parquet", "json", "csv", "orc", "avro", "delta", "text", "binaryfile", "iceberg", "hudi"}
+_DYNAMIC_NAME = re.compile(r"^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}$")
+
+
+def ident(node: Any) -> str:
+    """Identifier text as a dataset/column name: quoted keeps case, unquoted is lower-cased."""
+    if isinstance(node, exp.Identifier):
+        return node.this if node.quoted else node.this.lower()
+    if isinstance(node, str):
+        return node.lower()
+    if node is None:
+        return ""
+    return node.name.lower() if hasattr(node, "name") else str(node).lower()
+
+
+def is_quoted(node: Any) -> bool:
+    return isinstance(node, exp.Identifier) and bool(node.quoted)
+
+
+_DYNAMIC_NAME = re.compile(r"^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}$")
+
+
+def table_ref(table: exp.Table) -> TableRef | None:
+    """The dataset a Table node names, or None for table functions, dynamic names, UNNEST, VALUES..."""
+    this = table.this
+    dynamic = isinstance(this, exp.DynamicIdentifier) or (
+        isinstance(this, exp.Anonymous)
+        and str(this.this).lower() == "identifier"
+        and len(this.expressions) == 1
+    )
+    if dynamic:
+        inner = this.this if isinstance(this, exp.DynamicIdentifier) else this.expressions[0]
+        # identifier(name) and identifier('name') name a table; $var, :bind, ? and expressions do not
+        if isinstance(inner, exp.Literal) and inner.is_string and _DYNAMIC_NAME.match(inner.this):
+            parts = inner.this.lower().split(".")
+        elif isinstance(inner, exp.Column) and not isinstance(inner.this, exp.Star):
+            parts = [ident(p) for p in inner.parts]
+        else:
+            return None
+        parts = [p for p in parts if p]
+        if not parts or len(parts) > 3:
+            return None
+        return TableRef(
+            parts[-1], parts[-2] if len(parts) > 1 else None, parts[-3] if len(parts) > 2 else None
+        )
+    if not isinstance(this, exp.Identifier):
+        return None
+    name = ident(this)
+    if not name:
+        return None
+    schema = ident(table.args.get("db")) or None
+    database = ident(table.args.get("catalog")) or None
+    if isinstance(table.args.get("catalog"), exp.Dot):
+        return None
+    return TableRef(name, schema, database)
+
+
+def path_of(node: exp.Expression) -> TableRef | None:
+    """A file/stage/URI location written in the SQL, as a one-part dataset name."""
+    if isinstance(node, exp.Literal) and node.is_string:
+        return TableRef(node.this)
+    if isinstance(node, exp.Table):
+        this = node.this
+        if isinstance(this, exp.Var) and str(this.this).startswith("@"):
+            return TableRef(str(this.this))
+        if isinstance(this, exp.Func):
+            name = (this.name if isinstance(this, exp.Anonymous) else this.key).lower()
+            first = this.expressions[0] if this.expressions else this.this
+            if name in _FILE_READERS and isinstance(first, exp.Literal) and first.is_string:
+                return TableRef(first.this)
+            return None
+        if (
+            isinstance(this, exp.Identifier)
+            and this.quoted
+            and not node.args.get("db")
+            and ("/" in this.this or _FILE_SUFFIX.search(this.this))
+        ):
+            return TableRef(this.this)  # DuckDB: FROM 'data/file.parquet'
+        if isinstance(this, exp.Literal) and this.is_string:
+            return TableRef(this.this)
+        if (
+            isinstance(this, exp.Identifier)
+            and this.quoted
+            and "/" in this.this
+            and ident(node.args.get("db")) in _FILE_FORMATS
+        ):
+            return TableRef(this.this)
+    if isinstance(node, exp.Directory):
+        return path_of(node.this)
+    return None
