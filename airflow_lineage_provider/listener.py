@@ -197,6 +197,21 @@ def _runtime_dag_run(ti: Any) -> Any:
     return ti.dag_run
 
 
+def _is_runtime(ti: Any) -> bool:
+    """A task runner's RuntimeTaskInstance (as opposed to an ORM TaskInstance from the API or scheduler)."""
+    return hasattr(ti, "_ti_context_from_server")
+
+
+def _try_key(ti: Any) -> str:
+    """Identity of a task try (the task instance id changes with every try)."""
+    ti_id = getattr(ti, "id", None)
+    if ti_id is not None:
+        return str(ti_id)
+    return (
+        f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{getattr(ti, 'map_index', -1)}/{getattr(ti, 'try_number', 0)}"
+    )
+
+
 def _is_reentry(ti: Any) -> bool:
     """True when the task process resumes a try that already started (after a deferral or a reschedule)."""
     context = getattr(ti, "_ti_context_from_server", None)
@@ -221,6 +236,7 @@ class LineageListener:
         self._lock = threading.Lock()
         self._ready: bool | None = None  # None: not set up yet; False: lineage off in this process
         self._test_runs_started: set[tuple[str, str, int]] = set()
+        self._started: set[str] = set()  # task tries whose running hook this process saw
 
     # -- plumbing --
 
@@ -229,6 +245,7 @@ class LineageListener:
         with self._lock:
             self._ready = None
             self._test_runs_started.clear()
+            self._started.clear()
 
     def _setup(self) -> bool:
         """Build the emitter once; on bad configuration log one line and switch lineage off."""
@@ -342,6 +359,7 @@ class LineageListener:
     # -- bodies --
 
     def _task_start(self, ti: Any) -> None:
+        self._started.add(_try_key(ti))
         if _is_reentry(ti):
             return
         operator = getattr(ti, "task", None)
@@ -361,10 +379,13 @@ class LineageListener:
         )
 
     def _task_end(self, ti: Any, event_type: str, state: str, error: Any, previous_state: Any) -> None:
+        runtime = _is_runtime(ti)
+        if runtime and _try_key(ti) not in self._started and not _is_reentry(ti):
+            self._task_start(ti)  # failed before the running hook (e.g. a template error): still one START
         operator = getattr(ti, "task", None)
         if _operator_disabled(operator):
             return
-        by_hand = not hasattr(ti, "_ti_context_from_server") and previous_state is None
+        by_hand = not runtime and previous_state is None
         if by_hand and _never_ran(ti):
             self._emit_task(
                 ti, operator, "START", "running", phase=None, event_time=getattr(ti, "start_date", None)
@@ -405,7 +426,7 @@ class LineageListener:
             dag_info = dag_run_info(dag_run, getattr(operator, "dag", None))
         lineage = OperatorLineage()
         if phase is not None and operator is not None:
-            context = ti.get_template_context() if hasattr(ti, "get_template_context") else None
+            context = ti.get_template_context() if _is_runtime(ti) else None
             lineage = get_manager().extract(phase, operator, context, ti, error)
         event = build_task_event(
             event_type,

@@ -399,3 +399,27 @@ def test_embedded_default_announced_once(caplog, airflow_home):
         if e["job"]["name"].startswith("lp_default_file")
     ]
     assert len(captured) == 8
+
+
+TEMPLATE_ERROR = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+
+with DAG("lp_template_error", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    BashOperator(task_id="render", bash_command="echo {{ no_such_variable.attribute }}")
+"""
+
+
+def test_failure_before_the_running_hook_still_gets_a_start(lineage_events):
+    """A template error fails the try before Airflow calls on_task_instance_running."""
+    assert run_dag(TEMPLATE_ERROR, "lp_template_error").state == "failed"
+    events = lineage_events()
+    assert summary(events) == [
+        ("START", "lp_template_error"),
+        ("START", "lp_template_error.render"),
+        ("FAIL", "lp_template_error.render"),
+        ("FAIL", "lp_template_error"),
+    ]
+    assert events[1]["run"]["runId"] == events[2]["run"]["runId"]
+    assert "no_such_variable" in events[2]["run"]["facets"]["errorMessage"]["message"]
