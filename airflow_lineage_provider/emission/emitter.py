@@ -108,6 +108,8 @@ class Emitter:
         self._calls: queue.SimpleQueue[_Call] = queue.SimpleQueue()
         self._stuck: _Call | None = None
         self._current: _Item | None = None
+        #: why the last failed send failed (log-safe)
+        self.last_error: str | None = None
         self._closed = False
         self._backlog = False
         self._backoff = _BACKOFF_MIN
@@ -242,11 +244,16 @@ class Emitter:
                     self._stuck = None
                     call.on_late(error is None)
 
-    def _deliver(self, item: _Item) -> bool:
-        """Send one prepared item within ``send_timeout``; on failure it ends up in the spool."""
+    def _deliver(self, item: _Item, *, keep: bool = True) -> bool:
+        """Send one prepared item within ``send_timeout``; on failure it is spooled (if ``keep``)."""
         with self._send_lock:
-            if self._stuck is not None:  # an earlier send still hangs: do not queue behind it
-                self._spool_item(item)
+            stuck = self._stuck
+            if stuck is not None:  # an earlier send still hangs: give it one more send_timeout to end
+                stuck.done.wait(self.send_timeout)
+            if self._stuck is not None:  # still hanging: do not queue behind it
+                self.last_error = "an earlier send is still waiting for an answer"
+                if keep:
+                    self._spool_item(item)
                 return False
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run_worker, name="lineage-send", daemon=True)
@@ -266,6 +273,9 @@ class Emitter:
                     self._stuck = call
                     call.on_late = lambda ok: self._late_locked(item, ok)
                     reason = f"no answer within send_timeout={self.send_timeout:g}s"
+                self.last_error = reason
+                if not keep:
+                    return False
                 self._spool_locked(item)
         metrics.incr("failed")
         log.warning("lineage event not delivered (%s); kept in the spool %s", reason, self.spool.directory)
@@ -280,6 +290,16 @@ class Emitter:
     def _late_locked(self, item: _Item, ok: bool) -> None:
         if ok:
             self._delivered_locked(item)
+
+    def send_now(self, event: Any) -> str | None:
+        """Send one event synchronously (redacted, size-capped) within ``send_timeout``, never spooling it.
+
+        Returns None when delivered, else the reason (log-safe). For ``airflow-lineage doctor``.
+        """
+        item = _Item(next_stamp(), event)
+        if self._prepare(item) is None:
+            return "the event cannot be serialised"
+        return None if self._deliver(item, keep=False) else self.last_error
 
     def deliver_spooled(self, event: dict[str, Any], stamp: str) -> bool:
         """Deliver one event read from the spool (``Spool.replay``'s callback); True when delivered."""

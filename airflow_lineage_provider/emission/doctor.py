@@ -1,0 +1,115 @@
+"""``airflow-lineage doctor``: effective configuration (secrets masked), one test event, spool state.
+
+Exit code: 0 when the configuration is valid and the test event was delivered (or ``--no-send``),
+1 when the test event could not be delivered, 2 when the configuration is invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow_lineage_provider.exceptions import ConfigError
+
+DOCTOR_JOB = "airflow_lineage_provider.doctor"
+
+
+def _option_value(name: str, accessor: Any) -> str:
+    from airflow_lineage_provider.emission.redaction import mask_config
+
+    try:
+        value = accessor()
+    except ConfigError as exc:
+        return f"INVALID: {exc}"
+    if name == "transport":
+        return "(empty)" if value is None else json.dumps(mask_config(value))
+    if name.endswith("_mb"):  # the accessors return bytes
+        return f"{value // (1024 * 1024)}"
+    if isinstance(value, (frozenset, tuple)):
+        return ", ".join(sorted(value)) or "(empty)"
+    return str(value) if value != "" else "(empty)"
+
+
+def _test_event(namespace: str) -> Any:
+    from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
+    from openlineage.client.uuid import generate_new_uuid
+
+    from airflow_lineage_provider.emission.redaction import PRODUCER
+
+    return RunEvent(
+        eventType=RunState.COMPLETE,
+        eventTime=datetime.now(timezone.utc).isoformat(),
+        run=Run(runId=str(generate_new_uuid())),
+        job=Job(namespace=namespace, name=DOCTOR_JOB),
+        producer=PRODUCER,
+    )
+
+
+def _human_bytes(count: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024  # type: ignore[assignment]
+    return str(count)
+
+
+def run(args: argparse.Namespace) -> int:
+    from airflow_lineage_provider import conf
+    from airflow_lineage_provider.emission import transport
+    from airflow_lineage_provider.emission.emitter import create_emitter
+    from airflow_lineage_provider.emission.spool import Spool
+
+    conf.clear_cache()
+    print("[lineage_provider] effective configuration")
+    invalid = False
+    for name, accessor in conf.ACCESSORS.items():
+        shown = _option_value(name, accessor)
+        invalid = invalid or shown.startswith("INVALID")
+        print(f"  {name:26} {shown}")
+
+    print("\ntransport")
+    try:
+        spec = transport.resolve()
+    except ConfigError as exc:
+        print(f"  INVALID: {exc}")
+        return 2
+    note = " (no transport configured)" if spec.is_default else ""
+    print(f"  source                     {spec.source}{note}")
+    print(f"  config                     {json.dumps(spec.masked())}")
+
+    print("\nspool")
+    try:
+        state = Spool(conf.spool_dir(), conf.spool_max_bytes()).state()
+        print(f"  directory                  {state.directory}")
+        print(f"  events waiting             {state.count} ({_human_bytes(state.bytes)} of "
+              f"{_human_bytes(state.max_bytes)} cap)")
+        if state.count:
+            print(f"  oldest / newest            {state.oldest} / {state.newest}")
+            print("  deliver them with        airflow-lineage replay")
+    except (ConfigError, OSError) as exc:
+        print(f"  cannot read the spool: {exc}")
+        invalid = True
+
+    print("\ntest event")
+    if getattr(args, "no_send", False):
+        print("  skipped (--no-send)")
+        return 2 if invalid else 0
+    try:
+        emitter = create_emitter()
+    except ConfigError as exc:
+        print(f"  INVALID: {exc}")
+        return 2
+    try:
+        started = time.perf_counter()
+        error = emitter.send_now(_test_event(conf.namespace()))
+        latency_ms = (time.perf_counter() - started) * 1000
+    finally:
+        emitter.close(0)
+    if error is None:
+        print(f"  delivered                  job {DOCTOR_JOB} in {latency_ms:.1f} ms")
+        return 2 if invalid else 0
+    print(f"  NOT delivered              after {latency_ms:.1f} ms: {error}")
+    return 1
