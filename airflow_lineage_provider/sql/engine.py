@@ -212,7 +212,9 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
             _fallback(raw, state, f"statement not understood by the parser ({tree.name})")
         return
     try:
-        res = StatementAnalyzer(state.columns, raw, state.read).analyze(tree)
+        res = StatementAnalyzer(state.columns, raw, state.read, lambda ref: _qualify(ref, state)).analyze(
+            tree
+        )
     except RecursionError:
         _fallback(raw, state, "statement too deeply nested to analyse")
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,8 +177,14 @@ def _resolve_target(target: exp.Table, candidates: list[exp.Table]) -> exp.Table
 class StatementAnalyzer:
     """Lineage of one parsed statement."""
 
-    def __init__(self, schema: Mapping[str, list[str]] | None, raw_sql: str, dialect: str) -> None:
-        self.walker = StatementWalker(schema, raw_sql, dialect)
+    def __init__(
+        self,
+        schema: Mapping[str, list[str]] | None,
+        raw_sql: str,
+        dialect: str,
+        qualify: Callable[[TableRef], TableRef] | None = None,
+    ) -> None:
+        self.walker = StatementWalker(schema, raw_sql, dialect, qualify)
 
     def analyze(self, tree: exp.Expression) -> Result:
         if isinstance(tree, _NO_LINEAGE):

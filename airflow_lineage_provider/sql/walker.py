@@ -8,7 +8,7 @@ read through another reference; columns used only in WHERE/JOIN/GROUP BY give no
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,8 +98,15 @@ def _flatten_item(item: exp.Expression) -> Iterator[exp.Expression]:
 class StatementWalker:
     """Column lineage of queries (tables are collected by ``statement.read_tables``)."""
 
-    def __init__(self, schema: Mapping[str, list[str]] | None, raw_sql: str, dialect: str) -> None:
+    def __init__(
+        self,
+        schema: Mapping[str, list[str]] | None,
+        raw_sql: str,
+        dialect: str,
+        qualify: Callable[[TableRef], TableRef] | None = None,
+    ) -> None:
         self.schema = schema or {}
+        self.qualify = qualify
         self.raw_sql = raw_sql
         self.dialect = dialect
         self.ctes: list[dict[str, list[OutCol]]] = []
@@ -107,12 +114,19 @@ class StatementWalker:
 
     # ------------------------------------------------------------------ schema
     def schema_columns(self, table: TableRef) -> list[str] | None:
+        """Known columns of a dataset: schema keys are tried as written, then with the defaults applied,
+        then by shorter suffixes (``db.s.t``, ``s.t``, ``t``)."""
         if not self.schema:
             return None
-        for key in (table.qualified, ".".join(p for p in (table.schema, table.name) if p), table.name):
-            cols = self.schema.get(key)
-            if cols is not None:
-                return list(cols)
+        forms = [table]
+        if self.qualify is not None:
+            forms.insert(0, self.qualify(table))
+        for form in forms:
+            parts = [p.lower() for p in (form.database, form.schema, form.name) if p]
+            for i in range(len(parts)):
+                cols = self.schema.get(".".join(parts[i:]))
+                if cols is not None:
+                    return list(cols)
         return None
 
     # ------------------------------------------------------------------ queries

@@ -401,3 +401,18 @@ def test_parameter_styles_and_jinja(sql: str) -> None:
 
 def test_jinja_in_a_name_drops_the_templated_part() -> None:
     assert analyze("SELECT * FROM {{ params.schema }}.orders", "postgres").to_dict()["inputs"] == ["orders"]
+
+
+def test_schema_keys_with_defaults_applied() -> None:
+    """The extractor keys schemas by the qualified names of the result (defaults applied)."""
+    result = analyze(
+        "INSERT INTO tgt SELECT * FROM src",
+        "postgres",
+        default_database="test",
+        default_schema="public",
+        schema={"test.public.src": {"a": "int", "b": "text"}},
+    )
+    assert sorted(result.to_dict()["column_lineage"]) == [
+        ["test.public.tgt.a", "test.public.src.a"],
+        ["test.public.tgt.b", "test.public.src.b"],
+    ]
