@@ -227,6 +227,24 @@ def _job_facets(kind: str, owners: tuple[str, ...], tags: tuple[str, ...], doc: 
     return facets
 
 
+def _add_run_facets(
+    facets: dict[str, Any],
+    event_type: str | RunState,
+    dag_run: DagRunInfo,
+    airflow: AirflowRunFacet | None,
+    error: BaseException | str | None,
+) -> None:
+    """The run facets task and DAG-run events share: nominal time, engine, airflow, error on FAIL."""
+    nominal = _nominal_time(dag_run)
+    if nominal is not None:
+        facets["nominalTime"] = nominal
+    facets["processing_engine"] = _processing_engine()
+    if airflow is not None:
+        facets["airflow"] = airflow
+    if error is not None and _event_type(event_type) == RunState.FAIL:
+        facets["errorMessage"] = _error_facet(error)
+
+
 def _event_type(event_type: str | RunState) -> RunState:
     return event_type if isinstance(event_type, RunState) else RunState(event_type.upper())
 
@@ -257,20 +275,16 @@ def build_task_event(
     dag_parent = {"run_id": dag_run_uuid(namespace, dag_run), "namespace": namespace, "name": dag_run.dag_id}
     _, conf_root = _conf_parent(dag_run.conf)
     facets["parent"] = _parent_facet(dag_parent, conf_root or dag_parent)
-    nominal = _nominal_time(dag_run)
-    if nominal is not None:
-        facets["nominalTime"] = nominal
-    facets["processing_engine"] = _processing_engine()
+    airflow = None
     if include_airflow_facet:
-        facets["airflow"] = AirflowRunFacet(
+        airflow = AirflowRunFacet(
             dag=dict(dag_run.dag_attributes),
             dagRun=dict(dag_run.run_attributes),
             task=dict(task.task_attributes),
             taskInstance=dict(task.ti_attributes),
             producer=PRODUCER,
         )
-    if error is not None and _event_type(event_type) == RunState.FAIL:
-        facets["errorMessage"] = _error_facet(error)
+    _add_run_facets(facets, event_type, dag_run, airflow, error)
     job = {**_job_facets("TASK", task.owners or dag_run.owners, dag_run.tags, task.doc), **(job_facets or {})}
     return RunEvent(
         eventType=_event_type(event_type),
@@ -297,16 +311,12 @@ def build_dag_run_event(
     conf_parent, conf_root = _conf_parent(dag_run.conf)
     if conf_parent is not None:
         facets["parent"] = _parent_facet(conf_parent, conf_root)
-    nominal = _nominal_time(dag_run)
-    if nominal is not None:
-        facets["nominalTime"] = nominal
-    facets["processing_engine"] = _processing_engine()
+    airflow = None
     if include_airflow_facet:
-        facets["airflow"] = AirflowRunFacet(
+        airflow = AirflowRunFacet(
             dag=dict(dag_run.dag_attributes), dagRun=dict(dag_run.run_attributes), producer=PRODUCER
         )
-    if error is not None and _event_type(event_type) == RunState.FAIL:
-        facets["errorMessage"] = _error_facet(error)
+    _add_run_facets(facets, event_type, dag_run, airflow, error)
     return RunEvent(
         eventType=_event_type(event_type),
         eventTime=_iso(event_time or _now()),  # type: ignore[arg-type]

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from openlineage.client.event_v2 import InputDataset, OutputDataset
 
 from airflow_lineage_provider.extractors.base import OperatorLineage
 
 log = logging.getLogger(__name__)
+
+_D = TypeVar("_D", InputDataset, OutputDataset)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -46,26 +48,24 @@ def _namespace_name(entry: Any) -> tuple[str, str, dict[str, Any]] | None:
     return None
 
 
-def inputs_from(entries: Iterable[Any]) -> list[InputDataset]:
-    """Input datasets for the given inlets."""
-    found = []
+def _datasets(entries: Iterable[Any], kind: type[_D]) -> list[_D]:
+    found: list[_D] = []
     for entry in entries:
-        if isinstance(entry, InputDataset):
+        if isinstance(entry, kind):
             found.append(entry)
         elif (parts := _namespace_name(entry)) is not None:
-            found.append(InputDataset(namespace=parts[0], name=parts[1], facets=parts[2]))
+            found.append(kind(namespace=parts[0], name=parts[1], facets=parts[2]))
     return found
+
+
+def inputs_from(entries: Iterable[Any]) -> list[InputDataset]:
+    """Input datasets for the given inlets."""
+    return _datasets(entries, InputDataset)
 
 
 def outputs_from(entries: Iterable[Any]) -> list[OutputDataset]:
     """Output datasets for the given outlets."""
-    found = []
-    for entry in entries:
-        if isinstance(entry, OutputDataset):
-            found.append(entry)
-        elif (parts := _namespace_name(entry)) is not None:
-            found.append(OutputDataset(namespace=parts[0], name=parts[1], facets=parts[2]))
-    return found
+    return _datasets(entries, OutputDataset)
 
 
 def manual_lineage(operator: Any) -> OperatorLineage:
