@@ -63,6 +63,7 @@ class _State:
     columns: Mapping[str, list[str]] | None
     statements: list[StatementLineage] = field(default_factory=list)
     temporary: set[TableRef] = field(default_factory=set)
+    created: set[TableRef] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -221,6 +222,9 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
     if res.use is not None:
         _apply_use(res.use, res.use_kind, state)
     state.temporary.update(_qualify(t, state) for t in res.temporary)
+    state.created.update(_qualify(t, state) for t in res.created)
+    # a table created and dropped by the same script is an intermediate: collapsed like a temp table
+    state.temporary.update(t for t in (_qualify(d, state) for d in res.dropped) if t in state.created)
     state.statements.append(
         StatementLineage(
             sql=raw.strip(),

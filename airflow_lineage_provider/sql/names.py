@@ -85,6 +85,10 @@ def table_ref(table: exp.Table) -> TableRef | None:
     name = ident(this)
     if not name:
         return None
+    if this.args.get("global_") or this.args.get("global"):
+        name = "##" + name  # T-SQL global temporary table
+    elif this.args.get("temporary"):
+        name = "#" + name  # T-SQL local temporary table
     schema = ident(table.args.get("db")) or None
     database = ident(table.args.get("catalog")) or None
     if isinstance(table.args.get("catalog"), exp.Dot):

@@ -37,6 +37,8 @@ class Result:
     temporary: list[TableRef] = field(default_factory=list)
     use: tuple[str | None, str | None] | None = None  # (database, schema) set by USE
     use_kind: str = ""
+    created: list[TableRef] = field(default_factory=list)
+    dropped: list[TableRef] = field(default_factory=list)
 
 
 def dataset_of(node: exp.Expression | None) -> TableRef | None:
@@ -246,6 +248,8 @@ class StatementAnalyzer:
         node = tree.this
         res = self._write(tree, "insert", [node], set())
         target = dataset_of(node)
+        if target is None:  # INSERT INTO @table_variable: no dataset to attach columns to
+            return res
         pushed = self._with_ctes(tree)
         try:
             res.columns = self._query_edges(target, self._target_names(node, target), tree.expression)
@@ -276,6 +280,8 @@ class StatementAnalyzer:
             return Result("create_" + kind.lower())
         res = self._write(tree, "create_" + (kind.lower() or "table"), [node], set())
         target = dataset_of(node)
+        if target is not None and kind in ("TABLE", "VIEW", ""):
+            res.created.append(target)
         props = tree.args.get("properties")
         if props is not None:
             for prop in props.expressions:
@@ -438,7 +444,9 @@ class StatementAnalyzer:
         if kind not in ("TABLE", "VIEW", "MATERIALIZED VIEW", "EXTERNAL TABLE", "DYNAMIC TABLE", "STAGE"):
             return Result("drop")
         tables = list(tree.args.get("tables") or []) or [tree.this]
-        return self._write(tree, "drop", tables, set())
+        res = self._write(tree, "drop", tables, set())
+        res.dropped = list(res.outputs)
+        return res
 
     def _truncatetable(self, tree: exp.TruncateTable) -> Result:
         return self._write(tree, "truncate", list(tree.expressions), set())

@@ -416,3 +416,74 @@ def test_schema_keys_with_defaults_applied() -> None:
         ["test.public.tgt.a", "test.public.src.a"],
         ["test.public.tgt.b", "test.public.src.b"],
     ]
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "inputs", "outputs", "edges"),
+    [
+        (
+            "CREATE TABLE stage AS SELECT a FROM src; INSERT INTO tgt SELECT a FROM stage; DROP TABLE stage",
+            "postgres",
+            ["src"],
+            ["tgt"],
+            [["tgt.a", "src.a"]],
+        ),
+        (
+            "CREATE TABLE #w (a int); INSERT INTO #w SELECT a FROM src; INSERT INTO tgt SELECT a FROM #w",
+            "tsql",
+            ["src"],
+            ["tgt"],
+            [["tgt.a", "src.a"]],
+        ),
+        (
+            "DECLARE @t TABLE (a int); INSERT INTO @t SELECT a FROM src; INSERT INTO tgt SELECT 1 FROM @t",
+            "tsql",
+            ["src"],
+            ["tgt"],
+            [],
+        ),
+        (
+            "MERGE dbo.t AS tgt USING dbo.s AS src ON tgt.id = src.id "
+            "WHEN MATCHED THEN UPDATE SET tgt.v = src.v OUTPUT $action, inserted.id INTO dbo.audit;",
+            "tsql",
+            ["dbo.s"],
+            ["dbo.t"],
+            [["dbo.t.v", "dbo.s.v"]],
+        ),
+        ("REPLACE INTO t (a) SELECT b FROM s", "mysql", ["s"], ["t"], [["t.a", "s.b"]]),
+        ("LOAD DATA INFILE '/tmp/x.csv' INTO TABLE db.t", "mysql", ["/tmp/x.csv"], ["db.t"], []),
+        (
+            "INSERT ALL INTO t1 (a) VALUES (x) INTO t2 (b) VALUES (y) SELECT x, y FROM s",
+            "oracle",
+            ["s"],
+            ["t1", "t2"],
+            [["t1.a", "s.x"], ["t2.b", "s.y"]],
+        ),
+        (
+            "EXPORT DATA OPTIONS (uri = 'gs://b/x/*.csv', format = 'CSV') AS SELECT a FROM ds.t",
+            "bigquery",
+            ["ds.t"],
+            ["gs://b/x/*.csv"],
+            [["gs://b/x/*.csv.a", "ds.t.a"]],
+        ),
+        (
+            "CREATE TABLE t AS SELECT a FROM read_parquet('s3://b/x.parquet')",
+            "duckdb",
+            ["s3://b/x.parquet"],
+            ["t"],
+            [["t.a", "s3://b/x.parquet.a"]],
+        ),
+        ("SELECT sysdate FROM dual", "oracle", [], [], []),
+        (
+            "CREATE OR REPLACE TASK tk WAREHOUSE = w AS INSERT INTO a SELECT x FROM b",
+            "snowflake",
+            ["b"],
+            ["a"],
+            [["a.x", "b.x"]],
+        ),
+    ],
+)
+def test_dialect_specific_forms(sql: str, dialect: str, inputs: list, outputs: list, edges: list) -> None:
+    result = analyze(sql, dialect).to_dict()
+    assert (sorted(result["inputs"]), sorted(result["outputs"])) == (sorted(inputs), sorted(outputs))
+    assert sorted(result["column_lineage"] or []) == sorted(edges)
