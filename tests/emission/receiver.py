@@ -3,6 +3,8 @@
 Modes: ``healthy`` (200, event recorded), ``refuse`` (nothing listens on the port: connection refused),
 ``503`` (answers 503, records nothing), ``hang`` (reads the request, never answers), ``slow`` (answers 200
 and records after ``slow_seconds``), ``flap`` (alternates 503 and healthy, request by request).
+Run as a script (``python tests/emission/receiver.py MODE``) it serves in its own process, prints its URL,
+and stops when its standard input closes (or after ``lifetime``), printing how many events it received.
 Every loop is bounded: hung handlers give up after ``hang_max`` seconds or when the mode changes, and the
 server stops by itself after ``lifetime`` seconds.
 """
@@ -35,12 +37,16 @@ class Receiver:
         slow_seconds: float = 1.0,
         lifetime: float = 300.0,
         port: int | None = None,
+        store: bool = True,
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.hang_max = hang_max
         self.slow_seconds = slow_seconds
         self.lifetime = lifetime
+        #: keep received events (False: only count them, for long soak runs)
+        self.store = store
+        self.delivered = 0
         self.events: list[dict[str, Any]] = []
         self.requests = 0
         self.headers: list[dict[str, str]] = []
@@ -173,5 +179,16 @@ class Receiver:
             return
         event = json.loads(body)
         with self._lock:
-            self.events.append(event)
+            self.delivered += 1
+            if self.store:
+                self.events.append(event)
         self._answer(handler, 200)
+
+
+if __name__ == "__main__":
+    import sys
+
+    with Receiver(sys.argv[1] if len(sys.argv) > 1 else "healthy", store=False, lifetime=3600) as served:
+        print(served.url, flush=True)
+        sys.stdin.read()  # until the parent closes our stdin
+        print(served.delivered, flush=True)
