@@ -181,15 +181,17 @@ def split_lines_without_semicolons(sql: str) -> list[str]:
 
 _COMPOUND_ASSIGNMENT = re.compile(r"(?<=[\w\]\"`])\s*[-+*/%&|^]=(?!=)")
 _MERGE_OUTPUT = re.compile(r"\bOUTPUT\s+(?:\$action|inserted\.|deleted\.)", re.IGNORECASE)
+_TERADATA_ATTRIBUTES = re.compile(r"\(\s*(?:TITLE|FORMAT|NAMED)\s+(?:'(?:[^']|'')*'|\w+)\s*\)", re.IGNORECASE)
 _REPLACE_INTO = re.compile(r"^(\s*)REPLACE(\s+(?:LOW_PRIORITY\s+|DELAYED\s+)?INTO\b)", re.IGNORECASE)
 
 
 def rewrite_unparseable_forms(sql: str) -> str:
     """Equivalent-lineage rewrites of forms sqlglot cannot parse: T-SQL ``SET x += expr`` (-> ``=``),
-    MySQL ``REPLACE INTO`` (-> ``INSERT INTO``), a trailing T-SQL ``OUTPUT ...`` clause of MERGE (dropped)."""
+    MySQL ``REPLACE INTO`` (-> ``INSERT INTO``), a trailing T-SQL ``OUTPUT ...`` clause of MERGE and
+    Teradata column attributes such as ``col (TITLE 'x')`` (dropped)."""
     if re.match(r"\s*UPDATE\b", sql, re.IGNORECASE):
         return _COMPOUND_ASSIGNMENT.sub(" =", sql)
     if re.match(r"\s*MERGE\b", sql, re.IGNORECASE):
         m = _MERGE_OUTPUT.search(sql)
         return sql[: m.start()] if m else sql
-    return _REPLACE_INTO.sub(r"\1INSERT\2", sql)
+    return _TERADATA_ATTRIBUTES.sub("", _REPLACE_INTO.sub(r"\1INSERT\2", sql))
