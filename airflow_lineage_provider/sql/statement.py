@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlglot import exp
 
-from airflow_lineage_provider.sql.model import ColumnLineage, ColumnRef, TableRef
+from airflow_lineage_provider.sql.model import IDENTITY, ColumnLineage, ColumnRef, TableRef
 from airflow_lineage_provider.sql.names import PSEUDO_TABLES, ident, path_of, table_ref
-from airflow_lineage_provider.sql.walker import Scope, Source, StatementWalker, column_edges
+from airflow_lineage_provider.sql.walker import OutCol, Scope, Source, StatementWalker, column_edges
 
 #: statements that move no data between datasets
 _NO_LINEAGE = (
@@ -392,7 +392,11 @@ class StatementAnalyzer:
             whens = tree.args.get("whens")
             for when in (whens.expressions if whens is not None else tree.expressions) or ():
                 then = when.args.get("then")
-                if isinstance(then, exp.Update):
+                star = isinstance(then, exp.Update) and any(isinstance(e, exp.Star) for e in then.expressions)
+                if star or (isinstance(then, exp.Insert) and isinstance(then.this, exp.Star)):
+                    source = scope.sources[1] if len(scope.sources) > 1 else None
+                    res.columns.extend(self._star_edges(target, source))
+                elif isinstance(then, exp.Update):
                     res.columns.extend(self._set_edges(target, then.expressions, scope))
                 elif isinstance(then, exp.Insert):
                     cols = then.this.expressions if isinstance(then.this, exp.Tuple | exp.Schema) else []
@@ -405,6 +409,19 @@ class StatementAnalyzer:
         finally:
             self.walker._pop_ctes(pushed)
         return res
+
+    def _star_edges(self, target: TableRef, source: Source | None) -> list[ColumnLineage]:
+        """``MERGE ... UPDATE SET * / INSERT *``: every source column into the same-named target column."""
+        if source is None:
+            return []
+        if source.columns is not None:
+            cols = source.columns
+        elif source.table is not None:
+            names = self.walker.schema_columns(source.table) or ["*"]
+            cols = [OutCol(n, frozenset({ColumnRef(source.table, n)}), IDENTITY) for n in names]
+        else:
+            return []
+        return column_edges(target, None, cols)
 
     def _multitableinserts(self, tree: exp.Expression) -> Result:
         """Oracle ``INSERT ALL INTO t1 ... INTO t2 ... SELECT ...``."""

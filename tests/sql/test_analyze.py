@@ -250,6 +250,13 @@ COLUMN_CASES = [
         {"p": ["a", "b"]},
         [["u", "p.a"], ["v", "p.a"], ["v", "p.b"]],
     ),
+    (
+        "merge_set_star",
+        "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *",
+        "databricks",
+        {"s": ["id", "v"]},
+        [["t.id", "s.id"], ["t.v", "s.v"]],
+    ),
     ("count_star", "INSERT INTO t SELECT count(*) AS n FROM s", None, None, [["t.n", "s.*"]]),
     ("constant_has_no_edge", "INSERT INTO t SELECT 1 AS a, current_timestamp AS b FROM s", None, None, []),
     (
