@@ -72,8 +72,15 @@ def collect(context: Any, task_instance: Any) -> OperatorLineage | None:
 def _from_hook(hook: Any, statements: list[str]) -> OperatorLineage:
     from airflow_lineage_provider import conf
     from airflow_lineage_provider.extractors.budget import Budget
-    from airflow_lineage_provider.extractors.sql import FACET_KEY, Extraction, Status, source_for_hook
+    from airflow_lineage_provider.extractors.sql import (
+        FACET_KEY,
+        Extraction,
+        Status,
+        load_engine,
+        source_for_hook,
+    )
 
+    load_engine()
     budget = Budget(conf.extraction_timeout())
     status = Status()
     try:

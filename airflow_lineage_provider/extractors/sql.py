@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FACET_KEY = "sqlExtraction"
+#: SQL up to this size is analysed inline (milliseconds); longer SQL in a thread bounded by the budget
+INLINE_ANALYSIS_CHARS = 20_000
 _SCHEMA_BASE = "https://github.com/airflow-lineage-provider/airflow-lineage-provider/tree/main/schemas"
 
 
@@ -100,6 +102,12 @@ def _analyze_plain(sql: str, dialect: str | None, database: str | None, schema: 
     from airflow_lineage_provider.sql import analyze
 
     return analyze(sql, dialect, default_database=database, default_schema=schema)
+
+
+@functools.cache
+def load_engine() -> None:
+    """Import the SQL engine (and sqlglot) once per process, before any budget starts ticking."""
+    import airflow_lineage_provider.sql.engine  # noqa: F401
 
 
 def _column_mapping(columns: Mapping[str, Columns]) -> dict[str, dict[str, str]]:
@@ -176,6 +184,7 @@ class SqlExtractor(BaseExtractor):
         table = getattr(self.operator, "table", None)
         if not sql and not isinstance(table, str):
             return None
+        load_engine()
         budget = Budget(conf.extraction_timeout())
         status = Status()
         try:
@@ -302,6 +311,8 @@ class Extraction:
             def work() -> SqlLineage:
                 return _analyze_plain(self.sql, source.dialect, source.database, source.schema)
 
+        if len(self.sql) <= INLINE_ANALYSIS_CHARS:  # a few ms: no thread (and no GIL hand-offs) needed
+            return work()
         try:
             return call_with_timeout(work, self.budget.remaining(), name="lineage-sql-analysis")
         except BudgetExceeded:

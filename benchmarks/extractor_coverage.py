@@ -1,0 +1,603 @@
+"""SQL extractor coverage: the same DAGs with this provider and with apache-airflow-providers-openlineage.
+
+Usage: ``.venv/bin/python benchmarks/extractor_coverage.py [--db sqlite,postgres,mariadb]``
+(needs ``benchmarks/.venv-official``: ``benchmarks/setup_official_env.sh``; PostgreSQL on 127.0.0.1:5432 and
+MariaDB on 127.0.0.1:3306 for those databases).
+
+For each database the parent creates two identical fresh warehouses (one per side), then runs one worker
+subprocess per side, each in its own virtualenv and its own AIRFLOW_HOME, that runs one DAG per database
+with ``dag.test()`` and captures the events with a file transport. The worker probes, in-process (and in the
+official provider's forked listener children, through an append-only file):
+
+* **metadata round trips**: statements sent through a hook connection that read catalog metadata
+  (``information_schema``, ``pg_catalog``, ``sqlite_master``/``pragma``, ``current_schema()``, ``SHOW``),
+  attributed to the task whose lineage was being extracted;
+* **extraction time**: wall time of the provider's extraction entry point per task event (ours:
+  ``ExtractorManager.extract``; official: ``ExtractorManager.extract_metadata``), summed over START and
+  COMPLETE, and the part of it spent in metadata queries.
+
+The parent scores every task's COMPLETE event against the ground truth below (datasets as
+(input/output, namespace, name), column edges as (output dataset, column, input dataset, column)) and prints
+one table: per DAG and side, right/expected and wrong datasets and column edges, round trips, time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SIDES = {
+    "this provider": ROOT / ".venv" / "bin" / "python",
+    "official 2.20.3": ROOT / "benchmarks" / ".venv-official" / "bin" / "python",
+}
+
+# --- the warehouse and the DAG ---------------------------------------------------------------------------
+
+BASE_TABLES = [
+    "CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR(50), country VARCHAR(2))",
+    "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, amount DECIMAL(10,2), ds VARCHAR(10))",
+    "CREATE TABLE country_fixes (customer_id INTEGER, country VARCHAR(2))",
+    "CREATE TABLE big_orders (order_id INTEGER, customer VARCHAR(50), amount DECIMAL(10,2))",
+    "CREATE TABLE fr_orders (order_id INTEGER, customer VARCHAR(50), amount DECIMAL(10,2))",
+    "CREATE TABLE orders_copy (id INTEGER, customer_id INTEGER, amount DECIMAL(10,2), ds VARCHAR(10))",
+    "CREATE TABLE audit_log (customer VARCHAR(50), total DECIMAL(12,2))",
+    "INSERT INTO customers VALUES (1, 'ann', 'FR'), (2, 'bob', 'DE')",
+    "INSERT INTO orders VALUES (1, 1, 10.00, '2024-01-01'), (2, 2, 20.00, '2024-01-01')",
+    "INSERT INTO country_fixes VALUES (2, 'AT')",
+]
+
+#: task -> (SQL per database kind, or one SQL for all; None = not on that database), ground truth
+#: ground truth: inputs, outputs, column edges "out_table.col<-in_table.col", inputs tolerated (not wrong)
+TASKS: list[dict[str, Any]] = [
+    {
+        "task": "ctas",
+        "sql": "CREATE TABLE customer_totals AS SELECT c.name AS customer, SUM(o.amount) AS total "
+        "FROM orders AS o JOIN customers AS c ON o.customer_id = c.id GROUP BY c.name",
+        "inputs": ["orders", "customers"],
+        "outputs": ["customer_totals"],
+        "edges": ["customer_totals.customer<-customers.name", "customer_totals.total<-orders.amount"],
+    },
+    {
+        "task": "insert_cte",
+        "sql": "INSERT INTO big_orders (order_id, customer, amount) "
+        "WITH fr AS (SELECT id, name FROM customers WHERE country = 'FR') "
+        "SELECT o.id, fr.name, o.amount FROM orders AS o JOIN fr ON fr.id = o.customer_id "
+        "WHERE o.ds = '{{ ds }}'",
+        "inputs": ["orders", "customers"],
+        "outputs": ["big_orders"],
+        "edges": [
+            "big_orders.order_id<-orders.id",
+            "big_orders.customer<-customers.name",
+            "big_orders.amount<-orders.amount",
+        ],
+    },
+    {
+        "task": "update_from",
+        "sql": {
+            "sqlite": "UPDATE customers SET country = f.country FROM country_fixes AS f "
+            "WHERE f.customer_id = customers.id",
+            "postgres": "UPDATE customers SET country = f.country FROM country_fixes AS f "
+            "WHERE f.customer_id = customers.id",
+            "mariadb": "UPDATE customers AS c JOIN country_fixes AS f ON f.customer_id = c.id "
+            "SET c.country = f.country",
+        },
+        "inputs": ["country_fixes"],
+        "tolerated": ["customers"],
+        "outputs": ["customers"],
+        "edges": ["customers.country<-country_fixes.country"],
+    },
+    {
+        "task": "temp_table_script",
+        "sql": "CREATE {temp} TABLE tmp_fr AS SELECT id, name FROM customers WHERE country = 'FR'; "
+        "INSERT INTO fr_orders SELECT o.id, t.name, o.amount FROM orders AS o JOIN tmp_fr AS t "
+        "ON t.id = o.customer_id; DROP TABLE tmp_fr",
+        "inputs": ["orders", "customers"],
+        "outputs": ["fr_orders"],
+        "edges": [
+            "fr_orders.order_id<-orders.id",
+            "fr_orders.customer<-customers.name",
+            "fr_orders.amount<-orders.amount",
+        ],
+    },
+    {
+        "task": "select_star",
+        "sql": "INSERT INTO orders_copy SELECT * FROM orders",
+        "inputs": ["orders"],
+        "outputs": ["orders_copy"],
+        "edges": [f"orders_copy.{c}<-orders.{c}" for c in ("id", "customer_id", "amount", "ds")],
+    },
+    {
+        "task": "merge",
+        "sql": {
+            "postgres": "MERGE INTO customers AS c USING country_fixes AS f ON f.customer_id = c.id "
+            "WHEN MATCHED THEN UPDATE SET country = f.country "
+            "WHEN NOT MATCHED THEN INSERT (id, country) VALUES (f.customer_id, f.country)"
+        },
+        "inputs": ["country_fixes"],
+        "tolerated": ["customers"],
+        "outputs": ["customers"],
+        "edges": ["customers.country<-country_fixes.country", "customers.id<-country_fixes.customer_id"],
+    },
+    {
+        "task": "hook_in_task",
+        "hook_sql": "INSERT INTO audit_log (customer, total) SELECT customer, total FROM customer_totals",
+        "inputs": ["customer_totals"],
+        "outputs": ["audit_log"],
+        "edges": ["audit_log.customer<-customer_totals.customer", "audit_log.total<-customer_totals.total"],
+    },
+]
+
+HOOKS = {
+    "sqlite": ("airflow.providers.sqlite.hooks.sqlite", "SqliteHook", "sqlite_conn_id"),
+    "postgres": ("airflow.providers.postgres.hooks.postgres", "PostgresHook", "postgres_conn_id"),
+    "mariadb": ("airflow.providers.mysql.hooks.mysql", "MySqlHook", "mysql_conn_id"),
+}
+
+
+def task_sql(task: dict[str, Any], kind: str) -> str | None:
+    sql = task.get("sql")
+    if isinstance(sql, dict):
+        sql = sql.get(kind)
+    if sql is None:
+        return None
+    return sql.replace("{temp}", "TEMPORARY" if kind == "mariadb" else "TEMP")
+
+
+def dag_source(kind: str, dag_id: str, conn_id: str) -> str:
+    module, hook_class, hook_arg = HOOKS[kind]
+    lines = [
+        "import datetime",
+        "from airflow.sdk import DAG, task",
+        "from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator",
+        f"from {module} import {hook_class}",
+        f"with DAG({dag_id!r}, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:",
+    ]
+    present = []
+    for spec in TASKS:
+        if "hook_sql" in spec:
+            lines += [
+                "    @task",
+                f"    def {spec['task']}():",
+                f"        {hook_class}({hook_arg}={conn_id!r}).run({spec['hook_sql']!r})",
+                f"    {spec['task']} = {spec['task']}()",
+            ]
+            present.append(spec["task"])
+            continue
+        sql = task_sql(spec, kind)
+        if sql is not None:
+            lines.append(
+                f"    {spec['task']} = SQLExecuteQueryOperator(task_id={spec['task']!r}, conn_id={conn_id!r},"
+                f" sql={sql!r}, split_statements=True)"
+            )
+            present.append(spec["task"])
+    chain = [t for t in present if t not in ("ctas", "hook_in_task")]
+    lines.append("    ctas >> hook_in_task")
+    lines.append("    " + " >> ".join(chain))
+    return "\n".join(lines) + "\n"
+
+
+# --- warehouses (parent) -------------------------------------------------------------------------------
+
+
+def create_warehouse(kind: str, workdir: Path, side_index: int) -> dict[str, Any]:
+    name = f"lp_cov_{kind[:2]}_{side_index}_{uuid.uuid4().hex[:8]}"
+    if kind == "sqlite":
+        import sqlite3
+
+        path = (workdir / f"{name}.db").resolve()
+        with sqlite3.connect(path) as db:
+            for statement in BASE_TABLES:
+                db.execute(statement)
+        conn = {"conn_type": "sqlite", "host": str(path)}
+        return {"kind": kind, "conn_id": name, "conn": conn, "namespace": f"sqlite://{path}", "prefix": ""}
+    if kind == "postgres":
+        import psycopg2
+
+        db = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
+        db.autocommit = True
+        with db.cursor() as cur:
+            cur.execute(f"CREATE SCHEMA {name}")
+            cur.execute(f"SET search_path = {name}")
+            for statement in BASE_TABLES:
+                cur.execute(statement)
+        db.close()
+        conn = {
+            "conn_type": "postgres",
+            "host": "127.0.0.1",
+            "port": 5432,
+            "login": "postgres",
+            "schema": "test",
+            "extra": {"options": f"-c search_path={name}"},
+        }
+        return {
+            "kind": kind,
+            "conn_id": name,
+            "conn": conn,
+            "namespace": "postgres://127.0.0.1:5432",
+            "prefix": f"test.{name}.",
+            "drop": name,
+        }
+    import MySQLdb
+
+    db = MySQLdb.connect(host="127.0.0.1", port=3306, user="root")
+    db.autocommit(True)
+    cur = db.cursor()
+    cur.execute(f"CREATE DATABASE {name}")
+    cur.execute(f"USE {name}")
+    for statement in BASE_TABLES:
+        cur.execute(statement)
+    db.close()
+    conn = {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "schema": name}
+    return {
+        "kind": kind,
+        "conn_id": name,
+        "conn": conn,
+        "namespace": "mysql://127.0.0.1:3306",
+        "prefix": f"{name}.",
+        "drop": name,
+    }
+
+
+def drop_warehouse(warehouse: dict[str, Any]) -> None:
+    name = warehouse.get("drop")
+    if not name:
+        return
+    if warehouse["kind"] == "postgres":
+        import psycopg2
+
+        db = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
+        db.autocommit = True
+        with db.cursor() as cur:
+            cur.execute(f"DROP SCHEMA {name} CASCADE")
+        db.close()
+    else:
+        import MySQLdb
+
+        db = MySQLdb.connect(host="127.0.0.1", port=3306, user="root")
+        db.cursor().execute(f"DROP DATABASE {name}")
+        db.close()
+
+
+# --- worker (runs inside one side's virtualenv) ------------------------------------------------------------
+
+_META_WORDS = ("information_schema", "pg_catalog", "sqlite_master", "pragma", "current_schema", "show ")
+
+
+def _worker(spec_path: Path) -> None:
+    spec = json.loads(spec_path.read_text())
+    home = Path(spec["home"])
+    (home / "dags").mkdir(parents=True, exist_ok=True)
+    env = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+    }
+    transport = json.dumps({"type": "file", "log_file_path": spec["events"], "append": True})
+    if spec["side"] == "official":
+        env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = transport
+    else:
+        env["AIRFLOW__LINEAGE_PROVIDER__TRANSPORT"] = transport
+    for warehouse in spec["warehouses"]:
+        env[f"AIRFLOW_CONN_{warehouse['conn_id'].upper()}"] = json.dumps(warehouse["conn"])
+    os.environ.update(env)
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _install_probes(spec["side"], spec["probes"])
+    import importlib.util
+
+    for warehouse in spec["warehouses"]:
+        dag_id = f"coverage_{warehouse['kind']}"
+        path = home / "dags" / f"{dag_id}.py"
+        path.write_text(dag_source(warehouse["kind"], dag_id, warehouse["conn_id"]))
+        module_spec = importlib.util.spec_from_file_location(dag_id, path)
+        assert module_spec is not None and module_spec.loader is not None
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        module.dag.test()
+    if spec["side"] == "ours":
+        from airflow_lineage_provider.emission.emitter import get_emitter
+
+        get_emitter().flush(30)
+    time.sleep(0.5)
+
+
+def _install_probes(side: str, probe_path: str) -> None:
+    """Count metadata statements per task, time the extraction entry point (fork-safe: append to a file)."""
+    import functools
+
+    current: dict[str, Any] = {"task": None}
+
+    def record(entry: dict[str, Any]) -> None:
+        with open(probe_path, "a") as handle:
+            handle.write(json.dumps(entry) + "\n")
+
+    class Cursor:
+        def __init__(self, cursor: Any) -> None:
+            object.__setattr__(self, "_cursor", cursor)
+
+        def execute(self, sql: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            result = self._cursor.execute(sql, *args, **kwargs)
+            text = str(sql).lower()
+            if current["task"] and any(word in text for word in _META_WORDS):
+                record(
+                    {"kind": "meta", "task": current["task"], "ms": (time.perf_counter() - started) * 1000}
+                )
+            return result
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._cursor, name)
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            setattr(self._cursor, name, value)
+
+        def __iter__(self) -> Any:
+            return iter(self._cursor)
+
+        def __enter__(self) -> Cursor:
+            self._cursor.__enter__()
+            return self
+
+        def __exit__(self, *exc: Any) -> Any:
+            return self._cursor.__exit__(*exc)
+
+    class Connection:
+        def __init__(self, conn: Any) -> None:
+            object.__setattr__(self, "_conn", conn)
+
+        def cursor(self, *args: Any, **kwargs: Any) -> Cursor:
+            return Cursor(self._conn.cursor(*args, **kwargs))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._conn, name)
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            setattr(self._conn, name, value)
+
+        def __enter__(self) -> Connection:
+            self._conn.__enter__()
+            return self
+
+        def __exit__(self, *exc: Any) -> Any:
+            return self._conn.__exit__(*exc)
+
+    from airflow.providers.mysql.hooks.mysql import MySqlHook
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+    from airflow.providers.sqlite.hooks.sqlite import SqliteHook
+
+    for hook_class in (SqliteHook, PostgresHook, MySqlHook):
+        original = hook_class.get_conn
+
+        def get_conn(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            return Connection(_original(self, *args, **kwargs))
+
+        hook_class.get_conn = get_conn  # type: ignore[method-assign]
+
+    def timed(original: Any, task_of: Any, phase_of: Any) -> Any:
+        @functools.wraps(original)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            task_id, phase = task_of(args, kwargs), phase_of(args, kwargs)
+            current["task"] = task_id
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                record(
+                    {
+                        "kind": "extract",
+                        "task": task_id,
+                        "phase": phase,
+                        "ms": (time.perf_counter() - started) * 1000,
+                    }
+                )
+                current["task"] = None
+
+        return wrapper
+
+    if side == "official":
+        from airflow.providers.openlineage.extractors.manager import ExtractorManager as Official
+
+        Official.extract_metadata = timed(  # type: ignore[method-assign]
+            Official.extract_metadata,
+            lambda a, k: (k.get("task") or a[2]).task_id,
+            lambda a, k: str(k.get("task_instance_state") or a[3]),
+        )
+    else:
+        from airflow_lineage_provider.extractors.manager import ExtractorManager as Ours
+
+        Ours.extract = timed(  # type: ignore[method-assign]
+            Ours.extract,
+            lambda a, k: getattr(k.get("operator") or a[2], "task_id", None),
+            lambda a, k: k.get("phase") or a[1],
+        )
+
+
+# --- scoring (parent) -------------------------------------------------------------------------------------
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _produced(event: dict[str, Any]) -> tuple[set[tuple[str, str, str]], set[tuple[Any, ...]]]:
+    found = {("in", d["namespace"], d["name"]) for d in event.get("inputs") or []}
+    found |= {("out", d["namespace"], d["name"]) for d in event.get("outputs") or []}
+    edges = set()
+    for out in event.get("outputs") or []:
+        facet = (out.get("facets") or {}).get("columnLineage") or {}
+        for column, spec in (facet.get("fields") or {}).items():
+            for field in spec.get("inputFields") or []:
+                edges.add(
+                    (out["namespace"], out["name"], column, field["namespace"], field["name"], field["field"])
+                )
+    return found, edges
+
+
+def _expected(task: dict[str, Any], warehouse: dict[str, Any]) -> tuple[set, set, set]:
+    ns, prefix = warehouse["namespace"], warehouse["prefix"]
+    datasets = {("in", ns, prefix + t) for t in task["inputs"]} | {
+        ("out", ns, prefix + t) for t in task["outputs"]
+    }
+    tolerated = {("in", ns, prefix + t) for t in task.get("tolerated", [])}
+    edges = set()
+    for edge in task["edges"]:
+        out, source = edge.split("<-")
+        out_table, out_col = out.rsplit(".", 1)
+        in_table, in_col = source.rsplit(".", 1)
+        edges.add((ns, prefix + out_table, out_col, ns, prefix + in_table, in_col))
+    return datasets, tolerated, edges
+
+
+def score(
+    side: str, warehouse: dict[str, Any], events: list[dict[str, Any]], probes: list[dict[str, Any]]
+) -> dict:
+    kind = warehouse["kind"]
+    dag_id = f"coverage_{kind}"
+    row = {
+        "ds_right": 0,
+        "ds_expected": 0,
+        "ds_wrong": 0,
+        "edges_right": 0,
+        "edges_expected": 0,
+        "edges_wrong": 0,
+        "round_trips": 0,
+        "max_trips": 0,
+        "tasks": 0,
+        "extract_ms": [],
+        "net_ms": [],
+    }
+    for task in TASKS:
+        if "hook_sql" not in task and task_sql(task, kind) is None:
+            continue
+        row["tasks"] += 1
+        terminal = [
+            e
+            for e in events
+            if e["job"]["name"] == f"{dag_id}.{task['task']}" and e["eventType"] in ("COMPLETE", "FAIL")
+        ]
+        expected, tolerated, expected_edges = _expected(task, warehouse)
+        found, edges = _produced(terminal[-1]) if terminal else (set(), set())
+        row["ds_expected"] += len(expected)
+        row["ds_right"] += len(found & expected)
+        row["ds_wrong"] += len(found - expected - tolerated)
+        row["edges_expected"] += len(expected_edges)
+        row["edges_right"] += len(edges & expected_edges)
+        row["edges_wrong"] += len(edges - expected_edges)
+        mine = [p for p in probes if p["task"] == task["task"]]
+        trips = [p for p in mine if p["kind"] == "meta"]
+        row["round_trips"] += len(trips)
+        row["max_trips"] = max(row["max_trips"], len(trips))
+        total = sum(p["ms"] for p in mine if p["kind"] == "extract")
+        row["extract_ms"].append(total)
+        row["net_ms"].append(total - sum(p["ms"] for p in trips))
+    return row
+
+
+def run(kinds: list[str]) -> int:
+    sys.path.insert(0, str(ROOT / "tests"))
+    import ol_schema
+
+    missing = [name for name, python in SIDES.items() if not python.exists()]
+    if missing:
+        print(f"missing virtualenv for {missing}: run benchmarks/setup_official_env.sh", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="lp-coverage-"))
+    results: dict[tuple[str, str], dict] = {}
+    invalid: dict[str, int] = {}
+    for index, (label, python) in enumerate(SIDES.items()):
+        side = "official" if label.startswith("official") else "ours"
+        warehouses = [create_warehouse(kind, workdir, index) for kind in kinds]
+        spec = {
+            "side": side,
+            "home": str(workdir / f"home-{side}"),
+            "events": str(workdir / f"events-{side}.jsonl"),
+            "probes": str(workdir / f"probes-{side}.jsonl"),
+            "warehouses": warehouses,
+        }
+        spec_path = workdir / f"spec-{side}.json"
+        spec_path.write_text(json.dumps(spec))
+        try:
+            started = time.monotonic()
+            proc = subprocess.run(
+                [str(python), str(Path(__file__).resolve()), "--worker", str(spec_path)],
+                cwd="/",
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
+            if proc.returncode != 0:
+                print(f"{label} worker failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
+                return 1
+            print(f"{label}: worker ran in {time.monotonic() - started:.0f}s", file=sys.stderr)
+            events = _read_jsonl(Path(spec["events"]))
+            probes = _read_jsonl(Path(spec["probes"]))
+            invalid[label] = sum(1 for e in events if ol_schema.errors(e))
+            for warehouse in warehouses:
+                results[(warehouse["kind"], label)] = score(side, warehouse, events, probes)
+        finally:
+            for warehouse in warehouses:
+                drop_warehouse(warehouse)
+    _print(kinds, results, invalid)
+    return 0
+
+
+def _print(kinds: list[str], results: dict[tuple[str, str], dict], invalid: dict[str, int]) -> None:
+    print(
+        "| DAG (database) | provider | datasets right / expected (wrong) "
+        "| column edges right / expected (wrong) "
+        "| metadata round trips: total (max per task) "
+        "| extraction ms per task, median (without round trips) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for kind in kinds:
+        for label in SIDES:
+            r = results[(kind, label)]
+            median = statistics.median(r["extract_ms"]) if r["extract_ms"] else 0.0
+            net = statistics.median(r["net_ms"]) if r["net_ms"] else 0.0
+            print(
+                f"| coverage_{kind} ({r['tasks']} tasks) | {label} | {r['ds_right']} / {r['ds_expected']} "
+                f"({r['ds_wrong']}) | {r['edges_right']} / {r['edges_expected']} ({r['edges_wrong']}) | "
+                f"{r['round_trips']} ({r['max_trips']}) | {median:.1f} ({net:.1f}) |"
+            )
+    print()
+    print(
+        "events failing the OpenLineage JSON Schemas: " + ", ".join(f"{k}: {v}" for k, v in invalid.items())
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=textwrap.dedent(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--db", default="sqlite,postgres,mariadb", help="comma-separated: sqlite,postgres,mariadb"
+    )
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _worker(args.worker)
+        return 0
+    return run([kind.strip() for kind in args.db.split(",") if kind.strip()])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
