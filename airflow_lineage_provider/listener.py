@@ -97,9 +97,9 @@ def dag_run_info(dag_run: Any, dag: Any = None) -> DagRunInfo:
     dag_attrs = _attributes(
         dag, ("dag_id", "description", "owner", "tags", "catchup", "max_active_runs", "max_active_tasks")
     )
-    timetable = getattr(dag, "timetable", None)
-    if timetable is not None and getattr(timetable, "summary", None):
-        dag_attrs["timetable"] = str(timetable.summary)
+    schedule = getattr(getattr(dag, "timetable", None), "summary", None) or getattr(dag, "schedule", None)
+    if isinstance(schedule, str) and schedule:  # SerializedDAG: timetable summary; SDK DAG: schedule string
+        dag_attrs["schedule"] = schedule
     run_attrs = _attributes(
         dag_run,
         (

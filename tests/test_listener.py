@@ -423,3 +423,32 @@ def test_failure_before_the_running_hook_still_gets_a_start(lineage_events):
     ]
     assert events[1]["run"]["runId"] == events[2]["run"]["runId"]
     assert "no_such_variable" in events[2]["run"]["facets"]["errorMessage"]["message"]
+
+
+def test_scheduler_dag_run_running_hook_sends_the_start(lineage_events):
+    """The scheduler announces a run through DagRun.notify_dagrun_state_changed (not used by dag.test())."""
+    from airflow.utils.session import create_session
+
+    dag_run = run_dag(THREE_TASKS.replace("lp_three_tasks", "lp_sched_start"), "lp_sched_start")
+    before = len(lineage_events())
+    from airflow.models.dagrun import DagRun
+
+    with create_session() as session:
+        orm_run = session.get(DagRun, dag_run.id)
+        orm_run.state = "running"
+        orm_run.notify_dagrun_state_changed(msg="started")
+        session.rollback()
+    new = lineage_events()[before:]
+    assert summary(new) == [("START", "lp_sched_start")]
+    info = ev.DagRunInfo(dag_id="lp_sched_start", run_id=dag_run.run_id, logical_date=dag_run.logical_date)
+    assert new[0]["run"]["runId"] == ev.dag_run_uuid("default", info)
+
+
+def test_a_hook_never_raises(caplog):
+    from airflow_lineage_provider.listener import get_listener
+
+    with caplog.at_level(logging.WARNING, logger="airflow_lineage_provider"):
+        get_listener().on_task_instance_running(previous_state=None, task_instance=object())
+        get_listener().on_dag_run_failed(dag_run=object(), msg="boom")
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2 and all("no event sent" in m for m in messages), messages
