@@ -221,3 +221,46 @@ def test_postgres_dag(postgres_warehouse: Warehouse, lineage_events) -> None:
 @pytest.mark.integration
 def test_mariadb_dag(mariadb_warehouse: Warehouse, lineage_events) -> None:
     _check(mariadb_warehouse, _run(mariadb_warehouse, lineage_events))
+
+
+ASSET_DAG = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+
+with DAG({dag_id!r}, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    SQLExecuteQueryOperator(
+        task_id="ctas", conn_id={conn_id!r},
+        sql="CREATE TABLE fr_customers AS SELECT id, name FROM customers WHERE country = 'FR'",
+    )
+"""
+
+
+def test_emit_asset_events(
+    sqlite_warehouse: Warehouse, lineage_events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opt-in: the table a SQL task writes becomes an Airflow asset event, through the provider's alias."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.sdk import Asset
+    from airflow.utils.session import create_session
+    from lineage_helpers import reset_lineage
+    from sqlalchemy import select
+
+    from airflow_lineage_provider.extractors.assets import ALIAS_NAME
+    from airflow_lineage_provider.naming import DatasetId, asset_uri
+
+    monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__EMIT_ASSET_EVENTS", "true")
+    reset_lineage()
+    dag_id = f"lp_assets_{sqlite_warehouse.conn_id}"
+    dag_run = run_dag(ASSET_DAG.format(dag_id=dag_id, conn_id=sqlite_warehouse.conn_id), dag_id)
+    assert dag_run.state == "success"
+    uri = asset_uri(DatasetId(*sqlite_warehouse.ds("fr_customers")))
+    assert uri is not None
+    with create_session() as session:
+        asset = session.scalars(select(AssetModel).where(AssetModel.uri == Asset(uri=uri).uri)).one()
+        events = session.scalars(select(AssetEvent).where(AssetEvent.asset_id == asset.id)).all()
+        assert len(events) == 1
+        assert events[0].source_dag_id == dag_id and events[0].source_task_id == "ctas"
+        assert [alias.name for alias in events[0].source_aliases] == [ALIAS_NAME]
+    complete = by_job(lineage_events(), f"{dag_id}.ctas", "COMPLETE")
+    assert datasets(complete, "outputs") == {sqlite_warehouse.ds("fr_customers")}
