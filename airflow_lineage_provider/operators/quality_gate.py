@@ -50,6 +50,14 @@ class QualityGateFailed(QualityGateBreach, AirflowFailException):
     """The gate failed on purpose (breach with ``on_breach='fail'``, or a pause that timed out): no retry."""
 
 
+class QualityGateInputFailed(QualityGateError, AirflowFailException):
+    """Bad input found at run time (missing connection, unknown column ...): fail at once, without retry."""
+
+
+class _TableUnreadable(QualityGateError):
+    """The table could not be read: maybe a transient database problem, so retries apply."""
+
+
 def _templated(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
@@ -203,7 +211,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                 f"{self.task_id}: table {self.table!r} cannot be read on connection {self.conn_id!r} "
                 f"({_first_line(exc)}); check the name, its schema and case, and the grants"
             )
-            raise QualityGateError(msg) from exc
+            raise _TableUnreadable(msg) from exc
         available = [str(name) for name in described or []]
         resolved = resolve_columns([r.column for r in self.rules], available, table=self.table)
         rules = tuple(
@@ -234,7 +242,12 @@ class QualityGateOperator(BaseOperator, SkipMixin):
     # ------------------------------------------------------------------ running
 
     def execute(self, context: Context) -> dict[str, Any]:
-        hook, query, rules = self._plan()
+        try:
+            hook, query, rules = self._plan()
+        except _TableUnreadable:
+            raise
+        except QualityGateError as exc:
+            raise QualityGateInputFailed(str(exc)) from exc
         self._query = query
         measurement = query.parse(hook.get_first(query.sql))
         result = self._evaluate(measurement, rules)
@@ -320,7 +333,13 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         self, context: Context, result: GateResult, *, push: bool = False, **extra: Any
     ) -> dict[str, Any]:
         """The XCom value (returned, or pushed when the task ends another way than returning)."""
-        value = {**result.to_dict(), "on_breach": self.on_breach, "conn_id": self.conn_id, **extra}
+        value = {
+            **result.to_dict(),
+            "on_breach": self.on_breach,
+            "conn_id": self.conn_id,
+            "sql": self._query.sql if self._query else None,
+            **extra,
+        }
         if push:
             context["ti"].xcom_push(key="return_value", value=value)
         return value

@@ -1,4 +1,4 @@
-"""Every ``on_breach`` mode on real ``dag.test()`` runs, with downstream task states, XCom, notifiers, events."""
+"""Every ``on_breach`` mode in real ``dag.test()`` runs: downstream task states, XCom, notifiers, events."""
 
 from __future__ import annotations
 
