@@ -452,3 +452,34 @@ def test_a_hook_never_raises(caplog):
         get_listener().on_dag_run_failed(dag_run=object(), msg="boom")
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2 and all("no event sent" in m for m in messages), messages
+
+
+def test_dag_run_parent_from_conf(lineage_events):
+    parent_id, root_id = "01890000-0000-7000-8000-00000000a001", "01890000-0000-7000-8000-00000000a002"
+    conf = {
+        "openlineage": {
+            "parentRunId": parent_id,
+            "parentJobNamespace": "upstream",
+            "parentJobName": "orchestrator.trigger_sales",
+            "rootParentRunId": root_id,
+            "rootParentJobNamespace": "upstream",
+            "rootParentJobName": "orchestrator",
+        }
+    }
+    source = THREE_TASKS.replace("lp_three_tasks", "lp_with_parent")
+    assert run_dag(source, "lp_with_parent", run_conf=conf).state == "success"
+    events = lineage_events()
+    dag_events = task_events(events, "lp_with_parent")
+    assert [e["eventType"] for e in dag_events] == ["START", "COMPLETE"]
+    for event in dag_events:
+        parent = event["run"]["facets"]["parent"]
+        assert parent["run"]["runId"] == parent_id and parent["job"]["name"] == "orchestrator.trigger_sales"
+        assert parent["root"]["run"]["runId"] == root_id
+    for event in events:
+        if event["job"]["name"] != "lp_with_parent":
+            parent = event["run"]["facets"]["parent"]
+            assert parent["run"]["runId"] == dag_events[0]["run"]["runId"]
+            assert (
+                parent["root"]["run"]["runId"] == root_id and parent["root"]["job"]["name"] == "orchestrator"
+            )
+    assert "conf" not in json.dumps([e["run"]["facets"]["airflow"] for e in events])
