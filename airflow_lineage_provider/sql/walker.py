@@ -273,7 +273,35 @@ class StatementWalker:
             text = expr.sql(dialect=self.dialect)
         except Exception:
             text = str(expr)
-        return " ".join(text.split()).lower(), False
+        written = self.source_text(expr, text)
+        return " ".join((written or text).split()).lower(), False
+
+    def source_text(self, expr: exp.Expression, generated: str) -> str | None:
+        """The expression as written in the SQL (``ifnull(b, 0)``, not sqlglot's ``COALESCE(b, 0)``), when
+        token positions delimit it and it parses back to the same expression; else None."""
+        spans = [
+            (n.meta["start"], n.meta["end"]) for n in expr.walk() if "start" in n.meta and "end" in n.meta
+        ]
+        if not spans:
+            return None
+        start, end = min(a for a, _ in spans), max(b for _, b in spans) + 1
+        raw = self.raw_sql
+        while start > 0 and isinstance(expr, exp.Paren) and raw[start - 1] in " \t\n(":
+            start -= 1
+        depth = raw[start:end].count("(") - raw[start:end].count(")")
+        while depth > 0 and end < len(raw):
+            depth += {"(": 1, ")": -1}.get(raw[end], 0)
+            end += 1
+        text = raw[start:end].strip()
+        if not text or len(text) > 500:
+            return None
+        try:
+            import sqlglot
+
+            again = sqlglot.parse_one(text, read=self.dialect or None)
+        except Exception:
+            return None
+        return text if again is not None and again.sql(dialect=self.dialect) == generated else None
 
     @staticmethod
     def transformation(expr: exp.Expression) -> str:
@@ -291,16 +319,31 @@ class StatementWalker:
         if qualifier is not None:
             found = self.find_source(ident(qualifier), is_quoted(qualifier), scope, star)
             sources = [found] if found else []
+        inner = star.this if isinstance(star, exp.Column) else star
+        excluded = {
+            ident(e.this if isinstance(e, exp.Column) else e) for e in inner.args.get("except_") or ()
+        }
+        excluded |= {
+            ident(e.this if isinstance(e, exp.Column) else e) for e in inner.args.get("except") or ()
+        }
         out: list[OutCol] = []
         for src in sources:
             if src.columns is not None:
-                out.extend(OutCol(c.name, c.deps, c.transformation, c.quoted) for c in src.columns)
+                out.extend(
+                    OutCol(c.name, c.deps, c.transformation, c.quoted)
+                    for c in src.columns
+                    if c.name not in excluded
+                )
             elif src.table is not None:
                 cols = self.schema_columns(src.table)
                 if cols is None:
                     out.append(OutCol("*", frozenset({ColumnRef(src.table, "*")}), IDENTITY))
                 else:
-                    out.extend(OutCol(c, frozenset({ColumnRef(src.table, c)}), IDENTITY) for c in cols)
+                    out.extend(
+                        OutCol(c, frozenset({ColumnRef(src.table, c)}), IDENTITY)
+                        for c in cols
+                        if c not in excluded
+                    )
         return out
 
     # ------------------------------------------------------------------ expressions
@@ -356,6 +399,11 @@ class StatementWalker:
         qualifier = col.args.get("table")
         if qualifier is not None and ident(qualifier):
             src = self.find_source(ident(qualifier), is_quoted(qualifier), scope, col)
+            if src is None and col.args.get("db") is not None and not col.args.get("catalog"):
+                # BigQuery/Snowflake struct access: alias.struct_column.field
+                db = col.args["db"]
+                src = self.find_source(ident(db), is_quoted(db), scope)
+                name, quoted = ident(qualifier), is_quoted(qualifier)
             if src is None:
                 return set()
             return self.from_source(src, name, quoted)

@@ -494,3 +494,40 @@ def test_dialect_specific_forms(sql: str, dialect: str, inputs: list, outputs: l
     result = analyze(sql, dialect).to_dict()
     assert (sorted(result["inputs"]), sorted(result["outputs"])) == (sorted(inputs), sorted(outputs))
     assert sorted(result["column_lineage"] or []) == sorted(edges)
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "schema", "edges"),
+    [
+        (
+            "INSERT INTO t SELECT s.* EXCEPT (secret) FROM ds.s AS s",
+            "bigquery",
+            {"ds.s": ["id", "secret"]},
+            [["t.id", "ds.s.id"]],
+        ),
+        (
+            "INSERT INTO t SELECT * EXCLUDE (secret) FROM s",
+            "snowflake",
+            {"s": ["id", "secret"]},
+            [["t.id", "s.id"]],
+        ),
+        (
+            "INSERT INTO t SELECT u.address.city AS city FROM ds.users u",
+            "bigquery",
+            None,
+            [["t.city", "ds.users.address"]],
+        ),
+        ("INSERT INTO t SELECT IFNULL(b, 0) FROM s", "mysql", None, [["t.ifnull(b, 0)", "s.b"]]),
+        (
+            "INSERT INTO t SELECT (a + b) FROM s",
+            "postgres",
+            None,
+            [["t.(a + b)", "s.a"], ["t.(a + b)", "s.b"]],
+        ),
+        ("INSERT INTO t SELECT a::text FROM s", "postgres", None, [["t.a", "s.a"]]),
+    ],
+)
+def test_star_exclusions_struct_fields_and_names(
+    sql: str, dialect: str, schema: dict | None, edges: list
+) -> None:
+    assert sorted(analyze(sql, dialect, schema=schema).to_dict()["column_lineage"]) == sorted(edges)
