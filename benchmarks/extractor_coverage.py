@@ -418,7 +418,7 @@ def _install_probes(side: str, probe_path: str) -> None:
 
         Official.extract_metadata = timed(  # type: ignore[method-assign]
             Official.extract_metadata,
-            lambda a, k: (k.get("task") or a[2]).task_id,
+            lambda a, k: _job_of(k.get("task") or a[2]),
             lambda a, k: str(k.get("task_instance_state") or a[3]),
         )
     else:
@@ -426,9 +426,13 @@ def _install_probes(side: str, probe_path: str) -> None:
 
         Ours.extract = timed(  # type: ignore[method-assign]
             Ours.extract,
-            lambda a, k: getattr(k.get("operator") or a[2], "task_id", None),
+            lambda a, k: _job_of(k.get("operator") or a[2]),
             lambda a, k: k.get("phase") or a[1],
         )
+
+
+def _job_of(operator: Any) -> str:
+    return f"{operator.dag_id}.{operator.task_id}"
 
 
 # --- scoring (parent) -------------------------------------------------------------------------------------
@@ -504,7 +508,7 @@ def score(
         row["edges_expected"] += len(expected_edges)
         row["edges_right"] += len(edges & expected_edges)
         row["edges_wrong"] += len(edges - expected_edges)
-        mine = [p for p in probes if p["task"] == task["task"]]
+        mine = [p for p in probes if p["task"] == f"{dag_id}.{task['task']}"]
         trips = [p for p in mine if p["kind"] == "meta"]
         row["round_trips"] += len(trips)
         row["max_trips"] = max(row["max_trips"], len(trips))

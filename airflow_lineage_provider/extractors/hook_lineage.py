@@ -15,8 +15,10 @@ inherits another task's lineage (``dag.test()`` runs every task in one process).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
+import attrs
 from airflow.sdk.lineage import HookLineageReader
 
 from airflow_lineage_provider.extractors.base import OperatorLineage
@@ -38,6 +40,7 @@ class LineageProviderHookReader(HookLineageReader):
 
 def reset() -> None:
     """Forget everything collected so far in this process (call when a task starts)."""
+    _CHILDREN.clear()
     collector = _collector()
     for name in ("_inputs", "_outputs", "_extra", "_input_counts", "_output_counts", "_extra_counts"):
         store: Any = getattr(collector, name, None)
@@ -66,7 +69,45 @@ def collect(context: Any, task_instance: Any) -> OperatorLineage | None:
     _merge_into(lineage, _from_assets(collected))
     if not (lineage.inputs or lineage.outputs or lineage.job_facets):
         return None
+    from airflow_lineage_provider import conf
+
+    if conf.hook_lineage_child_jobs():
+        _CHILDREN[:] = _child_jobs(per_hook.values())
     return lineage
+
+
+@attrs.frozen
+class ChildJob:
+    """One query run through a hook as its own job ``{dag_id}.{task_id}.{suffix}``, child of the task run."""
+
+    suffix: str
+    lineage: OperatorLineage
+
+
+_CHILDREN: list[ChildJob] = []
+
+
+def take_child_jobs() -> list[ChildJob]:
+    """Per-query child jobs prepared by the last :func:`collect` (only with ``hook_lineage_child_jobs``)."""
+    children = list(_CHILDREN)
+    _CHILDREN.clear()
+    return children
+
+
+def _child_jobs(hooks: Iterable[tuple[Any, list[str]]]) -> list[ChildJob]:
+    """One child per distinct query; schemas come from the cache the task-level extraction just filled."""
+    from airflow_lineage_provider import conf
+    from airflow_lineage_provider.extractors.budget import Budget
+    from airflow_lineage_provider.extractors.sql import Extraction, Status, source_for_hook
+
+    children: list[ChildJob] = []
+    for hook, statements in hooks:
+        source = source_for_hook(hook)
+        for sql in dict.fromkeys(statements):
+            budget = Budget(conf.extraction_timeout())
+            child = Extraction(source, sql, budget, Status(), terminal=False).run()
+            children.append(ChildJob(f"query_{len(children) + 1}", child))
+    return children
 
 
 def _from_hook(hook: Any, statements: list[str]) -> OperatorLineage:
