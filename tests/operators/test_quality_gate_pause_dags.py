@@ -1,0 +1,142 @@
+"""``pause_downstream_dags``: a real ``airflow api-server`` pauses the DAGs scheduled on the gated table's asset.
+
+The gate pauses only the consumer DAGs that were running (never one already paused), records them, and on
+recovery unpauses exactly those. Credentials come from an Airflow connection (simple auth manager user).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gate_helpers import gate_xcom, sqlite_execute, ti_states
+from test_quality_gate_modes import ORDERS, Repairer
+
+pytestmark = pytest.mark.airflow
+
+USER, PASSWORD = "gatekeeper", "s3cret-" + uuid.uuid4().hex[:8]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``airflow api-server`` on 127.0.0.1 sharing the tests' metadata DB; yields its base URL."""
+    import httpx
+
+    home = tmp_path_factory.mktemp("api")
+    passwords = home / "passwords.json"
+    passwords.write_text(json.dumps({USER: PASSWORD}))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
+    }
+    log = (home / "api-server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow", "api-server", "--apps", "core", "-H", "127.0.0.1", "-p", str(port),
+         "-w", "1"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base_url}/api/v2/monitor/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"api-server did not start: {(home / 'api-server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield base_url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)  # the session we started: the server and its worker
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+        log.close()
+
+
+CONSUMER = """
+import datetime
+from airflow.sdk import DAG, Asset
+from airflow.providers.standard.operators.empty import EmptyOperator
+
+with DAG({dag_id!r}, schedule=[Asset({uri!r})], start_date=datetime.datetime(2024, 1, 1),
+         is_paused_upon_creation={paused!r}) as dag:
+    EmptyOperator(task_id="consume")
+"""
+
+
+def _paused(dag_ids: list[str]) -> dict[str, bool]:
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(DagModel.dag_id, DagModel.is_paused).filter(DagModel.dag_id.in_(dag_ids)).all()
+        return {dag_id: bool(paused) for dag_id, paused in rows}
+
+
+def test_pause_downstream_dags_and_unpause_exactly_those(
+    api_server: str, sqlite_db: Any, gate_dag: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.sdk import BaseHook
+    from lineage_helpers import dags_folder
+
+    from airflow_lineage_provider.naming import asset_uri, dataset_for_table
+
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    uri = asset_uri(dataset_for_table(BaseHook.get_connection(conn_id), "orders"))
+    assert uri
+    running, already_paused = f"{gate_dag.dag_id}_consumer_on", f"{gate_dag.dag_id}_consumer_off"
+    for dag_id, paused in ((running, False), (already_paused, True)):
+        (dags_folder() / f"{dag_id}.py").write_text(CONSUMER.format(dag_id=dag_id, uri=uri, paused=paused))
+    api_conn = f"qg_api_{uuid.uuid4().hex[:6]}"
+    host, port = api_server.removeprefix("http://").split(":")
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{api_conn.upper()}",
+        json.dumps({"conn_type": "http", "host": host, "port": int(port), "login": USER, "password": PASSWORD}),
+    )
+    observed: dict[str, Any] = {}
+
+    def repair() -> None:
+        observed.update(_paused([running, already_paused]))
+        sqlite_execute(path, "UPDATE orders SET email = 'fixed@x' WHERE email IS NULL")
+
+    repairer = Repairer(gate_dag, repair, wait_polls=2.5, poke_interval=1.0)
+    repairer.start()
+    dag_run = gate_dag.run(
+        conn_id=conn_id, table="orders", thresholds={"email": 0.1}, on_breach="pause", poke_interval=1.0,
+        timeout=120, pause_downstream_dags=True, airflow_api_conn_id=api_conn,
+    )  # fmt: skip
+    repairer.join(10)
+    assert repairer.error is None, repairer.error
+    assert observed == {running: True, already_paused: True}  # while the gate waited
+    assert ti_states(dag_run) == {"gate": "success", "downstream": "success", "further": "success"}
+    result = gate_xcom(dag_run)
+    assert result["paused_dags"] == [running] and result["unpaused_dags"] == [running]
+    assert _paused([running, already_paused]) == {running: False, already_paused: True}
+    notes = gate_dag.notes_read()
+    assert [(n["event"], n["paused_dags"]) for n in notes] == [("breach", [running]), ("recovery", [running])]
+    assert PASSWORD not in Path(gate_dag.notes).read_text()
