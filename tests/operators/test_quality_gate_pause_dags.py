@@ -1,4 +1,4 @@
-"""``pause_downstream_dags``: a real ``airflow api-server`` pauses the DAGs scheduled on the gated table's asset.
+"""``pause_downstream_dags``: a real ``airflow api-server`` pauses the DAGs scheduled on the gated asset.
 
 The gate pauses only the consumer DAGs that were running (never one already paused), records them, and on
 recovery unpauses exactly those. Credentials come from an Airflow connection (simple auth manager user).
@@ -64,7 +64,9 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"api-server did not start: {(home / 'api-server.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"api-server did not start: {(home / 'api-server.log').read_text()[-2000:]}"
+                )
             time.sleep(0.5)
         yield base_url
     finally:
@@ -116,7 +118,9 @@ def test_pause_downstream_dags_and_unpause_exactly_those(
     host, port = api_server.removeprefix("http://").split(":")
     monkeypatch.setenv(
         f"AIRFLOW_CONN_{api_conn.upper()}",
-        json.dumps({"conn_type": "http", "host": host, "port": int(port), "login": USER, "password": PASSWORD}),
+        json.dumps(
+            {"conn_type": "http", "host": host, "port": int(port), "login": USER, "password": PASSWORD}
+        ),
     )
     observed: dict[str, Any] = {}
 
