@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
+import ol_schema
 from airflow.sdk import Asset, BaseOperator
 from openlineage.client.event_v2 import Dataset, InputDataset, OutputDataset
+from openlineage.client.serde import Serde
 
+from airflow_lineage_provider.emission import events as ev
 from airflow_lineage_provider.extractors.base import BaseExtractor, OperatorLineage
 from airflow_lineage_provider.extractors.manager import ExtractorManager, merge
 
@@ -107,6 +111,17 @@ def test_raising_extractor_costs_a_warning_and_a_facet_not_the_manual_lineage(ca
     assert facet.failedTasks == 1 and "extractor bug" in facet.errors[0].errorMessage
     assert facet.errors[0].task == "c"
     assert len(caplog.records) == 1 and "extractor bug" in caplog.records[0].getMessage()
+    # the facet is valid in an event
+    info = ev.DagRunInfo(dag_id="d", run_id="r", run_after=datetime(2024, 1, 1, tzinfo=timezone.utc))
+    event = ev.build_task_event(
+        "START",
+        info,
+        ev.TaskInfo(task_id="c", try_number=1),
+        namespace="ns",
+        outputs=lineage.outputs,
+        run_facets=lineage.run_facets,
+    )
+    ol_schema.validate(Serde.to_dict(event))
 
 
 def test_manual_lineage_is_merged_without_duplicates():
