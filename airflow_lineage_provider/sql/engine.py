@@ -45,9 +45,16 @@ _EXCHANGE = re.compile(
 )
 _NO_LINEAGE_COMMANDS = re.compile(
     r"^\s*(SET|RESET|SHOW|DESC|DESCRIBE|EXPLAIN|ANALYZE|VACUUM|REFRESH|CACHE|UNCACHE|ADD\s+(JAR|FILE|ARCHIVE)|"
-    r"LIST\s|GRANT|REVOKE|COMMENT|DECLARE|PRINT|BEGIN|COMMIT|ROLLBACK|START|END|CALL|EXEC|EXECUTE|MSCK|"
-    r"OPTIMIZE|LOCK|UNLOCK|KILL|GO\b|RAISE|RETURN|IF|ELSE|ELSIF|ELSEIF|LOOP|WHILE|FOR|LEAVE|ITERATE|CONTINUE|"
-    r"BREAK|RENAME\s+(USER|ROLE)|CREATE\s+(OR\s+REPLACE\s+)?(TEMPORARY\s+)?FUNCTION|DROP\s+FUNCTION)",
+    r"LIST|GRANT|REVOKE|COMMENT|PRINT|COMMIT|ROLLBACK|START\s+TRANSACTION|CALL|EXEC|EXECUTE|MSCK|OPTIMIZE|"
+    r"LOCK|UNLOCK|KILL|GO|PUT|GET|REMOVE|RENAME\s+(USER|ROLE)|"
+    r"CREATE\s+(OR\s+REPLACE\s+)?(TEMPORARY\s+|TEMP\s+)?(FUNCTION|PROCEDURE|ROLE|USER)|DROP\s+(FUNCTION|PROCEDURE))\b",
+    re.IGNORECASE,
+)
+#: procedural lines of scripts and routines: no lineage of their own, not an error when nothing is found
+_PROCEDURAL = re.compile(
+    r"^\s*(BEGIN|END|IF|ELSE|ELSIF|ELSEIF|LOOP|WHILE|FOR|REPEAT|UNTIL|DECLARE|RAISE|RETURN|EXCEPTION|THROW|"
+    r"LEAVE|ITERATE|CONTINUE|BREAK|EXIT|CASE|WHEN|OPEN|CLOSE|FETCH|DEALLOCATE|PREPARE)\b"
+    r"|^\s*[\w.@$]+\s*:=|^\s*/\s*$",  # PL/SQL assignment, SQL*Plus block terminator
     re.IGNORECASE,
 )
 
@@ -286,7 +293,7 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
         return True
     m = _UNLOAD.match(stripped)
     if m:
-        inner = SqlLineageSubset.of(m.group(1).replace("''", "'"), state)
+        inner = _query_inputs(m.group(1).replace("''", "'"), state)
         state.statements.append(
             StatementLineage(sql=stripped, kind="unload", inputs=inner, outputs=(TableRef(m.group(2)),))
         )
@@ -306,23 +313,18 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
             )
         )
         return True
-    if _NO_LINEAGE_COMMANDS.match(stripped) and not re.match(
-        r"^\s*(BEGIN|IF|ELSE|LOOP|WHILE|FOR)\b", stripped, re.I
-    ):
+    if _NO_LINEAGE_COMMANDS.match(stripped):
         state.statements.append(StatementLineage(sql=stripped, kind="other"))
         return True
     return False
 
 
-class SqlLineageSubset:
-    """Inputs of a query given as a string literal (UNLOAD ('select ...'))."""
-
-    @staticmethod
-    def of(sql: str, state: _State) -> tuple[TableRef, ...]:
-        sub = _State(state.dialect, state.read, state.database, state.schema_name, state.columns)
-        for piece in text.split_statements(sql):
-            _analyze_piece(piece, sub, allow_routine=False)
-        return tuple(dict.fromkeys(t for s in sub.statements for t in s.inputs))
+def _query_inputs(sql: str, state: _State) -> tuple[TableRef, ...]:
+    """Inputs of a query given as a string literal (``UNLOAD ('select ...')``)."""
+    sub = _State(state.dialect, state.read, state.database, state.schema_name, state.columns)
+    for piece in text.split_statements(sql):
+        _analyze_piece(piece, sub, allow_routine=False)
+    return tuple(dict.fromkeys(t for s in sub.statements for t in s.inputs))
 
 
 def _fallback(raw: str, state: _State, error: str) -> None:
@@ -333,6 +335,9 @@ def _fallback(raw: str, state: _State, error: str) -> None:
     except Exception as exc:
         inputs, outputs = [], []
         error = f"{error}; token scan failed: {exc}"
+    if not inputs and not outputs and _PROCEDURAL.match(raw):
+        state.statements.append(StatementLineage(sql=raw.strip(), kind="procedural"))
+        return
     state.statements.append(
         StatementLineage(
             sql=raw.strip(),

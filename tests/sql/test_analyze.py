@@ -531,3 +531,19 @@ def test_star_exclusions_struct_fields_and_names(
     sql: str, dialect: str, schema: dict | None, edges: list
 ) -> None:
     assert sorted(analyze(sql, dialect, schema=schema).to_dict()["column_lineage"]) == sorted(edges)
+
+
+def test_procedural_lines_are_not_errors() -> None:
+    sql = """CREATE PROCEDURE p(a NUMBER) AS
+    BEGIN
+      IF a IS NULL THEN
+        a := 0;
+      END IF;
+      LOOP
+        INSERT INTO t2 SELECT c FROM t1;
+        EXIT WHEN a > 1;
+      END LOOP;
+    END;"""
+    result = analyze(sql, "oracle")
+    assert result.to_dict()["inputs"] == ["t1"] and result.to_dict()["outputs"] == ["t2"]
+    assert not result.errors and not result.partial
