@@ -290,10 +290,10 @@ class LineageListener:
             if self._active():
                 fn(*args)
         except Exception as exc:
+            from airflow_lineage_provider.emission.redaction import safe_error
+
             ident = getattr(target, "task_id", None) or getattr(target, "run_id", "?")
-            log.warning(
-                "lineage: %s failed for %s, no event sent: %s: %s", hook, ident, type(exc).__name__, exc
-            )
+            log.warning("lineage: %s failed for %s, no event sent: %s", hook, ident, safe_error(exc))
 
     # -- task hooks --
 

@@ -37,6 +37,13 @@ def _import(path: str) -> Any:
     return getattr(import_module(module_name), attr)
 
 
+def _safe(exc: BaseException) -> str:
+    """One log-safe line for an exception (credentials in URIs masked)."""
+    from airflow_lineage_provider.sql.redact import redact_uri_credentials
+
+    return redact_uri_credentials(f"{type(exc).__name__}: {exc}".replace("\n", " "))
+
+
 def _class_path(obj: Any) -> str:
     klass = type(obj)
     return f"{klass.__module__}.{klass.__qualname__}"
@@ -81,7 +88,7 @@ class ExtractorManager:
                     "lineage extractor %s could not be set up for %s: %s",
                     klass.__name__,
                     _class_path(operator),
-                    exc,
+                    _safe(exc),
                 )
         return None
 
@@ -114,12 +121,11 @@ class ExtractorManager:
         if errors:
             for source, problem in errors:
                 log.warning(
-                    "lineage extraction (%s) failed for %s on %s: %s: %s",
+                    "lineage extraction (%s) failed for %s on %s: %s",
                     source,
                     getattr(operator, "task_id", "?"),
                     phase,
-                    type(problem).__name__,
-                    problem,
+                    _safe(problem),
                 )
             lineage.run_facets.setdefault("extractionError", _error_facet(operator, errors))
         return lineage

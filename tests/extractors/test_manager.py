@@ -62,7 +62,7 @@ class BrokenExtractor(BaseExtractor):
     operator_class_names = ("Copy",)
 
     def extract_on_start(self, context):
-        raise RuntimeError("extractor bug")
+        raise RuntimeError("extractor bug talking to postgresql://etl:s3cret@db:5432/dw")
 
 
 def ids(datasets) -> list[tuple[str, str]]:
@@ -111,6 +111,7 @@ def test_raising_extractor_costs_a_warning_and_a_facet_not_the_manual_lineage(ca
     assert facet.failedTasks == 1 and "extractor bug" in facet.errors[0].errorMessage
     assert facet.errors[0].task == "c"
     assert len(caplog.records) == 1 and "extractor bug" in caplog.records[0].getMessage()
+    assert "s3cret" not in caplog.records[0].getMessage()  # no secret in the log line
     # the facet is valid in an event
     info = ev.DagRunInfo(dag_id="d", run_id="r", run_after=datetime(2024, 1, 1, tzinfo=timezone.utc))
     event = ev.build_task_event(
