@@ -448,9 +448,9 @@ class LineageListener:
         key = (dag_run.dag_id, dag_run.run_id, int(getattr(dag_run, "clear_number", 0) or 0))
         if key not in self._test_runs_started:
             self._test_runs_started.add(key)
-            self._dag_run_start(dag_run, dag)
+            self._dag_run_start(dag_run, dag, now=True)  # dag.test() dates the run at its logical date
 
-    def _dag_run_start(self, dag_run: Any, dag: Any = None) -> None:
+    def _dag_run_start(self, dag_run: Any, dag: Any = None, *, now: bool = False) -> None:
         from airflow_lineage_provider import conf
         from airflow_lineage_provider.emission.events import build_dag_run_event
 
@@ -460,7 +460,7 @@ class LineageListener:
                 "START",
                 info,
                 namespace=conf.namespace(),
-                event_time=info.start_date,
+                event_time=None if now else info.start_date,
                 include_airflow_facet=conf.include_airflow_facet(),
             )
         )
