@@ -4,7 +4,8 @@
 a self-contained HTML page with an inline SVG (``.html``) or the SVG alone (``.svg``): dataset and job nodes
 laid out in layers from left to right, table-level edges, column-level edges from ``columnLineage`` facets,
 the quality gate's verdict per column from ``dataQualityAssertions`` facets, and the state of every run.
-No external asset, script or font is referenced, so the file opens offline anywhere.
+No external asset, script or font is referenced, so the file opens offline anywhere. ``.png`` paints the
+picture with a headless Chromium when one is installed (docs, attachments).
 
 Pure Python, standard library only: it must run wherever the provider runs.
 """
@@ -14,7 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -689,23 +694,80 @@ def render_html(graph: LineageGraph, *, title: str = "Lineage", source: str | No
 # --- entry points --------------------------------------------------------------------------------------
 
 
+#: headless Chromium without network, profile state or GPU (it only has to paint a local file)
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_browser() -> str | None:
+    """A headless-capable Chromium on PATH, or None."""
+    return next((path for name in BROWSERS if (path := shutil.which(name))), None)
+
+
+def screenshot(
+    page: str | Path, png: str | Path, *, window: tuple[int, int] = (1400, 900), scale: float = 1
+) -> None:
+    """Paint a local HTML/SVG file into ``png`` with a headless Chromium (a throwaway profile, no network)."""
+    browser = find_browser()
+    if browser is None:
+        msg = "PNG output needs Chromium: install it (Debian: apt-get install chromium) or write .html/.svg"
+        raise GraphInputError(msg)
+    png = Path(png).resolve()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lineage-chromium-") as profile:
+        command = [
+            browser,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--screenshot={png}",
+            f"--window-size={window[0]},{window[1]}",
+            f"--force-device-scale-factor={scale:g}",
+            Path(page).resolve().as_uri(),
+        ]
+        try:
+            subprocess.run(command, check=True, capture_output=True, timeout=120)
+        except (OSError, subprocess.SubprocessError) as exc:
+            msg = f"{browser} could not render {page}: {exc}"
+            raise GraphInputError(msg) from None
+    if not png.is_file():
+        msg = f"{browser} wrote no screenshot to {png}"
+        raise GraphInputError(msg)
+
+
 def write_picture(events_file: str | Path, output: str | Path) -> LineageGraph:
-    """Render ``events_file`` into ``output`` (``.html`` or ``.svg``); return the graph for a summary."""
+    """Render ``events_file`` into ``output`` (``.html``, ``.svg`` or ``.png``); return the graph."""
     out = Path(output)
-    if out.suffix.lower() not in (".html", ".htm", ".svg"):
-        msg = f"output {str(out)!r} must end in .html or .svg"
+    kind = out.suffix.lower()
+    if kind not in (".html", ".htm", ".svg", ".png"):
+        msg = f"output {str(out)!r} must end in .html, .svg or .png"
         raise GraphInputError(msg)
     events, skipped = load_events(events_file)
     if not events:
         msg = f"no OpenLineage events in {str(events_file)!r} (expected one JSON event per line)"
         raise GraphInputError(msg)
     graph = build_graph(events, skipped)
-    if out.suffix.lower() == ".svg":
-        text = '<?xml version="1.0" encoding="UTF-8"?>\n' + render_svg(graph)
-    else:
-        text = render_html(graph, title=f"Lineage of {Path(events_file).name}", source=str(events_file))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    if kind == ".png":  # the picture alone, at its natural size, twice the pixel density
+        svg = render_svg(graph)
+        width, height = (int(float(v)) for v in re.findall(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg)[0])
+        with tempfile.TemporaryDirectory(prefix="lineage-png-") as tmp:
+            page = Path(tmp) / "lineage.svg"
+            page.write_text(svg, encoding="utf-8")
+            screenshot(page, out, window=(width, height), scale=2)
+    elif kind == ".svg":
+        out.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + render_svg(graph), encoding="utf-8")
+    else:
+        title = f"Lineage of {Path(events_file).name}"
+        out.write_text(render_html(graph, title=title, source=str(events_file)), encoding="utf-8")
     return graph
 
 

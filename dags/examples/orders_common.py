@@ -9,7 +9,7 @@ SQLite file under ``$AIRFLOW_HOME/data/``. Point every example at PostgreSQL by 
 shadowed by the SQLite default unless the variable is set.) The SQL in the examples is written to run
 unchanged on both databases.
 
-This module holds no DAG; ``.airflowignore`` keeps the DAG processor from parsing it as one.
+This module holds no DAG (the DAG processor imports it like any file in the DAGs folder and finds none).
 """
 
 from __future__ import annotations
