@@ -1,7 +1,8 @@
 """Table schemas read from the real database, for ``SELECT *`` expansion, column resolution and schema facets.
 
-One metadata query covers every table a task references (``information_schema.columns`` for PostgreSQL,
-MySQL/MariaDB, Redshift, MSSQL, Snowflake, Trino ...; ``pragma_table_info`` for SQLite), under a timeout
+One metadata query covers every table a task references (``pg_catalog`` for PostgreSQL,
+``information_schema.columns`` for MySQL/MariaDB, Redshift, MSSQL, Snowflake, Trino ...; ``pragma_table_info``
+for SQLite), under a timeout
 (``[lineage_provider] schema_query_timeout``, also enforced server-side where the database supports it).
 Results are cached per connection for ``schema_cache_ttl`` seconds, so a table already known is not looked
 up again; tables a task writes are refreshed on its terminal event (their columns may have changed).
@@ -181,9 +182,34 @@ def _information_schema_query(kind: str, tables: Sequence[TableRef]) -> str:
     )
 
 
+def _postgres_query(tables: Sequence[TableRef]) -> str:
+    """pg_catalog directly: the information_schema.columns view is ~10x slower on a busy catalog."""
+    conditions = []
+    for table in tables:
+        name = _literal(table.name, "postgres")
+        if table.schema:
+            conditions.append(f"(n.nspname = {_literal(table.schema, 'postgres')} AND c.relname = {name})")
+        else:
+            conditions.append(f"(c.relname = {name} AND pg_catalog.pg_table_is_visible(c.oid))")
+    return (
+        "SELECT pg_catalog.current_database(), n.nspname, c.relname, a.attname, "
+        "pg_catalog.format_type(a.atttypid, a.atttypmod) "
+        "FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid "
+        "JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace "
+        "WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'v', 'm', 'p', 'f') AND ("
+        + " OR ".join(conditions)
+        + ") ORDER BY n.nspname, c.relname, a.attnum"
+    )
+
+
 def _query(hook: Any, kind: str, tables: Sequence[TableRef], timeout: float) -> list[tuple[Any, ...]]:
     """Run the one metadata query on a fresh connection; rows are (catalog, schema, table, column, type)."""
-    sql = _sqlite_query(tables) if kind == "sqlite" else _information_schema_query(kind, tables)
+    if kind == "sqlite":
+        sql = _sqlite_query(tables)
+    elif kind == "postgres":
+        sql = _postgres_query(tables)
+    else:
+        sql = _information_schema_query(kind, tables)
     conn = hook.get_conn()
     try:
         if kind in ("postgres", "redshift", "vertica"):

@@ -117,7 +117,8 @@ def _check(wh: Warehouse, events: list[dict]) -> None:
     types = {
         "sqlite": {"int": "integer", "name": "varchar(50)", "amount": "decimal(10,2)", "cc": "varchar(2)"},
         "postgres": {
-            "int": "integer", "name": "character varying", "amount": "numeric", "cc": "character varying"
+            "int": "integer", "name": "character varying(50)", "amount": "numeric(10,2)",
+            "cc": "character varying(2)",
         },
         "mysql": {"int": "int", "name": "varchar", "amount": "decimal", "cc": "varchar"},
     }[wh.kind]
