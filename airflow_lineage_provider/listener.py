@@ -344,7 +344,14 @@ class LineageListener:
 
     @hookimpl
     def on_dag_run_running(self, dag_run: Any, msg: str) -> None:
-        self._safely("on_dag_run_running", dag_run, self._dag_run_start, dag_run)
+        self._safely(
+            "on_dag_run_running",
+            dag_run,
+            self._dag_run_start,
+            dag_run,
+            None,
+            getattr(dag_run, "start_date", None),
+        )
 
     @hookimpl
     def on_dag_run_success(self, dag_run: Any, msg: str) -> None:
@@ -365,7 +372,7 @@ class LineageListener:
         operator = getattr(ti, "task", None)
         dag_run = _runtime_dag_run(ti)
         if _is_test_run(dag_run):
-            self._test_run_start(dag_run, getattr(operator, "dag", None))
+            self._test_run_start(dag_run, getattr(operator, "dag", None), getattr(ti, "start_date", None))
         if _operator_disabled(operator):
             return
         self._emit_task(
@@ -443,14 +450,14 @@ class LineageListener:
         )
         self._emit(event)
 
-    def _test_run_start(self, dag_run: Any, dag: Any = None) -> None:
+    def _test_run_start(self, dag_run: Any, dag: Any = None, when: datetime | None = None) -> None:
         """dag.test() never calls on_dag_run_running: send the DAG-run START before the first task START."""
         key = (dag_run.dag_id, dag_run.run_id, int(getattr(dag_run, "clear_number", 0) or 0))
         if key not in self._test_runs_started:
             self._test_runs_started.add(key)
-            self._dag_run_start(dag_run, dag, now=True)  # dag.test() dates the run at its logical date
+            self._dag_run_start(dag_run, dag, when)  # not start_date: dag.test() sets it to the logical date
 
-    def _dag_run_start(self, dag_run: Any, dag: Any = None, *, now: bool = False) -> None:
+    def _dag_run_start(self, dag_run: Any, dag: Any = None, when: datetime | None = None) -> None:
         from airflow_lineage_provider import conf
         from airflow_lineage_provider.emission.events import build_dag_run_event
 
@@ -460,7 +467,7 @@ class LineageListener:
                 "START",
                 info,
                 namespace=conf.namespace(),
-                event_time=None if now else info.start_date,
+                event_time=when,
                 include_airflow_facet=conf.include_airflow_facet(),
             )
         )
