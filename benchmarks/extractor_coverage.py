@@ -44,19 +44,6 @@ SIDES = {
 
 # --- the warehouse and the DAG ---------------------------------------------------------------------------
 
-BASE_TABLES = [
-    "CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR(50), country VARCHAR(2))",
-    "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, amount DECIMAL(10,2), ds VARCHAR(10))",
-    "CREATE TABLE country_fixes (customer_id INTEGER, country VARCHAR(2))",
-    "CREATE TABLE big_orders (order_id INTEGER, customer VARCHAR(50), amount DECIMAL(10,2))",
-    "CREATE TABLE fr_orders (order_id INTEGER, customer VARCHAR(50), amount DECIMAL(10,2))",
-    "CREATE TABLE orders_copy (id INTEGER, customer_id INTEGER, amount DECIMAL(10,2), ds VARCHAR(10))",
-    "CREATE TABLE audit_log (customer VARCHAR(50), total DECIMAL(12,2))",
-    "INSERT INTO customers VALUES (1, 'ann', 'FR'), (2, 'bob', 'DE')",
-    "INSERT INTO orders VALUES (1, 1, 10.00, '2024-01-01'), (2, 2, 20.00, '2024-01-01')",
-    "INSERT INTO country_fixes VALUES (2, 'AT')",
-]
-
 #: task -> (SQL per database kind, or one SQL for all; None = not on that database), ground truth
 #: ground truth: inputs, outputs, column edges "out_table.col<-in_table.col", inputs tolerated (not wrong)
 TASKS: list[dict[str, Any]] = [
@@ -191,6 +178,9 @@ def dag_source(kind: str, dag_id: str, conn_id: str) -> str:
 
 
 def create_warehouse(kind: str, workdir: Path, side_index: int) -> dict[str, Any]:
+    """A fresh copy of the test warehouse (tests/extractors/conftest.py WAREHOUSE) for one side."""
+    from extractors.conftest import WAREHOUSE as BASE_TABLES  # tests/ is on sys.path (see run())
+
     name = f"lp_cov_{kind[:2]}_{side_index}_{uuid.uuid4().hex[:8]}"
     if kind == "sqlite":
         import sqlite3
@@ -277,16 +267,10 @@ _META_WORDS = ("information_schema", "pg_catalog", "sqlite_master", "pragma", "c
 def _worker(spec_path: Path) -> None:
     spec = json.loads(spec_path.read_text())
     home = Path(spec["home"])
-    (home / "dags").mkdir(parents=True, exist_ok=True)
-    env = {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-    }
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from airflow_home import isolated_airflow_env
+
+    env = isolated_airflow_env(home)
     transport = json.dumps({"type": "file", "log_file_path": spec["events"], "append": True})
     if spec["side"] == "official":
         env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = transport
