@@ -122,8 +122,8 @@ def gate_runner(sample: float | None) -> Callable[[], Any]:
             sample_percent=sample,
             on_breach="warn",
         )
-        hook, query, rules = gate._plan()  # the table/column check + the query the gate runs
-        return gate._evaluate(query.parse(hook.get_first(query.sql)), rules)
+        hook, query, spec = gate._plan()  # the table/column check + the query the gate runs
+        return gate._evaluate(spec, query.parse(hook.get_first(query.sql)))
 
     return run
 
@@ -188,7 +188,13 @@ def _one_pause(hook: Any, trigger: Any, probe: str, poke_interval: float) -> flo
 
 def pause_latency(pauses: int, poke_interval: float) -> list[float]:
     """Seconds from a repair's commit to the trigger's recovery event, per pause."""
-    from airflow_lineage_provider.quality import ColumnSpec, NullRule, build_metrics_query, dialect_for
+    from airflow_lineage_provider.quality import (
+        ColumnSpec,
+        GateSpec,
+        NullRule,
+        build_metrics_query,
+        dialect_for,
+    )
     from airflow_lineage_provider.quality import parse_table_name as parse
     from airflow_lineage_provider.triggers.quality_gate import QualityGateTrigger
 
@@ -206,8 +212,7 @@ def pause_latency(pauses: int, poke_interval: float) -> list[float]:
         trigger = QualityGateTrigger(
             conn_id=CONN_ID,
             query=query.to_dict(),
-            rules=[NullRule("v", 0.01).to_dict()],
-            table=probe,
+            spec=GateSpec(table=probe, rules=(NullRule("v", 0.01),)).to_dict(),
             poke_interval=poke_interval,
             deadline=time.time() + 60,
         )

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from airflow.sdk import BaseOperator, SkipMixin
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -23,13 +24,13 @@ from airflow_lineage_provider.quality import (
     ON_EMPTY_POLICIES,
     ColumnSpec,
     GateResult,
+    GateSpec,
     Measurement,
     MetricsQuery,
     NamePart,
     NullRule,
     build_metrics_query,
     dialect_for,
-    evaluate,
     input_facets,
     parse_table_name,
     probe_query,
@@ -188,7 +189,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
     def _table_parts(self) -> tuple[NamePart, ...]:
         return parse_table_name(self.table)
 
-    def _plan(self) -> tuple[Any, MetricsQuery, tuple[NullRule, ...]]:
+    def _plan(self) -> tuple[Any, MetricsQuery, GateSpec]:
         """Check table and columns exist (no row read), then build the metrics query."""
         from airflow.providers.common.sql.hooks.sql import DbApiHook
 
@@ -214,43 +215,39 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             raise _TableUnreadable(msg) from exc
         available = [str(name) for name in described or []]
         resolved = resolve_columns([r.column for r in self.rules], available, table=self.table)
-        rules = tuple(
-            NullRule(resolved[r.column], r.max_null_rate, r.severity, r.blank_is_null) for r in self.rules
-        )
-        query = build_metrics_query(
-            dialect,
-            parts,
-            [ColumnSpec(r.column, count_blank=bool(r.blank_is_null)) for r in rules],
-            row_filter=self.row_filter,
-            sample_percent=self.sample_percent,
-        )
-        return hook, query, rules
-
-    def _evaluate(self, measurement: Measurement, rules: Sequence[NullRule]) -> GateResult:
-        result = evaluate(
-            measurement,
-            rules,
+        spec = GateSpec(
             table=self.table,
+            rules=tuple(attrs.evolve(rule, column=resolved[rule.column]) for rule in self.rules),
             min_rows=self.min_rows,
             on_empty=self.on_empty,
             sampled_percent=self.sample_percent,
             row_filter=validate_row_filter(self.row_filter),
         )
-        self._result = result
-        return result
+        query = build_metrics_query(
+            dialect,
+            parts,
+            [ColumnSpec(r.column, count_blank=bool(r.blank_is_null)) for r in spec.rules],
+            row_filter=self.row_filter,
+            sample_percent=self.sample_percent,
+        )
+        return hook, query, spec
+
+    def _evaluate(self, spec: GateSpec, measurement: Measurement) -> GateResult:
+        self._result = spec.evaluate(measurement)
+        return self._result
 
     # ------------------------------------------------------------------ running
 
     def execute(self, context: Context) -> dict[str, Any]:
         try:
-            hook, query, rules = self._plan()
+            hook, query, spec = self._plan()
         except _TableUnreadable:
             raise
         except QualityGateError as exc:
             raise QualityGateInputFailed(str(exc)) from exc
         self._query = query
         measurement = query.parse(hook.get_first(query.sql))
-        result = self._evaluate(measurement, rules)
+        result = self._evaluate(spec, measurement)
         if result.status == WARN:
             self.log.warning("quality gate warning: %s", result.summary())
             self._notify(context, "warn", result)
@@ -273,23 +270,18 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         paused = self._pause_dags(context)
         self._notify(context, "breach", result, paused_dags=paused)
         self._publish(context, result, push=True, paused_dags=paused)
-        self._defer(query, rules, paused)
+        self._defer(query, spec, paused)
         return result.to_dict()  # not reached: defer() raises
 
-    def _defer(self, query: MetricsQuery, rules: Sequence[NullRule], paused: list[str]) -> None:
+    def _defer(self, query: MetricsQuery, spec: GateSpec, paused: list[str]) -> None:
         from airflow_lineage_provider.triggers.quality_gate import QualityGateTrigger
 
         trigger = QualityGateTrigger(
             conn_id=self.conn_id,
             query=query.to_dict(),
-            rules=[r.to_dict() for r in rules],
-            table=self.table,
+            spec=spec.to_dict(),
             poke_interval=self.poke_interval,
             deadline=time.time() + self.gate_timeout,
-            min_rows=self.min_rows,
-            on_empty=self.on_empty,
-            sampled_percent=self.sample_percent,
-            row_filter=validate_row_filter(self.row_filter),
             gate_state={"paused_dags": paused, "paused_at": time.time()},
         )
         # safety net only: the trigger ends itself at the deadline with a clear event
@@ -304,8 +296,9 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         result: GateResult | None = None
         if event.get("measurement"):
             self._query = MetricsQuery.from_dict(event["query"])
-            rules = [NullRule(**rule) for rule in event["rules"]]
-            result = self._evaluate(Measurement.from_dict(event["measurement"]), rules)
+            result = self._evaluate(
+                GateSpec.from_dict(event["spec"]), Measurement.from_dict(event["measurement"])
+            )
         waited = time.time() - float(state.get("paused_at") or time.time())
         if event.get("status") == "recovered" and result is not None:
             self.log.info(

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from airflow_lineage_provider.quality.dialects import NamePart, QualityDialect, dialect_for, parse_table_name
-from airflow_lineage_provider.quality.evaluation import ColumnResult, GateResult, RowCountResult, evaluate
+from airflow_lineage_provider.quality.evaluation import (
+    ColumnResult,
+    GateResult,
+    GateSpec,
+    RowCountResult,
+    evaluate,
+)
 from airflow_lineage_provider.quality.facets import input_facets
 from airflow_lineage_provider.quality.filters import validate_row_filter
 from airflow_lineage_provider.quality.metrics import (
@@ -29,6 +35,7 @@ __all__ = [
     "ColumnResult",
     "ColumnSpec",
     "GateResult",
+    "GateSpec",
     "Measurement",
     "MetricsQuery",
     "NamePart",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -153,3 +153,33 @@ def evaluate(
         sampled_percent=sampled_percent,
         row_filter=row_filter,
     )
+
+
+@attrs.frozen
+class GateSpec:
+    """What a gate checks, once its columns are resolved: the operator and its trigger share it."""
+
+    table: str
+    rules: tuple[NullRule, ...]
+    min_rows: int = 0
+    on_empty: str = "breach"
+    sampled_percent: float | None = None
+    row_filter: str | None = None
+
+    def evaluate(self, measurement: Measurement) -> GateResult:
+        return evaluate(
+            measurement,
+            self.rules,
+            table=self.table,
+            min_rows=self.min_rows,
+            on_empty=self.on_empty,
+            sampled_percent=self.sampled_percent,
+            row_filter=self.row_filter,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**attrs.asdict(self, recurse=False), "rules": [rule.to_dict() for rule in self.rules]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GateSpec:
+        return cls(**{**data, "rules": tuple(NullRule(**rule) for rule in data["rules"])})

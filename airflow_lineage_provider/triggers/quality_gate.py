@@ -14,9 +14,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_lineage_provider.quality.evaluation import BREACH, evaluate
+from airflow_lineage_provider.quality.evaluation import BREACH, GateSpec
 from airflow_lineage_provider.quality.metrics import Measurement, MetricsQuery
-from airflow_lineage_provider.quality.rules import NullRule
 
 
 class QualityGateTrigger(BaseTrigger):
@@ -24,7 +23,7 @@ class QualityGateTrigger(BaseTrigger):
 
     :param conn_id: connection whose hook runs ``query``
     :param query: ``MetricsQuery.to_dict()`` built by the gate
-    :param rules: ``NullRule.to_dict()`` per column (catalog column names)
+    :param spec: ``GateSpec.to_dict()``: table, rules (catalog column names), row-count policy
     :param deadline: epoch seconds after which the trigger fires ``timeout``
     :param gate_state: opaque state handed back to the gate in the event (paused DAGs, first breach ...)
     """
@@ -34,27 +33,17 @@ class QualityGateTrigger(BaseTrigger):
         *,
         conn_id: str,
         query: dict[str, Any],
-        rules: list[dict[str, Any]],
-        table: str,
+        spec: dict[str, Any],
         poke_interval: float,
         deadline: float,
-        min_rows: int = 0,
-        on_empty: str = "breach",
-        sampled_percent: float | None = None,
-        row_filter: str | None = None,
         gate_state: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.conn_id = conn_id
         self.query = query
-        self.rules = rules
-        self.table = table
+        self.spec = spec
         self.poke_interval = poke_interval
         self.deadline = deadline
-        self.min_rows = min_rows
-        self.on_empty = on_empty
-        self.sampled_percent = sampled_percent
-        self.row_filter = row_filter
         self.gate_state = gate_state or {}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -63,14 +52,9 @@ class QualityGateTrigger(BaseTrigger):
             {
                 "conn_id": self.conn_id,
                 "query": self.query,
-                "rules": self.rules,
-                "table": self.table,
+                "spec": self.spec,
                 "poke_interval": self.poke_interval,
                 "deadline": self.deadline,
-                "min_rows": self.min_rows,
-                "on_empty": self.on_empty,
-                "sampled_percent": self.sampled_percent,
-                "row_filter": self.row_filter,
                 "gate_state": self.gate_state,
             },
         )
@@ -83,7 +67,8 @@ class QualityGateTrigger(BaseTrigger):
         return query.parse(hook.get_first(query.sql))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        rules = [NullRule(**rule) for rule in self.rules]
+        spec = GateSpec.from_dict(self.spec)
+        table = spec.table
         polls = 0
         next_poll = time.monotonic()
         last: Measurement | None = None
@@ -97,27 +82,17 @@ class QualityGateTrigger(BaseTrigger):
                 last_error = (
                     f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
                 )
-                self.log.warning(
-                    "quality gate on %s: measuring failed (%s); retrying", self.table, last_error
-                )
+                self.log.warning("quality gate on %s: measuring failed (%s); retrying", table, last_error)
             if last is not None and last_error is None:
-                result = evaluate(
-                    last,
-                    rules,
-                    table=self.table,
-                    min_rows=self.min_rows,
-                    on_empty=self.on_empty,
-                    sampled_percent=self.sampled_percent,
-                    row_filter=self.row_filter,
-                )
+                result = spec.evaluate(last)
                 if result.status != BREACH:
                     self.log.info(
-                        "quality gate on %s recovered after %d polls: %s", self.table, polls, result.summary()
+                        "quality gate on %s recovered after %d polls: %s", table, polls, result.summary()
                     )
                     yield self._event("recovered", last, polls, None)
                     return
                 self.log.info(
-                    "quality gate on %s still breached (poll %d): %s", self.table, polls, result.summary()
+                    "quality gate on %s still breached (poll %d): %s", table, polls, result.summary()
                 )
             now_wall = time.time()
             if now_wall >= self.deadline:
@@ -140,7 +115,7 @@ class QualityGateTrigger(BaseTrigger):
                 "error": error,
                 "measured_at": time.time(),
                 "query": self.query,
-                "rules": self.rules,
+                "spec": self.spec,
                 "gate_state": self.gate_state,
             }
         )

@@ -16,6 +16,7 @@ import pytest
 
 from airflow_lineage_provider.quality import (
     ColumnSpec,
+    GateSpec,
     NullRule,
     build_metrics_query,
     dialect_for,
@@ -44,8 +45,7 @@ def _trigger(
     return QualityGateTrigger(
         conn_id=conn_id,
         query=query.to_dict(),
-        rules=[NullRule("a", max_rate).to_dict()],
-        table=table,
+        spec=GateSpec(table=table, rules=(NullRule("a", max_rate),)).to_dict(),
         poke_interval=poke,
         deadline=time.time() + timeout,
         gate_state={"paused_dags": ["d1"]},
@@ -76,7 +76,8 @@ def test_recovers_on_first_poll_when_thresholds_hold(db) -> None:
         "columns": {"a": {"non_null": 3, "null": 1, "blank": None}},
     }
     assert event["gate_state"] == {"paused_dags": ["d1"]}
-    assert event["rules"][0]["column"] == "a" and event["query"]["sql"].startswith("SELECT COUNT(*)")
+    assert GateSpec.from_dict(event["spec"]).rules == (NullRule("a", 0.25),)
+    assert event["query"]["sql"].startswith("SELECT COUNT(*)")
 
 
 def test_times_out_at_the_deadline(db) -> None:
