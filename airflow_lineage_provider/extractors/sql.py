@@ -153,10 +153,10 @@ class SqlExtractor(BaseExtractor):
 
     @classmethod
     def can_extract(cls, operator: Any) -> bool:
+        if super().can_extract(operator):  # the common.sql family, whatever methods it overrides
+            return True
         if _has_own_lineage_methods(operator):
             return False
-        if super().can_extract(operator):
-            return True
         return callable(getattr(operator, "get_db_hook", None)) and (
             isinstance(getattr(operator, "sql", None), (str, list, tuple))
         )
@@ -213,7 +213,7 @@ class SqlExtractor(BaseExtractor):
 
 
 def _has_own_lineage_methods(operator: Any) -> bool:
-    """True when the operator implements its own OpenLineage methods (outside common.sql): defer to them."""
+    """True when a look-alike (not a BaseSQLOperator) has its own OpenLineage methods: defer to them."""
     for name in ("get_openlineage_facets_on_start", "get_openlineage_facets_on_complete"):
         method = getattr(type(operator), name, None)
         module = getattr(method, "__module__", "") or ""

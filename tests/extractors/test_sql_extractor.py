@@ -40,7 +40,19 @@ def _event(lineage: OperatorLineage | None) -> dict[str, Any]:
     }
 
 
-class _OwnLineageOperator(SQLExecuteQueryOperator):
+class _ProviderStyleOperator(SQLExecuteQueryOperator):
+    """Like provider subclasses whose own methods need apache-airflow-providers-openlineage."""
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        return OperatorLineage()
+
+
+class _LookAlikeWithOwnLineage(PythonOperator):
+    sql = "SELECT 1"
+
+    def get_db_hook(self) -> Any:
+        return None
+
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         return OperatorLineage()
 
@@ -60,7 +72,8 @@ def test_chosen_for_common_sql_operators_only() -> None:
     )
     assert SqlExtractor.can_extract(_CustomSqlOperator(task_id="c", conn_id="x", sql="SELECT 1"))
     assert not SqlExtractor.can_extract(PythonOperator(task_id="d", python_callable=print))
-    assert not SqlExtractor.can_extract(_OwnLineageOperator(task_id="e", conn_id="x", sql="SELECT 1"))
+    assert SqlExtractor.can_extract(_ProviderStyleOperator(task_id="e", conn_id="x", sql="SELECT 1"))
+    assert not SqlExtractor.can_extract(_LookAlikeWithOwnLineage(task_id="f", python_callable=print))
 
 
 def test_start_uses_no_round_trip_complete_exactly_one(sqlite_warehouse: Warehouse) -> None:
