@@ -76,40 +76,16 @@ def test_option_checks() -> None:
         check_number("sample_percent", 120, minimum=0, maximum=100, strict=True)
 
 
-# rows, counts (nulls, blanks), rules, min_rows, on_empty -> status, per-column pass
-CASES = [
+# fmt: off
+CASES = [  # name, rows, {column: (nulls, blanks)}, rules, min_rows, on_empty -> status, per-column pass
     ("all good", 100, {"a": (5, None)}, {"a": 0.05}, 0, "breach", "pass", {"a": True}),
     ("just above", 100, {"a": (6, None)}, {"a": 0.05}, 0, "breach", "breach", {"a": False}),
-    (
-        "warn only",
-        100,
-        {"a": (50, None)},
-        {"a": {"max_null_rate": 0.1, "severity": "warn"}},
-        0,
-        "breach",
-        "warn",
-        {"a": False},
-    ),
-    (
-        "blank counted",
-        10,
-        {"a": (1, 2)},
-        {"a": {"max_null_rate": 0.2, "blank_is_null": True}},
-        0,
-        "breach",
-        "breach",
-        {"a": False},
-    ),
-    (
-        "blank ignored",
-        10,
-        {"a": (1, 2)},
-        {"a": {"max_null_rate": 0.2, "blank_is_null": False}},
-        0,
-        "breach",
-        "pass",
-        {"a": True},
-    ),
+    ("warn only", 100, {"a": (50, None)}, {"a": {"max_null_rate": 0.1, "severity": "warn"}}, 0, "breach",
+     "warn", {"a": False}),
+    ("blank counted", 10, {"a": (1, 2)}, {"a": {"max_null_rate": 0.2, "blank_is_null": True}}, 0, "breach",
+     "breach", {"a": False}),
+    ("blank ignored", 10, {"a": (1, 2)}, {"a": {"max_null_rate": 0.2, "blank_is_null": False}}, 0, "breach",
+     "pass", {"a": True}),
     ("zero threshold", 10, {"a": (0, None)}, {"a": 0}, 0, "breach", "pass", {"a": True}),
     ("empty breach", 0, {"a": (0, None)}, {"a": 0.1}, 0, "breach", "breach", {"a": True}),
     ("empty warn", 0, {"a": (0, None)}, {"a": 0.1}, 0, "warn", "warn", {"a": True}),
@@ -117,6 +93,7 @@ CASES = [
     ("too few rows", 3, {"a": (0, None)}, {"a": 0.1}, 5, "pass", "breach", {"a": True}),
     ("enough rows", 5, {"a": (0, None)}, {"a": 0.1}, 5, "breach", "pass", {"a": True}),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(
