@@ -18,7 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "dags" / "examples"
-HOME = ROOT / ".demo" / "airflow"
+#: the isolated Airflow home (DEMO_AIRFLOW_HOME overrides it, for the test of this script)
+HOME = Path(os.environ.get("DEMO_AIRFLOW_HOME") or ROOT / ".demo" / "airflow").resolve()
 DAG_ID = "orders_pipeline"
 
 
@@ -60,6 +61,11 @@ def _migrate() -> None:
         raise SystemExit(f"demo: 'airflow db migrate' failed (exit {result.returncode})")
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the checkout when it is inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _state(state: object) -> str:
     return str(getattr(state, "value", state))
 
@@ -97,12 +103,10 @@ def main() -> int:
     picture = events_file.with_name("lineage.html")
     lineage = graph.write_picture(events_file, picture)
     print()
-    print(graph.summary(lineage, source=str(events_file.relative_to(ROOT))))
+    print(graph.summary(lineage, source=_shown(events_file)))
     print()
     print(f"lineage picture: {picture}")
-    print(
-        f"(for any events file: .venv/bin/airflow-lineage graph {events_file.relative_to(ROOT)} -o OUT.html)"
-    )
+    print(f"(for any events file: .venv/bin/airflow-lineage graph {_shown(events_file)} -o OUT.html)")
     return 0 if run_state == "success" else 1
 
 
