@@ -141,10 +141,16 @@ class Emitter:
             return self._queue.all_tasks_done.wait_for(lambda: self._queue.unfinished_tasks == 0, timeout)
 
     def close(self, timeout: float | None = None) -> None:
-        """Flush for at most ``timeout`` seconds, spool whatever is left, stop the sender."""
+        """Flush for at most ``timeout`` seconds, spool whatever is left, stop the sender.
+
+        When the backend is already known to be failing (events are being spooled, or a send hangs),
+        waiting cannot deliver anything: what is queued is spooled at once.
+        """
         if os.getpid() != self._pid or self._closed:
             return
-        drained = self.flush(self.flush_timeout if timeout is None else timeout)
+        if self._backlog or self._stuck is not None:
+            timeout = 0.0
+        self.flush(self.flush_timeout if timeout is None else timeout)
         self._closed = True
         left = 0
         while True:
@@ -152,16 +158,14 @@ class Emitter:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if item is not _STOP:
-                self._spool_item(item)
+            if item is not _STOP and self._spool_item(item):
                 left += 1
             self._queue.task_done()
         current = self._current
-        if current is not None:
-            self._spool_item(current)
+        if current is not None and self._spool_item(current):
             left += 1
-        if not drained:
-            log.warning("lineage flush deadline reached: %d event(s) spooled for later delivery", left)
+        if left:
+            log.warning("lineage: %d undelivered event(s) spooled at shutdown for later delivery", left)
         if self._sender is not None:
             try:
                 self._queue.put_nowait(_STOP)
@@ -202,23 +206,26 @@ class Emitter:
                 item.state = _DELIVERED  # nothing more to do with it
         return item.wire
 
-    def _spool_item(self, item: _Item) -> None:
+    def _spool_item(self, item: _Item) -> bool:
         with self._lock:
-            self._spool_locked(item)
+            return self._spool_locked(item)
 
-    def _spool_locked(self, item: _Item) -> None:
+    def _spool_locked(self, item: _Item) -> bool:
+        """Spool a pending item; True if this call stored it."""
         if item.state != _PENDING or self._prepare(item) is None:
-            return
+            return False
         try:
             assert item.wire is not None
             self.spool.write(item.stamp, item.wire)
             item.state = _SPOOLED
+            return True
         except Exception as exc:
             item.state = _DELIVERED
             metrics.incr("dropped")
             log.warning(
                 "lineage event lost: the spool %s refused it (%s)", self.spool.directory, safe_error(exc)
             )
+            return False
 
     # --- sending -------------------------------------------------------------------------------
 
