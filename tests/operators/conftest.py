@@ -7,6 +7,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gate_helpers import PG, GateDag
@@ -56,3 +57,23 @@ def pg_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
     finally:
         with psycopg2.connect(**PG) as db, db.cursor() as cur:
             cur.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def mariadb_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str, Any]]:
+    """A unique table name in MariaDB's ``test`` database; yields (conn_id, table, hook). Dropped after."""
+    from airflow.sdk import BaseHook
+
+    conn_id = f"qg_maria_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}",
+        json.dumps(
+            {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "schema": "test"}
+        ),
+    )
+    table = f"qg_{uuid.uuid4().hex[:10]}"
+    hook = BaseHook.get_connection(conn_id).get_hook()
+    try:
+        yield conn_id, table, hook
+    finally:
+        hook.run(f"DROP TABLE IF EXISTS `{table}`", autocommit=True)

@@ -252,3 +252,32 @@ def test_modes_on_postgres_mixed_case_and_reserved_words(pg_schema, gate_dag, mo
     assert result["columns"]['we"ird']["blank_count"] == 100
     assert result["columns"]["order"]["null_count"] == 30
     assert result["columns"]["select"]["severity"] == "warn"
+
+
+@pytest.mark.integration
+def test_fail_mode_on_mariadb_backticks_and_blanks(mariadb_table, gate_dag) -> None:
+    conn_id, table, hook = mariadb_table
+    hook.run(
+        [f"CREATE TABLE `{table}` (`order` TEXT, `Mixed Col` INT, `we``ird` TEXT)",
+         f"INSERT INTO `{table}` VALUES (NULL, 1, ''), ('a', NULL, ' '), ('b', 2, 'x'), ('c', 3, 'y')"],
+        autocommit=True,
+    )  # fmt: skip
+    dag_run = gate_dag.run(
+        conn_id=conn_id,
+        table=f"test.{table}",
+        thresholds={
+            "ORDER": 0.25,
+            "mixed col": 0.25,
+            "we`ird": {"max_null_rate": 0.25, "blank_is_null": True},
+        },
+        on_breach="fail",
+    )
+    assert ti_states(dag_run) == {
+        "gate": "failed",
+        "downstream": "upstream_failed",
+        "further": "upstream_failed",
+    }
+    result = gate_xcom(dag_run)
+    assert result["breaches"] == ["we`ird"]
+    assert result["columns"]["we`ird"]["blank_count"] == 2 and result["columns"]["order"]["null_rate"] == 0.25
+    assert "FROM `test`." in result["sql"]
