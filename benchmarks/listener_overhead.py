@@ -1,0 +1,252 @@
+"""Wall time the lineage listener adds to each task: this provider vs apache-airflow-providers-openlineage.
+
+Usage: ``.venv/bin/python benchmarks/listener_overhead.py [--tasks 60] [--official-hung-tasks 4]``
+(needs ``benchmarks/.venv-official``: run ``benchmarks/setup_official_env.sh`` once).
+
+Both sides use the same transport: HTTP to a receiver on 127.0.0.1 run by this script, (a) healthy, (b)
+accepting connections and never answering. Each measurement is one worker subprocess, in that side's
+virtualenv, that runs a chain of trivial PythonOperator tasks with ``dag.test()`` (tasks run in-process, so
+the listener hooks run where they would in a task runner). Every task records ``time.monotonic()`` when its
+callable starts; a task's *cycle* is the time from its start to the next task's start, which contains the
+listener's success hook of one task and running hook of the next plus Airflow's own work. The per-task
+overhead is the median cycle with the provider enabled minus the median with it disabled, same side,
+same scenario. The worker also reports how long the process took to exit after the DAG run (our
+``flush_timeout`` at exit; the official provider's forked children).
+
+With a hung backend the official provider waits up to ``[openlineage] execution_timeout`` (10 s) per task
+event, so that side runs only ``--official-hung-tasks`` tasks (its median is still per task).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SIDES = {
+    "this provider": ROOT / ".venv" / "bin" / "python",
+    "official 2.20.3": ROOT / "benchmarks" / ".venv-official" / "bin" / "python",
+}
+
+DAG_SOURCE = """
+import os, time
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+
+MARKS = os.environ["LISTENER_BENCH_MARKS"]
+
+def mark(index):
+    with open(MARKS, "a") as handle:
+        handle.write(f"{{index}} {{time.monotonic()}}\\n")
+
+with DAG("{dag_id}", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    previous = None
+    for index in range({tasks}):
+        task = PythonOperator(task_id=f"t{{index:03d}}", python_callable=mark, op_args=[index])
+        if previous is not None:
+            previous >> task
+        previous = task
+"""
+
+
+def _base_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "OPENLINEAGE"))}
+    env.update({
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "http://localhost:8080/execution/",
+    })
+    return env
+
+
+# --- worker (inside one side's virtualenv) ---------------------------------------------------------------
+
+
+#: the listener class of each side, whose task hooks the worker times directly
+LISTENERS = {
+    "ours": ("airflow_lineage_provider.listener", "LineageListener"),
+    "official": ("airflow.providers.openlineage.plugins.listener", "OpenLineageListener"),
+}
+
+
+def _time_hooks(side: str, marks: str) -> None:
+    """Wrap the listener's task hooks (before Airflow registers them) to record their wall time."""
+    import functools
+    import importlib
+
+    module_name, class_name = LISTENERS[side]
+    cls = getattr(importlib.import_module(module_name), class_name)
+    for name in ("on_task_instance_running", "on_task_instance_success"):
+        original = getattr(cls, name)
+
+        @functools.wraps(original)  # keeps pluggy's hookimpl marker
+        def timed(self: Any, *args: Any, __original: Any = original, __name: str = name, **kw: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return __original(self, *args, **kw)
+            finally:
+                with open(marks, "a") as handle:
+                    handle.write(f"hook {__name} {(time.perf_counter() - started) * 1000}\n")
+
+        setattr(cls, name, timed)
+
+
+def _worker(spec: dict[str, Any]) -> None:
+    import importlib.util
+
+    if spec["enabled"]:
+        _time_hooks(spec["side"], os.environ["LISTENER_BENCH_MARKS"])
+    home = Path(spec["home"])
+    path = home / "dags" / f"{spec['dag_id']}.py"
+    path.write_text(DAG_SOURCE.format(dag_id=spec["dag_id"], tasks=spec["tasks"]))
+    module_spec = importlib.util.spec_from_file_location(spec["dag_id"], path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    started = time.monotonic()
+    dag_run = module.dag.test()
+    finished = time.monotonic()
+    print(json.dumps({"state": str(dag_run.state), "dag_test_s": finished - started, "finished": finished}))
+    sys.stdout.flush()
+
+
+# --- parent ----------------------------------------------------------------------------------------------
+
+
+def _run(side: str, enabled: bool, receiver: Any, tasks: int, home: Path, tag: str) -> dict[str, Any]:
+    marks = home / f"marks-{tag}.txt"
+    dag_id = f"overhead_{tag}"
+    env = _base_env(home)
+    env["LISTENER_BENCH_MARKS"] = str(marks)
+    transport = json.dumps({"type": "http", "url": receiver.url, "endpoint": "api/v1/lineage"})
+    if side == "official 2.20.3":
+        env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = transport
+        env["AIRFLOW__OPENLINEAGE__DISABLED"] = str(not enabled)
+    else:
+        env["AIRFLOW__LINEAGE_PROVIDER__TRANSPORT"] = transport
+        env["AIRFLOW__LINEAGE_PROVIDER__DISABLED"] = str(not enabled)
+        env["AIRFLOW__LINEAGE_PROVIDER__SPOOL_DIR"] = str(home / f"spool-{tag}")
+    spec = {"home": str(home), "dag_id": dag_id, "tasks": tasks, "enabled": enabled,
+            "side": "ours" if side == "this provider" else "official"}
+    proc = subprocess.run(
+        [str(SIDES[side]), __file__, "--worker", json.dumps(spec)],
+        env=env, capture_output=True, text=True, timeout=3600, cwd=str(home),
+    )
+    ended = time.monotonic()
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        raise SystemExit(f"worker failed ({side}, enabled={enabled}):\n{tail}")
+    result = json.loads(lines[-1])
+    lines = [line.split() for line in marks.read_text().splitlines()]
+    starts = [t for _, t in sorted((int(i), float(t)) for i, t in (ln for ln in lines if ln[0] != "hook"))]
+    result["cycles_ms"] = [(b - a) * 1000 for a, b in itertools.pairwise(starts)]
+    hooks = [float(ln[2]) for ln in lines if ln[0] == "hook"]
+    # per task: its running hook + its success hook (they alternate in a chain of tasks)
+    result["hooks_ms"] = [a + b for a, b in zip(hooks[::2], hooks[1::2], strict=False)]
+    result["exit_s"] = ended - result["finished"]
+    result["events"] = len(receiver.received()) if receiver.mode == "healthy" else receiver.requests
+    spool = home / f"spool-{tag}"
+    result["spooled"] = len(list(spool.glob("*.json"))) if spool.is_dir() else 0
+    return result
+
+
+def _tag(mode: str, side: str, enabled: bool, round_: int) -> str:
+    return f"{mode}_{'ours' if side == 'this provider' else 'official'}_{'on' if enabled else 'off'}{round_}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=60, help="tasks per run (cycles = tasks - 1)")
+    parser.add_argument("--rounds", type=int, default=2, help="disabled/enabled run pairs, interleaved")
+    parser.add_argument("--official-hung-tasks", type=int, default=4,
+                        help="tasks for the official provider with the hung receiver (1 round)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _worker(json.loads(args.worker))
+        return
+    for side, python in SIDES.items():
+        if not python.exists():
+            raise SystemExit(f"{python} missing: run benchmarks/setup_official_env.sh first ({side})")
+    sys.path.insert(0, str(ROOT))
+    from tests.emission.receiver import Receiver
+
+    home = Path(tempfile.mkdtemp(prefix="alp-overhead-"))
+    (home / "dags").mkdir()
+    subprocess.run([str(SIDES["this provider"]), "-m", "airflow", "db", "migrate"], env=_base_env(home),
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"AIRFLOW_HOME {home}; {args.tasks} tasks per run, {args.rounds} interleaved disabled/enabled "
+          f"rounds; official provider with the hung receiver: {args.official_hung_tasks} tasks, 1 round\n")
+
+    rows = []
+    scenarios = (("(a) healthy HTTP receiver", "healthy"), ("(b) receiver never answers", "hang"))
+    for scenario, mode in scenarios:
+        for side in SIDES:
+            slow = mode == "hang" and side.startswith("official")
+            tasks, rounds = (args.official_hung_tasks, 1) if slow else (args.tasks, args.rounds)
+            pooled: dict[bool, dict[str, list[float]]] = {
+                flag: {"cycles_ms": [], "hooks_ms": [], "exit_s": [], "events": []} for flag in (False, True)
+            }
+            for round_ in range(rounds):
+                for enabled in (False, True):
+                    with Receiver(mode, hang_max=60, lifetime=3600) as receiver:
+                        run = _run(side, enabled, receiver, tasks, home, _tag(mode, side, enabled, round_))
+                    for key in pooled[enabled]:
+                        value = run[key]
+                        pooled[enabled][key].extend(value if isinstance(value, list) else [value])
+                    hooks = statistics.median(run["hooks_ms"]) if run["hooks_ms"] else 0.0
+                    print(f"  {scenario:28} {side:16} {'enabled ' if enabled else 'disabled'} "
+                          f"median cycle {statistics.median(run['cycles_ms']):8.1f} ms  "
+                          f"hooks/task {hooks:8.2f} ms  "
+                          f"exit {run['exit_s']:5.2f} s  events/requests {run['events']:4}  "
+                          f"spooled {run['spooled']}  state {run['state']}", flush=True)
+            off, on = pooled[False], pooled[True]
+            rows.append({
+                "scenario": scenario, "side": side, "tasks": tasks, "rounds": rounds,
+                "off": statistics.median(off["cycles_ms"]), "on": statistics.median(on["cycles_ms"]),
+                "hooks": statistics.median(on["hooks_ms"]),
+                "exit": statistics.median(on["exit_s"]) - statistics.median(off["exit_s"]),
+                "events": int(statistics.median(on["events"])),
+            })
+
+    print("\nAdded wall time per task, same transport (HTTP to 127.0.0.1). cycle = task start to next task "
+          "start;\nadded = median cycle enabled - median cycle disabled; hooks = median time inside the "
+          "listener's running+success hooks per task.\n")
+    header = ("| scenario                     | side             | tasks x runs | cycle off ms | cycle on ms "
+              "| added ms/task | hooks ms/task | extra exit s | events/requests |")
+    print(header)
+    print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|")
+    results: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        results[(row["scenario"], row["side"])] = row
+        print(f"| {row['scenario']:28} | {row['side']:16} | {row['tasks']:5} x {row['rounds']:4} "
+              f"| {row['off']:12.1f} | {row['on']:11.1f} | {row['on'] - row['off']:13.1f} "
+              f"| {row['hooks']:13.2f} | {row['exit']:12.2f} | {row['events']:15} |")
+    print()
+    for scenario, _ in scenarios:
+        ours, official = results[(scenario, "this provider")], results[(scenario, "official 2.20.3")]
+        hooks_ratio = official["hooks"] / ours["hooks"] if ours["hooks"] > 0 else float("inf")
+        ours_added, official_added = ours["on"] - ours["off"], official["on"] - official["off"]
+        print(f"{scenario}: hooks per task: this provider {ours['hooks']:.2f} ms, official "
+              f"{official['hooks']:.1f} ms -> official/ours = {hooks_ratio:.0f}x; cycle delta: this provider "
+              f"{ours_added:+.1f} ms, official {official_added:+.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
