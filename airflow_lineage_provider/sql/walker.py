@@ -64,7 +64,6 @@ class Source:
 class Scope:
     sources: list[Source]
     parent: Scope | None = None
-    using: set[str] = field(default_factory=set)
     lateral: dict[str, OutCol] = field(default_factory=dict)
 
 
@@ -229,9 +228,6 @@ class StatementWalker:
         try:
             flat = [i for top in _from_items(select) for i in _flatten_item(top)]
             scope = Scope([s for s in (self.source(i, parent) for i in flat) if s is not None], parent)
-            for join in select.args.get("joins") or ():
-                for u in join.args.get("using") or ():
-                    scope.using.add(ident(u if isinstance(u, exp.Identifier) else getattr(u, "this", u)))
             out: list[OutCol] = []
             for proj in select.expressions:
                 out.extend(self.projection(proj, scope))
