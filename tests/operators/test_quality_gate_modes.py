@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -12,6 +13,7 @@ from gate_helpers import gate_xcom, pg_execute, sqlite_execute, ti_states
 from airflow_lineage_provider.naming import dataset_for_table
 
 pytestmark = pytest.mark.airflow
+log = logging.getLogger(__name__)
 
 ORDERS = (
     "CREATE TABLE orders (id INTEGER, email TEXT, amount REAL)",
@@ -146,6 +148,10 @@ class Repairer(threading.Thread):
             self.seen_while_paused = _gate_state(self.gate_dag.dag_id)
             self.repair()
             self.repaired_at = time.time()
+            log.warning(
+                "test: data repaired while the gate waits (downstream state: %s)",
+                self.seen_while_paused.get("downstream"),
+            )
         except BaseException as exc:
             self.error = exc
 
