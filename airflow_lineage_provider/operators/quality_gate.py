@@ -122,50 +122,55 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not isinstance(conn_id, str) or not conn_id:
-            msg = f"{self.task_id}: conn_id must name an Airflow connection, got {conn_id!r}"
-            raise QualityGateError(msg)
-        self.conn_id = conn_id
-        self.table = table
-        self.row_filter = row_filter
-        self.rules = parse_thresholds(null_thresholds, blank_is_null=bool(blank_is_null))
-        self.on_breach = check_choice("on_breach", on_breach, ON_BREACH_MODES)
-        self.on_empty = check_choice("on_empty", on_empty, ON_EMPTY_POLICIES)
-        self.sample_percent = (
-            None
-            if sample_percent is None
-            else check_number("sample_percent", sample_percent, minimum=0, maximum=100, strict=True)
-        )
-        if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 0:
-            msg = f"min_rows must be an integer >= 0, got {min_rows!r}"
-            raise QualityGateError(msg)
-        self.min_rows = min_rows
-        self.poke_interval = _seconds("poke_interval", poke_interval)
-        self.gate_timeout = _seconds("timeout", timeout)
-        for notifier in notifiers:
-            if not callable(notifier):
-                msg = f"notifiers must be BaseNotifier instances or callables, got {notifier!r}"
+        try:  # every message names the task: a DAG file may hold many gates
+            if not isinstance(conn_id, str) or not conn_id:
+                msg = f"conn_id must name an Airflow connection, got {conn_id!r}"
                 raise QualityGateError(msg)
-        self.notifiers = list(notifiers)
-        if isinstance(pause_downstream_dags, str) or not isinstance(pause_downstream_dags, (bool, Sequence)):
-            msg = "pause_downstream_dags must be True/False or a list of DAG ids"
-            raise QualityGateError(msg)
-        self.pause_downstream_dags = (
-            pause_downstream_dags if isinstance(pause_downstream_dags, bool) else list(pause_downstream_dags)
-        )
-        if self.pause_downstream_dags and self.on_breach != "pause":
-            msg = (
-                f"pause_downstream_dags only works with on_breach='pause' (got on_breach={self.on_breach!r})"
+            self.conn_id = conn_id
+            self.table = table
+            self.row_filter = row_filter
+            self.rules = parse_thresholds(null_thresholds, blank_is_null=bool(blank_is_null))
+            self.on_breach = check_choice("on_breach", on_breach, ON_BREACH_MODES)
+            self.on_empty = check_choice("on_empty", on_empty, ON_EMPTY_POLICIES)
+            self.sample_percent = (
+                None
+                if sample_percent is None
+                else check_number("sample_percent", sample_percent, minimum=0, maximum=100, strict=True)
             )
-            raise QualityGateError(msg)
-        if self.pause_downstream_dags and not airflow_api_conn_id:
-            msg = "pause_downstream_dags needs airflow_api_conn_id: an HTTP connection to Airflow's REST API"
-            raise QualityGateError(msg)
-        self.airflow_api_conn_id = airflow_api_conn_id
-        if not _templated(table):
-            parse_table_name(table)
-        if not _templated(row_filter):
-            validate_row_filter(row_filter)
+            if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 0:
+                msg = f"min_rows must be an integer >= 0, got {min_rows!r}"
+                raise QualityGateError(msg)
+            self.min_rows = min_rows
+            self.poke_interval = _seconds("poke_interval", poke_interval)
+            self.gate_timeout = _seconds("timeout", timeout)
+            for notifier in notifiers:
+                if not callable(notifier):
+                    msg = f"notifiers must be BaseNotifier instances or callables, got {notifier!r}"
+                    raise QualityGateError(msg)
+            self.notifiers = list(notifiers)
+            if isinstance(pause_downstream_dags, str) or not isinstance(
+                pause_downstream_dags, (bool, Sequence)
+            ):
+                msg = "pause_downstream_dags must be True/False or a list of DAG ids"
+                raise QualityGateError(msg)
+            self.pause_downstream_dags = (
+                pause_downstream_dags
+                if isinstance(pause_downstream_dags, bool)
+                else list(pause_downstream_dags)
+            )
+            if self.pause_downstream_dags and self.on_breach != "pause":
+                msg = f"pause_downstream_dags only works with on_breach='pause', not {self.on_breach!r}"
+                raise QualityGateError(msg)
+            if self.pause_downstream_dags and not airflow_api_conn_id:
+                msg = "pause_downstream_dags needs airflow_api_conn_id (an HTTP connection to Airflow's API)"
+                raise QualityGateError(msg)
+            self.airflow_api_conn_id = airflow_api_conn_id
+            if not _templated(table):
+                parse_table_name(table)
+            if not _templated(row_filter):
+                validate_row_filter(row_filter)
+        except QualityGateError as exc:
+            raise QualityGateError(f"{self.task_id}: {exc}") from None
         self._connection: Connection | None = None
         self._query: MetricsQuery | None = None
         self._result: GateResult | None = None

@@ -48,7 +48,7 @@ def _gate(**kwargs: Any) -> QualityGateOperator:
     ],
 )  # fmt: skip
 def test_parse_time_errors(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(QualityGateError, match=message):
+    with pytest.raises(QualityGateError, match=f"^g: .*{message}"):  # the message names the task
         _gate(**kwargs)
 
 
