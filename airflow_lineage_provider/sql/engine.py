@@ -230,6 +230,11 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
         _apply_use(res.use, res.use_kind, state)
     state.temporary.update(_qualify(t, state) for t in res.temporary)
     state.created.update(_qualify(t, state) for t in res.created)
+    if res.created_columns:
+        state.columns = dict(state.columns or {})
+        state.columns.update(
+            {_qualify(t, state).qualified.lower(): c for t, c in res.created_columns.items()}
+        )
     # a table created and dropped by the same script is an intermediate: collapsed like a temp table
     state.temporary.update(t for t in (_qualify(d, state) for d in res.dropped) if t in state.created)
     state.statements.append(

@@ -38,6 +38,8 @@ class Result:
     use: tuple[str | None, str | None] | None = None  # (database, schema) set by USE
     use_kind: str = ""
     created: list[TableRef] = field(default_factory=list)
+    #: columns of tables this statement creates (CTAS, CREATE TABLE (...), SELECT INTO): a script-local schema
+    created_columns: dict[TableRef, list[str]] = field(default_factory=dict)
     dropped: list[TableRef] = field(default_factory=list)
 
 
@@ -217,13 +219,24 @@ class StatementAnalyzer:
         return None
 
     def _query_edges(
-        self, target: TableRef | None, names: list[str] | None, query: exp.Expression | None
+        self,
+        target: TableRef | None,
+        names: list[str] | None,
+        query: exp.Expression | None,
+        created: dict[TableRef, list[str]] | None = None,
     ) -> list[ColumnLineage]:
-        if query is None or not isinstance(query, exp.Query | exp.Subquery | exp.Paren):
-            return []
-        cols = self.walker.query_columns(query)
+        """Edges from ``query`` into ``target``; with ``created``, also records the target's column names."""
+        cols = (
+            self.walker.query_columns(query)
+            if isinstance(query, exp.Query | exp.Subquery | exp.Paren)
+            else []
+        )
         if names is not None and any(c.name == "*" for c in cols):
             names = None
+        if created is not None and target is not None:
+            known = names or [c.name for c in cols]
+            if known and "*" not in known:
+                created[target] = known
         return column_edges(target, names, cols)
 
     # ------------------------------------------------------------------ statement kinds
@@ -239,7 +252,7 @@ class StatementAnalyzer:
             into.args.get("temporary") or (into.this and getattr(into.this.this, "args", {}).get("temporary"))
         ):
             res.temporary.append(target)
-        res.columns = self._query_edges(target, None, tree)
+        res.columns = self._query_edges(target, None, tree, res.created_columns)
         return res
 
     _union = _except = _intersect = _subquery = _paren = _select
@@ -298,7 +311,9 @@ class StatementAnalyzer:
         ):
             if target is not None:
                 res.temporary.append(target)
-        res.columns = self._query_edges(target, self._target_names(node, target), tree.expression)
+        res.columns = self._query_edges(
+            target, self._target_names(node, target), tree.expression, res.created_columns
+        )
         return res
 
     def _scope_for(
