@@ -376,7 +376,9 @@ class Extraction:
             cols = columns.get(table.qualified)
             if not cols:
                 return {}
-            fields = [schema_dataset.SchemaDatasetFacetFields(name=c.name, type=c.type) for c in cols]
+            fields = [  # fields=None: flat columns (no empty nested "fields" lists on the wire)
+                schema_dataset.SchemaDatasetFacetFields(name=c.name, type=c.type, fields=None) for c in cols
+            ]
             return {"schema": schema_dataset.SchemaDatasetFacet(fields=fields, producer=producer)}
 
         inputs = []
@@ -420,6 +422,7 @@ class Extraction:
         return {
             table: cl.ColumnLineageDatasetFacet(
                 fields={column: cl.Fields(inputFields=inputs) for column, inputs in fields.items() if inputs},
+                dataset=None,
                 producer=producer,
             )
             for table, fields in per_table.items()
