@@ -235,8 +235,10 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
         state.columns.update(
             {_qualify(t, state).qualified.lower(): c for t, c in res.created_columns.items()}
         )
-    # a table created and dropped by the same script is an intermediate: collapsed like a temp table
-    state.temporary.update(t for t in (_qualify(d, state) for d in res.dropped) if t in state.created)
+    # a table created and then dropped or renamed by the same script is an intermediate: collapsed like
+    # a temp table (dbt: CREATE x__dbt_tmp AS ...; ALTER TABLE x__dbt_tmp RENAME TO x)
+    gone = (_qualify(t, state) for t in (*res.dropped, *res.renamed))
+    state.temporary.update(t for t in gone if t in state.created)
     state.statements.append(
         StatementLineage(
             sql=raw.strip(),

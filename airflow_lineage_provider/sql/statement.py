@@ -41,6 +41,7 @@ class Result:
     #: columns of tables this statement creates (CTAS, CREATE TABLE (...), SELECT INTO): a script-local schema
     created_columns: dict[TableRef, list[str]] = field(default_factory=dict)
     dropped: list[TableRef] = field(default_factory=list)
+    renamed: list[TableRef] = field(default_factory=list)  # old names of renamed tables
 
 
 def dataset_of(node: exp.Expression | None) -> TableRef | None:
@@ -495,6 +496,14 @@ class StatementAnalyzer:
                         new = TableRef(new.name, source.schema, source.database)
                     res.inputs = [source]
                     res.outputs = [new]
+                    res.renamed.append(source)
+                    res.created.append(new)
+                    known = self.walker.schema_columns(source)
+                    if known:
+                        res.created_columns[new] = known
+                        res.columns = [
+                            ColumnLineage(ColumnRef(new, c), (ColumnRef(source, c),), IDENTITY) for c in known
+                        ]
             elif isinstance(action, exp.SwapTable):
                 other = dataset_of(action.this)
                 if other is not None and source is not None:
