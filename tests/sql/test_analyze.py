@@ -339,6 +339,14 @@ SCRIPT_CASES = [
         ["tgt"],
     ),
     (
+        "dbt_create_then_rename",
+        "CREATE TABLE s.m__dbt_tmp AS SELECT a FROM s.src; ALTER TABLE s.m__dbt_tmp RENAME TO m",
+        "postgres",
+        {},
+        ["s.src"],
+        ["s.m"],
+    ),
+    (
         "regular_tables_not_collapsed",
         "INSERT INTO a.a VALUES (1); INSERT INTO b.b SELECT * FROM a.a",
         "postgres",
@@ -547,3 +555,11 @@ def test_procedural_lines_are_not_errors() -> None:
     result = analyze(sql, "oracle")
     assert result.to_dict()["inputs"] == ["t1"] and result.to_dict()["outputs"] == ["t2"]
     assert not result.errors and not result.partial
+
+
+def test_renamed_intermediate_keeps_column_lineage() -> None:
+    sql = "CREATE TABLE m__tmp AS SELECT a, b + 1 AS c FROM src; ALTER TABLE m__tmp RENAME TO m"
+    assert sorted(analyze(sql, "postgres").to_dict()["column_lineage"]) == [
+        ["m.a", "src.a"],
+        ["m.c", "src.b"],
+    ]
