@@ -77,6 +77,8 @@ class _State:
 def analyze_safely(sql: Any, dialect: str | None, **kwargs: Any) -> SqlLineage:
     """``analyze`` without ever raising: any unexpected error becomes an error entry of the result."""
     try:
+        if isinstance(sql, list | tuple):  # SQLExecuteQueryOperator(sql=[...]): one script
+            sql = ";\n".join(str(s) for s in sql if s)
         return _analyze(sql if isinstance(sql, str) else str(sql or ""), dialect, **kwargs)
     except Exception as exc:
         return SqlLineage(

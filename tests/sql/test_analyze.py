@@ -563,3 +563,8 @@ def test_renamed_intermediate_keeps_column_lineage() -> None:
         ["m.a", "src.a"],
         ["m.c", "src.b"],
     ]
+
+
+def test_list_of_statements_is_one_script() -> None:
+    result = analyze(["CREATE TEMP TABLE w AS SELECT a FROM s", "INSERT INTO t SELECT a FROM w"], "postgres")
+    assert result.to_dict() == {"inputs": ["s"], "outputs": ["t"], "column_lineage": [["t.a", "s.a"]]}
