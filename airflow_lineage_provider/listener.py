@@ -367,6 +367,8 @@ class LineageListener:
 
     def _task_start(self, ti: Any) -> None:
         self._started.add(_try_key(ti))
+        if _is_runtime(ti):
+            _reset_hook_lineage()  # a task never inherits SQL another task ran in this process
         if _is_reentry(ti):
             return
         operator = getattr(ti, "task", None)
@@ -435,10 +437,13 @@ class LineageListener:
         if phase is not None and operator is not None:
             context = ti.get_template_context() if _is_runtime(ti) else None
             lineage = get_manager().extract(phase, operator, context, ti, error)
+        task = task_info(ti, operator, state)
+        if phase in ("complete", "failure") and conf.hook_lineage_child_jobs():
+            self._emit_child_jobs(dag_info, task, event_time)
         event = build_task_event(
             event_type,
             dag_info,
-            task_info(ti, operator, state),
+            task,
             namespace=conf.namespace(),
             event_time=event_time,
             inputs=lineage.inputs,
@@ -449,6 +454,29 @@ class LineageListener:
             include_airflow_facet=conf.include_airflow_facet(),
         )
         self._emit(event)
+
+    def _emit_child_jobs(self, dag_info: DagRunInfo, task: TaskInfo, when: datetime | None) -> None:
+        """START + COMPLETE per query the task ran through a hook (``hook_lineage_child_jobs``)."""
+        from airflow_lineage_provider import conf
+        from airflow_lineage_provider.emission.events import build_child_event
+        from airflow_lineage_provider.extractors.hook_lineage import take_child_jobs
+
+        for child in take_child_jobs():
+            for event_type in ("START", "COMPLETE"):
+                self._emit(
+                    build_child_event(
+                        event_type,
+                        dag_info,
+                        task,
+                        child.suffix,
+                        namespace=conf.namespace(),
+                        event_time=when,
+                        inputs=child.lineage.inputs,
+                        outputs=child.lineage.outputs,
+                        run_facets=child.lineage.run_facets,
+                        job_facets=child.lineage.job_facets,
+                    )
+                )
 
     def _test_run_start(self, dag_run: Any, dag: Any = None, when: datetime | None = None) -> None:
         """dag.test() never calls on_dag_run_running: send the DAG-run START before the first task START."""
@@ -512,6 +540,15 @@ class LineageListener:
                 ("COMPLETE", "skipped", ti.end_date),
             ):
                 self._emit_task(ti, operator, event_type, state, phase=None, event_time=when, dag_info=info)
+
+
+def _reset_hook_lineage() -> None:
+    try:
+        from airflow_lineage_provider.extractors.hook_lineage import reset
+
+        reset()
+    except Exception as exc:  # lineage only: never in the task's way
+        log.debug("could not reset the hook-lineage collector: %s", exc)
 
 
 def _is_test_run(dag_run: Any) -> bool:

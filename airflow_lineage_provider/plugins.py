@@ -1,4 +1,4 @@
-"""The Airflow plugin: registers the lineage listener unless ``[lineage_provider] disabled`` is set.
+"""The Airflow plugin: registers the lineage listener and a hook-lineage reader unless lineage is disabled.
 
 Airflow imports this module in every process (scheduler, API server, task runner, CLI), so it stays cheap:
 the listener module imports only pluggy at load time; everything else is imported on the first event.
@@ -14,21 +14,34 @@ from airflow.plugins_manager import AirflowPlugin
 log = logging.getLogger(__name__)
 
 
-def _listeners() -> list[Any]:
+def _enabled() -> bool:
     from airflow_lineage_provider import conf
     from airflow_lineage_provider.exceptions import ConfigError
 
     try:
-        if conf.is_disabled():
-            return []
+        return not conf.is_disabled()
     except ConfigError as exc:
         log.error("lineage is switched off in this process, tasks run as usual: %s", exc)
-        return []
+        return False
+
+
+def _listeners() -> list[Any]:
     from airflow_lineage_provider.listener import get_listener
 
     return [get_listener()]
 
 
+def _hook_lineage_readers() -> list[Any]:
+    """Airflow's hook-lineage collector keeps SQL run through hooks only when a reader is registered."""
+    from airflow_lineage_provider.extractors.hook_lineage import LineageProviderHookReader
+
+    return [LineageProviderHookReader]
+
+
+_ENABLED = _enabled()
+
+
 class LineageProviderPlugin(AirflowPlugin):
     name = "lineage_provider"
-    listeners = _listeners()
+    listeners = _listeners() if _ENABLED else []
+    hook_lineage_readers = _hook_lineage_readers() if _ENABLED else []

@@ -483,3 +483,56 @@ def test_dag_run_parent_from_conf(lineage_events):
                 parent["root"]["run"]["runId"] == root_id and parent["root"]["job"]["name"] == "orchestrator"
             )
     assert "conf" not in json.dumps([e["run"]["facets"]["airflow"] for e in events])
+
+
+HOOK_SQL = """
+import datetime
+from airflow.sdk import DAG, task
+
+with DAG("lp_hook_children", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    @task
+    def load():
+        from airflow.providers.sqlite.hooks.sqlite import SqliteHook
+
+        hook = SqliteHook(sqlite_conn_id="lp_children_db")
+        hook.run("INSERT INTO totals SELECT name, SUM(amount) FROM orders GROUP BY name")
+        hook.get_records("SELECT COUNT(*) FROM totals")
+
+    load()
+"""
+
+
+def test_queries_run_through_hooks_as_child_jobs(lineage_events, monkeypatch, tmp_path):
+    import sqlite3
+
+    db = tmp_path / "children.db"
+    with sqlite3.connect(db) as connection:
+        connection.execute("CREATE TABLE orders (name TEXT, amount INTEGER)")
+        connection.execute("CREATE TABLE totals (name TEXT, total INTEGER)")
+        connection.execute("INSERT INTO orders VALUES ('ann', 3), ('bob', 4)")
+    monkeypatch.setenv("AIRFLOW_CONN_LP_CHILDREN_DB", json.dumps({"conn_type": "sqlite", "host": str(db)}))
+    monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__HOOK_LINEAGE_CHILD_JOBS", "True")
+    from airflow_lineage_provider import conf
+
+    conf.clear_cache()
+    assert run_dag(HOOK_SQL, "lp_hook_children").state == "success"
+    events = lineage_events()
+    assert summary(events) == [
+        ("START", "lp_hook_children"),
+        ("START", "lp_hook_children.load"),
+        ("START", "lp_hook_children.load.query_1"),
+        ("COMPLETE", "lp_hook_children.load.query_1"),
+        ("START", "lp_hook_children.load.query_2"),
+        ("COMPLETE", "lp_hook_children.load.query_2"),
+        ("COMPLETE", "lp_hook_children.load"),
+        ("COMPLETE", "lp_hook_children"),
+    ]
+    task_run = events[1]["run"]["runId"]
+    child = events[3]
+    assert child["run"]["facets"]["parent"]["run"]["runId"] == task_run
+    assert child["run"]["facets"]["parent"]["job"]["name"] == "lp_hook_children.load"
+    assert child["run"]["facets"]["parent"]["root"]["run"]["runId"] == events[0]["run"]["runId"]
+    assert child["job"]["facets"]["jobType"]["jobType"] == "QUERY"
+    assert [d["name"] for d in child["outputs"]] == ["totals"]
+    # the task keeps the lineage attributed to it
+    assert [d["name"] for d in events[6]["outputs"]] == ["totals"]

@@ -15,15 +15,19 @@ from airflow_lineage_provider import conf, listener, plugins
 OFFICIAL_PYTHON = Path(__file__).resolve().parents[1] / "benchmarks" / ".venv-official" / "bin" / "python"
 
 
-def test_plugin_registers_the_listener(monkeypatch, caplog):
+def test_plugin_registers_the_listener_and_a_hook_lineage_reader(monkeypatch, caplog):
+    from airflow_lineage_provider.extractors.hook_lineage import LineageProviderHookReader
+
     assert plugins.LineageProviderPlugin.listeners == [listener.get_listener()]
+    assert plugins.LineageProviderPlugin.hook_lineage_readers == [LineageProviderHookReader]
+    assert plugins._enabled() is True
     monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__DISABLED", "True")
     conf.clear_cache()
-    assert plugins._listeners() == []
+    assert plugins._enabled() is False
     monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__DISABLED", "maybe")
     conf.clear_cache()
     with caplog.at_level(logging.INFO, logger="airflow_lineage_provider"):
-        assert plugins._listeners() == []
+        assert plugins._enabled() is False
     assert len(caplog.records) == 1
     assert "[lineage_provider] disabled" in caplog.records[0].getMessage()
     conf.clear_cache()

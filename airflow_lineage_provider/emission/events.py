@@ -122,6 +122,12 @@ def task_run_uuid(namespace: str, dag_run: DagRunInfo, task: TaskInfo) -> str:
     return str(generate_static_uuid(instant=dag_run.instant, data=data.encode()))
 
 
+def child_run_uuid(namespace: str, dag_run: DagRunInfo, task: TaskInfo, suffix: str) -> str:
+    """Run id of a child job of a task try (e.g. a query run through a hook): the task's data + suffix."""
+    data = f"{namespace}.{dag_run.dag_id}.{task.task_id}.{task.try_number}.{task.map_index}.{suffix}"
+    return str(generate_static_uuid(instant=dag_run.instant, data=data.encode()))
+
+
 # --- facets ------------------------------------------------------------------------------------------
 
 
@@ -291,6 +297,42 @@ def build_task_event(
         eventTime=_iso(event_time or _now()),  # type: ignore[arg-type]
         run=Run(runId=task_run_uuid(namespace, dag_run, task), facets=facets),
         job=Job(namespace=namespace, name=f"{dag_run.dag_id}.{task.task_id}", facets=job),
+        inputs=list(inputs or []),
+        outputs=list(outputs or []),
+        producer=PRODUCER,
+    )
+
+
+def build_child_event(
+    event_type: str | RunState,
+    dag_run: DagRunInfo,
+    task: TaskInfo,
+    suffix: str,
+    *,
+    namespace: str,
+    event_time: datetime | None = None,
+    inputs: list[InputDataset] | None = None,
+    outputs: list[OutputDataset] | None = None,
+    run_facets: Mapping[str, BaseFacet] | None = None,
+    job_facets: Mapping[str, BaseFacet] | None = None,
+) -> RunEvent:
+    """An event of a child job ``dag_id.task_id.suffix``; parent: the task try, root: the DAG run's root."""
+    facets: dict[str, Any] = dict(run_facets or {})
+    task_parent = {
+        "run_id": task_run_uuid(namespace, dag_run, task),
+        "namespace": namespace,
+        "name": f"{dag_run.dag_id}.{task.task_id}",
+    }
+    dag_parent = {"run_id": dag_run_uuid(namespace, dag_run), "namespace": namespace, "name": dag_run.dag_id}
+    _, conf_root = _conf_parent(dag_run.conf)
+    facets["parent"] = _parent_facet(task_parent, conf_root or dag_parent)
+    _add_run_facets(facets, event_type, dag_run, None, None)
+    job = {**_job_facets("QUERY", task.owners or dag_run.owners, dag_run.tags, None), **(job_facets or {})}
+    return RunEvent(
+        eventType=_event_type(event_type),
+        eventTime=_iso(event_time or _now()),  # type: ignore[arg-type]
+        run=Run(runId=child_run_uuid(namespace, dag_run, task, suffix), facets=facets),
+        job=Job(namespace=namespace, name=f"{dag_run.dag_id}.{task.task_id}.{suffix}", facets=job),
         inputs=list(inputs or []),
         outputs=list(outputs or []),
         producer=PRODUCER,
