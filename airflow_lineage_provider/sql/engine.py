@@ -39,8 +39,11 @@ _LOAD_DATA = re.compile(
     re.IGNORECASE,
 )
 _UNLOAD = re.compile(r"^\s*UNLOAD\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'([^']*)'", re.IGNORECASE | re.DOTALL)
-_EXCHANGE = re.compile(
-    r"^\s*ALTER\s+TABLE\s+([\w.`\"\[\]]+)\s+EXCHANGE\s+PARTITION\s*\(.*?\)\s*WITH\s+TABLE\s+([\w.`\"\[\]]+)",
+#: ALTER TABLE forms that move rows from another table into the altered one (Hive/Oracle EXCHANGE
+#: PARTITION, Redshift APPEND FROM): group 1 is written, group 2 read
+_ALTER_MOVES = re.compile(
+    r"^\s*ALTER\s+TABLE\s+([\w.`\"\[\]]+)\s+(?:EXCHANGE\s+PARTITION\s*(?:\(.*?\)|\w+)\s*WITH\s+TABLE"
+    r"|APPEND\s+FROM)\s+([\w.`\"\[\]]+)",
     re.IGNORECASE | re.DOTALL,
 )
 _NO_LINEAGE_COMMANDS = re.compile(
@@ -307,7 +310,7 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
             StatementLineage(sql=stripped, kind="unload", inputs=inner, outputs=(TableRef(m.group(2)),))
         )
         return True
-    m = _EXCHANGE.match(stripped)
+    m = _ALTER_MOVES.match(stripped)
     if m:
         from airflow_lineage_provider.sql.fallback import scan_tables
 
