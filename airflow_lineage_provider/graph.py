@@ -379,7 +379,9 @@ def layout(graph: LineageGraph) -> tuple[dict[NodeKey, Box], float, float]:
     linked_jobs = {n for edge in graph.edges for n in edge if n[0] == "job"}
     jobs = [job for job in graph.jobs if job in linked_jobs] or list(graph.jobs)
     nodes: list[NodeKey] = sorted(graph.datasets) + jobs
-    layer_of = _layers(nodes, edges)
+    # a job that reads a table it writes: lay it out by the write, so the table sits right of the job
+    edge_set = set(edges)
+    layer_of = _layers(nodes, [(u, v) for u, v in edges if not (u[0] == "dataset" and (v, u) in edge_set)])
     boxes: dict[NodeKey, Box] = {}
     for key in nodes:
         box = Box(key, layer=layer_of[key])
@@ -461,7 +463,7 @@ def _fit(text: str, width: float, *, keep_end: bool = False, bold: bool = False)
 
 def _curve(a: tuple[float, float], b: tuple[float, float]) -> str:
     (x1, y1), (x2, y2) = a, b
-    bend = max(40.0, abs(x2 - x1) / 2)
+    bend = max(40.0, abs(x2 - x1) / 2) * (1 if x2 >= x1 else -1)
     return f"M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
 
 
@@ -569,7 +571,10 @@ def render_svg(graph: LineageGraph, *, fit_width: bool = False) -> str:
     ]
     for source, target in sorted(graph.edges):
         if source in boxes and target in boxes:
-            a, b = boxes[source].anchor(None, "right"), boxes[target].anchor(None, "left")
+            # a back edge (a job writing a table it also reads, a cycle) points right to left
+            back = boxes[target].x < boxes[source].x
+            a = boxes[source].anchor(None, "left" if back else "right")
+            b = boxes[target].anchor(None, "right" if back else "left")
             parts.append(
                 f'<path class="edge" d="{_curve(a, b)}" marker-end="url(#arrow)">'
                 f"<title>{escape(f'{source[2]} -> {target[2]}')}</title></path>"

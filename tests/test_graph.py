@@ -398,3 +398,25 @@ def test_png_output_paints_the_whole_picture(events_file: Path, tmp_path: Path) 
     assert stats["width"] == 2 * int(width)  # natural size at twice the pixel density
     assert stats["height"] >= 2 * int(height)  # plus the legend
     assert stats["ink"] > 10_000 and stats["red"] > 50 and stats["green"] > 50, stats
+
+
+def test_a_job_reading_its_own_output_keeps_the_table_on_its_right() -> None:
+    stats = _ds("customer_stats", ["customer_id", "orders"])
+    events = [
+        _event("START", "stats.refresh", "01930000-0000-7000-8000-0000000000a1", 1),
+        _event(
+            "COMPLETE",
+            "stats.refresh",
+            "01930000-0000-7000-8000-0000000000a1",
+            2,
+            inputs=[_ds("raw_customers"), _ds("customer_stats")],
+            outputs=[stats],
+        ),
+    ]
+    ol_schema.validate_all(events)
+    g = graph.build_graph(events)
+    boxes, _, _ = graph.layout(g)
+    x = {key[2].rsplit(".", 1)[-1]: box.x for key, box in boxes.items()}
+    assert x["raw_customers"] < x["refresh"] < x["customer_stats"]
+    svg = ET.fromstring(graph.render_svg(g))
+    assert len(svg.findall(".//{http://www.w3.org/2000/svg}path[@class='edge']")) == 3

@@ -170,7 +170,8 @@ def check_downstream(events: Events, namespace: str, data_dir: Path) -> None:
     assert _column_inputs(country_revenue, "revenue") == {("daily_revenue", "revenue")}
 
     stats = _completes(events, "customer_stats.refresh_customer_stats")
-    assert _names(stats["inputs"]) == ["orders_enriched", "raw_customers"]
+    # hook lineage: the CREATE TABLE ... AS SELECT and the COUNT(*) read back from the new table
+    assert _names(stats["inputs"]) == ["customer_stats", "orders_enriched", "raw_customers"]
     assert _names(stats["outputs"]) == ["customer_stats"]
 
 
