@@ -536,3 +536,19 @@ def test_queries_run_through_hooks_as_child_jobs(lineage_events, monkeypatch, tm
     assert [d["name"] for d in child["outputs"]] == ["totals"]
     # the task keeps the lineage attributed to it
     assert [d["name"] for d in events[6]["outputs"]] == ["totals"]
+
+
+def test_operator_path_for_sdk_and_serialized_tasks():
+    import datetime
+
+    from airflow.providers.standard.operators.empty import EmptyOperator
+    from airflow.sdk import DAG
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    from airflow_lineage_provider.listener import operator_path
+
+    with DAG("lp_paths", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+        EmptyOperator(task_id="e")
+    serialized = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+    expected = "airflow.providers.standard.operators.empty.EmptyOperator"
+    assert operator_path(dag.task_dict["e"]) == operator_path(serialized.task_dict["e"]) == expected
