@@ -122,8 +122,8 @@ def gate_runner(sample: float | None) -> Callable[[], Any]:
             sample_percent=sample,
             on_breach="warn",
         )
-        hook, query, spec = gate._plan()  # the table/column check + the query the gate runs
-        return gate._evaluate(spec, query.parse(hook.get_first(query.sql)))
+        _, spec, measurement = gate._measure_now()  # the table/column check, then the one-scan query
+        return gate._evaluate(spec, measurement)
 
     return run
 
@@ -135,7 +135,7 @@ def gate_sql_runner() -> Callable[[], Any]:
     gate = QualityGateOperator(
         task_id="bench_gate_sql", conn_id=CONN_ID, table=TABLE, null_thresholds=dict.fromkeys(COLUMNS, 0.5)
     )
-    sql = gate._plan()[1].sql
+    sql = gate._measure_now()[0].sql
 
     def run() -> Any:
         return _hook().get_first(sql)

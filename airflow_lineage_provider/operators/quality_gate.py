@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -29,6 +30,7 @@ from airflow_lineage_provider.quality import (
     MetricsQuery,
     NamePart,
     NullRule,
+    QualityDialect,
     build_metrics_query,
     dialect_for,
     input_facets,
@@ -55,8 +57,8 @@ class QualityGateInputFailed(QualityGateError, AirflowFailException):
     """Bad input found at run time (missing connection, unknown column ...): fail at once, without retry."""
 
 
-class _TableUnreadable(QualityGateError):
-    """The table could not be read: maybe a transient database problem, so retries apply."""
+class _DatabaseRefused(QualityGateError):
+    """The database refused the probe or the measuring query: maybe a passing problem, so retries apply."""
 
 
 def _templated(value: Any) -> bool:
@@ -194,8 +196,8 @@ class QualityGateOperator(BaseOperator, SkipMixin):
     def _table_parts(self) -> tuple[NamePart, ...]:
         return parse_table_name(self.table)
 
-    def _plan(self) -> tuple[Any, MetricsQuery, GateSpec]:
-        """Check table and columns exist (no row read), then build the metrics query."""
+    def _measure_now(self) -> tuple[MetricsQuery, GateSpec, Measurement]:
+        """Check the table and columns (no row read), build the query and run it: one DB connection."""
         from airflow.providers.common.sql.hooks.sql import DbApiHook
 
         conn = self._get_connection()
@@ -208,17 +210,37 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             raise QualityGateError(msg)
         dialect = dialect_for(conn.conn_type)
         parts = self._table_parts()
-        try:
-            described = hook.run(
-                probe_query(dialect, parts), handler=lambda cur: [d[0] for d in cur.description]
-            )
-        except Exception as exc:
-            msg = (
-                f"{self.task_id}: table {self.table!r} cannot be read on connection {self.conn_id!r} "
-                f"({_first_line(exc)}); check the name, its schema and case, and the grants"
-            )
-            raise _TableUnreadable(msg) from exc
-        available = [str(name) for name in described or []]
+        with closing(hook.get_conn()) as db:
+            cursor = db.cursor()
+            try:
+                try:
+                    cursor.execute(probe_query(dialect, parts))
+                    available = [str(d[0]) for d in cursor.description or []]
+                    cursor.fetchall()
+                except Exception as exc:
+                    msg = (
+                        f"{self.task_id}: table {self.table!r} cannot be read on connection "
+                        f"{self.conn_id!r} ({_first_line(exc)}); check the name, its schema and case, "
+                        "and the grants"
+                    )
+                    raise _DatabaseRefused(msg) from exc
+                query, spec = self._build(dialect, parts, available)
+                try:
+                    cursor.execute(query.sql)
+                    row = cursor.fetchone()
+                except Exception as exc:
+                    msg = (
+                        f"{self.task_id}: measuring {self.table!r} failed ({_first_line(exc)}); "
+                        f"check row_filter. The query was: {query.sql}"
+                    )
+                    raise _DatabaseRefused(msg) from exc
+                return query, spec, query.parse(row)
+            finally:
+                cursor.close()
+
+    def _build(
+        self, dialect: QualityDialect, parts: tuple[NamePart, ...], available: list[str]
+    ) -> tuple[MetricsQuery, GateSpec]:
         resolved = resolve_columns([r.column for r in self.rules], available, table=self.table)
         spec = GateSpec(
             table=self.table,
@@ -235,7 +257,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             row_filter=self.row_filter,
             sample_percent=self.sample_percent,
         )
-        return hook, query, spec
+        return query, spec
 
     def _evaluate(self, spec: GateSpec, measurement: Measurement) -> GateResult:
         self._result = spec.evaluate(measurement)
@@ -245,13 +267,12 @@ class QualityGateOperator(BaseOperator, SkipMixin):
 
     def execute(self, context: Context) -> dict[str, Any]:
         try:
-            hook, query, spec = self._plan()
-        except _TableUnreadable:
+            query, spec, measurement = self._measure_now()
+        except _DatabaseRefused:
             raise
         except QualityGateError as exc:
             raise QualityGateInputFailed(str(exc)) from exc
         self._query = query
-        measurement = query.parse(hook.get_first(query.sql))
         result = self._evaluate(spec, measurement)
         if result.status == WARN:
             self.log.warning("quality gate warning: %s", result.summary())

@@ -59,36 +59,41 @@ def test_templated_fields_are_checked_after_rendering_only() -> None:
     assert gate.rules == (NullRule("a", 0.2, "warn", True),)
 
 
-def _plan_error(**kwargs: Any) -> str:
+def _measure_error(**kwargs: Any) -> str:
     with pytest.raises(QualityGateError) as info:
-        _gate(**kwargs)._plan()
+        _gate(**kwargs)._measure_now()
     return str(info.value)
 
 
 def test_run_time_errors_name_what_is_wrong(sqlite_db) -> None:
     conn_id, path = sqlite_db
     sqlite_execute(path, 'CREATE TABLE t (a TEXT, "B" INTEGER)')
-    assert "connection 'nope' is not defined" in _plan_error(conn_id="nope")
-    assert "AIRFLOW_CONN_NOPE" in _plan_error(conn_id="nope")
-    message = _plan_error(conn_id=conn_id, table="missing")
+    assert "connection 'nope' is not defined" in _measure_error(conn_id="nope")
+    assert "AIRFLOW_CONN_NOPE" in _measure_error(conn_id="nope")
+    message = _measure_error(conn_id=conn_id, table="missing")
     assert "table 'missing' cannot be read on connection" in message and "no such table" in message
-    message = _plan_error(conn_id=conn_id, null_thresholds={"a": 0.1, "zz": 0.1})
+    message = _measure_error(conn_id=conn_id, null_thresholds={"a": 0.1, "zz": 0.1})
     assert message.startswith(
         "null_thresholds names columns of t that cannot be measured: 'zz' does not exist"
     )
     assert "Columns of t: a, B" in message
-    assert "sampling is not supported on sqlite" in _plan_error(conn_id=conn_id, sample_percent=10)
+    assert "sampling is not supported on sqlite" in _measure_error(conn_id=conn_id, sample_percent=10)
+    message = _measure_error(conn_id=conn_id, row_filter="nope = 1")
+    assert "measuring 't' failed (OperationalError: no such column: nope); check row_filter" in message
 
 
 @pytest.mark.integration
 def test_run_time_errors_postgres(pg_schema) -> None:
     conn_id, schema = pg_schema
     pg_execute(f'CREATE TABLE {schema}."T" (a int)')
-    message = _plan_error(conn_id=conn_id, table=f"{schema}.T")  # unquoted: folds to t, which does not exist
+    message = _measure_error(
+        conn_id=conn_id, table=f"{schema}.T"
+    )  # unquoted: folds to t, which does not exist
     assert f'relation "{schema}.t" does not exist' in message
     gate = _gate(conn_id=conn_id, table=f'{schema}."T"')
-    _, query, _ = gate._plan()
+    query, _, measurement = gate._measure_now()
     assert query.sql == f'SELECT COUNT(*), COUNT("a") FROM "{schema}"."T"'
+    assert measurement.row_count == 0
 
 
 @pytest.mark.airflow
