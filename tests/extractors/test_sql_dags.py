@@ -265,3 +265,49 @@ def test_emit_asset_events(
         assert [alias.name for alias in events[0].source_aliases] == [ALIAS_NAME]
     complete = by_job(lineage_events(), f"{dag_id}.ctas", "COMPLETE")
     assert datasets(complete, "outputs") == {sqlite_warehouse.ds("fr_customers")}
+
+
+HOOK_DAG = """
+import datetime
+from airflow.sdk import DAG, task
+from airflow.providers.sqlite.hooks.sqlite import SqliteHook
+
+with DAG({dag_id!r}, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    @task
+    def two_queries():
+        hook = SqliteHook(sqlite_conn_id={conn_id!r})
+        hook.run("INSERT INTO big_orders (order_id, amount) SELECT id, amount FROM orders")
+        hook.get_records("SELECT name FROM customers")
+
+    two_queries()
+"""
+
+
+def test_hook_queries_as_child_jobs(
+    sqlite_warehouse: Warehouse, lineage_events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hook_lineage_child_jobs: one child job per query, parent = the task run; the task keeps its lineage."""
+    from lineage_helpers import reset_lineage
+
+    monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__HOOK_LINEAGE_CHILD_JOBS", "true")
+    reset_lineage()
+    dag_id = f"lp_children_{sqlite_warehouse.conn_id}"
+    dag_run = run_dag(HOOK_DAG.format(dag_id=dag_id, conn_id=sqlite_warehouse.conn_id), dag_id)
+    assert dag_run.state == "success"
+    events = lineage_events()
+    ds = sqlite_warehouse.ds
+    task = by_job(events, f"{dag_id}.two_queries", "COMPLETE")
+    assert datasets(task, "inputs") == {ds("orders"), ds("customers")}
+    assert datasets(task, "outputs") == {ds("big_orders")}
+    first = by_job(events, f"{dag_id}.two_queries.query_1", "COMPLETE")
+    second = by_job(events, f"{dag_id}.two_queries.query_2", "COMPLETE")
+    assert datasets(first, "inputs") == {ds("orders")} and datasets(first, "outputs") == {ds("big_orders")}
+    assert column_edges(first) == {
+        (ds("big_orders"), "order_id", ds("orders"), "id"),
+        (ds("big_orders"), "amount", ds("orders"), "amount"),
+    }
+    assert datasets(second, "inputs") == {ds("customers")} and not second.get("outputs")
+    for child in (first, second):
+        parent = child["run"]["facets"]["parent"]
+        assert parent["run"]["runId"] == task["run"]["runId"]
+        assert parent["job"]["name"] == f"{dag_id}.two_queries"
