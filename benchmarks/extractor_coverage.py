@@ -569,6 +569,17 @@ def _print(kinds: list[str], results: dict[tuple[str, str], dict], invalid: dict
                 f"{r['round_trips']} ({r['max_trips']}) | {median:.1f} ({net:.1f}) |"
             )
     print()
+    ours, official = list(SIDES)
+    for kind in kinds:
+        a, b = results[(kind, ours)], results[(kind, official)]
+        time_a = statistics.median(a["extract_ms"]) if a["extract_ms"] else 0.0
+        time_b = statistics.median(b["extract_ms"]) if b["extract_ms"] else 0.0
+        ratio = f"{time_b / time_a:.1f}x" if time_a else "n/a"
+        print(
+            f"coverage_{kind}: {official} / {ours}: median extraction time {ratio}, "
+            f"metadata round trips {b['round_trips']} vs {a['round_trips']}, "
+            f"column edges right {b['edges_right']} vs {a['edges_right']} of {a['edges_expected']}"
+        )
     print(
         "events failing the OpenLineage JSON Schemas: " + ", ".join(f"{k}: {v}" for k, v in invalid.items())
     )
