@@ -1,8 +1,7 @@
-"""Lineage of one parsed statement: our own walk over sqlglot's AST (scopes, CTEs, subqueries, stars).
+"""Column lineage of queries: our own walk over sqlglot's AST (scopes, CTEs, subqueries, aliases, stars).
 
-Conventions (OpenLineage's): CTE names are never datasets; a table read only in a WHERE/EXISTS subquery
-is an input; the target of INSERT/UPDATE/DELETE/MERGE/CTAS is an output and an input only when it is also
-read through another reference; columns used only in WHERE/JOIN/GROUP BY give no column edge.
+Every result column gets the dataset columns its expression reads, through derived tables; columns used
+only in WHERE/JOIN/GROUP BY/ORDER BY give no edge (OpenLineage's convention).
 """
 
 from __future__ import annotations
@@ -22,10 +21,9 @@ from airflow_lineage_provider.sql.model import (
     ColumnRef,
     TableRef,
 )
-from airflow_lineage_provider.sql.names import ident as ident
-from airflow_lineage_provider.sql.names import is_quoted, path_of, table_ref
+from airflow_lineage_provider.sql.names import ident, is_quoted, path_of, table_ref
 
-#: a table written by a statement: (table, column names it is known to have, ordered)
+#: the dataset columns a result column derives from
 Deps = frozenset[ColumnRef]
 
 
@@ -47,6 +45,8 @@ class Source:
     table: TableRef | None = None
     columns: list[OutCol] | None = None
     names: tuple[str, ...] = ()  # extra qualifiers that address it (table name, schema.table, ...)
+    #: a table function (UNNEST, FLATTEN, LATERAL VIEW explode): any of its columns derives from these
+    any_column: Deps | None = None
 
     def find(self, name: str, quoted: bool) -> OutCol | None:
         for col in self.columns or ():
@@ -173,6 +173,10 @@ class StatementWalker:
         self.ctes.append(frame)
         for cte in with_.expressions:
             name = ident(cte.args.get("alias") and cte.args["alias"].this)
+            if with_.args.get("recursive"):
+                frame[
+                    name
+                ] = []  # self-references of a recursive CTE are not datasets; the anchor carries lineage
             cols = self.query_columns(cte.this)
             alias_cols = cte.args.get("alias") and cte.args["alias"].columns
             if alias_cols:
@@ -201,15 +205,27 @@ class StatementWalker:
 
     def source(self, item: exp.Expression, scope: Scope | None) -> Source | None:
         alias = ident(item.args.get("alias") and item.args["alias"].this) if item.args.get("alias") else ""
-        if isinstance(item, exp.Table):
+        path = path_of(item) if isinstance(item, exp.Table) else None
+        if path is not None:  # a file or stage, also through read_parquet('...')
+            return Source(alias or path.name, table=path, names=(path.name,))
+        if isinstance(item, exp.Table) and not isinstance(item.this, exp.Func):
             cte_cols = self.cte(item)
             if cte_cols is not None:
                 return Source(alias or ident(item.this), columns=cte_cols)
-            ref = path_of(item) or table_ref(item)
+            ref = table_ref(item)
             if ref is None:
                 return None
             names = (ref.name, ".".join(p for p in (ref.schema, ref.name) if p), ref.qualified)
             return Source(alias or ref.name, table=ref, names=names)
+        function: Any = item.this if isinstance(item, exp.Lateral | exp.Table) else item
+        if isinstance(item, exp.Unnest | exp.Lateral | exp.Table) and isinstance(function, exp.Func):
+            # a table function over columns of the FROM items before it
+            deps = frozenset(self.expr_deps(function, scope)) if scope is not None else frozenset()
+            alias_node = item.args.get("alias")
+            cols = [
+                OutCol(ident(a), deps, TRANSFORMATION) for a in (alias_node.columns if alias_node else [])
+            ]
+            return Source(alias, columns=cols or None, any_column=deps)
         if isinstance(item, exp.Subquery | exp.Lateral):
             inner = item.this
             if isinstance(item, exp.Subquery) and not isinstance(inner, exp.Query | exp.Subquery | exp.Paren):
@@ -226,8 +242,11 @@ class StatementWalker:
     def select_columns(self, select: exp.Select, parent: Scope | None) -> list[OutCol]:
         pushed = self._push_ctes(select)
         try:
-            flat = [i for top in _from_items(select) for i in _flatten_item(top)]
-            scope = Scope([s for s in (self.source(i, parent) for i in flat) if s is not None], parent)
+            scope = Scope([], parent)
+            for item in (i for top in _from_items(select) for i in _flatten_item(top)):
+                src = self.source(item, scope)  # LATERAL items and table functions see the items before them
+                if src is not None:
+                    scope.sources.append(src)
             out: list[OutCol] = []
             for proj in select.expressions:
                 out.extend(self.projection(proj, scope))
@@ -343,7 +362,7 @@ class StatementWalker:
         return out
 
     # ------------------------------------------------------------------ expressions
-    def expr_deps(self, expr: exp.Expression, scope: Scope) -> set[ColumnRef]:
+    def expr_deps(self, expr: Any, scope: Scope) -> set[ColumnRef]:
         deps: set[ColumnRef] = set()
         stack = [expr]
         while stack:
@@ -418,6 +437,9 @@ class StatementWalker:
         if hit is not None:
             self._inherited = stronger(self._inherited, hit.transformation)
             return set(hit.deps)
+        if src.any_column is not None:
+            self._inherited = stronger(self._inherited, TRANSFORMATION)
+            return set(src.any_column)
         stars = src.star_tables
         if len(stars) == 1:
             return {ColumnRef(stars[0], name)}

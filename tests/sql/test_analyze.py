@@ -571,3 +571,33 @@ def test_renamed_intermediate_keeps_column_lineage() -> None:
 def test_list_of_statements_is_one_script() -> None:
     result = analyze(["CREATE TEMP TABLE w AS SELECT a FROM s", "INSERT INTO t SELECT a FROM w"], "postgres")
     assert result.to_dict() == {"inputs": ["s"], "outputs": ["t"], "column_lineage": [["t.a", "s.a"]]}
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "edges"),
+    [
+        (
+            "INSERT OVERWRITE TABLE foo SELECT sc.id, q.c1 FROM bar sc LATERAL VIEW explode(sc.arr) q AS c1",
+            "hive",
+            [["foo.id", "bar.id"], ["foo.c1", "bar.arr"]],
+        ),
+        (
+            "INSERT INTO t SELECT p.id, f.value:type AS typ FROM s.persons p, LATERAL FLATTEN(p.c) f",
+            "snowflake",
+            [["t.id", "s.persons.id"], ["t.typ", "s.persons.c"]],
+        ),
+        (
+            "INSERT INTO ds.t SELECT id, x FROM ds.s, UNNEST(arr) AS x",
+            "bigquery",
+            [["ds.t.id", "ds.s.id"], ["ds.t.x", "ds.s.arr"]],
+        ),
+        (
+            "WITH RECURSIVE r AS (SELECT id, 1 AS lvl FROM n UNION ALL "
+            "SELECT n.id, r.lvl + 1 FROM n JOIN r ON n.p = r.id) INSERT INTO t SELECT id, lvl FROM r",
+            "postgres",
+            [["t.id", "n.id"]],
+        ),
+    ],
+)
+def test_table_functions_and_recursive_ctes(sql: str, dialect: str, edges: list) -> None:
+    assert sorted(analyze(sql, dialect).to_dict()["column_lineage"]) == sorted(edges)
