@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -385,7 +386,7 @@ class Extraction:
         for table in _unique(lineage.inputs):
             ident = self._dataset_id(table)
             inputs.append(InputDataset(namespace=ident.namespace, name=ident.name, facets=facets(table)))
-        column_facets = self._column_lineage(lineage, producer)
+        column_facets = self._column_lineage(lineage, producer, _guessed_targets(lineage, columns))
         outputs = []
         for table in _unique(lineage.outputs):
             ident = self._dataset_id(table)
@@ -395,17 +396,20 @@ class Extraction:
             outputs.append(OutputDataset(namespace=ident.namespace, name=ident.name, facets=dataset_facets))
         return inputs, outputs
 
-    def _column_lineage(self, lineage: SqlLineage, producer: str) -> dict[TableRef, Any]:
+    def _column_lineage(
+        self, lineage: SqlLineage, producer: str, guessed: set[TableRef]
+    ) -> dict[TableRef, Any]:
+        """``columnLineage`` per output table; edges into ``guessed`` targets and ``*`` edges are left out."""
         from openlineage.client.facet_v2 import column_lineage_dataset as cl
 
         per_table: dict[TableRef, dict[str, list[Any]]] = {}
         for edge in lineage.column_lineage:
             out_table = edge.output.table
-            if out_table is None:
+            if out_table is None or out_table in guessed or edge.output.column == "*":
                 continue
             fields = per_table.setdefault(out_table, {}).setdefault(edge.output.column, [])
             for ref in edge.inputs:
-                if ref.table is None:
+                if ref.table is None or ref.column == "*":
                     continue
                 ident = self._dataset_id(ref.table)
                 if any(f.namespace == ident.namespace and f.name == ident.name and f.field == ref.column
@@ -452,6 +456,25 @@ class Extraction:
             errors=errors,
             producer=_producer(),
         )
+
+
+_EXPLICIT_INSERT_COLUMNS = re.compile(
+    r"^\s*(?:INSERT|REPLACE)\b[^(]*?\bINTO\s+[^\s(]+\s*\(\s*(?!SELECT\b|WITH\b|VALUES\b)", re.IGNORECASE
+)
+
+
+def _guessed_targets(lineage: SqlLineage, columns: Mapping[str, Columns]) -> set[TableRef]:
+    """Tables filled by a positional ``INSERT INTO t SELECT ...`` whose columns are unknown.
+
+    Without the target's schema the engine can only name the target columns after the SELECT's, which is
+    wrong as often as not: such edges are left out (the terminal event, with the schema, has them right).
+    """
+    guessed: set[TableRef] = set()
+    for statement in lineage.statements:
+        if statement.kind != "insert" or _EXPLICIT_INSERT_COLUMNS.match(statement.sql):
+            continue
+        guessed.update(t for t in statement.outputs if t.qualified not in columns)
+    return guessed
 
 
 def _unique(tables: Sequence[TableRef]) -> list[TableRef]:

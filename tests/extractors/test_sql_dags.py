@@ -191,8 +191,14 @@ def _check(wh: Warehouse, events: list[dict]) -> None:
     # a statement that does not parse: the task fails, lineage says why and never breaks the event
     fail = by_job(events, "bad_sql", "FAIL")
     status = extraction(fail)
-    assert status["status"] in ("partial", "failed")
-    assert status["reasons"]
+    assert status["status"] == "partial"
+    assert any("parse" in reason for reason in status["reasons"])
+    assert datasets(fail, "inputs") == {ds("customers")}  # table-level fallback
+    assert fail["run"]["facets"]["extractionError"]["failedTasks"] == 1
+
+    # START of a positional INSERT without the target's schema: no guessed column edges
+    start = by_job(events, "script", "START")
+    assert all(edge[1] in ("order_id", "customer", "amount") for edge in column_edges(start))
 
     # every SQL task event carries the status facet and a sql facet
     for event in events:
