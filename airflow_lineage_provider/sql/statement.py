@@ -10,7 +10,14 @@ from sqlglot import exp
 
 from airflow_lineage_provider.sql.model import IDENTITY, ColumnLineage, ColumnRef, TableRef
 from airflow_lineage_provider.sql.names import PSEUDO_TABLES, ident, path_of, table_ref
-from airflow_lineage_provider.sql.walker import OutCol, Scope, Source, StatementWalker, column_edges
+from airflow_lineage_provider.sql.walker import (
+    OutCol,
+    Scope,
+    Source,
+    StatementWalker,
+    column_edges,
+    merge_edges,
+)
 
 #: statements that move no data between datasets
 _NO_LINEAGE = (
@@ -266,7 +273,17 @@ class StatementAnalyzer:
             return res
         pushed = self._with_ctes(tree)
         try:
-            res.columns = self._query_edges(target, self._target_names(node, target), tree.expression)
+            names = self._target_names(node, target)
+            values = tree.expression
+            if isinstance(values, exp.Values) and names:
+                # VALUES rows: only subqueries in them carry lineage (huge lists were cut to one row)
+                for row in values.expressions[:100]:
+                    if isinstance(row, exp.Tuple) and row.find(exp.Query):
+                        columns = exp.Tuple(expressions=[exp.column(n) for n in names])
+                        res.columns.extend(self._tuple_edges(target, columns, row, Scope([])))
+                res.columns = merge_edges(res.columns)
+            else:
+                res.columns = self._query_edges(target, names, values)
         finally:
             self.walker._pop_ctes(pushed)
         return res
@@ -364,7 +381,12 @@ class StatementAnalyzer:
     def _set_edges(self, target: TableRef, assignments: Sequence[Any], scope: Scope) -> list[ColumnLineage]:
         edges: list[ColumnLineage] = []
         for eq in assignments:
-            if not isinstance(eq, exp.EQ | exp.PropertyEQ) or not isinstance(eq.this, exp.Column):
+            if not isinstance(eq, exp.EQ | exp.PropertyEQ):
+                continue
+            if isinstance(eq.this, exp.Tuple):  # SET (a, b) = (SELECT x, y ...) / (x, y)
+                edges.extend(self._tuple_edges(target, eq.this, eq.expression, scope))
+                continue
+            if not isinstance(eq.this, exp.Column):
                 continue
             deps, how = self.walker.deps_and_how(eq.expression, scope)
             if deps:
@@ -372,6 +394,24 @@ class StatementAnalyzer:
                     ColumnLineage(ColumnRef(target, ident(eq.this.this)), tuple(sorted(deps, key=str)), how)
                 )
         return edges
+
+    def _tuple_edges(self, target: TableRef, names: Any, values: Any, scope: Scope) -> list[ColumnLineage]:
+        """``(a, b) = (SELECT x, y ...)`` or ``(a, b) = (x, y)``: edges by position."""
+        columns = [c for c in names.expressions if isinstance(c, exp.Column)]
+        if isinstance(values, exp.Subquery | exp.Query):
+            outs = self.walker.query_columns(values, scope)
+            return [
+                ColumnLineage(
+                    ColumnRef(target, ident(c.this)), tuple(sorted(o.deps, key=str)), o.transformation
+                )
+                for c, o in zip(columns, outs, strict=False)
+                if o.deps
+            ]
+        if isinstance(values, exp.Tuple | exp.Paren):
+            items = values.expressions if isinstance(values, exp.Tuple) else [values.this]
+            pairs = [exp.EQ(this=c, expression=v) for c, v in zip(columns, items, strict=False)]
+            return self._set_edges(target, pairs, scope)
+        return []
 
     def _delete(self, tree: exp.Delete) -> Result:
         candidates = _from_tables(tree)

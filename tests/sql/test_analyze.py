@@ -601,3 +601,18 @@ def test_list_of_statements_is_one_script() -> None:
 )
 def test_table_functions_and_recursive_ctes(sql: str, dialect: str, edges: list) -> None:
     assert sorted(analyze(sql, dialect).to_dict()["column_lineage"]) == sorted(edges)
+
+
+@pytest.mark.parametrize(
+    ("sql", "edges"),
+    [
+        ("UPDATE t SET (a, b) = (SELECT x, y FROM s WHERE s.id = t.id)", [["t.a", "s.x"], ["t.b", "s.y"]]),
+        ("UPDATE t SET (a, b) = (s.x, s.y) FROM s WHERE s.id = t.id", [["t.a", "s.x"], ["t.b", "s.y"]]),
+        (
+            "INSERT INTO r (total, n) VALUES ((SELECT count(*) FROM o), 1), (2, (SELECT max(v) FROM p))",
+            [["r.total", "o.*"], ["r.n", "p.v"]],
+        ),
+    ],
+)
+def test_tuple_assignments_and_values_subqueries(sql: str, edges: list) -> None:
+    assert sorted(analyze(sql, "postgres").to_dict()["column_lineage"]) == sorted(edges)
