@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_lineage_provider.sql import text
-from airflow_lineage_provider.sql.dialects import sqlglot_dialect
+from airflow_lineage_provider.sql.dialects import DIALECT_ALIASES, sqlglot_dialect
 from airflow_lineage_provider.sql.model import (
     ColumnLineage,
     ColumnRef,
@@ -128,7 +128,10 @@ def _analyze(
         columns=normalize_schema(schema),
     )
     if dialect and sqlglot_dialect(dialect) == "" and dialect.lower() not in ("generic", "ansi", "db2"):
-        state.warnings.append(f"unknown dialect {dialect!r}: parsed with the generic dialect")
+        known = ", ".join(sorted(DIALECT_ALIASES))
+        state.warnings.append(
+            f"unknown dialect {dialect!r}: parsed with the generic dialect; known dialects: {known}"
+        )
     cleaned = text.clean_templating(sql)
     for piece in text.split_statements(cleaned):
         _analyze_piece(piece, state, allow_routine=True)
