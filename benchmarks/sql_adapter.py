@@ -1,4 +1,8 @@
-"""score.py adapter for this provider's SQL lineage engine: ``--adapter sql_adapter:lineage``."""
+"""score.py adapter for this provider's SQL lineage engine: ``--adapter sql_adapter:lineage``.
+
+The engine accepts the corpus's dialect vocabulary as is (``ansi``, ``sparksql``, ``tsql``, ...; unknown
+names and ``None`` use the generic dialect).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-#: corpus dialect vocabulary -> engine dialect names (unknown ones fall back to the generic dialect)
-_DIALECTS = {"sparksql": "spark", "ansi": None}
-
 
 def lineage(sql: str, dialect: str | None) -> dict:
     from airflow_lineage_provider.sql import analyze
 
-    return analyze(sql, _DIALECTS.get(dialect, dialect) if dialect else None).to_dict()
+    return analyze(sql, dialect).to_dict()
