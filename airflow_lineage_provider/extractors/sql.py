@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 FACET_KEY = "sqlExtraction"
 #: SQL up to this size is analysed inline (milliseconds); longer SQL in a thread bounded by the budget
 INLINE_ANALYSIS_CHARS = 20_000
-_SCHEMA_BASE = "https://github.com/airflow-lineage-provider/airflow-lineage-provider/tree/main/schemas"
 
 
 @attrs.define
@@ -59,8 +58,8 @@ class SqlExtractionRunFacet(RunFacet):
     durationMs: float = 0.0
 
     @staticmethod
-    def _get_schema() -> str:
-        return f"{_SCHEMA_BASE}/SqlExtractionRunFacet.json#/$defs/SqlExtractionRunFacet"
+    def _get_schema() -> str:  # the JSON Schema is schemas/SqlExtractionRunFacet.json in this repository
+        return f"{_producer()}/schemas/SqlExtractionRunFacet.json#/$defs/SqlExtractionRunFacet"
 
 
 def _producer() -> str:

@@ -147,3 +147,20 @@ def test_unknown_connection_is_a_failed_status_not_an_exception() -> None:
     event = _event(SqlExtractor(op).extract_on_start({}))
     facet = event["run"]["facets"]["sqlExtraction"]
     assert facet["status"] == "failed" and "lp_no_such_connection" in " ".join(facet["reasons"])
+
+
+def test_status_facet_matches_its_published_json_schema(sqlite_warehouse: Warehouse) -> None:
+    import json
+    from pathlib import Path
+
+    import jsonschema
+    import ol_schema
+
+    schema = json.loads((Path(__file__).parents[2] / "schemas" / "SqlExtractionRunFacet.json").read_text())
+    registry = ol_schema._load()[0]
+    validator = jsonschema.Draft202012Validator(schema, registry=registry)
+    op = SQLExecuteQueryOperator(task_id="ctas", conn_id=sqlite_warehouse.conn_id, sql="SELEC 1")
+    facet = _event(SqlExtractor(op).extract_on_complete({}, None))["run"]["facets"]["sqlExtraction"]
+    assert facet["_schemaURL"].endswith("/schemas/SqlExtractionRunFacet.json#/$defs/SqlExtractionRunFacet")
+    assert list(validator.iter_errors({"sqlExtraction": facet})) == []
+    assert not list(validator.iter_errors({"sqlExtraction": {**facet, "status": "fine"}})) == []
