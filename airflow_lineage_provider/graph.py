@@ -270,6 +270,10 @@ def _assertion_text(a: Assertion) -> str:
     return f"{a.column or '<table>'}: {a.assertion} {a.verdict.upper()}{detail}"
 
 
+#: jobs listed one per line in the summary; the rest are counted
+SUMMARY_MAX_JOBS = 40
+
+
 def summary(graph: LineageGraph, *, source: str | None = None) -> str:
     """Plain-text summary: events per type, jobs and their last state, datasets, edges, the gate's verdict."""
     total = sum(graph.event_types.values())
@@ -280,13 +284,21 @@ def summary(graph: LineageGraph, *, source: str | None = None) -> str:
     jobs = graph.jobs
     states = Counter(graph.job_state(job) for job in jobs)
     lines.append(f"jobs: {len(jobs)} ({', '.join(f'{s} {n}' for s, n in sorted(states.items()))})")
-    width = max((len(job[2]) for job in jobs), default=0)
-    for job, runs in jobs.items():
-        ins = sorted(short_name(s[2]) for s, t in graph.edges if t == job)
-        outs = sorted(short_name(t[2]) for s, t in graph.edges if s == job)
+    flows: dict[NodeKey, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    for upstream, downstream in graph.edges:
+        if downstream[0] == "job":
+            flows[downstream][0].append(short_name(upstream[2]))
+        else:
+            flows[upstream][1].append(short_name(downstream[2]))
+    shown = list(jobs.items())[:SUMMARY_MAX_JOBS]
+    width = max((len(job[2]) for job, _ in shown), default=0)
+    for job, runs in shown:
+        ins, outs = (sorted(names) for names in flows[job])
         flow = (f"  in: {', '.join(ins)}" if ins else "") + (f"  out: {', '.join(outs)}" if outs else "")
         tries = f" x{len(runs)}" if len(runs) > 1 else ""
         lines.append(f"  {job[2]:<{width}}  {runs[-1].state + tries:<10}{flow}".rstrip())
+    if len(jobs) > len(shown):
+        lines.append(f"  ... and {len(jobs) - len(shown)} more jobs (all are in the picture's run table)")
     lines.append(
         f"datasets: {len(graph.datasets)}  table edges: {len(graph.edges)}  "
         f"column edges: {len(graph.column_edges)}"
