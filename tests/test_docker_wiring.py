@@ -61,6 +61,8 @@ def test_all_services_present(services: dict[str, Any]) -> None:
     assert set(LONG_RUNNING) | {"airflow-init"} <= set(services)
     for name, command in AIRFLOW_SERVICES.items():
         assert services[name]["command"] == command, name
+    init = " ".join(services["airflow-init"]["command"])
+    assert "airflow db migrate" in init and "airflow-lineage doctor --no-send" in init  # bad settings: no start
 
 
 def test_images_are_pinned(services: dict[str, Any]) -> None:
