@@ -62,7 +62,7 @@ def test_all_services_present(services: dict[str, Any]) -> None:
     for name, command in AIRFLOW_SERVICES.items():
         assert services[name]["command"] == command, name
     init = " ".join(services["airflow-init"]["command"])
-    assert "airflow db migrate" in init and "airflow-lineage doctor --no-send" in init  # bad settings: no start
+    assert "airflow db migrate" in init and "airflow-lineage doctor --no-send" in init
 
 
 def test_images_are_pinned(services: dict[str, Any]) -> None:
