@@ -73,7 +73,7 @@ class _State:
     columns: Mapping[str, list[str]] | None
     statements: list[StatementLineage] = field(default_factory=list)
     temporary: set[TableRef] = field(default_factory=set)
-    created: set[TableRef] = field(default_factory=set)
+    written: set[TableRef] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -237,16 +237,16 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
     if res.use is not None:
         _apply_use(res.use, res.use_kind, state)
     state.temporary.update(_qualify(t, state) for t in res.temporary)
-    state.created.update(_qualify(t, state) for t in res.created)
+    # a table written and then dropped or renamed by the same script does not outlive it: an intermediate,
+    # collapsed like a temp table (dbt: CREATE x__dbt_tmp AS ...; ALTER TABLE x__dbt_tmp RENAME TO x)
+    gone = (_qualify(t, state) for t in (*res.dropped, *res.renamed))
+    state.temporary.update(t for t in gone if t in state.written)
+    state.written.update(_qualify(t, state) for t in res.outputs)
     if res.created_columns:
         state.columns = dict(state.columns or {})
         state.columns.update(
             {_qualify(t, state).qualified.lower(): c for t, c in res.created_columns.items()}
         )
-    # a table created and then dropped or renamed by the same script is an intermediate: collapsed like
-    # a temp table (dbt: CREATE x__dbt_tmp AS ...; ALTER TABLE x__dbt_tmp RENAME TO x)
-    gone = (_qualify(t, state) for t in (*res.dropped, *res.renamed))
-    state.temporary.update(t for t in gone if t in state.created)
     state.statements.append(
         StatementLineage(
             sql=raw.strip(),

@@ -44,7 +44,6 @@ class Result:
     temporary: list[TableRef] = field(default_factory=list)
     use: tuple[str | None, str | None] | None = None  # (database, schema) set by USE
     use_kind: str = ""
-    created: list[TableRef] = field(default_factory=list)
     #: columns of tables this statement creates (CTAS, CREATE TABLE (...), SELECT INTO): a script-local schema
     created_columns: dict[TableRef, list[str]] = field(default_factory=dict)
     dropped: list[TableRef] = field(default_factory=list)
@@ -311,8 +310,6 @@ class StatementAnalyzer:
             return Result("create_" + kind.lower())
         res = self._write(tree, "create_" + (kind.lower() or "table"), [node], set())
         target = dataset_of(node)
-        if target is not None and kind in ("TABLE", "VIEW", ""):
-            res.created.append(target)
         props = tree.args.get("properties")
         if props is not None:
             for prop in props.expressions:
@@ -537,13 +534,13 @@ class StatementAnalyzer:
                     res.inputs = [source]
                     res.outputs = [new]
                     res.renamed.append(source)
-                    res.created.append(new)
                     known = self.walker.schema_columns(source)
                     if known:
                         res.created_columns[new] = known
-                        res.columns = [
-                            ColumnLineage(ColumnRef(new, c), (ColumnRef(source, c),), IDENTITY) for c in known
-                        ]
+                    res.columns = [
+                        ColumnLineage(ColumnRef(new, c), (ColumnRef(source, c),), IDENTITY)
+                        for c in known or ["*"]
+                    ]
             elif isinstance(action, exp.SwapTable):
                 other = dataset_of(action.this)
                 if other is not None and source is not None:

@@ -616,3 +616,21 @@ def test_table_functions_and_recursive_ctes(sql: str, dialect: str, edges: list)
 )
 def test_tuple_assignments_and_values_subqueries(sql: str, edges: list) -> None:
     assert sorted(analyze(sql, "postgres").to_dict()["column_lineage"]) == sorted(edges)
+
+
+@pytest.mark.parametrize(
+    ("sql", "inputs", "outputs"),
+    [
+        ("INSERT OVERWRITE TABLE t1 SELECT * FROM t2; ALTER TABLE t1 RENAME TO t3", ["t2"], ["t3"]),
+        (
+            "CREATE TABLE s AS SELECT * FROM a; MERGE INTO f USING s ON f.k = s.k WHEN MATCHED THEN DELETE; "
+            "DROP TABLE s",
+            ["a"],
+            ["f"],
+        ),
+        ("DROP TABLE IF EXISTS t1; CREATE TABLE t1 AS SELECT 1 AS x", [], ["t1"]),
+    ],
+)
+def test_tables_that_do_not_outlive_the_script(sql: str, inputs: list, outputs: list) -> None:
+    result = analyze(sql, "hive").to_dict()
+    assert (sorted(result["inputs"]), sorted(result["outputs"])) == (inputs, outputs)
