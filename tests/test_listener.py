@@ -327,6 +327,13 @@ def test_failed_dag_run_and_marking_by_hand_through_the_api(lineage_events, monk
     assert marked[2]["run"]["runId"] == b_start["run"]["runId"]
     assert "manually set" in marked[2]["run"]["facets"]["errorMessage"]["message"]
 
+    # marking the DAG run itself: its terminal event again, same run id
+    response = client.patch(f"/api/v2/dags/lp_failing/dagRuns/{dag_run.run_id}", json={"state": "success"})
+    assert response.status_code == 200, response.text
+    again = lineage_events()[len(events) + len(marked) :]
+    assert summary(again) == [("COMPLETE", "lp_failing")]
+    assert again[0]["run"]["runId"] == events[-1]["run"]["runId"]
+
 
 def test_bad_transport_logs_one_line_and_tasks_keep_running(caplog, tmp_path):
     os.environ[TRANSPORT_ENV] = '{"type": "http"}'
