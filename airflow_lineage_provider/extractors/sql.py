@@ -185,13 +185,13 @@ class SqlExtractor(BaseExtractor):
         if not sql and not isinstance(table, str):
             return None
         load_engine()
-        budget = Budget(conf.extraction_timeout())
         status = Status()
-        try:
+        try:  # the hook is the operator's own (it runs the SQL with it): creating it is not lineage time
             source = source_for_hook(self.operator.get_db_hook())
         except Exception as exc:
             status.fail(f"cannot resolve the connection's hook: {type(exc).__name__}: {str(exc)[:200]}")
-            return OperatorLineage(run_facets={FACET_KEY: status.facet(budget, None)})
+            return OperatorLineage(run_facets={FACET_KEY: status.facet(Budget(0), None)})
+        budget = Budget(conf.extraction_timeout())
         if not sql:  # row-insert / bulk-load operators: the named table is the output
             return self._table_output(source, str(table), status, budget)
         return Extraction(source, sql, budget, status, terminal=terminal).run()
@@ -235,11 +235,16 @@ class Status:
 
     def fail(self, reason: str) -> None:
         self.failed = True
-        self.reasons.append(reason)
+        self._add(reason)
 
     def degrade(self, reason: str) -> None:
         self.partial = True
-        self.reasons.append(reason)
+        self._add(reason)
+
+    def _add(self, reason: str) -> None:
+        from airflow_lineage_provider.sql.redact import redact_uri_credentials
+
+        self.reasons.append(redact_uri_credentials(reason))  # driver errors may quote a DSN
 
     def facet(self, budget: Budget, dialect: str | None) -> SqlExtractionRunFacet:
         status = "failed" if self.failed else "partial" if self.partial else "ok"

@@ -164,3 +164,32 @@ def test_status_facet_matches_its_published_json_schema(sqlite_warehouse: Wareho
     assert facet["_schemaURL"].endswith("/schemas/SqlExtractionRunFacet.json#/$defs/SqlExtractionRunFacet")
     assert list(validator.iter_errors({"sqlExtraction": facet})) == []
     assert not list(validator.iter_errors({"sqlExtraction": {**facet, "status": "fine"}})) == []
+
+
+def test_unreachable_database_costs_a_reason_and_leaks_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_LP_UNREACHABLE",
+        json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": "127.0.0.1",
+                "port": 1,
+                "login": "bob",
+                "password": "hunter2-secret",
+                "schema": "test",
+            }
+        ),
+    )
+    op = SQLExecuteQueryOperator(task_id="x", conn_id="lp_unreachable", sql="INSERT INTO t2 SELECT * FROM t1")
+    started = time.monotonic()
+    event = _event(SqlExtractor(op).extract_on_complete({}, None))
+    assert time.monotonic() - started < 3.0
+    facet = event["run"]["facets"]["sqlExtraction"]
+    assert facet["status"] == "partial", facet
+    assert any("schema lookup failed" in r for r in facet["reasons"]), facet["reasons"]
+    assert {(d["namespace"], d["name"]) for d in event["inputs"]} == {
+        ("postgres://127.0.0.1:1", "test.public.t1")
+    }
+    assert "hunter2" not in json.dumps(event)
