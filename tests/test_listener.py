@@ -559,3 +559,37 @@ def test_operator_path_for_sdk_and_serialized_tasks():
     serialized = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
     expected = "airflow.providers.standard.operators.empty.EmptyOperator"
     assert operator_path(dag.task_dict["e"]) == operator_path(serialized.task_dict["e"]) == expected
+
+
+DEFER_THEN_FAIL = """
+import datetime
+from airflow.sdk import DAG, BaseOperator
+from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+from airflow.providers.standard.sensors.python import PythonSensor
+
+class WaitThenBreak(BaseOperator):
+    def execute(self, context):
+        self.defer(trigger=TimeDeltaTrigger(datetime.timedelta(seconds=0.1)), method_name="resume")
+
+    def resume(self, context, event=None):
+        raise ValueError("broke after the deferral")
+
+with DAG("lp_defer_fail", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    WaitThenBreak(task_id="wait")
+    PythonSensor(task_id="never", python_callable=lambda: False, mode="reschedule", poke_interval=0.1,
+                 timeout=1.5, soft_fail=False)
+"""
+
+
+def test_failure_after_a_deferral_or_a_sensor_timeout_is_one_fail(lineage_events):
+    assert run_dag(DEFER_THEN_FAIL, "lp_defer_fail").state == "failed"
+    events = lineage_events()
+    for task in ("wait", "never"):
+        tries = task_events(events, f"lp_defer_fail.{task}")
+        assert [e["eventType"] for e in tries] == ["START", "FAIL"], task
+        assert tries[0]["run"]["runId"] == tries[1]["run"]["runId"]
+    assert (
+        "broke after the deferral"
+        in task_events(events, "lp_defer_fail.wait")[1]["run"]["facets"]["errorMessage"]["message"]
+    )
+    assert summary(events)[-1] == ("FAIL", "lp_defer_fail")
