@@ -1,15 +1,23 @@
-"""Best-effort table lineage for a statement sqlglot cannot parse: a flat scan of sqlparse's tokens.
+"""Best-effort table lineage for a statement the parser cannot handle: a flat scan of its tokens.
 
-Flat (no grouping, no recursion), so it is safe on deeply nested or very long text. Results are
-marked partial by the caller; no column lineage.
+One compiled regular expression splits the text (no grouping, no recursion), so the scan is linear and
+safe on deeply nested or very long text. Results are marked partial by the caller; no column lineage.
 """
 
 from __future__ import annotations
 
-from sqlparse import lexer
-from sqlparse import tokens as T
+import re
 
 from airflow_lineage_provider.sql.model import TableRef
+
+_TOKEN = re.compile(
+    r"""(?P<space>\s+|--[^\n]*|/\*.*?(?:\*/|\Z))"""
+    r"""|(?P<string>'(?:[^'\\]|\\.|'')*(?:'|\Z))"""
+    r"""|(?P<quoted>"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z)|\[[^\]\n]*\])"""
+    r"""|(?P<word>[A-Za-z_#][\w$#]*)"""
+    r"""|(?P<other>.)""",
+    re.DOTALL,
+)
 
 _READ_AFTER = {"from", "join", "using"}
 _WRITE_AFTER = {"into", "update", "table", "overwrite", "view"}
@@ -38,53 +46,50 @@ _SKIP_WORDS = {
     "replace",
     "into",
 }
-_NOT_TABLES = {
-    "select",
-    "values",
-    "with",
-    "set",
-    "where",
-    "on",
-    "as",
-    "dual",
-    "unnest",
-    "table",
-    "lateral",
-    "by",
-}
+#: words that end a name or cannot be one
+_STOP_WORDS = {
+    "select", "values", "with", "set", "where", "on", "as", "dual", "unnest", "table", "lateral", "by",
+    "from", "join", "using", "into", "group", "order", "having", "limit", "union", "when", "then", "inner",
+    "left", "right", "full", "outer", "cross", "natural", "and", "or", "not", "exists", "default",
+}  # fmt: skip
 
 
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] in '"`[' and value[-1] in '"`]':
+def _tokens(sql: str) -> list[tuple[str, str]]:
+    return [(m.lastgroup or "", m.group(0)) for m in _TOKEN.finditer(sql) if m.lastgroup != "space"]
+
+
+def _name_part(kind: str, value: str) -> str | None:
+    if kind == "quoted" and len(value) >= 2:
         return value[1:-1]
-    return value.lower()
+    if kind == "word" and value.lower() not in _STOP_WORDS:
+        return value.lower()
+    return None
 
 
 def scan_tables(sql: str) -> tuple[list[TableRef], list[TableRef]]:
-    """(inputs, outputs) found by keyword positions: FROM/JOIN/USING read, INTO/UPDATE/TABLE write."""
-    toks = [
-        (ttype, value)
-        for ttype, value in lexer.tokenize(sql)
-        if ttype not in T.Whitespace and ttype not in T.Comment
-    ]
+    """(inputs, outputs) found by keyword positions: FROM/JOIN/USING read; INTO/UPDATE/TABLE/MERGE write."""
+    toks = _tokens(sql)
     inputs: dict[TableRef, None] = {}
     outputs: dict[TableRef, None] = {}
     ctes: set[str] = set()
     verb = ""
     n = len(toks)
-    for i, (ttype, value) in enumerate(toks):
-        low = value.lower()
+    for i, (kind, value) in enumerate(toks):
+        low = value.lower() if kind == "word" else ""
         # CTE names: WITH name AS ( / , name AS (
-        if ttype in T.Name and i + 2 < n and toks[i + 1][1].lower() == "as" and toks[i + 2][1] == "(":
+        if (
+            kind in ("word", "quoted")
+            and i + 2 < n
+            and toks[i + 1][1].lower() == "as"
+            and toks[i + 2][1] == "("
+        ):
             if i > 0 and (toks[i - 1][1].lower() in ("with", "recursive") or toks[i - 1][1] == ","):
-                ctes.add(_unquote(value))
-        if not verb and ttype in T.Keyword and low in _WRITE_VERBS | {"select", "with"}:
+                ctes.add(_name_part(kind, value) or "")
+        if (low in _WRITE_VERBS and verb not in _WRITE_VERBS) or (not verb and low in ("select", "with")):
             verb = low
             if low == "merge":
                 low = "into"  # MERGE [INTO] target
-        if (ttype not in T.Keyword and ttype not in T.DML) or not (
-            low in _READ_AFTER or low in _WRITE_AFTER or low.endswith(" join")
-        ):
+        if not (low in _READ_AFTER or low in _WRITE_AFTER):
             continue
         if low in ("table", "view") and verb not in _WRITE_VERBS:
             continue
@@ -93,31 +98,25 @@ def scan_tables(sql: str) -> tuple[list[TableRef], list[TableRef]]:
             j += 1
         parts: list[str] = []
         while j < n:
-            tt, val = toks[j]
-            if (
-                tt in T.Name
-                or tt in T.Literal.String.Symbol
-                or (tt in T.Keyword and not parts and val.lower() not in _NOT_TABLES)
-            ):
-                parts.append(_unquote(val))
+            part = _name_part(*toks[j])
+            if part is None:
+                break
+            parts.append(part)
+            j += 1
+            if j < n and toks[j][1] == ".":
                 j += 1
-                if j < n and toks[j][1] == ".":
-                    j += 1
-                    continue
+                continue
             break
-        if not parts or len(parts) > 3 or (j < n and toks[j][1] == "("):
-            continue
+        if not parts or len(parts) > 3 or (low in _READ_AFTER and j < n and toks[j][1] == "("):
+            continue  # FROM f(...) is a function; INTO t (a, b) is a column list
         ref = TableRef(
             parts[-1], parts[-2] if len(parts) > 1 else None, parts[-3] if len(parts) > 2 else None
         )
         if not ref.schema and ref.name in ctes:
             continue
-        if (
-            (low in _WRITE_AFTER or (low == "from" and verb == "delete"))
-            and verb in _WRITE_VERBS
-            and not outputs
-        ):
+        writes = low in _WRITE_AFTER or (low == "from" and verb == "delete")
+        if writes and verb in _WRITE_VERBS and not outputs:
             outputs[ref] = None
-        elif low in _READ_AFTER or low.endswith("join"):
+        elif low in _READ_AFTER:
             inputs[ref] = None
     return list(inputs), list(outputs)
