@@ -280,7 +280,7 @@ def summary(graph: LineageGraph, *, source: str | None = None) -> str:
     counts = ", ".join(f"{kind} {n}" for kind, n in sorted(graph.event_types.items()))
     lines = [f"OpenLineage events: {total} ({counts})" + (f" from {source}" if source else "")]
     if graph.skipped_lines:
-        lines.append(f"  skipped {graph.skipped_lines} line(s) that were not OpenLineage events")
+        lines.append(f"  skipped {graph.skipped_lines} line(s) that were not OpenLineage run or job events")
     jobs = graph.jobs
     states = Counter(graph.job_state(job) for job in jobs)
     lines.append(f"jobs: {len(jobs)} ({', '.join(f'{s} {n}' for s, n in sorted(states.items()))})")
@@ -389,7 +389,7 @@ def layout(graph: LineageGraph) -> tuple[dict[NodeKey, Box], float, float]:
     """Boxes with positions, and the canvas width and height."""
     edges = sorted(graph.edges) + sorted({(e.source[0], e.target[0]) for e in graph.column_edges})
     linked_jobs = {n for edge in graph.edges for n in edge if n[0] == "job"}
-    jobs = [job for job in graph.jobs if job in linked_jobs] or list(graph.jobs)
+    jobs = sorted(linked_jobs) or list(graph.jobs)  # jobs without datasets are listed in the run table
     nodes: list[NodeKey] = sorted(graph.datasets) + jobs
     # a job that reads a table it writes: lay it out by the write, so the table sits right of the job
     edge_set = set(edges)

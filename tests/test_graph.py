@@ -420,3 +420,30 @@ def test_a_job_reading_its_own_output_keeps_the_table_on_its_right() -> None:
     assert x["raw_customers"] < x["refresh"] < x["customer_stats"]
     svg = ET.fromstring(graph.render_svg(g))
     assert len(svg.findall(".//{http://www.w3.org/2000/svg}path[@class='edge']")) == 3
+
+
+def test_static_job_events_are_drawn_and_dataset_events_skipped(tmp_path: Path) -> None:
+    job_event = {
+        "eventTime": "2026-11-21T07:00:00Z",
+        "producer": PRODUCER,
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobEvent",
+        "job": {"namespace": "dbt", "name": "models.revenue"},
+        "inputs": [_ds("orders_enriched")],
+        "outputs": [_ds("revenue")],
+    }
+    dataset_event = {
+        "eventTime": "2026-11-21T07:00:00Z",
+        "producer": PRODUCER,
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+        "dataset": _ds("revenue"),
+    }
+    ol_schema.validate_all([job_event, dataset_event])
+    path = tmp_path / "static.jsonl"
+    path.write_text(json.dumps(job_event) + "\n" + json.dumps(dataset_event) + "\n")
+    events, skipped = graph.load_events(path)
+    assert (len(events), skipped) == (1, 1)
+    g = graph.build_graph(events, skipped)
+    assert not g.runs and len(g.edges) == 2
+    boxes, _, _ = graph.layout(g)
+    assert ("job", "dbt", "models.revenue") in boxes
+    assert "skipped 1 line(s) that were not OpenLineage run or job events" in graph.summary(g)
