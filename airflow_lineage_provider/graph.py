@@ -689,6 +689,7 @@ def render_html(graph: LineageGraph, *, title: str = "Lineage", source: str | No
         [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{escape(title)}</title>",
             f"<style>{_CSS}</style></head><body>",
             f"<h1>{escape(title)}</h1>",
