@@ -40,6 +40,7 @@ from airflow_lineage_provider.quality import (
     validate_row_filter,
 )
 from airflow_lineage_provider.quality.evaluation import BREACH, WARN
+from airflow_lineage_provider.quality.metrics import error_line
 from airflow_lineage_provider.quality.rules import check_choice, check_number, parse_thresholds
 
 if TYPE_CHECKING:
@@ -68,11 +69,6 @@ def _templated(value: Any) -> bool:
 def _seconds(option: str, value: float | dt.timedelta) -> float:
     raw = value.total_seconds() if isinstance(value, dt.timedelta) else value
     return check_number(option, raw, minimum=0, strict=True)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 class QualityGateOperator(BaseOperator, SkipMixin):
@@ -188,7 +184,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             except Exception as exc:
                 msg = (
                     f"{self.task_id}: connection {self.conn_id!r} is not defined or cannot be read "
-                    f"({_first_line(exc)}); create it (UI, CLI or AIRFLOW_CONN_{self.conn_id.upper()})"
+                    f"({error_line(exc)}); create it (UI, CLI or AIRFLOW_CONN_{self.conn_id.upper()})"
                 )
                 raise QualityGateError(msg) from exc
         return self._connection
@@ -220,7 +216,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                 except Exception as exc:
                     msg = (
                         f"{self.task_id}: table {self.table!r} cannot be read on connection "
-                        f"{self.conn_id!r} ({_first_line(exc)}); check the name, its schema and case, "
+                        f"{self.conn_id!r} ({error_line(exc)}); check the name, its schema and case, "
                         "and the grants"
                     )
                     raise _DatabaseRefused(msg) from exc
@@ -230,7 +226,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                     row = cursor.fetchone()
                 except Exception as exc:
                     msg = (
-                        f"{self.task_id}: measuring {self.table!r} failed ({_first_line(exc)}); "
+                        f"{self.task_id}: measuring {self.table!r} failed ({error_line(exc)}); "
                         f"check row_filter. The query was: {query.sql}"
                     )
                     raise _DatabaseRefused(msg) from exc
@@ -383,7 +379,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             try:
                 notifier(notifier_context)
             except Exception as exc:  # an alert that cannot be sent must not change the gate's outcome
-                self.log.warning("quality gate notifier %r failed: %s", notifier, _first_line(exc))
+                self.log.warning("quality gate notifier %r failed: %s", notifier, error_line(exc))
 
     def _api(self) -> Any:
         from airflow_lineage_provider.hooks.airflow_api import AirflowApiClient
@@ -401,7 +397,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                 targets = api.dags_scheduled_on(self._dataset_id(), exclude=context["ti"].dag_id)
             paused = api.pause(targets)
         except Exception as exc:
-            self.log.warning("quality gate could not pause downstream DAGs: %s", _first_line(exc))
+            self.log.warning("quality gate could not pause downstream DAGs: %s", error_line(exc))
             return []
         if paused:
             self.log.warning("quality gate paused DAGs until the data recovers: %s", ", ".join(paused))
@@ -413,7 +409,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         try:
             unpaused: list[str] = self._api().unpause(paused)
         except Exception as exc:
-            self.log.warning("quality gate could not unpause DAGs %s: %s", paused, _first_line(exc))
+            self.log.warning("quality gate could not unpause DAGs %s: %s", paused, error_line(exc))
             return []
         return unpaused
 

@@ -117,6 +117,12 @@ def build_metrics_query(
     return MetricsQuery(sql=sql, columns=tuple(columns))
 
 
+def error_line(exc: BaseException) -> str:
+    """A database error as one short line (type and first line of the message) for logs and messages."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
 def probe_query(dialect: QualityDialect, table: tuple[NamePart, ...]) -> str:
     """A query that reads no row but fails for an unknown table and describes its columns."""
     return f"SELECT * FROM {dialect.render_table(table)} WHERE 1 = 0"

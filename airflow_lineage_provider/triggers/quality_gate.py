@@ -15,7 +15,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_lineage_provider.quality.evaluation import BREACH, GateSpec
-from airflow_lineage_provider.quality.metrics import Measurement, MetricsQuery
+from airflow_lineage_provider.quality.metrics import Measurement, MetricsQuery, error_line
 
 
 class QualityGateTrigger(BaseTrigger):
@@ -79,9 +79,7 @@ class QualityGateTrigger(BaseTrigger):
                 last = await asyncio.to_thread(self._measure)
                 last_error = None
             except Exception as exc:  # a transient DB error must not end the wait: retry next poll
-                last_error = (
-                    f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-                )
+                last_error = error_line(exc)
                 self.log.warning("quality gate on %s: measuring failed (%s); retrying", table, last_error)
             if last is not None and last_error is None:
                 result = spec.evaluate(last)
