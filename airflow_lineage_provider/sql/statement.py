@@ -37,6 +37,8 @@ _NO_LINEAGE = (
 
 @dataclass
 class Result:
+    """What one statement reads, writes and tells the script driver (USE, temp/created/dropped tables)."""
+
     kind: str
     inputs: list[TableRef] = field(default_factory=list)
     outputs: list[TableRef] = field(default_factory=list)
@@ -208,7 +210,7 @@ class StatementAnalyzer:
 
     # ------------------------------------------------------------------ helpers
     def _with_ctes(self, tree: exp.Expression) -> bool:
-        return self.walker._push_ctes(tree)
+        return self.walker.push_ctes(tree)  # WITH attached to INSERT/UPDATE/MERGE/DELETE
 
     def _write(
         self, tree: exp.Expression, kind: str, targets: list[exp.Expression], skip: set[int]
@@ -284,7 +286,7 @@ class StatementAnalyzer:
             else:
                 res.columns = self._query_edges(target, names, values)
         finally:
-            self.walker._pop_ctes(pushed)
+            self.walker.pop_ctes(pushed)
         return res
 
     def _create(self, tree: exp.Create) -> Result:
@@ -372,7 +374,7 @@ class StatementAnalyzer:
             scope = self._scope_for(target_node, target, tree, items)
             res.columns = self._set_edges(target, tree.expressions, scope)
         finally:
-            self.walker._pop_ctes(pushed)
+            self.walker.pop_ctes(pushed)
         return res
 
     def _set_edges(self, target: TableRef, assignments: Sequence[Any], scope: Scope) -> list[ColumnLineage]:
@@ -460,7 +462,7 @@ class StatementAnalyzer:
                     ]
                     res.columns.extend(self._set_edges(target, pairs, scope))
         finally:
-            self.walker._pop_ctes(pushed)
+            self.walker.pop_ctes(pushed)
         return res
 
     def _star_edges(self, target: TableRef, source: Source | None) -> list[ColumnLineage]:

@@ -134,11 +134,11 @@ class StatementWalker:
         if query is None:
             return []
         if isinstance(query, exp.Subquery | exp.Paren):
-            pushed = self._push_ctes(query)
+            pushed = self.push_ctes(query)
             try:
                 return self.query_columns(query.this, scope)
             finally:
-                self._pop_ctes(pushed)
+                self.pop_ctes(pushed)
         if isinstance(query, exp.SetOperation):
             # a long UNION chain is a left-deep tree: walk it with a loop, not recursion
             chain: list[exp.Expression] = []
@@ -146,7 +146,7 @@ class StatementWalker:
             while isinstance(node, exp.SetOperation):
                 chain.append(node)
                 node = node.this
-            pushed_all = [self._push_ctes(n) for n in reversed(chain)]
+            pushed_all = [self.push_ctes(n) for n in reversed(chain)]
             try:
                 merged = self.query_columns(node, scope)
                 for op in reversed(chain):
@@ -159,13 +159,13 @@ class StatementWalker:
                     ]
             finally:
                 for p in reversed(pushed_all):
-                    self._pop_ctes(p)
+                    self.pop_ctes(p)
             return merged
         if isinstance(query, exp.Select):
             return self.select_columns(query, scope)
         return []
 
-    def _push_ctes(self, node: exp.Expression) -> bool:
+    def push_ctes(self, node: exp.Expression) -> bool:
         with_ = node.args.get("with_") or node.args.get("with")
         if not with_:
             return False
@@ -186,7 +186,7 @@ class StatementWalker:
             frame[name] = cols
         return True
 
-    def _pop_ctes(self, pushed: bool) -> None:
+    def pop_ctes(self, pushed: bool) -> None:
         if pushed:
             self.ctes.pop()
 
@@ -240,7 +240,7 @@ class StatementWalker:
         return None
 
     def select_columns(self, select: exp.Select, parent: Scope | None) -> list[OutCol]:
-        pushed = self._push_ctes(select)
+        pushed = self.push_ctes(select)
         try:
             scope = Scope([], parent)
             for item in (i for top in _from_items(select) for i in _flatten_item(top)):
@@ -254,7 +254,7 @@ class StatementWalker:
                     scope.lateral.setdefault(out[-1].name, out[-1])
             return out
         finally:
-            self._pop_ctes(pushed)
+            self.pop_ctes(pushed)
 
     # ------------------------------------------------------------------ projections
     def projection(self, proj: exp.Expression, scope: Scope) -> list[OutCol]:
