@@ -96,9 +96,15 @@ def hook_defaults(hook: Any, conn: Any) -> tuple[str | None, str | None]:
     return database, schema
 
 
-@functools.lru_cache(maxsize=128)
 def _analyze_plain(sql: str, dialect: str | None, database: str | None, schema: str | None) -> SqlLineage:
-    """Schema-less analysis, memoised: START and COMPLETE of one task parse the same text once."""
+    """Schema-less analysis, memoised for SQL up to 64 KB: START and COMPLETE of a task parse it once."""
+    if len(sql) > 65_536:  # keep the memo small: huge scripts are rare and re-parsing them is bounded
+        return _analyze_memo.__wrapped__(sql, dialect, database, schema)
+    return _analyze_memo(sql, dialect, database, schema)
+
+
+@functools.lru_cache(maxsize=64)
+def _analyze_memo(sql: str, dialect: str | None, database: str | None, schema: str | None) -> SqlLineage:
     from airflow_lineage_provider.sql import analyze
 
     return analyze(sql, dialect, default_database=database, default_schema=schema)

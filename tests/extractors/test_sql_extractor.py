@@ -193,3 +193,26 @@ def test_unreachable_database_costs_a_reason_and_leaks_no_secret(monkeypatch: py
         ("postgres://127.0.0.1:1", "test.public.t1")
     }
     assert "hunter2" not in json.dumps(event)
+
+
+@pytest.mark.parametrize(
+    ("conn", "expected"),
+    [
+        ({"conn_type": "postgres", "host": "h", "schema": "db"}, "other.public.t"),
+        ({"conn_type": "mysql", "host": "h", "schema": "db"}, "other.t"),
+    ],
+)
+def test_operator_database_overrides_the_connection(
+    conn: dict, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from airflow_lineage_provider.extractors.sql import hook_defaults, source_for_hook
+    from airflow_lineage_provider.naming import dataset_for_table
+
+    monkeypatch.setenv("AIRFLOW_CONN_LP_OVERRIDE", json.dumps(conn))
+    op = SQLExecuteQueryOperator(task_id="x", conn_id="lp_override", database="other", sql="SELECT 1")
+    source = source_for_hook(op.get_db_hook())
+    assert (source.database, source.schema) == hook_defaults(op.get_db_hook(), source.conn)
+    ident = dataset_for_table(source.conn, "t", default_database=source.database, default_schema=source.schema)
+    assert ident.name == expected
