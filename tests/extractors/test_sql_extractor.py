@@ -214,5 +214,7 @@ def test_operator_database_overrides_the_connection(
     op = SQLExecuteQueryOperator(task_id="x", conn_id="lp_override", database="other", sql="SELECT 1")
     source = source_for_hook(op.get_db_hook())
     assert (source.database, source.schema) == hook_defaults(op.get_db_hook(), source.conn)
-    ident = dataset_for_table(source.conn, "t", default_database=source.database, default_schema=source.schema)
+    ident = dataset_for_table(
+        source.conn, "t", default_database=source.database, default_schema=source.schema
+    )
     assert ident.name == expected
