@@ -60,17 +60,10 @@ with DAG("{dag_id}", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as
 
 
 def _base_env(home: Path) -> dict[str, str]:
+    from airflow_home import isolated_airflow_env  # benchmarks/airflow_home.py
+
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "OPENLINEAGE"))}
-    env.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "http://localhost:8080/execution/",
-    })
+    env.update(isolated_airflow_env(home))
     return env
 
 
@@ -188,7 +181,6 @@ def main() -> None:
     from tests.emission.receiver import Receiver
 
     home = Path(tempfile.mkdtemp(prefix="alp-overhead-"))
-    (home / "dags").mkdir()
     subprocess.run([str(SIDES["this provider"]), "-m", "airflow", "db", "migrate"], env=_base_env(home),
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     print(f"AIRFLOW_HOME {home}; {args.tasks} tasks per run, {args.rounds} interleaved disabled/enabled "

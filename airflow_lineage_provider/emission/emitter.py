@@ -12,15 +12,16 @@ CONTRACT (stable; the listener, the quality gate and the CLI rely on it):
 * ``reset_emitter() -> None``: close the current emitter (flushing briefly) and forget it; tests and
   ``airflow-lineage doctor`` use it after ``conf.clear_cache()``.
 
-How: ``emit`` stamps the event (its place in the outbox order) and puts it on a bounded queue; when the
-queue is full the event goes straight to the spool. One daemon sender thread per process takes events
-off the queue, redacts them and applies the size cap, and hands them to the transport through one send
-worker thread, giving each send ``send_timeout`` seconds. A failed or timed-out send is spooled; while
-the spool holds this process's undelivered events, later events are spooled behind them and the spool is
-replayed oldest first (with backoff), so order is kept. A send that times out and later succeeds removes
-its spooled copy (no duplicate). At exit the queue gets ``flush_timeout`` seconds, then what is left is
-spooled. After ``fork`` the child starts with no emitter (its parent's queue and threads stay the
-parent's).
+How: ``emit`` stamps the event (its place in the outbox order) and appends it to a bounded queue; when the
+queue is full the event goes straight to the spool. ``emit`` does not wake any thread: waking one would
+hand it the GIL in the middle of the task's hook. One daemon sender thread per process polls the queue
+(every ``POLL_SECONDS``, or at once when flushed), redacts each event, applies the size cap, and hands it
+to the transport through one send worker thread, giving each send ``send_timeout`` seconds. A failed or
+timed-out send is spooled; while the spool holds this process's undelivered events, later events are
+spooled behind them and the spool is replayed oldest first (with backoff), so order is kept. A send that
+times out and later succeeds removes its spooled copy (no duplicate). At exit the queue gets
+``flush_timeout`` seconds, then what is left is spooled. After ``fork`` the child starts with no emitter
+(its parent's queue and threads stay the parent's).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -43,7 +45,10 @@ log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _emitter: Emitter | None = None
 
-_STOP = object()
+#: how often the sender looks for new events (it is never woken per event, see the module docstring)
+POLL_SECONDS = 0.05
+#: at shutdown, how long to wait for the sender to spool what it holds before spooling the rest directly
+_STOP_GRACE_SECONDS = 1.0
 #: replay backoff while the backend stays down: from 1 s doubling to 60 s
 _BACKOFF_MIN, _BACKOFF_MAX = 1.0, 60.0
 #: how often a healthy process looks for events other processes left in the spool
@@ -100,7 +105,14 @@ class Emitter:
         #: True when no transport was configured and events go to the embedded default file
         self.is_default_transport = is_default_transport
         self._pid = os.getpid()
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._queue: deque[_Item] = deque()
+        self._queue_size = queue_size
+        self._queue_lock = threading.Lock()  # guards _queue and _current together
+        self._drained = threading.Condition(threading.Lock())  # notified by the sender after each event
+        self._wake = threading.Event()  # set by flush/close, never by emit
+        self._stopped = threading.Event()
+        self._closing = False
+        self._shutdown_spooled = 0
         self._lock = threading.Lock()  # guards item states, spool writes of timed-out sends, _stuck
         self._send_lock = threading.Lock()  # one send at a time through the worker
         self._sender: threading.Thread | None = None
@@ -126,19 +138,27 @@ class Emitter:
                 return
             if self._sender is None:
                 self._start_sender()
-            try:
-                self._queue.put_nowait(item)
-            except queue.Full:
-                log.warning("lineage queue is full (%d events); spooling the event", self._queue.maxsize)
-                self._backlog = self.replay_on_success
-                self._spool_item(item)
+            with self._queue_lock:
+                if len(self._queue) < self._queue_size:
+                    self._queue.append(item)
+                    return
+            log.warning("lineage queue is full (%d events); spooling the event", self._queue_size)
+            self._backlog = self.replay_on_success
+            self._spool_item(item)
         except Exception as exc:  # lineage never breaks a task
             log.warning("lineage event not queued: %s", safe_error(exc))
 
+    def _idle(self) -> bool:
+        with self._queue_lock:
+            return not self._queue and self._current is None
+
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until the queue is empty (each event delivered or spooled); True if it emptied in time."""
-        with self._queue.all_tasks_done:
-            return self._queue.all_tasks_done.wait_for(lambda: self._queue.unfinished_tasks == 0, timeout)
+        if self._sender is None or self._stopped.is_set():
+            return self._idle()
+        self._wake.set()
+        with self._drained:
+            return self._drained.wait_for(self._idle, timeout)
 
     def close(self, timeout: float | None = None) -> None:
         """Flush for at most ``timeout`` seconds, spool whatever is left, stop the sender.
@@ -151,26 +171,23 @@ class Emitter:
         if self._backlog or self._stuck is not None:
             timeout = 0.0
         self.flush(self.flush_timeout if timeout is None else timeout)
-        self._closed = True
-        left = 0
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not _STOP and self._spool_item(item):
-                left += 1
-            self._queue.task_done()
-        current = self._current
-        if current is not None and self._spool_item(current):
-            left += 1
-        if left:
-            log.warning("lineage: %d undelivered event(s) spooled at shutdown for later delivery", left)
+        self._closed = True  # from now on emit() spools directly
+        self._closing = True  # the sender spools what it holds instead of sending, then stops
+        self._wake.set()
         if self._sender is not None:
-            try:
-                self._queue.put_nowait(_STOP)
-            except queue.Full:
-                pass
+            self._stopped.wait(_STOP_GRACE_SECONDS)
+        while True:  # what the sender did not get to (it never started, or it is stuck)
+            with self._queue_lock:
+                item = self._queue.popleft() if self._queue else self._current
+                self._current = None
+            if item is None:
+                break
+            self._spool_at_shutdown(item)
+        if self._shutdown_spooled:
+            log.warning(
+                "lineage: %d undelivered event(s) spooled at shutdown, for later delivery",
+                self._shutdown_spooled,
+            )
         if self._stuck is None:
             try:
                 self.transport.close(0)
@@ -209,6 +226,11 @@ class Emitter:
     def _spool_item(self, item: _Item) -> bool:
         with self._lock:
             return self._spool_locked(item)
+
+    def _spool_at_shutdown(self, item: _Item) -> None:
+        with self._lock:
+            if self._spool_locked(item):
+                self._shutdown_spooled += 1
 
     def _spool_locked(self, item: _Item) -> bool:
         """Spool a pending item; True if this call stored it."""
@@ -268,7 +290,10 @@ class Emitter:
             wire = item.wire
             call = _Call(lambda: self.transport.emit(wire))
             self._calls.put(call)
-            call.done.wait(self.send_timeout)
+            deadline = time.monotonic() + self.send_timeout
+            while not call.done.wait(min(POLL_SECONDS, max(0.0, deadline - time.monotonic()))):
+                if self._closing or time.monotonic() >= deadline:  # shutting down: spool, do not wait
+                    break
             with self._lock:
                 if call.done.is_set():
                     error = call.error
@@ -342,6 +367,11 @@ class Emitter:
             self._backlog = True
             self._next_retry = time.monotonic() + self._backoff
 
+    def _next(self) -> _Item | None:
+        with self._queue_lock:
+            self._current = self._queue.popleft() if self._queue else None
+            return self._current
+
     def _run(self) -> None:
         if self.replay_on_success:
             try:
@@ -349,28 +379,36 @@ class Emitter:
             except Exception:
                 log.debug("cannot look into the lineage spool", exc_info=True)
             self._next_spool_check = time.monotonic() + _SPOOL_CHECK_SECONDS
-        while True:
-            timeout = max(0.0, self._next_retry - time.monotonic()) if self._backlog else None
-            try:
-                item = self._queue.get(timeout=timeout)
-            except queue.Empty:
+        try:
+            while True:
+                item = self._next()
+                if item is None:
+                    with self._drained:
+                        self._drained.notify_all()
+                    if self._closing:
+                        return
+                    self._wake.wait(POLL_SECONDS)
+                    self._wake.clear()
+                    if self._backlog and not self._closing and time.monotonic() >= self._next_retry:
+                        try:
+                            self._replay()
+                        except Exception as exc:
+                            log.warning("lineage spool replay failed: %s", safe_error(exc))
+                            self._next_retry = time.monotonic() + _BACKOFF_MAX
+                    continue
                 try:
-                    self._replay()
-                except Exception as exc:
-                    log.warning("lineage spool replay failed: %s", safe_error(exc))
-                    self._next_retry = time.monotonic() + _BACKOFF_MAX
-                continue
-            if item is _STOP:
-                self._queue.task_done()
-                return
-            self._current = item
-            try:
-                self._process(item)
-            except Exception as exc:  # the sender must outlive any single event
-                log.warning("lineage sender error: %s", safe_error(exc))
-            finally:
+                    if self._closing:
+                        self._spool_at_shutdown(item)
+                    else:
+                        self._process(item)
+                except Exception as exc:  # the sender must outlive any single event
+                    log.warning("lineage sender error: %s", safe_error(exc))
+        finally:
+            with self._queue_lock:
                 self._current = None
-                self._queue.task_done()
+            self._stopped.set()
+            with self._drained:
+                self._drained.notify_all()
 
 
 def create_emitter() -> Emitter:

@@ -47,15 +47,17 @@ def _maskers() -> tuple[Any, ...]:
     return tuple(found)
 
 
-def _masker_redact(text: str, key: str | None) -> str:
+def _masker_redact(text: str) -> str:
+    """Values the secrets masker(s) know, replaced (key names are checked by the callers)."""
     for masker in _maskers():
         try:
-            text = masker.redact(text, key)
+            text = masker.redact(text)
         except Exception:  # a broken masker must not let a value through: fail closed
             return MASK
     return text
 
 
+@functools.lru_cache(maxsize=4096)  # events repeat the same keys; the masker's test is a scan of names
 def _is_sensitive_key(key: str | None) -> bool:
     if not key:
         return False
@@ -70,11 +72,13 @@ def _is_sensitive_key(key: str | None) -> bool:
 
 def redact_text(text: str, key: str | None = None, *, mask_sql_literals: bool = False) -> str:
     """One string, as it would appear under ``key`` in an event or a log line."""
+    if _is_sensitive_key(key):
+        return MASK
     if key in SQL_KEYS:
         text = redact_sql(text, mask_literals=mask_sql_literals)
     elif "://" in text:
         text = redact_uri_credentials(text)
-    return _masker_redact(text, key)
+    return _masker_redact(text)
 
 
 def _walk(value: Any, key: str | None, mask_sql_literals: bool) -> Any:
