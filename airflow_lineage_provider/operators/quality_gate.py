@@ -89,7 +89,8 @@ class QualityGateOperator(BaseOperator, SkipMixin):
     :param poke_interval: seconds between measurements while paused
     :param timeout: how long a pause may last (seconds or timedelta) before the gate fails
     :param notifiers: ``BaseNotifier`` instances (or callables taking the context) called on breach, on a
-        warn-level breach and on recovery; ``context["quality_gate"]`` holds the event and the results
+        warn-level breach, on recovery and when a pause times out; ``context["quality_gate"]`` holds the
+        event and the results
     :param pause_downstream_dags: pause mode only: ``True`` pauses the DAGs scheduled on the table's asset,
         a list pauses those DAG ids; they are unpaused on recovery (only those this gate paused)
     :param airflow_api_conn_id: HTTP connection to Airflow's REST API (login/password or extra ``token``),
@@ -336,6 +337,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             )
         detail = result.summary() if result else (event.get("error") or "no measurement")
         if result is not None:
+            self._notify(context, "timeout", result, paused_dags=paused, waited_seconds=waited)
             self._publish(context, result, push=True, paused_dags=paused, waited_seconds=waited)
         still = f"; DAGs paused by this gate stay paused: {', '.join(paused)}" if paused else ""
         raise QualityGateFailed(

@@ -127,7 +127,7 @@ def test_pause_that_times_out_fails_the_gate(sqlite_db, gate_dag, lineage_events
     }
     [gate_ti] = [ti for ti in dag_run.get_task_instances() if ti.task_id == "gate"]
     assert gate_ti.try_number == 1
-    assert [n["event"] for n in gate_dag.notes_read()] == ["breach"]
+    assert [n["event"] for n in gate_dag.notes_read()] == ["breach", "timeout"]
     result = gate_xcom(dag_run)
     assert result["status"] == "breach" and result["waited_seconds"] >= 1.5
     fails = [
