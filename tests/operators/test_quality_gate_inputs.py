@@ -6,6 +6,7 @@ or not, sampling, and a pause that times out.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from gate_helpers import gate_xcom, pg_execute, sqlite_execute, ti_states
 
 from airflow_lineage_provider.exceptions import QualityGateError
+from airflow_lineage_provider.naming import dataset_for_table
 from airflow_lineage_provider.operators.quality_gate import QualityGateOperator
 from airflow_lineage_provider.quality import NullRule
 
@@ -221,3 +223,30 @@ def test_sampling_on_postgres(pg_schema, gate_dag) -> None:
     assert result["sampled_percent"] == 20.0
     assert "TABLESAMPLE SYSTEM (20)" in result["sql"]
     assert 0 < result["row_count"] < 200000  # about a fifth of the pages
+
+
+@pytest.mark.parametrize(
+    ("table", "sql"),
+    [
+        ('Sales."Orders"', 'SELECT * FROM Sales."Orders"'),
+        ("public.orders", "SELECT * FROM public.orders"),
+        ("Orders", "SELECT * FROM Orders"),
+        ('"My DB"."S"."T"', 'SELECT * FROM "My DB"."S"."T"'),
+    ],
+)
+def test_dataset_named_like_the_sql_extractors(table: str, sql: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The measured table is the same OpenLineage dataset as the one SQL tasks read and write."""
+    from airflow.sdk import BaseHook
+
+    from airflow_lineage_provider.naming import default_database_schema
+    from airflow_lineage_provider.sql import analyze
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_QG_NAMING",
+        json.dumps({"conn_type": "postgres", "host": "db.example", "port": 5432, "schema": "shop"}),
+    )
+    conn = BaseHook.get_connection("qg_naming")
+    database, schema = default_database_schema(conn)
+    [ref] = analyze(sql, "postgres", default_database=database, default_schema=schema).inputs
+    expected = dataset_for_table(conn, ref)
+    assert _gate(conn_id="qg_naming", table=table)._dataset_id() == expected
