@@ -187,7 +187,7 @@ class SqlExtractor(BaseExtractor):
 
     def _extract(self, *, terminal: bool) -> OperatorLineage | None:
         sql = rendered_sql(self.operator)
-        table = getattr(self.operator, "table", None)
+        table = getattr(self.operator, "table", None) or getattr(self.operator, "table_name", None)
         if not sql and not isinstance(table, str):
             return None
         load_engine()

@@ -317,3 +317,34 @@ def test_hook_queries_as_child_jobs(
         parent = child["run"]["facets"]["parent"]
         assert parent["run"]["runId"] == task["run"]["runId"]
         assert parent["job"]["name"] == f"{dag_id}.two_queries"
+
+
+OTHER_SQL_OPERATORS_DAG = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLInsertRowsOperator
+
+with DAG({dag_id!r}, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    check = SQLColumnCheckOperator(
+        task_id="check", conn_id={conn_id!r}, table="orders",
+        column_mapping={{"id": {{"null_check": {{"equal_to": 0}}}}}},
+    )
+    insert_rows = SQLInsertRowsOperator(
+        task_id="insert_rows", conn_id={conn_id!r}, table_name="audit_log", columns=["customer", "total"],
+        rows=[("ann", 15.0)],
+    )
+    check >> insert_rows
+"""
+
+
+def test_other_common_sql_operators(sqlite_warehouse: Warehouse, lineage_events) -> None:
+    """Keyed on the hook, not a class list: check operators read, row-insert operators write."""
+    dag_id = f"lp_other_{sqlite_warehouse.conn_id}"
+    source = OTHER_SQL_OPERATORS_DAG.format(dag_id=dag_id, conn_id=sqlite_warehouse.conn_id)
+    assert run_dag(source, dag_id).state == "success"
+    events = lineage_events()
+    check = by_job(events, f"{dag_id}.check", "COMPLETE")
+    assert datasets(check, "inputs") == {sqlite_warehouse.ds("orders")} and not check.get("outputs")
+    assert extraction(check)["status"] == "ok"
+    rows = by_job(events, f"{dag_id}.insert_rows", "COMPLETE")
+    assert datasets(rows, "outputs") == {sqlite_warehouse.ds("audit_log")}
