@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from airflow_lineage_provider.exceptions import LineageProviderError
 
@@ -84,13 +85,21 @@ class AirflowApiClient:
         return sorted({d for d in dag_ids if d != exclude})
 
     def _set_paused(self, dag_ids: list[str], paused: bool) -> list[str]:
-        """Set ``is_paused`` on the DAGs not already in that state; the ids actually changed."""
+        """Set ``is_paused`` on the DAGs not already in that state; the ids actually changed.
+
+        A DAG that cannot be changed (unknown id, no permission, network) is skipped with one warning, so
+        the ids that did change are always returned and can be undone.
+        """
         changed = []
         for dag_id in dag_ids:
-            dag = self._call("GET", f"/api/v2/dags/{dag_id}")
-            if bool(dag.get("is_paused")) == paused:
+            try:
+                dag = self._call("GET", f"/api/v2/dags/{quote(dag_id, safe='')}")
+                if bool(dag.get("is_paused")) == paused:
+                    continue
+                self._call("PATCH", f"/api/v2/dags/{quote(dag_id, safe='')}", json={"is_paused": paused})
+            except Exception as exc:  # refused, or the network: report it and carry on with the others
+                log.warning("could not %s DAG %s: %s", "pause" if paused else "unpause", dag_id, exc)
                 continue
-            self._call("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": paused})
             changed.append(dag_id)
         return changed
 

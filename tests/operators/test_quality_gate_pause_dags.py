@@ -99,8 +99,9 @@ def _paused(dag_ids: list[str]) -> dict[str, bool]:
         return {dag_id: bool(paused) for dag_id, paused in rows}
 
 
+@pytest.mark.parametrize("targets", ["asset", "list"])
 def test_pause_downstream_dags_and_unpause_exactly_those(
-    api_server: str, sqlite_db: Any, gate_dag: Any, monkeypatch: pytest.MonkeyPatch
+    api_server: str, sqlite_db: Any, gate_dag: Any, monkeypatch: pytest.MonkeyPatch, targets: str
 ) -> None:
     from airflow.sdk import BaseHook
     from lineage_helpers import dags_folder
@@ -132,7 +133,9 @@ def test_pause_downstream_dags_and_unpause_exactly_those(
     repairer.start()
     dag_run = gate_dag.run(
         conn_id=conn_id, table="orders", thresholds={"email": 0.1}, on_breach="pause", poke_interval=1.0,
-        timeout=120, pause_downstream_dags=True, airflow_api_conn_id=api_conn,
+        timeout=120, airflow_api_conn_id=api_conn,
+        # by asset: both consumers are found; by list: an unknown DAG id is reported and skipped
+        pause_downstream_dags=True if targets == "asset" else ["no_such_dag", running, already_paused],
     )  # fmt: skip
     repairer.join(10)
     assert repairer.error is None, repairer.error
