@@ -32,7 +32,6 @@ import sys
 import tempfile
 import textwrap
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -177,86 +176,26 @@ def dag_source(kind: str, dag_id: str, conn_id: str) -> str:
 # --- warehouses (parent) -------------------------------------------------------------------------------
 
 
-def create_warehouse(kind: str, workdir: Path, side_index: int) -> dict[str, Any]:
-    """A fresh copy of the test warehouse (tests/extractors/conftest.py WAREHOUSE) for one side."""
-    from extractors.conftest import WAREHOUSE as BASE_TABLES  # tests/ is on sys.path (see run())
+def create_warehouse(kind: str, workdir: Path) -> dict[str, Any]:
+    """A fresh copy of the test warehouse (tests/extractors/conftest.py) for one side, as worker spec data."""
+    from extractors.conftest import create_warehouse as create  # tests/ is on sys.path (see run())
 
-    name = f"lp_cov_{kind[:2]}_{side_index}_{uuid.uuid4().hex[:8]}"
-    if kind == "sqlite":
-        import sqlite3
-
-        path = (workdir / f"{name}.db").resolve()
-        with sqlite3.connect(path) as db:
-            for statement in BASE_TABLES:
-                db.execute(statement)
-        conn = {"conn_type": "sqlite", "host": str(path)}
-        return {"kind": kind, "conn_id": name, "conn": conn, "namespace": f"sqlite://{path}", "prefix": ""}
-    if kind == "postgres":
-        import psycopg2
-
-        db = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
-        db.autocommit = True
-        with db.cursor() as cur:
-            cur.execute(f"CREATE SCHEMA {name}")
-            cur.execute(f"SET search_path = {name}")
-            for statement in BASE_TABLES:
-                cur.execute(statement)
-        db.close()
-        conn = {
-            "conn_type": "postgres",
-            "host": "127.0.0.1",
-            "port": 5432,
-            "login": "postgres",
-            "schema": "test",
-            "extra": {"options": f"-c search_path={name}"},
-        }
-        return {
-            "kind": kind,
-            "conn_id": name,
-            "conn": conn,
-            "namespace": "postgres://127.0.0.1:5432",
-            "prefix": f"test.{name}.",
-            "drop": name,
-        }
-    import MySQLdb
-
-    db = MySQLdb.connect(host="127.0.0.1", port=3306, user="root")
-    db.autocommit(True)
-    cur = db.cursor()
-    cur.execute(f"CREATE DATABASE {name}")
-    cur.execute(f"USE {name}")
-    for statement in BASE_TABLES:
-        cur.execute(statement)
-    db.close()
-    conn = {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "schema": name}
+    warehouse = create("mysql" if kind == "mariadb" else kind, workdir)
     return {
         "kind": kind,
-        "conn_id": name,
-        "conn": conn,
-        "namespace": "mysql://127.0.0.1:3306",
-        "prefix": f"{name}.",
-        "drop": name,
+        "conn_id": warehouse.conn_id,
+        "conn": warehouse.conn,
+        "namespace": warehouse.namespace,
+        "prefix": warehouse.prefix,
+        "test_kind": warehouse.kind,
     }
 
 
-def drop_warehouse(warehouse: dict[str, Any]) -> None:
-    name = warehouse.get("drop")
-    if not name:
-        return
-    if warehouse["kind"] == "postgres":
-        import psycopg2
+def drop_warehouse(spec: dict[str, Any]) -> None:
+    from extractors.conftest import Warehouse
+    from extractors.conftest import drop_warehouse as drop
 
-        db = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
-        db.autocommit = True
-        with db.cursor() as cur:
-            cur.execute(f"DROP SCHEMA {name} CASCADE")
-        db.close()
-    else:
-        import MySQLdb
-
-        db = MySQLdb.connect(host="127.0.0.1", port=3306, user="root")
-        db.cursor().execute(f"DROP DATABASE {name}")
-        db.close()
+    drop(Warehouse(spec["conn_id"], spec["namespace"], spec["prefix"], spec["test_kind"], spec["conn"]))
 
 
 # --- worker (runs inside one side's virtualenv) ------------------------------------------------------------
@@ -513,9 +452,9 @@ def run(kinds: list[str]) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="lp-coverage-"))
     results: dict[tuple[str, str], dict] = {}
     invalid: dict[str, int] = {}
-    for index, (label, python) in enumerate(SIDES.items()):
+    for label, python in SIDES.items():
         side = "official" if label.startswith("official") else "ours"
-        warehouses = [create_warehouse(kind, workdir, index) for kind in kinds]
+        warehouses = [create_warehouse(kind, workdir) for kind in kinds]
         spec = {
             "side": side,
             "home": str(workdir / f"home-{side}"),

@@ -41,10 +41,72 @@ class Warehouse:
     conn_id: str
     namespace: str
     prefix: str  # name prefix of every dataset: "" (SQLite), "test.lp_x." (PostgreSQL), "lp_x." (MariaDB)
-    kind: str
+    kind: str  # sqlite | postgres | mysql
+    conn: dict = attrs.field(factory=dict, eq=False)  # the Airflow connection, as AIRFLOW_CONN_* JSON fields
 
     def ds(self, table: str) -> tuple[str, str]:
         return (self.namespace, self.prefix + table)
+
+    @property
+    def env(self) -> tuple[str, str]:
+        """The ``AIRFLOW_CONN_*`` variable (name, JSON value) that defines the connection."""
+        return f"AIRFLOW_CONN_{self.conn_id.upper()}", json.dumps(self.conn)
+
+
+def create_warehouse(kind: str, directory: Path) -> Warehouse:
+    """A fresh warehouse under a unique name: a SQLite file in ``directory``, a PostgreSQL schema or a MariaDB
+    database (``kind`` sqlite, postgres or mysql). Also used by benchmarks/extractor_coverage.py."""
+    name = f"lp_{kind[:2]}_{uuid.uuid4().hex[:10]}"
+    if kind == "sqlite":
+        path = (directory / f"{name}.db").resolve()
+        with sqlite3.connect(path) as db:
+            for statement in WAREHOUSE:
+                db.execute(statement)
+        return Warehouse(name, f"sqlite://{path}", "", kind, {"conn_type": "sqlite", "host": str(path)})
+    if kind == "postgres":
+        import psycopg2
+
+        db = psycopg2.connect(**PG)
+        db.autocommit = True
+        with db.cursor() as cur:
+            cur.execute(f"CREATE SCHEMA {name}")
+            cur.execute(f"SET search_path = {name}")
+            for statement in WAREHOUSE:
+                cur.execute(statement)
+        db.close()
+        conn = {"conn_type": "postgres", "host": PG["host"], "port": PG["port"], "login": PG["user"],
+                "schema": PG["dbname"], "extra": {"options": f"-c search_path={name}"}}
+        return Warehouse(name, "postgres://127.0.0.1:5432", f"test.{name}.", kind, conn)
+    import MySQLdb
+
+    db = MySQLdb.connect(host=MARIADB["host"], port=MARIADB["port"], user=MARIADB["user"])
+    db.autocommit(True)
+    cur = db.cursor()
+    cur.execute(f"CREATE DATABASE {name}")
+    cur.execute(f"USE {name}")
+    for statement in WAREHOUSE:
+        cur.execute(statement)
+    db.close()
+    conn = {"conn_type": "mysql", "host": MARIADB["host"], "port": MARIADB["port"], "login": MARIADB["user"],
+            "schema": name}
+    return Warehouse(name, "mysql://127.0.0.1:3306", f"{name}.", kind, conn)
+
+
+def drop_warehouse(warehouse: Warehouse) -> None:
+    if warehouse.kind == "postgres":
+        import psycopg2
+
+        db = psycopg2.connect(**PG)
+        db.autocommit = True
+        with db.cursor() as cur:
+            cur.execute(f"DROP SCHEMA {warehouse.conn_id} CASCADE")
+        db.close()
+    elif warehouse.kind == "mysql":
+        import MySQLdb
+
+        db = MySQLdb.connect(host=MARIADB["host"], port=MARIADB["port"], user=MARIADB["user"])
+        db.cursor().execute(f"DROP DATABASE {warehouse.conn_id}")
+        db.close()
 
 
 @pytest.fixture(autouse=True)
@@ -56,62 +118,25 @@ def _fresh_extraction_state() -> Iterator[None]:
     schema_module.CACHE.clear()
 
 
-def _unique(kind: str) -> str:
-    return f"lp_{kind}_{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def sqlite_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
-    path = tmp_path / "warehouse.db"
-    with sqlite3.connect(path) as db:
-        for statement in WAREHOUSE:
-            db.execute(statement)
-    conn_id = _unique("sqlite")
-    conn = {"conn_type": "sqlite", "host": str(path)}
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
-    return Warehouse(conn_id, f"sqlite://{path.resolve()}", "", "sqlite")
-
-
-@pytest.fixture
-def postgres_warehouse(monkeypatch: pytest.MonkeyPatch) -> Iterator[Warehouse]:
-    import psycopg2
-
-    name = _unique("pg")
-    db = psycopg2.connect(**PG)
-    db.autocommit = True
-    with db.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {name}")
-        cur.execute(f"SET search_path = {name}")
-        for statement in WAREHOUSE:
-            cur.execute(statement)
-    conn = {"conn_type": "postgres", "host": PG["host"], "port": PG["port"], "login": PG["user"],
-            "schema": PG["dbname"], "extra": {"options": f"-c search_path={name}"}}
-    monkeypatch.setenv(f"AIRFLOW_CONN_{name.upper()}", json.dumps(conn))
+def _warehouse(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Warehouse]:
+    warehouse = create_warehouse(kind, tmp_path)
+    monkeypatch.setenv(*warehouse.env)
     try:
-        yield Warehouse(name, "postgres://127.0.0.1:5432", f"test.{name}.", "postgres")
+        yield warehouse
     finally:
-        with db.cursor() as cur:
-            cur.execute(f"DROP SCHEMA {name} CASCADE")
-        db.close()
+        drop_warehouse(warehouse)
 
 
 @pytest.fixture
-def mariadb_warehouse(monkeypatch: pytest.MonkeyPatch) -> Iterator[Warehouse]:
-    import MySQLdb
+def sqlite_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Warehouse]:
+    yield from _warehouse("sqlite", tmp_path, monkeypatch)
 
-    name = _unique("my")
-    db = MySQLdb.connect(host=MARIADB["host"], port=MARIADB["port"], user=MARIADB["user"])
-    db.autocommit(True)
-    cur = db.cursor()
-    cur.execute(f"CREATE DATABASE {name}")
-    cur.execute(f"USE {name}")
-    for statement in WAREHOUSE:
-        cur.execute(statement)
-    conn = {"conn_type": "mysql", "host": MARIADB["host"], "port": MARIADB["port"], "login": MARIADB["user"],
-            "schema": name}
-    monkeypatch.setenv(f"AIRFLOW_CONN_{name.upper()}", json.dumps(conn))
-    try:
-        yield Warehouse(name, "mysql://127.0.0.1:3306", f"{name}.", "mysql")
-    finally:
-        cur.execute(f"DROP DATABASE {name}")
-        db.close()
+
+@pytest.fixture
+def postgres_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Warehouse]:
+    yield from _warehouse("postgres", tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def mariadb_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Warehouse]:
+    yield from _warehouse("mysql", tmp_path, monkeypatch)

@@ -75,7 +75,7 @@ def test_ttl_expires(sqlite_warehouse: Warehouse) -> None:
 
 def test_timeout_gives_up_without_waiting(sqlite_warehouse: Warehouse, tmp_path) -> None:
     """A database that does not answer (SQLite locked by another connection) costs the timeout, no more."""
-    blocker = sqlite3.connect(tmp_path / "warehouse.db")
+    blocker = sqlite3.connect(sqlite_warehouse.conn["host"])
     blocker.execute("BEGIN EXCLUSIVE")
     try:
         started = time.monotonic()

@@ -230,6 +230,19 @@ def test_mariadb_dag(mariadb_warehouse: Warehouse, lineage_events) -> None:
     _check(mariadb_warehouse, _run(mariadb_warehouse, lineage_events))
 
 
+def _run_with_option(
+    monkeypatch: pytest.MonkeyPatch, option: str, template: str, wh: Warehouse, prefix: str
+) -> str:
+    """Switch ``[lineage_provider] <option>`` on, run DAG ``template`` on ``wh`` once; return its dag_id."""
+    from lineage_helpers import reset_lineage
+
+    monkeypatch.setenv(f"AIRFLOW__LINEAGE_PROVIDER__{option}", "true")
+    reset_lineage()
+    dag_id = f"{prefix}_{wh.conn_id}"
+    assert run_dag(template.format(dag_id=dag_id, conn_id=wh.conn_id), dag_id).state == "success"
+    return dag_id
+
+
 ASSET_DAG = """
 import datetime
 from airflow.sdk import DAG
@@ -250,17 +263,12 @@ def test_emit_asset_events(
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.sdk import Asset
     from airflow.utils.session import create_session
-    from lineage_helpers import reset_lineage
     from sqlalchemy import select
 
     from airflow_lineage_provider.extractors.assets import ALIAS_NAME
     from airflow_lineage_provider.naming import DatasetId, asset_uri
 
-    monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__EMIT_ASSET_EVENTS", "true")
-    reset_lineage()
-    dag_id = f"lp_assets_{sqlite_warehouse.conn_id}"
-    dag_run = run_dag(ASSET_DAG.format(dag_id=dag_id, conn_id=sqlite_warehouse.conn_id), dag_id)
-    assert dag_run.state == "success"
+    dag_id = _run_with_option(monkeypatch, "EMIT_ASSET_EVENTS", ASSET_DAG, sqlite_warehouse, "lp_assets")
     uri = asset_uri(DatasetId(*sqlite_warehouse.ds("fr_customers")))
     assert uri is not None
     with create_session() as session:
@@ -293,13 +301,8 @@ def test_hook_queries_as_child_jobs(
     sqlite_warehouse: Warehouse, lineage_events, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """hook_lineage_child_jobs: one child job per query, parent = the task run; the task keeps its lineage."""
-    from lineage_helpers import reset_lineage
-
-    monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__HOOK_LINEAGE_CHILD_JOBS", "true")
-    reset_lineage()
-    dag_id = f"lp_children_{sqlite_warehouse.conn_id}"
-    dag_run = run_dag(HOOK_DAG.format(dag_id=dag_id, conn_id=sqlite_warehouse.conn_id), dag_id)
-    assert dag_run.state == "success"
+    option = "HOOK_LINEAGE_CHILD_JOBS"
+    dag_id = _run_with_option(monkeypatch, option, HOOK_DAG, sqlite_warehouse, "lp_children")
     events = lineage_events()
     ds = sqlite_warehouse.ds
     task = by_job(events, f"{dag_id}.two_queries", "COMPLETE")
