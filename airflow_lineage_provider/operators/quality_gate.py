@@ -275,7 +275,9 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             self.log.warning("quality gate warning: %s", result.summary())
             self._notify(context, "warn", result)
         if result.status != BREACH:
-            return self._publish(context, result)
+            released = self._release_dags(context, [])  # DAGs an earlier, timed-out try left paused
+            extra: dict[str, Any] = {"unpaused_dags": released} if released else {}
+            return self._publish(context, result, **extra)
         self.log.warning("quality gate breached (on_breach=%s): %s", self.on_breach, result.summary())
         if self.on_breach == "warn":
             self._notify(context, "breach", result)
@@ -330,7 +332,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                 event.get("polls"),
                 result.summary(),
             )
-            unpaused = self._unpause_dags(paused)
+            unpaused = self._release_dags(context, paused)
             self._notify(context, "recovery", result, paused_dags=paused, waited_seconds=waited)
             return self._publish(
                 context, result, paused_dags=paused, unpaused_dags=unpaused, waited_seconds=waited
@@ -388,7 +390,31 @@ class QualityGateOperator(BaseOperator, SkipMixin):
 
         return AirflowApiClient(str(self.airflow_api_conn_id))
 
+    def _ledger(self, context: Context, pending: list[str] | None = None) -> list[str]:
+        """The DAGs this gate paused and has not unpaused yet, kept across tries and runs in a Variable.
+
+        Without ``pending``: read it. With it: store it (an empty list forgets it). A Variable that cannot
+        be read or written costs one warning: the current try still undoes what it did itself.
+        """
+        from airflow.sdk import Variable
+
+        ti = context["ti"]
+        key = f"lineage_provider.quality_gate.{ti.dag_id}.{ti.task_id}.paused_dags"
+        try:
+            if pending is None:
+                return list(Variable.get(key, default=None, deserialize_json=True) or [])
+            if pending:
+                note = "DAGs paused by this quality gate, unpaused when the data recovers"
+                Variable.set(key, sorted(pending), serialize_json=True, description=note)
+            else:
+                Variable.delete(key)
+        except Exception as exc:
+            self.log.warning("quality gate could not keep its list of paused DAGs in Variable %s: %s", key,
+                             error_line(exc))  # fmt: skip
+        return list(pending or [])
+
     def _pause_dags(self, context: Context) -> list[str]:
+        """Pause the target DAGs that are running; the DAGs this gate now holds paused (all tries)."""
         if not self.pause_downstream_dags:
             return []
         try:
@@ -400,19 +426,25 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             paused = api.pause(targets)
         except Exception as exc:
             self.log.warning("quality gate could not pause downstream DAGs: %s", error_line(exc))
-            return []
+            paused = []
         if paused:
             self.log.warning("quality gate paused DAGs until the data recovers: %s", ", ".join(paused))
-        return paused
+        held = sorted(set(paused) | set(self._ledger(context)))
+        return self._ledger(context, held) if held else []
 
-    def _unpause_dags(self, paused: list[str]) -> list[str]:
-        if not paused:
+    def _release_dags(self, context: Context, paused: list[str]) -> list[str]:
+        """Unpause what this gate paused (this try's and earlier ones'), then forget it; the ids unpaused."""
+        if not self.pause_downstream_dags:
+            return []
+        pending = sorted(set(paused) | set(self._ledger(context)))
+        if not pending:
             return []
         try:
-            unpaused: list[str] = self._api().unpause(paused)
+            unpaused: list[str] = self._api().unpause(pending)
         except Exception as exc:
-            self.log.warning("quality gate could not unpause DAGs %s: %s", paused, error_line(exc))
+            self.log.warning("quality gate could not unpause DAGs %s: %s", pending, error_line(exc))
             return []
+        self._ledger(context, [])
         return unpaused
 
     # ------------------------------------------------------------------ OpenLineage

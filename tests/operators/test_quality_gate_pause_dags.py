@@ -147,3 +147,50 @@ def test_pause_downstream_dags_and_unpause_exactly_those(
     notes = gate_dag.notes_read()
     assert [(n["event"], n["paused_dags"]) for n in notes] == [("breach", [running]), ("recovery", [running])]
     assert PASSWORD not in Path(gate_dag.notes).read_text()
+
+
+def _variable(key: str) -> str | None:
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.query(Variable).filter(Variable.key == key).one_or_none()
+        return None if row is None else row.val
+
+
+def test_dags_left_paused_by_a_timeout_are_unpaused_by_the_next_passing_run(
+    api_server: str, sqlite_db: Any, gate_dag: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.sdk import BaseHook
+    from lineage_helpers import dags_folder
+
+    from airflow_lineage_provider.naming import asset_uri, dataset_for_table
+
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    uri = asset_uri(dataset_for_table(BaseHook.get_connection(conn_id), "orders"))
+    consumer = f"{gate_dag.dag_id}_consumer"
+    (dags_folder() / f"{consumer}.py").write_text(CONSUMER.format(dag_id=consumer, uri=uri, paused=False))
+    api_conn = f"qg_api_{uuid.uuid4().hex[:6]}"
+    host, port = api_server.removeprefix("http://").split(":")
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{api_conn.upper()}",
+        json.dumps(
+            {"conn_type": "http", "host": host, "port": int(port), "login": USER, "password": PASSWORD}
+        ),
+    )
+    kwargs = dict(conn_id=conn_id, table="orders", thresholds={"email": 0.1}, on_breach="pause",
+                  poke_interval=0.5, timeout=1.5, pause_downstream_dags=True,
+                  airflow_api_conn_id=api_conn)  # fmt: skip
+    first = gate_dag.run(**kwargs)
+    assert ti_states(first)["gate"] == "failed"  # timed out
+    assert _paused([consumer]) == {consumer: True}  # left paused, and recorded
+    key = f"lineage_provider.quality_gate.{gate_dag.dag_id}.gate.paused_dags"
+    assert json.loads(_variable(key) or "null") == [consumer]
+
+    sqlite_execute(path, "UPDATE orders SET email = 'fixed@x' WHERE email IS NULL")
+    second = gate_dag.run(**kwargs)
+    assert ti_states(second) == {"gate": "success", "downstream": "success", "further": "success"}
+    assert gate_xcom(second)["unpaused_dags"] == [consumer]
+    assert _paused([consumer]) == {consumer: False}
+    assert _variable(key) is None
