@@ -114,7 +114,7 @@ class StatementWalker:
     # ------------------------------------------------------------------ schema
     def schema_columns(self, table: TableRef) -> list[str] | None:
         """Known columns of a dataset: schema keys are tried as written, then with the defaults applied,
-        then by shorter suffixes (``db.s.t``, ``s.t``, ``t``)."""
+        then by shorter suffixes (``db.s.t``, ``s.t``, ``t``), then a single longer key ending the same."""
         if not self.schema:
             return None
         forms = [table]
@@ -126,7 +126,10 @@ class StatementWalker:
                 cols = self.schema.get(".".join(parts[i:]))
                 if cols is not None:
                     return list(cols)
-        return None
+        # a key more qualified than the SQL (``public.o`` for ``o``), when only one key fits
+        suffix = "." + ".".join(p.lower() for p in (table.database, table.schema, table.name) if p)
+        fits = [cols for key, cols in self.schema.items() if key.endswith(suffix)]
+        return list(fits[0]) if len(fits) == 1 else None
 
     # ------------------------------------------------------------------ queries
     def query_columns(self, query: Any, scope: Scope | None = None) -> list[OutCol]:

@@ -634,3 +634,14 @@ def test_tuple_assignments_and_values_subqueries(sql: str, edges: list) -> None:
 def test_tables_that_do_not_outlive_the_script(sql: str, inputs: list, outputs: list) -> None:
     result = analyze(sql, "hive").to_dict()
     assert (sorted(result["inputs"]), sorted(result["outputs"])) == (inputs, outputs)
+
+
+@pytest.mark.parametrize(
+    ("schema", "edges"),
+    [
+        ({"public.o": ["x", "y"]}, [["x", "o.x"], ["y", "o.y"]]),  # one longer key fits
+        ({"a.o": ["x"], "b.o": ["y"]}, [["*", "o.*"]]),  # two fit: ambiguous, not expanded
+    ],
+)
+def test_schema_key_more_qualified_than_the_sql(schema: dict, edges: list) -> None:
+    assert sorted(analyze("SELECT * FROM o", "postgres", schema=schema).to_dict()["column_lineage"]) == edges
