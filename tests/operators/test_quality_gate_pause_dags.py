@@ -99,10 +99,11 @@ def _paused(dag_ids: list[str]) -> dict[str, bool]:
         return {dag_id: bool(paused) for dag_id, paused in rows}
 
 
-@pytest.mark.parametrize("targets", ["asset", "list"])
-def test_pause_downstream_dags_and_unpause_exactly_those(
-    api_server: str, sqlite_db: Any, gate_dag: Any, monkeypatch: pytest.MonkeyPatch, targets: str
-) -> None:
+def _scenario(
+    api_server: str, sqlite_db: Any, monkeypatch: Any, consumers: dict[str, bool]
+) -> tuple[str, Any, str]:
+    """Orders with too many null emails, consumer DAGs scheduled on their asset (``{dag_id: paused}``) and
+    an HTTP connection to the API server; returns (conn_id, db path, api conn_id)."""
     from airflow.sdk import BaseHook
     from lineage_helpers import dags_folder
 
@@ -112,16 +113,22 @@ def test_pause_downstream_dags_and_unpause_exactly_those(
     sqlite_execute(path, *ORDERS)
     uri = asset_uri(dataset_for_table(BaseHook.get_connection(conn_id), "orders"))
     assert uri
-    running, already_paused = f"{gate_dag.dag_id}_consumer_on", f"{gate_dag.dag_id}_consumer_off"
-    for dag_id, paused in ((running, False), (already_paused, True)):
+    for dag_id, paused in consumers.items():
         (dags_folder() / f"{dag_id}.py").write_text(CONSUMER.format(dag_id=dag_id, uri=uri, paused=paused))
     api_conn = f"qg_api_{uuid.uuid4().hex[:6]}"
     host, port = api_server.removeprefix("http://").split(":")
-    monkeypatch.setenv(
-        f"AIRFLOW_CONN_{api_conn.upper()}",
-        json.dumps(
-            {"conn_type": "http", "host": host, "port": int(port), "login": USER, "password": PASSWORD}
-        ),
+    login = {"conn_type": "http", "host": host, "port": int(port), "login": USER, "password": PASSWORD}
+    monkeypatch.setenv(f"AIRFLOW_CONN_{api_conn.upper()}", json.dumps(login))
+    return conn_id, path, api_conn
+
+
+@pytest.mark.parametrize("targets", ["asset", "list"])
+def test_pause_downstream_dags_and_unpause_exactly_those(
+    api_server: str, sqlite_db: Any, gate_dag: Any, monkeypatch: pytest.MonkeyPatch, targets: str
+) -> None:
+    running, already_paused = f"{gate_dag.dag_id}_consumer_on", f"{gate_dag.dag_id}_consumer_off"
+    conn_id, path, api_conn = _scenario(
+        api_server, sqlite_db, monkeypatch, {running: False, already_paused: True}
     )
     observed: dict[str, Any] = {}
 
@@ -161,24 +168,8 @@ def _variable(key: str) -> str | None:
 def test_dags_left_paused_by_a_timeout_are_unpaused_by_the_next_passing_run(
     api_server: str, sqlite_db: Any, gate_dag: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow.sdk import BaseHook
-    from lineage_helpers import dags_folder
-
-    from airflow_lineage_provider.naming import asset_uri, dataset_for_table
-
-    conn_id, path = sqlite_db
-    sqlite_execute(path, *ORDERS)
-    uri = asset_uri(dataset_for_table(BaseHook.get_connection(conn_id), "orders"))
     consumer = f"{gate_dag.dag_id}_consumer"
-    (dags_folder() / f"{consumer}.py").write_text(CONSUMER.format(dag_id=consumer, uri=uri, paused=False))
-    api_conn = f"qg_api_{uuid.uuid4().hex[:6]}"
-    host, port = api_server.removeprefix("http://").split(":")
-    monkeypatch.setenv(
-        f"AIRFLOW_CONN_{api_conn.upper()}",
-        json.dumps(
-            {"conn_type": "http", "host": host, "port": int(port), "login": USER, "password": PASSWORD}
-        ),
-    )
+    conn_id, path, api_conn = _scenario(api_server, sqlite_db, monkeypatch, {consumer: False})
     kwargs = dict(conn_id=conn_id, table="orders", thresholds={"email": 0.1}, on_breach="pause",
                   poke_interval=0.5, timeout=1.5, pause_downstream_dags=True,
                   airflow_api_conn_id=api_conn)  # fmt: skip
