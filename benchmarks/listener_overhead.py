@@ -10,8 +10,10 @@ the listener hooks run where they would in a task runner). Every task records ``
 callable starts; a task's *cycle* is the time from its start to the next task's start, which contains the
 listener's success hook of one task and running hook of the next plus Airflow's own work. The per-task
 overhead is the median cycle with the provider enabled minus the median with it disabled, same side,
-same scenario. The worker also reports how long the process took to exit after the DAG run (our
-``flush_timeout`` at exit; the official provider's forked children).
+same scenario. The worker also reports the time spent inside the listener's task hooks (measured directly,
+free of run-to-run noise), the process CPU time per task (all threads and reaped forked children), and how
+long the process took to exit after the DAG run (our ``flush_timeout`` at exit; the official provider's
+forked children).
 
 With a hung backend the official provider waits up to ``[openlineage] execution_timeout`` (10 s) per task
 event, so that side runs only ``--official-hung-tasks`` tasks (its median is still per task).
@@ -111,10 +113,11 @@ def _worker(spec: dict[str, Any]) -> None:
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    started = time.monotonic()
+    cpu_before, started = sum(os.times()[:4]), time.monotonic()
     dag_run = module.dag.test()
-    finished = time.monotonic()
-    print(json.dumps({"state": str(dag_run.state), "dag_test_s": finished - started, "finished": finished}))
+    cpu_used, finished = sum(os.times()[:4]) - cpu_before, time.monotonic()
+    print(json.dumps({"state": str(dag_run.state), "dag_test_s": finished - started, "finished": finished,
+                      "cpu_ms_per_task": cpu_used * 1000 / spec["tasks"]}))
     sys.stdout.flush()
 
 
@@ -193,7 +196,8 @@ def main() -> None:
             slow = mode == "hang" and side.startswith("official")
             tasks, rounds = (args.official_hung_tasks, 1) if slow else (args.tasks, args.rounds)
             pooled: dict[bool, dict[str, list[float]]] = {
-                flag: {"cycles_ms": [], "hooks_ms": [], "exit_s": [], "events": []} for flag in (False, True)
+                flag: {"cycles_ms": [], "hooks_ms": [], "exit_s": [], "events": [], "cpu_ms_per_task": []}
+                for flag in (False, True)
             }
             for round_ in range(rounds):
                 for enabled in (False, True):
@@ -214,14 +218,16 @@ def main() -> None:
                 "off": statistics.median(off["cycles_ms"]), "on": statistics.median(on["cycles_ms"]),
                 "hooks": statistics.median(on["hooks_ms"]),
                 "exit": statistics.median(on["exit_s"]) - statistics.median(off["exit_s"]),
+                "cpu": statistics.median(on["cpu_ms_per_task"]) - statistics.median(off["cpu_ms_per_task"]),
                 "events": int(statistics.median(on["events"])),
             })
 
     print("\nAdded wall time per task, same transport (HTTP to 127.0.0.1). cycle = task start to next task "
           "start;\nadded = median cycle enabled - median cycle disabled; hooks = median time inside the "
-          "listener's running+success hooks per task.\n")
+          "listener's running+success hooks per task;\ncpu = added process CPU time per task (all threads "
+          "and reaped children: user + system).\n")
     header = ("| scenario                     | side             | tasks x runs | cycle off ms | cycle on ms "
-              "| added ms/task | hooks ms/task | extra exit s | events/requests |")
+              "| added ms/task | hooks ms/task | cpu ms/task | extra exit s | events/requests |")
     print(header)
     print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|")
     results: dict[tuple[str, str], dict[str, Any]] = {}
@@ -229,7 +235,7 @@ def main() -> None:
         results[(row["scenario"], row["side"])] = row
         print(f"| {row['scenario']:28} | {row['side']:16} | {row['tasks']:5} x {row['rounds']:4} "
               f"| {row['off']:12.1f} | {row['on']:11.1f} | {row['on'] - row['off']:13.1f} "
-              f"| {row['hooks']:13.2f} | {row['exit']:12.2f} | {row['events']:15} |")
+              f"| {row['hooks']:13.2f} | {row['cpu']:11.1f} | {row['exit']:12.2f} | {row['events']:15} |")
     print()
     for scenario, _ in scenarios:
         ours, official = results[(scenario, "this provider")], results[(scenario, "official 2.20.3")]
@@ -237,7 +243,9 @@ def main() -> None:
         ours_added, official_added = ours["on"] - ours["off"], official["on"] - official["off"]
         print(f"{scenario}: hooks per task: this provider {ours['hooks']:.2f} ms, official "
               f"{official['hooks']:.1f} ms -> official/ours = {hooks_ratio:.0f}x; cycle delta: this provider "
-              f"{ours_added:+.1f} ms, official {official_added:+.1f} ms")
+              f"{ours_added:+.1f} ms, official {official_added:+.1f} ms "
+              f"(official/ours = {official_added / ours_added if ours_added > 0 else float('inf'):.0f}x); "
+              f"cpu: this provider {ours['cpu']:+.1f} ms, official {official['cpu']:+.1f} ms")
 
 
 if __name__ == "__main__":
