@@ -283,7 +283,9 @@ class Extraction:
         columns: dict[str, Columns] = {}
         if lineage is not None:
             columns = self._schemas(lineage)
-            if columns and not self.budget.expired:
+            if columns and self.budget.expired:
+                status.degrade("extraction budget spent before the schemas could be applied")
+            elif columns:
                 lineage = self._analyze(columns) or lineage
         if lineage is None:
             return OperatorLineage(
@@ -298,12 +300,12 @@ class Extraction:
         if not lineage.statements and not (lineage.inputs or lineage.outputs):
             status.fail("no statement could be analysed")
         inputs, outputs = self._datasets(lineage, columns)
-        run_facets: dict[str, Any] = {FACET_KEY: status.facet(self.budget, source.dialect)}
+        job_facets = self._job_facets()
+        run_facets: dict[str, Any] = {}
         if lineage.errors:
             run_facets["extractionError"] = self._error_facet(lineage)
-        return OperatorLineage(
-            inputs=inputs, outputs=outputs, run_facets=run_facets, job_facets=self._job_facets()
-        )
+        run_facets[FACET_KEY] = status.facet(self.budget, source.dialect)  # last: durationMs covers all
+        return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=run_facets, job_facets=job_facets)
 
     def _analyze(self, columns: Mapping[str, Columns] | None) -> SqlLineage | None:
         from airflow_lineage_provider.sql import analyze
