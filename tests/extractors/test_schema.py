@@ -73,7 +73,7 @@ def test_ttl_expires(sqlite_warehouse: Warehouse) -> None:
     assert _lookup(sqlite_warehouse, tables, ttl=0.05).round_trips == 1
 
 
-def test_timeout_gives_up_without_waiting(sqlite_warehouse: Warehouse, tmp_path) -> None:
+def test_timeout_gives_up_without_waiting(sqlite_warehouse: Warehouse) -> None:
     """A database that does not answer (SQLite locked by another connection) costs the timeout, no more."""
     blocker = sqlite3.connect(sqlite_warehouse.conn["host"])
     blocker.execute("BEGIN EXCLUSIVE")
