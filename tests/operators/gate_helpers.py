@@ -1,10 +1,13 @@
-"""Helpers for the quality-gate tests: a gate DAG source with a recording notifier, states, XCom, SQL."""
+"""Helpers for the quality-gate tests: a gate DAG with a recording notifier, states, XCom, SQL, a repairer."""
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import textwrap
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +117,54 @@ def sqlite_execute(path: Path, *statements: str) -> None:
     with sqlite3.connect(path) as db:
         for statement in statements:
             db.execute(statement)
+
+
+log = logging.getLogger(__name__)
+
+ORDERS = (
+    "CREATE TABLE orders (id INTEGER, email TEXT, amount REAL)",
+    "INSERT INTO orders VALUES (1, 'a@x', 1.0), (2, NULL, 2.0), (3, NULL, NULL), (4, 'd@x', 4.0)",
+)
+
+
+def _gate_state(dag_id: str) -> dict[str, str | None]:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = (
+            session.query(TaskInstance.task_id, TaskInstance.state)
+            .filter(TaskInstance.dag_id == dag_id)
+            .all()
+        )
+        return {task_id: (str(state) if state else None) for task_id, state in rows}
+
+
+class Repairer(threading.Thread):
+    """Waits for the breach alert, checks downstream is still waiting a few polls later, then repairs."""
+
+    def __init__(self, gate_dag: Any, repair: Any, *, wait_polls: float, poke_interval: float) -> None:
+        super().__init__(daemon=True)
+        self.gate_dag, self.repair = gate_dag, repair
+        self.wait = wait_polls * poke_interval
+        self.seen_while_paused: dict[str, str | None] = {}
+        self.repaired_at: float | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            deadline = time.monotonic() + 60
+            while not self.gate_dag.notes_read():
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the gate never reported a breach")
+                time.sleep(0.1)
+            time.sleep(self.wait)  # the trigger re-measures (and still sees the breach) meanwhile
+            self.seen_while_paused = _gate_state(self.gate_dag.dag_id)
+            self.repair()
+            self.repaired_at = time.time()
+            log.warning(
+                "test: data repaired while the gate waits (downstream state: %s)",
+                self.seen_while_paused.get("downstream"),
+            )
+        except BaseException as exc:
+            self.error = exc

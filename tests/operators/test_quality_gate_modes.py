@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from typing import Any
 
 import pytest
-from gate_helpers import gate_xcom, pg_execute, sqlite_execute, ti_states
+from gate_helpers import ORDERS, Repairer, gate_xcom, pg_execute, sqlite_execute, ti_states
 
 from airflow_lineage_provider.naming import dataset_for_table
 
 pytestmark = pytest.mark.airflow
-log = logging.getLogger(__name__)
-
-ORDERS = (
-    "CREATE TABLE orders (id INTEGER, email TEXT, amount REAL)",
-    "INSERT INTO orders VALUES (1, 'a@x', 1.0), (2, NULL, 2.0), (3, NULL, NULL), (4, 'd@x', 4.0)",
-)
 
 
 def _gate_events(events: list[dict[str, Any]], dag_id: str) -> list[dict[str, Any]]:
@@ -111,49 +102,6 @@ def test_pass_runs_downstream_quietly(sqlite_db, gate_dag) -> None:
     assert ti_states(dag_run) == {"gate": "success", "downstream": "success", "further": "success"}
     assert gate_xcom(dag_run)["status"] == "pass"
     assert gate_dag.notes_read() == []
-
-
-def _gate_state(dag_id: str) -> dict[str, str | None]:
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        rows = (
-            session.query(TaskInstance.task_id, TaskInstance.state)
-            .filter(TaskInstance.dag_id == dag_id)
-            .all()
-        )
-        return {task_id: (str(state) if state else None) for task_id, state in rows}
-
-
-class Repairer(threading.Thread):
-    """Waits for the breach alert, checks downstream is still waiting a few polls later, then repairs."""
-
-    def __init__(self, gate_dag: Any, repair: Any, *, wait_polls: float, poke_interval: float) -> None:
-        super().__init__(daemon=True)
-        self.gate_dag, self.repair = gate_dag, repair
-        self.wait = wait_polls * poke_interval
-        self.seen_while_paused: dict[str, str | None] = {}
-        self.repaired_at: float | None = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            deadline = time.monotonic() + 60
-            while not self.gate_dag.notes_read():
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the gate never reported a breach")
-                time.sleep(0.1)
-            time.sleep(self.wait)  # the trigger re-measures (and still sees the breach) meanwhile
-            self.seen_while_paused = _gate_state(self.gate_dag.dag_id)
-            self.repair()
-            self.repaired_at = time.time()
-            log.warning(
-                "test: data repaired while the gate waits (downstream state: %s)",
-                self.seen_while_paused.get("downstream"),
-            )
-        except BaseException as exc:
-            self.error = exc
 
 
 def _run_pause(

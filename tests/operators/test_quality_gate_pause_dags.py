@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gate_helpers import gate_xcom, sqlite_execute, ti_states
-from test_quality_gate_modes import ORDERS, Repairer
+from gate_helpers import ORDERS, Repairer, gate_xcom, sqlite_execute, ti_states
 
 pytestmark = pytest.mark.airflow
 
