@@ -110,6 +110,7 @@ class StatementWalker:
         self.dialect = dialect
         self.ctes: list[dict[str, list[OutCol]]] = []
         self._inherited = IDENTITY  # strongest transformation met through derived columns (see deps_and_how)
+        self._reparses = 50  # budget of source_text re-parses per statement (bounded cost on wide SELECTs)
 
     # ------------------------------------------------------------------ schema
     def schema_columns(self, table: TableRef) -> list[str] | None:
@@ -297,6 +298,9 @@ class StatementWalker:
     def source_text(self, expr: exp.Expression, generated: str) -> str | None:
         """The expression as written in the SQL (``ifnull(b, 0)``, not sqlglot's ``COALESCE(b, 0)``), when
         token positions delimit it and it parses back to the same expression; else None."""
+        if self._reparses <= 0:
+            return None
+        self._reparses -= 1
         spans = [
             (n.meta["start"], n.meta["end"]) for n in expr.walk() if "start" in n.meta and "end" in n.meta
         ]
