@@ -231,7 +231,7 @@ def test_mariadb_dag(mariadb_warehouse: Warehouse, lineage_events) -> None:
 
 
 def _run_with_option(
-    monkeypatch: pytest.MonkeyPatch, option: str, template: str, wh: Warehouse, prefix: str
+    monkeypatch: pytest.MonkeyPatch, option: str, template: str, wh: Warehouse, prefix: str, **fields: str
 ) -> str:
     """Switch ``[lineage_provider] <option>`` on, run DAG ``template`` on ``wh`` once; return its dag_id."""
     from lineage_helpers import reset_lineage
@@ -239,20 +239,25 @@ def _run_with_option(
     monkeypatch.setenv(f"AIRFLOW__LINEAGE_PROVIDER__{option}", "true")
     reset_lineage()
     dag_id = f"{prefix}_{wh.conn_id}"
-    assert run_dag(template.format(dag_id=dag_id, conn_id=wh.conn_id), dag_id).state == "success"
+    assert run_dag(template.format(dag_id=dag_id, conn_id=wh.conn_id, **fields), dag_id).state == "success"
     return dag_id
 
 
 ASSET_DAG = """
 import datetime
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Asset
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+from airflow.providers.standard.operators.empty import EmptyOperator
 
 with DAG({dag_id!r}, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
     SQLExecuteQueryOperator(
         task_id="ctas", conn_id={conn_id!r},
         sql="CREATE TABLE fr_customers AS SELECT id, name FROM customers WHERE country = 'FR'",
     )
+
+# no hand-written outlets anywhere: the consumer is scheduled on the table's Asset URI only
+with DAG({dag_id!r} + "_consumer", schedule=[Asset({uri!r})], start_date=datetime.datetime(2024, 1, 1)):
+    EmptyOperator(task_id="report")
 """
 
 
@@ -260,7 +265,7 @@ def test_emit_asset_events(
     sqlite_warehouse: Warehouse, lineage_events, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Opt-in: the table a SQL task writes becomes an Airflow asset event, through the provider's alias."""
-    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
     from airflow.sdk import Asset
     from airflow.utils.session import create_session
     from sqlalchemy import select
@@ -268,15 +273,21 @@ def test_emit_asset_events(
     from airflow_lineage_provider.extractors.assets import ALIAS_NAME
     from airflow_lineage_provider.naming import DatasetId, asset_uri
 
-    dag_id = _run_with_option(monkeypatch, "EMIT_ASSET_EVENTS", ASSET_DAG, sqlite_warehouse, "lp_assets")
     uri = asset_uri(DatasetId(*sqlite_warehouse.ds("fr_customers")))
     assert uri is not None
+    monkeypatch.setenv("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False")
+    option = "EMIT_ASSET_EVENTS"
+    dag_id = _run_with_option(monkeypatch, option, ASSET_DAG, sqlite_warehouse, "lp_assets", uri=uri)
+    start = by_job(lineage_events(), f"{dag_id}.ctas", "START")
+    assert datasets(start, "outputs") == {sqlite_warehouse.ds("fr_customers")}, start["run"]["facets"]
     with create_session() as session:
         asset = session.scalars(select(AssetModel).where(AssetModel.uri == Asset(uri=uri).uri)).one()
         events = session.scalars(select(AssetEvent).where(AssetEvent.asset_id == asset.id)).all()
         assert len(events) == 1
         assert events[0].source_dag_id == dag_id and events[0].source_task_id == "ctas"
         assert [alias.name for alias in events[0].source_aliases] == [ALIAS_NAME]
+        queued = session.scalars(select(AssetDagRunQueue).where(AssetDagRunQueue.asset_id == asset.id)).all()
+        assert [q.target_dag_id for q in queued] == [f"{dag_id}_consumer"]  # the consumer DAG is due
     complete = by_job(lineage_events(), f"{dag_id}.ctas", "COMPLETE")
     assert datasets(complete, "outputs") == {sqlite_warehouse.ds("fr_customers")}
 
