@@ -102,6 +102,16 @@ def namespace() -> str:
 # --- transport -------------------------------------------------------------------------------------
 
 
+def _is_http_url(url: Any) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def validate_transport(config: Any, option: str = "transport") -> dict[str, Any]:
     """Check a transport mapping's shape; raise ConfigError naming the option and the fix."""
     where = _where(option)
@@ -120,6 +130,9 @@ def validate_transport(config: Any, option: str = "transport") -> dict[str, Any]
         raise ConfigError(msg)
     if kind in ("http", "async_http") and not config.get("url"):
         msg = f"{where}: an http transport needs \"url\", e.g. {{\"type\": \"http\", \"url\": \"http://marquez:5000\"}}"
+        raise ConfigError(msg)
+    if kind in ("http", "async_http") and not _is_http_url(config["url"]):
+        msg = f"{where}: \"url\" must be an http(s) URL with a host, e.g. \"http://marquez:5000\""
         raise ConfigError(msg)
     if kind == "file" and not config.get("log_file_path"):
         msg = f"{where}: a file transport needs \"log_file_path\", e.g. {{\"type\": \"file\", \"log_file_path\": \"/tmp/ol.json\"}}"

@@ -544,6 +544,11 @@ class LineageListener:
 
 def _reset_hook_lineage() -> None:
     try:
+        from airflow.sdk.lineage import get_hook_lineage_collector
+
+        cache_info = getattr(get_hook_lineage_collector, "cache_info", None)
+        if cache_info is not None and cache_info().currsize == 0:
+            return  # no collector in this process yet, so nothing collected (creating one costs ~25 ms)
         from airflow_lineage_provider.extractors.hook_lineage import reset
 
         reset()

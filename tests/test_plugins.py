@@ -43,6 +43,35 @@ def test_plugin_module_stays_cheap():
     assert out.strip() == "[]"
 
 
+def test_plugin_and_emitter_set_up_without_openlineage(tmp_path):
+    """What a fresh task process does before its first event: no openlineage-python, no SQL engine.
+
+    (``airflow.plugins_manager`` itself loads SQLAlchemy, so only our heavy dependencies are checked.)
+    """
+    code = (
+        "import sys\n"
+        "import airflow_lineage_provider.plugins\n"
+        "from airflow_lineage_provider.emission.emitter import get_emitter\n"
+        "from airflow_lineage_provider.extractors.manager import get_manager\n"
+        "from airflow.providers.standard.operators.python import PythonOperator\n"
+        "get_emitter()\n"
+        "op = PythonOperator(task_id='t', python_callable=print)\n"
+        "get_manager().extract('start', op)\n"
+        "print([m for m in sys.modules if m.startswith(('openlineage', 'sqlglot', 'sqlparse'))])\n"
+    )
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW__LINEAGE_PROVIDER__TRANSPORT": '{"type": "http", "url": "http://127.0.0.1:9"}',
+        "AIRFLOW__LINEAGE_PROVIDER__SPOOL_DIR": str(tmp_path / "spool"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_no_warning_without_the_official_provider(caplog):
     assert listener.official_provider_enabled() is False
     listener._notices.discard("official-provider")

@@ -418,7 +418,7 @@ def create_emitter() -> Emitter:
 
     spec = transport.resolve()
     return Emitter(
-        transport.build(spec, send_timeout=conf.send_timeout()),
+        transport.build_lazy(spec, send_timeout=conf.send_timeout()),  # built by the send thread
         Spool(conf.spool_dir(), conf.spool_max_bytes()),
         queue_size=conf.queue_size(),
         send_timeout=conf.send_timeout(),

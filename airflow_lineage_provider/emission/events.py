@@ -1,10 +1,15 @@
-"""Build OpenLineage RunEvents for task tries and DAG runs: run ids, job names and facets.
+"""Build OpenLineage run events for task tries and DAG runs: run ids, job names and facets.
 
 The builders take plain value objects (:class:`DagRunInfo`, :class:`TaskInfo`) that the listener fills from
-Airflow's objects, so this module needs no Airflow import and is easy to test.
+Airflow's objects and return the event as a plain dict in OpenLineage wire format (what
+``Serde.to_dict(RunEvent(...))`` gives, facets with their ``_producer`` and ``_schemaURL``). They import
+neither Airflow nor openlineage-python: they run on the task's thread, and importing openlineage.client
+costs a fresh task process up to a second. Datasets and facets an extractor returned as openlineage-python
+objects are converted with its ``Serde`` (already imported by whoever built them).
 
-Run ids are deterministic UUIDv7 values computed with openlineage-python's ``generate_static_uuid`` from the
-same inputs every Airflow integration uses, so other tools can recompute them:
+Run ids are deterministic UUIDv7 values computed exactly as openlineage-python's ``generate_static_uuid``
+does (:func:`static_uuid`; a test compares both), from the same inputs every Airflow integration uses, so
+other tools can recompute them:
 
 * DAG run:  instant = logical date (or run_after when there is none),
   data = ``"{namespace}.{dag_id}.{clear_number}"``
@@ -13,34 +18,37 @@ same inputs every Airflow integration uses, so other tools can recompute them:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import traceback
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
-from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
-from openlineage.client.facet_v2 import (
-    BaseFacet,
-    RunFacet,
-    documentation_job,
-    error_message_run,
-    job_type_job,
-    nominal_time_run,
-    ownership_job,
-    parent_run,
-    processing_engine_run,
-    tags_job,
-)
-from openlineage.client.uuid import generate_static_uuid
 
 from airflow_lineage_provider import PRODUCER, __version__
 
 log = logging.getLogger(__name__)
 
+_SPEC = "https://openlineage.io/spec"
+RUN_EVENT_SCHEMA = f"{_SPEC}/2-0-2/OpenLineage.json#/$defs/RunEvent"
+#: ``_schemaURL`` of each standard facet the builders write (the versions openlineage-python's classes use)
+FACET_SCHEMAS = {
+    "parent": f"{_SPEC}/facets/1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet",
+    "nominalTime": f"{_SPEC}/facets/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet",
+    "processing_engine": (
+        f"{_SPEC}/facets/1-1-1/ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet"
+    ),
+    "errorMessage": f"{_SPEC}/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
+    "jobType": f"{_SPEC}/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet",
+    "ownership": f"{_SPEC}/facets/1-0-1/OwnershipJobFacet.json#/$defs/OwnershipJobFacet",
+    "tags": f"{_SPEC}/facets/1-0-0/TagsJobFacet.json#/$defs/TagsJobFacet",
+    "documentation": f"{_SPEC}/facets/1-1-0/DocumentationJobFacet.json#/$defs/DocumentationJobFacet",
+}
 AIRFLOW_FACET_SCHEMA = f"{PRODUCER}/schemas/AirflowRunFacet.json#/$defs/AirflowRunFacet"
+EVENT_TYPES = frozenset({"START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"})
 
 #: the key in ``dag_run.conf`` a triggering system uses to name the parent (and root) of a DAG run
 CONF_KEY = "openlineage"
@@ -92,43 +100,58 @@ class TaskInfo:
     ti_attributes: Mapping[str, Any] = attrs.field(factory=dict)
 
 
-@attrs.define
-class AirflowRunFacet(RunFacet):
-    """The ``airflow`` run facet: DAG, DAG-run, task and task-instance attributes a user needs."""
-
-    dag: dict[str, Any] = attrs.field(factory=dict)
-    dagRun: dict[str, Any] = attrs.field(factory=dict)
-    task: dict[str, Any] | None = None
-    taskInstance: dict[str, Any] | None = None
-    _additional_skip_redact: ClassVar[list[str]] = ["dag", "dagRun", "task", "taskInstance"]
-
-    @staticmethod
-    def _get_schema() -> str:
-        return AIRFLOW_FACET_SCHEMA
-
-
 # --- run ids -----------------------------------------------------------------------------------------
+
+
+def static_uuid(instant: datetime, data: bytes) -> str:
+    """The UUIDv7 openlineage-python's ``generate_static_uuid(instant, data)`` returns, as a string.
+
+    Bits: the instant's Unix milliseconds (48), version 7 (4), then the leading 76 bits of
+    SHA-1(instant's UTC ISO text + data), of which the two at the variant's place are set to ``10``.
+    """
+    utc = instant.astimezone(timezone.utc)
+    millis = int(utc.timestamp() * 1000) & ((1 << 48) - 1)
+    digest = hashlib.sha1(utc.isoformat().encode("utf-8") + data).digest()  # an id, not a secret
+    hashed = int.from_bytes(digest[:10], "big") >> 4  # the leading 76 bits
+    variant_mask = 0b11 << 62
+    value = (millis << 80) | (7 << 76) | (hashed & ~variant_mask) | (0b10 << 62)
+    return str(uuid.UUID(int=value))
 
 
 def dag_run_uuid(namespace: str, dag_run: DagRunInfo) -> str:
     """The OpenLineage run id of a DAG run."""
-    data = f"{namespace}.{dag_run.dag_id}.{dag_run.clear_number}"
-    return str(generate_static_uuid(instant=dag_run.instant, data=data.encode()))
+    return static_uuid(dag_run.instant, f"{namespace}.{dag_run.dag_id}.{dag_run.clear_number}".encode())
 
 
 def task_run_uuid(namespace: str, dag_run: DagRunInfo, task: TaskInfo) -> str:
     """The OpenLineage run id of one task try."""
     data = f"{namespace}.{dag_run.dag_id}.{task.task_id}.{task.try_number}.{task.map_index}"
-    return str(generate_static_uuid(instant=dag_run.instant, data=data.encode()))
+    return static_uuid(dag_run.instant, data.encode())
 
 
 def child_run_uuid(namespace: str, dag_run: DagRunInfo, task: TaskInfo, suffix: str) -> str:
     """Run id of a child job of a task try (e.g. a query run through a hook): the task's data + suffix."""
     data = f"{namespace}.{dag_run.dag_id}.{task.task_id}.{task.try_number}.{task.map_index}.{suffix}"
-    return str(generate_static_uuid(instant=dag_run.instant, data=data.encode()))
+    return static_uuid(dag_run.instant, data.encode())
 
 
 # --- facets ------------------------------------------------------------------------------------------
+
+
+def _facet(key: str, schema_url: str | None = None, /, **fields: Any) -> dict[str, Any]:
+    """Facet ``key`` in wire format; None fields are left out (as openlineage-python's Serde does)."""
+    facet = {"_producer": PRODUCER, "_schemaURL": schema_url or FACET_SCHEMAS[key]}
+    facet.update((key, value) for key, value in fields.items() if value is not None)
+    return facet
+
+
+def _wire(value: Any) -> Any:
+    """An extractor's dataset or facet in wire format (openlineage-python objects go through its Serde)."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    from openlineage.client.serde import Serde  # loaded already: whoever built ``value`` imported it
+
+    return Serde.to_dict(value)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -162,82 +185,79 @@ def _conf_parent(conf: Mapping[str, Any] | None) -> tuple[dict[str, str] | None,
     return parent, root or parent
 
 
-def _parent_facet(parent: Mapping[str, str], root: Mapping[str, str] | None) -> parent_run.ParentRunFacet:
-    root_value = None
-    if root is not None:
-        root_value = parent_run.Root(
-            run=parent_run.RootRun(runId=root["run_id"]),
-            job=parent_run.RootJob(namespace=root["namespace"], name=root["name"]),
-        )
-    return parent_run.ParentRunFacet(
-        run=parent_run.Run(runId=parent["run_id"]),
-        job=parent_run.Job(namespace=parent["namespace"], name=parent["name"]),
-        root=root_value,
-        producer=PRODUCER,
-    )
+def _run_job(ref: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "run": {"runId": ref["run_id"], "facets": {}},
+        "job": {"namespace": ref["namespace"], "name": ref["name"], "facets": {}},
+    }
 
 
-def _nominal_time(dag_run: DagRunInfo) -> nominal_time_run.NominalTimeRunFacet | None:
+def _parent_facet(parent: Mapping[str, str], root: Mapping[str, str] | None) -> dict[str, Any]:
+    return _facet("parent", **_run_job(parent), root=_run_job(root) if root is not None else None)
+
+
+def _nominal_time(dag_run: DagRunInfo) -> dict[str, Any] | None:
     start = dag_run.data_interval_start or dag_run.logical_date or dag_run.run_after
     if start is None:
         return None
     end = dag_run.data_interval_end if dag_run.data_interval_start else None
-    return nominal_time_run.NominalTimeRunFacet(
-        nominalStartTime=_iso(start),  # type: ignore[arg-type]
-        nominalEndTime=_iso(end),
-        producer=PRODUCER,
-    )
+    return _facet("nominalTime", nominalStartTime=_iso(start), nominalEndTime=_iso(end))
 
 
-def _processing_engine() -> processing_engine_run.ProcessingEngineRunFacet:
+def _airflow_version() -> str:
     try:
         from airflow import __version__ as airflow_version
     except Exception:  # pragma: no cover - Airflow is a dependency
-        airflow_version = "unknown"
-    return processing_engine_run.ProcessingEngineRunFacet(
-        version=airflow_version, name="Airflow", openlineageAdapterVersion=__version__, producer=PRODUCER
+        return "unknown"
+    return str(airflow_version)
+
+
+def _processing_engine() -> dict[str, Any]:
+    return _facet(
+        "processing_engine", version=_airflow_version(), name="Airflow", openlineageAdapterVersion=__version__
     )
 
 
-def _error_facet(error: BaseException | str) -> error_message_run.ErrorMessageRunFacet:
+def _error_facet(error: BaseException | str) -> dict[str, Any]:
     if isinstance(error, BaseException):
         message = f"{type(error).__name__}: {error}"
         trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         stack = trace[-MAX_ERROR_CHARS:] if error.__traceback__ is not None else None
     else:
         message, stack = str(error), None
-    return error_message_run.ErrorMessageRunFacet(
-        message=message[:MAX_ERROR_CHARS], programmingLanguage="python", stackTrace=stack, producer=PRODUCER
+    return _facet(
+        "errorMessage", message=message[:MAX_ERROR_CHARS], programmingLanguage="python", stackTrace=stack
     )
 
 
 def _job_facets(kind: str, owners: tuple[str, ...], tags: tuple[str, ...], doc: str | None) -> dict[str, Any]:
     facets: dict[str, Any] = {
-        "jobType": job_type_job.JobTypeJobFacet(
-            processingType="BATCH", integration="AIRFLOW", jobType=kind, producer=PRODUCER
-        )
+        "jobType": _facet("jobType", processingType="BATCH", integration="AIRFLOW", jobType=kind)
     }
     if owners:
-        facets["ownership"] = ownership_job.OwnershipJobFacet(
-            owners=[ownership_job.Owner(name=owner) for owner in owners], producer=PRODUCER
-        )
+        facets["ownership"] = _facet("ownership", owners=[{"name": owner} for owner in owners])
     if tags:
-        facets["tags"] = tags_job.TagsJobFacet(
-            tags=[tags_job.TagsJobFacetFields(key=tag, value=tag, source="AIRFLOW") for tag in tags],
-            producer=PRODUCER,
+        facets["tags"] = _facet(
+            "tags", tags=[{"key": tag, "value": tag, "source": "AIRFLOW"} for tag in tags]
         )
     if doc:
-        facets["documentation"] = documentation_job.DocumentationJobFacet(
-            description=doc, contentType="text/markdown", producer=PRODUCER
-        )
+        facets["documentation"] = _facet("documentation", description=doc, contentType="text/markdown")
     return facets
+
+
+def _airflow_facet(dag_run: DagRunInfo, task: TaskInfo | None) -> dict[str, Any]:
+    """The ``airflow`` run facet: DAG, DAG-run, task and task-instance attributes a user needs."""
+    fields: dict[str, Any] = {"dag": dict(dag_run.dag_attributes), "dagRun": dict(dag_run.run_attributes)}
+    if task is not None:
+        fields.update(task=dict(task.task_attributes), taskInstance=dict(task.ti_attributes))
+    return _facet("airflow", AIRFLOW_FACET_SCHEMA, **fields)
 
 
 def _add_run_facets(
     facets: dict[str, Any],
-    event_type: str | RunState,
+    event_type: str,
     dag_run: DagRunInfo,
-    airflow: AirflowRunFacet | None,
+    airflow: dict[str, Any] | None,
     error: BaseException | str | None,
 ) -> None:
     """The run facets task and DAG-run events share: nominal time, engine, airflow, error on FAIL."""
@@ -247,77 +267,108 @@ def _add_run_facets(
     facets["processing_engine"] = _processing_engine()
     if airflow is not None:
         facets["airflow"] = airflow
-    if error is not None and _event_type(event_type) == RunState.FAIL:
+    if error is not None and event_type == "FAIL":
         facets["errorMessage"] = _error_facet(error)
 
 
-def _event_type(event_type: str | RunState) -> RunState:
-    return event_type if isinstance(event_type, RunState) else RunState(event_type.upper())
+def _event_type(event_type: Any) -> str:
+    """``"START"``, ``"complete"`` or an openlineage-python ``RunState`` -> the wire value."""
+    value = str(getattr(event_type, "value", event_type)).upper()
+    if value not in EVENT_TYPES:
+        msg = f"unknown OpenLineage event type {event_type!r}: use one of {', '.join(sorted(EVENT_TYPES))}"
+        raise ValueError(msg)
+    return value
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _event(
+    event_type: str,
+    event_time: datetime | None,
+    run_id: str,
+    run_facets: dict[str, Any],
+    namespace: str,
+    job_name: str,
+    job_facets: dict[str, Any],
+    inputs: list[Any] | None,
+    outputs: list[Any] | None,
+) -> dict[str, Any]:
+    return {
+        "eventTime": _iso(event_time or _now()),
+        "producer": PRODUCER,
+        "schemaURL": RUN_EVENT_SCHEMA,
+        "run": {"runId": run_id, "facets": run_facets},
+        "job": {"namespace": namespace, "name": job_name, "facets": job_facets},
+        "eventType": event_type,
+        "inputs": [_wire(dataset) for dataset in inputs or ()],
+        "outputs": [_wire(dataset) for dataset in outputs or ()],
+    }
+
+
+def _wire_facets(facets: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {name: _wire(facet) for name, facet in (facets or {}).items()}
+
+
 # --- events ------------------------------------------------------------------------------------------
 
 
 def build_task_event(
-    event_type: str | RunState,
+    event_type: Any,
     dag_run: DagRunInfo,
     task: TaskInfo,
     *,
     namespace: str,
     event_time: datetime | None = None,
-    inputs: list[InputDataset] | None = None,
-    outputs: list[OutputDataset] | None = None,
-    run_facets: Mapping[str, BaseFacet] | None = None,
-    job_facets: Mapping[str, BaseFacet] | None = None,
+    inputs: list[Any] | None = None,
+    outputs: list[Any] | None = None,
+    run_facets: Mapping[str, Any] | None = None,
+    job_facets: Mapping[str, Any] | None = None,
     error: BaseException | str | None = None,
     include_airflow_facet: bool = True,
-) -> RunEvent:
+) -> dict[str, Any]:
     """A START/COMPLETE/FAIL event of one task try; job ``dag_id.task_id``, parent the DAG run."""
-    facets: dict[str, Any] = dict(run_facets or {})
+    kind = _event_type(event_type)
+    facets = _wire_facets(run_facets)
     dag_parent = {"run_id": dag_run_uuid(namespace, dag_run), "namespace": namespace, "name": dag_run.dag_id}
     _, conf_root = _conf_parent(dag_run.conf)
     facets["parent"] = _parent_facet(dag_parent, conf_root or dag_parent)
-    airflow = None
-    if include_airflow_facet:
-        airflow = AirflowRunFacet(
-            dag=dict(dag_run.dag_attributes),
-            dagRun=dict(dag_run.run_attributes),
-            task=dict(task.task_attributes),
-            taskInstance=dict(task.ti_attributes),
-            producer=PRODUCER,
-        )
-    _add_run_facets(facets, event_type, dag_run, airflow, error)
-    job = {**_job_facets("TASK", task.owners or dag_run.owners, dag_run.tags, task.doc), **(job_facets or {})}
-    return RunEvent(
-        eventType=_event_type(event_type),
-        eventTime=_iso(event_time or _now()),  # type: ignore[arg-type]
-        run=Run(runId=task_run_uuid(namespace, dag_run, task), facets=facets),
-        job=Job(namespace=namespace, name=f"{dag_run.dag_id}.{task.task_id}", facets=job),
-        inputs=list(inputs or []),
-        outputs=list(outputs or []),
-        producer=PRODUCER,
+    airflow = _airflow_facet(dag_run, task) if include_airflow_facet else None
+    _add_run_facets(facets, kind, dag_run, airflow, error)
+    job = {
+        **_job_facets("TASK", task.owners or dag_run.owners, dag_run.tags, task.doc),
+        **_wire_facets(job_facets),
+    }
+    return _event(
+        kind,
+        event_time,
+        task_run_uuid(namespace, dag_run, task),
+        facets,
+        namespace,
+        f"{dag_run.dag_id}.{task.task_id}",
+        job,
+        inputs,
+        outputs,
     )
 
 
 def build_child_event(
-    event_type: str | RunState,
+    event_type: Any,
     dag_run: DagRunInfo,
     task: TaskInfo,
     suffix: str,
     *,
     namespace: str,
     event_time: datetime | None = None,
-    inputs: list[InputDataset] | None = None,
-    outputs: list[OutputDataset] | None = None,
-    run_facets: Mapping[str, BaseFacet] | None = None,
-    job_facets: Mapping[str, BaseFacet] | None = None,
-) -> RunEvent:
+    inputs: list[Any] | None = None,
+    outputs: list[Any] | None = None,
+    run_facets: Mapping[str, Any] | None = None,
+    job_facets: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """An event of a child job ``dag_id.task_id.suffix``; parent: the task try, root: the DAG run's root."""
-    facets: dict[str, Any] = dict(run_facets or {})
+    kind = _event_type(event_type)
+    facets = _wire_facets(run_facets)
     task_parent = {
         "run_id": task_run_uuid(namespace, dag_run, task),
         "namespace": namespace,
@@ -326,47 +377,49 @@ def build_child_event(
     dag_parent = {"run_id": dag_run_uuid(namespace, dag_run), "namespace": namespace, "name": dag_run.dag_id}
     _, conf_root = _conf_parent(dag_run.conf)
     facets["parent"] = _parent_facet(task_parent, conf_root or dag_parent)
-    _add_run_facets(facets, event_type, dag_run, None, None)
-    job = {**_job_facets("QUERY", task.owners or dag_run.owners, dag_run.tags, None), **(job_facets or {})}
-    return RunEvent(
-        eventType=_event_type(event_type),
-        eventTime=_iso(event_time or _now()),  # type: ignore[arg-type]
-        run=Run(runId=child_run_uuid(namespace, dag_run, task, suffix), facets=facets),
-        job=Job(namespace=namespace, name=f"{dag_run.dag_id}.{task.task_id}.{suffix}", facets=job),
-        inputs=list(inputs or []),
-        outputs=list(outputs or []),
-        producer=PRODUCER,
+    _add_run_facets(facets, kind, dag_run, None, None)
+    job = {
+        **_job_facets("QUERY", task.owners or dag_run.owners, dag_run.tags, None),
+        **_wire_facets(job_facets),
+    }
+    return _event(
+        kind,
+        event_time,
+        child_run_uuid(namespace, dag_run, task, suffix),
+        facets,
+        namespace,
+        f"{dag_run.dag_id}.{task.task_id}.{suffix}",
+        job,
+        inputs,
+        outputs,
     )
 
 
 def build_dag_run_event(
-    event_type: str | RunState,
+    event_type: Any,
     dag_run: DagRunInfo,
     *,
     namespace: str,
     event_time: datetime | None = None,
     error: BaseException | str | None = None,
     include_airflow_facet: bool = True,
-) -> RunEvent:
+) -> dict[str, Any]:
     """A START/COMPLETE/FAIL event of a DAG run; job ``dag_id``, parent from ``conf["openlineage"]``."""
+    kind = _event_type(event_type)
     facets: dict[str, Any] = {}
     conf_parent, conf_root = _conf_parent(dag_run.conf)
     if conf_parent is not None:
         facets["parent"] = _parent_facet(conf_parent, conf_root)
-    airflow = None
-    if include_airflow_facet:
-        airflow = AirflowRunFacet(
-            dag=dict(dag_run.dag_attributes), dagRun=dict(dag_run.run_attributes), producer=PRODUCER
-        )
-    _add_run_facets(facets, event_type, dag_run, airflow, error)
-    return RunEvent(
-        eventType=_event_type(event_type),
-        eventTime=_iso(event_time or _now()),  # type: ignore[arg-type]
-        run=Run(runId=dag_run_uuid(namespace, dag_run), facets=facets),
-        job=Job(
-            namespace=namespace,
-            name=dag_run.dag_id,
-            facets=_job_facets("DAG", dag_run.owners, dag_run.tags, dag_run.doc),
-        ),
-        producer=PRODUCER,
+    airflow = _airflow_facet(dag_run, None) if include_airflow_facet else None
+    _add_run_facets(facets, kind, dag_run, airflow, error)
+    return _event(
+        kind,
+        event_time,
+        dag_run_uuid(namespace, dag_run),
+        facets,
+        namespace,
+        dag_run.dag_id,
+        _job_facets("DAG", dag_run.owners, dag_run.tags, dag_run.doc),
+        None,
+        None,
     )

@@ -7,29 +7,33 @@ to ``events.jsonl.1`` when it would grow past ``default_file_max_mb``.
 
 ``resolve()`` says where the configuration came from (``TransportSpec.is_default`` is True for the embedded
 default); ``build(spec)`` creates the openlineage-python transport with HTTP timeouts capped at
-``send_timeout`` and without in-transport retries (undelivered events go to the spool instead).
+``send_timeout`` and without in-transport retries (undelivered events go to the spool instead);
+``build_lazy(spec)`` returns a :class:`LazyTransport` that does so on first use, in the sender's thread.
+This module imports no openlineage-python at load time: ``resolve()`` runs on a task's thread.
 """
 
 from __future__ import annotations
 
 import copy
-import fcntl
 import json
+import logging
 import os
+import threading
 from dataclasses import dataclass, field
-from typing import Any
-
-import attrs
-from openlineage.client.serde import Serde
-from openlineage.client.transport.transport import Config, Transport
+from typing import TYPE_CHECKING, Any
 
 from airflow_lineage_provider import conf
 from airflow_lineage_provider.emission import redaction
 from airflow_lineage_provider.exceptions import ConfigError
 
+if TYPE_CHECKING:
+    from openlineage.client.transport.transport import Transport
+
+log = logging.getLogger(__name__)
+
 DEFAULT_SOURCE = "embedded default"
 #: ``type`` of the embedded default transport (a dotted path, so no registry is touched)
-ROTATING_FILE_TYPE = f"{__name__}.RotatingFileTransport"
+ROTATING_FILE_TYPE = "airflow_lineage_provider.emission.rotating_file.RotatingFileTransport"
 #: retries inside the HTTP transport: none, the spool retries (and a retry loop would hold the sender)
 #: HTTP transport timeout as a multiple of send_timeout (see _harden)
 HTTP_TIMEOUT_FACTOR = 2.0
@@ -174,52 +178,59 @@ def build(spec: TransportSpec, *, send_timeout: float | None = None) -> Transpor
         raise ConfigError(msg) from None
 
 
-# --- the embedded default transport --------------------------------------------------------------
+class LazyTransport:
+    """The transport of ``spec``, built by :func:`build` on first use.
 
-
-@attrs.define
-class RotatingFileConfig(Config):
-    log_file_path: str
-    max_bytes: int = 64 * 1024 * 1024
-
-    @classmethod
-    def from_dict(cls, params: dict[str, Any]) -> RotatingFileConfig:
-        path = params.get("log_file_path")
-        if not path:
-            msg = "the rotating file transport needs 'log_file_path'"
-            raise ConfigError(msg)
-        return cls(log_file_path=str(path), max_bytes=int(params.get("max_bytes") or 64 * 1024 * 1024))
-
-
-class RotatingFileTransport(Transport):
-    """Appends one JSON line per event; past ``max_bytes`` the file is rotated once to ``<file>.1``.
-
-    Safe for many processes writing the same file: each append (and rotation) holds an ``flock`` on
-    ``<file>.lock``, so lines never interleave and a rotation never loses a line.
+    The emitter is created on a task's thread, but only its send thread calls ``emit``, so building here
+    keeps openlineage-python's import (up to a second in a fresh task process) off the task's thread.
+    A build error is raised again by every ``emit`` (the emitter spools those events and logs why).
     """
 
-    kind = "lineage_provider_rotating_file"
-    config_class = RotatingFileConfig
+    def __init__(self, spec: TransportSpec, send_timeout: float | None = None) -> None:
+        self.spec = spec
+        self.send_timeout = send_timeout
+        self._lock = threading.Lock()
+        self._transport: Transport | None = None
+        self._error: ConfigError | None = None
+        redaction.register_secrets(spec.secrets)  # at once: no log line may show them, built or not
 
-    def __init__(self, config: RotatingFileConfig) -> None:
-        self.config = config
-        self.path = config.log_file_path
+    def get(self) -> Transport:
+        """The built transport (building it now if needed). Raises only ConfigError."""
+        with self._lock:
+            if self._transport is None:
+                if self._error is not None:
+                    raise self._error
+                try:
+                    self._transport = build(self.spec, send_timeout=self.send_timeout)
+                except ConfigError as exc:
+                    log.error("lineage events are kept in the spool until this is fixed: %s", exc)
+                    self._error = exc
+                    raise
+            return self._transport
 
-    def emit(self, event: Any) -> None:
-        line = (Serde.to_json(event) + "\n").encode("utf-8")
-        lock_fd = os.open(self.path + ".lock", os.O_CREAT | os.O_RDWR, 0o644)
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX)
-            try:
-                size = os.path.getsize(self.path)
-            except FileNotFoundError:
-                size = 0
-            if size and size + len(line) > self.config.max_bytes:
-                os.replace(self.path, self.path + ".1")
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
-        finally:
-            os.close(lock_fd)  # closing the descriptor releases the lock
+    def emit(self, event: Any) -> Any:
+        return self.get().emit(event)
+
+    def close(self, timeout: float = -1) -> bool:
+        """Close the transport if it was ever built."""
+        transport = self._transport
+        return True if transport is None else bool(transport.close(timeout))
+
+    def __getattr__(self, name: str) -> Any:  # anything else a caller reads from the real transport
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.get(), name)
+
+
+def build_lazy(spec: TransportSpec, *, send_timeout: float | None = None) -> LazyTransport:
+    """A transport for ``spec`` that is built on first use (see :class:`LazyTransport`)."""
+    return LazyTransport(spec, send_timeout)
+
+
+def __getattr__(name: str) -> Any:
+    """``RotatingFileTransport`` / ``RotatingFileConfig`` live in :mod:`emission.rotating_file` (lazily)."""
+    if name in ("RotatingFileTransport", "RotatingFileConfig"):
+        from airflow_lineage_provider.emission import rotating_file
+
+        return getattr(rotating_file, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

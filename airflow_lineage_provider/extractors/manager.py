@@ -27,6 +27,16 @@ log = logging.getLogger(__name__)
 #: built-in extractors, by dotted path (imported on first use; a missing one is skipped)
 BUILTIN_EXTRACTORS: tuple[str, ...] = ("airflow_lineage_provider.extractors.sql.SqlExtractor",)
 
+
+def _may_run_sql(operator: Any) -> bool:
+    """Cheap necessary condition of ``SqlExtractor.can_extract``: SQL operators all have ``get_db_hook``."""
+    return hasattr(operator, "get_db_hook")
+
+
+#: a cheap test per built-in extractor that must hold before its module is imported at all (importing
+#: one pulls openlineage-python and the SQL engine, up to a second for a fresh task process)
+BUILTIN_PREFILTERS: dict[str, Any] = {"airflow_lineage_provider.extractors.sql.SqlExtractor": _may_run_sql}
+
 PHASES = ("start", "complete", "failure")
 
 
@@ -56,9 +66,10 @@ class ExtractorManager:
         self._custom_paths = tuple(custom)
         self._builtin_paths = tuple(builtin)
         self._classes: list[type[BaseExtractor]] | None = None
+        self._builtin: dict[str, type[BaseExtractor] | None] = {}
 
-    def extractor_classes(self) -> list[type[BaseExtractor]]:
-        """Custom extractors first, then built-in ones; loaded once."""
+    def _custom_classes(self) -> list[type[BaseExtractor]]:
+        """Custom extractors, loaded once."""
         if self._classes is None:
             classes: list[type[BaseExtractor]] = []
             for path in self._custom_paths:
@@ -70,16 +81,37 @@ class ExtractorManager:
                         path,
                         exc,
                     )
-            for path in self._builtin_paths:
-                try:
-                    classes.append(_import(path))
-                except Exception as exc:
-                    log.debug("built-in extractor %s unavailable: %s", path, exc)
             self._classes = classes
         return self._classes
 
+    def _builtin_class(self, path: str) -> type[BaseExtractor] | None:
+        """A built-in extractor, imported on first use (None when unavailable)."""
+        if path not in self._builtin:
+            try:
+                self._builtin[path] = _import(path)
+            except Exception as exc:
+                log.debug("built-in extractor %s unavailable: %s", path, exc)
+                self._builtin[path] = None
+        return self._builtin[path]
+
+    def extractor_classes(self) -> list[type[BaseExtractor]]:
+        """Custom extractors first, then built-in ones (importing every built-in one)."""
+        builtin = (self._builtin_class(path) for path in self._builtin_paths)
+        return [*self._custom_classes(), *(klass for klass in builtin if klass is not None)]
+
+    def _candidates(self, operator: Any) -> Iterable[type[BaseExtractor]]:
+        """Extractor classes that may handle ``operator``, in order; built-ins only past their prefilter."""
+        yield from self._custom_classes()
+        for path in self._builtin_paths:
+            prefilter = BUILTIN_PREFILTERS.get(path)
+            if prefilter is not None and not prefilter(operator):
+                continue
+            klass = self._builtin_class(path)
+            if klass is not None:
+                yield klass
+
     def extractor_for(self, operator: Any) -> BaseExtractor | None:
-        for klass in self.extractor_classes():
+        for klass in self._candidates(operator):
             try:
                 if klass.can_extract(operator):
                     return klass(operator)

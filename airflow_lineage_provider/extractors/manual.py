@@ -4,21 +4,22 @@ Accepted entries: Airflow ``Asset`` objects (their URI is named per the OpenLine
 ``naming.dataset_from_uri``) and openlineage-python ``Dataset`` objects (event_v2 ``Dataset`` /
 ``InputDataset`` / ``OutputDataset``, or the legacy ``openlineage.client.run.Dataset``), taken as they are.
 Anything else (asset aliases, assets without a URI scheme, plain strings) is ignored with a debug line.
+openlineage-python is imported only when a task declares inlets or outlets (it costs a fresh task process
+up to a second).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any, TypeVar
-
-from openlineage.client.event_v2 import InputDataset, OutputDataset
+from typing import TYPE_CHECKING, Any
 
 from airflow_lineage_provider.extractors.base import OperatorLineage
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from openlineage.client.event_v2 import InputDataset, OutputDataset
 
-_D = TypeVar("_D", InputDataset, OutputDataset)
+log = logging.getLogger(__name__)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -48,8 +49,8 @@ def _namespace_name(entry: Any) -> tuple[str, str, dict[str, Any]] | None:
     return None
 
 
-def _datasets(entries: Iterable[Any], kind: type[_D]) -> list[_D]:
-    found: list[_D] = []
+def _datasets(entries: Iterable[Any], kind: Any) -> list[Any]:
+    found: list[Any] = []
     for entry in entries:
         if isinstance(entry, kind):
             found.append(entry)
@@ -60,11 +61,21 @@ def _datasets(entries: Iterable[Any], kind: type[_D]) -> list[_D]:
 
 def inputs_from(entries: Iterable[Any]) -> list[InputDataset]:
     """Input datasets for the given inlets."""
+    entries = list(entries)
+    if not entries:
+        return []
+    from openlineage.client.event_v2 import InputDataset
+
     return _datasets(entries, InputDataset)
 
 
 def outputs_from(entries: Iterable[Any]) -> list[OutputDataset]:
     """Output datasets for the given outlets."""
+    entries = list(entries)
+    if not entries:
+        return []
+    from openlineage.client.event_v2 import OutputDataset
+
     return _datasets(entries, OutputDataset)
 
 

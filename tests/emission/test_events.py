@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import random
+import subprocess
+import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import ol_schema
 import pytest
-from openlineage.client.serde import Serde
+from openlineage.client.event_v2 import RunEvent
+from openlineage.client.facet_v2 import (
+    documentation_job,
+    error_message_run,
+    job_type_job,
+    nominal_time_run,
+    ownership_job,
+    parent_run,
+    processing_engine_run,
+    tags_job,
+)
 from openlineage.client.uuid import generate_static_uuid
 
 from airflow_lineage_provider.emission import events as ev
@@ -30,9 +43,71 @@ TASK = ev.TaskInfo(task_id="load", try_number=2, map_index=-1, owners=("ann",), 
 
 
 def wire(event) -> dict:
-    data = Serde.to_dict(event)
-    ol_schema.validate(data)
-    return data
+    assert isinstance(event, dict)  # the builders return wire-format dicts
+    ol_schema.validate(event)
+    return event
+
+
+def test_static_uuid_is_generate_static_uuid_for_many_inputs():
+    rng = random.Random(20240501)
+    zones = [timezone.utc, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    for index in range(3000):
+        instant = (epoch + timedelta(microseconds=rng.randrange(0, 4_000_000_000_000_000))).astimezone(
+            rng.choice(zones)
+        )
+        data = rng.randbytes(rng.randrange(0, 80)) if index % 2 else f"ns.dag_{index}.task.1.-1".encode()
+        assert ev.static_uuid(instant, data) == str(generate_static_uuid(instant=instant, data=data))
+
+
+def test_schema_urls_are_those_of_openlineage_python():
+    classes = {
+        "parent": parent_run.ParentRunFacet,
+        "nominalTime": nominal_time_run.NominalTimeRunFacet,
+        "processing_engine": processing_engine_run.ProcessingEngineRunFacet,
+        "errorMessage": error_message_run.ErrorMessageRunFacet,
+        "jobType": job_type_job.JobTypeJobFacet,
+        "ownership": ownership_job.OwnershipJobFacet,
+        "tags": tags_job.TagsJobFacet,
+        "documentation": documentation_job.DocumentationJobFacet,
+    }
+    assert set(classes) == set(ev.FACET_SCHEMAS)
+    for key, cls in classes.items():
+        assert ev.FACET_SCHEMAS[key] == cls._get_schema(), key
+    assert ev.RUN_EVENT_SCHEMA == RunEvent._get_schema()
+
+
+def test_building_events_imports_no_openlineage():
+    code = (
+        "import sys, datetime\n"
+        "from airflow_lineage_provider.emission import events as ev\n"
+        "now = datetime.datetime.now(datetime.timezone.utc)\n"
+        "run = ev.DagRunInfo(dag_id='d', run_id='r', logical_date=now)\n"
+        "ev.build_dag_run_event('START', run, namespace='ns')\n"
+        "task = ev.TaskInfo(task_id='t', try_number=1)\n"
+        "ev.build_task_event('FAIL', run, task, namespace='ns', error='x')\n"
+        "print([m for m in sys.modules if m.startswith('openlineage')])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_extractor_objects_become_wire_format():
+    from openlineage.client.event_v2 import InputDataset
+    from openlineage.client.facet_v2 import schema_dataset
+    from openlineage.client.serde import Serde
+
+    schema = schema_dataset.SchemaDatasetFacet(fields=[schema_dataset.SchemaDatasetFacetFields(name="id")])
+    dataset = InputDataset(namespace="postgres://h:5432", name="db.s.t", facets={"schema": schema})
+    custom = {"_producer": "p", "_schemaURL": "https://example.com/C.json#/$defs/C", "k": 1}
+    event = wire(
+        ev.build_task_event(
+            "START", DAG_RUN, TASK, namespace="ns", inputs=[dataset], run_facets={"custom": custom}
+        )
+    )
+    assert event["inputs"] == [Serde.to_dict(dataset)]
+    assert event["inputs"][0]["facets"]["schema"]["fields"][0]["name"] == "id"
+    assert event["run"]["facets"]["custom"]["k"] == 1
 
 
 def test_run_ids_follow_the_generate_static_uuid_convention():
