@@ -252,7 +252,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 with DAG({dag_id!r}, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
     SQLExecuteQueryOperator(
         task_id="ctas", conn_id={conn_id!r},
-        sql="CREATE TABLE fr_customers AS SELECT id, name FROM customers WHERE country = 'FR'",
+        sql="CREATE TABLE IF NOT EXISTS fr_customers AS SELECT id, name FROM customers WHERE country = 'FR'",
     )
 
 # no hand-written outlets anywhere: the consumer is scheduled on the table's Asset URI only
@@ -264,32 +264,36 @@ with DAG({dag_id!r} + "_consumer", schedule=[Asset({uri!r})], start_date=datetim
 def test_emit_asset_events(
     sqlite_warehouse: Warehouse, lineage_events, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Opt-in: the table a SQL task writes becomes an Airflow asset event, through the provider's alias."""
+    """Opt-in: the table a SQL task writes becomes an Airflow asset event through the provider's alias, and a
+    DAG scheduled on that table's Asset URI (no hand-written outlets anywhere) is queued."""
     from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
+    from airflow.models.dag import DagModel
     from airflow.sdk import Asset
     from airflow.utils.session import create_session
-    from sqlalchemy import select
+    from sqlalchemy import select, update
 
     from airflow_lineage_provider.extractors.assets import ALIAS_NAME
     from airflow_lineage_provider.naming import DatasetId, asset_uri
 
     uri = asset_uri(DatasetId(*sqlite_warehouse.ds("fr_customers")))
     assert uri is not None
-    monkeypatch.setenv("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False")
-    option = "EMIT_ASSET_EVENTS"
-    dag_id = _run_with_option(monkeypatch, option, ASSET_DAG, sqlite_warehouse, "lp_assets", uri=uri)
-    start = by_job(lineage_events(), f"{dag_id}.ctas", "START")
-    assert datasets(start, "outputs") == {sqlite_warehouse.ds("fr_customers")}, start["run"]["facets"]
+    option, prefix = "EMIT_ASSET_EVENTS", "lp_assets"
+    dag_id = _run_with_option(monkeypatch, option, ASSET_DAG, sqlite_warehouse, prefix, uri=uri)
+    with create_session() as session:  # the first run registered the consumer DAG (paused, as DAGs start)
+        consumer = DagModel.dag_id == f"{dag_id}_consumer"
+        session.execute(update(DagModel).where(consumer).values(is_paused=False))
+    _run_with_option(monkeypatch, option, ASSET_DAG, sqlite_warehouse, prefix, uri=uri)
     with create_session() as session:
         asset = session.scalars(select(AssetModel).where(AssetModel.uri == Asset(uri=uri).uri)).one()
         events = session.scalars(select(AssetEvent).where(AssetEvent.asset_id == asset.id)).all()
-        assert len(events) == 1
-        assert events[0].source_dag_id == dag_id and events[0].source_task_id == "ctas"
-        assert [alias.name for alias in events[0].source_aliases] == [ALIAS_NAME]
+        assert len(events) == 2  # one per successful run
+        assert {(e.source_dag_id, e.source_task_id) for e in events} == {(dag_id, "ctas")}
+        assert all([alias.name for alias in e.source_aliases] == [ALIAS_NAME] for e in events)
         queued = session.scalars(select(AssetDagRunQueue).where(AssetDagRunQueue.asset_id == asset.id)).all()
         assert [q.target_dag_id for q in queued] == [f"{dag_id}_consumer"]  # the consumer DAG is due
-    complete = by_job(lineage_events(), f"{dag_id}.ctas", "COMPLETE")
-    assert datasets(complete, "outputs") == {sqlite_warehouse.ds("fr_customers")}
+    job = f"{dag_id}.ctas"
+    starts = [e for e in lineage_events() if e["job"]["name"] == job and e["eventType"] == "START"]
+    assert [datasets(e, "outputs") for e in starts] == [{sqlite_warehouse.ds("fr_customers")}] * 2
 
 
 HOOK_DAG = """
