@@ -304,7 +304,10 @@ class Emitter:
                 else:
                     self._stuck = call
                     call.on_late = lambda ok: self._late_locked(item, ok)
-                    reason = f"no answer within send_timeout={self.send_timeout:g}s"
+                    reason = (
+                        "the process is shutting down" if self._closing
+                        else f"no answer within send_timeout={self.send_timeout:g}s"
+                    )
                 self.last_error = reason
                 if not keep:
                     return False
