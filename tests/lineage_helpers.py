@@ -23,6 +23,7 @@ from typing import Any
 import ol_schema
 
 TRANSPORT_ENV = "AIRFLOW__LINEAGE_PROVIDER__TRANSPORT"
+SPOOL_ENV = "AIRFLOW__LINEAGE_PROVIDER__SPOOL_DIR"
 
 
 def reset_lineage() -> None:
@@ -50,8 +51,10 @@ def ensure_listener_registered() -> None:
 
 def capture(path: Path) -> Iterator[Callable[..., list[dict[str, Any]]]]:
     """Point the provider at a file transport writing ``path``; yield a reader of the validated events."""
-    previous = os.environ.get(TRANSPORT_ENV)
+    previous = {name: os.environ.get(name) for name in (TRANSPORT_ENV, SPOOL_ENV)}
     os.environ[TRANSPORT_ENV] = json.dumps({"type": "file", "log_file_path": str(path), "append": True})
+    # a spool of its own: events one test could not deliver must not be replayed into another test's file
+    os.environ[SPOOL_ENV] = str(path.parent / f"{path.stem}-spool")
     reset_lineage()
     ensure_listener_registered()
 
@@ -64,10 +67,11 @@ def capture(path: Path) -> Iterator[Callable[..., list[dict[str, Any]]]]:
     try:
         yield read
     finally:
-        if previous is None:
-            os.environ.pop(TRANSPORT_ENV, None)
-        else:
-            os.environ[TRANSPORT_ENV] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         reset_lineage()
 
 

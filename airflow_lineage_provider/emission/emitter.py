@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from airflow_lineage_provider._openlineage import ensure_imported
 from airflow_lineage_provider.emission import metrics
 from airflow_lineage_provider.emission.redaction import enforce_size_cap, redact_event, safe_error
 from airflow_lineage_provider.emission.spool import Spool, next_stamp
@@ -205,6 +206,7 @@ class Emitter:
             try:
                 event = item.event
                 if not isinstance(event, dict):
+                    ensure_imported()
                     from openlineage.client.serde import Serde
 
                     event = Serde.to_dict(event)

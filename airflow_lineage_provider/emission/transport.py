@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_lineage_provider import conf
+from airflow_lineage_provider._openlineage import ensure_imported
 from airflow_lineage_provider.emission import redaction
 from airflow_lineage_provider.exceptions import ConfigError
 
@@ -162,6 +163,7 @@ def _harden(config: dict[str, Any], send_timeout: float) -> dict[str, Any]:
 
 def build(spec: TransportSpec, *, send_timeout: float | None = None) -> Transport:
     """Create the openlineage-python transport for ``spec``. Raises only ConfigError."""
+    ensure_imported()
     from openlineage.client.transport import get_default_factory
 
     redaction.register_secrets(spec.secrets)

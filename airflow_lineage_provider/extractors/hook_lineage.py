@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 from airflow.sdk.lineage import HookLineageReader
 
+from airflow_lineage_provider._openlineage import ensure_imported
 from airflow_lineage_provider.extractors.base import OperatorLineage
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ def collect(context: Any, task_instance: Any) -> OperatorLineage | None:
     collector = _collector()
     if not collector.has_collected:
         return None
+    ensure_imported()  # the SQL extractor and the datasets below use openlineage-python
     collected = collector.collected_assets
     reset()
     per_hook: dict[int, tuple[Any, list[str]]] = {}

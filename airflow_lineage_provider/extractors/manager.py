@@ -20,6 +20,7 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
+from airflow_lineage_provider._openlineage import ensure_imported
 from airflow_lineage_provider.extractors.base import BaseExtractor, OperatorLineage
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ PHASES = ("start", "complete", "failure")
 def _import(path: str) -> Any:
     from importlib import import_module
 
+    ensure_imported()  # extractors build openlineage-python objects
     module_name, _, attr = path.rpartition(".")
     return getattr(import_module(module_name), attr)
 
@@ -195,6 +197,8 @@ def _operator_methods(phase: str, operator: Any, task_instance: Any) -> Any:
     on_start = getattr(operator, "get_openlineage_facets_on_start", None)
     on_complete = getattr(operator, "get_openlineage_facets_on_complete", None)
     on_failure = getattr(operator, "get_openlineage_facets_on_failure", None)
+    if callable(on_start) or callable(on_complete) or callable(on_failure):
+        ensure_imported()  # such methods build openlineage-python objects
     if phase == "failure" and callable(on_failure):
         return on_failure(task_instance)
     if phase in ("complete", "failure") and callable(on_complete):
@@ -239,6 +243,7 @@ def merge(first: OperatorLineage, second: OperatorLineage) -> OperatorLineage:
 
 
 def _error_facet(operator: Any, errors: list[tuple[str, BaseException]]) -> Any:
+    ensure_imported()
     from openlineage.client.facet_v2 import extraction_error_run
 
     from airflow_lineage_provider import PRODUCER

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from airflow_lineage_provider._openlineage import ensure_imported
 from airflow_lineage_provider.extractors.base import OperatorLineage
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def inputs_from(entries: Iterable[Any]) -> list[InputDataset]:
     entries = list(entries)
     if not entries:
         return []
+    ensure_imported()
     from openlineage.client.event_v2 import InputDataset
 
     return _datasets(entries, InputDataset)
@@ -74,6 +76,7 @@ def outputs_from(entries: Iterable[Any]) -> list[OutputDataset]:
     entries = list(entries)
     if not entries:
         return []
+    ensure_imported()
     from openlineage.client.event_v2 import OutputDataset
 
     return _datasets(entries, OutputDataset)
