@@ -120,7 +120,8 @@ def validate_transport(config: Any, option: str = "transport") -> dict[str, Any]
         raise ConfigError(msg)
     kind = config.get("type")
     if not isinstance(kind, str) or not kind:
-        msg = f"{where} needs a \"type\" (one of {', '.join(sorted(KNOWN_TRANSPORTS))}, or a dotted class path)"
+        known = ", ".join(sorted(KNOWN_TRANSPORTS))
+        msg = f"{where} needs a \"type\" (one of {known}, or a dotted class path)"
         raise ConfigError(msg)
     if kind not in KNOWN_TRANSPORTS and "." not in kind:
         msg = (
@@ -135,7 +136,8 @@ def validate_transport(config: Any, option: str = "transport") -> dict[str, Any]
         msg = f"{where}: \"url\" must be an http(s) URL with a host, e.g. \"http://marquez:5000\""
         raise ConfigError(msg)
     if kind == "file" and not config.get("log_file_path"):
-        msg = f"{where}: a file transport needs \"log_file_path\", e.g. {{\"type\": \"file\", \"log_file_path\": \"/tmp/ol.json\"}}"
+        example = '{"type": "file", "log_file_path": "/tmp/ol.json"}'
+        msg = f"{where}: a file transport needs \"log_file_path\", e.g. {example}"
         raise ConfigError(msg)
     if kind == "kafka" and not (config.get("topic") and config.get("config")):
         msg = f"{where}: a kafka transport needs \"topic\" and \"config\" (with \"bootstrap.servers\")"
@@ -149,7 +151,7 @@ def validate_transport(config: Any, option: str = "transport") -> dict[str, Any]
         for member in members:
             validate_transport(member, option)
     if kind == "transform" and not isinstance(config.get("transport"), dict):
-        msg = f"{where}: a transform transport needs an inner \"transport\" object and a \"transformer_class\""
+        msg = f"{where}: a transform transport needs an inner \"transport\" object and a transformer_class"
         raise ConfigError(msg)
     return config
 

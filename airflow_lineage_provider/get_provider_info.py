@@ -1,4 +1,4 @@
-"""The single source of provider metadata (read by Airflow through the ``apache_airflow_provider`` entry point).
+"""The single source of provider metadata (the ``apache_airflow_provider`` entry point).
 
 Every ``[lineage_provider]`` option is declared here, so ``airflow config list --section lineage_provider``
 shows it; ``conf.py`` has one accessor per option and a test keeps the two in step.
@@ -190,11 +190,14 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-lineage-provider",
         "name": "Lineage Provider",
-        "description": "OpenLineage lineage (listener, SQL extractors, durable delivery) and null-rate quality "
-        "gates for Apache Airflow 3.",
+        "description": "OpenLineage lineage (listener, SQL extractors, durable delivery) and null-rate "
+        "quality gates for Apache Airflow 3.",
         "versions": [__version__],
         "plugins": [
-            {"name": "lineage_provider", "plugin-class": "airflow_lineage_provider.plugins.LineageProviderPlugin"}
+            {
+                "name": "lineage_provider",
+                "plugin-class": "airflow_lineage_provider.plugins.LineageProviderPlugin",
+            }
         ],
         "config": {
             SECTION: {

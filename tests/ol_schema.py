@@ -18,7 +18,8 @@ from typing import Any
 import jsonschema
 from referencing import Registry, Resource
 
-SPEC_DIR = Path(os.environ.get("OPENLINEAGE_SPEC_DIR", Path(__file__).resolve().parents[2] / "shared" / "openlineage_spec"))
+_DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "openlineage_spec"
+SPEC_DIR = Path(os.environ.get("OPENLINEAGE_SPEC_DIR", _DEFAULT_SPEC_DIR))
 
 #: counters reported in the pytest terminal summary
 STATS = {"validated": 0, "invalid": 0}

@@ -1,1 +1,1 @@
-"""Extractors turn an operator (and its rendered SQL, inlets/outlets ...) into OpenLineage datasets and facets."""
+"""Extractors turn an operator (its rendered SQL, inlets/outlets ...) into OpenLineage datasets and facets."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from abc import ABC
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -28,7 +27,7 @@ class OperatorLineage:
     job_facets: dict[str, JobFacet] = attrs.field(factory=dict)
 
 
-class BaseExtractor(ABC):
+class BaseExtractor:
     """Base of every extractor.
 
     A subclass lists the operator class names it handles in ``operator_class_names`` (or overrides
@@ -52,5 +51,7 @@ class BaseExtractor(ABC):
     def extract_on_complete(self, context: Any, task_instance: Any) -> OperatorLineage | None:
         return self.extract_on_start(context)
 
-    def extract_on_failure(self, context: Any, task_instance: Any, error: BaseException | str | None) -> OperatorLineage | None:
+    def extract_on_failure(
+        self, context: Any, task_instance: Any, error: BaseException | str | None
+    ) -> OperatorLineage | None:
         return self.extract_on_complete(context, task_instance)
