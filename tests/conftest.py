@@ -1,4 +1,4 @@
-"""Test session set-up: an isolated AIRFLOW_HOME with a migrated SQLite metadata DB, made before Airflow loads.
+"""Test session set-up: an isolated AIRFLOW_HOME with a migrated SQLite metadata DB, made first.
 
 Every test runs against real Airflow; the metadata DB is created once per session (``airflow db migrate``)
 in a temporary directory, so a developer's own ~/airflow is never touched.
