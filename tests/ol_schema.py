@@ -50,6 +50,24 @@ def _load() -> tuple[Registry, dict[str, Any], dict[str, dict[str, Any]]]:
     return Registry().with_resources(resources), core, facet_by_key
 
 
+OWN_SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+OWN_PRODUCER = "https://github.com/airflow-lineage-provider/airflow-lineage-provider"
+
+
+def _own_facet_schema(facet: Mapping[str, Any]) -> dict[str, Any] | None:
+    """This provider's JSON Schema for a custom facet, from ``schemas/`` (by the facet's ``_schemaURL``)."""
+    url = str(facet.get("_schemaURL", ""))
+    if not url.startswith(OWN_PRODUCER) or "/schemas/" not in url:
+        return None
+    return _load_own(url.split("/schemas/", 1)[1].split("#", 1)[0])
+
+
+@cache
+def _load_own(name: str) -> dict[str, Any] | None:
+    path = OWN_SCHEMAS / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def _facet_maps(event: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, Any]]]:
     yield "run", (event.get("run") or {}).get("facets") or {}
     yield "job", (event.get("job") or {}).get("facets") or {}
@@ -72,11 +90,17 @@ def errors(event: Mapping[str, Any]) -> list[str]:
     for slot, facets in _facet_maps(event):
         for key, facet in facets.items():
             schema = facet_by_key.get(key)
-            if schema is None:  # a custom facet: it must still be a valid facet of its slot
-                schema = {"$ref": f"{core['$id']}#/$defs/{_FACET_SLOTS[slot]}"}
-                document: Any = facet
-            else:
-                document = {key: facet}
+            document: Any = {key: facet}
+            if schema is None:
+                own = _own_facet_schema(facet)
+                if own is not None:  # a custom facet of this provider: its schema is in schemas/
+                    schema = own
+                elif str(facet.get("_producer", "")).startswith(OWN_PRODUCER):
+                    found.append(f"{slot} facet {key}: produced here but has no schema in {OWN_SCHEMAS}")
+                    continue
+                else:  # someone else's custom facet: it must still be a valid facet of its slot
+                    schema = {"$ref": f"{core['$id']}#/$defs/{_FACET_SLOTS[slot]}"}
+                    document = facet
             validator = jsonschema.Draft202012Validator(schema, registry=registry)
             found.extend(f"{slot} facet {key}: {e.message}" for e in validator.iter_errors(document))
     return found

@@ -247,9 +247,13 @@ def _job_facets(kind: str, owners: tuple[str, ...], tags: tuple[str, ...], doc: 
 
 def _airflow_facet(dag_run: DagRunInfo, task: TaskInfo | None) -> dict[str, Any]:
     """The ``airflow`` run facet: DAG, DAG-run, task and task-instance attributes a user needs."""
-    fields: dict[str, Any] = {"dag": dict(dag_run.dag_attributes), "dagRun": dict(dag_run.run_attributes)}
+    fields: dict[str, Any] = {
+        "dag": {"dag_id": dag_run.dag_id, **dag_run.dag_attributes},
+        "dagRun": {"run_id": dag_run.run_id, **dag_run.run_attributes},
+    }
     if task is not None:
-        fields.update(task=dict(task.task_attributes), taskInstance=dict(task.ti_attributes))
+        fields["task"] = {"task_id": task.task_id, **task.task_attributes}
+        fields["taskInstance"] = dict(task.ti_attributes)
     return _facet("airflow", AIRFLOW_FACET_SCHEMA, **fields)
 
 

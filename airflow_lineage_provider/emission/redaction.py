@@ -28,7 +28,7 @@ _CONFIG_SECRET_KEYS = ("key", "token", "secret", "password", "passwd", "credenti
 
 TRIM_FACET = "lineageProviderTrimmed"
 PRODUCER = "https://github.com/airflow-lineage-provider/airflow-lineage-provider"
-TRIM_FACET_SCHEMA = PRODUCER + "/blob/main/docs/delivery.md#size-cap"
+TRIM_FACET_SCHEMA = PRODUCER + "/schemas/TrimmedRunFacet.json#/$defs/TrimmedRunFacet"
 #: run facets never trimmed: they tie the event to its parent run and say why a run failed
 _PROTECTED_RUN_FACETS = frozenset({"parent", "nominalTime", "errorMessage", TRIM_FACET})
 #: bytes reserved for the trim facet itself while choosing what to drop
