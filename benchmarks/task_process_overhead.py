@@ -62,6 +62,7 @@ from airflow.providers.standard.operators.python import PythonOperator
 def mark():
     with open(os.environ["TASK_BENCH_MARKS"], "a") as handle:
         handle.write(f"callable {{time.monotonic()}}\\n")
+    time.sleep(float(os.environ.get("TASK_BENCH_SECONDS", "0")))  # the task's own work (I/O-bound)
 
 
 with DAG("{DAG_ID}", schedule=None, start_date=datetime.datetime(2024, 1, 1)):
@@ -232,6 +233,8 @@ def main() -> None:
     parser.add_argument("--transports", default="file,http", help="comma-separated: file, http")
     parser.add_argument("--sides", default="ours,official", help="comma-separated: ours, official")
     parser.add_argument("--ours-src", help="import this provider from this directory (an older checkout)")
+    parser.add_argument("--task-seconds", type=float, default=0.0,
+                        help="seconds each task sleeps, like a task waiting on a database (default 0: trivial)")
     parser.add_argument("--prepare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--supervise", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -251,6 +254,7 @@ def main() -> None:
     from tests.emission.receiver import Receiver
 
     home = Path(tempfile.mkdtemp(prefix="alp-taskproc-"))
+    os.environ["TASK_BENCH_SECONDS"] = str(args.task_seconds)  # every task process inherits it (_env)
     env = _env(home)
     (home / "dags" / f"{DAG_ID}.py").write_text(DAG_SOURCE)
     python = str(SIDES["ours"])

@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             if not args.check:
                 path.write_text(wanted, encoding="utf-8")
     if stale and args.check:
-        print(f"option tables out of date in {', '.join(stale)}: run scripts/gen_options_doc.py", file=sys.stderr)
+        where = ", ".join(stale)
+        print(f"option tables out of date in {where}: run scripts/gen_options_doc.py", file=sys.stderr)
         return 1
     if stale:
         print(f"updated the option table in {', '.join(stale)}")
