@@ -234,7 +234,7 @@ def main() -> None:
     parser.add_argument("--sides", default="ours,official", help="comma-separated: ours, official")
     parser.add_argument("--ours-src", help="import this provider from this directory (an older checkout)")
     parser.add_argument("--task-seconds", type=float, default=0.0,
-                        help="seconds each task sleeps, like a task waiting on a database (default 0: trivial)")
+                        help="seconds each task sleeps, like one waiting on a database (0: trivial)")
     parser.add_argument("--prepare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--supervise", help=argparse.SUPPRESS)
     args = parser.parse_args()
