@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from airflow_lineage_provider.get_provider_info import OPTIONS, SECTION  # noqa: E402
 
-FILES = ("README.md", "docs/admins.md")
+FILES = ("README.md", "docs/admins.md", "docs/configuration.md")
 START, END = "<!-- options:start -->", "<!-- options:end -->"
 
 
