@@ -7,6 +7,7 @@ that quotes with double quotes and leaves unquoted names to the database.
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import attrs
 
@@ -36,6 +37,8 @@ class QualityDialect:
     sample_clause: str | None = None
     #: format string turning ``{expr}`` into text, so blank-string counting works on any column type
     text_cast: str = "CAST({expr} AS VARCHAR)"
+    #: the engine has ``COUNT(*) FILTER (WHERE ...)``: null counts step the aggregate on null rows only
+    aggregate_filter: bool = False
     #: False for the fallback dialect: unquoted plain names are passed through untouched
     known: bool = True
 
@@ -88,9 +91,13 @@ _DIALECTS: dict[str, QualityDialect] = {
         fold="lower",
         sample_clause="TABLESAMPLE SYSTEM ({percent})",
         text_cast="CAST({expr} AS TEXT)",
+        aggregate_filter=True,
     ),
     "redshift": QualityDialect(name="redshift", fold="lower"),
-    "sqlite": QualityDialect(name="sqlite", text_cast="{expr}"),
+    # aggregate FILTER arrived in SQLite 3.30 (2019); the library Python links is the one the hook uses
+    "sqlite": QualityDialect(
+        name="sqlite", text_cast="{expr}", aggregate_filter=sqlite3.sqlite_version_info >= (3, 30)
+    ),
     "mysql": QualityDialect(name="mysql", quote_open="`", quote_close="`", text_cast="CAST({expr} AS CHAR)"),
     "snowflake": QualityDialect(name="snowflake", fold="upper", sample_clause="SAMPLE SYSTEM ({percent})"),
     "bigquery": QualityDialect(

@@ -94,7 +94,7 @@ def test_run_time_errors_postgres(pg_schema) -> None:
     assert f'relation "{schema}.t" does not exist' in message
     gate = _gate(conn_id=conn_id, table=f'{schema}."T"')
     query, _, measurement = gate._measure_now()
-    assert query.sql == f'SELECT COUNT(*), COUNT("a") FROM "{schema}"."T"'
+    assert query.sql == f'SELECT COUNT(*), COUNT(*) FILTER (WHERE "a" IS NULL) FROM "{schema}"."T"'
     assert measurement.row_count == 0
 
 

@@ -160,15 +160,44 @@ def test_query_shape_postgres() -> None:
         sample_percent=5,
     )
     assert query.sql == (
-        'SELECT COUNT(*), COUNT("MixedCase"), COUNT("order"), '
-        "COUNT(CASE WHEN TRIM(CAST(\"order\" AS TEXT)) = '' THEN 1 END) "
+        'SELECT COUNT(*), COUNT(*) FILTER (WHERE "MixedCase" IS NULL), '
+        'COUNT(*) FILTER (WHERE "order" IS NULL), '
+        "COUNT(*) FILTER (WHERE TRIM(CAST(\"order\" AS TEXT)) = '') "
         'FROM "sales"."orders" TABLESAMPLE SYSTEM (5) WHERE (ds = \'2026-01-01\')'
     )
-    measurement = query.parse((10, 7, 9, 2))
+    assert query.counts_nulls
+    measurement = query.parse((10, 3, 1, 2))
     assert measurement.row_count == 10
     assert measurement.columns["MixedCase"].null == 3
     assert measurement.columns["order"].blank == 2
     assert type(query).from_dict(query.to_dict()) == query
+
+
+def test_query_shape_without_aggregate_filter() -> None:
+    """Engines without FILTER (MySQL/MariaDB, Snowflake, ...) count non-nulls; the measurement is the same."""
+    query = build_metrics_query(
+        dialect_for("mysql"),
+        parse_table_name("shop.orders"),
+        [ColumnSpec("a"), ColumnSpec("b", count_blank=True)],
+    )
+    assert query.sql == (
+        "SELECT COUNT(*), COUNT(`a`), COUNT(`b`), COUNT(CASE WHEN TRIM(CAST(`b` AS CHAR)) = '' THEN 1 END) "
+        "FROM `shop`.`orders`"
+    )
+    assert not query.counts_nulls
+    measurement = query.parse((10, 7, 9, 2))
+    assert (measurement.columns["a"].null, measurement.columns["b"].null, measurement.columns["b"].blank) == (
+        3,
+        1,
+        2,
+    )
+
+
+def test_serialised_query_from_0_1_0_still_parses_non_null_counts() -> None:
+    """A trigger serialised before ``counts_nulls`` existed reads its row as non-null counts."""
+    old = {"sql": 'SELECT COUNT(*), COUNT("a") FROM "t"', "columns": [{"name": "a", "count_blank": False}]}
+    query = type(build_metrics_query(dialect_for("postgres"), parse_table_name("t"), [ColumnSpec("a")]))
+    assert query.from_dict(old).parse((10, 7)).columns["a"].null == 3
 
 
 def test_query_rejects_bad_filter_and_no_columns() -> None:
