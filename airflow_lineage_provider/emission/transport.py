@@ -7,7 +7,8 @@ to ``events.jsonl.1`` when it would grow past ``default_file_max_mb``.
 
 ``resolve()`` says where the configuration came from (``TransportSpec.is_default`` is True for the embedded
 default); ``build(spec)`` creates the openlineage-python transport with HTTP timeouts capped at
-``send_timeout`` and without in-transport retries (undelivered events go to the spool instead);
+``send_timeout`` and without in-transport retries (undelivered events go to the spool instead), a plain
+``http`` transport on a persistent connection (:mod:`emission.http_transport`);
 ``build_lazy(spec)`` returns a :class:`LazyTransport` that does so on first use, in the sender's thread.
 This module imports no openlineage-python at load time: ``resolve()`` runs on a task's thread.
 """
@@ -172,12 +173,25 @@ def build(spec: TransportSpec, *, send_timeout: float | None = None) -> Transpor
     if spec.is_default:
         os.makedirs(os.path.dirname(config["log_file_path"]), exist_ok=True)
     try:
-        return get_default_factory().create(config)
+        return _keep_alive(get_default_factory().create(config))
     except ConfigError:
         raise
     except Exception as exc:
         msg = f"cannot build the lineage transport from {spec.source}: {redaction.safe_error(exc)}"
         raise ConfigError(msg) from None
+
+
+def _keep_alive(transport: Transport) -> Transport:
+    """A plain ``HttpTransport`` becomes a :class:`KeepAliveHttpTransport` (same config, lighter sends)."""
+    from openlineage.client.transport.http import HttpTransport
+
+    if type(transport) is not HttpTransport:
+        return transport
+    from airflow_lineage_provider.emission.http_transport import KeepAliveHttpTransport
+
+    upgraded = KeepAliveHttpTransport(transport.config)
+    upgraded.name, upgraded.priority = transport.name, transport.priority
+    return upgraded
 
 
 class LazyTransport:

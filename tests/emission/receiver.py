@@ -12,8 +12,10 @@ server stops by itself after ``lifetime`` seconds.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,9 +40,12 @@ class Receiver:
         lifetime: float = 300.0,
         port: int | None = None,
         store: bool = True,
+        tls: tuple[str, str] | None = None,
     ) -> None:
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        #: (certificate file, key file): serve HTTPS
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.hang_max = hang_max
         self.slow_seconds = slow_seconds
         self.lifetime = lifetime
@@ -49,6 +54,8 @@ class Receiver:
         self.delivered = 0
         self.events: list[dict[str, Any]] = []
         self.requests = 0
+        #: TCP connections accepted so far (keep-alive clients open few)
+        self.connections_opened = 0
         self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -117,6 +124,7 @@ class Receiver:
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 with receiver._lock:
                     receiver._connections.add(self.connection)
+                    receiver.connections_opened += 1
 
             def finish(self) -> None:
                 with receiver._lock:
@@ -129,6 +137,10 @@ class Receiver:
 
         server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         server.daemon_threads = True
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -177,6 +189,8 @@ class Receiver:
         if mode == "503":
             self._answer(handler, 503)
             return
+        if handler.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
         event = json.loads(body)
         with self._lock:
             self.delivered += 1

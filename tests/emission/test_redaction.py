@@ -165,3 +165,31 @@ def test_emitter_applies_size_cap(tmp_path, make_emitter):
     assert em.flush(10)
     (event,) = ol_schema.read_events(path)
     assert set(event["run"]["facets"][TRIM_FACET]["dropped"]) == {"run.facets.big", "run.facets.medium"}
+
+
+def test_null_fields_left_out_as_openlineage_python_does():
+    """The wire form drops nulls and empty-object list items, like ``Serde.to_json`` (no schema sees null)."""
+    event = Serde.to_dict(run_event("START", RUN_ID))
+    event["run"]["facets"]["custom"] = {
+        "_producer": "https://example.com/p", "_schemaURL": "https://example.com/s",
+        "gone": None, "items": [None, {}, {"kept": 1, "gone": None}], "zero": 0, "off": False,
+    }
+    custom = redact_event(event)["run"]["facets"]["custom"]
+    assert custom == {"_producer": "https://example.com/p", "_schemaURL": "https://example.com/s",
+                      "items": [{"kept": 1}], "zero": 0, "off": False}
+
+
+def test_secret_registered_between_events_is_masked_in_the_next():
+    from airflow.sdk._shared.secrets_masker import mask_secret
+
+    def event() -> dict:
+        built = Serde.to_dict(run_event("START", RUN_ID))
+        built["run"]["facets"]["custom"] = {
+            "_producer": "https://example.com/p", "_schemaURL": "https://example.com/s",
+            "message": "token late-secret-4711 used",
+        }
+        return built
+
+    assert "late-secret-4711" in json.dumps(redact_event(event()))
+    mask_secret("late-secret-4711")
+    assert "late-secret-4711" not in json.dumps(redact_event(event()))

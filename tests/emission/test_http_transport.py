@@ -1,0 +1,201 @@
+"""The keep-alive HTTP transport against real receivers on 127.0.0.1: HTTP, HTTPS, redirects, errors."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openlineage.client.transport.http import HttpTransport
+
+from airflow_lineage_provider.emission.http_transport import HttpStatusError, KeepAliveHttpTransport
+from airflow_lineage_provider.emission.redaction import redact_event
+from airflow_lineage_provider.emission.transport import TransportSpec, build
+
+from .conftest import http_config
+from .factory import run_pairs
+from .receiver import Receiver
+
+
+def _wire(count: int) -> list[dict[str, Any]]:
+    from openlineage.client.serde import Serde
+
+    return [redact_event(Serde.to_dict(event)) for event in run_pairs(count)]
+
+
+def _build(config: dict[str, Any], send_timeout: float = 2.0) -> Any:
+    return build(TransportSpec(config=config, source="test"), send_timeout=send_timeout)
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NETRC", "/nonexistent-netrc")
+
+
+def test_plain_http_uses_one_kept_alive_connection(receiver) -> None:
+    rec = receiver()
+    transport = _build(http_config(rec))
+    assert type(transport) is KeepAliveHttpTransport and transport.direct
+    events = _wire(10)
+    for event in events:
+        assert transport.emit(event) == 200
+    assert rec.received() == events  # every event, in order, byte-for-byte the same JSON
+    assert rec.connections_opened == 1
+    transport.close()
+
+
+def test_headers_auth_and_gzip_as_openlineage_python_sends_them(receiver) -> None:
+    rec = receiver()
+    config = http_config(
+        rec,
+        auth={"type": "api_key", "apiKey": "k3y-for-test"},
+        custom_headers={"X-Team": "data-platform"},
+        compression="gzip",
+    )
+    transport = _build(config)
+    assert transport.direct
+    [event] = _wire(1)[:1]
+    transport.emit(event)
+    assert rec.received() == [event]
+    headers = rec.headers[-1]
+    assert headers["Authorization"] == "Bearer k3y-for-test"
+    assert headers["X-Team"] == "data-platform"
+    assert headers["Content-Encoding"] == "gzip"
+    assert headers["Content-Type"] == "application/json"
+
+
+def test_error_status_raises_and_the_connection_stays_usable(receiver) -> None:
+    rec = receiver("503")
+    transport = _build(http_config(rec))
+    first, second = _wire(1)
+    with pytest.raises(HttpStatusError, match=r"503 Service Unavailable from http://127\.0\.0\.1:\d+/api/v1/"):
+        transport.emit(first)
+    rec.set_mode("healthy")
+    transport.emit(second)
+    assert rec.received() == [second]
+
+
+def test_receiver_restart_reconnects_and_refused_connection_raises(receiver) -> None:
+    rec = receiver()
+    transport = _build(http_config(rec))
+    events = _wire(2)
+    transport.emit(events[0])
+    rec.stop()  # the kept-alive connection is closed by the server
+    with pytest.raises(ConnectionRefusedError):
+        transport.emit(events[1])
+    again = receiver(port=rec.port)
+    for event in events[1:]:
+        transport.emit(event)
+    assert again.received() == events[1:]
+
+
+def test_hung_receiver_times_out_within_the_configured_timeout(receiver) -> None:
+    rec = receiver("hang", hang_max=10)
+    transport = _build(http_config(rec, timeout=0.3))
+    with pytest.raises((TimeoutError, socket.timeout)):
+        transport.emit(_wire(1)[0])
+
+
+def test_proxy_from_environment_goes_through_requests(receiver, monkeypatch) -> None:
+    rec = receiver()
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "")
+    transport = _build(http_config(rec))
+    assert isinstance(transport, HttpTransport) and not transport.direct
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert _build(http_config(rec)).direct
+
+
+def test_netrc_credentials_go_through_requests(receiver, tmp_path, monkeypatch) -> None:
+    rec = receiver()
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password pw-in-netrc\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    transport = _build(http_config(rec))
+    assert not transport.direct
+    [event] = _wire(1)[:1]
+    transport.emit(event)  # requests adds the netrc credentials, as before
+    assert rec.headers[-1]["Authorization"].startswith("Basic ")
+
+
+@pytest.fixture
+def redirecting(receiver) -> Iterator[tuple[str, Receiver]]:
+    """A server on 127.0.0.1 that answers every POST with 307 to a healthy receiver."""
+    target = receiver()
+
+    class Redirect(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(307)
+            self.send_header("Location", f"{target.url}/api/v1/lineage")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", target
+    server.shutdown()
+    server.server_close()
+
+
+def test_redirect_is_followed_like_requests_does(redirecting) -> None:
+    url, target = redirecting
+    transport = _build({"type": "http", "url": url, "endpoint": "api/v1/lineage"})
+    assert transport.direct
+    [event] = _wire(1)[:1]
+    transport.emit(event)
+    assert target.received() == [event]
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (openssl CLI)."""
+    folder: Path = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return str(cert), str(key)
+
+
+def test_https_verifies_against_the_configured_ca(receiver, certificate) -> None:
+    rec = receiver(tls=certificate)
+    events = _wire(2)
+    trusted = _build(http_config(rec, sslContext={"caCertPath": certificate[0]}))
+    assert trusted.direct
+    for event in events:
+        trusted.emit(event)
+    assert rec.received() == events
+    assert rec.connections_opened == 1
+    with pytest.raises(ssl.SSLCertVerificationError):  # default trust store (certifi): self-signed refused
+        _build(http_config(rec)).emit(events[0])
+    _build(http_config(rec, verify=False)).emit(events[0])
+    assert len(rec.received()) == len(events) + 1
+
+
+def test_events_on_the_wire_are_what_openlineage_python_would_send(receiver) -> None:
+    """Same JSON as ``HttpTransport`` (sorted keys), checked by sending through both to one receiver."""
+    rec = receiver()
+    [event] = _wire(1)[:1]
+    _build(http_config(rec)).emit(event)
+    HttpTransport(_build(http_config(rec)).config).emit(event)
+    first, second = rec.received()
+    assert json.dumps(first) == json.dumps(second)
