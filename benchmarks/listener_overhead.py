@@ -25,6 +25,7 @@ import argparse
 import itertools
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,6 +67,11 @@ def _base_env(home: Path) -> dict[str, str]:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "OPENLINEAGE"))}
     env.update(isolated_airflow_env(home))
+    # less run-to-run noise: the same hash seed in every worker, and bytecode caches as after an install
+    # (the checkout's modules included), written under the benchmark's home
+    env["PYTHONHASHSEED"] = "0"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
     return env
 
 
@@ -106,8 +112,7 @@ def _worker(spec: dict[str, Any]) -> None:
 
     if spec["enabled"]:
         _time_hooks(spec["side"], os.environ["LISTENER_BENCH_MARKS"])
-    home = Path(spec["home"])
-    path = home / "dags" / f"{spec['dag_id']}.py"
+    path = Path(spec["dags"]) / f"{spec['dag_id']}.py"
     path.write_text(DAG_SOURCE.format(dag_id=spec["dag_id"], tasks=spec["tasks"]))
     module_spec = importlib.util.spec_from_file_location(spec["dag_id"], path)
     assert module_spec is not None and module_spec.loader is not None
@@ -128,6 +133,12 @@ def _run(side: str, enabled: bool, receiver: Any, tasks: int, home: Path, tag: s
     marks = home / f"marks-{tag}.txt"
     dag_id = f"overhead_{tag}"
     env = _base_env(home)
+    database = home / f"db-{tag}.db"  # every run starts from the same freshly migrated metadata DB
+    shutil.copyfile(home / "template.db", database)
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{database}"
+    dags = home / f"dags-{tag}"  # and its own DAG folder holding only its DAG
+    dags.mkdir()
+    env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags)
     env["LISTENER_BENCH_MARKS"] = str(marks)
     transport = json.dumps({"type": "http", "url": receiver.url, "endpoint": "api/v1/lineage"})
     if side == "official 2.20.3":
@@ -137,7 +148,7 @@ def _run(side: str, enabled: bool, receiver: Any, tasks: int, home: Path, tag: s
         env["AIRFLOW__LINEAGE_PROVIDER__TRANSPORT"] = transport
         env["AIRFLOW__LINEAGE_PROVIDER__DISABLED"] = str(not enabled)
         env["AIRFLOW__LINEAGE_PROVIDER__SPOOL_DIR"] = str(home / f"spool-{tag}")
-    spec = {"home": str(home), "dag_id": dag_id, "tasks": tasks, "enabled": enabled,
+    spec = {"home": str(home), "dags": str(dags), "dag_id": dag_id, "tasks": tasks, "enabled": enabled,
             "side": "ours" if side == "this provider" else "official"}
     proc = subprocess.run(
         [str(SIDES[side]), __file__, "--worker", json.dumps(spec)],
@@ -172,6 +183,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="disabled/enabled run pairs, interleaved")
     parser.add_argument("--official-hung-tasks", type=int, default=4,
                         help="tasks for the official provider with the hung receiver (1 round)")
+    parser.add_argument("--scenarios", default="a,b", help="which scenarios to run: a, b or a,b")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -186,67 +198,82 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="alp-overhead-"))
     subprocess.run([str(SIDES["this provider"]), "-m", "airflow", "db", "migrate"], env=_base_env(home),
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    print(f"AIRFLOW_HOME {home}; {args.tasks} tasks per run, {args.rounds} interleaved disabled/enabled "
-          f"rounds; official provider with the hung receiver: {args.official_hung_tasks} tasks, 1 round\n")
+    shutil.copyfile(home / "airflow.db", home / "template.db")
+    print(f"AIRFLOW_HOME {home}; {args.tasks} tasks per run, {args.rounds} rounds (each: both sides, "
+          f"disabled then enabled); official provider with the hung receiver: {args.official_hung_tasks} "
+          "tasks, 1 round\n")
 
-    rows = []
-    scenarios = (("(a) healthy HTTP receiver", "healthy"), ("(b) receiver never answers", "hang"))
+    for side in SIDES:  # warm-up, discarded: bytecode caches of both sides written, files in the OS cache
+        with Receiver("healthy", lifetime=3600) as receiver:
+            _run(side, True, receiver, 5, home, _tag("warmup", side, True, 0))
+
+    wanted = {part.strip() for part in args.scenarios.split(",")}
+    scenarios = [(name, mode) for key, name, mode in (("a", "(a) healthy HTTP receiver", "healthy"),
+                                                      ("b", "(b) receiver never answers", "hang"))
+                 if key in wanted]  # fmt: skip
+    keys = ("cycles_ms", "hooks_ms", "exit_s", "events", "cpu_ms_per_task")
+    results: dict[tuple[str, str], dict[str, Any]] = {}
     for scenario, mode in scenarios:
-        for side in SIDES:
-            slow = mode == "hang" and side.startswith("official")
-            tasks, rounds = (args.official_hung_tasks, 1) if slow else (args.tasks, args.rounds)
-            pooled: dict[bool, dict[str, list[float]]] = {
-                flag: {"cycles_ms": [], "hooks_ms": [], "exit_s": [], "events": [], "cpu_ms_per_task": []}
-                for flag in (False, True)
-            }
-            for round_ in range(rounds):
+        pooled = {side: {flag: {key: [] for key in keys} for flag in (False, True)} for side in SIDES}
+        deltas: dict[str, list[float]] = {side: [] for side in SIDES}
+        plan = {side: (args.official_hung_tasks, 1) if mode == "hang" and side.startswith("official")
+                else (args.tasks, args.rounds) for side in SIDES}  # fmt: skip
+        for round_ in range(args.rounds):
+            for side in SIDES:  # the sides take turns, so both see the same machine conditions
+                tasks, rounds = plan[side]
+                if round_ >= rounds:
+                    continue
+                medians = {}
                 for enabled in (False, True):
                     with Receiver(mode, hang_max=60, lifetime=3600) as receiver:
                         run = _run(side, enabled, receiver, tasks, home, _tag(mode, side, enabled, round_))
-                    for key in pooled[enabled]:
+                    for key in keys:
                         value = run[key]
-                        pooled[enabled][key].extend(value if isinstance(value, list) else [value])
+                        pooled[side][enabled][key].extend(value if isinstance(value, list) else [value])
+                    medians[enabled] = statistics.median(run["cycles_ms"])
                     hooks = statistics.median(run["hooks_ms"]) if run["hooks_ms"] else 0.0
                     print(f"  {scenario:28} {side:16} {'enabled ' if enabled else 'disabled'} "
-                          f"median cycle {statistics.median(run['cycles_ms']):8.1f} ms  "
-                          f"hooks/task {hooks:8.2f} ms  "
+                          f"median cycle {medians[enabled]:8.1f} ms  hooks/task {hooks:8.2f} ms  "
                           f"exit {run['exit_s']:5.2f} s  events/requests {run['events']:4}  "
                           f"spooled {run['spooled']}  state {run['state']}", flush=True)
-            off, on = pooled[False], pooled[True]
-            rows.append({
-                "scenario": scenario, "side": side, "tasks": tasks, "rounds": rounds,
+                deltas[side].append(medians[True] - medians[False])
+        for side in SIDES:
+            off, on = pooled[side][False], pooled[side][True]
+            results[(scenario, side)] = {
+                "scenario": scenario, "side": side, "tasks": plan[side][0], "rounds": plan[side][1],
                 "off": statistics.median(off["cycles_ms"]), "on": statistics.median(on["cycles_ms"]),
+                "paired": statistics.median(deltas[side]), "deltas": deltas[side],
                 "hooks": statistics.median(on["hooks_ms"]),
                 "exit": statistics.median(on["exit_s"]) - statistics.median(off["exit_s"]),
                 "cpu": statistics.median(on["cpu_ms_per_task"]) - statistics.median(off["cpu_ms_per_task"]),
                 "events": int(statistics.median(on["events"])),
-            })
+            }
 
     print("\nAdded wall time per task, same transport (HTTP to 127.0.0.1). cycle = task start to next task "
-          "start;\nadded = median cycle enabled - median cycle disabled; hooks = median time inside the "
-          "listener's running+success hooks per task;\ncpu = added process CPU time per task (all threads "
-          "and reaped children: user + system).\n")
+          "start;\nadded = median cycle enabled - median cycle disabled (all cycles pooled); per-round = "
+          "median over rounds of (enabled - disabled) medians;\nhooks = median time inside the listener's "
+          "running+success hooks per task; cpu = added process CPU time per task (all threads).\n")
     header = ("| scenario                     | side             | tasks x runs | cycle off ms | cycle on ms "
-              "| added ms/task | hooks ms/task | cpu ms/task | extra exit s | events/requests |")
+              "| added ms/task | per-round ms/task | hooks ms/task | cpu ms/task | extra exit s "
+              "| events/requests |")
     print(header)
     print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|")
-    results: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in rows:
-        results[(row["scenario"], row["side"])] = row
+    for row in results.values():
         print(f"| {row['scenario']:28} | {row['side']:16} | {row['tasks']:5} x {row['rounds']:4} "
               f"| {row['off']:12.1f} | {row['on']:11.1f} | {row['on'] - row['off']:13.1f} "
-              f"| {row['hooks']:13.2f} | {row['cpu']:11.1f} | {row['exit']:12.2f} | {row['events']:15} |")
+              f"| {row['paired']:17.1f} | {row['hooks']:13.2f} | {row['cpu']:11.1f} | {row['exit']:12.2f} "
+              f"| {row['events']:15} |")
     print()
     for scenario, _ in scenarios:
         ours, official = results[(scenario, "this provider")], results[(scenario, "official 2.20.3")]
         hooks_ratio = official["hooks"] / ours["hooks"] if ours["hooks"] > 0 else float("inf")
         ours_added, official_added = ours["on"] - ours["off"], official["on"] - official["off"]
+        rounds = ", ".join(f"{d:+.1f}" for d in ours["deltas"])
         print(f"{scenario}: hooks per task: this provider {ours['hooks']:.2f} ms, official "
               f"{official['hooks']:.1f} ms -> official/ours = {hooks_ratio:.0f}x; cycle delta: this provider "
-              f"{ours_added:+.1f} ms, official {official_added:+.1f} ms "
+              f"{ours_added:+.1f} ms (per round: {rounds}), official {official_added:+.1f} ms "
               f"(official/ours = {official_added / ours_added if ours_added > 0 else float('inf'):.0f}x); "
               f"cpu: this provider {ours['cpu']:+.1f} ms, official {official['cpu']:+.1f} ms")
-
 
 if __name__ == "__main__":
     main()

@@ -20,6 +20,8 @@ if [ ! -x "$venv/bin/python" ]; then
     "$uv" venv -q -p "$root/.venv/bin/python" "$venv"
 fi
 "$uv" pip install -q -p "$venv/bin/python" -r "$pins" "apache-airflow-providers-openlineage==2.20.3"
+# .pyc files as after a pip install (both sides of a benchmark must import the same way; see bootstrap.sh)
+"$venv/bin/python" -m compileall -q -j 0 "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null || true
 
 # (run from / so the working directory, possibly this repo, is not on sys.path)
 if (cd / && "$venv/bin/python" -c "import airflow_lineage_provider") 2>/dev/null; then

@@ -29,5 +29,7 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip uv >/dev/null
-"$venv/bin/uv" pip install -q -p "$venv/bin/python" -e ".[dev]"
+# --compile-bytecode: write the .pyc files at install, as pip does. Without them every Airflow process
+# (task runs, CLI calls, tests) compiles its imports from source when PYTHONDONTWRITEBYTECODE is set.
+"$venv/bin/uv" pip install -q --compile-bytecode -p "$venv/bin/python" -e ".[dev]"
 echo "virtualenv ready: $venv"
