@@ -6,9 +6,9 @@ Precedence: ``[lineage_provider] transport`` (JSON) > ``[lineage_provider] confi
 to ``events.jsonl.1`` when it would grow past ``default_file_max_mb``.
 
 ``resolve()`` says where the configuration came from (``TransportSpec.is_default`` is True for the embedded
-default); ``build(spec)`` creates the openlineage-python transport with HTTP timeouts capped at
-``send_timeout`` and without in-transport retries (undelivered events go to the spool instead), a plain
-``http`` transport on a persistent connection (:mod:`emission.http_transport`);
+default); ``build(spec)`` creates the transport with HTTP timeouts capped at ``send_timeout`` and without
+in-transport retries (undelivered events go to the spool instead): the embedded default and plain ``http``
+configurations by :mod:`emission.direct` (no openlineage-python import), the rest by openlineage-python;
 ``build_lazy(spec)`` returns a :class:`LazyTransport` that does so on first use, in the sender's thread.
 This module imports no openlineage-python at load time: ``resolve()`` runs on a task's thread.
 """
@@ -21,15 +21,20 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from airflow_lineage_provider import conf
 from airflow_lineage_provider._openlineage import ensure_imported
 from airflow_lineage_provider.emission import redaction
 from airflow_lineage_provider.exceptions import ConfigError
 
-if TYPE_CHECKING:
-    from openlineage.client.transport.transport import Transport
+
+class Transport(Protocol):
+    """What the emitter needs of a transport (openlineage-python's transports and :mod:`emission.direct`)."""
+
+    def emit(self, event: Any) -> Any: ...
+
+    def close(self, timeout: float = -1) -> bool: ...
 
 log = logging.getLogger(__name__)
 
@@ -163,35 +168,33 @@ def _harden(config: dict[str, Any], send_timeout: float) -> dict[str, Any]:
 
 
 def build(spec: TransportSpec, *, send_timeout: float | None = None) -> Transport:
-    """Create the openlineage-python transport for ``spec``. Raises only ConfigError."""
-    ensure_imported()
-    from openlineage.client.transport import get_default_factory
+    """Create the transport for ``spec``. Raises only ConfigError.
 
+    The embedded default and a plain ``http`` configuration are served by :mod:`emission.direct` without
+    importing openlineage-python; everything else by openlineage-python's transport factory.
+    """
     redaction.register_secrets(spec.secrets)
     timeout = conf.send_timeout() if send_timeout is None else send_timeout
     config = _harden(copy.deepcopy(spec.config), timeout)
+    from airflow_lineage_provider.emission import direct
+
     if spec.is_default:
         os.makedirs(os.path.dirname(config["log_file_path"]), exist_ok=True)
+        return direct.RotatingFileWriter(config["log_file_path"], int(config["max_bytes"]))
+    if os.getenv("OPENLINEAGE_DISABLED", "").strip().lower() != "true":  # else the factory's no-op transport
+        http = direct.direct_http_config(config)
+        if http is not None:
+            return direct.DirectHttpTransport(http)
+    ensure_imported()
+    from openlineage.client.transport import get_default_factory
+
     try:
-        return _keep_alive(get_default_factory().create(config))
+        return get_default_factory().create(config)
     except ConfigError:
         raise
     except Exception as exc:
         msg = f"cannot build the lineage transport from {spec.source}: {redaction.safe_error(exc)}"
         raise ConfigError(msg) from None
-
-
-def _keep_alive(transport: Transport) -> Transport:
-    """A plain ``HttpTransport`` becomes a :class:`KeepAliveHttpTransport` (same config, lighter sends)."""
-    from openlineage.client.transport.http import HttpTransport
-
-    if type(transport) is not HttpTransport:
-        return transport
-    from airflow_lineage_provider.emission.http_transport import KeepAliveHttpTransport
-
-    upgraded = KeepAliveHttpTransport(transport.config)
-    upgraded.name, upgraded.priority = transport.name, transport.priority
-    return upgraded
 
 
 class LazyTransport:

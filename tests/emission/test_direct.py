@@ -1,8 +1,9 @@
-"""The keep-alive HTTP transport against real receivers on 127.0.0.1: HTTP, HTTPS, redirects, errors."""
+"""Transports run without openlineage-python: parity with its HttpTransport; real receivers on 127.0.0.1."""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
 import subprocess
@@ -13,11 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openlineage.client.transport import get_default_factory
 from openlineage.client.transport.http import HttpTransport
 
-from airflow_lineage_provider.emission.http_transport import HttpStatusError, KeepAliveHttpTransport
+from airflow_lineage_provider.emission.direct import (
+    DirectHttpTransport,
+    HttpStatusError,
+    RotatingFileWriter,
+    direct_http_config,
+)
 from airflow_lineage_provider.emission.redaction import redact_event
-from airflow_lineage_provider.emission.transport import TransportSpec, build
+from airflow_lineage_provider.emission.transport import TransportSpec, build, default_config
 
 from .conftest import http_config
 from .factory import run_pairs
@@ -44,7 +51,7 @@ def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_plain_http_uses_one_kept_alive_connection(receiver) -> None:
     rec = receiver()
     transport = _build(http_config(rec))
-    assert type(transport) is KeepAliveHttpTransport and transport.direct
+    assert type(transport) is DirectHttpTransport
     events = _wire(10)
     for event in events:
         assert transport.emit(event) == 200
@@ -62,7 +69,7 @@ def test_headers_auth_and_gzip_as_openlineage_python_sends_them(receiver) -> Non
         compression="gzip",
     )
     transport = _build(config)
-    assert transport.direct
+    assert type(transport) is DirectHttpTransport
     [event] = _wire(1)[:1]
     transport.emit(event)
     assert rec.received() == [event]
@@ -109,10 +116,9 @@ def test_proxy_from_environment_goes_through_requests(receiver, monkeypatch) -> 
     rec = receiver()
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
     monkeypatch.setenv("NO_PROXY", "")
-    transport = _build(http_config(rec))
-    assert isinstance(transport, HttpTransport) and not transport.direct
+    assert type(_build(http_config(rec))) is HttpTransport
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    assert _build(http_config(rec)).direct
+    assert type(_build(http_config(rec))) is DirectHttpTransport
 
 
 def test_netrc_credentials_go_through_requests(receiver, tmp_path, monkeypatch) -> None:
@@ -122,7 +128,7 @@ def test_netrc_credentials_go_through_requests(receiver, tmp_path, monkeypatch) 
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
     transport = _build(http_config(rec))
-    assert not transport.direct
+    assert type(transport) is HttpTransport
     [event] = _wire(1)[:1]
     transport.emit(event)  # requests adds the netrc credentials, as before
     assert rec.headers[-1]["Authorization"].startswith("Basic ")
@@ -154,12 +160,11 @@ def redirecting(receiver) -> Iterator[tuple[str, Receiver]]:
     server.server_close()
 
 
-def test_redirect_is_followed_like_requests_does(redirecting) -> None:
+def test_redirect_keeping_post_is_followed(redirecting) -> None:
     url, target = redirecting
     transport = _build({"type": "http", "url": url, "endpoint": "api/v1/lineage"})
-    assert transport.direct
     [event] = _wire(1)[:1]
-    transport.emit(event)
+    transport.emit(event)  # 307: the same POST to the new address
     assert target.received() == [event]
 
 
@@ -180,7 +185,7 @@ def test_https_verifies_against_the_configured_ca(receiver, certificate) -> None
     rec = receiver(tls=certificate)
     events = _wire(2)
     trusted = _build(http_config(rec, sslContext={"caCertPath": certificate[0]}))
-    assert trusted.direct
+    assert type(trusted) is DirectHttpTransport
     for event in events:
         trusted.emit(event)
     assert rec.received() == events
@@ -191,11 +196,85 @@ def test_https_verifies_against_the_configured_ca(receiver, certificate) -> None
     assert len(rec.received()) == len(events) + 1
 
 
-def test_events_on_the_wire_are_what_openlineage_python_would_send(receiver) -> None:
-    """Same JSON as ``HttpTransport`` (sorted keys), checked by sending through both to one receiver."""
-    rec = receiver()
+PARITY_CONFIGS = [
+    {},
+    {"endpoint": "custom/path?x=1", "timeout": 3},
+    {"auth": {"type": "api_key", "apiKey": "k-parity-1"}},
+    {"auth": {"type": "api_key", "api_key": "k-2"}, "custom_headers": {"X-A": "1", "Content-Type": "x"}},
+    {"compression": "gzip", "verify": False},
+    {"sslContext": {"caCertPath": "/etc/ssl/certs/ca-certificates.crt"}},
+]
+
+
+@pytest.mark.parametrize("extra", PARITY_CONFIGS, ids=range(len(PARITY_CONFIGS)))
+def test_same_request_as_openlineage_python(receiver, extra) -> None:
+    """URL, headers, body and TLS verification equal openlineage-python's ``HttpTransport`` for the config."""
+    import gzip
+
+    config = http_config(receiver(), **extra)
+    ours = direct_http_config(dict(config))
+    theirs = get_default_factory().create(json.loads(json.dumps(config)))
+    assert ours is not None and isinstance(theirs, HttpTransport)
     [event] = _wire(1)[:1]
-    _build(http_config(rec)).emit(event)
-    HttpTransport(_build(http_config(rec)).config).emit(event)
-    first, second = rec.received()
-    assert json.dumps(first) == json.dumps(second)
+    text = json.dumps(event, sort_keys=True)
+    their_body, their_headers = theirs._prepare_request(text)
+    from urllib.parse import urljoin
+
+    assert ours.target == urljoin(theirs.url, theirs.endpoint)
+    our_headers = dict(ours.headers, **({"Content-Encoding": "gzip"} if ours.gzip else {}))
+    assert our_headers == their_headers
+    assert ours.verify == theirs.verify
+    assert ours.timeout == theirs.timeout
+    body = gzip.decompress(their_body).decode() if ours.gzip else their_body
+    assert body == text
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"auth": {"type": "jwt", "apiKey": "k", "tokenEndpoint": "http://127.0.0.1:1/t"}},
+        {"auth": {"type": "some.module.TokenProvider"}},
+        {"sslContext": {"caCertPath": "/x", "clientCertPath": "/c"}},
+        {"compression": "zstd"},
+        {"custom_headers": {"X-N": 5}},
+    ],
+)
+def test_anything_else_goes_to_openlineage_python(receiver, extra) -> None:
+    assert direct_http_config(http_config(receiver(), **extra)) is None
+
+
+def test_embedded_default_is_the_rotating_writer_and_needs_no_openlineage(lineage_options, tmp_path) -> None:
+    lineage_options()
+    spec = TransportSpec(config=default_config(), source="embedded default")
+    assert spec.is_default
+    writer = build(spec)
+    assert type(writer) is RotatingFileWriter
+    events = _wire(1)
+    for event in events:
+        writer.emit(event)
+    lines = [json.loads(line) for line in open(writer.path, encoding="utf-8")]
+    assert lines[-2:] == events
+
+
+def test_no_openlineage_import_for_default_or_plain_http(tmp_path) -> None:
+    """A fresh process builds and uses both without importing openlineage-python (its import: ~130 ms)."""
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        f"""
+        import json, sys
+        from airflow_lineage_provider.emission.direct import RotatingFileWriter, DirectHttpTransport
+        from airflow_lineage_provider.emission.transport import TransportSpec, build
+        writer = build(TransportSpec(config={{"type": "x", "log_file_path": {str(tmp_path / "e.jsonl")!r},
+                                              "max_bytes": 1000}}, source="embedded default"))
+        writer.emit({{"eventType": "START"}})
+        http = build(TransportSpec(config={{"type": "http", "url": "http://127.0.0.1:9"}}, source="t"))
+        assert type(writer) is RotatingFileWriter and type(http) is DirectHttpTransport
+        print(json.dumps(sorted(m for m in sys.modules if m.startswith("openlineage"))))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HTTP_PROXY", "http_proxy"))}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
