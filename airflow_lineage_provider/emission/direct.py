@@ -5,7 +5,9 @@ so for the two most common destinations the only reason left to import openlinea
 process would be its transport classes, and ``import openlineage.client`` costs a fresh process about
 130 ms of CPU (it loads every generated facet class and three HTTP stacks). So:
 
-* :class:`RotatingFileWriter` is the embedded default (``$AIRFLOW_HOME/lineage/events.jsonl``);
+* :class:`RotatingFileWriter` is the embedded default (``$AIRFLOW_HOME/lineage/events.jsonl``) and serves
+  a ``file`` transport in ``append`` mode on a local path (one JSON line per event, as openlineage-python's
+  ``FileTransport`` writes it, under an ``flock`` so processes never interleave lines);
 * :class:`DirectHttpTransport` serves an ``http`` transport configuration that openlineage-python's
   ``HttpTransport`` would handle with nothing but its defaults: ``url``, ``endpoint``, ``timeout``,
   ``verify``, ``auth`` of type ``api_key``, ``custom_headers``, ``compression: gzip``, ``sslContext`` with
@@ -142,6 +144,19 @@ def direct_http_config(config: dict[str, Any]) -> DirectHttpConfig | None:
     return direct
 
 
+_FILE_KEYS = frozenset({"type", "log_file_path", "append", "name", "priority"})
+
+
+def direct_file_path(config: dict[str, Any]) -> str | None:
+    """The local path of a ``file`` transport in append mode with nothing else set, else None."""
+    if config.get("type") != "file" or config.get("append") is not True or set(config) - _FILE_KEYS:
+        return None
+    path = config.get("log_file_path")
+    if not isinstance(path, str) or not path or "://" in path:
+        return None  # remote file systems are fsspec's job, through openlineage-python
+    return path
+
+
 def _ssl_context(verify: bool | str) -> ssl.SSLContext:
     """The TLS context ``requests`` would use: certifi's bundle (or REQUESTS_CA_BUNDLE), a CA file or none."""
     if verify is False:
@@ -265,14 +280,15 @@ class RotatingFileWriter:
     """Appends one JSON line per event; past ``max_bytes`` the file is rotated once to ``<file>.1``.
 
     Safe for many processes writing the same file: each append (and rotation) holds an ``flock`` on
-    ``<file>.lock``, so lines never interleave and a rotation never loses a line.
+    ``<file>.lock``, so lines never interleave and a rotation never loses a line. ``max_bytes=None``: the
+    file is never rotated (a configured ``file`` transport).
     """
 
     kind = "lineage_provider_rotating_file"
     name: str | None = None
     priority = 0
 
-    def __init__(self, log_file_path: str, max_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, log_file_path: str, max_bytes: int | None = 64 * 1024 * 1024) -> None:
         self.path = log_file_path
         self.max_bytes = max_bytes
 
@@ -288,7 +304,7 @@ class RotatingFileWriter:
                 size = os.path.getsize(self.path)
             except FileNotFoundError:
                 size = 0
-            if size and size + len(line) > self.max_bytes:
+            if size and self.max_bytes is not None and size + len(line) > self.max_bytes:
                 os.replace(self.path, self.path + ".1")
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
             try:
@@ -307,5 +323,6 @@ __all__ = [
     "DirectHttpTransport",
     "HttpStatusError",
     "RotatingFileWriter",
+    "direct_file_path",
     "direct_http_config",
 ]

@@ -8,7 +8,8 @@ to ``events.jsonl.1`` when it would grow past ``default_file_max_mb``.
 ``resolve()`` says where the configuration came from (``TransportSpec.is_default`` is True for the embedded
 default); ``build(spec)`` creates the transport with HTTP timeouts capped at ``send_timeout`` and without
 in-transport retries (undelivered events go to the spool instead): the embedded default and plain ``http``
-configurations by :mod:`emission.direct` (no openlineage-python import), the rest by openlineage-python;
+configurations and a local append-mode ``file`` by :mod:`emission.direct` (no openlineage-python import),
+the rest by openlineage-python;
 ``build_lazy(spec)`` returns a :class:`LazyTransport` that does so on first use, in the sender's thread.
 This module imports no openlineage-python at load time: ``resolve()`` runs on a task's thread.
 """
@@ -170,8 +171,9 @@ def _harden(config: dict[str, Any], send_timeout: float) -> dict[str, Any]:
 def build(spec: TransportSpec, *, send_timeout: float | None = None) -> Transport:
     """Create the transport for ``spec``. Raises only ConfigError.
 
-    The embedded default and a plain ``http`` configuration are served by :mod:`emission.direct` without
-    importing openlineage-python; everything else by openlineage-python's transport factory.
+    The embedded default, a plain ``http`` configuration and a local ``file`` in append mode are served by
+    :mod:`emission.direct` without importing openlineage-python; everything else by openlineage-python's
+    transport factory.
     """
     redaction.register_secrets(spec.secrets)
     timeout = conf.send_timeout() if send_timeout is None else send_timeout
@@ -185,6 +187,9 @@ def build(spec: TransportSpec, *, send_timeout: float | None = None) -> Transpor
         http = direct.direct_http_config(config)
         if http is not None:
             return direct.DirectHttpTransport(http)
+        path = direct.direct_file_path(config)
+        if path is not None:
+            return direct.RotatingFileWriter(path, max_bytes=None)
     ensure_imported()
     from openlineage.client.transport import get_default_factory
 

@@ -256,6 +256,25 @@ def test_embedded_default_is_the_rotating_writer_and_needs_no_openlineage(lineag
     assert lines[-2:] == events
 
 
+def test_file_transport_in_append_mode_writes_what_openlineage_python_writes(tmp_path) -> None:
+    from openlineage.client.transport.file import FileTransport
+
+    ours_path, theirs_path = tmp_path / "ours.jsonl", tmp_path / "theirs.jsonl"
+    ours = _build({"type": "file", "log_file_path": str(ours_path), "append": True})
+    theirs = get_default_factory().create({"type": "file", "log_file_path": str(theirs_path), "append": True})
+    assert type(ours) is RotatingFileWriter and ours.max_bytes is None and isinstance(theirs, FileTransport)
+    for event in _wire(2):
+        ours.emit(event)
+        theirs.emit(event)
+    assert ours_path.read_text() == theirs_path.read_text()
+    for config in (
+        {"type": "file", "log_file_path": str(tmp_path / "x"), "append": False},  # one file per event
+        {"type": "file", "log_file_path": "s3://bucket/events.jsonl", "append": True},
+        {"type": "file", "log_file_path": str(tmp_path / "x"), "append": True, "storage_options": {}},
+    ):
+        assert type(_build(config)) is not RotatingFileWriter
+
+
 def test_no_openlineage_import_for_default_or_plain_http(tmp_path) -> None:
     """A fresh process builds and uses both without importing openlineage-python (its import: ~130 ms)."""
     import sys
