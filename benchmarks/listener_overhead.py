@@ -85,8 +85,17 @@ LISTENERS = {
 }
 
 
-def _time_hooks(side: str, marks: str) -> None:
-    """Wrap the listener's task hooks (before Airflow registers them) to record their wall time."""
+def _task_index(args: tuple[Any, ...], kw: dict[str, Any]) -> int:
+    ti = kw.get("task_instance") or next((a for a in args if hasattr(a, "task_id")), None)
+    return int(str(getattr(ti, "task_id", "t0"))[1:])
+
+
+def _time_hooks(side: str, marks: str, block: int = 0) -> None:
+    """Wrap the listener's task hooks (before Airflow registers them) to record their wall time.
+
+    ``block``: the hooks of tasks in odd-numbered blocks of ``block`` tasks return at once (lineage off for
+    those tasks, plugin loaded), so one process measures both states (``--blocks``).
+    """
     import functools
     import importlib
 
@@ -97,6 +106,8 @@ def _time_hooks(side: str, marks: str) -> None:
 
         @functools.wraps(original)  # keeps pluggy's hookimpl marker
         def timed(self: Any, *args: Any, __original: Any = original, __name: str = name, **kw: Any) -> Any:
+            if block and (_task_index(args, kw) // block) % 2 == 1:
+                return None
             started = time.perf_counter()
             try:
                 return __original(self, *args, **kw)
@@ -111,7 +122,7 @@ def _worker(spec: dict[str, Any]) -> None:
     import importlib.util
 
     if spec["enabled"]:
-        _time_hooks(spec["side"], os.environ["LISTENER_BENCH_MARKS"])
+        _time_hooks(spec["side"], os.environ["LISTENER_BENCH_MARKS"], spec.get("block", 0))
     path = Path(spec["dags"]) / f"{spec['dag_id']}.py"
     path.write_text(DAG_SOURCE.format(dag_id=spec["dag_id"], tasks=spec["tasks"]))
     module_spec = importlib.util.spec_from_file_location(spec["dag_id"], path)
@@ -129,7 +140,9 @@ def _worker(spec: dict[str, Any]) -> None:
 # --- parent ----------------------------------------------------------------------------------------------
 
 
-def _run(side: str, enabled: bool, receiver: Any, tasks: int, home: Path, tag: str) -> dict[str, Any]:
+def _run(
+    side: str, enabled: bool, receiver: Any, tasks: int, home: Path, tag: str, block: int = 0
+) -> dict[str, Any]:
     marks = home / f"marks-{tag}.txt"
     dag_id = f"overhead_{tag}"
     env = _base_env(home)
@@ -149,6 +162,7 @@ def _run(side: str, enabled: bool, receiver: Any, tasks: int, home: Path, tag: s
         env["AIRFLOW__LINEAGE_PROVIDER__DISABLED"] = str(not enabled)
         env["AIRFLOW__LINEAGE_PROVIDER__SPOOL_DIR"] = str(home / f"spool-{tag}")
     spec = {"home": str(home), "dags": str(dags), "dag_id": dag_id, "tasks": tasks, "enabled": enabled,
+            "block": block,
             "side": "ours" if side == "this provider" else "official"}
     proc = subprocess.run(
         [str(SIDES[side]), __file__, "--worker", json.dumps(spec)],
@@ -163,6 +177,20 @@ def _run(side: str, enabled: bool, receiver: Any, tasks: int, home: Path, tag: s
     lines = [line.split() for line in marks.read_text().splitlines()]
     starts = [t for _, t in sorted((int(i), float(t)) for i, t in (ln for ln in lines if ln[0] != "hook"))]
     result["cycles_ms"] = [(b - a) * 1000 for a, b in itertools.pairwise(starts)]
+    if block:  # cycle i = start(i) -> start(i+1): inside one block, past its first two cycles
+        inside = [i for i in range(len(starts) - 1) if i // block == (i + 1) // block and i % block >= 2]
+        result["block_on_ms"] = [result["cycles_ms"][i] for i in inside if (i // block) % 2 == 0]
+        result["block_off_ms"] = [result["cycles_ms"][i] for i in inside if (i // block) % 2 == 1]
+        # cycles drift along a DAG run (Airflow's per-task work depends on how many tasks remain), so each
+        # block is compared with the mean of its two neighbours, which cancels a linear drift
+        per_block: dict[int, list[float]] = {}
+        for i in inside:
+            per_block.setdefault(i // block, []).append(result["cycles_ms"][i])
+        medians = [statistics.median(per_block[k]) for k in sorted(per_block)]
+        result["block_diffs_ms"] = [
+            (medians[k] - (medians[k - 1] + medians[k + 1]) / 2) * (1 if k % 2 == 0 else -1)
+            for k in range(1, len(medians) - 1)
+        ]
     hooks = [float(ln[2]) for ln in lines if ln[0] == "hook"]
     # per task: its running hook + its success hook (they alternate in a chain of tasks)
     result["hooks_ms"] = [a + b for a, b in zip(hooks[::2], hooks[1::2], strict=False)]
@@ -184,6 +212,9 @@ def main() -> None:
     parser.add_argument("--official-hung-tasks", type=int, default=4,
                         help="tasks for the official provider with the hung receiver (1 round)")
     parser.add_argument("--scenarios", default="a,b", help="which scenarios to run: a, b or a,b")
+    parser.add_argument("--blocks", type=int, default=0, metavar="N",
+                        help="instead: one process per side and round, lineage on and off in "
+                             "alternate blocks of N tasks (scenario a only)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -206,6 +237,9 @@ def main() -> None:
     for side in SIDES:  # warm-up, discarded: bytecode caches of both sides written, files in the OS cache
         with Receiver("healthy", lifetime=3600) as receiver:
             _run(side, True, receiver, 5, home, _tag("warmup", side, True, 0))
+    if args.blocks:
+        _blocks(args, home, Receiver)
+        return
 
     wanted = {part.strip() for part in args.scenarios.split(",")}
     scenarios = [(name, mode) for key, name, mode in (("a", "(a) healthy HTTP receiver", "healthy"),
@@ -274,6 +308,46 @@ def main() -> None:
               f"{ours_added:+.1f} ms (per round: {rounds}), official {official_added:+.1f} ms "
               f"(official/ours = {official_added / ours_added if ours_added > 0 else float('inf'):.0f}x); "
               f"cpu: this provider {ours['cpu']:+.1f} ms, official {official['cpu']:+.1f} ms")
+
+
+def _blocks(args: argparse.Namespace, home: Path, receiver_class: Any) -> None:
+    """Lineage on and off in alternate blocks of tasks of one process: no process-to-process noise."""
+    block = args.blocks
+    results: dict[str, dict[str, list[float]]] = {
+        side: {"on": [], "off": [], "hooks": [], "diffs": []} for side in SIDES
+    }
+    for round_ in range(args.rounds):
+        for side in SIDES:
+            with receiver_class("healthy", hang_max=60, lifetime=3600) as receiver:
+                run = _run(side, True, receiver, args.tasks, home, _tag("blocks", side, True, round_), block)
+            results[side]["on"].extend(run["block_on_ms"])
+            results[side]["off"].extend(run["block_off_ms"])
+            results[side]["hooks"].extend(run["hooks_ms"])
+            results[side]["diffs"].extend(run["block_diffs_ms"])
+            on, off = statistics.median(run["block_on_ms"]), statistics.median(run["block_off_ms"])
+            print(f"  round {round_} {side:16} cycles on {on:6.1f} ms, off {off:6.1f} ms; block vs "
+                  f"neighbours {statistics.median(run['block_diffs_ms']):+6.1f} ms ({run['events']} events, "
+                  f"state {run['state']})", flush=True)
+    print(f"\n(a) healthy HTTP receiver, lineage on/off in alternate blocks of {block} tasks in each process "
+          f"({args.tasks} tasks x {args.rounds} processes per side; the first two cycles of a block are not "
+          "counted;\nadded = median over blocks of (block median - mean of its two neighbours' medians), "
+          "sign turned for lineage-off blocks):\n")
+    print("| side             | cycle off ms | cycle on ms | added ms/task | hooks ms/task "
+          "| cycles off + on |")
+    print("|------------------|--------------|-------------|---------------|---------------"
+          "|-----------------|")
+    added = {}
+    for side, got in results.items():
+        off, on = statistics.median(got["off"]), statistics.median(got["on"])
+        added[side] = statistics.median(got["diffs"])
+        hooks = statistics.median(got["hooks"])
+        print(f"| {side:16} | {off:12.1f} | {on:11.1f} | {added[side]:13.1f} | {hooks:13.2f} "
+              f"| {len(got['off']):7} + {len(got['on']):5} |")
+    ours, official = added["this provider"], added["official 2.20.3"]
+    ratio = official / ours if ours > 0 else float("inf")
+    print(f"\nadded per task: this provider {ours:+.1f} ms, official {official:+.1f} ms "
+          f"(official/ours = {ratio:.0f}x)")
+
 
 if __name__ == "__main__":
     main()
