@@ -13,7 +13,8 @@ Where the hooks run (Airflow 3):
   task by hand; if that try never ran, a START is sent first so every try has a START and a terminal event.
 * ``on_dag_run_running/success/failed`` run in the scheduler (and the API server) with an ORM ``DagRun``.
   The terminal DAG-run hook also emits START + COMPLETE for tasks the scheduler skipped (branching, trigger
-  rules, short-circuit), which never reach a task hook. ``dag.test()`` never calls ``on_dag_run_running``, so
+  rules, short-circuit) and START + FAIL for tasks it marked ``upstream_failed``, which never reach a task
+  hook. ``dag.test()`` never calls ``on_dag_run_running``, so
   for test runs the DAG-run START is sent just before the first task's START (or from the terminal hook).
 """
 
@@ -535,7 +536,7 @@ class LineageListener:
         if _is_test_run(dag_run):
             self._test_run_start(dag_run)
         info = dag_run_info(dag_run)
-        self._emit_scheduler_skipped(dag_run, info)
+        self._emit_never_ran(dag_run, info)
         self._emit(
             build_dag_run_event(
                 event_type,
@@ -547,27 +548,38 @@ class LineageListener:
             )
         )
 
-    def _emit_scheduler_skipped(self, dag_run: Any, info: DagRunInfo) -> None:
-        """START + COMPLETE for tasks the scheduler skipped (they never ran, so no task hook saw them)."""
+    def _emit_never_ran(self, dag_run: Any, info: DagRunInfo) -> None:
+        """Events for tasks the scheduler ended without running them, which no task hook saw.
+
+        Skipped (branching, trigger rules): START + COMPLETE. ``upstream_failed``: START + FAIL with an
+        ``errorMessage`` saying so, so a lineage backend shows how a failure cascaded (e.g. a quality gate
+        with ``on_breach="fail"``) instead of jobs that silently never reported.
+        """
         from sqlalchemy.orm import object_session
 
         session = object_session(dag_run)
         kwargs = {"session": session} if session is not None else {}
-        tis = dag_run.get_task_instances(state=["skipped"], **kwargs)
+        tis = dag_run.get_task_instances(state=["skipped", "upstream_failed"], **kwargs)
         dag = getattr(dag_run, "dag", None)
         for ti in tis:
-            if ti.try_number and not _never_ran(ti):
+            state = _enum_value(ti.state)
+            if state == "skipped" and ti.try_number and not _never_ran(ti):
                 continue  # it ran and skipped itself: its own hook reported it
             operator = (
                 dag.task_dict.get(ti.task_id) if dag is not None and hasattr(dag, "task_dict") else None
             )
             if _operator_disabled(operator):
                 continue
-            for event_type, state, when in (
-                ("START", "running", ti.start_date),
-                ("COMPLETE", "skipped", ti.end_date),
-            ):
-                self._emit_task(ti, operator, event_type, state, phase=None, event_time=when, dag_info=info)
+            start = ti.start_date or ti.end_date or getattr(dag_run, "end_date", None)
+            end = ti.end_date or start
+            self._emit_task(ti, operator, "START", "running", phase=None, event_time=start, dag_info=info)
+            if state == "skipped":
+                self._emit_task(ti, operator, "COMPLETE", state, phase=None, event_time=end, dag_info=info)
+            else:
+                self._emit_task(
+                    ti, operator, "FAIL", state, phase=None, event_time=end, dag_info=info,
+                    error="not run: an upstream task failed (Airflow state upstream_failed)",
+                )  # fmt: skip
 
 
 def _reset_hook_lineage() -> None:

@@ -301,9 +301,17 @@ def test_failed_dag_run_and_marking_by_hand_through_the_api(lineage_events, monk
             ("FAIL", "lp_failing.a"),
             ("START", "lp_failing.b"),
             ("COMPLETE", "lp_failing.b"),
+            # c never ran (upstream failed): START + FAIL from the DAG-run terminal hook
+            ("START", "lp_failing.c"),
+            ("FAIL", "lp_failing.c"),
         ]
     )
     assert "errorMessage" in events[-1]["run"]["facets"]
+    c_start, c_fail = task_events(events, "lp_failing.c")
+    assert c_start["run"]["runId"] == c_fail["run"]["runId"]
+    assert c_fail["run"]["facets"]["airflow"]["taskInstance"]["state"] == "upstream_failed"
+    assert "upstream task failed" in c_fail["run"]["facets"]["errorMessage"]["message"]
+    assert summary(events).index(("FAIL", "lp_failing.c")) < len(events) - 1  # before the DAG run's FAIL
 
     # the API server's PATCH calls the hooks with an ORM TaskInstance and previous_state None
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
@@ -318,7 +326,7 @@ def test_failed_dag_run_and_marking_by_hand_through_the_api(lineage_events, monk
         assert response.status_code == 200, response.text
     marked = lineage_events()[len(events) :]
     assert summary(marked) == [
-        ("START", "lp_failing.c"),  # c never ran (upstream failed): its try gets a START too
+        ("START", "lp_failing.c"),  # that try never ran: marked by hand, it gets a START again
         ("COMPLETE", "lp_failing.c"),
         ("FAIL", "lp_failing.b"),
         ("COMPLETE", "lp_failing.a"),
