@@ -24,7 +24,7 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -292,6 +292,9 @@ class LineageListener:
                     conf.disabled_for_operators()
                     _announce_embedded_default(emitter)
                     _warn_if_official_provider_enabled()
+                    from airflow_lineage_provider.extractors.base import set_progress_reporter
+
+                    set_progress_reporter(self.report_progress)
                     self._ready = True
                 except ConfigError as exc:
                     log.error("lineage is switched off in this process, tasks run as usual: %s", exc)
@@ -368,6 +371,16 @@ class LineageListener:
             None,
             previous_state,
         )
+
+    def report_progress(self, task_instance: Any, operator: Any) -> None:
+        """A RUNNING event for a try in progress (``extractors.base.report_progress``); never raises."""
+        self._safely("report_progress", task_instance, self._task_progress, task_instance, operator)
+
+    def _task_progress(self, ti: Any, operator: Any) -> None:
+        if _operator_disabled(operator):
+            return
+        now = datetime.now(timezone.utc)
+        self._emit_task(ti, operator, "RUNNING", "running", phase="running", event_time=now)
 
     # -- DAG-run hooks --
 

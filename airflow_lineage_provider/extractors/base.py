@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -12,6 +13,31 @@ if TYPE_CHECKING:
     from openlineage.client.facet_v2 import JobFacet, RunFacet
 
 log = logging.getLogger(__name__)
+
+#: set by the lineage listener in processes where lineage is on; see :func:`report_progress`
+_progress_reporter: Callable[[Any, Any], None] | None = None
+
+
+def set_progress_reporter(reporter: Callable[[Any, Any], None] | None) -> None:
+    """Register the callable that turns :func:`report_progress` into an event (the listener does this)."""
+    global _progress_reporter
+    _progress_reporter = reporter
+
+
+def report_progress(task_instance: Any, operator: Any) -> None:
+    """Send a RUNNING event for the current try now, with the operator's lineage as of this moment.
+
+    For an operator whose run has news before it ends, e.g. a quality gate about to defer on a breach: the
+    event carries what ``get_openlineage_facets_on_complete`` returns at this point. Without a lineage
+    listener in the process (lineage off) this does nothing. Never raises, never waits on the network.
+    """
+    reporter = _progress_reporter
+    if reporter is None:
+        return
+    try:
+        reporter(task_instance, operator)
+    except Exception as exc:  # lineage only: never in the task's way
+        log.warning("lineage: progress report for %s failed: %s", getattr(operator, "task_id", "?"), exc)
 
 
 @attrs.define

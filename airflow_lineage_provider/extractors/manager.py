@@ -134,10 +134,14 @@ class ExtractorManager:
         task_instance: Any = None,
         error: BaseException | str | None = None,
     ) -> OperatorLineage:
-        """Lineage for one task event (``phase`` is start, complete or failure); never raises."""
+        """Lineage for one task event; never raises.
+
+        ``phase``: start, complete, failure, or running (a progress report mid-try: the operator's lineage
+        as on completion, without the queries collected from hooks, which belong to the final event).
+        """
         errors: list[tuple[str, BaseException]] = []
         lineage = self._extracted(phase, operator, context, task_instance, error, errors)
-        if phase != "start" and not (lineage.inputs or lineage.outputs):
+        if phase not in ("start", "running") and not (lineage.inputs or lineage.outputs):
             try:
                 from airflow_lineage_provider.extractors.hook_lineage import collect
 
@@ -179,7 +183,7 @@ class ExtractorManager:
                 name = type(extractor).__name__
                 if phase == "start":
                     result = extractor.extract_on_start(context)
-                elif phase == "complete":
+                elif phase in ("complete", "running"):
                     result = extractor.extract_on_complete(context, task_instance)
                 else:
                     result = extractor.extract_on_failure(context, task_instance, error)
@@ -201,7 +205,7 @@ def _operator_methods(phase: str, operator: Any, task_instance: Any) -> Any:
         ensure_imported()  # such methods build openlineage-python objects
     if phase == "failure" and callable(on_failure):
         return on_failure(task_instance)
-    if phase in ("complete", "failure") and callable(on_complete):
+    if phase in ("complete", "failure", "running") and callable(on_complete):
         return on_complete(task_instance)
     if callable(on_start):
         return on_start()

@@ -21,6 +21,10 @@ _TIMEOUT = 10.0
 class AirflowApiError(LineageProviderError):
     """The Airflow REST API refused or failed a call (message without credentials)."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 class AirflowApiClient:
     """Pause/unpause DAGs through ``/api/v2`` with credentials from connection ``conn_id``."""
@@ -55,13 +59,17 @@ class AirflowApiClient:
     def _check(response: Any, what: str) -> None:
         if response.status_code >= 400:
             msg = f"Airflow REST API {what} answered HTTP {response.status_code}: {response.text[:200]}"
-            raise AirflowApiError(msg)
+            raise AirflowApiError(msg, response.status_code)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         with self._client() as client:
             response = client.request(method, path, headers=self._headers(client), **kwargs)
             self._check(response, f"{method} {path}")
             return response.json()
+
+    def check(self) -> None:
+        """Sign in and read the API version: raises ``AirflowApiError`` (``status`` 401/403: credentials)."""
+        self._call("GET", "/api/v2/version")
 
     def dags_scheduled_on(self, dataset: Any, *, exclude: str | None = None) -> list[str]:
         """DAG ids scheduled on any asset whose URI names ``dataset`` (a ``naming.DatasetId``)."""
@@ -84,13 +92,13 @@ class AirflowApiClient:
                 break
         return sorted({d for d in dag_ids if d != exclude})
 
-    def _set_paused(self, dag_ids: list[str], paused: bool) -> list[str]:
-        """Set ``is_paused`` on the DAGs not already in that state; the ids actually changed.
+    def _set_paused(self, dag_ids: list[str], paused: bool) -> tuple[list[str], list[str]]:
+        """Set ``is_paused`` on the DAGs not already in that state; (ids changed, ids that could not be).
 
         A DAG that cannot be changed (unknown id, no permission, network) is skipped with one warning, so
-        the ids that did change are always returned and can be undone.
+        the ids that did change are always returned and can be undone, and the failures can be retried.
         """
-        changed = []
+        changed, failed = [], []
         for dag_id in dag_ids:
             try:
                 dag = self._call("GET", f"/api/v2/dags/{quote(dag_id, safe='')}")
@@ -99,12 +107,15 @@ class AirflowApiClient:
                 self._call("PATCH", f"/api/v2/dags/{quote(dag_id, safe='')}", json={"is_paused": paused})
             except Exception as exc:  # refused, or the network: report it and carry on with the others
                 log.warning("could not %s DAG %s: %s", "pause" if paused else "unpause", dag_id, exc)
+                failed.append(dag_id)
                 continue
             changed.append(dag_id)
-        return changed
+        return changed, failed
 
     def pause(self, dag_ids: list[str]) -> list[str]:
-        return self._set_paused(dag_ids, True)
+        """Pause the running DAGs among ``dag_ids``; the ids this call paused."""
+        return self._set_paused(dag_ids, True)[0]
 
-    def unpause(self, dag_ids: list[str]) -> list[str]:
+    def unpause(self, dag_ids: list[str]) -> tuple[list[str], list[str]]:
+        """Unpause the paused DAGs among ``dag_ids``; (ids unpaused, ids that could not be unpaused)."""
         return self._set_paused(dag_ids, False)

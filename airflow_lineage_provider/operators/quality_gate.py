@@ -20,6 +20,7 @@ from airflow.sdk import BaseOperator, SkipMixin
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_lineage_provider.exceptions import QualityGateBreach, QualityGateError
+from airflow_lineage_provider.extractors.base import report_progress
 from airflow_lineage_provider.quality import (
     ON_BREACH_MODES,
     ON_EMPTY_POLICIES,
@@ -36,6 +37,7 @@ from airflow_lineage_provider.quality import (
     input_facets,
     parse_table_name,
     probe_query,
+    quoting_probe,
     resolve_columns,
     validate_row_filter,
 )
@@ -48,6 +50,10 @@ if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
 
     from airflow_lineage_provider.extractors.base import OperatorLineage
+
+
+#: ledger holder of DAGs left paused by a run that ended without recovery
+_ENDED = "*"
 
 
 class QualityGateFailed(QualityGateBreach, AirflowFailException):
@@ -157,6 +163,13 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                 if isinstance(pause_downstream_dags, bool)
                 else list(pause_downstream_dags)
             )
+            if isinstance(self.pause_downstream_dags, list) and self.has_dag():
+                if self.dag_id in self.pause_downstream_dags:
+                    msg = (
+                        f"pause_downstream_dags lists the gate's own DAG {self.dag_id!r}: a paused DAG never "
+                        "resumes the gate; remove it (its downstream tasks already wait for the gate)"
+                    )
+                    raise QualityGateError(msg)
             if self.pause_downstream_dags and self.on_breach != "pause":
                 msg = f"pause_downstream_dags only works with on_breach='pause', not {self.on_breach!r}"
                 raise QualityGateError(msg)
@@ -205,7 +218,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                 "(DbApiHook) hook; use a database connection"
             )
             raise QualityGateError(msg)
-        dialect = dialect_for(conn.conn_type)
+        dialect = dialect_for(conn.conn_type, getattr(hook, "escape_word_format", None))
         parts = self._table_parts()
         with closing(hook.get_conn()) as db:
             cursor = db.cursor()
@@ -221,6 +234,8 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                         "and the grants"
                     )
                     raise _DatabaseRefused(msg) from exc
+                if not dialect.known:
+                    self._check_quoting(db, cursor, dialect, parts, conn.conn_type)
                 query, spec = self._build(dialect, parts, available)
                 try:
                     cursor.execute(query.sql)
@@ -234,6 +249,32 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                 return query, spec, query.parse(row)
             finally:
                 cursor.close()
+
+    def _check_quoting(
+        self,
+        db: Any,
+        cursor: Any,
+        dialect: QualityDialect,
+        parts: tuple[NamePart, ...],
+        conn_type: str | None,
+    ) -> None:
+        """On an engine the gate does not know, make sure its quoted names are names, not string literals."""
+        try:
+            cursor.execute(quoting_probe(dialect, parts))
+            cursor.fetchall()
+        except Exception:
+            try:
+                db.rollback()
+            except Exception as exc:  # no transaction to roll back on this driver
+                self.log.debug("rollback after the quoting probe: %s", error_line(exc))
+            return  # refused, as it must be: the quoted name is a column name
+        msg = (
+            f"{self.task_id}: connection type {conn_type!r} is not one the quality gate knows, and on this "
+            f"database {dialect.quote('x')} is not a column name (a string, most likely), so null counts "
+            "would be wrong; set the connection's extra escape_word_format to its identifier quoting, e.g. "
+            '{"escape_word_format": "`{}`"}'
+        )
+        raise QualityGateError(msg)
 
     def _build(
         self, dialect: QualityDialect, parts: tuple[NamePart, ...], available: list[str]
@@ -287,7 +328,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             self._publish(context, result, push=True)
             downstream = context["task"].get_flat_relatives(upstream=False)
             self.skip(context["ti"], downstream)  # raises DownstreamTasksSkipped (the gate itself succeeds)
-            return result.to_dict()
+            return self._publish(context, result)  # no downstream task: nothing to skip
         if self.on_breach == "fail":
             self._notify(context, "breach", result)
             self._publish(context, result, push=True)
@@ -295,6 +336,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         paused = self._pause_dags(context)
         self._notify(context, "breach", result, paused_dags=paused)
         self._publish(context, result, push=True, paused_dags=paused)
+        report_progress(context["ti"], self)  # the breach reaches lineage now, not only after the wait
         self._defer(query, spec, paused)
         return result.to_dict()  # not reached: defer() raises
 
@@ -338,8 +380,9 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                 context, result, paused_dags=paused, unpaused_dags=unpaused, waited_seconds=waited
             )
         detail = result.summary() if result else (event.get("error") or "no measurement")
+        self._end_holds(context)
+        self._notify(context, "timeout", result, paused_dags=paused, waited_seconds=waited, detail=detail)
         if result is not None:
-            self._notify(context, "timeout", result, paused_dags=paused, waited_seconds=waited)
             self._publish(context, result, push=True, paused_dags=paused, waited_seconds=waited)
         still = f"; DAGs paused by this gate stay paused: {', '.join(paused)}" if paused else ""
         raise QualityGateFailed(
@@ -363,13 +406,13 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             context["ti"].xcom_push(key="return_value", value=value)
         return value
 
-    def _notify(self, context: Context, event: str, result: GateResult, **extra: Any) -> None:
+    def _notify(self, context: Context, event: str, result: GateResult | None, **extra: Any) -> None:
         if not self.notifiers:
             return
         ti = context["ti"]
         details = {
             "event": event,
-            **result.to_dict(),
+            **(result.to_dict() if result is not None else {"table": self.table, "status": BREACH}),
             "on_breach": self.on_breach,
             "dag_id": ti.dag_id,
             "task_id": ti.task_id,
@@ -390,62 +433,139 @@ class QualityGateOperator(BaseOperator, SkipMixin):
 
         return AirflowApiClient(str(self.airflow_api_conn_id))
 
-    def _ledger(self, context: Context, pending: list[str] | None = None) -> list[str]:
-        """The DAGs this gate paused and has not unpaused yet, kept across tries and runs in a Variable.
+    def _ledger_key(self, context: Context) -> str:
+        ti = context["ti"]
+        return f"lineage_provider.quality_gate.{ti.dag_id}.{ti.task_id}.paused_dags"
 
-        Without ``pending``: read it. With it: store it (an empty list forgets it). A Variable that cannot
+    def _ledger(self, context: Context, holds: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+        """Which runs of this gate hold which DAGs paused, kept in a Variable across tries and runs.
+
+        ``{dag_id: [holder, ...]}``: a holder is the run id of a run waiting for its data, or ``"*"`` for a
+        run that ended without recovery (timed out): any later run that passes or recovers releases that.
+        Without ``holds``: read it. With it: store it (empty: delete the Variable). A Variable that cannot
         be read or written costs one warning: the current try still undoes what it did itself.
         """
         from airflow.sdk import Variable
 
-        ti = context["ti"]
-        key = f"lineage_provider.quality_gate.{ti.dag_id}.{ti.task_id}.paused_dags"
+        key = self._ledger_key(context)
         try:
-            if pending is None:
-                return list(Variable.get(key, default=None, deserialize_json=True) or [])
-            if pending:
-                note = "DAGs paused by this quality gate, unpaused when the data recovers"
-                Variable.set(key, sorted(pending), serialize_json=True, description=note)
+            if holds is None:
+                stored = Variable.get(key, default=None, deserialize_json=True) or {}
+                if isinstance(stored, list):  # 0.1.0 kept a plain list: DAGs left paused by a timeout
+                    return {str(dag_id): [_ENDED] for dag_id in stored}
+                return {str(d): [str(h) for h in held] for d, held in dict(stored).items() if held}
+            if holds:
+                note = "DAGs paused by this quality gate and the runs holding them; unpaused on recovery"
+                Variable.set(key, holds, serialize_json=True, description=note)
             else:
                 Variable.delete(key)
         except Exception as exc:
             self.log.warning("quality gate could not keep its list of paused DAGs in Variable %s: %s", key,
                              error_line(exc))  # fmt: skip
-        return list(pending or [])
+            return {}
+        return holds
+
+    def _pause_targets(self, context: Context, api: Any) -> list[str]:
+        own = context["ti"].dag_id
+        if isinstance(self.pause_downstream_dags, list):
+            if own in self.pause_downstream_dags:
+                self.log.warning("quality gate will not pause its own DAG %s (it could never resume)", own)
+            return [d for d in self.pause_downstream_dags if d != own]
+        return list(api.dags_scheduled_on(self._dataset_id(), exclude=own))
 
     def _pause_dags(self, context: Context) -> list[str]:
-        """Pause the target DAGs that are running; the DAGs this gate now holds paused (all tries)."""
+        """Pause the target DAGs that are running; the DAGs this run now holds paused.
+
+        A missing API connection or refused credentials is bad input: it fails the gate before any waiting.
+        Any other API failure (the network, a DAG that cannot be changed) costs one warning.
+        """
         if not self.pause_downstream_dags:
             return []
+        from airflow_lineage_provider.hooks.airflow_api import AirflowApiError
+
         try:
             api = self._api()
-            if isinstance(self.pause_downstream_dags, list):
-                targets = self.pause_downstream_dags
-            else:
-                targets = api.dags_scheduled_on(self._dataset_id(), exclude=context["ti"].dag_id)
+            api.check()
+        except AirflowApiError as exc:
+            if exc.status not in (401, 403):
+                self.log.warning("quality gate could not reach Airflow's API to pause DAGs: %s", exc)
+                return []
+            msg = (
+                f"{self.task_id}: airflow_api_conn_id {self.airflow_api_conn_id!r} was refused by Airflow's "
+                f"REST API ({exc}); give it a login/password (or extra token) allowed to edit DAGs"
+            )
+            raise QualityGateInputFailed(msg) from exc
+        except Exception as exc:
+            from airflow.sdk.exceptions import AirflowNotFoundException
+
+            if isinstance(exc, AirflowNotFoundException):
+                msg = (
+                    f"{self.task_id}: airflow_api_conn_id {self.airflow_api_conn_id!r} is not defined; "
+                    "create an HTTP connection to Airflow's API server (host, port, login/password)"
+                )
+                raise QualityGateInputFailed(msg) from exc
+            self.log.warning("quality gate could not reach Airflow's API to pause DAGs: %s", error_line(exc))
+            return []
+        try:
+            targets = self._pause_targets(context, api)
             paused = api.pause(targets)
         except Exception as exc:
             self.log.warning("quality gate could not pause downstream DAGs: %s", error_line(exc))
-            paused = []
+            targets, paused = [], []
         if paused:
             self.log.warning("quality gate paused DAGs until the data recovers: %s", ", ".join(paused))
-        held = sorted(set(paused) | set(self._ledger(context)))
-        return self._ledger(context, held) if held else []
+        holds = self._ledger(context)
+        run_id = str(context["ti"].run_id)
+        for dag_id in targets:
+            if dag_id in paused or dag_id in holds:  # paused now, or held paused by another run already
+                holds.setdefault(dag_id, [])
+                if run_id not in holds[dag_id]:
+                    holds[dag_id].append(run_id)
+        mine = sorted(d for d, held in holds.items() if run_id in held)
+        if mine:
+            self._ledger(context, holds)
+        return mine
+
+    def _end_holds(self, context: Context) -> None:
+        """This run stops waiting without recovery: its DAGs stay paused until a later run passes."""
+        if not self.pause_downstream_dags:
+            return
+        holds, run_id = self._ledger(context), str(context["ti"].run_id)
+        if any(run_id in held for held in holds.values()):
+            for dag_id, held in holds.items():
+                holds[dag_id] = sorted({_ENDED if h == run_id else h for h in held})
+            self._ledger(context, holds)
 
     def _release_dags(self, context: Context, paused: list[str]) -> list[str]:
-        """Unpause what this gate paused (this try's and earlier ones'), then forget it; the ids unpaused."""
+        """This run's data is fit: drop its holds (and those of ended runs); unpause what no run holds.
+
+        A DAG another run of this gate still waits on stays paused. A DAG that cannot be unpaused stays in
+        the Variable, so the next passing run tries again. Returns the ids unpaused.
+        """
         if not self.pause_downstream_dags:
             return []
-        pending = sorted(set(paused) | set(self._ledger(context)))
-        if not pending:
+        holds, run_id = self._ledger(context), str(context["ti"].run_id)
+        for dag_id in paused:
+            holds.setdefault(dag_id, [run_id])
+        releasable = sorted(
+            d for d, held in holds.items() if not [h for h in held if h not in (run_id, _ENDED)]
+        )
+        if not releasable:
             return []
         try:
-            unpaused: list[str] = self._api().unpause(pending)
+            unpaused, failed = self._api().unpause(releasable)
         except Exception as exc:
-            self.log.warning("quality gate could not unpause DAGs %s: %s", pending, error_line(exc))
-            return []
-        self._ledger(context, [])
-        return unpaused
+            self.log.warning("quality gate could not unpause DAGs %s: %s", releasable, error_line(exc))
+            unpaused, failed = [], releasable
+        for dag_id in releasable:
+            holds.pop(dag_id, None)
+        for dag_id in failed:
+            holds[dag_id] = [_ENDED]
+        for held in holds.values():  # DAGs still held by other runs: this run no longer holds them
+            if run_id in held:
+                held.remove(run_id)
+        self._ledger(context, {d: h for d, h in holds.items() if h})
+        return list(unpaused)
 
     # ------------------------------------------------------------------ OpenLineage
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from airflow_lineage_provider.quality.dialects import NamePart, QualityDialect, dialect_for, parse_table_name
+from airflow_lineage_provider.quality.dialects import (
+    NamePart,
+    QualityDialect,
+    dialect_for,
+    parse_table_name,
+    quoting_probe,
+)
 from airflow_lineage_provider.quality.evaluation import (
     ColumnResult,
     GateResult,
@@ -49,6 +55,7 @@ __all__ = [
     "parse_table_name",
     "parse_thresholds",
     "probe_query",
+    "quoting_probe",
     "resolve_columns",
     "validate_row_filter",
 ]

@@ -118,6 +118,10 @@ _DIALECTS: dict[str, QualityDialect] = {
     "oracle": QualityDialect(
         name="oracle", fold="upper", sample_clause="SAMPLE BLOCK ({percent})", text_cast="TO_CHAR({expr})"
     ),
+    # Hive, Spark SQL and Impala read "x" as a string: identifiers take backticks
+    "hive": QualityDialect(
+        name="hive", quote_open="`", quote_close="`", fold="lower", text_cast="CAST({expr} AS STRING)"
+    ),
     "databricks": QualityDialect(
         name="databricks",
         quote_open="`",
@@ -138,13 +142,36 @@ _ALIASES = {
     "gcpbigquery": "bigquery",
     "google_cloud_platform": "bigquery",
     "databricks_sql": "databricks",
+    "hiveserver2": "hive",
+    "hive_cli": "hive",
+    "impala": "hive",
+    "spark_sql": "hive",
+    "spark_connect": "hive",
 }
 
 
-def dialect_for(conn_type: str | None) -> QualityDialect:
-    """The dialect for an Airflow ``conn_type`` (the ANSI fallback when unknown)."""
+def dialect_for(conn_type: str | None, escape_word_format: str | None = None) -> QualityDialect:
+    """The dialect for an Airflow ``conn_type``; unknown types get the ANSI fallback.
+
+    ``escape_word_format`` (a ``DbApiHook``'s, e.g. ``"`{}`"``) sets the fallback's quote characters.
+    """
     key = (conn_type or "").strip().lower().replace("-", "_")
-    return _DIALECTS.get(_ALIASES.get(key, key), _ANSI)
+    dialect = _DIALECTS.get(_ALIASES.get(key, key))
+    if dialect is not None:
+        return dialect
+    quoting = re.fullmatch(r"(\S)\{\}(\S)", escape_word_format or "")
+    if quoting and quoting.groups() != ('"', '"'):
+        return attrs.evolve(_ANSI, quote_open=quoting.group(1), quote_close=quoting.group(2))
+    return _ANSI
+
+
+def quoting_probe(dialect: QualityDialect, table: tuple[NamePart, ...]) -> str:
+    """A query that must fail: it names a column that does not exist, quoted the dialect's way.
+
+    For an engine the gate does not know: if this runs, the quoting makes string literals there, and every
+    null count would silently be 0.
+    """
+    return f"SELECT {dialect.quote('alp_no_such_column_0')} FROM {dialect.render_table(table)} WHERE 1 = 0"
 
 
 def parse_table_name(text: str) -> tuple[NamePart, ...]:

@@ -171,6 +171,12 @@ def resolve_columns(wanted: Sequence[str], available: Sequence[str], *, table: s
             problems.append(f"{name!r} is ambiguous (matches {candidates}; use the exact case)")
         else:
             problems.append(f"{name!r} does not exist")
+    keys_of: dict[str, list[str]] = {}
+    for name, column in resolved.items():
+        keys_of.setdefault(column, []).append(name)
+    for column, keys in keys_of.items():
+        if len(keys) > 1:
+            problems.append(f"{' and '.join(map(repr, keys))} are the same column {column!r} (keep one rule)")
     if problems:
         msg = (
             f"null_thresholds names columns of {table} that cannot be measured: {'; '.join(problems)}. "

@@ -34,7 +34,8 @@ class NullRule:
     """At most ``max_null_rate`` (0..1) of the evaluated rows may be null in ``column``.
 
     ``severity="warn"`` alerts and records a breach without stopping anything; ``blank_is_null`` counts
-    empty or all-blank strings as nulls too. ``None`` for ``blank_is_null`` means "the gate's default".
+    empty strings and strings of spaces as nulls too. ``None`` for ``blank_is_null`` means "the gate's
+    default".
     """
 
     column: str
@@ -51,6 +52,12 @@ class NullRule:
             msg = (
                 f"null_thresholds[{self.column!r}]: unknown severity {self.severity!r}; "
                 f"use one of {', '.join(SEVERITIES)}"
+            )
+            raise QualityGateError(msg)
+        if self.blank_is_null is not None and not isinstance(self.blank_is_null, bool):
+            msg = (
+                f"null_thresholds[{self.column!r}]: blank_is_null must be True or False, "
+                f"got {self.blank_is_null!r}"
             )
             raise QualityGateError(msg)
 

@@ -76,8 +76,13 @@ class QualityGateTrigger(BaseTrigger):
         while True:
             polls += 1
             try:
-                last = await asyncio.to_thread(self._measure)
+                # a query stuck on a lock must not outlive the gate's timeout (the thread finishes on its own)
+                left = max(1.0, self.deadline - time.time())
+                last = await asyncio.wait_for(asyncio.to_thread(self._measure), timeout=left)
                 last_error = None
+            except TimeoutError:
+                last_error = f"the measuring query was still running at the gate's timeout ({left:.0f}s left)"
+                self.log.warning("quality gate on %s: %s", table, last_error)
             except Exception as exc:  # a transient DB error must not end the wait: retry next poll
                 last_error = error_line(exc)
                 self.log.warning("quality gate on %s: measuring failed (%s); retrying", table, last_error)

@@ -45,6 +45,12 @@ def _gate(**kwargs: Any) -> QualityGateOperator:
         ({"notifiers": ["not callable"]}, "notifiers must be BaseNotifier instances or callables"),
         ({"pause_downstream_dags": True}, "needs airflow_api_conn_id"),
         ({"pause_downstream_dags": "dag_a"}, "True/False or a list of DAG ids"),
+        ({"null_thresholds": {"a": {"max_null_rate": 0.1, "blank_is_null": "false"}}},
+         r"null_thresholds\['a'\]: blank_is_null must be True or False, got 'false'"),
+        ({"row_filter": "email = $$'$$) ; COMMIT; CREATE TABLE x(i int); --'"}, "dollar-quoted strings"),
+        ({"row_filter": 'email = "a\\" OR "); CREATE TABLE x(i int); -- "'}, "is refused"),
+        ({"row_filter": "EXISTS (SELECT 1 AS [a'])) UNION ALL SELECT 7 WHERE (1 IN (SELECT 1 AS [b'])"},
+         "is refused"),
         ({"pause_downstream_dags": ["x"], "airflow_api_conn_id": "api", "on_breach": "fail"},
          "only works with on_breach='pause'"),
     ],
@@ -82,6 +88,29 @@ def test_run_time_errors_name_what_is_wrong(sqlite_db) -> None:
     assert "sampling is not supported on sqlite" in _measure_error(conn_id=conn_id, sample_percent=10)
     message = _measure_error(conn_id=conn_id, row_filter="nope = 1")
     assert "measuring 't' failed (OperationalError: no such column: nope); check row_filter" in message
+    message = _measure_error(conn_id=conn_id, null_thresholds={"b": {"max_null_rate": 0.1}, "B": 0.5})
+    assert "'b' and 'B' are the same column 'B' (keep one rule)" in message
+
+
+@pytest.mark.integration
+def test_engines_the_gate_does_not_know_must_quote_names_as_names(mariadb_table) -> None:
+    """An unknown conn_type gets ANSI "..." quoting; where that makes a string (MySQL, Hive, Spark ...),
+    every null count would be 0, so the gate refuses and says how to set the quoting."""
+    from contextlib import closing
+
+    from airflow_lineage_provider.quality import dialect_for, parse_table_name
+
+    conn_id, table, hook = mariadb_table
+    hook.run(f"CREATE TABLE `{table}` (id INT, email TEXT)", autocommit=True)
+    gate = _gate(conn_id=conn_id, table=table)
+    with closing(hook.get_conn()) as db, closing(db.cursor()) as cursor:
+        with pytest.raises(QualityGateError, match=r"connection type 'odbc' is not one the quality gate "
+                           r"knows.*set the connection's extra escape_word_format"):  # fmt: skip
+            gate._check_quoting(db, cursor, dialect_for("odbc"), parse_table_name(table), "odbc")
+        backticks = dialect_for("odbc", hook.escape_word_format)  # MySqlHook's own: `{}`
+        assert backticks.quote("email") == "`email`"
+        gate._check_quoting(db, cursor, backticks, parse_table_name(table), "odbc")  # names: accepted
+    assert dialect_for("hiveserver2").quote("email") == "`email`"
 
 
 @pytest.mark.integration

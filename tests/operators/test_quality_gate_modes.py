@@ -150,6 +150,13 @@ def test_pause_mode_waits_then_resumes_after_repair_sqlite(sqlite_db, gate_dag, 
     dataset = dataset_for_table(BaseHook.get_connection(conn_id), "orders")
     metrics = _check_gate_event(events[-1], namespace=dataset.namespace, name=dataset.name, success=True)
     assert metrics["columnMetrics"]["email"]["nullCount"] == 0
+    # the breach reached lineage when the gate began to wait: a RUNNING event of the same run
+    [running] = [e for e in lineage_events() if e["job"]["name"] == f"{gate_dag.dag_id}.gate"
+                 and e["eventType"] == "RUNNING"]  # fmt: skip
+    assert running["run"]["runId"] == events[-1]["run"]["runId"]
+    assert running["eventTime"] < events[-1]["eventTime"]
+    breached = _check_gate_event(running, namespace=dataset.namespace, name=dataset.name, success=False)
+    assert breached["columnMetrics"]["email"]["nullCount"] > 0
 
 
 @pytest.mark.integration

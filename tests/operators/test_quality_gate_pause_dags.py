@@ -176,7 +176,7 @@ def test_dags_left_paused_by_a_timeout_are_unpaused_by_the_next_passing_run(
     assert ti_states(first)["gate"] == "failed"  # timed out
     assert _paused([consumer]) == {consumer: True}  # left paused, and recorded
     key = f"lineage_provider.quality_gate.{gate_dag.dag_id}.gate.paused_dags"
-    assert json.loads(_variable(key) or "null") == [consumer]
+    assert json.loads(_variable(key) or "null") == {consumer: ["*"]}  # held by a run that ended
 
     sqlite_execute(path, "UPDATE orders SET email = 'fixed@x' WHERE email IS NULL")
     second = gate_dag.run(**kwargs)
@@ -184,3 +184,54 @@ def test_dags_left_paused_by_a_timeout_are_unpaused_by_the_next_passing_run(
     assert gate_xcom(second)["unpaused_dags"] == [consumer]
     assert _paused([consumer]) == {consumer: False}
     assert _variable(key) is None
+
+
+def _set_variable(key: str, value: Any) -> None:
+    from airflow.models.variable import Variable
+
+    Variable.set(key, value, serialize_json=True)
+
+
+def test_a_passing_run_leaves_dags_another_run_still_waits_on_paused(
+    api_server: str, sqlite_db: Any, gate_dag: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Partitions: run A waits on bad data and holds the consumer paused; run B passes and must not unpause
+    it. A DAG id the API cannot unpause is kept, so the next passing run tries again."""
+    consumer = f"{gate_dag.dag_id}_consumer"
+    conn_id, path, api_conn = _scenario(api_server, sqlite_db, monkeypatch, {consumer: True})
+    sqlite_execute(path, "UPDATE orders SET email = 'fixed@x' WHERE email IS NULL")
+    key = f"lineage_provider.quality_gate.{gate_dag.dag_id}.gate.paused_dags"
+    _set_variable(key, {consumer: ["manual__partition_a"], "no_such_dag": ["*"]})
+    dag_run = gate_dag.run(conn_id=conn_id, table="orders", thresholds={"email": 0.1}, on_breach="pause",
+                           pause_downstream_dags=True, airflow_api_conn_id=api_conn)  # fmt: skip
+    assert ti_states(dag_run) == {"gate": "success", "downstream": "success", "further": "success"}
+    assert "unpaused_dags" not in gate_xcom(dag_run)
+    assert _paused([consumer]) == {consumer: True}  # run A still holds it
+    assert json.loads(_variable(key) or "null") == {consumer: ["manual__partition_a"], "no_such_dag": ["*"]}
+
+
+def test_a_missing_api_connection_fails_the_gate_before_any_wait(
+    sqlite_db: Any, gate_dag: Any
+) -> None:
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    started = time.monotonic()
+    dag_run = gate_dag.run(conn_id=conn_id, table="orders", thresholds={"email": 0.1}, on_breach="pause",
+                           poke_interval=1.0, timeout=60, pause_downstream_dags=["some_consumer"],
+                           airflow_api_conn_id="qg_api_not_defined")  # fmt: skip
+    assert time.monotonic() - started < 30
+    states = {"gate": "failed", "downstream": "upstream_failed", "further": "upstream_failed"}
+    assert ti_states(dag_run) == states
+
+
+def test_the_gate_refuses_to_pause_its_own_dag() -> None:
+    from airflow.sdk import DAG
+
+    from airflow_lineage_provider.exceptions import QualityGateError
+    from airflow_lineage_provider.operators.quality_gate import QualityGateOperator
+
+    with DAG("qg_own_dag", schedule=None), pytest.raises(QualityGateError, match="own DAG 'qg_own_dag'"):
+        QualityGateOperator(
+            task_id="gate", conn_id="c", table="t", null_thresholds={"a": 0.1},
+            pause_downstream_dags=["other", "qg_own_dag"], airflow_api_conn_id="api",
+        )  # fmt: skip

@@ -121,3 +121,45 @@ def test_keeps_polling_through_errors_and_recovers_after_repair(db, capfd) -> No
     assert event["measurement"]["columns"]["a"]["null"] == 0
     assert "measuring failed (OperationalError: no such table: t); retrying" in capfd.readouterr().out
     assert len(loop_ticks) >= 5
+
+
+@pytest.mark.integration
+def test_a_query_blocked_by_a_lock_does_not_outlive_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL: another session holds an exclusive lock, so the measuring query waits; the trigger still
+    ends at its deadline with a timeout event naming why (no worker slot, no unbounded wait)."""
+    import psycopg2
+
+    conn_id = f"qg_trigger_pg_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(
+        {"conn_type": "postgres", "host": "127.0.0.1", "port": 5432, "login": "postgres", "schema": "test"}
+    ))  # fmt: skip
+    table = f"qg_lock_{uuid.uuid4().hex[:8]}"
+    locker = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
+    try:
+        with locker.cursor() as cur:
+            cur.execute(f"CREATE TABLE {table} (a text); INSERT INTO {table} VALUES (NULL), ('x')")
+            locker.commit()
+            cur.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")  # held until rollback
+        query = build_metrics_query(dialect_for("postgres"), parse_table_name(table), [ColumnSpec("a")])
+        trigger = QualityGateTrigger(
+            conn_id=conn_id, query=query.to_dict(),
+            spec=GateSpec(table=table, rules=(NullRule("a", 0.1),)).to_dict(),
+            poke_interval=0.5, deadline=time.time() + 2.0, gate_state={},
+        )  # fmt: skip
+        loop = asyncio.new_event_loop()  # a long-lived loop, like the triggerer's (asyncio.run would wait
+        try:  # for the abandoned query's thread at exit)
+            started = time.monotonic()
+            event = loop.run_until_complete(anext(trigger.run())).payload
+            assert time.monotonic() - started < 6
+            assert event["status"] == "timeout"
+            assert "still running at the gate's timeout" in event["error"]
+        finally:
+            locker.rollback()  # releases the lock: the abandoned query then finishes on its own
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+    finally:
+        locker.rollback()
+        with locker.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+        locker.commit()
+        locker.close()
