@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -71,6 +73,12 @@ def _number(option: str, kind: type[int] | type[float], *, minimum: float = 0) -
     except ValueError:
         msg = f"{_where(option)} must be a{'n integer' if kind is int else ' number'}, got {raw!r}"
         raise ConfigError(msg) from None
+    if kind is float and not math.isfinite(value):  # inf or nan: every wait or comparison on it fails
+        msg = f"{_where(option)} must be a finite number, got {raw!r}"
+        raise ConfigError(msg)
+    if kind is float and value > threading.TIMEOUT_MAX:  # the float options are seconds to wait
+        msg = f"{_where(option)} must be at most {threading.TIMEOUT_MAX:.0f} seconds, got {raw!r}"
+        raise ConfigError(msg)
     if value < minimum:
         msg = f"{_where(option)} must be >= {minimum}, got {raw!r}"
         raise ConfigError(msg)
@@ -112,9 +120,33 @@ def _is_http_url(url: Any) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def _has_valid_port(url: Any) -> bool:
+    """False when the port cannot be read, e.g. an unencoded '#' or '/' in a password cuts the host short."""
+    from urllib.parse import urlsplit
+
+    try:
+        _ = urlsplit(str(url)).port
+    except ValueError:
+        return False
+    return True
+
+
+def _timeout_ok(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(seconds) and seconds > 0
+
+
 def validate_transport(config: Any, option: str = "transport") -> dict[str, Any]:
-    """Check a transport mapping's shape; raise ConfigError naming the option and the fix."""
-    where = _where(option)
+    """Check a transport mapping's shape; raise ConfigError naming the option and the fix.
+
+    ``option`` is a ``[lineage_provider]`` option name, or where else the configuration came from.
+    """
+    where = _where(option) if option in OPTIONS else option
     if not isinstance(config, dict):
         msg = f"{where} must be a JSON object such as {{\"type\": \"http\", \"url\": \"http://marquez:5000\"}}"
         raise ConfigError(msg)
@@ -134,6 +166,16 @@ def validate_transport(config: Any, option: str = "transport") -> dict[str, Any]
         raise ConfigError(msg)
     if kind in ("http", "async_http") and not _is_http_url(config["url"]):
         msg = f"{where}: \"url\" must be an http(s) URL with a host, e.g. \"http://marquez:5000\""
+        raise ConfigError(msg)
+    if kind in ("http", "async_http") and not _has_valid_port(config["url"]):  # never echo it: a password
+        msg = (
+            f'{where}: the host and port of "url" cannot be read; percent-encode special characters in its '
+            'user name and password ("#" as %23, "/" as %2F, "@" as %40, "?" as %3F, ":" as %3A)'
+        )
+        raise ConfigError(msg)
+    timeout = config.get("timeout")
+    if kind in ("http", "async_http") and timeout is not None and not _timeout_ok(timeout):
+        msg = f'{where}: "timeout" must be a number of seconds > 0, got {timeout!r}'
         raise ConfigError(msg)
     if kind == "file" and not config.get("log_file_path"):
         example = '{"type": "file", "log_file_path": "/tmp/ol.json"}'

@@ -54,6 +54,10 @@ EVENT_TYPES = frozenset({"START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER
 CONF_KEY = "openlineage"
 #: error messages and stack traces are cut to this many characters
 MAX_ERROR_CHARS = 8192
+#: at most this many characters of them are redacted (before the cut): a bound on the time a huge error
+#: message costs the task; a secret cut at this bound could only show if redaction shortened the rest by
+#: more than ``_REDACTED_CHARS - MAX_ERROR_CHARS`` characters
+_REDACTED_CHARS = 64 * MAX_ERROR_CHARS
 
 
 @attrs.frozen
@@ -219,14 +223,22 @@ def _processing_engine() -> dict[str, Any]:
 
 
 def _error_facet(error: BaseException | str) -> dict[str, Any]:
+    # redacted before they are cut: a cut can leave a secret's start where no rule recognises it
+    # (``postgresql://etl:Sup3`` is no longer a URI with a password)
+    from airflow_lineage_provider.emission.redaction import redact_text
+
     if isinstance(error, BaseException):
         message = f"{type(error).__name__}: {error}"
         trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        stack = trace[-MAX_ERROR_CHARS:] if error.__traceback__ is not None else None
+        tail = trace[-_REDACTED_CHARS:]
+        stack = redact_text(tail)[-MAX_ERROR_CHARS:] if error.__traceback__ is not None else None
     else:
         message, stack = str(error), None
     return _facet(
-        "errorMessage", message=message[:MAX_ERROR_CHARS], programmingLanguage="python", stackTrace=stack
+        "errorMessage",
+        message=redact_text(message[:_REDACTED_CHARS])[:MAX_ERROR_CHARS],
+        programmingLanguage="python",
+        stackTrace=stack,
     )
 
 

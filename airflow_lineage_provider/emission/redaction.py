@@ -14,8 +14,10 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from airflow_lineage_provider.sql.redact import MASK, redact_sql, redact_uri_credentials
 
@@ -218,6 +220,69 @@ def _config_key_is_secret(key: str) -> bool:
     return any(part in lowered for part in _CONFIG_SECRET_KEYS) or _is_sensitive_key(key)
 
 
+#: the userinfo of a URL an unencoded '/', '?' or '#' in its password makes invalid: up to the last '@'
+_BROKEN_USERINFO = re.compile(r"[^\s:/?#]*(?::\S*)?(?=@)")
+#: query-string keys whose values are secrets, besides the secret config key names (Azure's ``code``...)
+_QUERY_SECRET_KEYS = ("code", "sig")
+#: a URL's query string in a message: requests and urllib3 quote the URL, or only its path after "url: ".
+#: Tried from the start of a scheme only, and up to the next "://" at most: linear time on any text.
+_URL_QUERY = re.compile(
+    r"(?P<url>(?:(?<![A-Za-z0-9+.\-])[A-Za-z0-9+.\-]+://|\burl: /)(?:(?!://)[^\s?#'\"])*)\?[^\s'\"]*"
+)
+
+
+def _split_userinfo(url: str) -> tuple[str, str, str | None, str] | None:
+    """``url`` as (``scheme://``, user, password or None, the rest from the ``@``), or None without userinfo.
+
+    The userinfo is what urlsplit and requests read: up to the last '@' before the path. When an unencoded
+    '/', '?' or '#' in a password makes the URL invalid (its port cannot be read), it runs to the last '@'
+    of the URL instead: that text is still a secret.
+    """
+    head, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    try:
+        _ = urlsplit(url).port
+    except ValueError:
+        match = _BROKEN_USERINFO.match(rest)
+        if match is None:
+            return None
+        userinfo = match.group(0)
+    else:
+        authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+        if "@" not in authority:
+            return None
+        userinfo = authority.rpartition("@")[0]
+    user, colon, password = userinfo.partition(":")
+    return head + sep, user, password if colon else None, rest[len(userinfo) :]
+
+
+def _query_params(text: str) -> list[tuple[str, str]]:
+    """The ``key=value`` pairs of the query string of a URL or endpoint (no '=': the key is empty)."""
+    query = text.partition("?")[2].partition("#")[0]
+    return [(k, v) if eq else ("", k) for k, eq, v in (p.partition("=") for p in query.split("&") if p)]
+
+
+def mask_url(url: str) -> str:
+    """A URL (or endpoint) to show: its password (or a user alone: a token) and query values as ``***``."""
+    split = _split_userinfo(url) if "://" in url else None
+    if split is not None:
+        head, user, password, rest = split
+        url = f"{head}{user}:{MASK}{rest}" if password is not None else f"{head}{MASK}{rest}"
+    path, question, query = url.partition("?")
+    if question:
+        query, hash_, fragment = query.partition("#")
+        params = (p.partition("=") for p in query.split("&"))
+        masked = [f"{k}={MASK}" if eq else (MASK if k else "") for k, eq, _ in params]
+        url = f"{path}?{'&'.join(masked)}{hash_}{fragment}"
+    return redact_uri_credentials(url)  # any other URI in the text
+
+
+def strip_query(text: str) -> str:
+    """``text`` with the query string of every URL (``scheme://..?..``, ``url: /path?..``) left out."""
+    return _URL_QUERY.sub(r"\g<url>", text)
+
+
 def mask_config(config: Any, key: str | None = None) -> Any:
     """A copy of a transport configuration with every secret replaced by ``***``."""
     if isinstance(config, Mapping):
@@ -228,9 +293,23 @@ def mask_config(config: Any, key: str | None = None) -> Any:
         }
     if isinstance(config, (list, tuple)):
         return [mask_config(v, key) for v in config]
-    if isinstance(config, str):
-        return redact_uri_credentials(config) if "://" in config else config
+    if isinstance(config, str) and ("://" in config or (key == "endpoint" and "?" in config)):
+        return mask_url(config)
     return config
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secrets of one URL (or endpoint): its password or lone user (a token), secret query values."""
+    found: list[str] = []
+    split = _split_userinfo(url) if "://" in url else None
+    if split is not None:
+        _, user, password, url = split  # the query is looked for after the userinfo
+        secret = user if password is None else password
+        found += [secret, unquote(secret)] if unquote(secret) != secret else [secret]
+    for name, value in _query_params(url):
+        if value and (not name or name.lower() in _QUERY_SECRET_KEYS or _config_key_is_secret(name)):
+            found.append(value)
+    return found
 
 
 def config_secrets(config: Any, key: str | None = None) -> list[str]:
@@ -245,11 +324,8 @@ def config_secrets(config: Any, key: str | None = None) -> list[str]:
     elif isinstance(config, (list, tuple)):
         for v in config:
             found.extend(config_secrets(v, key))
-    elif isinstance(config, str) and "://" in config:
-        masked = redact_uri_credentials(config)
-        if masked != config:  # the password part of scheme://user:password@host
-            userinfo = config.partition("://")[2].split("@", 1)[0]
-            found.append(userinfo.split(":", 1)[1])
+    elif isinstance(config, str) and ("://" in config or (key == "endpoint" and "?" in config)):
+        found.extend(url_secrets(config))
     return found
 
 
@@ -266,9 +342,9 @@ def register_secrets(values: list[str]) -> None:
 
 
 def safe_error(exc: BaseException) -> str:
-    """``exc`` as one log-safe line (credentials in URLs and known secrets masked)."""
+    """``exc`` as one log-safe line (credentials in URLs, URL query strings and known secrets masked)."""
     text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    return redact_text(text)
+    return redact_text(strip_query(text) if "?" in text else text)
 
 
 __all__ = [
@@ -277,8 +353,11 @@ __all__ = [
     "config_secrets",
     "enforce_size_cap",
     "mask_config",
+    "mask_url",
     "redact_event",
     "redact_text",
     "register_secrets",
     "safe_error",
+    "strip_query",
+    "url_secrets",
 ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import os
 import threading
 from dataclasses import dataclass, field
@@ -64,6 +65,9 @@ class TransportSpec:
     def masked(self) -> dict[str, Any]:
         """The configuration with every secret replaced by ``***`` (safe to print or log)."""
         return redaction.mask_config(self.config)
+
+    def __repr__(self) -> str:  # never the api key or the URL's password
+        return f"TransportSpec(config={self.masked()!r}, source={self.source!r})"
 
 
 def _yaml_transport(path: str, option: str) -> dict[str, Any]:
@@ -114,7 +118,7 @@ def _env_transport() -> tuple[dict[str, Any], str] | None:
         }
         if api_key := os.environ.get("OPENLINEAGE_API_KEY"):
             config["auth"] = {"type": "api_key", "apiKey": api_key}
-        return config, "OPENLINEAGE_URL"
+        return conf.validate_transport(config, "OPENLINEAGE_URL"), "OPENLINEAGE_URL"
     return None
 
 
@@ -143,6 +147,19 @@ def resolve() -> TransportSpec:
     return TransportSpec(config=config, source=source, secrets=redaction.config_secrets(config))
 
 
+def _timeout(config: dict[str, Any], limit: float) -> float:
+    """The HTTP ``timeout`` capped at ``limit``; ConfigError when it is not a number of seconds > 0."""
+    value = config.get("timeout") or limit
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(value, bool) or not math.isfinite(seconds) or seconds <= 0:
+        msg = f'the http transport\'s "timeout" must be a number of seconds > 0, got {value!r}'
+        raise ConfigError(msg)
+    return min(seconds, limit)
+
+
 def _harden(config: dict[str, Any], send_timeout: float) -> dict[str, Any]:
     """Bound HTTP timeouts and switch off in-transport retries (recursively).
 
@@ -153,10 +170,10 @@ def _harden(config: dict[str, Any], send_timeout: float) -> dict[str, Any]:
     kind = config.get("type")
     limit = send_timeout * HTTP_TIMEOUT_FACTOR
     if kind == "http":
-        config["timeout"] = min(float(config.get("timeout") or limit), limit)
+        config["timeout"] = _timeout(config, limit)
         config["retry"] = {**_NO_RETRY, **(config.get("retry") or {}), **_NO_RETRY}
     elif kind == "async_http":
-        config["timeout"] = min(float(config.get("timeout") or limit), limit)
+        config["timeout"] = _timeout(config, limit)
     elif kind == "composite":
         members = config.get("transports")
         values = members.values() if isinstance(members, dict) else members or []
@@ -177,7 +194,11 @@ def build(spec: TransportSpec, *, send_timeout: float | None = None) -> Transpor
     """
     redaction.register_secrets(spec.secrets)
     timeout = conf.send_timeout() if send_timeout is None else send_timeout
-    config = _harden(copy.deepcopy(spec.config), timeout)
+    try:
+        config = _harden(copy.deepcopy(spec.config), timeout)
+    except ConfigError as exc:
+        msg = f"cannot build the lineage transport from {spec.source}: {exc}"
+        raise ConfigError(msg) from None
     from airflow_lineage_provider.emission import direct
 
     if spec.is_default:

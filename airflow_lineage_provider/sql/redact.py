@@ -11,7 +11,12 @@ import re
 
 MASK = "***"
 
-_URI_CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"]*):(?P<secret>[^\s@/'\"]+)@")
+#: ``scheme://user:secret@``: the secret runs to the last '@' before the path, as urlsplit and requests read
+#: it (so a password holding '@' is masked whole, not cut at its first '@'). The scheme is matched from the
+#: start of its run of scheme characters only: tried from every letter, a long word costs quadratic time.
+_URI_CREDENTIALS = re.compile(
+    r"(?P<head>(?<![A-Za-z0-9+.\-])[A-Za-z0-9+.\-]+://[^\s:/@'\"]*):(?P<secret>[^\s/'\"]+)@"
+)
 
 _QUOTED = r"(?:'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\$\$.*?\$\$)"
 #: keyword (optionally followed by = or BY / WITH) then a quoted or bare secret value

@@ -28,7 +28,6 @@ from airflow_lineage_provider.emission.transport import TransportSpec, build, de
 
 from .conftest import http_config
 from .factory import run_pairs
-from .receiver import Receiver
 
 
 def _wire(count: int) -> list[dict[str, Any]]:
@@ -134,38 +133,208 @@ def test_netrc_credentials_go_through_requests(receiver, tmp_path, monkeypatch) 
     assert rec.headers[-1]["Authorization"].startswith("Basic ")
 
 
+class Redirector:
+    """A server on ``host`` answering a POST to /api/v1/lineage with 307 to ``location``; other paths: 200.
+
+    Every request is recorded as (path, headers), so a test sees exactly what reached this server.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", tls: tuple[str, str] | None = None) -> None:
+        self.location = ""
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        redirector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                redirector.requests.append((self.path, dict(self.headers.items())))
+                redirecting = self.path.startswith("/api/v1/lineage")
+                self.send_response(307 if redirecting else 200)
+                if redirecting:
+                    self.send_header("Location", redirector.location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.server.server_address[1]}"
+        serve = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
+        serve.daemon = True
+        serve.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture
-def redirecting(receiver) -> Iterator[tuple[str, Receiver]]:
-    """A server on 127.0.0.1 that answers every POST with 307 to a healthy receiver."""
-    target = receiver()
+def redirector() -> Iterator[Any]:
+    started: list[Redirector] = []
 
-    class Redirect(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def start(host: str = "127.0.0.1", tls: tuple[str, str] | None = None) -> Redirector:
+        started.append(Redirector(host, tls))
+        return started[-1]
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(307)
-            self.send_header("Location", f"{target.url}/api/v1/lineage")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", target
-    server.shutdown()
-    server.server_close()
+    yield start
+    for server in started:
+        server.stop()
 
 
-def test_redirect_keeping_post_is_followed(redirecting) -> None:
-    url, target = redirecting
-    transport = _build({"type": "http", "url": url, "endpoint": "api/v1/lineage"})
+KEY = "k3y-never-elsewhere-0815"
+
+
+def _with_key(url: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "url": url,
+        "endpoint": "api/v1/lineage",
+        "auth": {"type": "api_key", "apiKey": KEY},
+        "custom_headers": {"X-Team": "data-platform"},
+        **extra,
+    }
+
+
+def test_redirect_to_the_same_address_is_followed_with_the_headers(redirector) -> None:
+    server = redirector()
+    server.location = "/collect"  # 307: the same POST, same scheme, host and port
+    transport = _build(_with_key(server.url))
+    assert type(transport) is DirectHttpTransport
+    assert transport.emit(_wire(1)[0]) == 200
+    assert [path for path, _ in server.requests] == ["/api/v1/lineage", "/collect"]
+    assert server.requests[1][1]["Authorization"] == f"Bearer {KEY}"
+
+
+@pytest.mark.parametrize("other", ["host", "port"])
+def test_redirect_to_another_server_is_refused_and_the_key_never_reaches_it(redirector, other) -> None:
+    server = redirector()
+    elsewhere = redirector("127.0.0.2" if other == "host" else "127.0.0.1")
+    server.location = f"{elsewhere.url}/collect?code=QUERY-SECRET-77"
+    transport = _build(_with_key(server.url))
+    with pytest.raises(HttpStatusError) as raised:
+        transport.emit(_wire(1)[0])
+    assert elsewhere.requests == []  # nothing, so neither the api key nor the custom headers
+    message = str(raised.value)
+    redirect = f"307 Temporary Redirect from {server.url}/api/v1/lineage: redirect to {elsewhere.url}/collect"
+    assert redirect in message
+    assert "[lineage_provider] transport" in message and "final address" in message
+    assert "QUERY-SECRET-77" not in message
+
+
+def test_redirect_from_https_to_http_is_refused(redirector, certificate) -> None:
+    server = redirector(tls=certificate)
+    server.location = server.url.replace("https://", "http://") + "/collect"  # same host and port
+    transport = _build(_with_key(server.url, sslContext={"caCertPath": certificate[0]}))
+    assert type(transport) is DirectHttpTransport
+    with pytest.raises(HttpStatusError, match="not followed"):
+        transport.emit(_wire(1)[0])
+    assert [path for path, _ in server.requests] == ["/api/v1/lineage"]
+
+
+def test_refused_redirect_keeps_the_event_in_the_spool(redirector, make_emitter, tmp_path) -> None:
+    from airflow_lineage_provider.emission.spool import Spool
+
+    server, elsewhere = redirector(), redirector("127.0.0.2")
+    server.location = f"{elsewhere.url}/collect"
+    em = make_emitter(_with_key(server.url), spool_dir=tmp_path / "spool")
+    em.emit(run_pairs(1)[0])
+    em.flush(5)
+    assert elsewhere.requests == [] and len(Spool(str(tmp_path / "spool"), 1 << 20).names()) == 1
+
+
+def test_status_error_message_leaves_out_the_query_string(receiver) -> None:
+    rec = receiver("503")
+    transport = _build(http_config(rec, endpoint="api/v1/lineage?code=QUERY-SECRET-78"))
+    with pytest.raises(HttpStatusError) as raised:
+        transport.emit(_wire(1)[0])
+    assert str(raised.value) == f"503 Service Unavailable from {rec.url}/api/v1/lineage"
+    assert rec.requests == 1
+
+
+def test_connection_reused_when_its_descriptor_is_above_1024(receiver) -> None:
+    """``select.select`` cannot watch a descriptor >= 1024: a busy process must still reuse its connection."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1300:
+        pytest.skip(f"RLIMIT_NOFILE hard limit {hard} is below 1300")
+    rec = receiver()
+    transport = _build(http_config(rec))
+    held: list[int] = []
+    if soft != resource.RLIM_INFINITY and soft < 1300:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1300, hard))
+    try:
+        while not held or held[-1] < 1100:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        events = _wire(2)
+        for event in events:
+            assert transport.emit(event) == 200
+        assert transport._connection is not None and transport._connection.sock.fileno() >= 1024
+        assert rec.received() == events and rec.connections_opened == 1
+    finally:
+        transport.close()
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.parametrize(
+    ("userinfo", "extra"),
+    [
+        ("alice:s3cret-pw", {}),
+        ("alice:p%40ss%2Fw%23rd", {}),  # percent-encoded '@', '/', '#': sent decoded
+        ("tok3n-only", {}),  # a user alone: requests sends no credentials
+        ("alice:", {}),
+        (":pw-only", {}),
+        ("alice:p%C3%A4ss", {}),  # latin-1, as requests encodes Basic credentials
+        ("alice:s3cret-pw", {"auth": {"type": "api_key", "apiKey": "k-overridden"}}),  # the URL's wins
+        ("alice:s3cret-pw", {"custom_headers": {"Authorization": "Token t-overridden"}}),
+    ],
+)
+def test_credentials_in_the_url_sent_as_openlineage_python_sends_them(receiver, userinfo, extra) -> None:
+    """``user:password@`` in the url: the same ``Authorization`` header as requests (HttpTransport) sends."""
+    rec = receiver()
+    config = http_config(rec, **extra)
+    config["url"] = rec.url.replace("://", f"://{userinfo}@")
+    ours = _build(config)
+    theirs = get_default_factory().create(json.loads(json.dumps(config)))
+    assert type(ours) is DirectHttpTransport and isinstance(theirs, HttpTransport)
     [event] = _wire(1)[:1]
-    transport.emit(event)  # 307: the same POST to the new address
-    assert target.received() == [event]
+    theirs.emit(event)
+    ours.emit(event)
+    assert rec.received() == [event, event]
+    assert rec.headers[1].get("Authorization") == rec.headers[0].get("Authorization")
+    if userinfo != "tok3n-only":
+        assert rec.headers[1]["Authorization"].startswith("Basic ")
+
+
+def test_reprs_show_no_secret() -> None:
+    from airflow_lineage_provider.emission.direct import DirectHttpConfig
+
+    config = direct_http_config(
+        {
+            "type": "http",
+            "url": "http://127.0.0.1:9/?api_key=QUERY-SECRET-79",
+            "endpoint": "api/v1/lineage?code=QUERY-SECRET-80",
+            "auth": {"type": "api_key", "apiKey": "k-repr-secret-81"},
+        }
+    )
+    assert config is not None
+    with_password = DirectHttpConfig(url="http://alice:pw-repr-82@127.0.0.1:9")
+    shown = " ".join(
+        repr(x)
+        for x in (config, DirectHttpTransport(config), with_password, DirectHttpTransport(with_password))
+    )
+    for secret in ("QUERY-SECRET-79", "QUERY-SECRET-80", "k-repr-secret-81", "pw-repr-82"):
+        assert secret not in shown
+    assert "http://alice:***@127.0.0.1:9" in shown and "api_key=***" in shown
 
 
 @pytest.fixture(scope="module")

@@ -219,3 +219,29 @@ def test_dag_run_fail_message():
     event = wire(ev.build_dag_run_event("FAIL", run, namespace="ns", error="task_failure"))
     assert event["run"]["facets"]["errorMessage"]["message"] == "task_failure"
     assert event["run"]["facets"]["nominalTime"]["nominalStartTime"] == "2024-05-01T06:00:00+00:00"
+
+
+def test_error_text_is_redacted_before_it_is_cut():
+    """A cut through a password would leave ``postgresql://etl:Sup3`` where no redaction rule matches."""
+    url = "postgresql://etl:Sup3rS3cretPw@db/x"
+    password_at = len("RuntimeError: postgresql://etl:")
+    head_cut = "x" * (ev.MAX_ERROR_CHARS - password_at - 4)  # message[:MAX] would end inside the password
+    as_text = f"RuntimeError: {head_cut}{url}"
+    text = wire(ev.build_task_event("FAIL", DAG_RUN, TASK, namespace="ns", error=as_text))
+    assert "Sup3" not in text["run"]["facets"]["errorMessage"]["message"]
+    try:
+        raise RuntimeError(f"{head_cut}{url}")
+    except RuntimeError as exc:
+        error = exc
+    facet = wire(ev.build_task_event("FAIL", DAG_RUN, TASK, namespace="ns", error=error))["run"]["facets"]
+    assert "Sup3" not in facet["errorMessage"]["message"]
+    assert facet["errorMessage"]["message"].endswith("postgresql://etl:***@")  # cut after redaction
+    tail_cut = "y" * (ev.MAX_ERROR_CHARS - len("rS3cretPw@db/x") - 1)  # the stack's tail: inside it
+    try:
+        raise RuntimeError(f"{url}{tail_cut}")
+    except RuntimeError as exc:
+        error = exc
+    stack = wire(ev.build_task_event("FAIL", DAG_RUN, TASK, namespace="ns", error=error))["run"]["facets"][
+        "errorMessage"
+    ]["stackTrace"]
+    assert len(stack) == ev.MAX_ERROR_CHARS and "S3cretPw" not in stack and "etl:***@db/x" in stack

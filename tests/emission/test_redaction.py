@@ -6,15 +6,20 @@ import json
 import logging
 
 import ol_schema
+import pytest
 from openlineage.client.serde import Serde
 
 from airflow_lineage_provider.emission.redaction import (
     TRIM_FACET,
+    config_secrets,
     enforce_size_cap,
     mask_config,
     redact_event,
+    redact_text,
+    register_secrets,
     safe_error,
 )
+from airflow_lineage_provider.sql.redact import redact_uri_credentials
 
 from .conftest import http_config
 from .factory import run_event
@@ -193,3 +198,96 @@ def test_secret_registered_between_events_is_masked_in_the_next():
     assert "late-secret-4711" in json.dumps(redact_event(event()))
     mask_secret("late-secret-4711")
     assert "late-secret-4711" not in json.dumps(redact_event(event()))
+
+
+# --- secrets in configured URLs --------------------------------------------------------------------
+
+
+def test_query_values_masked_in_config_and_left_out_of_logged_errors(
+    receiver, make_emitter, caplog, tmp_path, monkeypatch
+):
+    config = {
+        "type": "http",
+        "url": "http://h:1/?api_key=QUERY-SECRET-91&x=2",
+        "endpoint": "api/v1/lineage?code=QUERY-SECRET-92",
+    }
+    assert mask_config(config) == {
+        "type": "http",
+        "url": "http://h:1/?api_key=***&x=***",
+        "endpoint": "api/v1/lineage?code=***",
+    }
+    rec = receiver("503")
+    with caplog.at_level(logging.DEBUG):
+        direct = make_emitter(http_config(rec, endpoint="api/v1/lineage?code=QUERY-SECRET-93"))
+        direct.emit(run_event("START", RUN_ID))
+        assert direct.flush(10)
+        # a ~/.netrc entry for the host: openlineage-python's transport, whose errors quote the URL's path
+        netrc = tmp_path / "netrc"
+        netrc.write_text("machine 127.0.0.1 login someone password pw-in-netrc\n")
+        netrc.chmod(0o600)
+        monkeypatch.setenv("NETRC", str(netrc))
+        through_requests = make_emitter(http_config(rec, endpoint="api/v1/lineage?api_key=QUERY-SECRET-94"))
+        through_requests.emit(run_event("START", RUN_ID))
+        assert through_requests.flush(10)
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("airflow_lineage_provider"))
+    assert rec.requests == 2 and ours.count("not delivered") == 2, ours
+    assert "QUERY-SECRET" not in ours
+    message = (
+        "HTTPConnectionPool(host='h', port=1): Max retries exceeded with url: /api?code=QUERY-SECRET-96 (x)"
+    )
+    assert safe_error(RuntimeError(message)) == (
+        "RuntimeError: HTTPConnectionPool(host='h', port=1): Max retries exceeded with url: /api (x)"
+    )
+    assert safe_error(RuntimeError("503 Server Error: x for url: http://h:1/a?code=QUERY-SECRET-97")) == (
+        "RuntimeError: 503 Server Error: x for url: http://h:1/a"
+    )
+
+
+def test_token_only_userinfo_masked_and_registered():
+    url = "http://tok3n-only-user-97@127.0.0.1:9/api"
+    assert mask_config({"url": url}) == {"url": "http://***@127.0.0.1:9/api"}
+    assert config_secrets({"type": "http", "url": url}) == ["tok3n-only-user-97"]
+    register_secrets(config_secrets({"type": "http", "url": url}))
+    assert "tok3n-only-user-97" not in safe_error(RuntimeError(f"cannot reach {url}"))
+
+
+@pytest.mark.parametrize(
+    ("password", "valid"),
+    [
+        ("p@ss-w0rd-98", True),
+        ("a@b@c-99x", True),
+        ("pa/ss1234word", False),
+        ("pa#ss1234word", False),
+        ("pa?ss1234word", False),
+        ("p%40ssword99", True),
+    ],
+)
+def test_passwords_with_special_characters_masked_whole(password, valid):
+    from urllib.parse import unquote, urlsplit
+
+    url = f"http://alice:{password}@127.0.0.1:9/api/v1"
+    assert mask_config({"url": url}) == {"url": "http://alice:***@127.0.0.1:9/api/v1"}
+    secrets = config_secrets({"url": url})
+    assert secrets[0] == password and set(secrets) == {password, unquote(password)}
+    if valid:  # what requests reads (and sends) is what is masked and registered
+        assert urlsplit(url).password == password
+        masked = redact_uri_credentials(f"error at {url} ...")
+        assert masked == "error at http://alice:***@127.0.0.1:9/api/v1 ..."
+
+
+def test_uri_credentials_take_the_last_at_sign_before_the_path():
+    assert redact_uri_credentials("postgresql://etl:p@ss@db:5432/x and mysql://r:h@t@db/y") == (
+        "postgresql://etl:***@db:5432/x and mysql://r:***@db/y"
+    )
+    in_path = "http://h:8080/x?mail=a@b.c"  # an '@' after the path is no userinfo
+    assert redact_uri_credentials(in_path) == in_path
+
+
+def test_redaction_time_is_linear_in_long_words():
+    """The scheme is matched from the start of a word only: from every letter, 200 kB would take ~30 s."""
+    import time
+
+    text = "x" * 200_000 + " postgresql://etl:pw-linear-1@db/x " + "a://b:" * 30_000 + "?code=1"
+    started = time.perf_counter()
+    assert "pw-linear-1" not in redact_text(text) and "pw-linear-1" not in safe_error(RuntimeError(text))
+    assert time.perf_counter() - started < 2.0

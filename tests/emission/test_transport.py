@@ -138,3 +138,44 @@ def test_http_token_never_logged_or_printed(receiver, make_emitter, caplog):
     assert rec.headers and rec.headers[0]["Authorization"] == f"Bearer {token}"  # it was used...
     assert token not in caplog.text  # ...and never logged
     assert token not in json.dumps(TransportSpec(config=config, source="t").masked())
+
+
+def test_transport_spec_repr_shows_no_secret():
+    config = {
+        "type": "http",
+        "url": "http://alice:pw-spec-repr-1@h:1/?code=QUERY-SECRET-2",
+        "auth": {"type": "api_key", "apiKey": "key-spec-repr-3"},
+    }
+    shown = repr(TransportSpec(config=config, source="t"))
+    assert "pw-spec-repr-1" not in shown and "QUERY-SECRET-2" not in shown and "key-spec-repr-3" not in shown
+    assert shown.startswith("TransportSpec(config={'type': 'http', 'url': 'http://alice:***@h:1/?code=***'")
+
+
+@pytest.mark.parametrize("timeout", ["abc", -1, 0, "nan", "inf", True, [1]])
+def test_bad_http_timeout_is_a_config_error_naming_the_option(clean_env, timeout):
+    clean_env(transport=json.dumps({"type": "http", "url": "http://127.0.0.1:9", "timeout": timeout}))
+    expected = r'\[lineage_provider\] transport .*"timeout" must be a number of seconds'
+    with pytest.raises(ConfigError, match=expected):
+        resolve()
+
+
+def test_bad_http_timeout_never_reaches_a_send(lineage_options):
+    """A configuration that skipped validation still fails at build, as a ConfigError naming the key."""
+    for timeout in ("abc", -1, float("nan"), float("inf"), "2.5"):
+        config = {"type": "http", "url": "http://127.0.0.1:9", "timeout": timeout}
+        spec = TransportSpec(config=config, source="t")
+        if timeout == "2.5":
+            assert build(spec, send_timeout=5.0).timeout == 2.5
+            continue
+        with pytest.raises(ConfigError, match=r'from t: .*"timeout" must be a number of seconds > 0'):
+            build(spec, send_timeout=1.0)
+
+
+def test_openlineage_url_is_validated_without_echoing_the_password(clean_env, monkeypatch):
+    monkeypatch.setenv("OPENLINEAGE_URL", "http://alice:pa#ss1234word@127.0.0.1:9")
+    clean_env()
+    with pytest.raises(ConfigError) as raised:
+        resolve()
+    message = str(raised.value)
+    assert message.startswith("OPENLINEAGE_URL: ") and "percent-encode" in message
+    assert "ss1234word" not in message and "pa#" not in message
