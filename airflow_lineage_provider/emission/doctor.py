@@ -1,7 +1,8 @@
 """``airflow-lineage doctor``: effective configuration (secrets masked), one test event, spool state.
 
 Exit code: 0 when the configuration is valid and the test event was delivered (or ``--no-send``),
-1 when the test event could not be delivered, 2 when the configuration is invalid.
+1 when the test event could not be delivered, 2 when the configuration is invalid (including a
+``spool_dir`` this process cannot write to or lock).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from airflow_lineage_provider import conf
     from airflow_lineage_provider.emission import transport
     from airflow_lineage_provider.emission.emitter import create_emitter
-    from airflow_lineage_provider.emission.spool import Spool
+    from airflow_lineage_provider.emission.spool import Spool, SpoolError
 
     conf.clear_cache()
     print("[lineage_provider] effective configuration")
@@ -82,13 +83,23 @@ def run(args: argparse.Namespace) -> int:
 
     print("\nspool")
     try:
-        state = Spool(conf.spool_dir(), conf.spool_max_bytes()).state()
+        spool = Spool(conf.spool_dir(), conf.spool_max_bytes())
+        state = spool.state()
         print(f"  directory                  {state.directory}")
         print(f"  events waiting             {state.count} ({_human_bytes(state.bytes)} of "
               f"{_human_bytes(state.max_bytes)} cap)")
         if state.count:
             print(f"  oldest / newest            {state.oldest} / {state.newest}")
             print("  deliver them with        airflow-lineage replay")
+        try:
+            spool.check()
+            print("  writable                   yes")
+        except SpoolError as exc:
+            print(
+                f"  writable                   NO: {exc.detail}; set [lineage_provider] spool_dir to a "
+                "directory this user can write"
+            )
+            invalid = True
     except (ConfigError, OSError) as exc:
         print(f"  cannot read the spool: {exc}")
         invalid = True

@@ -19,17 +19,25 @@ hand it the GIL in the middle of the task's hook. One daemon sender thread per p
 to the transport through one send worker thread, giving each send ``send_timeout`` seconds. A failed or
 timed-out send is spooled; while the spool holds this process's undelivered events, later events are
 spooled behind them and the spool is replayed oldest first (with backoff), so order is kept. A send that
-times out and later succeeds removes its spooled copy (no duplicate). At exit the queue gets
-``flush_timeout`` seconds, then what is left is spooled. After ``fork`` the child starts with no emitter
-(its parent's queue and threads stay the parent's).
+times out and later succeeds removes its spooled copy, and replay checks the copy is still there before
+sending it (no duplicate). An event the backend rejects for good (HTTP 4xx such as 400, 413, 422, see
+``rejection_status``) is not retried: it is kept aside in the spool as ``.<stamp>.rejected``, counted as
+dropped, and does not hold up the events after it. When the spool refuses writes or cannot be replayed
+(read-only, not a directory, wrong owner), nothing can wait behind it: events are sent directly. At exit
+the queue gets ``flush_timeout`` seconds, then what is left is spooled; a send already in flight may
+finish within that time (so its record is not replayed after an answer that came too late), no new one
+is started. Warnings that could repeat per event are rate-limited (``metrics.LogThrottle``). After
+``fork`` the child starts with no emitter (its parent's queue and threads stay the parent's).
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
 import queue
+import re
 import threading
 import time
 from collections import deque
@@ -38,8 +46,9 @@ from typing import Any
 
 from airflow_lineage_provider._openlineage import ensure_imported
 from airflow_lineage_provider.emission import metrics
+from airflow_lineage_provider.emission import spool as spool_module
 from airflow_lineage_provider.emission.redaction import enforce_size_cap, redact_event, safe_error
-from airflow_lineage_provider.emission.spool import Spool, next_stamp
+from airflow_lineage_provider.emission.spool import Rejected, Spool, SpoolError, next_stamp
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +63,41 @@ _STOP_GRACE_SECONDS = 1.0
 _BACKOFF_MIN, _BACKOFF_MAX = 1.0, 60.0
 #: how often a healthy process looks for events other processes left in the spool
 _SPOOL_CHECK_SECONDS = 30.0
+#: the longest single wait: longer (or non-finite) timeouts are cut to it
+_MAX_WAIT_SECONDS = 300.0
+#: 4xx answers that are retried like 5xx: 408/425/429 mean "later"; 401/403/404/405/407 mean the
+#: configuration is wrong, which holds for every event alike (fixing it must not find them all set aside)
+_RETRIED_4XX = frozenset({401, 403, 404, 405, 407, 408, 425, 429})
+#: ``emission.direct.HttpStatusError`` messages start with the status
+_LEADING_STATUS = re.compile(r"(\d{3}) ")
 
 _PENDING, _DELIVERED, _SPOOLED = "pending", "delivered", "spooled"
+#: outcomes of one send
+_SENT, _FAILED, _REJECTED = "sent", "failed", "rejected"
+
+
+def rejection_status(error: BaseException) -> int | None:
+    """The HTTP status when ``error`` says the backend rejected the event for good, else None.
+
+    A 4xx answer other than those in ``_RETRIED_4XX`` (e.g. 400, 409, 413, 422): the same event would be
+    rejected again. The status is read from ``error.status`` (urllib, aiohttp), ``error.response
+    .status_code`` (requests, which openlineage-python's HttpTransport raises) or the start of the
+    message of ``emission.direct.HttpStatusError``.
+    """
+    status = getattr(error, "status", None)
+    if not isinstance(status, int):
+        status = getattr(getattr(error, "response", None), "status_code", None)
+    if not isinstance(status, int) and type(error).__name__ == "HttpStatusError":
+        match = _LEADING_STATUS.match(str(error))
+        status = int(match.group(1)) if match else None
+    if isinstance(status, int) and 400 <= status < 500 and status not in _RETRIED_4XX:
+        return status
+    return None
+
+
+def _bounded(seconds: float) -> float:
+    """``seconds`` as a wait that threading accepts and a process exit can afford."""
+    return 0.0 if math.isnan(seconds) else min(max(seconds, 0.0), _MAX_WAIT_SECONDS)
 
 
 class _Item:
@@ -98,8 +140,8 @@ class Emitter:
     ) -> None:
         self.transport = transport
         self.spool = spool
-        self.send_timeout = send_timeout
-        self.flush_timeout = flush_timeout
+        self.send_timeout = _bounded(send_timeout)
+        self.flush_timeout = _bounded(flush_timeout)
         self.replay_on_success = replay_on_success
         self.max_event_bytes = max_event_bytes
         self.mask_sql_literals = mask_sql_literals
@@ -113,6 +155,8 @@ class Emitter:
         self._wake = threading.Event()  # set by flush/close, never by emit
         self._stopped = threading.Event()
         self._closing = False
+        #: once closing: a send in flight may still finish until then (monotonic)
+        self._close_deadline = 0.0
         self._shutdown_spooled = 0
         self._lock = threading.Lock()  # guards item states, spool writes of timed-out sends, _stuck
         self._send_lock = threading.Lock()  # one send at a time through the worker
@@ -128,6 +172,13 @@ class Emitter:
         self._backoff = _BACKOFF_MIN
         self._next_retry = 0.0
         self._next_spool_check = 0.0
+        #: why the spool last refused a write (log-safe)
+        self._spool_error = ""
+        # warnings that can repeat per event: the first, then one a minute with a count
+        self._full_log = metrics.LogThrottle(log)
+        self._failed_log = metrics.LogThrottle(log)
+        self._lost_log = metrics.LogThrottle(log)
+        self._spool_log = metrics.LogThrottle(log)
 
     # --- the caller's side ---------------------------------------------------------------------
 
@@ -135,7 +186,7 @@ class Emitter:
         try:
             item = _Item(next_stamp(), event)
             if self._closed or os.getpid() != self._pid:
-                self._spool_item(item)
+                self._spool_item(item, "not sent (emitted after close, or in a forked child)")
                 return
             if self._sender is None:
                 self._start_sender()
@@ -143,9 +194,9 @@ class Emitter:
                 if len(self._queue) < self._queue_size:
                     self._queue.append(item)
                     return
-            log.warning("lineage queue is full (%d events); spooling the event", self._queue_size)
-            self._backlog = self.replay_on_success
-            self._spool_item(item)
+            self._full_log.warning("lineage queue is full (%d events); spooling events", self._queue_size)
+            if self._spool_item(item, "the lineage queue is full"):
+                self._backlog = self.replay_on_success
         except Exception as exc:  # lineage never breaks a task
             log.warning("lineage event not queued: %s", safe_error(exc))
 
@@ -159,31 +210,40 @@ class Emitter:
             return self._idle()
         self._wake.set()
         with self._drained:
-            return self._drained.wait_for(self._idle, timeout)
+            return self._drained.wait_for(self._idle, None if timeout is None else _bounded(timeout))
 
     def close(self, timeout: float | None = None) -> None:
-        """Flush for at most ``timeout`` seconds, spool whatever is left, stop the sender.
+        """Flush for at most ``timeout`` seconds, spool whatever is left, stop the sender. Never raises.
 
         When the backend is already known to be failing (events are being spooled, or a send hangs),
-        waiting cannot deliver anything: what is queued is spooled at once.
+        waiting cannot deliver anything: what is queued is spooled at once. A send in flight may still
+        finish within ``timeout``; no new one is started.
         """
         if os.getpid() != self._pid or self._closed:
             return
-        if self._backlog or self._stuck is not None:
-            timeout = 0.0
-        self.flush(self.flush_timeout if timeout is None else timeout)
+        try:
+            self._close(self.flush_timeout if timeout is None else _bounded(timeout))
+        except Exception as exc:  # an exit handler must not raise: keep what can be kept
+            self._closed = self._closing = True
+            log.warning("lineage: closing the emitter failed (%s); spooling what is left", safe_error(exc))
+            try:
+                self._spool_leftovers()
+            except Exception:
+                log.debug("spooling at shutdown failed", exc_info=True)
+
+    def _close(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        self.flush(0.0 if self._backlog or self._stuck is not None else timeout)
+        self._close_deadline = deadline  # set before _closing: the sender reads it once it sees _closing
         self._closed = True  # from now on emit() spools directly
         self._closing = True  # the sender spools what it holds instead of sending, then stops
         self._wake.set()
         if self._sender is not None:
-            self._stopped.wait(_STOP_GRACE_SECONDS)
-        while True:  # what the sender did not get to (it never started, or it is stuck)
-            with self._queue_lock:
-                item = self._queue.popleft() if self._queue else self._current
-                self._current = None
-            if item is None:
-                break
-            self._spool_at_shutdown(item)
+            self._stopped.wait(max(0.0, deadline - time.monotonic()) + _STOP_GRACE_SECONDS)
+        self._spool_leftovers()
+        for throttle in (self._full_log, self._failed_log, self._lost_log, self._spool_log):
+            throttle.flush()
+        spool_module.flush_warnings()
         if self._shutdown_spooled:
             log.warning(
                 "lineage: %d undelivered event(s) spooled at shutdown, for later delivery",
@@ -194,6 +254,17 @@ class Emitter:
                 self.transport.close(0)
             except Exception:
                 log.debug("closing the transport failed", exc_info=True)
+
+    def _spool_leftovers(self) -> None:
+        """Spool what the sender did not get to (it never started, or it is stuck)."""
+        while True:
+            with self._queue_lock:
+                item, self._current = self._current, None
+                if item is None and self._queue:
+                    item = self._queue.popleft()
+            if item is None:
+                return
+            self._spool_at_shutdown(item)
 
     def _at_exit(self) -> None:
         if os.getpid() == self._pid:
@@ -225,31 +296,54 @@ class Emitter:
                 item.state = _DELIVERED  # nothing more to do with it
         return item.wire
 
-    def _spool_item(self, item: _Item) -> bool:
+    def _spool_item(self, item: _Item, why: str) -> bool:
         with self._lock:
-            return self._spool_locked(item)
+            return self._spool_locked(item, why)
 
     def _spool_at_shutdown(self, item: _Item) -> None:
         with self._lock:
-            if self._spool_locked(item):
+            if self._spool_locked(item, "not sent before exit"):
                 self._shutdown_spooled += 1
 
-    def _spool_locked(self, item: _Item) -> bool:
-        """Spool a pending item; True if this call stored it."""
+    def _spool_locked(self, item: _Item, why: str) -> bool:
+        """Spool a pending item; True if this call stored it. If the spool refuses, the event is lost."""
         if item.state != _PENDING or self._prepare(item) is None:
             return False
-        try:
-            assert item.wire is not None
-            self.spool.write(item.stamp, item.wire)
-            item.state = _SPOOLED
+        if self._write_locked(item):
             return True
+        item.state = _DELIVERED
+        metrics.incr("dropped")
+        self._lost_log.warning(
+            "lineage event lost: %s, and the spool %s ([lineage_provider] spool_dir) refused it (%s)",
+            why,
+            self.spool.directory,
+            self._spool_error,
+        )
+        return False
+
+    def _write_locked(self, item: _Item) -> bool:
+        """Write a pending, prepared item to the spool; False (it stays pending) if the spool refuses."""
+        assert item.wire is not None
+        try:
+            self.spool.write(item.stamp, item.wire)
         except Exception as exc:
-            item.state = _DELIVERED
-            metrics.incr("dropped")
-            log.warning(
-                "lineage event lost: the spool %s refused it (%s)", self.spool.directory, safe_error(exc)
-            )
+            self._spool_error = safe_error(exc)
+            self._backlog = False  # nothing can wait behind a spool that refuses writes: send directly
             return False
+        item.state = _SPOOLED
+        return True
+
+    def _spool_behind(self, item: _Item) -> bool:
+        """Spool an item behind this process's backlog; False (send it directly) if the spool refuses."""
+        with self._lock:
+            if item.state != _PENDING or self._write_locked(item):
+                return True
+        self._spool_log.warning(
+            "lineage spool %s ([lineage_provider] spool_dir) refuses writes (%s); sending events directly",
+            self.spool.directory,
+            self._spool_error,
+        )
+        return False
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -273,19 +367,37 @@ class Emitter:
                 call.done.set()
                 if call.on_late is not None:
                     self._stuck = None
-                    call.on_late(error is None)
+                    try:
+                        call.on_late(error is None)
+                    except Exception:  # the worker must outlive any late answer
+                        log.debug("handling a late answer failed", exc_info=True)
 
-    def _deliver(self, item: _Item, *, keep: bool = True) -> bool:
-        """Send one prepared item within ``send_timeout``; on failure it is spooled (if ``keep``)."""
+    def _send(self, item: _Item, *, keep: bool = True) -> str:
+        """Send one prepared item within ``send_timeout``: ``_SENT``, ``_FAILED`` or ``_REJECTED``.
+
+        On a failure the item is spooled (if ``keep``); a pending item rejected for good is kept aside
+        in the spool (if ``keep``). An item read from the spool is not sent when its record is gone: an
+        earlier send of the same event was answered late, after the record had been read.
+        """
         with self._send_lock:
             stuck = self._stuck
             if stuck is not None:  # an earlier send still hangs: give it one more send_timeout to end
                 stuck.done.wait(self.send_timeout)
-            if self._stuck is not None:  # still hanging: do not queue behind it
-                self.last_error = "an earlier send is still waiting for an answer"
+            with self._lock:
+                if self._closing and self._winding_down():
+                    blocked: str | None = "the process is shutting down"
+                elif self._stuck is not None:  # still hanging: do not queue behind it
+                    blocked = "an earlier send is still waiting for an answer"
+                elif item.state == _SPOOLED and not self.spool.has(item.stamp):
+                    item.state = _DELIVERED  # the late answer removed the record: this copy was delivered
+                    return _SENT
+                else:
+                    blocked = None
+            if blocked is not None:
+                self.last_error = blocked
                 if keep:
-                    self._spool_item(item)
-                return False
+                    self._spool_item(item, blocked)
+                return _FAILED
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run_worker, name="lineage-send", daemon=True)
                 self._worker.start()
@@ -294,33 +406,56 @@ class Emitter:
             self._calls.put(call)
             deadline = time.monotonic() + self.send_timeout
             while not call.done.wait(min(POLL_SECONDS, max(0.0, deadline - time.monotonic()))):
-                if self._closing or time.monotonic() >= deadline:  # shutting down: spool, do not wait
+                now = time.monotonic()
+                if now >= deadline or (now >= self._close_deadline and self._winding_down()):
                     break
+            rejected = False
             with self._lock:
                 if call.done.is_set():
-                    error = call.error
-                    if error is None:
+                    if call.error is None:
                         self._delivered_locked(item)
-                        return True
-                    reason = safe_error(error)
+                        return _SENT
+                    reason = safe_error(call.error)
+                    rejected = rejection_status(call.error) is not None
                 else:
                     self._stuck = call
                     call.on_late = lambda ok: self._late_locked(item, ok)
                     reason = (
-                        "the process is shutting down" if self._closing
+                        "the process is shutting down"
+                        if self._winding_down()
                         else f"no answer within send_timeout={self.send_timeout:g}s"
                     )
                 self.last_error = reason
                 if not keep:
-                    return False
-                self._spool_locked(item)
+                    return _REJECTED if rejected else _FAILED
+                # a rejected event is set aside below if pending; if spooled, by the replay (deliver_spooled)
+                set_aside = rejected and item.state == _PENDING
+                if set_aside:
+                    item.state = _DELIVERED
+                elif not rejected:
+                    self._spool_locked(item, f"not delivered ({reason})")
         metrics.incr("failed")
-        log.warning("lineage event not delivered (%s); kept in the spool %s", reason, self.spool.directory)
-        return False
+        if rejected:
+            if set_aside:
+                self.spool.reject(item.stamp, reason, item.wire)
+            return _REJECTED
+        if item.state == _SPOOLED:
+            self._failed_log.warning(
+                "lineage event not delivered (%s); kept in the spool %s", reason, self.spool.directory
+            )
+        return _FAILED
+
+    def _winding_down(self) -> bool:
+        """True on the sender thread once close() began: it starts no new send, and stops waiting for
+        the one in flight at the close deadline (other threads, e.g. a replay by hand, are not bound)."""
+        return self._closing and threading.current_thread() is self._sender
 
     def _delivered_locked(self, item: _Item) -> None:
         if item.state == _SPOOLED:  # spooled meanwhile (exit) or being replayed: forget the stored copy
-            self.spool.discard(item.stamp)
+            try:
+                self.spool.discard(item.stamp)
+            except OSError:  # a replay reports it (SpoolError); a late answer cannot do better
+                log.debug("cannot remove a delivered lineage event from the spool", exc_info=True)
         item.state = _DELIVERED
         metrics.incr("emitted")
 
@@ -336,14 +471,34 @@ class Emitter:
         item = _Item(next_stamp(), event)
         if self._prepare(item) is None:
             return "the event cannot be serialised"
-        return None if self._deliver(item, keep=False) else self.last_error
+        return None if self._send(item, keep=False) == _SENT else self.last_error
 
     def deliver_spooled(self, event: dict[str, Any], stamp: str) -> bool:
-        """Deliver one event read from the spool (``Spool.replay``'s callback); True when delivered."""
-        return self._deliver(_Item(stamp, None, wire=event, state=_SPOOLED))
+        """Deliver one event read from the spool (``Spool.replay``'s callback); True when delivered.
 
-    def _replay(self) -> None:
-        result = self.spool.replay(self.deliver_spooled)
+        Raises ``spool.Rejected`` when the backend rejected it for good (replay moves the record aside).
+        """
+        outcome = self._send(_Item(stamp, None, wire=event, state=_SPOOLED))
+        if outcome == _REJECTED:
+            raise Rejected(self.last_error or "rejected")
+        return outcome == _SENT
+
+    def _replay(self, *, only_if_pending: bool = False) -> None:
+        try:
+            if only_if_pending and not self.spool.has_pending():
+                return
+            result = self.spool.replay(self.deliver_spooled)
+        except Exception as exc:  # the spool cannot be read, locked or written: do not wait behind it
+            self._spool_error = exc.detail if isinstance(exc, SpoolError) else safe_error(exc)
+            self._backlog = False
+            self._next_retry = self._next_spool_check = time.monotonic() + _BACKOFF_MAX
+            self._spool_log.warning(
+                "lineage spool %s ([lineage_provider] spool_dir) cannot be replayed (%s); "
+                "sending events directly",
+                self.spool.directory,
+                self._spool_error,
+            )
+            return
         now = time.monotonic()
         if result.failed or result.locked:
             if result.failed:
@@ -358,17 +513,17 @@ class Emitter:
     def _process(self, item: _Item) -> None:
         if self._prepare(item) is None:
             return
-        if self._backlog or self._stuck is not None:  # keep order: behind what is already spooled
-            self._spool_item(item)
+        # keep order: behind what is already spooled (unless the spool refuses it: then send directly)
+        if (self._backlog or self._stuck is not None) and self._spool_behind(item):
             if self._backlog and time.monotonic() >= self._next_retry:
                 self._replay()
             return
-        if self._deliver(item):
+        outcome = self._send(item)
+        if outcome == _SENT:
             if self.replay_on_success and time.monotonic() >= self._next_spool_check:
                 self._next_spool_check = time.monotonic() + _SPOOL_CHECK_SECONDS
-                if self.spool.has_pending():
-                    self._replay()
-        elif self.replay_on_success:
+                self._replay(only_if_pending=True)
+        elif outcome == _FAILED and self.replay_on_success and item.state == _SPOOLED:
             self._backlog = True
             self._next_retry = time.monotonic() + self._backoff
 
@@ -395,11 +550,7 @@ class Emitter:
                     self._wake.wait(POLL_SECONDS)
                     self._wake.clear()
                     if self._backlog and not self._closing and time.monotonic() >= self._next_retry:
-                        try:
-                            self._replay()
-                        except Exception as exc:
-                            log.warning("lineage spool replay failed: %s", safe_error(exc))
-                            self._next_retry = time.monotonic() + _BACKOFF_MAX
+                        self._replay()
                     continue
                 try:
                     if self._closing:

@@ -4,14 +4,22 @@
   writer leaves either a complete record or an ignored temporary file, never a corrupt record. Records are
   not fsync'ed (that costs tens of milliseconds of CPU per event on common filesystems, exactly when a
   backend outage makes every event go to the spool): after an OS crash or power loss the newest records
-  may be missing or empty, and an empty or torn record is moved aside and counted, never delivered.
+  may be missing or empty, and an empty or torn record is moved aside (``.<name>.unreadable``) and
+  counted, never delivered. A write that fails (disk full) removes its temporary file.
 * ``<name>`` is a stamp taken when the event was emitted (wall-clock nanoseconds, monotonic within a
   process, then pid and a sequence number), so sorting names gives emission order: a run's START is
   replayed before its COMPLETE.
-* The directory is capped at ``spool_max_mb``: past it the oldest records are evicted, counted
-  (``lineage_provider.events.dropped``) and logged.
-* Replay holds an exclusive ``fcntl`` lock on ``.replay.lock`` (one replayer at a time across processes),
-  delivers oldest first, deletes each record once delivered, and stops at the first failure.
+* The directory is capped at ``spool_max_mb``: past it the oldest records are evicted (records moved
+  aside first), counted (``lineage_provider.events.dropped``) and logged.
+* Replay holds an exclusive ``flock`` on ``.replay.lock`` (one replayer at a time across processes),
+  delivers oldest first, deletes each record once delivered, and stops at the first failure. A record the
+  backend rejects for good (the callback raises :class:`Rejected`, e.g. on HTTP 413) is moved aside as
+  ``.<name>.rejected``, counted as dropped, and replay goes on with the next one. A record that cannot be
+  read right now (``EMFILE``, ``EIO`` ...) stops the replay until the next try; only a record that is not a
+  JSON object (empty, torn) is moved aside. A forked child closes its copy of a held lock at once, so it
+  never holds up replay for its lifetime.
+* Errors that make the directory unusable (not a directory, read-only, wrong owner) are raised as
+  :class:`SpoolError`, which names ``[lineage_provider] spool_dir``.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import itertools
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,6 +44,8 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".json"
 LOCK_NAME = ".replay.lock"
+#: suffixes of records moved aside (never replayed; they count toward the cap and are evicted first)
+UNREADABLE, REJECTED = ".unreadable", ".rejected"
 #: temporary files older than this are leftovers of a crashed writer and are removed
 _STALE_TMP_SECONDS = 3600
 #: re-measure the directory after this many writes (other processes write to it too)
@@ -49,12 +60,63 @@ def next_stamp() -> str:
     return f"{_clock_offset + time.monotonic_ns():020d}-{os.getpid():08d}-{next(_sequence):010d}"
 
 
+#: replay lock descriptors this process holds (``flock`` belongs to the open file, which a fork shares)
+_held_locks: set[int] = set()
+_rejected_log = metrics.LogThrottle(log)
+_unreadable_log = metrics.LogThrottle(log)
+
+
 def _reset_after_fork() -> None:
     global _clock_offset
     _clock_offset = time.time_ns() - time.monotonic_ns()
+    for fd in list(_held_locks):  # the parent's replay lock: this process must not keep it held
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held_locks.clear()
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+class SpoolError(OSError):
+    """The spool directory cannot be used (not a directory, read-only, wrong owner ...)."""
+
+    def __init__(self, directory: str, what: str, exc: BaseException | None = None) -> None:
+        #: what is wrong, without the directory (e.g. "is not writable", "cannot be created: ...")
+        self.detail = what + (f": {_os_error(exc)}" if exc is not None else "")
+        super().__init__(f"the lineage spool {directory} ([lineage_provider] spool_dir) {self.detail}")
+
+
+class Rejected(Exception):
+    """Raised by a replay callback when the backend rejected the event for good (e.g. HTTP 413).
+
+    ``reason`` is log-safe; replay moves the record aside as ``.<stamp>.rejected`` and goes on.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def flush_warnings() -> None:
+    """Log the count of spool warnings held back by rate limiting (at the emitter's close)."""
+    _rejected_log.flush()
+    _unreadable_log.flush()
+
+
+def _move(source: str, target: str) -> bool:
+    """Rename ``source`` to ``target``; False if ``source`` is gone."""
+    try:
+        os.replace(source, target)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _os_error(exc: BaseException | None) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
+    return type(exc).__name__ if exc is not None else ""
 
 
 @dataclass(frozen=True)
@@ -71,7 +133,10 @@ class SpoolState:
 class ReplayResult:
     delivered: int = 0
     failed: int = 0
+    #: unreadable records moved aside
     dropped: int = 0
+    #: records the backend rejected for good, moved aside
+    rejected: int = 0
     remaining: int = 0
     #: another process held the replay lock, nothing was attempted
     locked: bool = False
@@ -91,22 +156,32 @@ class Spool:
 
     def write(self, stamp: str, event: dict[str, Any]) -> None:
         """Store one event atomically (raises OSError if the disk refuses)."""
+        self._store(stamp, event, stamp + SUFFIX)
+        metrics.incr("spooled")
+
+    def _store(self, stamp: str, event: dict[str, Any], name: str) -> None:
         if not self._made:
             os.makedirs(self.directory, exist_ok=True)
             self._made = True
         data = json.dumps(event, separators=(",", ":"), default=str).encode("utf-8")
         self._make_room(len(data))
-        final = os.path.join(self.directory, stamp + SUFFIX)
-        tmp = os.path.join(self.directory, f".{stamp}.tmp")
+        self._write_file(f".{stamp}.tmp", name, data)
+
+    def _write_file(self, tmp_name: str, name: str, data: bytes) -> None:
+        tmp = os.path.join(self.directory, tmp_name)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
-        os.replace(tmp, final)
-        metrics.incr("spooled")
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+            os.replace(tmp, os.path.join(self.directory, name))
+        except BaseException:  # disk full: a partial temporary file must not stay (the cap ignores it)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     def discard(self, stamp: str) -> None:
         """Forget one record (already delivered); a missing record is fine."""
@@ -116,17 +191,44 @@ class Spool:
             if self._approx_bytes is not None:
                 self._approx_bytes = max(0, self._approx_bytes - size)
 
+    def has(self, stamp: str) -> bool:
+        """True while the record of ``stamp`` is in the spool."""
+        return os.path.exists(self._path(stamp))
+
+    def reject(self, stamp: str, reason: str, event: dict[str, Any] | None = None) -> None:
+        """Keep an event the backend rejected for good as ``.<stamp>.rejected``, never replayed.
+
+        ``event``: store it (it was never spooled); None: move its record aside. Counted as dropped and
+        logged with ``reason`` (log-safe, e.g. the HTTP status).
+        """
+        aside = f".{stamp}{REJECTED}"
+        try:
+            if event is not None:
+                self._store(stamp, event, aside)
+            elif not _move(self._path(stamp), os.path.join(self.directory, aside)):
+                return  # delivered meanwhile (a late answer) or evicted
+            kept = f"kept as {aside} in the spool {self.directory}"
+        except OSError as exc:
+            kept = (
+                f"not kept: the spool {self.directory} ([lineage_provider] spool_dir) refused it "
+                f"({_os_error(exc)})"
+            )
+        metrics.incr("dropped")
+        _rejected_log.warning(
+            "lineage event rejected by the backend (%s); it is not retried, %s", reason, kept
+        )
+
     def _path(self, stamp: str) -> str:
         return os.path.join(self.directory, stamp + SUFFIX)
 
     def _make_room(self, incoming: int) -> None:
         self._writes += 1
         if self._approx_bytes is None or self._writes % _RESCAN_EVERY == 0:
-            self._approx_bytes = sum(size for _, size in self._entries())
+            self._approx_bytes = sum(size for _, size in self._entries(aside=True))
         if self._approx_bytes + incoming <= self.max_bytes:
             self._approx_bytes += incoming
             return
-        entries = self._entries()
+        entries = self._entries(aside=True)  # records moved aside sort first ("."), so go first
         total = sum(size for _, size in entries)
         evicted = evicted_bytes = 0
         for name, size in entries:
@@ -155,15 +257,22 @@ class Spool:
         except FileNotFoundError:
             return
 
-    def _entries(self) -> list[tuple[str, int]]:
-        """(name, size) of every record, oldest first; removes stale temporary files on the way."""
+    def _entries(self, *, aside: bool = False) -> list[tuple[str, int]]:
+        """(name, size) of every record, oldest first; removes stale temporary files on the way.
+
+        ``aside``: also the records moved aside (unreadable, rejected), for the cap.
+        """
         found = []
         now = time.time()
         for entry in self._scan():
+            name = entry.name
             try:
-                if entry.name.endswith(SUFFIX) and not entry.name.startswith("."):
-                    found.append((entry.name, entry.stat().st_size))
-                elif entry.name.endswith(".tmp") and now - entry.stat().st_mtime > _STALE_TMP_SECONDS:
+                if name.endswith(SUFFIX) and not name.startswith("."):
+                    if entry.is_file():  # not a directory or a FIFO someone left there
+                        found.append((name, entry.stat().st_size))
+                elif aside and name.endswith((UNREADABLE, REJECTED)):
+                    found.append((name, entry.stat().st_size))
+                elif name.endswith(".tmp") and now - entry.stat().st_mtime > _STALE_TMP_SECONDS:
                     os.unlink(entry.path)
             except FileNotFoundError:
                 continue
@@ -176,6 +285,21 @@ class Spool:
 
     def has_pending(self) -> bool:
         return any(e.name.endswith(SUFFIX) and not e.name.startswith(".") for e in self._scan())
+
+    def check(self) -> None:
+        """Raise :class:`SpoolError` unless events can be written to and replayed from the directory."""
+        probe = os.path.join(self.directory, f".probe-{os.getpid()}-{threading.get_ident()}.tmp")
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, b"{}")
+            finally:
+                os.close(fd)
+                os.unlink(probe)
+        except OSError as exc:
+            raise SpoolError(self.directory, "cannot be written", exc) from None
+        os.close(self._open_lock())
 
     def read(self, stamp: str) -> dict[str, Any]:
         with open(self._path(stamp), "rb") as handle:
@@ -198,10 +322,39 @@ class Spool:
 
     # --- replay --------------------------------------------------------------------------------
 
+    def _open_lock(self) -> int:
+        """A descriptor of ``.replay.lock`` to ``flock``.
+
+        The file is created readable and writable by all (less the umask): a lock file one user created
+        must not lock another out. A lock file that cannot be opened for writing is opened read-only
+        (``flock`` works on either).
+        """
+        path = os.path.join(self.directory, LOCK_NAME)
+        try:
+            try:
+                return os.open(path, os.O_CREAT | os.O_RDWR, 0o666)
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                    raise
+                return os.open(path, os.O_RDONLY)
+        except OSError as exc:
+            raise SpoolError(self.directory, "cannot be locked for replay", exc) from None
+
     @contextlib.contextmanager
     def _replay_lock(self, wait: float) -> Iterator[bool]:
-        os.makedirs(self.directory, exist_ok=True)
-        fd = os.open(os.path.join(self.directory, LOCK_NAME), os.O_CREAT | os.O_RDWR, 0o600)
+        """Hold the replay lock (yields True), or yield False when another process holds it.
+
+        Raises :class:`SpoolError` when the directory cannot be used, before anything is delivered: a
+        record that cannot be removed once delivered would be delivered again and again.
+        """
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+        except OSError as exc:
+            raise SpoolError(self.directory, "cannot be created", exc) from None
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            raise SpoolError(self.directory, "is not writable")
+        fd = self._open_lock()
+        _held_locks.add(fd)
         try:
             deadline = time.monotonic() + wait
             while True:
@@ -215,6 +368,7 @@ class Spool:
                     time.sleep(0.05)
             yield True
         finally:
+            _held_locks.discard(fd)
             os.close(fd)  # releases the lock
 
     def replay(
@@ -226,7 +380,9 @@ class Spool:
     ) -> ReplayResult:
         """Deliver stored events oldest first with ``deliver(event, stamp) -> bool``; stop at a failure.
 
+        ``deliver`` may raise :class:`Rejected`: that record is moved aside and replay goes on.
         ``wait``: seconds to wait for another process's replay to finish (0: give up at once).
+        Raises :class:`SpoolError` when the directory cannot be used.
         """
         result = ReplayResult()
         with self._replay_lock(wait) as acquired:
@@ -236,6 +392,7 @@ class Spool:
                 return result
             while limit is None or result.delivered < limit:
                 stamps = self.names()
+                result.remaining = len(stamps)
                 if not stamps:
                     break
                 progressed = False
@@ -246,25 +403,44 @@ class Spool:
                         event = self.read(stamp)
                     except FileNotFoundError:
                         continue
-                    except (OSError, ValueError) as exc:
+                    except ValueError as exc:  # empty, torn, not JSON: it can never be delivered
                         self._quarantine(stamp, exc)
                         result.dropped += 1
                         continue
-                    if not deliver(event, stamp):
+                    except OSError as exc:  # EMFILE, EIO, EACCES ...: the record may well be fine
+                        _unreadable_log.warning(
+                            "lineage spool record %s cannot be read now (%s); replay will try again later",
+                            self._path(stamp),
+                            _os_error(exc),
+                        )
                         result.failed += 1
                         break
-                    self.discard(stamp)
+                    try:
+                        delivered = deliver(event, stamp)
+                    except Rejected as exc:
+                        self.reject(stamp, exc.reason)
+                        result.rejected += 1
+                        progressed = True
+                        continue
+                    if not delivered:
+                        result.failed += 1
+                        break
+                    try:
+                        self.discard(stamp)
+                    except OSError as exc:
+                        raise SpoolError(self.directory, "cannot remove a delivered record", exc) from None
                     metrics.incr("replayed")
                     result.delivered += 1
                     progressed = True
                 if result.failed or not progressed:
                     break
-            result.remaining = len(self._entries())
+            with contextlib.suppress(OSError):  # e.g. out of descriptors: the last listing's count stays
+                result.remaining = len(self._entries())
         return result
 
     def _quarantine(self, stamp: str, exc: BaseException) -> None:
         with contextlib.suppress(OSError):
-            os.replace(self._path(stamp), os.path.join(self.directory, f".{stamp}.unreadable"))
+            os.replace(self._path(stamp), os.path.join(self.directory, f".{stamp}{UNREADABLE}"))
         metrics.incr("dropped")
         log.warning("lineage spool record %s is unreadable (%s); moved aside", stamp, type(exc).__name__)
 
@@ -298,13 +474,18 @@ def replay_command(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}")
         return 2
-    result = spool.replay(emitter.deliver_spooled, limit=limit, wait=30.0)
+    try:
+        result = spool.replay(emitter.deliver_spooled, limit=limit, wait=30.0)
+    except SpoolError as exc:
+        print(f"error: {exc}")
+        return 1
     if result.locked:
         print(f"another process is replaying {spool.directory} ({result.remaining} waiting); try later")
         return 1
     print(
         f"replayed {result.delivered} event(s) from {spool.directory}; {result.remaining} remaining"
         + (f"; {result.dropped} unreadable record(s) moved aside" if result.dropped else "")
+        + (f"; {result.rejected} event(s) rejected by the backend, moved aside" if result.rejected else "")
         + ("; stopped at a delivery failure (see the warning above)" if result.failed else "")
     )
     return 1 if result.failed else 0

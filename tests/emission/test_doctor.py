@@ -23,6 +23,7 @@ def test_doctor_healthy_masks_secrets_and_sends(receiver, lineage_options, capsy
     assert "doc-key-123456" not in out and '"apiKey": "***"' in out
     assert "[lineage_provider] transport" in out
     assert "events waiting             1" in out
+    assert "writable                   yes" in out
     assert "delivered" in out and " ms" in out
     (event,) = rec.received()
     ol_schema.validate(event)
@@ -49,3 +50,13 @@ def test_doctor_invalid_config(lineage_options, capsys):
     lineage_options(transport="{not json")
     assert main(["doctor", "--no-send"]) == 2
     assert "INVALID" in capsys.readouterr().out
+
+
+def test_doctor_fails_on_a_spool_it_cannot_write(lineage_options, monkeypatch, capsys):
+    """A spool directory that can be read but not written (like a read-only mount): exit code 2."""
+    lineage_options()
+    monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__SPOOL_DIR", "/proc/self")  # nobody can create files there
+    assert main(["doctor", "--no-send"]) == 2
+    out = capsys.readouterr().out
+    assert "events waiting             0" in out  # readable
+    assert "writable                   NO" in out and "[lineage_provider] spool_dir" in out

@@ -6,15 +6,19 @@ import argparse
 import json
 import logging
 import os
+import resource
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from airflow_lineage_provider.emission import metrics
-from airflow_lineage_provider.emission.spool import Spool, next_stamp, replay_command
+from airflow_lineage_provider.emission.spool import Spool, SpoolError, next_stamp, replay_command
 
 from .conftest import http_config
 from .factory import assert_exactly_once_in_order, run_pairs
@@ -165,3 +169,108 @@ def test_spool_path_default_under_airflow_home(lineage_options, airflow_home: Pa
     monkeypatch.delenv("AIRFLOW__LINEAGE_PROVIDER__SPOOL_DIR")
     conf.clear_cache()
     assert conf.spool_dir() == str(airflow_home / "lineage" / "spool")
+
+
+def test_failed_write_leaves_no_temporary_file(tmp_path):
+    """A write the disk refuses half-way (here: the file size limit, like a full disk) removes its .tmp."""
+    spool = Spool(str(tmp_path), 1 << 30)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))  # Python ignores SIGXFSZ: writes fail EFBIG
+    try:
+        with pytest.raises(OSError):
+            spool.write(next_stamp(), {"eventType": "START", "payload": "x" * 20_000})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert os.listdir(tmp_path) == []
+
+
+def test_record_that_cannot_be_read_now_is_kept_for_the_next_replay(tmp_path):
+    """Out of file descriptors (EMFILE) while replaying: the record is valid, so it is not moved aside."""
+    spool = Spool(str(tmp_path), 1 << 30)
+    events = _wire(run_pairs(2))
+    stamps = [next_stamp() for _ in events]
+    for stamp, event in zip(stamps, events, strict=True):
+        spool.write(stamp, event)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    delivered = []
+
+    def deliver_then_run_out_of_descriptors(event, stamp):
+        delivered.append(stamp)
+        lowest_free = os.dup(0)
+        os.close(lowest_free)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))  # no open() succeeds now
+        return True
+
+    try:
+        result = spool.replay(deliver_then_run_out_of_descriptors)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert (result.delivered, result.failed, result.dropped) == (1, 1, 0)
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".unreadable")]
+    assert spool.names() == stamps[1:]
+    result = spool.replay(lambda event, stamp: delivered.append(stamp) or True)
+    assert (result.delivered, result.remaining) == (3, 0) and delivered == stamps
+
+
+def test_replay_lock_file_is_usable_by_other_users(tmp_path):
+    """``.replay.lock`` is created like any shared file (0666 less the umask), not 0600 for its creator."""
+    spool = Spool(str(tmp_path), 1 << 30)
+    spool.replay(lambda event, stamp: True)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(tmp_path / ".replay.lock").st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_forked_child_does_not_keep_the_replay_lock(tmp_path):
+    """A process forked while its sender replays (e.g. an executor starting a worker) must not hold the
+    lock for its own lifetime: once the parent's replay ends, others can replay."""
+    spool = Spool(str(tmp_path), 1 << 30)
+    for index in range(4):
+        spool.write(next_stamp(), {"index": index})
+    replaying = threading.Event()
+
+    def slow_deliver(event, stamp):
+        replaying.set()
+        time.sleep(0.2)
+        return True
+
+    thread = threading.Thread(target=spool.replay, args=(slow_deliver,))
+    thread.start()
+    assert replaying.wait(5)
+    pid = os.fork()
+    if pid == 0:  # a long-lived child that never touches the spool
+        time.sleep(30)
+        os._exit(0)
+    try:
+        thread.join(10)
+        spool.write(next_stamp(), {"index": "new"})
+        result = Spool(str(tmp_path), 1 << 30).replay(lambda event, stamp: True)
+        assert not result.locked and result.delivered == 1
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+def test_unwritable_spool_is_reported_with_the_option_name(tmp_path, lineage_options, capsys):
+    """Replay of a spool that cannot be written raises SpoolError naming spool_dir; nothing is sent."""
+    (tmp_path / "a-file").write_text("")
+    for directory in ("/proc/self", str(tmp_path / "a-file" / "spool")):
+        with pytest.raises(SpoolError, match=r"\[lineage_provider\] spool_dir"):
+            Spool(directory, 1 << 30).replay(lambda event, stamp: pytest.fail("nothing may be sent"))
+    lineage_options()
+    code = replay_command(argparse.Namespace(spool_dir="/proc/self", limit=None, dry_run=False))
+    assert code == 1 and "[lineage_provider] spool_dir" in capsys.readouterr().out
+
+
+def test_records_moved_aside_count_toward_the_cap_and_go_first(tmp_path):
+    record = {"eventType": "START", "payload": "x" * 1000}
+    size = len(json.dumps(record, separators=(",", ":")))
+    spool = Spool(str(tmp_path), max_bytes=6 * size)
+    aside = [next_stamp() for _ in range(3)]
+    for stamp in aside:
+        spool.reject(stamp, "413 Payload Too Large", record)
+    stamps = [next_stamp() for _ in range(4)]
+    for stamp in stamps:
+        spool.write(stamp, record)
+    assert spool.names() == stamps  # only records are replayed; one moved-aside record was evicted
+    assert len([n for n in os.listdir(tmp_path) if n.endswith(".rejected")]) == 2
