@@ -177,6 +177,18 @@ def validate_transport(config: Any, option: str = "transport") -> dict[str, Any]
     if kind in ("http", "async_http") and timeout is not None and not _timeout_ok(timeout):
         msg = f'{where}: "timeout" must be a number of seconds > 0, got {timeout!r}'
         raise ConfigError(msg)
+    compression = config.get("compression")
+    if kind in ("http", "async_http") and compression not in (None, "", "gzip"):
+        msg = f'{where}: "compression" must be "gzip" or left out, got {compression!r}'
+        raise ConfigError(msg)
+    auth = config.get("auth")
+    if kind in ("http", "async_http") and isinstance(auth, dict) and auth.get("type") == "api_key":
+        if not (auth.get("apiKey") or auth.get("apikey") or auth.get("api_key")):
+            msg = (
+                f'{where}: "auth" of type "api_key" needs "apiKey", e.g. '
+                '{"auth": {"type": "api_key", "apiKey": "..."}} (or leave "auth" out)'
+            )
+            raise ConfigError(msg)
     if kind == "file" and not config.get("log_file_path"):
         example = '{"type": "file", "log_file_path": "/tmp/ol.json"}'
         msg = f"{where}: a file transport needs \"log_file_path\", e.g. {example}"

@@ -71,3 +71,19 @@ def test_http_timeout_must_be_seconds_above_zero(timeout) -> None:
 def test_other_sources_are_named_as_they_are() -> None:
     with pytest.raises(ConfigError, match=r"^OPENLINEAGE_URL: an http transport needs"):
         conf.validate_transport({"type": "http"}, "OPENLINEAGE_URL")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"compression": "zstd"}, r'"compression" must be "gzip" or left out, got \'zstd\''),
+        ({"auth": {"type": "api_key"}}, r'"auth" of type "api_key" needs "apiKey"'),
+        ({"auth": {"type": "api_key", "apiKey": ""}}, r'"auth" of type "api_key" needs "apiKey"'),
+    ],
+)
+def test_http_settings_that_could_never_send_are_refused_at_once(extra, message) -> None:
+    with pytest.raises(ConfigError, match=r"\[lineage_provider\] transport.*" + message):
+        conf.validate_transport({"type": "http", "url": "http://127.0.0.1:9", **extra})
+    ok = {"type": "http", "url": "http://127.0.0.1:9", "compression": "gzip",
+          "auth": {"type": "api_key", "apiKey": "k"}}  # fmt: skip
+    assert conf.validate_transport(ok) is ok
