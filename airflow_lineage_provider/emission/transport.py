@@ -201,8 +201,8 @@ def build(spec: TransportSpec, *, send_timeout: float | None = None) -> Transpor
         raise ConfigError(msg) from None
     from airflow_lineage_provider.emission import direct
 
+    _make_file_directory(config, spec.source)
     if spec.is_default:
-        os.makedirs(os.path.dirname(config["log_file_path"]), exist_ok=True)
         return direct.RotatingFileWriter(config["log_file_path"], int(config["max_bytes"]))
     if os.getenv("OPENLINEAGE_DISABLED", "").strip().lower() != "true":  # else the factory's no-op transport
         http = direct.direct_http_config(config)
@@ -220,6 +220,25 @@ def build(spec: TransportSpec, *, send_timeout: float | None = None) -> Transpor
         raise
     except Exception as exc:
         msg = f"cannot build the lineage transport from {spec.source}: {redaction.safe_error(exc)}"
+        raise ConfigError(msg) from None
+
+
+def _make_file_directory(config: dict[str, Any], source: str) -> None:
+    """Create the directory of a local ``file`` transport's ``log_file_path``, as logging handlers do.
+
+    A missing directory would otherwise fail every send; one that cannot be created is a ConfigError
+    naming the path, so the events stay in the spool and the log says what to fix.
+    """
+    path = config.get("log_file_path")
+    if config.get("type") != "file" or not isinstance(path, str) or not path or "://" in path:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        msg = (f"cannot build the lineage transport from {source}: cannot create the directory {directory!r} "
+               f"of the file transport's log_file_path ({exc.strerror or exc}); create it, make it "
+               "writable for the Airflow user or change log_file_path")
         raise ConfigError(msg) from None
 
 

@@ -179,3 +179,22 @@ def test_openlineage_url_is_validated_without_echoing_the_password(clean_env, mo
     message = str(raised.value)
     assert message.startswith("OPENLINEAGE_URL: ") and "percent-encode" in message
     assert "ss1234word" not in message and "pa#" not in message
+
+
+def test_file_transport_creates_a_missing_directory(make_emitter, tmp_path):
+    path = tmp_path / "not" / "there" / "ol.jsonl"
+    em = make_emitter({"type": "file", "log_file_path": str(path), "append": True})
+    events = run_pairs(2)
+    for event in events:
+        em.emit(event)
+    assert em.flush(10)
+    assert_exactly_once_in_order(ol_schema.read_events(path), events)
+
+
+def test_file_transport_directory_that_cannot_be_made_is_a_config_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    spec = TransportSpec(config={"type": "file", "log_file_path": str(blocker / "sub" / "ol.jsonl"),
+                                 "append": True}, source="[lineage_provider] transport")
+    with pytest.raises(ConfigError, match=r"log_file_path.*create it"):
+        build(spec)
