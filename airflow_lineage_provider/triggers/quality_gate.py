@@ -1,21 +1,59 @@
 """The trigger a paused quality gate waits on: re-measure every ``poke_interval`` until the thresholds hold.
 
 It runs in the triggerer (no worker slot held). The measuring query is the one the gate built; it runs in a
-thread (``asyncio.to_thread``) through the connection's ``DbApiHook`` so the event loop never blocks. Polls
-start on a fixed schedule (every ``poke_interval`` from the first), so a repair is seen by the next poll.
+thread of its own through the connection's ``DbApiHook``, so the event loop never blocks, and a query stuck
+on a lock never holds a thread of the loop's shared executor that other triggers need. Polls start on a
+fixed schedule (every ``poke_interval`` from the first), so a repair is seen by the next poll.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_lineage_provider.quality.evaluation import BREACH, GateSpec
 from airflow_lineage_provider.quality.metrics import Measurement, MetricsQuery, error_line
+
+T = TypeVar("T")
+
+
+async def _in_own_thread(function: Callable[[], T], name: str) -> T:
+    """``function()`` in a new daemon thread, awaited without blocking the loop.
+
+    Not ``asyncio.to_thread``: that borrows the loop's default executor (a handful of threads shared by
+    every trigger in the triggerer), which a few queries blocked on locks would exhaust. Cancelling the
+    await abandons the thread; it ends when its query returns.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: Any, error: BaseException | None) -> None:
+        if future.done():  # cancelled meanwhile (the gate's timeout)
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+    def work() -> None:
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            value = function()
+        except BaseException as exc:
+            error = exc
+        try:
+            loop.call_soon_threadsafe(settle, value, error)
+        except RuntimeError:  # the loop is gone (triggerer shutting down): nobody waits for this result
+            pass
+
+    threading.Thread(target=work, name=name, daemon=True).start()
+    return await future
 
 
 class QualityGateTrigger(BaseTrigger):
@@ -78,7 +116,8 @@ class QualityGateTrigger(BaseTrigger):
             try:
                 # a query stuck on a lock must not outlive the gate's timeout (the thread finishes on its own)
                 left = max(1.0, self.deadline - time.time())
-                last = await asyncio.wait_for(asyncio.to_thread(self._measure), timeout=left)
+                measuring = _in_own_thread(self._measure, f"quality-gate {table}")
+                last = await asyncio.wait_for(measuring, timeout=left)
                 last_error = None
             except TimeoutError:
                 last_error = f"the measuring query was still running at the gate's timeout ({left:.0f}s left)"

@@ -123,6 +123,29 @@ def test_keeps_polling_through_errors_and_recovers_after_repair(db, capfd) -> No
     assert len(loop_ticks) >= 5
 
 
+def test_measuring_does_not_need_the_loops_shared_executor(db) -> None:
+    """The triggerer's default executor is shared by every trigger; when other work has it busy (here: its
+    only thread, blocked), the gate still measures and recovers, instead of queueing behind it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    release = threading.Event()
+
+    async def run() -> Any:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+        blocker = loop.run_in_executor(None, release.wait, 30)
+        try:
+            return await asyncio.wait_for(anext(_trigger(db[0], max_rate=0.25).run()), timeout=10)
+        finally:
+            release.set()
+            await blocker
+
+    started = time.monotonic()
+    event = asyncio.run(run()).payload
+    assert event["status"] == "recovered" and event["polls"] == 1
+    assert time.monotonic() - started < 5
+
+
 @pytest.mark.integration
 def test_a_query_blocked_by_a_lock_does_not_outlive_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     """PostgreSQL: another session holds an exclusive lock, so the measuring query waits; the trigger still
