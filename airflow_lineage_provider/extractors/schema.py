@@ -146,21 +146,20 @@ def _literal(value: str, kind: str) -> str:
 
 
 def _sqlite_query(tables: Sequence[TableRef]) -> str:
-    by_schema: dict[str, set[str]] = {}
-    for table in tables:
-        schema = (table.schema or table.database or "main").lower()
-        by_schema.setdefault(schema, set()).add(table.name.lower())
-    parts = []
-    for schema, names in sorted(by_schema.items()):
-        quoted_schema = '"' + schema.replace('"', '""') + '"'
-        in_list = ", ".join(_literal(name, "sqlite") for name in sorted(names))
-        schema_literal = _literal(schema, "sqlite")
-        parts.append(
-            f"SELECT {schema_literal}, m.name, p.name, p.type, p.cid "
-            f"FROM {quoted_schema}.sqlite_master AS m, pragma_table_info(m.name, {schema_literal}) AS p "
-            f"WHERE m.type IN ('table', 'view') AND lower(m.name) IN ({in_list})"
-        )
-    return " UNION ALL ".join(parts) + " ORDER BY 1, 2, 5"
+    """One statement for every table, attached databases included. The schema argument of
+    ``pragma_table_info`` comes from ``pragma_database_list``, so a database the SQL ATTACHed on its own
+    connection (unknown to the lookup connection) is simply not found instead of failing the whole query."""
+    wanted = sorted(
+        {((table.schema or table.database or "main").lower(), table.name.lower()) for table in tables}
+    )
+    rows = ", ".join(f"({_literal(schema, 'sqlite')}, {_literal(name, 'sqlite')})" for schema, name in wanted)
+    return (
+        f"WITH wanted(s, t) AS (VALUES {rows}) "
+        "SELECT d.name, w.t, p.name, p.type, p.cid "
+        "FROM pragma_database_list AS d CROSS JOIN wanted AS w "
+        "CROSS JOIN pragma_table_info(w.t, d.name) AS p "
+        "WHERE lower(d.name) = w.s ORDER BY 1, 2, 5"
+    )
 
 
 def _information_schema_query(kind: str, tables: Sequence[TableRef]) -> str:

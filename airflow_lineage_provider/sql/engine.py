@@ -27,6 +27,10 @@ MAX_PAREN_DEPTH = 100
 MAX_PARSE_CHARS = 250_000
 #: longer statements with a VALUES list are analysed with their first row only
 VALUES_SHORTEN_AT = 20_000
+#: deeper BEGIN ... END nesting gets the table-level scan (every level costs scans of the remaining text)
+MAX_BLOCK_DEPTH = 32
+#: a piece that is itself a block (``BEGIN ... END``, not ``BEGIN TRANSACTION``): unwrapped without a parse
+_NESTED_BLOCK = re.compile(r"^\s*BEGIN\b(?!\s*;|\s+(?:TRANSACTION|TRAN|WORK|DISTRIBUTED)\b)", re.IGNORECASE)
 #: dialects where a database *is* a schema: ``USE x`` sets the default schema
 _USE_SETS_SCHEMA = {"mysql", "hive", "spark", "spark2", "databricks", "doris", "starrocks", "clickhouse"}
 
@@ -138,11 +142,16 @@ def _analyze(
     return _net(state, keep_temp_tables)
 
 
-def _analyze_piece(piece: str, state: _State, *, allow_routine: bool) -> None:
+def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int = 0) -> None:
+    if depth > MAX_BLOCK_DEPTH:
+        _fallback(piece, state, f"blocks nested deeper than {MAX_BLOCK_DEPTH} levels: table-level scan only")
+        return
     body = text.routine_body(piece) if allow_routine else None
+    if body is None and depth and _NESTED_BLOCK.match(text.strip_comments(piece)):
+        body = text.routine_body(piece, anywhere=True)  # a block inside a block: no failed parse per level
     if body is not None:
         for inner in text.split_statements(body):
-            _analyze_piece(inner, state, allow_routine=False)
+            _analyze_piece(inner, state, allow_routine=False, depth=depth + 1)
         return
     if _handle_text_statement(piece, state):
         return
@@ -159,7 +168,7 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool) -> None:
         block = text.routine_body(piece, anywhere=True)
         if block is not None and block.strip():
             for inner in text.split_statements(block):
-                _analyze_piece(inner, state, allow_routine=False)
+                _analyze_piece(inner, state, allow_routine=False, depth=depth + 1)
             return
         if _recover(piece, state):
             return

@@ -206,7 +206,28 @@ class StatementAnalyzer:
         if handler is None:
             return Result(tree.key, inputs=read_tables(tree, set()))
         result: Result = handler(tree)
+        self._nested_writes(tree, result)
         return result
+
+    def _nested_writes(self, tree: exp.Expression, result: Result) -> None:
+        """PostgreSQL data-modifying CTEs (``WITH x AS (DELETE/UPDATE/INSERT ... RETURNING ...)``) write their
+        target whether or not the main query reads them: their tables and edges join the statement's."""
+        nested = [
+            cte.this
+            for cte in tree.find_all(exp.CTE)
+            if isinstance(cte.this, exp.Insert | exp.Update | exp.Delete | exp.Merge)
+        ]
+        if not nested:
+            return
+        pushed = self._with_ctes(tree)  # the DML may read the CTEs of the statement
+        try:
+            for dml in nested:
+                sub: Result = getattr(self, f"_{dml.key}")(dml)
+                result.outputs = list(dict.fromkeys([*result.outputs, *sub.outputs]))
+                result.inputs = list(dict.fromkeys([*result.inputs, *sub.inputs]))
+                result.columns = merge_edges([*result.columns, *sub.columns])
+        finally:
+            self.walker.pop_ctes(pushed)
 
     # ------------------------------------------------------------------ helpers
     def _with_ctes(self, tree: exp.Expression) -> bool:

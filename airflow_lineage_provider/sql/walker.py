@@ -167,7 +167,39 @@ class StatementWalker:
             return merged
         if isinstance(query, exp.Select):
             return self.select_columns(query, scope)
+        if isinstance(query, exp.Insert | exp.Update | exp.Delete | exp.Merge):
+            return self.returning_columns(query, scope)
         return []
+
+    def returning_columns(self, dml: exp.Expression, parent: Scope | None) -> list[OutCol]:
+        """``RETURNING`` columns of a data-modifying statement (PostgreSQL ``WITH x AS (DELETE ... RETURNING
+        ...)``): they read the modified table and the statement's FROM/USING items."""
+        returning = dml.args.get("returning")
+        target = dml.this
+        if not isinstance(returning, exp.Returning) or not isinstance(target, exp.Table):
+            return []
+        scope = Scope([], parent)
+        src = self.source(target, scope)
+        if src is not None:
+            scope.sources.append(src)
+        items: list[exp.Expression] = []
+        for key in ("from_", "from", "using"):
+            val = dml.args.get(key)
+            if isinstance(val, exp.From):
+                items.extend([val.this, *(val.expressions or ())])
+            elif isinstance(val, list):
+                items.extend(val)
+            elif isinstance(val, exp.Expression):
+                items.append(val)
+        items.extend(j.this for j in dml.args.get("joins") or ())
+        for item in (i for top in items for i in _flatten_item(top)):
+            found = self.source(item, scope)
+            if found is not None:
+                scope.sources.append(found)
+        out: list[OutCol] = []
+        for proj in returning.expressions:
+            out.extend(self.projection(proj, scope))
+        return out
 
     def push_ctes(self, node: exp.Expression) -> bool:
         with_ = node.args.get("with_") or node.args.get("with")

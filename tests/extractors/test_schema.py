@@ -92,3 +92,25 @@ def test_timeout_gives_up_without_waiting(sqlite_warehouse: Warehouse) -> None:
 def test_unsupported_source_is_reported(sqlite_warehouse: Warehouse) -> None:
     result = lookup_schemas(None, "bigquery", "x", [TableRef("t", "d", "p")], timeout=1.0, ttl=1.0)
     assert result.round_trips == 0 and "no schema lookup" in (result.error or "")
+
+
+def test_sqlite_table_of_a_database_attached_by_the_script_does_not_lose_the_others(
+    sqlite_warehouse: Warehouse, tmp_path
+) -> None:
+    """``ATTACH ... AS aux`` lives only in the task's connection: the lookup connection does not have it. That
+    must not fail the one query (and every schema with it); the attached table is simply not found."""
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE ext (a INTEGER, b TEXT)")
+    tables = [TableRef("customers"), TableRef("ext", "aux"), TableRef("orders", "main")]
+    result = _lookup(sqlite_warehouse, tables)
+    assert result.error is None
+    assert [c.name for c in result.columns["customers"]] == ["id", "name", "country"]
+    assert [c.name for c in result.columns["main.orders"]] == ["id", "customer_id", "amount", "ds"]
+    assert "aux.ext" not in result.columns
+
+
+def test_sqlite_names_match_case_insensitively(sqlite_warehouse: Warehouse) -> None:
+    result = _lookup(sqlite_warehouse, [TableRef("Customers"), TableRef("ORDERS", "Main")])
+    assert [c.name for c in result.columns["Customers"]] == ["id", "name", "country"]
+    assert [c.name for c in result.columns["Main.ORDERS"]] == ["id", "customer_id", "amount", "ds"]

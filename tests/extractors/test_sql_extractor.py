@@ -218,3 +218,24 @@ def test_operator_database_overrides_the_connection(
         source.conn, "t", default_database=source.database, default_schema=source.schema
     )
     assert ident.name == expected
+
+
+def test_sqlite_script_that_attaches_a_database_keeps_schemas(sqlite_warehouse: Warehouse, tmp_path) -> None:
+    import sqlite3
+
+    other = tmp_path / "side.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE ext (a INTEGER, b TEXT)")
+    sql = f"ATTACH DATABASE '{other}' AS side; INSERT INTO audit_log SELECT b, a FROM side.ext"
+    op = SQLExecuteQueryOperator(task_id="attach", conn_id=sqlite_warehouse.conn_id, sql=sql)
+    complete = _event(SqlExtractor(op).extract_on_complete({}, None))
+    facet = complete["run"]["facets"]["sqlExtraction"]
+    assert facet["status"] == "ok", facet["reasons"]
+    assert [d["name"] for d in complete["inputs"]] == ["side.ext"]
+    out = complete["outputs"][0]
+    assert [f["name"] for f in out["facets"]["schema"]["fields"]] == ["customer", "total"]
+    fields = out["facets"]["columnLineage"]["fields"]
+    assert {k: [i["field"] for i in v["inputFields"]] for k, v in fields.items()} == {
+        "customer": ["b"],
+        "total": ["a"],
+    }
