@@ -294,7 +294,27 @@ def dataset_for_table(
         return DatasetId(namespace, f"{db}.{name}" if db else name)
     database = database or default_database or conn_database
     schema = schema or default_schema or conn_schema
-    return DatasetId(namespace, ".".join(part for part in (database, schema, name) if part))
+    parts = [part for part in (database, schema, name) if part]
+    if kind in _UPPER_CASE_CATALOGS:
+        parts = [_upper_unquoted(part) for part in parts]
+    return DatasetId(namespace, ".".join(parts))
+
+
+#: engines that store unquoted names in upper case: dataset names follow their catalogs (and Snowflake's own
+#: lineage, and the official OpenLineage provider), so ``sales`` is ``SALES`` and ``"Sales"`` stays ``Sales``
+_UPPER_CASE_CATALOGS = {"snowflake", "oracle", "db2"}
+
+
+def _upper_unquoted(part: str) -> str:
+    """A name part without upper-case letters was unquoted (the SQL parser lower-cases those): upper-case it.
+    One with upper-case letters was quoted as written and is kept. (A quoted all-lower-case name, rare on
+    these engines, is upper-cased too.)"""
+    return part.upper() if part == part.lower() else part
+
+
+def fold_column(conn: Any, column: str) -> str:
+    """A column name as the connection's catalog stores it when unquoted (see :func:`dataset_for_table`)."""
+    return _upper_unquoted(column) if _kind(conn) in _UPPER_CASE_CATALOGS else column
 
 
 _OBJECT_STORES = {"s3", "s3a", "s3n", "gs", "gcs", "abfs", "abfss", "wasb", "wasbs", "azure"}

@@ -80,7 +80,7 @@ def conn(
         (
             conn("snowflake", None, None, "PUBLIC", {"account": "myorg_acct1", "database": "DB"}),
             "t",
-            ("snowflake://myorg-acct1", "DB.PUBLIC.t"),
+            ("snowflake://myorg-acct1", "DB.PUBLIC.T"),
         ),
         (conn("google_cloud_platform", extra={"project": "proj"}), "ds.t", ("bigquery", "proj.ds.t")),
         (
@@ -163,3 +163,27 @@ def test_asset_uri_round_trip(dataset: DatasetId) -> None:
     uri = asset_uri(dataset)
     assert uri is not None
     assert dataset_from_uri(uri) == dataset
+
+
+@pytest.mark.parametrize(
+    ("connection", "table", "expected"),
+    [
+        # unquoted names (lower-cased by the parser) are upper case in these catalogs; quoted ones are kept
+        (conn("snowflake", extra={"account": "a1", "database": "analytics"}), TableRef("orders", "raw"),
+         "ANALYTICS.RAW.ORDERS"),
+        (conn("snowflake", extra={"account": "a1", "database": "DB"}), TableRef("Orders", "raw"),
+         "DB.RAW.Orders"),
+        (conn("oracle", "ora", None, "svc"), TableRef("emp", "hr"), "SVC.HR.EMP"),
+        (conn("postgres", "h", 5432, "sales"), TableRef("orders", "raw"), "sales.raw.orders"),  # unchanged
+    ],
+)
+def test_upper_case_catalogs(connection: Connection, table: TableRef, expected: str) -> None:
+    assert dataset_for_table(connection, table).name == expected
+
+
+def test_fold_column_follows_the_catalog() -> None:
+    from airflow_lineage_provider.naming import fold_column
+
+    assert fold_column(conn("snowflake", extra={"account": "a1"}), "email") == "EMAIL"
+    assert fold_column(conn("snowflake", extra={"account": "a1"}), "Email") == "Email"
+    assert fold_column(conn("postgres", "h"), "email") == "email"

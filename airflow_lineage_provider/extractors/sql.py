@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -117,7 +117,7 @@ def load_engine() -> None:
 
 
 def _column_mapping(columns: Mapping[str, Columns]) -> dict[str, dict[str, str]]:
-    return {key: {col.name.lower(): col.type or "" for col in cols} for key, cols in columns.items()}
+    return {key: {col.name: col.type or "" for col in cols} for key, cols in columns.items()}
 
 
 @attrs.define
@@ -377,6 +377,11 @@ class Extraction:
             self._ids[table] = found
         return found
 
+    def _fold(self, column: str) -> str:
+        from airflow_lineage_provider.naming import fold_column
+
+        return fold_column(self.source.conn, column)
+
     def _datasets(
         self, lineage: SqlLineage, columns: Mapping[str, Columns]
     ) -> tuple[list[InputDataset], list[OutputDataset]]:
@@ -398,7 +403,9 @@ class Extraction:
         for table in _unique(lineage.inputs):
             ident = self._dataset_id(table)
             inputs.append(InputDataset(namespace=ident.namespace, name=ident.name, facets=facets(table)))
-        column_facets = self._column_lineage(lineage, producer, _guessed_targets(lineage, columns))
+        column_facets = self._column_lineage(
+            lineage, producer, _guessed_targets(lineage, columns), _catalog_spelling(columns, self._fold)
+        )
         outputs = []
         for table in _unique(lineage.outputs):
             ident = self._dataset_id(table)
@@ -409,9 +416,16 @@ class Extraction:
         return inputs, outputs
 
     def _column_lineage(
-        self, lineage: SqlLineage, producer: str, guessed: set[TableRef]
+        self,
+        lineage: SqlLineage,
+        producer: str,
+        guessed: set[TableRef],
+        spell: Callable[[TableRef, str], str] = lambda table, column: column,
     ) -> dict[TableRef, Any]:
-        """``columnLineage`` per output table; edges into ``guessed`` targets and ``*`` edges are left out."""
+        """``columnLineage`` per output table; edges into ``guessed`` targets and ``*`` edges are left out.
+
+        Column names take the catalog's spelling (``spell``), so they match the schema facets' fields.
+        """
         from openlineage.client.facet_v2 import column_lineage_dataset as cl
 
         per_table: dict[TableRef, dict[str, list[Any]]] = {}
@@ -419,19 +433,21 @@ class Extraction:
             out_table = edge.output.table
             if out_table is None or out_table in guessed or edge.output.column == "*":
                 continue
-            fields = per_table.setdefault(out_table, {}).setdefault(edge.output.column, [])
+            output = spell(out_table, edge.output.column)
+            fields = per_table.setdefault(out_table, {}).setdefault(output, [])
             for ref in edge.inputs:
                 if ref.table is None or ref.column == "*":
                     continue
                 ident = self._dataset_id(ref.table)
-                if any(f.namespace == ident.namespace and f.name == ident.name and f.field == ref.column
+                field = spell(ref.table, ref.column)
+                if any(f.namespace == ident.namespace and f.name == ident.name and f.field == field
                        for f in fields):
                     continue
                 fields.append(
                     cl.InputField(
                         namespace=ident.namespace,
                         name=ident.name,
-                        field=ref.column,
+                        field=field,
                         transformations=[cl.Transformation(type="DIRECT", subtype=edge.transformation)],
                     )
                 )
@@ -473,6 +489,29 @@ class Extraction:
 _EXPLICIT_INSERT_COLUMNS = re.compile(
     r"^\s*(?:INSERT|REPLACE)\b[^(]*?\bINTO\s+[^\s(]+\s*\(\s*(?!SELECT\b|WITH\b|VALUES\b)", re.IGNORECASE
 )
+
+
+def _catalog_spelling(
+    columns: Mapping[str, Columns], fold: Callable[[str], str] = lambda column: column
+) -> Callable[[TableRef, str], str]:
+    """``spell(table, column)``: the column as the table's catalog spells it, when the SQL wrote it in
+    another case and exactly one catalog column matches (``email`` for ``"Email"`` on MySQL or SQLite,
+    ``email`` for ``EMAIL`` on Snowflake); ``fold(column)`` when the catalog does not list it (upper case on
+    Snowflake); otherwise as written."""
+    folded: dict[str, dict[str, list[str]]] = {}
+    for key, cols in columns.items():
+        by_lower: dict[str, list[str]] = {}
+        for col in cols:
+            by_lower.setdefault(col.name.lower(), []).append(col.name)
+        folded[key] = by_lower
+
+    def spell(table: TableRef, column: str) -> str:
+        names = folded.get(table.qualified, {}).get(column.lower(), [])
+        if not names:
+            return fold(column)
+        return names[0] if len(names) == 1 and column not in names else column
+
+    return spell
 
 
 def _guessed_targets(lineage: SqlLineage, columns: Mapping[str, Columns]) -> set[TableRef]:

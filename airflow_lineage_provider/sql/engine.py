@@ -96,13 +96,14 @@ def analyze_safely(sql: Any, dialect: str | None, **kwargs: Any) -> SqlLineage:
 
 
 def normalize_schema(schema: Any) -> dict[str, list[str]] | None:
-    """``{"[db.][schema.]table": [cols] | {col: type}}`` -> lower-cased keys and column lists."""
+    """``{"[db.][schema.]table": [cols] | {col: type}}`` -> lower-cased keys, column names as the catalog
+    spells them (``SELECT *`` expands to those; references match them case-insensitively)."""
     if not schema or not isinstance(schema, Mapping):
         return None
     out: dict[str, list[str]] = {}
     for key, cols in schema.items():
         names = list(cols.keys()) if isinstance(cols, Mapping) else [str(c) for c in cols or ()]
-        out[str(key).lower()] = [str(c).lower() for c in names]
+        out[str(key).lower()] = [str(c) for c in names]
     return out
 
 

@@ -396,7 +396,7 @@ class StatementWalker:
                     out.extend(
                         OutCol(c, frozenset({ColumnRef(src.table, c)}), IDENTITY)
                         for c in cols
-                        if c not in excluded
+                        if c not in excluded and c.lower() not in excluded
                     )
         return out
 

@@ -366,3 +366,49 @@ def test_other_common_sql_operators(sqlite_warehouse: Warehouse, lineage_events)
     assert extraction(check)["status"] == "ok"
     rows = by_job(events, f"{dag_id}.insert_rows", "COMPLETE")
     assert datasets(rows, "outputs") == {sqlite_warehouse.ds("audit_log")}
+
+
+CATALOG_CASE_DAG = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+
+with DAG({dag_id!r}, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    SQLExecuteQueryOperator(task_id="setup", conn_id={conn_id!r}, sql=[
+        'CREATE TABLE people (id INTEGER, "Email" VARCHAR(50), "Full Name" VARCHAR(50))',
+        'CREATE TABLE people_copy (id INTEGER, "Email" VARCHAR(50), "Full Name" VARCHAR(50))',
+    ]) >> [
+        SQLExecuteQueryOperator(task_id="star", conn_id={conn_id!r},
+                                sql="INSERT INTO people_copy SELECT * FROM people"),
+        SQLExecuteQueryOperator(task_id="written", conn_id={conn_id!r},
+                                sql={written!r}),
+    ]
+"""
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def test_column_names_take_the_catalogs_spelling(
+    kind: str, request: pytest.FixtureRequest, lineage_events
+) -> None:
+    """Mixed-case and spaced column names: ``SELECT *`` expands to the catalog's names, and a name the SQL
+    writes in another case (SQLite compares names case-insensitively) is named as the catalog spells it, so
+    column lineage fields match the schema facets' fields."""
+    wh: Warehouse = request.getfixturevalue(f"{kind}_warehouse")
+    written = (
+        'INSERT INTO people_copy (id, "Email") SELECT id, "Email" FROM people'
+        if kind == "postgres"
+        else "INSERT INTO people_copy (id, email) SELECT id, EMAIL FROM people"
+    )
+    dag_id = f"lp_case_{wh.conn_id}"
+    source = CATALOG_CASE_DAG.format(dag_id=dag_id, conn_id=wh.conn_id, written=written)
+    assert run_dag(source, dag_id).state == "success"
+    events = lineage_events()
+    ds = wh.ds
+    star = by_job(events, f"{dag_id}.star", "COMPLETE")
+    assert [name for name, _ in schema_fields(star, ds("people")) or []] == ["id", "Email", "Full Name"]
+    assert column_edges(star) == {
+        (ds("people_copy"), c, ds("people"), c) for c in ("id", "Email", "Full Name")
+    }
+    assert column_edges(by_job(events, f"{dag_id}.written", "COMPLETE")) == {
+        (ds("people_copy"), c, ds("people"), c) for c in ("id", "Email")
+    }

@@ -239,3 +239,18 @@ def test_sqlite_script_that_attaches_a_database_keeps_schemas(sqlite_warehouse: 
         "customer": ["b"],
         "total": ["a"],
     }
+
+
+def test_catalog_spelling_of_columns() -> None:
+    from airflow_lineage_provider.extractors.schema import Column
+    from airflow_lineage_provider.extractors.sql import _catalog_spelling
+    from airflow_lineage_provider.sql import TableRef
+
+    table = TableRef("people", "s", "db")
+    spell = _catalog_spelling({table.qualified: [Column("ID", "int"), Column("Email", "text"),
+                                                 Column("dup", "int"), Column("DUP", "int")]}, str.upper)
+    assert spell(table, "id") == "ID"  # one catalog column matches regardless of case
+    assert spell(table, "Email") == "Email"
+    assert spell(table, "dup") == "dup" and spell(table, "Dup") == "Dup"  # ambiguous: as written
+    assert spell(table, "other") == "OTHER"  # not in the catalog: the connection's folding
+    assert spell(TableRef("unknown"), "x") == "X"
