@@ -224,13 +224,16 @@ def build(spec: TransportSpec, *, send_timeout: float | None = None) -> Transpor
 
 
 def _make_file_directory(config: dict[str, Any], source: str) -> None:
-    """Create the directory of a local ``file`` transport's ``log_file_path``, as logging handlers do.
+    """Create the directory of a local ``file`` transport's (or the embedded default's) ``log_file_path``,
+    as logging handlers do.
 
     A missing directory would otherwise fail every send; one that cannot be created is a ConfigError
     naming the path, so the events stay in the spool and the log says what to fix.
     """
     path = config.get("log_file_path")
-    if config.get("type") != "file" or not isinstance(path, str) or not path or "://" in path:
+    if config.get("type") not in ("file", ROTATING_FILE_TYPE) or not isinstance(path, str):
+        return
+    if not path or "://" in path:
         return
     directory = os.path.dirname(os.path.abspath(path))
     try:
