@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -19,6 +20,27 @@ COMMANDS = {
 }
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (a negative ``--limit`` would silently replay nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"must be a whole number >= 1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _existing_dir(text: str) -> str:
+    """An argparse type: a directory that exists (a mistyped ``--spool-dir`` would be created empty and
+    reported as "replayed 0 event(s)")."""
+    if not os.path.isdir(text):
+        msg = f"no such directory: {text!r}; give the spool directory ([lineage_provider] spool_dir)"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="airflow-lineage", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -28,8 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(target="doctor")
 
     replay = sub.add_parser("replay", help="re-deliver events kept in the spool, oldest first")
-    replay.add_argument("--spool-dir", help="spool directory (default: [lineage_provider] spool_dir)")
-    replay.add_argument("--limit", type=int, default=None, help="deliver at most this many events")
+    replay.add_argument(
+        "--spool-dir", type=_existing_dir, help="spool directory (default: [lineage_provider] spool_dir)"
+    )
+    replay.add_argument("--limit", type=_positive_int, default=None, help="deliver at most this many events")
     replay.add_argument("--dry-run", action="store_true", help="list what would be replayed")
     replay.set_defaults(target="replay")
 
@@ -56,7 +80,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module_name, _, func_name = COMMANDS[args.target].partition(":")
     func = getattr(importlib.import_module(module_name), func_name)
-    return int(func(args) or 0)
+    try:
+        code = int(func(args) or 0)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`... | head`): no traceback, exit as if by SIGPIPE
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+        return 141
+    return code
 
 
 if __name__ == "__main__":

@@ -121,9 +121,15 @@ def _is_http_url(url: Any) -> bool:
 
 
 def _has_valid_port(url: Any) -> bool:
-    """False when the port cannot be read, e.g. an unencoded '#' or '/' in a password cuts the host short."""
+    """False when the port cannot be read, e.g. an unencoded '#' or '/' in a password cuts the host short.
+
+    A '#' anywhere is refused too: a lineage endpoint has no fragment, and an unencoded '#' in a password
+    whose first characters are digits ("12#34") reads as a valid port of the wrong host.
+    """
     from urllib.parse import urlsplit
 
+    if "#" in str(url):
+        return False
     try:
         _ = urlsplit(str(url)).port
     except ValueError:

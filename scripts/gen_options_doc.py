@@ -46,7 +46,10 @@ def table() -> str:
     for name, option in OPTIONS.items():
         description = _cell(option["description"])
         if option.get("sensitive"):
-            description += " *(sensitive: masked in `airflow config list`)*"
+            description += (
+                " *(sensitive: hidden by `airflow config list --show-values --hide-sensitive`; "
+                f"`{name}_cmd` and `{name}_secret` work too)*"
+            )
         if option.get("example"):
             description += f" Example: {_code(option['example'])}."
         lines.append(f"| `{name}` | {option['type']} | {_code(option['default'])} | {description} |")

@@ -41,7 +41,11 @@ def test_finite_seconds_accepted(options) -> None:
     assert conf.send_timeout() == 0.5 and conf.flush_timeout() == 30.0
 
 
-@pytest.mark.parametrize("password", ["pa#ss1234word", "pa/ss1234word", "pa?ss1234word"])
+@pytest.mark.parametrize(
+    "password",
+    # "12#34...": the part before "#" reads as a port, so the URL parsed as host "alice", port 12
+    ["pa#ss1234word", "pa/ss1234word", "pa?ss1234word", "12#ss1234word", "pa@s#1234word"],
+)
 def test_url_with_unencoded_special_characters_is_rejected_without_echoing_it(password) -> None:
     config = {"type": "http", "url": f"http://alice:{password}@127.0.0.1:9/"}
     with pytest.raises(ConfigError) as raised:
@@ -87,3 +91,22 @@ def test_http_settings_that_could_never_send_are_refused_at_once(extra, message)
     ok = {"type": "http", "url": "http://127.0.0.1:9", "compression": "gzip",
           "auth": {"type": "api_key", "apiKey": "k"}}  # fmt: skip
     assert conf.validate_transport(ok) is ok
+
+
+def test_embedded_default_delivers_in_a_fresh_airflow_home(options, tmp_path, monkeypatch) -> None:
+    """No transport configured, $AIRFLOW_HOME/lineage not there yet (a new deployment, `airflow dags test`
+    on a fresh home): the first event is written to events.jsonl, not failed and spooled."""
+    from airflow_lineage_provider.emission.doctor import _test_event
+    from airflow_lineage_provider.emission.emitter import create_emitter
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("AIRFLOW_HOME", str(home))
+    options(spool_dir=str(tmp_path / "spool"))  # elsewhere: creating it must not be what saves the day
+    emitter = create_emitter()
+    try:
+        error = emitter.send_now(_test_event("fresh-home"))
+    finally:
+        emitter.close(0)
+    assert error is None
+    assert (home / "lineage" / "events.jsonl").read_text().count("\n") == 1

@@ -188,3 +188,13 @@ def test_examples_are_mounted_and_use_postgres(services: dict[str, Any]) -> None
     postgres_mounts = {str(v).split(":")[1]: str(v).split(":")[0] for v in services["postgres"]["volumes"]}
     init_dir = (COMPOSE.parent / postgres_mounts["/docker-entrypoint-initdb.d"]).resolve()
     assert init_dir == DOCKER / "postgres-init"
+
+
+def test_marquez_search_is_off_without_an_opensearch_service(services: dict[str, Any]) -> None:
+    """Marquez's marquez.dev.yml (the image's configuration) has ``search.enabled: ${SEARCH_ENABLED:-true}``
+    with host ``opensearch``: with no such service every lineage POST tries to index into a host that does
+    not exist and logs an error with a stack trace per job and dataset (Marquez's own docker/up.sh sets
+    SEARCH_ENABLED=false when it starts no search container)."""
+    if any("opensearch" in str(service.get("image", "")) for service in services.values()):
+        return
+    assert _env(services["marquez-api"]).get("SEARCH_ENABLED") == "false"

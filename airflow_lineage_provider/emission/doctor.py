@@ -2,7 +2,7 @@
 
 Exit code: 0 when the configuration is valid and the test event was delivered (or ``--no-send``),
 1 when the test event could not be delivered, 2 when the configuration is invalid (including a
-``spool_dir`` this process cannot write to or lock).
+``spool_dir`` this process cannot write to or lock), whether or not the test event was delivered.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ def _option_value(name: str, accessor: Any) -> str:
 
     try:
         value = accessor()
+        if name == "extractors":
+            _check_extractors(value)
     except ConfigError as exc:
         return f"INVALID: {exc}"
     if name == "transport":
@@ -32,6 +34,30 @@ def _option_value(name: str, accessor: Any) -> str:
     if isinstance(value, (frozenset, tuple)):
         return ", ".join(sorted(value)) or "(empty)"
     return str(value) if value != "" else "(empty)"
+
+
+def _check_extractors(paths: Any) -> None:
+    """ConfigError naming every ``extractors`` path that does not import or is not a BaseExtractor.
+
+    At task time such a path only logs a warning per process; the doctor is where an admin checks it.
+    """
+    from airflow_lineage_provider.extractors.base import BaseExtractor
+    from airflow_lineage_provider.extractors.manager import _import
+
+    problems = []
+    for path in paths:
+        try:
+            klass = _import(path)
+        except Exception as exc:
+            problems.append(f"{path!r} cannot be imported ({type(exc).__name__}: {exc})")
+            continue
+        if not (isinstance(klass, type) and issubclass(klass, BaseExtractor)):
+            problems.append(f"{path!r} is not a subclass of {BaseExtractor.__module__}.BaseExtractor")
+    if problems:
+        from airflow_lineage_provider import conf
+
+        msg = f"{conf._where('extractors')}: {'; '.join(problems)}; fix the path or drop it"
+        raise ConfigError(msg)
 
 
 def _test_event(namespace: str) -> Any:
@@ -123,4 +149,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"  delivered                  job {DOCTOR_JOB} in {latency_ms:.1f} ms")
         return 2 if invalid else 0
     print(f"  NOT delivered              after {latency_ms:.1f} ms: {error}")
-    return 1
+    return 2 if invalid else 1

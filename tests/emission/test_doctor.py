@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import ol_schema
+import pytest
 
 from airflow_lineage_provider.cli import main
 from airflow_lineage_provider.emission.doctor import DOCTOR_JOB
@@ -60,3 +61,72 @@ def test_doctor_fails_on_a_spool_it_cannot_write(lineage_options, monkeypatch, c
     out = capsys.readouterr().out
     assert "events waiting             0" in out  # readable
     assert "writable                   NO" in out and "[lineage_provider] spool_dir" in out
+
+
+def test_doctor_flags_extractors_it_cannot_import(lineage_options, capsys):
+    """A custom extractor path that does not import (or is not an extractor) is a bad value: the doctor says
+    which one and exits 2, instead of reporting a valid configuration that warns at every task."""
+    lineage_options(extractors="nonexistent_pkg.lineage.MyExtractor;json.JSONDecoder")
+    assert main(["doctor", "--no-send"]) == 2
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.strip().startswith("extractors"))
+    assert "INVALID" in line and "[lineage_provider] extractors" in line
+    assert "'nonexistent_pkg.lineage.MyExtractor'" in line and "No module named" in line
+    assert "'json.JSONDecoder'" in line and "BaseExtractor" in line
+
+
+def test_doctor_accepts_an_importable_extractor(lineage_options, capsys):
+    lineage_options(extractors="airflow_lineage_provider.extractors.sql.SqlExtractor")
+    assert main(["doctor", "--no-send"]) == 0
+
+
+def test_replay_limit_must_be_a_positive_number(capsys):
+    """`replay --limit -1` replayed nothing and exited 0 (`--dry-run` listed all but the last event)."""
+
+    for bad in ("-1", "0", "ten"):
+        with pytest.raises(SystemExit) as raised:
+            main(["replay", "--limit", bad])
+        assert raised.value.code == 2
+        err = capsys.readouterr().err
+        assert f"--limit: must be a whole number >= 1, got '{bad}'" in err
+
+
+def test_output_piped_into_a_closed_reader_is_no_traceback() -> None:
+    """`airflow-lineage graph ... | head`, `replay --dry-run | head`: the reader goes away early. That is
+    not an error of the command: no traceback, exit code 141 like other Unix tools killed by SIGPIPE."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "airflow-lineage"
+    proc = subprocess.Popen(
+        [str(exe), "sql", "explain", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()
+    _, err = proc.communicate(b"INSERT INTO t SELECT a FROM u;\n" * 50, timeout=60)
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()[-2000:]
+    assert proc.returncode == 141
+
+
+def test_replay_spool_dir_must_exist(tmp_path, capsys):
+    """A mistyped --spool-dir was created empty and reported as `replayed 0 event(s) ...; 0 remaining`,
+    exit 0: an admin would believe nothing is waiting."""
+    missing = tmp_path / "lineage-spoll"
+    with pytest.raises(SystemExit) as raised:
+        main(["replay", "--spool-dir", str(missing), "--dry-run"])
+    assert raised.value.code == 2
+    assert "--spool-dir: no such directory" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def test_doctor_invalid_option_is_exit_2_even_when_the_send_fails(lineage_options, capsys):
+    """Exit 2 means "configuration invalid"; an undeliverable test event on top must not turn it into 1."""
+    closed_port = json.dumps({"type": "http", "url": "http://127.0.0.1:9"})
+    lineage_options(transport=closed_port, schema_cache_ttl="-1")
+    assert main(["doctor"]) == 2
+    out = capsys.readouterr().out
+    assert "INVALID: [lineage_provider] schema_cache_ttl" in out and "NOT delivered" in out
