@@ -10,6 +10,7 @@ up again; tables a task writes are refreshed on its terminal event (their column
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -47,32 +48,43 @@ Columns = tuple[Column, ...]
 
 @attrs.frozen
 class SchemaResult:
-    """Columns per table key (``TableRef.qualified``); ``error`` says why some could not be looked up."""
+    """Columns per table key (``TableRef.qualified``); ``error`` says why some could not be looked up.
+
+    ``moved``: tables named with the default schema that the database resolves elsewhere (a later schema of
+    PostgreSQL's ``search_path``): requested key -> the table it really is.
+    """
 
     columns: dict[str, Columns]
     round_trips: int = 0
     error: str | None = None
+    moved: dict[str, TableRef] = attrs.field(factory=dict)
 
 
 class _Cache:
-    """Per-connection TTL cache of table columns."""
+    """Per-connection TTL cache of table columns (and of where a table named with the default schema is)."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, str], tuple[float, Columns]] = {}
+        self._entries: dict[tuple[str, str], tuple[float, Columns, TableRef | None]] = {}
         self._lock = threading.Lock()
 
-    def get(self, connection_key: str, table_key: str) -> Columns | None:
+    def entry(self, connection_key: str, table_key: str) -> tuple[Columns, TableRef | None] | None:
         with self._lock:
             entry = self._entries.get((connection_key, table_key))
         if entry is None or entry[0] < time.monotonic():
             return None
-        return entry[1]
+        return entry[1], entry[2]
 
-    def put(self, connection_key: str, table_key: str, columns: Columns, ttl: float) -> None:
+    def get(self, connection_key: str, table_key: str) -> Columns | None:
+        entry = self.entry(connection_key, table_key)
+        return None if entry is None else entry[0]
+
+    def put(
+        self, connection_key: str, table_key: str, columns: Columns, ttl: float, moved: TableRef | None = None
+    ) -> None:
         if ttl <= 0:
             return
         with self._lock:
-            self._entries[(connection_key, table_key)] = (time.monotonic() + ttl, columns)
+            self._entries[(connection_key, table_key)] = (time.monotonic() + ttl, columns, moved)
 
     def clear(self) -> None:
         with self._lock:
@@ -89,12 +101,20 @@ def supports_lookup(conn_type: str | None) -> bool:
 
 def cached_schemas(connection_key: str, tables: Iterable[TableRef]) -> dict[str, Columns]:
     """Columns of the tables already in the cache (no database access)."""
+    return cached_lookup(connection_key, tables).columns
+
+
+def cached_lookup(connection_key: str, tables: Iterable[TableRef]) -> SchemaResult:
+    """What the cache knows of ``tables`` (columns, moved tables), without database access."""
     found: dict[str, Columns] = {}
+    moved: dict[str, TableRef] = {}
     for table in tables:
-        columns = CACHE.get(connection_key, table.qualified)
-        if columns is not None:
-            found[table.qualified] = columns
-    return found
+        entry = CACHE.entry(connection_key, table.qualified)
+        if entry is not None:
+            found[table.qualified] = entry[0]
+            if entry[1] is not None:
+                moved[table.qualified] = entry[1]
+    return SchemaResult(found, moved=moved)
 
 
 def lookup_schemas(
@@ -106,36 +126,46 @@ def lookup_schemas(
     refresh: Collection[str] = (),
     timeout: float,
     ttl: float,
+    default_schema: str | None = None,
 ) -> SchemaResult:
     """Columns of ``tables``: from the cache, the rest (and every key in ``refresh``) in ONE query.
 
     Never raises: a failure or timeout is reported in ``SchemaResult.error`` with what the cache had.
     Tables the database does not know (dropped, temporary, in another database) are simply absent.
+
+    PostgreSQL: a table named with ``default_schema`` (where the SQL's unqualified names were put) that is
+    not there is looked up by ``search_path`` visibility too, as the server resolves the unqualified name;
+    if another schema has it, it is reported in ``SchemaResult.moved``.
     """
     kind = source_kind(conn_type)
     unique = {table.qualified: table for table in tables}
-    cached = cached_schemas(connection_key, unique.values())
-    found = {key: cols for key, cols in cached.items() if key not in refresh}
+    cached = cached_lookup(connection_key, unique.values())
+    found = {key: cols for key, cols in cached.columns.items() if key not in refresh}
+    moved = {key: table for key, table in cached.moved.items() if key in found}
     STATS["cached_tables"] += len(found)
     missing = [table for key, table in unique.items() if key not in found]
     if not missing:
-        return SchemaResult(found)
+        return SchemaResult(found, moved=moved)
     if not supports_lookup(conn_type):
-        return SchemaResult(found, error=f"no schema lookup for connection type {conn_type!r}")
+        return SchemaResult(found, error=f"no schema lookup for connection type {conn_type!r}", moved=moved)
     if timeout <= 0:
-        return SchemaResult(found, error="no time left in the extraction budget for the schema lookup")
+        return SchemaResult(
+            found, error="no time left in the extraction budget for the schema lookup", moved=moved
+        )
+    resolvable = default_schema if kind == "postgres" else None
     try:
         rows = call_with_timeout(
-            lambda: _query(hook, kind, missing, timeout), timeout, name="lineage-schema-lookup"
+            lambda: _query(hook, kind, missing, timeout, resolvable), timeout, name="lineage-schema-lookup"
         )
     except Exception as exc:
         reason = f"schema lookup failed: {type(exc).__name__}: {str(exc)[:200]}"
-        return SchemaResult(found, round_trips=1, error=reason)
-    fetched = _match(kind, missing, rows)
+        return SchemaResult(found, round_trips=1, error=reason, moved=moved)
+    fetched, relocated = _match(kind, missing, rows, resolvable)
     for key, columns in fetched.items():
-        CACHE.put(connection_key, key, columns, ttl)
+        CACHE.put(connection_key, key, columns, ttl, relocated.get(key))
     found.update(fetched)
-    return SchemaResult(found, round_trips=1)
+    moved.update(relocated)
+    return SchemaResult(found, round_trips=1, moved=moved)
 
 
 def _literal(value: str, kind: str) -> str:
@@ -181,13 +211,23 @@ def _information_schema_query(kind: str, tables: Sequence[TableRef]) -> str:
     )
 
 
-def _postgres_query(tables: Sequence[TableRef]) -> str:
-    """pg_catalog directly: the information_schema.columns view is ~10x slower on a busy catalog."""
+def _postgres_query(tables: Sequence[TableRef], default_schema: str | None = None) -> str:
+    """pg_catalog directly: the information_schema.columns view is ~10x slower on a busy catalog.
+
+    A table in ``default_schema`` is also matched where ``search_path`` makes its name visible.
+    """
     conditions = []
     for table in tables:
         name = _literal(table.name, "postgres")
         if table.schema:
-            conditions.append(f"(n.nspname = {_literal(table.schema, 'postgres')} AND c.relname = {name})")
+            visible = (
+                f" OR (c.relname = {name} AND pg_catalog.pg_table_is_visible(c.oid))"
+                if default_schema and table.schema == default_schema
+                else ""
+            )
+            conditions.append(
+                f"((n.nspname = {_literal(table.schema, 'postgres')} AND c.relname = {name}){visible})"
+            )
         else:
             conditions.append(f"(c.relname = {name} AND pg_catalog.pg_table_is_visible(c.oid))")
     return (
@@ -201,12 +241,14 @@ def _postgres_query(tables: Sequence[TableRef]) -> str:
     )
 
 
-def _query(hook: Any, kind: str, tables: Sequence[TableRef], timeout: float) -> list[tuple[Any, ...]]:
+def _query(
+    hook: Any, kind: str, tables: Sequence[TableRef], timeout: float, default_schema: str | None = None
+) -> list[tuple[Any, ...]]:
     """Run the one metadata query on a fresh connection; rows are (catalog, schema, table, column, type)."""
     if kind == "sqlite":
         sql = _sqlite_query(tables)
     elif kind == "postgres":
-        sql = _postgres_query(tables)
+        sql = _postgres_query(tables, default_schema)
     else:
         sql = _information_schema_query(kind, tables)
     conn = hook.get_conn()
@@ -245,8 +287,11 @@ def _server_info(conn: Any) -> str:
         return ""
 
 
-def _match(kind: str, tables: Sequence[TableRef], rows: Iterable[tuple[Any, ...]]) -> dict[str, Columns]:
-    """Group rows by table and map them back to the requested table keys."""
+def _match(
+    kind: str, tables: Sequence[TableRef], rows: Iterable[tuple[Any, ...]], default_schema: str | None = None
+) -> tuple[dict[str, Columns], dict[str, TableRef]]:
+    """Group rows by table and map them back to the requested table keys; also the tables of
+    ``default_schema`` found only in another schema of the search path (see :func:`_postgres_query`)."""
     fold = kind in _CASE_INSENSITIVE
 
     def norm(value: Any) -> str:
@@ -262,14 +307,23 @@ def _match(kind: str, tables: Sequence[TableRef], rows: Iterable[tuple[Any, ...]
             Column(str(column), str(type_).lower() if type_ else None)
         )
     result: dict[str, Columns] = {}
+    moved: dict[str, TableRef] = {}
     for table in tables:
         name = norm(table.name)
         if table.schema or kind == "sqlite":
             schema = norm(table.schema or table.database or "main")
             columns = by_table.get((schema, name))
+            if columns is None and default_schema and table.schema == default_schema:
+                asked = {norm(t.schema) for t in tables if norm(t.name) == name}  # rows asked by name
+                elsewhere = [
+                    (s, cols) for (s, tname), cols in by_table.items() if tname == name and s not in asked
+                ]
+                if len(elsewhere) == 1:  # so the one visible on the search path
+                    columns = elsewhere[0][1]
+                    moved[table.qualified] = dataclasses.replace(table, schema=elsewhere[0][0])
         else:  # unqualified: only if exactly one schema has it
             candidates = [cols for (_, tname), cols in by_table.items() if tname == name]
             columns = candidates[0] if len(candidates) == 1 else None
         if columns:
             result[table.qualified] = tuple(columns)
-    return result
+    return result, moved

@@ -276,6 +276,7 @@ class Extraction:
         self.status = status
         self.terminal = terminal
         self._ids: dict[TableRef, DatasetId] = {}
+        self._moved: dict[str, TableRef] = {}  # tables the search path resolves elsewhere (schema lookup)
 
     def run(self) -> OperatorLineage:
         source, status = self.source, self.status
@@ -347,9 +348,10 @@ class Extraction:
             status.schema_source = "disabled"
             return {}
         if not self.terminal:  # START: the cache only; the one round trip happens on the terminal event
-            found = schema.cached_schemas(source.connection_key, tables)
-            status.schema_source = "cache" if found else "none"
-            return found
+            cached = schema.cached_lookup(source.connection_key, tables)
+            self._moved = cached.moved
+            status.schema_source = "cache" if cached.columns else "none"
+            return cached.columns
         result = schema.lookup_schemas(
             source.hook,
             source.conn_type,
@@ -358,7 +360,9 @@ class Extraction:
             refresh={table.qualified for table in lineage.outputs},
             timeout=min(conf.schema_query_timeout(), self.budget.remaining()),
             ttl=conf.schema_cache_ttl(),
+            default_schema=source.schema,
         )
+        self._moved = result.moved
         status.round_trips = result.round_trips
         status.schema_source = "database" if result.round_trips else ("cache" if result.columns else "none")
         if result.error:
@@ -371,8 +375,11 @@ class Extraction:
         found = self._ids.get(table)
         if found is None:
             source = self.source
-            found = dataset_for_table(
-                source.conn, table, default_database=source.database, default_schema=source.schema
+            found = dataset_for_table(  # where the database found it, for a name the search path resolves
+                source.conn,
+                self._moved.get(table.qualified, table),
+                default_database=source.database,
+                default_schema=source.schema,
             )
             self._ids[table] = found
         return found

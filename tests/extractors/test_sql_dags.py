@@ -412,3 +412,49 @@ def test_column_names_take_the_catalogs_spelling(
     assert column_edges(by_job(events, f"{dag_id}.written", "COMPLETE")) == {
         (ds("people_copy"), c, ds("people"), c) for c in ("id", "Email")
     }
+
+
+SEARCH_PATH_DAG = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+
+with DAG({dag_id!r}, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    SQLExecuteQueryOperator(
+        task_id="load", conn_id={conn_id!r},
+        sql="INSERT INTO audit_log (customer, total) SELECT label, 1 FROM ref_labels",
+    )
+"""
+
+
+@pytest.mark.integration
+def test_postgres_search_path_resolves_names_in_a_later_schema(
+    postgres_warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, lineage_events
+) -> None:
+    """``search_path=<warehouse>,<other>``: ``ref_labels`` exists only in the second schema, so PostgreSQL
+    reads that one; the events name it there (with its schema facet and column lineage), not in the first."""
+    import psycopg2
+
+    wh = postgres_warehouse
+    other = f"{wh.conn_id}_ref"
+    db = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
+    db.autocommit = True
+    try:
+        with db.cursor() as cur:
+            cur.execute(f"CREATE SCHEMA {other}; CREATE TABLE {other}.ref_labels (label VARCHAR(50))")
+        conn = {**wh.conn, "extra": {"options": f"-c search_path={wh.conn_id},{other}"}}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{wh.conn_id.upper()}", json.dumps(conn))
+        dag_id = f"lp_path_{wh.conn_id}"
+        source = SEARCH_PATH_DAG.format(dag_id=dag_id, conn_id=wh.conn_id)
+        assert run_dag(source, dag_id).state == "success"
+        events = lineage_events()
+    finally:
+        with db.cursor() as cur:
+            cur.execute(f"DROP SCHEMA {other} CASCADE")
+        db.close()
+    complete = by_job(events, f"{dag_id}.load", "COMPLETE")
+    ref = (wh.namespace, f"test.{other}.ref_labels")
+    assert datasets(complete, "inputs") == {ref}
+    assert datasets(complete, "outputs") == {wh.ds("audit_log")}
+    assert schema_fields(complete, ref) == [("label", "character varying(50)")]
+    assert column_edges(complete) == {(wh.ds("audit_log"), "customer", ref, "label")}
