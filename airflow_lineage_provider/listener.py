@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -36,6 +37,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 hookimpl = pluggy.HookimplMarker("airflow")
+
+#: serialized DAGs the API-server side keeps for hand-marked task instances (oldest dropped first), and
+#: for how long (a marking request touches many task instances of one DAG; a DAG version may be rewritten)
+_DAG_CACHE_SIZE = 16
+_DAG_CACHE_SECONDS = 30.0
 
 _OFFICIAL_PROVIDER = "apache-airflow-providers-openlineage"
 
@@ -266,6 +272,7 @@ class LineageListener:
         self._ready: bool | None = None  # None: not set up yet; False: lineage off in this process
         self._test_runs_started: set[tuple[str, str, int]] = set()
         self._started: set[str] = set()  # task tries whose running hook this process saw
+        self._dags: dict[str, tuple[float, Any]] = {}  # (loaded at, serialized DAG) by DAG version
 
     # -- plumbing --
 
@@ -275,6 +282,7 @@ class LineageListener:
             self._ready = None
             self._test_runs_started.clear()
             self._started.clear()
+            self._dags.clear()
 
     def _setup(self) -> bool:
         """Build the emitter once; on bad configuration log one line and switch lineage off."""
@@ -434,12 +442,22 @@ class LineageListener:
         if runtime and _try_key(ti) not in self._started and not _is_reentry(ti):
             self._task_start(ti)  # failed before the running hook (e.g. a template error): still one START
         operator = getattr(ti, "task", None)
+        dag = None
+        if operator is None and not runtime:  # the API server's ORM TaskInstance comes without its task
+            dag = self._serialized_dag(ti)
+            operator = dag.task_dict.get(ti.task_id) if dag is not None else None
         if _operator_disabled(operator):
             return
         by_hand = not runtime and previous_state is None
         if by_hand and _never_ran(ti):
             self._emit_task(
-                ti, operator, "START", "running", phase=None, event_time=getattr(ti, "start_date", None)
+                ti,
+                operator,
+                "START",
+                "running",
+                phase=None,
+                event_time=getattr(ti, "start_date", None),
+                dag=dag,
             )
         phase = (
             None if state == "skipped" or by_hand else ("complete" if event_type == "COMPLETE" else "failure")
@@ -452,7 +470,38 @@ class LineageListener:
             phase=phase,
             error=error,
             event_time=getattr(ti, "end_date", None),
+            dag=dag,
         )
+
+    def _serialized_dag(self, ti: Any) -> Any:
+        """The serialized DAG of an ORM TaskInstance (the version it ran with); None when not found."""
+        version_id = getattr(ti, "dag_version_id", None)
+        key = str(version_id) if version_id is not None else f"latest:{ti.dag_id}"
+        now = time.monotonic()
+        cached = self._dags.get(key)
+        if cached is not None and now - cached[0] < _DAG_CACHE_SECONDS:
+            return cached[1]
+        dag = None
+        try:
+            from airflow.models.dagbag import DBDagBag
+            from sqlalchemy.orm import object_session
+
+            session = object_session(ti)
+            if session is not None:
+                bag = DBDagBag(load_op_links=False)
+                dag = (
+                    bag.get_dag(version_id, session)
+                    if version_id is not None
+                    else bag.get_latest_version_of_dag(ti.dag_id, session=session)
+                )
+        except Exception as exc:  # the event is still sent, with what the task instance itself says
+            log.debug("lineage: no serialized DAG for %s: %s", ti.dag_id, exc)
+        with self._lock:
+            self._dags.pop(key, None)
+            while len(self._dags) >= _DAG_CACHE_SIZE:
+                self._dags.pop(next(iter(self._dags)))
+            self._dags[key] = (now, dag)
+        return dag
 
     def _emit_task(
         self,
@@ -466,6 +515,7 @@ class LineageListener:
         event_time: datetime | None = None,
         dag_run: Any = None,
         dag_info: DagRunInfo | None = None,
+        dag: Any = None,
     ) -> None:
         from airflow_lineage_provider import conf
         from airflow_lineage_provider.emission.events import build_task_event
@@ -474,7 +524,7 @@ class LineageListener:
 
         if dag_info is None:
             dag_run = dag_run if dag_run is not None else _runtime_dag_run(ti)
-            dag_info = dag_run_info(dag_run, getattr(operator, "dag", None))
+            dag_info = dag_run_info(dag_run, dag if dag is not None else getattr(operator, "dag", None))
         lineage = OperatorLineage()
         if phase is not None and operator is not None:
             context = _TaskContext(ti) if _is_runtime(ti) else None
@@ -546,10 +596,12 @@ class LineageListener:
         from airflow_lineage_provider import conf
         from airflow_lineage_provider.emission.events import build_dag_run_event
 
+        was_finished = _was_finished(dag_run)  # read first: any query below flushes the change away
         if _is_test_run(dag_run):
             self._test_run_start(dag_run)
         info = dag_run_info(dag_run)
-        self._emit_never_ran(dag_run, info)
+        if not was_finished:  # else the terminal hook of its first finish reported them already
+            self._emit_never_ran(dag_run, info)
         self._emit(
             build_dag_run_event(
                 event_type,
@@ -593,6 +645,22 @@ class LineageListener:
                     ti, operator, "FAIL", state, phase=None, event_time=end, dag_info=info,
                     error="not run: an upstream task failed (Airflow state upstream_failed)",
                 )  # fmt: skip
+
+
+def _was_finished(dag_run: Any) -> bool:
+    """True when an ORM DagRun's state change being reported is from one finished state to another.
+
+    That is a finished run marked by hand again (UI, REST API): its tasks that never ran were reported when
+    it first finished. Read from SQLAlchemy's attribute history, which holds the previous state until the
+    session flushes; when it is gone this says False, and the tasks are reported (again, at worst).
+    """
+    try:
+        from sqlalchemy import inspect
+
+        previous = inspect(dag_run).attrs["_state"].history.deleted
+    except Exception:  # not an ORM object (the task side), or no such attribute
+        return False
+    return bool(previous) and _enum_value(previous[0]) in ("success", "failed")
 
 
 def _reset_hook_lineage() -> None:

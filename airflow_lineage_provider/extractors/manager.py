@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import attrs
+
 from airflow_lineage_provider._openlineage import ensure_imported
+from airflow_lineage_provider.exceptions import ExtractionError
 from airflow_lineage_provider.extractors.base import BaseExtractor, OperatorLineage
 
 log = logging.getLogger(__name__)
@@ -156,6 +159,7 @@ class ExtractorManager:
             lineage = merge(lineage, manual_lineage(operator))
         except Exception as exc:
             errors.append(("manual", exc))
+        _drop_invalid_facets(lineage, errors)
         if errors:
             for source, problem in errors:
                 log.warning(
@@ -190,10 +194,11 @@ class ExtractorManager:
             else:
                 name = "operator"
                 result = _operator_methods(phase, operator, task_instance)
+            # what an extractor returns is checked here too: garbage costs the lineage, never the event
+            return _normalise(result) if result is not None else OperatorLineage()
         except Exception as exc:
             errors.append((name, exc))
             return OperatorLineage()
-        return _normalise(result) if result is not None else OperatorLineage()
 
 
 def _operator_methods(phase: str, operator: Any, task_instance: Any) -> Any:
@@ -210,6 +215,55 @@ def _operator_methods(phase: str, operator: Any, task_instance: Any) -> Any:
     if callable(on_start):
         return on_start()
     return None
+
+
+def _facet_problem(facet: Any) -> str | None:
+    """Why ``facet`` cannot go into an event as it is (None when it can)."""
+    if attrs.has(type(facet)):  # an openlineage-python facet class: its Serde writes it
+        return None
+    if isinstance(facet, Mapping):
+        if isinstance(facet.get("_producer"), str) and isinstance(facet.get("_schemaURL"), str):
+            return None
+        return "a facet given as a dict needs string _producer and _schemaURL fields"
+    return f"a {type(facet).__name__} is not an OpenLineage facet"
+
+
+def _valid_facets(facets: Any, where: str, errors: list[tuple[str, BaseException]]) -> dict[str, Any]:
+    """The facets of ``facets`` that can be sent; each one dropped is recorded in ``errors``."""
+    if not facets:
+        return {}
+    if not isinstance(facets, Mapping):
+        errors.append(
+            ("facets", ExtractionError(f"{where} facets dropped: a {type(facets).__name__}, not a dict"))
+        )
+        return {}
+    kept = {}
+    for key, facet in facets.items():
+        problem = _facet_problem(facet) if isinstance(key, str) else "its key is not a string"
+        if problem is None:
+            kept[key] = facet
+        else:
+            errors.append(("facets", ExtractionError(f"{where} facet {key!r} dropped: {problem}")))
+    return kept
+
+
+def _drop_invalid_facets(lineage: OperatorLineage, errors: list[tuple[str, BaseException]]) -> None:
+    """Remove facets no OpenLineage event can carry (they would make the event invalid or unsendable)."""
+    lineage.run_facets = _valid_facets(lineage.run_facets, "run", errors)
+    lineage.job_facets = _valid_facets(lineage.job_facets, "job", errors)
+    for kind, datasets, own in (
+        ("input", lineage.inputs, "inputFacets"),
+        ("output", lineage.outputs, "outputFacets"),
+    ):
+        for dataset in datasets:
+            for field in ("facets", own):
+                value = getattr(dataset, field, None)
+                if not value:
+                    continue
+                where = f"{kind} {getattr(dataset, 'namespace', '?')}/{getattr(dataset, 'name', '?')} {field}"
+                kept = _valid_facets(value, where, errors)
+                if not isinstance(value, Mapping) or len(kept) != len(value):
+                    setattr(dataset, field, kept)
 
 
 def _normalise(result: Any) -> OperatorLineage:

@@ -145,3 +145,53 @@ def test_merge_keeps_first_facets_and_adds_missing_ones():
     second = OperatorLineage(inputs=[InputDataset(namespace="n", name="t", facets={"documentation": doc})])
     merged = merge(first, second)
     assert len(merged.inputs) == 1 and merged.inputs[0].facets == {"schema": schema, "documentation": doc}
+
+
+class Garbage(BaseOperator):
+    """Returns facets no event can carry, next to good lineage."""
+
+    def execute(self, context):
+        return None
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        return OperatorLineage(
+            inputs=[InputDataset(namespace="s3://in", name="a.csv", facets={"bad": 42})],
+            run_facets={"object": object(), "plain": {"answer": 42}},
+        )
+
+
+class NotAMapping(BaseOperator):
+    def execute(self, context):
+        return None
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        return OperatorLineage(run_facets=["oops"])  # type: ignore[arg-type]
+
+
+def test_facets_no_event_can_carry_are_dropped_with_a_warning_and_a_facet(caplog):
+    manager = ExtractorManager(builtin=())
+    with caplog.at_level(logging.WARNING, logger="airflow_lineage_provider"):
+        lineage = manager.extract("complete", Garbage(task_id="g", outlets=[Asset("s3://out/b.csv")]))
+    assert ids(lineage.inputs) == [("s3://in", "a.csv")] and lineage.inputs[0].facets == {}
+    assert ids(lineage.outputs) == [("s3://out", "b.csv")]
+    assert set(lineage.run_facets) == {"extractionError"}
+    messages = [e.errorMessage for e in lineage.run_facets["extractionError"].errors]
+    assert len(messages) == 3 and len(caplog.records) == 3
+    assert any("'object' dropped" in m for m in messages) and any("'plain' dropped" in m for m in messages)
+    info = ev.DagRunInfo(dag_id="d", run_id="r", run_after=datetime(2024, 1, 1, tzinfo=timezone.utc))
+    event = ev.build_task_event(
+        "COMPLETE",
+        info,
+        ev.TaskInfo(task_id="g", try_number=1),
+        namespace="ns",
+        inputs=lineage.inputs,
+        outputs=lineage.outputs,
+        run_facets=lineage.run_facets,
+    )
+    ol_schema.validate(Serde.to_dict(event))
+
+
+def test_lineage_that_cannot_be_read_is_an_extraction_error_not_an_exception():
+    lineage = ExtractorManager(builtin=()).extract("complete", NotAMapping(task_id="n"))
+    assert set(lineage.run_facets) == {"extractionError"}
+    assert lineage.run_facets["extractionError"].errors[0].errorMessage.startswith("operator: ValueError")
