@@ -296,8 +296,8 @@ class LineageListener:
 
                 try:
                     emitter = get_emitter()
-                    conf.include_airflow_facet()
-                    conf.disabled_for_operators()
+                    for accessor in conf.ACCESSORS.values():  # every option now: one line, not one per task
+                        accessor()
                     _announce_embedded_default(emitter)
                     _warn_if_official_provider_enabled()
                     from airflow_lineage_provider.extractors.base import set_progress_reporter

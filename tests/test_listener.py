@@ -343,26 +343,38 @@ def test_failed_dag_run_and_marking_by_hand_through_the_api(lineage_events, monk
     assert again[0]["run"]["runId"] == events[-1]["run"]["runId"]
 
 
-def test_bad_transport_logs_one_line_and_tasks_keep_running(caplog, tmp_path):
-    os.environ[TRANSPORT_ENV] = '{"type": "http"}'
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        (TRANSPORT_ENV, '{"type": "http"}', ("[lineage_provider] transport", '"url"')),
+        # an option only extraction reads: still one line for the process, not a warning per task
+        ("AIRFLOW__LINEAGE_PROVIDER__SCHEMA_CACHE_TTL", "-1", ("[lineage_provider] schema_cache_ttl", "0")),
+    ],
+)
+def test_bad_option_logs_one_line_and_tasks_keep_running(variable, value, expected):
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = records.append  # type: ignore[method-assign]
+    package = logging.getLogger("airflow_lineage_provider")
+    level = package.level
+    package.addHandler(handler)  # not caplog: Airflow's logging set-up may stop propagation to the root
+    package.setLevel(logging.INFO)
+    os.environ[variable] = value
     reset_lineage()
     ensure_listener_registered()
     try:
-        with caplog.at_level(logging.INFO, logger="airflow_lineage_provider"):
-            dag_run = run_dag(THREE_TASKS.replace("lp_three_tasks", "lp_bad_config"), "lp_bad_config")
+        dag_run = run_dag(THREE_TASKS.replace("lp_three_tasks", "lp_bad_config"), "lp_bad_config")
     finally:
-        del os.environ[TRANSPORT_ENV]
+        del os.environ[variable]
         reset_lineage()
+        package.removeHandler(handler)
+        package.setLevel(level)
     assert dag_run.state == "success"
-    ours = [
-        r
-        for r in caplog.records
-        if r.name.startswith("airflow_lineage_provider") and r.levelno >= logging.INFO
-    ]
+    ours = [r for r in records if r.levelno >= logging.INFO]
     assert len(ours) == 1, [r.getMessage() for r in ours]
     message = ours[0].getMessage()
     assert ours[0].levelno == logging.ERROR
-    assert "[lineage_provider] transport" in message and '"url"' in message and "switched off" in message
+    assert all(part in message for part in expected) and "switched off" in message
 
 
 def test_disabled_for_operators_and_disabled(lineage_events, monkeypatch):
