@@ -17,7 +17,8 @@ test: $(STAMP)
 	@$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc = 5 ]; then echo "pytest collected no tests: that is a failure"; fi; exit $$rc
 
 lint: $(STAMP)
-	$(BIN)/ruff check airflow_lineage_provider tests benchmarks dags
+	$(BIN)/ruff check airflow_lineage_provider tests benchmarks dags scripts
+	$(BIN)/ruff format --check airflow_lineage_provider tests benchmarks dags scripts
 	$(BIN)/mypy
 
 clean:

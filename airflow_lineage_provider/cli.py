@@ -70,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     graph = sub.add_parser("graph", help="render a file of OpenLineage events as a lineage picture")
     graph.add_argument("events_file", help="JSON-lines file of OpenLineage events")
     graph.add_argument(
-        "-o", "--output", required=True, help="output file: .html, .svg, or .png (needs Chromium)",
+        "-o",
+        "--output",
+        required=True,
+        help="output file: .html, .svg, or .png (needs Chromium)",
     )
     graph.set_defaults(target="graph")
     return parser

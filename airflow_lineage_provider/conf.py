@@ -24,8 +24,20 @@ _ACCESSORS: list[Any] = []
 
 #: transport ``type`` values openlineage-python ships; a dotted path to a custom Transport is accepted too.
 KNOWN_TRANSPORTS = frozenset(
-    {"http", "async_http", "file", "console", "kafka", "msk-iam", "composite", "transform", "noop",
-     "datadog", "gcplineage", "amazon_datazone_api"}
+    {
+        "http",
+        "async_http",
+        "file",
+        "console",
+        "kafka",
+        "msk-iam",
+        "composite",
+        "transform",
+        "noop",
+        "datadog",
+        "gcplineage",
+        "amazon_datazone_api",
+    }
 )
 
 
@@ -154,12 +166,12 @@ def validate_transport(config: Any, option: str = "transport") -> dict[str, Any]
     """
     where = _where(option) if option in OPTIONS else option
     if not isinstance(config, dict):
-        msg = f"{where} must be a JSON object such as {{\"type\": \"http\", \"url\": \"http://marquez:5000\"}}"
+        msg = f'{where} must be a JSON object such as {{"type": "http", "url": "http://marquez:5000"}}'
         raise ConfigError(msg)
     kind = config.get("type")
     if not isinstance(kind, str) or not kind:
         known = ", ".join(sorted(KNOWN_TRANSPORTS))
-        msg = f"{where} needs a \"type\" (one of {known}, or a dotted class path)"
+        msg = f'{where} needs a "type" (one of {known}, or a dotted class path)'
         raise ConfigError(msg)
     if kind not in KNOWN_TRANSPORTS and "." not in kind:
         msg = (
@@ -168,10 +180,10 @@ def validate_transport(config: Any, option: str = "transport") -> dict[str, Any]
         )
         raise ConfigError(msg)
     if kind in ("http", "async_http") and not config.get("url"):
-        msg = f"{where}: an http transport needs \"url\", e.g. {{\"type\": \"http\", \"url\": \"http://marquez:5000\"}}"
+        msg = f'{where}: an http transport needs "url", e.g. {{"type": "http", "url": "http://marquez:5000"}}'
         raise ConfigError(msg)
     if kind in ("http", "async_http") and not _is_http_url(config["url"]):
-        msg = f"{where}: \"url\" must be an http(s) URL with a host, e.g. \"http://marquez:5000\""
+        msg = f'{where}: "url" must be an http(s) URL with a host, e.g. "http://marquez:5000"'
         raise ConfigError(msg)
     if kind in ("http", "async_http") and not _has_valid_port(config["url"]):  # never echo it: a password
         msg = (
@@ -197,21 +209,21 @@ def validate_transport(config: Any, option: str = "transport") -> dict[str, Any]
             raise ConfigError(msg)
     if kind == "file" and not config.get("log_file_path"):
         example = '{"type": "file", "log_file_path": "/tmp/ol.json"}'
-        msg = f"{where}: a file transport needs \"log_file_path\", e.g. {example}"
+        msg = f'{where}: a file transport needs "log_file_path", e.g. {example}'
         raise ConfigError(msg)
     if kind == "kafka" and not (config.get("topic") and config.get("config")):
-        msg = f"{where}: a kafka transport needs \"topic\" and \"config\" (with \"bootstrap.servers\")"
+        msg = f'{where}: a kafka transport needs "topic" and "config" (with "bootstrap.servers")'
         raise ConfigError(msg)
     if kind == "composite":
         transports = config.get("transports")
         if not transports or not isinstance(transports, (list, dict)):
-            msg = f"{where}: a composite transport needs a non-empty \"transports\" list or mapping"
+            msg = f'{where}: a composite transport needs a non-empty "transports" list or mapping'
             raise ConfigError(msg)
         members = transports.values() if isinstance(transports, dict) else transports
         for member in members:
             validate_transport(member, option)
     if kind == "transform" and not isinstance(config.get("transport"), dict):
-        msg = f"{where}: a transform transport needs an inner \"transport\" object and a transformer_class"
+        msg = f'{where}: a transform transport needs an inner "transport" object and a transformer_class'
         raise ConfigError(msg)
     return config
 

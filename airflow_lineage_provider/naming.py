@@ -245,7 +245,7 @@ def _split_name(text: str) -> list[str]:
                 closing = None
             else:
                 current.append(char)
-        elif char in "\"`[":
+        elif char in '"`[':
             closing = "]" if char == "[" else char
         elif char == ".":
             parts.append("".join(current))

@@ -42,16 +42,21 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="alp-soak-"))
     receiver = subprocess.Popen(
         [sys.executable, str(ROOT / "tests" / "emission" / "receiver.py"), args.mode],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT / "tests"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(ROOT / "tests"),
     )
     assert receiver.stdout is not None and receiver.stdin is not None
     url = receiver.stdout.readline().strip()
-    os.environ.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__LINEAGE_PROVIDER__TRANSPORT": json.dumps({"type": "http", "url": url}),
-        "AIRFLOW__LINEAGE_PROVIDER__SPOOL_DIR": str(home / "spool"),
-        "AIRFLOW__LINEAGE_PROVIDER__SEND_TIMEOUT": "2",
-    })
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__LINEAGE_PROVIDER__TRANSPORT": json.dumps({"type": "http", "url": url}),
+            "AIRFLOW__LINEAGE_PROVIDER__SPOOL_DIR": str(home / "spool"),
+            "AIRFLOW__LINEAGE_PROVIDER__SEND_TIMEOUT": "2",
+        }
+    )
     from airflow_lineage_provider.emission import metrics
     from airflow_lineage_provider.emission.emitter import get_emitter
     from airflow_lineage_provider.emission.events import DagRunInfo, build_dag_run_event
@@ -61,8 +66,11 @@ def main() -> None:
 
     def dag_run_event(number: int) -> object:
         run = DagRunInfo(
-            dag_id=f"soak_dag_{number % 50}", run_id=f"scheduled__{number // 2}",
-            logical_date=base + timedelta(minutes=number // 2), owners=("data-team",), tags=("soak",),
+            dag_id=f"soak_dag_{number % 50}",
+            run_id=f"scheduled__{number // 2}",
+            logical_date=base + timedelta(minutes=number // 2),
+            owners=("data-team",),
+            tags=("soak",),
             dag_attributes={"dag_id": f"soak_dag_{number % 50}", "schedule": "@hourly"},
             run_attributes={"run_id": f"scheduled__{number // 2}", "run_type": "scheduled"},
         )
@@ -89,17 +97,21 @@ def main() -> None:
         sample = (done, threading.active_count(), _proc_status("Threads"), _proc_status("VmRSS") / 1024)
         samples.append(sample)
         mean_us = enqueue_s / done * 1e6 if done else 0.0
-        print(f"| {sample[0]:14} | {sample[1]:14} | {sample[2]:10} | {sample[3]:7.1f} | {mean_us:23.1f} |",
-              flush=True)
+        print(
+            f"| {sample[0]:14} | {sample[1]:14} | {sample[2]:10} | {sample[3]:7.1f} | {mean_us:23.1f} |",
+            flush=True,
+        )
     receiver.stdin.close()
     received = receiver.stdout.read().strip()
     receiver.wait(30)
     counts = metrics.snapshot()
     threads = {s[2] for s in samples}
     rss_growth = samples[-1][3] - samples[1][3]
-    print(f"\nOS threads over the run: {sorted(threads)} (constant: {len(threads) == 1}); "
-          f"RSS {samples[0][3]:.1f} -> {samples[-1][3]:.1f} MiB "
-          f"(after the first tenth -> end: {rss_growth:+.1f} MiB)")
+    print(
+        f"\nOS threads over the run: {sorted(threads)} (constant: {len(threads) == 1}); "
+        f"RSS {samples[0][3]:.1f} -> {samples[-1][3]:.1f} MiB "
+        f"(after the first tenth -> end: {rss_growth:+.1f} MiB)"
+    )
     print(f"receiver got {received} events; counters: {json.dumps(counts, sort_keys=True)}")
 
 

@@ -132,8 +132,16 @@ def _worker(spec: dict[str, Any]) -> None:
     cpu_before, started = sum(os.times()[:4]), time.monotonic()
     dag_run = module.dag.test()
     cpu_used, finished = sum(os.times()[:4]) - cpu_before, time.monotonic()
-    print(json.dumps({"state": str(dag_run.state), "dag_test_s": finished - started, "finished": finished,
-                      "cpu_ms_per_task": cpu_used * 1000 / spec["tasks"]}))
+    print(
+        json.dumps(
+            {
+                "state": str(dag_run.state),
+                "dag_test_s": finished - started,
+                "finished": finished,
+                "cpu_ms_per_task": cpu_used * 1000 / spec["tasks"],
+            }
+        )
+    )
     sys.stdout.flush()
 
 
@@ -161,12 +169,22 @@ def _run(
         env["AIRFLOW__LINEAGE_PROVIDER__TRANSPORT"] = transport
         env["AIRFLOW__LINEAGE_PROVIDER__DISABLED"] = str(not enabled)
         env["AIRFLOW__LINEAGE_PROVIDER__SPOOL_DIR"] = str(home / f"spool-{tag}")
-    spec = {"home": str(home), "dags": str(dags), "dag_id": dag_id, "tasks": tasks, "enabled": enabled,
-            "block": block,
-            "side": "ours" if side == "this provider" else "official"}
+    spec = {
+        "home": str(home),
+        "dags": str(dags),
+        "dag_id": dag_id,
+        "tasks": tasks,
+        "enabled": enabled,
+        "block": block,
+        "side": "ours" if side == "this provider" else "official",
+    }
     proc = subprocess.run(
         [str(SIDES[side]), __file__, "--worker", json.dumps(spec)],
-        env=env, capture_output=True, text=True, timeout=3600, cwd=str(home),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        cwd=str(home),
     )
     ended = time.monotonic()
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -209,12 +227,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=60, help="tasks per run (cycles = tasks - 1)")
     parser.add_argument("--rounds", type=int, default=2, help="disabled/enabled run pairs, interleaved")
-    parser.add_argument("--official-hung-tasks", type=int, default=4,
-                        help="tasks for the official provider with the hung receiver (1 round)")
+    parser.add_argument(
+        "--official-hung-tasks",
+        type=int,
+        default=4,
+        help="tasks for the official provider with the hung receiver (1 round)",
+    )
     parser.add_argument("--scenarios", default="a,b", help="which scenarios to run: a, b or a,b")
-    parser.add_argument("--blocks", type=int, default=0, metavar="N",
-                        help="instead: one process per side and round, lineage on and off in "
-                             "alternate blocks of N tasks (scenario a only)")
+    parser.add_argument(
+        "--blocks",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: one process per side and round, lineage on and off in "
+        "alternate blocks of N tasks (scenario a only)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -227,12 +254,19 @@ def main() -> None:
     from tests.emission.receiver import Receiver
 
     home = Path(tempfile.mkdtemp(prefix="alp-overhead-"))
-    subprocess.run([str(SIDES["this provider"]), "-m", "airflow", "db", "migrate"], env=_base_env(home),
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [str(SIDES["this provider"]), "-m", "airflow", "db", "migrate"],
+        env=_base_env(home),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     shutil.copyfile(home / "airflow.db", home / "template.db")
-    print(f"AIRFLOW_HOME {home}; {args.tasks} tasks per run, {args.rounds} rounds (each: both sides, "
-          f"disabled then enabled); official provider with the hung receiver: {args.official_hung_tasks} "
-          "tasks, 1 round\n")
+    print(
+        f"AIRFLOW_HOME {home}; {args.tasks} tasks per run, {args.rounds} rounds (each: both sides, "
+        f"disabled then enabled); official provider with the hung receiver: {args.official_hung_tasks} "
+        "tasks, 1 round\n"
+    )
 
     for side in SIDES:  # warm-up, discarded: bytecode caches of both sides written, files in the OS cache
         with Receiver("healthy", lifetime=3600) as receiver:
@@ -266,48 +300,64 @@ def main() -> None:
                         pooled[side][enabled][key].extend(value if isinstance(value, list) else [value])
                     medians[enabled] = statistics.median(run["cycles_ms"])
                     hooks = statistics.median(run["hooks_ms"]) if run["hooks_ms"] else 0.0
-                    print(f"  {scenario:28} {side:16} {'enabled ' if enabled else 'disabled'} "
-                          f"median cycle {medians[enabled]:8.1f} ms  hooks/task {hooks:8.2f} ms  "
-                          f"exit {run['exit_s']:5.2f} s  events/requests {run['events']:4}  "
-                          f"spooled {run['spooled']}  state {run['state']}", flush=True)
+                    print(
+                        f"  {scenario:28} {side:16} {'enabled ' if enabled else 'disabled'} "
+                        f"median cycle {medians[enabled]:8.1f} ms  hooks/task {hooks:8.2f} ms  "
+                        f"exit {run['exit_s']:5.2f} s  events/requests {run['events']:4}  "
+                        f"spooled {run['spooled']}  state {run['state']}",
+                        flush=True,
+                    )
                 deltas[side].append(medians[True] - medians[False])
         for side in SIDES:
             off, on = pooled[side][False], pooled[side][True]
             results[(scenario, side)] = {
-                "scenario": scenario, "side": side, "tasks": plan[side][0], "rounds": plan[side][1],
-                "off": statistics.median(off["cycles_ms"]), "on": statistics.median(on["cycles_ms"]),
-                "paired": statistics.median(deltas[side]), "deltas": deltas[side],
+                "scenario": scenario,
+                "side": side,
+                "tasks": plan[side][0],
+                "rounds": plan[side][1],
+                "off": statistics.median(off["cycles_ms"]),
+                "on": statistics.median(on["cycles_ms"]),
+                "paired": statistics.median(deltas[side]),
+                "deltas": deltas[side],
                 "hooks": statistics.median(on["hooks_ms"]),
                 "exit": statistics.median(on["exit_s"]) - statistics.median(off["exit_s"]),
                 "cpu": statistics.median(on["cpu_ms_per_task"]) - statistics.median(off["cpu_ms_per_task"]),
                 "events": int(statistics.median(on["events"])),
             }
 
-    print("\nAdded wall time per task, same transport (HTTP to 127.0.0.1). cycle = task start to next task "
-          "start;\nadded = median cycle enabled - median cycle disabled (all cycles pooled); per-round = "
-          "median over rounds of (enabled - disabled) medians;\nhooks = median time inside the listener's "
-          "running+success hooks per task; cpu = added process CPU time per task (all threads).\n")
-    header = ("| scenario                     | side             | tasks x runs | cycle off ms | cycle on ms "
-              "| added ms/task | per-round ms/task | hooks ms/task | cpu ms/task | extra exit s "
-              "| events/requests |")
+    print(
+        "\nAdded wall time per task, same transport (HTTP to 127.0.0.1). cycle = task start to next task "
+        "start;\nadded = median cycle enabled - median cycle disabled (all cycles pooled); per-round = "
+        "median over rounds of (enabled - disabled) medians;\nhooks = median time inside the listener's "
+        "running+success hooks per task; cpu = added process CPU time per task (all threads).\n"
+    )
+    header = (
+        "| scenario                     | side             | tasks x runs | cycle off ms | cycle on ms "
+        "| added ms/task | per-round ms/task | hooks ms/task | cpu ms/task | extra exit s "
+        "| events/requests |"
+    )
     print(header)
     print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|")
     for row in results.values():
-        print(f"| {row['scenario']:28} | {row['side']:16} | {row['tasks']:5} x {row['rounds']:4} "
-              f"| {row['off']:12.1f} | {row['on']:11.1f} | {row['on'] - row['off']:13.1f} "
-              f"| {row['paired']:17.1f} | {row['hooks']:13.2f} | {row['cpu']:11.1f} | {row['exit']:12.2f} "
-              f"| {row['events']:15} |")
+        print(
+            f"| {row['scenario']:28} | {row['side']:16} | {row['tasks']:5} x {row['rounds']:4} "
+            f"| {row['off']:12.1f} | {row['on']:11.1f} | {row['on'] - row['off']:13.1f} "
+            f"| {row['paired']:17.1f} | {row['hooks']:13.2f} | {row['cpu']:11.1f} | {row['exit']:12.2f} "
+            f"| {row['events']:15} |"
+        )
     print()
     for scenario, _ in scenarios:
         ours, official = results[(scenario, "this provider")], results[(scenario, "official 2.20.3")]
         hooks_ratio = official["hooks"] / ours["hooks"] if ours["hooks"] > 0 else float("inf")
         ours_added, official_added = ours["on"] - ours["off"], official["on"] - official["off"]
         rounds = ", ".join(f"{d:+.1f}" for d in ours["deltas"])
-        print(f"{scenario}: hooks per task: this provider {ours['hooks']:.2f} ms, official "
-              f"{official['hooks']:.1f} ms -> official/ours = {hooks_ratio:.0f}x; cycle delta: this provider "
-              f"{ours_added:+.1f} ms (per round: {rounds}), official {official_added:+.1f} ms "
-              f"(official/ours = {official_added / ours_added if ours_added > 0 else float('inf'):.0f}x); "
-              f"cpu: this provider {ours['cpu']:+.1f} ms, official {official['cpu']:+.1f} ms")
+        print(
+            f"{scenario}: hooks per task: this provider {ours['hooks']:.2f} ms, official "
+            f"{official['hooks']:.1f} ms -> official/ours = {hooks_ratio:.0f}x; cycle delta: this provider "
+            f"{ours_added:+.1f} ms (per round: {rounds}), official {official_added:+.1f} ms "
+            f"(official/ours = {official_added / ours_added if ours_added > 0 else float('inf'):.0f}x); "
+            f"cpu: this provider {ours['cpu']:+.1f} ms, official {official['cpu']:+.1f} ms"
+        )
 
 
 def _blocks(args: argparse.Namespace, home: Path, receiver_class: Any) -> None:
@@ -325,28 +375,39 @@ def _blocks(args: argparse.Namespace, home: Path, receiver_class: Any) -> None:
             results[side]["hooks"].extend(run["hooks_ms"])
             results[side]["diffs"].extend(run["block_diffs_ms"])
             on, off = statistics.median(run["block_on_ms"]), statistics.median(run["block_off_ms"])
-            print(f"  round {round_} {side:16} cycles on {on:6.1f} ms, off {off:6.1f} ms; block vs "
-                  f"neighbours {statistics.median(run['block_diffs_ms']):+6.1f} ms ({run['events']} events, "
-                  f"state {run['state']})", flush=True)
-    print(f"\n(a) healthy HTTP receiver, lineage on/off in alternate blocks of {block} tasks in each process "
-          f"({args.tasks} tasks x {args.rounds} processes per side; the first two cycles of a block are not "
-          "counted;\nadded = median over blocks of (block median - mean of its two neighbours' medians), "
-          "sign turned for lineage-off blocks):\n")
-    print("| side             | cycle off ms | cycle on ms | added ms/task | hooks ms/task "
-          "| cycles off + on |")
-    print("|------------------|--------------|-------------|---------------|---------------"
-          "|-----------------|")
+            print(
+                f"  round {round_} {side:16} cycles on {on:6.1f} ms, off {off:6.1f} ms; block vs "
+                f"neighbours {statistics.median(run['block_diffs_ms']):+6.1f} ms ({run['events']} events, "
+                f"state {run['state']})",
+                flush=True,
+            )
+    print(
+        f"\n(a) healthy HTTP receiver, lineage on/off in alternate blocks of {block} tasks in each process "
+        f"({args.tasks} tasks x {args.rounds} processes per side; the first two cycles of a block are not "
+        "counted;\nadded = median over blocks of (block median - mean of its two neighbours' medians), "
+        "sign turned for lineage-off blocks):\n"
+    )
+    print(
+        "| side             | cycle off ms | cycle on ms | added ms/task | hooks ms/task | cycles off + on |"
+    )
+    print(
+        "|------------------|--------------|-------------|---------------|---------------|-----------------|"
+    )
     added = {}
     for side, got in results.items():
         off, on = statistics.median(got["off"]), statistics.median(got["on"])
         added[side] = statistics.median(got["diffs"])
         hooks = statistics.median(got["hooks"])
-        print(f"| {side:16} | {off:12.1f} | {on:11.1f} | {added[side]:13.1f} | {hooks:13.2f} "
-              f"| {len(got['off']):7} + {len(got['on']):5} |")
+        print(
+            f"| {side:16} | {off:12.1f} | {on:11.1f} | {added[side]:13.1f} | {hooks:13.2f} "
+            f"| {len(got['off']):7} + {len(got['on']):5} |"
+        )
     ours, official = added["this provider"], added["official 2.20.3"]
     ratio = official / ours if ours > 0 else float("inf")
-    print(f"\nadded per task: this provider {ours:+.1f} ms, official {official:+.1f} ms "
-          f"(official/ours = {ratio:.0f}x)")
+    print(
+        f"\nadded per task: this provider {ours:+.1f} ms, official {official:+.1f} ms "
+        f"(official/ours = {ratio:.0f}x)"
+    )
 
 
 if __name__ == "__main__":

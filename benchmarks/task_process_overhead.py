@@ -102,8 +102,11 @@ def _prepare(count: int) -> None:
         manager.sync_bundles_to_db(session=session)
     bundle = next(iter(manager.get_all_dag_bundles()))
     bundle.initialize()
-    sync_bag_to_db(BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name),
-                   bundle.name, bundle.version)
+    sync_bag_to_db(
+        BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name),
+        bundle.name,
+        bundle.version,
+    )
     runs = []
     with create_session() as session:
         dag = SerializedDagModel.get_dag(DAG_ID)
@@ -111,9 +114,15 @@ def _prepare(count: int) -> None:
         for index in range(count):
             when = start + datetime.timedelta(minutes=index)
             dag_run = dag.create_dagrun(
-                run_id=f"bench_{index:04d}", logical_date=when, data_interval=(when, when), run_after=when,
-                run_type=DagRunType.MANUAL, triggered_by=DagRunTriggeredByType.CLI,
-                state=DagRunState.RUNNING, session=session, conf={},
+                run_id=f"bench_{index:04d}",
+                logical_date=when,
+                data_interval=(when, when),
+                run_after=when,
+                run_type=DagRunType.MANUAL,
+                triggered_by=DagRunTriggeredByType.CLI,
+                state=DagRunState.RUNNING,
+                session=session,
+                conf={},
             )
             session.flush()
             ti = dag_run.get_task_instance("t", session=session)
@@ -142,8 +151,9 @@ def _instrument_child(side: str, enabled: bool, marks: str) -> None:
             original = getattr(cls, name)
 
             @functools.wraps(original)  # keeps pluggy's hookimpl marker
-            def timed(self: Any, *args: Any, __original: Any = original, __name: str = name,
-                      **kw: Any) -> Any:
+            def timed(
+                self: Any, *args: Any, __original: Any = original, __name: str = name, **kw: Any
+            ) -> Any:
                 started = time.perf_counter()
                 try:
                     return __original(self, *args, **kw)
@@ -182,10 +192,22 @@ def _supervise(spec: dict[str, Any]) -> None:
         Path(marks).write_text("")
         if any(name.startswith("openlineage") for name in sys.modules):
             raise SystemExit("the supervisor imported openlineage: task processes would not start cold")
-        ti = TaskInstance(id=UUID(run["id"]), task_id="t", dag_id=DAG_ID, run_id=run["run_id"], try_number=1,
-                          map_index=-1, dag_version_id=UUID(run["dag_version_id"]))
-        code = supervise_task(ti=ti, bundle_info=BundleInfo(name="dags-folder"), dag_rel_path=f"{DAG_ID}.py",
-                              token="", client=client)
+        ti = TaskInstance(
+            id=UUID(run["id"]),
+            task_id="t",
+            dag_id=DAG_ID,
+            run_id=run["run_id"],
+            try_number=1,
+            map_index=-1,
+            dag_version_id=UUID(run["dag_version_id"]),
+        )
+        code = supervise_task(
+            ti=ti,
+            bundle_info=BundleInfo(name="dags-folder"),
+            dag_rel_path=f"{DAG_ID}.py",
+            token="",
+            client=client,
+        )
         found: dict[str, Any] = {"code": code, "hooks_ms": 0.0}
         for line in Path(marks).read_text().splitlines():
             kind, *values = line.split()
@@ -199,8 +221,15 @@ def _supervise(spec: dict[str, Any]) -> None:
 # --- the parent ----------------------------------------------------------------------------------------
 
 
-def _run_side(side: str, enabled: bool, transport: dict[str, Any], runs: list[dict[str, Any]], home: Path,
-              tag: str, ours_src: str | None) -> list[dict[str, Any]]:
+def _run_side(
+    side: str,
+    enabled: bool,
+    transport: dict[str, Any],
+    runs: list[dict[str, Any]],
+    home: Path,
+    tag: str,
+    ours_src: str | None,
+) -> list[dict[str, Any]]:
     env = _env(home)
     if side == "ours" and ours_src:
         env["PYTHONPATH"] = ours_src  # this provider's package from another checkout (e.g. before a change)
@@ -213,12 +242,19 @@ def _run_side(side: str, enabled: bool, transport: dict[str, Any], runs: list[di
         env["AIRFLOW__LINEAGE_PROVIDER__DISABLED"] = str(not enabled)
         env["AIRFLOW__LINEAGE_PROVIDER__SPOOL_DIR"] = str(home / f"spool-{tag}")
     spec = {"side": side, "enabled": enabled, "runs": runs}
-    proc = subprocess.run([str(SIDES[side]), __file__, "--supervise", json.dumps(spec)], env=env,
-                          capture_output=True, text=True, timeout=3600, cwd=str(home))
+    proc = subprocess.run(
+        [str(SIDES[side]), __file__, "--supervise", json.dumps(spec)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        cwd=str(home),
+    )
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or len(rows) != len(runs) or any(row["code"] != 0 for row in rows):
-        raise SystemExit(f"supervisor failed ({side}, enabled={enabled}):\n{proc.stdout[-3000:]}\n"
-                         f"{proc.stderr[-3000:]}")
+        raise SystemExit(
+            f"supervisor failed ({side}, enabled={enabled}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return rows
 
 
@@ -233,8 +269,12 @@ def main() -> None:
     parser.add_argument("--transports", default="file,http", help="comma-separated: file, http")
     parser.add_argument("--sides", default="ours,official", help="comma-separated: ours, official")
     parser.add_argument("--ours-src", help="import this provider from this directory (an older checkout)")
-    parser.add_argument("--task-seconds", type=float, default=0.0,
-                        help="seconds each task sleeps, like one waiting on a database (0: trivial)")
+    parser.add_argument(
+        "--task-seconds",
+        type=float,
+        default=0.0,
+        help="seconds each task sleeps, like one waiting on a database (0: trivial)",
+    )
     parser.add_argument("--prepare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--supervise", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -258,19 +298,31 @@ def main() -> None:
     env = _env(home)
     (home / "dags" / f"{DAG_ID}.py").write_text(DAG_SOURCE)
     python = str(SIDES["ours"])
-    subprocess.run([python, "-m", "airflow", "db", "migrate"], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [python, "-m", "airflow", "db", "migrate"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     per_batch = -(-args.tasks // args.rounds)
     batches = len(transports) * len(sides) * 2 * args.rounds
     warm_ups = len(sides)
-    prepared = subprocess.run([python, __file__, "--prepare", str(per_batch * batches + warm_ups)], env=env,
-                              check=True,
-                              capture_output=True, text=True, cwd=str(home)).stdout
+    prepared = subprocess.run(
+        [python, __file__, "--prepare", str(per_batch * batches + warm_ups)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=str(home),
+    ).stdout
     runs = json.loads(prepared.splitlines()[-1])
     source = args.ours_src or str(ROOT)
-    print(f"this provider from {source}; AIRFLOW_HOME {home}; {per_batch * args.rounds} task processes per "
-          f"side and setting, {args.rounds} alternating rounds; load average {os.getloadavg()[0]:.1f}\n",
-          flush=True)
+    print(
+        f"this provider from {source}; AIRFLOW_HOME {home}; {per_batch * args.rounds} task processes per "
+        f"side and setting, {args.rounds} alternating rounds; load average {os.getloadavg()[0]:.1f}\n",
+        flush=True,
+    )
 
     for side in sides:  # one discarded task per side, so every measured process finds bytecode caches
         warm, runs = runs[:1], runs[1:]
@@ -288,33 +340,46 @@ def main() -> None:
                         if transport_name == "http":
                             transport = {"type": "http", "url": receiver.url, "endpoint": "api/v1/lineage"}
                         else:
-                            transport = {"type": "file", "log_file_path": str(home / f"events-{tag}.jsonl"),
-                                         "append": True}
+                            transport = {
+                                "type": "file",
+                                "log_file_path": str(home / f"events-{tag}.jsonl"),
+                                "append": True,
+                            }
                         rows = _run_side(side, enabled, transport, batch, home, tag, args.ours_src)
                         received = len(receiver.wait_for(2 * len(batch), timeout=5 if enabled else 0))
                     if transport_name == "file" and enabled:
                         path = home / f"events-{tag}.jsonl"
-                        events = [json.loads(line) for line in path.read_text().splitlines()] \
-                            if path.exists() else []
+                        events = (
+                            [json.loads(line) for line in path.read_text().splitlines()]
+                            if path.exists()
+                            else []
+                        )
                         received = len(events)
                         if side == "ours":
                             ol_schema.validate_all(events)
                     results.setdefault((transport_name, side, enabled), []).extend(rows)
                     counts[(transport_name, side)] = counts.get((transport_name, side), 0) + (
-                        received if enabled else 0)
+                        received if enabled else 0
+                    )
                     state = "on " if enabled else "off"
-                    print(f"  {transport_name:4} {LABELS[side]:16} {state} round {round_}: "
-                          f"process {_median([r['exit'] - r['start'] for r in rows]) * 1000:7.1f} ms  "
-                          f"to callable "
-                          f"{_median([r['callable'] - r['start'] for r in rows]) * 1000:7.1f} ms  "
-                          f"hooks {_median([r['hooks_ms'] for r in rows]):7.2f} ms  events {received}",
-                          flush=True)
+                    print(
+                        f"  {transport_name:4} {LABELS[side]:16} {state} round {round_}: "
+                        f"process {_median([r['exit'] - r['start'] for r in rows]) * 1000:7.1f} ms  "
+                        f"to callable "
+                        f"{_median([r['callable'] - r['start'] for r in rows]) * 1000:7.1f} ms  "
+                        f"hooks {_median([r['hooks_ms'] for r in rows]):7.2f} ms  events {received}",
+                        flush=True,
+                    )
 
-    print("\nMedians per task process (ms). process = task-runner start to process exit (exit handlers "
-          "included);\nto callable = start to the task's first line; hooks = inside the listener's task "
-          "hooks, on the task thread.\n")
-    header = ("| transport | side            | n  | process off | process on | added  | ratio | "
-              "to callable off | on     | added  | hooks on | events |")
+    print(
+        "\nMedians per task process (ms). process = task-runner start to process exit (exit handlers "
+        "included);\nto callable = start to the task's first line; hooks = inside the listener's task "
+        "hooks, on the task thread.\n"
+    )
+    header = (
+        "| transport | side            | n  | process off | process on | added  | ratio | "
+        "to callable off | on     | added  | hooks on | events |"
+    )
     print(header)
     print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|")
     added: dict[tuple[str, str], tuple[float, float, float]] = {}
@@ -327,19 +392,25 @@ def main() -> None:
             c_on = _median([r["callable"] - r["start"] for r in on]) * 1000
             hooks = _median([r["hooks_ms"] for r in on])
             added[(transport_name, side)] = (p_on - p_off, c_on - c_off, hooks)
-            print(f"| {transport_name:9} | {LABELS[side]:15} | {len(on):2} | {p_off:11.1f} | {p_on:10.1f} "
-                  f"| {p_on - p_off:6.1f} | {p_on / p_off:5.2f} | {c_off:15.1f} | {c_on:6.1f} "
-                  f"| {c_on - c_off:6.1f} | {hooks:8.2f} | {counts[(transport_name, side)]:6} |")
+            print(
+                f"| {transport_name:9} | {LABELS[side]:15} | {len(on):2} | {p_off:11.1f} | {p_on:10.1f} "
+                f"| {p_on - p_off:6.1f} | {p_on / p_off:5.2f} | {c_off:15.1f} | {c_on:6.1f} "
+                f"| {c_on - c_off:6.1f} | {hooks:8.2f} | {counts[(transport_name, side)]:6} |"
+            )
     if "ours" in sides and "official" in sides:
         print()
         for transport_name in transports:
             ours, official = added[(transport_name, "ours")], added[(transport_name, "official")]
-            print(f"{transport_name}: added per task process: this provider {ours[0]:+.1f} ms, official "
-                  f"{official[0]:+.1f} ms; hooks on the task thread: this provider {ours[2]:.2f} ms, "
-                  f"official "
-                  f"{official[2]:.2f} ms (official/ours = {official[2] / ours[2]:.1f}x)")
-    print(f"\nschema-validated events (this provider, file): {ol_schema.STATS['validated']}, "
-          f"invalid: {ol_schema.STATS['invalid']}")
+            print(
+                f"{transport_name}: added per task process: this provider {ours[0]:+.1f} ms, official "
+                f"{official[0]:+.1f} ms; hooks on the task thread: this provider {ours[2]:.2f} ms, "
+                f"official "
+                f"{official[2]:.2f} ms (official/ours = {official[2] / ours[2]:.1f}x)"
+            )
+    print(
+        f"\nschema-validated events (this provider, file): {ol_schema.STATS['validated']}, "
+        f"invalid: {ol_schema.STATS['invalid']}"
+    )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ def test_transport_is_sensitive() -> None:
     [
         ("not json", "not valid JSON"),
         ('{"type": "carrier-pigeon"}', "unknown transport type 'carrier-pigeon'"),
-        ('{"type": "http"}', "needs \"url\""),
+        ('{"type": "http"}', 'needs "url"'),
         ("[]", "must be a JSON object"),
     ],
 )

@@ -169,10 +169,16 @@ def test_asset_uri_round_trip(dataset: DatasetId) -> None:
     ("connection", "table", "expected"),
     [
         # unquoted names (lower-cased by the parser) are upper case in these catalogs; quoted ones are kept
-        (conn("snowflake", extra={"account": "a1", "database": "analytics"}), TableRef("orders", "raw"),
-         "ANALYTICS.RAW.ORDERS"),
-        (conn("snowflake", extra={"account": "a1", "database": "DB"}), TableRef("Orders", "raw"),
-         "DB.RAW.Orders"),
+        (
+            conn("snowflake", extra={"account": "a1", "database": "analytics"}),
+            TableRef("orders", "raw"),
+            "ANALYTICS.RAW.ORDERS",
+        ),
+        (
+            conn("snowflake", extra={"account": "a1", "database": "DB"}),
+            TableRef("Orders", "raw"),
+            "DB.RAW.Orders",
+        ),
         (conn("oracle", "ora", None, "svc"), TableRef("emp", "hr"), "SVC.HR.EMP"),
         (conn("postgres", "h", 5432, "sales"), TableRef("orders", "raw"), "sales.raw.orders"),  # unchanged
     ],

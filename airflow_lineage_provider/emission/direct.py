@@ -255,8 +255,10 @@ class DirectHttpTransport:
 
     def emit(self, event: Any) -> int:
         text = _wire_json(event)
-        body: bytes = gzip.compress(text.encode("utf-8"), compresslevel=3) if self.config.gzip else (
-            text.encode("utf-8")
+        body: bytes = (
+            gzip.compress(text.encode("utf-8"), compresslevel=3)
+            if self.config.gzip
+            else (text.encode("utf-8"))
         )
         headers = dict(self.config.headers)
         if self.config.gzip:

@@ -112,8 +112,10 @@ def run(args: argparse.Namespace) -> int:
         spool = Spool(conf.spool_dir(), conf.spool_max_bytes())
         state = spool.state()
         print(f"  directory                  {state.directory}")
-        print(f"  events waiting             {state.count} ({_human_bytes(state.bytes)} of "
-              f"{_human_bytes(state.max_bytes)} cap)")
+        print(
+            f"  events waiting             {state.count} ({_human_bytes(state.bytes)} of "
+            f"{_human_bytes(state.max_bytes)} cap)"
+        )
         if state.count:
             print(f"  oldest / newest            {state.oldest} / {state.newest}")
             print("  deliver them with        airflow-lineage replay")

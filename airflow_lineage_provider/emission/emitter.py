@@ -287,7 +287,9 @@ class Emitter:
                     metrics.incr("trimmed")
                     log.warning(
                         "lineage event for job %s exceeded max_event_bytes=%d; dropped %s",
-                        (wire.get("job") or {}).get("name"), self.max_event_bytes, ", ".join(dropped),
+                        (wire.get("job") or {}).get("name"),
+                        self.max_event_bytes,
+                        ", ".join(dropped),
                     )
                 item.wire = wire
             except Exception as exc:

@@ -207,7 +207,9 @@ def enforce_size_cap(event: dict[str, Any], max_bytes: int) -> tuple[dict[str, A
     if final > max_bytes:
         log.warning(
             "lineage event for job %s is %d bytes after trimming every optional part (cap %d); sent anyway",
-            (event.get("job") or {}).get("name"), final, max_bytes,
+            (event.get("job") or {}).get("name"),
+            final,
+            max_bytes,
         )
     return event, dropped
 
@@ -287,8 +289,14 @@ def mask_config(config: Any, key: str | None = None) -> Any:
     """A copy of a transport configuration with every secret replaced by ``***``."""
     if isinstance(config, Mapping):
         return {
-            k: (MASK if isinstance(v, (str, int, float)) and not isinstance(v, bool) and k != "type"
-                and _config_key_is_secret(str(k)) else mask_config(v, str(k)))
+            k: (
+                MASK
+                if isinstance(v, (str, int, float))
+                and not isinstance(v, bool)
+                and k != "type"
+                and _config_key_is_secret(str(k))
+                else mask_config(v, str(k))
+            )
             for k, v in config.items()
         }
     if isinstance(config, (list, tuple)):

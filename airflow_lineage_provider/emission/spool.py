@@ -174,7 +174,7 @@ class Spool:
             try:
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
             finally:
                 os.close(fd)
             os.replace(tmp, os.path.join(self.directory, name))
@@ -245,7 +245,10 @@ class Spool:
             log.warning(
                 "lineage spool %s is over its cap of %d bytes: evicted the %d oldest events (%d bytes); "
                 "raise [lineage_provider] spool_max_mb or bring the lineage backend back",
-                self.directory, self.max_bytes, evicted, evicted_bytes,
+                self.directory,
+                self.max_bytes,
+                evicted,
+                evicted_bytes,
             )
 
     # --- reading -------------------------------------------------------------------------------

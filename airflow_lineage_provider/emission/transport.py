@@ -38,6 +38,7 @@ class Transport(Protocol):
 
     def close(self, timeout: float = -1) -> bool: ...
 
+
 log = logging.getLogger(__name__)
 
 DEFAULT_SOURCE = "embedded default"
@@ -101,7 +102,7 @@ def _env_transport() -> tuple[dict[str, Any], str] | None:
             value: Any = json.loads(raw)
         except json.JSONDecodeError:
             value = raw
-        keys = name[len(prefix):].lower().split("__")
+        keys = name[len(prefix) :].lower().split("__")
         target = nested
         for key in keys[:-1]:
             target = target.setdefault(key, {})
@@ -239,9 +240,11 @@ def _make_file_directory(config: dict[str, Any], source: str) -> None:
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as exc:
-        msg = (f"cannot build the lineage transport from {source}: cannot create the directory {directory!r} "
-               f"of the file transport's log_file_path ({exc.strerror or exc}); create it, make it "
-               "writable for the Airflow user or change log_file_path")
+        msg = (
+            f"cannot build the lineage transport from {source}: cannot create the directory {directory!r} "
+            f"of the file transport's log_file_path ({exc.strerror or exc}); create it, make it "
+            "writable for the Airflow user or change log_file_path"
+        )
         raise ConfigError(msg) from None
 
 

@@ -35,8 +35,10 @@ def publish_outputs(operator: Any, context: Any, outputs: Iterable[Any]) -> int:
 
     events = _outlet_events(context)
     if events is None:
-        log.warning("emit_asset_events: no outlet events in the task context of %s; nothing published",
-                    getattr(operator, "task_id", "?"))
+        log.warning(
+            "emit_asset_events: no outlet events in the task context of %s; nothing published",
+            getattr(operator, "task_id", "?"),
+        )
         return 0
     alias = AssetAlias(name=ALIAS_NAME)
     outlets = list(getattr(operator, "outlets", None) or [])

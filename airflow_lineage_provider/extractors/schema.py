@@ -28,8 +28,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: sources whose ``information_schema.columns`` the lookup can query
-_INFORMATION_SCHEMA = {"postgres", "redshift", "mysql", "mssql", "snowflake", "trino", "presto", "vertica",
-                       "databricks"}
+_INFORMATION_SCHEMA = {
+    "postgres",
+    "redshift",
+    "mysql",
+    "mssql",
+    "snowflake",
+    "trino",
+    "presto",
+    "vertica",
+    "databricks",
+}
 #: sources where identifiers are matched case-insensitively (the server stores another case or folds)
 _CASE_INSENSITIVE = {"mysql", "mssql", "snowflake", "sqlite", "databricks"}
 
@@ -206,8 +215,9 @@ def _information_schema_query(kind: str, tables: Sequence[TableRef]) -> str:
             conditions.append(f"({column_name} = {name})")
     return (
         "SELECT table_catalog, table_schema, table_name, column_name, data_type "
-        "FROM information_schema.columns WHERE " + " OR ".join(conditions) +
-        " ORDER BY table_schema, table_name, ordinal_position"
+        "FROM information_schema.columns WHERE "
+        + " OR ".join(conditions)
+        + " ORDER BY table_schema, table_name, ordinal_position"
     )
 
 

@@ -317,8 +317,11 @@ class Extraction:
 
             def work() -> SqlLineage:
                 return analyze(
-                    self.sql, source.dialect, default_database=source.database,
-                    default_schema=source.schema, schema=mapping,
+                    self.sql,
+                    source.dialect,
+                    default_database=source.database,
+                    default_schema=source.schema,
+                    schema=mapping,
                 )
         else:
 
@@ -447,8 +450,10 @@ class Extraction:
                     continue
                 ident = self._dataset_id(ref.table)
                 field = spell(ref.table, ref.column)
-                if any(f.namespace == ident.namespace and f.name == ident.name and f.field == field
-                       for f in fields):
+                if any(
+                    f.namespace == ident.namespace and f.name == ident.name and f.field == field
+                    for f in fields
+                ):
                     continue
                 fields.append(
                     cl.InputField(

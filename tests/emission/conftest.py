@@ -49,8 +49,13 @@ def make_emitter(tmp_path: Path) -> Iterator[Callable[..., Emitter]]:
     """Build an Emitter on a real transport (built like production: timeouts capped, no retries)."""
     made: list[Emitter] = []
 
-    def make(config: dict[str, Any], *, spool_dir: Path | None = None, spool_max_bytes: int = 64 << 20,
-             **kwargs: Any) -> Emitter:
+    def make(
+        config: dict[str, Any],
+        *,
+        spool_dir: Path | None = None,
+        spool_max_bytes: int = 64 << 20,
+        **kwargs: Any,
+    ) -> Emitter:
         kwargs.setdefault("send_timeout", 0.5)
         kwargs.setdefault("flush_timeout", 5.0)
         transport = build(TransportSpec(config=config, source="test"), send_timeout=kwargs["send_timeout"])

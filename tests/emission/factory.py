@@ -14,8 +14,14 @@ from openlineage.client.uuid import generate_new_uuid
 PRODUCER = "https://github.com/airflow-lineage-provider/airflow-lineage-provider/tests"
 
 
-def run_event(state: str, run_id: str, job: str = "dag.task", *, run_facets: Mapping[str, Any] | None = None,
-              job_facets: Mapping[str, Any] | None = None) -> RunEvent:
+def run_event(
+    state: str,
+    run_id: str,
+    job: str = "dag.task",
+    *,
+    run_facets: Mapping[str, Any] | None = None,
+    job_facets: Mapping[str, Any] | None = None,
+) -> RunEvent:
     return RunEvent(
         eventType=RunState[state],
         eventTime=datetime.now(timezone.utc).isoformat(),

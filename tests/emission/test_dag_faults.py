@@ -109,6 +109,7 @@ def test_dag_run_survives_backend_fault_and_replay_delivers_exactly_once(mode, r
     replayed = after.get("replayed", 0) - before.get("replayed", 0)
     with capsys.disabled():  # the fault-test results, shown in the pytest output
         print(
-        f"\n[{mode}] tasks ok={TASKS}/{TASKS}; delivered during fault={during}, spooled={spooled}, "
-        f"replayed={replayed}; receiver holds {len(received)}/{expected_count} events, 0 lost, 0 duplicated"
+            f"\n[{mode}] tasks ok={TASKS}/{TASKS}; delivered during fault={during}, spooled={spooled}, "
+            f"replayed={replayed}; receiver holds {len(received)}/{expected_count} events, "
+            "0 lost, 0 duplicated"
         )

@@ -83,7 +83,9 @@ def test_error_status_raises_and_the_connection_stays_usable(receiver) -> None:
     rec = receiver("503")
     transport = _build(http_config(rec))
     first, second = _wire(1)
-    with pytest.raises(HttpStatusError, match=r"503 Service Unavailable from http://127\.0\.0\.1:\d+/api/v1/"):
+    with pytest.raises(
+        HttpStatusError, match=r"503 Service Unavailable from http://127\.0\.0\.1:\d+/api/v1/"
+    ):
         transport.emit(first)
     rec.set_mode("healthy")
     transport.emit(second)

@@ -154,7 +154,10 @@ def test_counters(receiver, make_emitter):
 def _run_child(code: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
-        env=env, capture_output=True, text=True, timeout=timeout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -170,9 +173,7 @@ def _child_env(tmp_path: Path, **options: str) -> dict[str, str]:
 def test_exit_flush_deadline_then_spool(receiver, tmp_path):
     """At exit a hung backend gets flush_timeout seconds; everything undelivered is in the spool."""
     rec = receiver("hang", hang_max=30)
-    env = _child_env(
-        tmp_path, transport=json.dumps(http_config(rec)), send_timeout="5", flush_timeout="1"
-    )
+    env = _child_env(tmp_path, transport=json.dumps(http_config(rec)), send_timeout="5", flush_timeout="1")
     proc = _run_child(
         """
         import time

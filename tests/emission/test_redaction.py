@@ -28,17 +28,23 @@ RUN_ID = "01890000-0000-7000-8000-000000000042"
 
 
 def _sql_event(query: str) -> dict:
-    facets = {"sql": {"_producer": "https://example.com/p", "_schemaURL":
-                      "https://openlineage.io/spec/facets/1-1-0/SQLJobFacet.json#/$defs/SQLJobFacet",
-                      "query": query}}
+    facets = {
+        "sql": {
+            "_producer": "https://example.com/p",
+            "_schemaURL": "https://openlineage.io/spec/facets/1-1-0/SQLJobFacet.json#/$defs/SQLJobFacet",
+            "query": query,
+        }
+    }
     return Serde.to_dict(run_event("START", RUN_ID, job_facets=facets))
 
 
 def test_uri_credentials_anywhere():
     event = Serde.to_dict(run_event("START", RUN_ID))
     event["run"]["facets"]["custom"] = {
-        "_producer": "https://example.com/p", "_schemaURL": "https://example.com/s",
-        "source": "postgresql://user:s3cret@host/db", "nested": [{"dsn_like": "mysql://root:hunter22@db:3306/x"}],
+        "_producer": "https://example.com/p",
+        "_schemaURL": "https://example.com/s",
+        "source": "postgresql://user:s3cret@host/db",
+        "nested": [{"dsn_like": "mysql://root:hunter22@db:3306/x"}],
     }
     text = json.dumps(redact_event(event))
     assert "s3cret" not in text and "hunter22" not in text
@@ -46,8 +52,10 @@ def test_uri_credentials_anywhere():
 
 
 def test_snowflake_credentials_in_sql():
-    query = ("COPY INTO t FROM 's3://bucket/p' "
-             "CREDENTIALS=(AWS_KEY_ID='AKIAEXAMPLEKEY' AWS_SECRET_KEY='wJalrXUtnFEMIK7MDENG')")
+    query = (
+        "COPY INTO t FROM 's3://bucket/p' "
+        "CREDENTIALS=(AWS_KEY_ID='AKIAEXAMPLEKEY' AWS_SECRET_KEY='wJalrXUtnFEMIK7MDENG')"
+    )
     out = redact_event(_sql_event(query))
     text = out["job"]["facets"]["sql"]["query"]
     assert "AKIAEXAMPLEKEY" not in text and "wJalrXUtnFEMIK7MDENG" not in text
@@ -72,7 +80,8 @@ def test_values_known_to_the_airflow_secrets_masker():
     mask_secret("conn-password-98765")
     event = Serde.to_dict(run_event("START", RUN_ID))
     event["run"]["facets"]["custom"] = {
-        "_producer": "https://example.com/p", "_schemaURL": "https://example.com/s",
+        "_producer": "https://example.com/p",
+        "_schemaURL": "https://example.com/s",
         "message": "login with conn-password-98765 failed",
     }
     text = json.dumps(redact_event(event))
@@ -82,7 +91,8 @@ def test_values_known_to_the_airflow_secrets_masker():
 def test_sensitive_keys_masked():
     event = Serde.to_dict(run_event("START", RUN_ID))
     event["run"]["facets"]["custom"] = {
-        "_producer": "https://example.com/p", "_schemaURL": "https://example.com/s",
+        "_producer": "https://example.com/p",
+        "_schemaURL": "https://example.com/s",
         "connection": {"host": "db", "password": "plain-pw", "extra": {"api_key": "k-1", "token": "t-1"}},
     }
     custom = redact_event(event)["run"]["facets"]["custom"]["connection"]
@@ -97,9 +107,11 @@ def test_input_not_modified_and_plain_event_untouched():
 
 
 def test_transport_config_masked_and_errors_safe():
-    config = http_config(type("R", (), {"url": "http://u:pw-123456@h:1"})(),
-                         auth={"type": "api_key", "apiKey": "key-abcdef"},
-                         custom_headers={"X-Token": "hdr-secret-1"})
+    config = http_config(
+        type("R", (), {"url": "http://u:pw-123456@h:1"})(),
+        auth={"type": "api_key", "apiKey": "key-abcdef"},
+        custom_headers={"X-Token": "hdr-secret-1"},
+    )
     text = json.dumps(mask_config(config))
     assert "pw-123456" not in text and "key-abcdef" not in text and "hdr-secret-1" not in text
     assert safe_error(RuntimeError("cannot reach http://u:pw-123456@h:1/api")) == (
@@ -122,16 +134,26 @@ def test_emitter_logs_no_secret(receiver, make_emitter, caplog):
 
 def _big_event() -> dict:
     event = _sql_event("SELECT 1")
-    event["run"]["facets"]["big"] = {"_producer": "https://example.com/p", "_schemaURL": "https://example.com/s",
-                                     "blob": "x" * 300_000}
-    event["run"]["facets"]["medium"] = {"_producer": "https://example.com/p",
-                                        "_schemaURL": "https://example.com/s", "blob": "y" * 100_000}
-    event["run"]["facets"]["small"] = {"_producer": "https://example.com/p",
-                                       "_schemaURL": "https://example.com/s", "note": "keep me"}
+    event["run"]["facets"]["big"] = {
+        "_producer": "https://example.com/p",
+        "_schemaURL": "https://example.com/s",
+        "blob": "x" * 300_000,
+    }
+    event["run"]["facets"]["medium"] = {
+        "_producer": "https://example.com/p",
+        "_schemaURL": "https://example.com/s",
+        "blob": "y" * 100_000,
+    }
+    event["run"]["facets"]["small"] = {
+        "_producer": "https://example.com/p",
+        "_schemaURL": "https://example.com/s",
+        "note": "keep me",
+    }
     event["run"]["facets"]["parent"] = {
         "_producer": "https://example.com/p",
         "_schemaURL": "https://openlineage.io/spec/facets/1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet",
-        "run": {"runId": RUN_ID}, "job": {"namespace": "tests", "name": "dag"},
+        "run": {"runId": RUN_ID},
+        "job": {"namespace": "tests", "name": "dag"},
     }
     return event
 
@@ -176,12 +198,21 @@ def test_null_fields_left_out_as_openlineage_python_does():
     """The wire form drops nulls and empty-object list items, like ``Serde.to_json`` (no schema sees null)."""
     event = Serde.to_dict(run_event("START", RUN_ID))
     event["run"]["facets"]["custom"] = {
-        "_producer": "https://example.com/p", "_schemaURL": "https://example.com/s",
-        "gone": None, "items": [None, {}, {"kept": 1, "gone": None}], "zero": 0, "off": False,
+        "_producer": "https://example.com/p",
+        "_schemaURL": "https://example.com/s",
+        "gone": None,
+        "items": [None, {}, {"kept": 1, "gone": None}],
+        "zero": 0,
+        "off": False,
     }
     custom = redact_event(event)["run"]["facets"]["custom"]
-    assert custom == {"_producer": "https://example.com/p", "_schemaURL": "https://example.com/s",
-                      "items": [{"kept": 1}], "zero": 0, "off": False}
+    assert custom == {
+        "_producer": "https://example.com/p",
+        "_schemaURL": "https://example.com/s",
+        "items": [{"kept": 1}],
+        "zero": 0,
+        "off": False,
+    }
 
 
 def test_secret_registered_between_events_is_masked_in_the_next():
@@ -190,7 +221,8 @@ def test_secret_registered_between_events_is_masked_in_the_next():
     def event() -> dict:
         built = Serde.to_dict(run_event("START", RUN_ID))
         built["run"]["facets"]["custom"] = {
-            "_producer": "https://example.com/p", "_schemaURL": "https://example.com/s",
+            "_producer": "https://example.com/p",
+            "_schemaURL": "https://example.com/s",
             "message": "token late-secret-4711 used",
         }
         return built

@@ -70,8 +70,11 @@ def test_openlineage_transport_env_variables(clean_env, monkeypatch):
     monkeypatch.setenv("OPENLINEAGE__TRANSPORT__AUTH", '{"type": "api_key", "apiKey": "k-123456"}')
     clean_env()
     spec = resolve()
-    assert spec.config == {"type": "http", "url": "http://marquez:5000",
-                           "auth": {"type": "api_key", "apiKey": "k-123456"}}
+    assert spec.config == {
+        "type": "http",
+        "url": "http://marquez:5000",
+        "auth": {"type": "api_key", "apiKey": "k-123456"},
+    }
     assert spec.masked()["auth"]["apiKey"] == "***"
 
 
@@ -90,16 +93,25 @@ def test_unbuildable_transport_is_a_config_error(clean_env):
 
 
 def test_http_is_hardened():
-    config = {"type": "composite", "transports": [
-        {"type": "http", "url": "http://a:1", "timeout": 60, "retry": {"total": 9}},
-        {"type": "transform", "transformer_class": "x.Y", "transport": {"type": "http", "url": "http://b:1"}},
-    ]}
+    config = {
+        "type": "composite",
+        "transports": [
+            {"type": "http", "url": "http://a:1", "timeout": 60, "retry": {"total": 9}},
+            {
+                "type": "transform",
+                "transformer_class": "x.Y",
+                "transport": {"type": "http", "url": "http://b:1"},
+            },
+        ],
+    }
     hardened = transport._harden(json.loads(json.dumps(config)), 0.5)
     first, inner = hardened["transports"][0], hardened["transports"][1]["transport"]
     assert first["timeout"] == 1.0 and inner["timeout"] == 1.0
     assert first["retry"]["total"] == 0 and inner["retry"]["total"] == 0
-    built = build(TransportSpec(config={"type": "http", "url": "http://a:1", "timeout": 0.2}, source="t"),
-                  send_timeout=0.5)
+    built = build(
+        TransportSpec(config={"type": "http", "url": "http://a:1", "timeout": 0.2}, source="t"),
+        send_timeout=0.5,
+    )
     assert built.timeout == 0.2  # a smaller configured timeout is kept
 
 
@@ -113,7 +125,7 @@ def test_rotating_file_rotates_once_and_bounds_size(tmp_path):
     previous = ol_schema.read_events(str(path) + ".1")
     assert path.stat().st_size <= 4000 and (tmp_path / "events.jsonl.1").stat().st_size <= 4000
     kept = previous + current
-    assert [e["run"]["runId"] for e in kept] == [e.run.runId for e in events[-len(kept):]]
+    assert [e["run"]["runId"] for e in kept] == [e.run.runId for e in events[-len(kept) :]]
 
 
 def test_file_transport_end_to_end(make_emitter, tmp_path):
@@ -194,7 +206,9 @@ def test_file_transport_creates_a_missing_directory(make_emitter, tmp_path):
 def test_file_transport_directory_that_cannot_be_made_is_a_config_error(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    spec = TransportSpec(config={"type": "file", "log_file_path": str(blocker / "sub" / "ol.jsonl"),
-                                 "append": True}, source="[lineage_provider] transport")
+    spec = TransportSpec(
+        config={"type": "file", "log_file_path": str(blocker / "sub" / "ol.jsonl"), "append": True},
+        source="[lineage_provider] transport",
+    )
     with pytest.raises(ConfigError, match=r"log_file_path.*create it"):
         build(spec)

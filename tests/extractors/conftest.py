@@ -74,8 +74,14 @@ def create_warehouse(kind: str, directory: Path) -> Warehouse:
             for statement in WAREHOUSE:
                 cur.execute(statement)
         db.close()
-        conn = {"conn_type": "postgres", "host": PG["host"], "port": PG["port"], "login": PG["user"],
-                "schema": PG["dbname"], "extra": {"options": f"-c search_path={name}"}}
+        conn = {
+            "conn_type": "postgres",
+            "host": PG["host"],
+            "port": PG["port"],
+            "login": PG["user"],
+            "schema": PG["dbname"],
+            "extra": {"options": f"-c search_path={name}"},
+        }
         return Warehouse(name, "postgres://127.0.0.1:5432", f"test.{name}.", kind, conn)
     import MySQLdb
 
@@ -87,8 +93,13 @@ def create_warehouse(kind: str, directory: Path) -> Warehouse:
     for statement in WAREHOUSE:
         cur.execute(statement)
     db.close()
-    conn = {"conn_type": "mysql", "host": MARIADB["host"], "port": MARIADB["port"], "login": MARIADB["user"],
-            "schema": name}
+    conn = {
+        "conn_type": "mysql",
+        "host": MARIADB["host"],
+        "port": MARIADB["port"],
+        "login": MARIADB["user"],
+        "schema": name,
+    }
     return Warehouse(name, "mysql://127.0.0.1:3306", f"{name}.", kind, conn)
 
 

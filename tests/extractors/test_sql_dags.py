@@ -117,7 +117,9 @@ def _check(wh: Warehouse, events: list[dict]) -> None:
     types = {
         "sqlite": {"int": "integer", "name": "varchar(50)", "amount": "decimal(10,2)", "cc": "varchar(2)"},
         "postgres": {
-            "int": "integer", "name": "character varying(50)", "amount": "numeric(10,2)",
+            "int": "integer",
+            "name": "character varying(50)",
+            "amount": "numeric(10,2)",
             "cc": "character varying(2)",
         },
         "mysql": {"int": "int", "name": "varchar", "amount": "decimal", "cc": "varchar"},
@@ -136,7 +138,9 @@ def _check(wh: Warehouse, events: list[dict]) -> None:
     created = schema_fields(complete, ds("customer_totals"))
     assert created is not None and [name for name, _ in created] == ["customer", "total"]
     assert schema_fields(complete, ds("customers")) == [
-        ("id", types["int"]), ("name", types["name"]), ("country", types["cc"])
+        ("id", types["int"]),
+        ("name", types["name"]),
+        ("country", types["cc"]),
     ]
     assert extraction(complete)["status"] == "ok"
     assert extraction(complete)["metadataRoundTrips"] == 1

@@ -247,8 +247,17 @@ def test_catalog_spelling_of_columns() -> None:
     from airflow_lineage_provider.sql import TableRef
 
     table = TableRef("people", "s", "db")
-    spell = _catalog_spelling({table.qualified: [Column("ID", "int"), Column("Email", "text"),
-                                                 Column("dup", "int"), Column("DUP", "int")]}, str.upper)
+    spell = _catalog_spelling(
+        {
+            table.qualified: [
+                Column("ID", "int"),
+                Column("Email", "text"),
+                Column("dup", "int"),
+                Column("DUP", "int"),
+            ]
+        },
+        str.upper,
+    )
     assert spell(table, "id") == "ID"  # one catalog column matches regardless of case
     assert spell(table, "Email") == "Email"
     assert spell(table, "dup") == "dup" and spell(table, "Dup") == "Dup"  # ambiguous: as written

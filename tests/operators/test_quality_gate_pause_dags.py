@@ -210,9 +210,7 @@ def test_a_passing_run_leaves_dags_another_run_still_waits_on_paused(
     assert json.loads(_variable(key) or "null") == {consumer: ["manual__partition_a"], "no_such_dag": ["*"]}
 
 
-def test_a_missing_api_connection_fails_the_gate_before_any_wait(
-    sqlite_db: Any, gate_dag: Any
-) -> None:
+def test_a_missing_api_connection_fails_the_gate_before_any_wait(sqlite_db: Any, gate_dag: Any) -> None:
     conn_id, path = sqlite_db
     sqlite_execute(path, *ORDERS)
     started = time.monotonic()
