@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -139,10 +140,11 @@ def gate_sql_runner() -> Callable[[], Any]:
     gate = QualityGateOperator(
         task_id="bench_gate_sql", conn_id=CONN_ID, table=TABLE, null_thresholds=dict.fromkeys(COLUMNS, 0.5)
     )
-    sql = gate._measure_now()[0].sql
+    query = gate._measure_now()[0]
 
     def run() -> Any:
-        return _hook().get_first(sql)
+        with closing(_hook().get_conn()) as connection:
+            return query.run(connection)  # its session settings first, as the gate does
 
     return run
 

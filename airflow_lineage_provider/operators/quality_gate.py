@@ -238,8 +238,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                     self._check_quoting(db, cursor, dialect, parts, conn.conn_type)
                 query, spec = self._build(dialect, parts, available)
                 try:
-                    cursor.execute(query.sql)
-                    row = cursor.fetchone()
+                    row = query.execute(cursor)  # with the dialect's session settings for it
                 except Exception as exc:
                     msg = (
                         f"{self.task_id}: measuring {self.table!r} failed ({error_line(exc)}); "

@@ -37,12 +37,15 @@ class MetricsQuery:
     sql: str
     columns: tuple[ColumnSpec, ...]
     counts_nulls: bool = False
+    #: session settings run first on the same connection (the dialect's ``setup``)
+    setup: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "sql": self.sql,
             "columns": [attrs.asdict(c) for c in self.columns],
             "counts_nulls": self.counts_nulls,
+            "setup": list(self.setup),
         }
 
     @classmethod
@@ -51,7 +54,25 @@ class MetricsQuery:
             sql=data["sql"],
             columns=tuple(ColumnSpec(**c) for c in data["columns"]),
             counts_nulls=bool(data.get("counts_nulls", False)),  # absent in triggers serialised by 0.1.0
+            setup=tuple(str(s) for s in data.get("setup") or ()),  # absent in triggers serialised before it
         )
+
+    def execute(self, cursor: Any) -> Sequence[Any] | None:
+        """Run the setup statements, then the query, on a DB-API ``cursor``; the query's one result row."""
+        for statement in self.setup:
+            cursor.execute(statement)
+            if cursor.description is not None:
+                cursor.fetchall()
+        cursor.execute(self.sql)
+        return cursor.fetchone()
+
+    def run(self, connection: Any) -> Sequence[Any] | None:
+        """:meth:`execute` on a new cursor of a DB-API ``connection``."""
+        cursor = connection.cursor()
+        try:
+            return self.execute(cursor)
+        finally:
+            cursor.close()
 
     def parse(self, row: Sequence[Any] | None) -> Measurement:
         """The measurement from the query's result row (integers; ``None`` counts as 0)."""
@@ -136,7 +157,9 @@ def build_metrics_query(
     checked_filter = validate_row_filter(row_filter)
     if checked_filter:
         sql += f" WHERE ({checked_filter})"
-    return MetricsQuery(sql=sql, columns=tuple(columns), counts_nulls=dialect.aggregate_filter)
+    return MetricsQuery(
+        sql=sql, columns=tuple(columns), counts_nulls=dialect.aggregate_filter, setup=dialect.setup
+    )
 
 
 def error_line(exc: BaseException) -> str:

@@ -12,6 +12,7 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import closing
 from typing import Any, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -102,7 +103,10 @@ class QualityGateTrigger(BaseTrigger):
 
         query = MetricsQuery.from_dict(self.query)
         hook = BaseHook.get_connection(self.conn_id).get_hook()
-        return query.parse(hook.get_first(query.sql))
+        if not query.setup:
+            return query.parse(hook.get_first(query.sql))
+        with closing(hook.get_conn()) as connection:
+            return query.parse(query.run(connection))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         spec = GateSpec.from_dict(self.spec)

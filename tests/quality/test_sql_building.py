@@ -250,3 +250,33 @@ def test_resolve_columns() -> None:
         QualityGateError, match=r"'nope' does not exist.*'DUP' is ambiguous.*Columns of t: id"
     ):
         resolve_columns(["nope", "DUP"], available, table="t")
+
+
+@pytest.mark.integration
+def test_postgres_setup_optimises_jit_for_the_gates_transaction_only() -> None:
+    """The PostgreSQL query runs after a transaction-local ``jit_optimize_above_cost = jit_above_cost``: when
+    the server JIT-compiles the gate's query at all, it optimises it; the session is left as it was, and the
+    setup survives the trip through the trigger's serialised form."""
+    import psycopg2
+
+    from airflow_lineage_provider.quality import MetricsQuery
+
+    query = build_metrics_query(
+        dialect_for("postgres"), (NamePart("pg_catalog"), NamePart("pg_am")), [ColumnSpec("amname")]
+    )
+    assert MetricsQuery.from_dict(query.to_dict()) == query and query.setup
+    connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SET jit_above_cost = 12345")
+        connection.commit()
+        row = query.execute(cursor)
+        assert row is not None and row[0] >= 1 and row[1] == 0  # access methods, none without a name
+        cursor.execute("SELECT current_setting('jit_optimize_above_cost')")
+        assert cursor.fetchone() == ("12345",)
+        connection.rollback()
+        cursor.execute("SELECT current_setting('jit_optimize_above_cost')")
+        assert cursor.fetchone() == ("500000",)  # the server default again after the gate's transaction
+    finally:
+        connection.close()
+    assert build_metrics_query(dialect_for("sqlite"), (NamePart("t"),), [ColumnSpec("a")]).setup == ()
