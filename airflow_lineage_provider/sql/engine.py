@@ -17,6 +17,7 @@ from airflow_lineage_provider.sql.model import (
     StatementLineage,
     TableRef,
 )
+from airflow_lineage_provider.sql.names import table_case_of
 from airflow_lineage_provider.sql.walker import merge_edges
 
 log = logging.getLogger(__name__)
@@ -138,8 +139,9 @@ def _analyze(
             f"unknown dialect {dialect!r}: parsed with the generic dialect; known dialects: {known}"
         )
     cleaned = text.clean_templating(sql)
-    for piece in text.split_statements(cleaned):
-        _analyze_piece(piece, state, allow_routine=True)
+    with table_case_of(state.read):
+        for piece in text.split_statements(cleaned):
+            _analyze_piece(piece, state, allow_routine=True)
     return _net(state, keep_temp_tables)
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlglot import exp
@@ -50,6 +53,28 @@ def ident(node: Any) -> str:
     return node.name.lower() if hasattr(node, "name") else str(node).lower()
 
 
+#: dialects whose table names are case-sensitive even unquoted (BigQuery datasets and tables): dataset
+#: names keep the case written; columns, aliases and CTE names still match case-insensitively
+_CASE_SENSITIVE_TABLES = {"bigquery"}
+_keep_table_case: ContextVar[bool] = ContextVar("keep_table_case", default=False)
+
+
+@contextmanager
+def table_case_of(dialect: str | None) -> Iterator[None]:
+    """Within this block, :func:`table_ref` keeps unquoted table-name case where ``dialect`` does."""
+    token = _keep_table_case.set((dialect or "").lower() in _CASE_SENSITIVE_TABLES)
+    try:
+        yield
+    finally:
+        _keep_table_case.reset(token)
+
+
+def _table_part(node: Any) -> str:
+    if _keep_table_case.get() and isinstance(node, exp.Identifier):
+        return node.this
+    return ident(node)
+
+
 def is_quoted(node: Any) -> bool:
     return isinstance(node, exp.Identifier) and bool(node.quoted)
 
@@ -82,15 +107,15 @@ def table_ref(table: exp.Table) -> TableRef | None:
         )
     if not isinstance(this, exp.Identifier):
         return None
-    name = ident(this)
+    name = _table_part(this)
     if not name:
         return None
     if this.args.get("global_") or this.args.get("global"):
         name = "##" + name  # T-SQL global temporary table
     elif this.args.get("temporary"):
         name = "#" + name  # T-SQL local temporary table
-    schema = ident(table.args.get("db")) or None
-    database = ident(table.args.get("catalog")) or None
+    schema = _table_part(table.args.get("db")) or None
+    database = _table_part(table.args.get("catalog")) or None
     if isinstance(table.args.get("catalog"), exp.Dot):
         return None
     return TableRef(name, schema, database)
