@@ -135,10 +135,32 @@ def dag_run_info(dag_run: Any, dag: Any = None) -> DagRunInfo:
         conf=conf if isinstance(conf, Mapping) else None,
         owners=_owners(getattr(dag, "owner", None)),
         tags=tuple(sorted(str(t) for t in (getattr(dag, "tags", None) or ()))),
-        doc=getattr(dag, "doc_md", None) or getattr(dag, "description", None),
+        **_documentation(dag, _DAG_DOCS),
         dag_attributes=dag_attrs,
         run_attributes=run_attrs,
     )
+
+
+#: where DAGs and tasks keep their documentation, and its media type, in order of preference
+_DAG_DOCS = (("doc_md", "text/markdown"), ("description", "text/plain"))
+_TASK_DOCS = (
+    ("doc_md", "text/markdown"),
+    ("doc_rst", "text/x-rst"),
+    ("doc_json", "application/json"),
+    ("doc_yaml", "application/yaml"),
+    ("doc", "text/plain"),
+)
+
+
+def _documentation(obj: Any, sources: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """``{"doc": text, "doc_type": media type}`` from the first documentation attribute ``obj`` has set."""
+    if obj is None:
+        return {}
+    for attribute, media_type in sources:
+        text = getattr(obj, attribute, None)
+        if isinstance(text, str) and text.strip():
+            return {"doc": text, "doc_type": media_type}
+    return {}
 
 
 _TASK_ATTRS = (
@@ -188,9 +210,7 @@ def task_info(ti: Any, operator: Any, state: str | None = None) -> TaskInfo:
         try_number=int(getattr(ti, "try_number", 0) or 0),
         map_index=-1 if map_index is None else int(map_index),
         owners=_owners(getattr(operator, "owner", None)),
-        doc=(getattr(operator, "doc_md", None) or getattr(operator, "doc", None))
-        if operator is not None
-        else None,
+        **_documentation(operator, _TASK_DOCS),
         task_attributes=task_attrs,
         ti_attributes=ti_attrs,
     )

@@ -89,6 +89,37 @@ def test_three_task_dag(lineage_events):
     assert "python_callable" not in json.dumps(airflow)  # no source code
     assert events[0]["job"]["facets"]["jobType"]["jobType"] == "DAG"
     assert events[0]["job"]["facets"]["documentation"]["description"] == "Three tasks in a row."
+    assert events[0]["job"]["facets"]["documentation"]["contentType"] == "text/markdown"  # doc_md
+
+
+PLAIN_DOCS = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+
+with DAG("lp_plain_docs", schedule=None, start_date=datetime.datetime(2024, 1, 1),
+         description="Loads orders.") as dag:
+    EmptyOperator(task_id="plain", doc="Does nothing.") >> EmptyOperator(task_id="rst", doc_rst="*Nothing*")
+"""
+
+
+def test_documentation_keeps_its_media_type(lineage_events):
+    """A DAG's ``description`` and a task's ``doc`` are plain text, ``doc_rst`` is reStructuredText: the
+    documentation facet says so instead of calling everything markdown."""
+    assert run_dag(PLAIN_DOCS, "lp_plain_docs").state == "success"
+    docs = {
+        e["job"]["name"]: (
+            e["job"]["facets"]["documentation"]["description"],
+            e["job"]["facets"]["documentation"]["contentType"],
+        )
+        for e in lineage_events()
+        if e["eventType"] == "START"
+    }
+    assert docs == {
+        "lp_plain_docs": ("Loads orders.", "text/plain"),
+        "lp_plain_docs.plain": ("Does nothing.", "text/plain"),
+        "lp_plain_docs.rst": ("*Nothing*", "text/x-rst"),
+    }
 
 
 RETRY = """

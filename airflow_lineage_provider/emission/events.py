@@ -77,6 +77,8 @@ class DagRunInfo:
     owners: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     doc: str | None = None
+    #: media type of ``doc`` (``doc_md`` is markdown, a DAG's ``description`` plain text)
+    doc_type: str = "text/markdown"
     #: attributes for the ``airflow`` run facet (plain JSON values, no source code, no secrets)
     dag_attributes: Mapping[str, Any] = attrs.field(factory=dict)
     run_attributes: Mapping[str, Any] = attrs.field(factory=dict)
@@ -100,6 +102,7 @@ class TaskInfo:
     map_index: int = -1
     owners: tuple[str, ...] = ()
     doc: str | None = None
+    doc_type: str = "text/markdown"
     task_attributes: Mapping[str, Any] = attrs.field(factory=dict)
     ti_attributes: Mapping[str, Any] = attrs.field(factory=dict)
 
@@ -242,7 +245,13 @@ def _error_facet(error: BaseException | str) -> dict[str, Any]:
     )
 
 
-def _job_facets(kind: str, owners: tuple[str, ...], tags: tuple[str, ...], doc: str | None) -> dict[str, Any]:
+def _job_facets(
+    kind: str,
+    owners: tuple[str, ...],
+    tags: tuple[str, ...],
+    doc: str | None,
+    doc_type: str = "text/markdown",
+) -> dict[str, Any]:
     facets: dict[str, Any] = {
         "jobType": _facet("jobType", processingType="BATCH", integration="AIRFLOW", jobType=kind)
     }
@@ -253,7 +262,7 @@ def _job_facets(kind: str, owners: tuple[str, ...], tags: tuple[str, ...], doc: 
             "tags", tags=[{"key": tag, "value": tag, "source": "AIRFLOW"} for tag in tags]
         )
     if doc:
-        facets["documentation"] = _facet("documentation", description=doc, contentType="text/markdown")
+        facets["documentation"] = _facet("documentation", description=doc, contentType=doc_type)
     return facets
 
 
@@ -353,7 +362,7 @@ def build_task_event(
     airflow = _airflow_facet(dag_run, task) if include_airflow_facet else None
     _add_run_facets(facets, kind, dag_run, airflow, error)
     job = {
-        **_job_facets("TASK", task.owners or dag_run.owners, dag_run.tags, task.doc),
+        **_job_facets("TASK", task.owners or dag_run.owners, dag_run.tags, task.doc, task.doc_type),
         **_wire_facets(job_facets),
     }
     return _event(
@@ -435,7 +444,7 @@ def build_dag_run_event(
         facets,
         namespace,
         dag_run.dag_id,
-        _job_facets("DAG", dag_run.owners, dag_run.tags, dag_run.doc),
+        _job_facets("DAG", dag_run.owners, dag_run.tags, dag_run.doc, dag_run.doc_type),
         None,
         None,
     )
