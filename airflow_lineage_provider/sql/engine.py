@@ -158,6 +158,14 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int
         return
     if _handle_text_statement(piece, state):
         return
+    if state.read == "tsql" and "output" in piece.lower():
+        split = text.split_output_clause(text.strip_comments(piece))
+        if split is not None:  # T-SQL OUTPUT [INTO]: the statement, then the rows it sends elsewhere
+            before = len(state.statements)
+            _analyze_piece(split[0], state, allow_routine=False, depth=depth + 1)
+            if split[2] and len(state.statements) == before + 1 and not state.statements[-1].partial:
+                _output_into(split[1], split[2], state)
+            return
     shortened = text.shorten_values(piece, VALUES_SHORTEN_AT)
     source = shortened if shortened is not None else piece
     if len(source) > MAX_PARSE_CHARS:
@@ -269,6 +277,61 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
                 merge_edges(e for e in (_qualify_edge(c, state) for c in res.columns) if e is not None)
             ),
         )
+    )
+
+
+def _output_into(items: str, into: str, state: _State) -> None:
+    """T-SQL ``OUTPUT inserted.c, deleted.c, ... INTO t [(cols)]`` of the statement just analysed: ``t`` is
+    written; ``inserted.c`` carries the lineage written into the target's ``c`` (the target's own ``c`` when
+    the statement does not write it), ``deleted.c`` the target's ``c`` (then the target is also read)."""
+    from sqlglot import exp
+
+    from airflow_lineage_provider.sql.names import ident, table_ref
+    from airflow_lineage_provider.sql.walker import stronger
+
+    m = re.match(r"\s*([^\s(]+)\s*(?:\((.*)\))?\s*$", into, re.DOTALL)
+    if m is None or m.group(1).startswith("@"):  # a table variable is not a dataset
+        return
+    trees, _ = _parse(f"SELECT {items} FROM {m.group(1)}", state.read)
+    select = trees[0] if trees else None
+    written = select.args.get("from_") if isinstance(select, exp.Select) else None
+    sink = table_ref(written.this) if written is not None and isinstance(written.this, exp.Table) else None
+    last = state.statements[-1]
+    if sink is None or not last.outputs or not isinstance(select, exp.Select):
+        return
+    sink = _qualify(sink, state)
+    target = last.outputs[0]
+    names = [ident(c.strip().strip('[]"`')) for c in m.group(2).split(",")] if m.group(2) else None
+    into_target = {e.output.column.lower(): e for e in last.column_lineage if e.output.table == target}
+    reads_target = False
+    edges: list[ColumnLineage] = []
+    for i, proj in enumerate(select.expressions):
+        name = names[i] if names is not None and i < len(names) else proj.alias_or_name.lower()
+        deps: set[ColumnRef] = set()
+        how = "IDENTITY" if isinstance(proj.unalias(), exp.Column) else "TRANSFORMATION"
+        for col in proj.find_all(exp.Column):
+            row = ident(col.args.get("table")) if col.args.get("table") else ""
+            column = "*" if isinstance(col.this, exp.Star) else ident(col.this)
+            written_edge = into_target.get(column) if row == "inserted" else None
+            if written_edge is not None:
+                deps.update(written_edge.inputs)
+                how = stronger(how, written_edge.transformation)
+            elif row in ("inserted", "deleted"):
+                deps.add(ColumnRef(target, column))
+                reads_target = True
+        if deps and name:
+            edges.append(ColumnLineage(ColumnRef(sink, name), tuple(sorted(deps, key=str)), how))
+    if m.group(1).startswith("#"):
+        state.temporary.add(sink)
+    state.written.add(sink)
+    state.statements[-1] = StatementLineage(
+        sql=last.sql,
+        kind=last.kind,
+        inputs=tuple(dict.fromkeys([*last.inputs, *([target] if reads_target else [])])),
+        outputs=tuple(dict.fromkeys([*last.outputs, sink])),
+        column_lineage=tuple(merge_edges([*last.column_lineage, *edges])),
+        errors=last.errors,
+        partial=last.partial,
     )
 
 

@@ -176,6 +176,23 @@ def _from_tables(tree: exp.Expression) -> list[exp.Table]:
     return out
 
 
+def _partitioned_names(node: exp.Expression | None, names: list[str] | None) -> list[str] | None:
+    """Hive/Spark ``INSERT ... PARTITION (dt='x', hr)`` into a table whose columns are known: the SELECT
+    gives the other columns in order, then the dynamic partition columns (static ones are constants)."""
+    partition = node.args.get("partition") if isinstance(node, exp.Table) else None
+    if names is None or not isinstance(partition, exp.Partition):
+        return names
+    static: list[str] = []
+    dynamic: list[str] = []
+    for part in partition.expressions:
+        if isinstance(part, exp.EQ) and isinstance(part.this, exp.Column):
+            static.append(ident(part.this.this))
+        elif isinstance(part, exp.Column):
+            dynamic.append(ident(part.this))
+    taken = {n.lower() for n in (*static, *dynamic)}
+    return [n for n in names if n.lower() not in taken] + dynamic
+
+
 def _resolve_target(target: exp.Table, candidates: list[exp.Table]) -> exp.Table:
     """``UPDATE sr ... FROM x AS sr`` / ``DELETE t FROM x AS t``: the FROM table the target alias names."""
     if target.args.get("db"):
@@ -295,7 +312,7 @@ class StatementAnalyzer:
             return res
         pushed = self._with_ctes(tree)
         try:
-            names = self._target_names(node, target)
+            names = _partitioned_names(node, self._target_names(node, target))
             values = tree.expression
             if isinstance(values, exp.Values) and names:
                 # VALUES rows: only subqueries in them carry lineage (huge lists were cut to one row)
@@ -306,9 +323,41 @@ class StatementAnalyzer:
                 res.columns = merge_edges(res.columns)
             else:
                 res.columns = self._query_edges(target, names, values)
+            conflict = tree.args.get("conflict")
+            if isinstance(conflict, exp.OnConflict) and conflict.expressions:
+                res.columns = merge_edges(
+                    [*res.columns, *self._upsert_edges(tree, node, target, res.columns)]
+                )
         finally:
             self.walker.pop_ctes(pushed)
         return res
+
+    def _upsert_edges(
+        self, tree: exp.Insert, node: exp.Expression, target: TableRef, inserted: list[ColumnLineage]
+    ) -> list[ColumnLineage]:
+        """``ON CONFLICT ... DO UPDATE SET`` / ``ON DUPLICATE KEY UPDATE``: unqualified and target-qualified
+        columns are the existing row; ``excluded.c``, ``VALUES(c)`` and the MySQL row alias are the row
+        being inserted (the lineage of the insert into ``c``)."""
+        table = _unwrap_table(node)
+        proposed = [OutCol(e.output.column, frozenset(e.inputs), e.transformation) for e in inserted]
+        row_alias = _alias(tree.expression) if isinstance(tree.expression, exp.Values) else ""
+        outer = Scope([Source(a, columns=proposed) for a in dict.fromkeys(("excluded", row_alias)) if a])
+        names = (target.name, target.qualified)
+        alias = _alias(table) if isinstance(table, exp.Table) else ""
+        scope = Scope([Source(alias or target.name, table=target, names=names)], outer)
+
+        def values_function(n: exp.Expression) -> exp.Expression:
+            if isinstance(n, exp.Anonymous) and n.name.upper() == "VALUES" and len(n.expressions) == 1:
+                return exp.column(ident(n.expressions[0]), table="excluded")
+            return n
+
+        conflict = tree.args["conflict"]
+        assignments = [
+            exp.EQ(this=eq.this, expression=eq.expression.transform(values_function))
+            for eq in conflict.expressions
+            if isinstance(eq, exp.EQ)
+        ]
+        return self._set_edges(target, assignments, scope)
 
     def _create(self, tree: exp.Create) -> Result:
         kind = str(tree.args.get("kind") or "").upper()

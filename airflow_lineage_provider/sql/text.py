@@ -195,3 +195,49 @@ def rewrite_unparseable_forms(sql: str) -> str:
         m = _MERGE_OUTPUT.search(sql)
         return sql[: m.start()] if m else sql
     return _TERADATA_ATTRIBUTES.sub("", _REPLACE_INTO.sub(r"\1INSERT\2", sql))
+
+
+_OUTPUT_SCAN = re.compile(
+    r"""'(?:[^']|'')*'|"[^"]*"|\[[^\]]*\]|(?P<open>\()|(?P<close>\))|(?P<semi>;)"""
+    r"|\b(?P<word>OUTPUT|INTO|SELECT|VALUES|DEFAULT|EXEC|EXECUTE|FROM|WHERE|OPTION)\b",
+    re.IGNORECASE,
+)
+_DML_START = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+_OUTPUT_ITEMS = re.compile(r"\b(?:inserted|deleted)\s*\.|\$action\b", re.IGNORECASE)
+
+
+def split_output_clause(sql: str) -> tuple[str, str, str | None] | None:
+    """T-SQL ``INSERT/UPDATE/DELETE/MERGE ... OUTPUT <list> [INTO <target> [(cols)]] ...``: the statement
+    without the clause, the list and the INTO text (None without INTO); None when there is no such clause
+    (an OUTPUT whose list names no ``inserted.``/``deleted.``/``$action`` is taken for a column)."""
+    if not _DML_START.match(sql):
+        return None
+    depth = 0
+    start = into = None
+    end = len(sql)
+    for m in _OUTPUT_SCAN.finditer(sql):
+        if m.group("open"):
+            depth += 1
+        elif m.group("close"):
+            depth -= 1
+        elif depth == 0 and m.group("semi"):
+            if start is not None:
+                end = m.start()
+                break
+        elif depth == 0 and m.group("word"):
+            word = m.group("word").upper()
+            if start is None:
+                if word == "OUTPUT":
+                    start = m
+            elif word == "INTO" and into is None:
+                into = m
+            elif word not in ("OUTPUT", "INTO"):
+                end = m.start()
+                break
+    if start is None:
+        return None
+    items = sql[start.end() : into.start() if into is not None else end]
+    if not _OUTPUT_ITEMS.search(items):
+        return None
+    target = sql[into.end() : end].strip() if into is not None else None
+    return f"{sql[: start.start()]} {sql[end:]}", items, target

@@ -47,9 +47,19 @@ class Source:
     names: tuple[str, ...] = ()  # extra qualifiers that address it (table name, schema.table, ...)
     #: a table function (UNNEST, FLATTEN, LATERAL VIEW explode): any of its columns derives from these
     any_column: Deps | None = None
+    #: columns a PIVOT/UNPIVOT adds over a dataset whose other columns are unknown (no schema)
+    extra: list[OutCol] | None = None
+    #: its one column is named after the alias (``unnest(a) AS x``); its ``*`` may be struct fields
+    implied: bool = False
 
     def find(self, name: str, quoted: bool) -> OutCol | None:
         for col in self.columns or ():
+            if col.name == name or (not quoted and col.name.lower() == name.lower()):
+                return col
+        return None
+
+    def find_extra(self, name: str, quoted: bool) -> OutCol | None:
+        for col in self.extra or ():
             if col.name == name or (not quoted and col.name.lower() == name.lower()):
                 return col
         return None
@@ -65,6 +75,16 @@ class Scope:
     sources: list[Source]
     parent: Scope | None = None
     lateral: dict[str, OutCol] = field(default_factory=dict)
+    #: ``JOIN ... USING (c)``: the joined sources that hold ``c`` (an unqualified ``c`` reads them)
+    using: dict[str, list[Source]] = field(default_factory=dict)
+    #: ``WINDOW w AS (...)`` definitions of the SELECT, by name
+    windows: dict[str, exp.Window] = field(default_factory=dict)
+
+
+#: Snowflake FLATTEN's result columns
+_FLATTEN_COLUMNS = ("seq", "key", "path", "index", "value", "this")
+#: window functions that pick a value from another row: a transformation, not an aggregation
+_NAVIGATION = (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue)
 
 
 def _from_items(select: exp.Expression) -> list[exp.Expression]:
@@ -156,8 +176,20 @@ class StatementWalker:
                 for op in reversed(chain):
                     right = self.query_columns(op.expression, scope)
                     merged = [
-                        OutCol(col.name, col.deps | right[i].deps, TRANSFORMATION, col.quoted)
+                        OutCol(
+                            col.name,
+                            col.deps | right[i].deps,
+                            stronger(col.transformation, stronger(right[i].transformation, TRANSFORMATION)),
+                            col.quoted,
+                        )
                         if i < len(right) and right[i].deps - col.deps
+                        else OutCol(
+                            col.name,
+                            col.deps,
+                            stronger(col.transformation, right[i].transformation),
+                            col.quoted,
+                        )
+                        if i < len(right) and right[i].deps
                         else col
                         for i, col in enumerate(merged)
                     ]
@@ -240,6 +272,16 @@ class StatementWalker:
         return None
 
     def source(self, item: exp.Expression, scope: Scope | None) -> Source | None:
+        """The FROM item as a source, with its ``PIVOT``/``UNPIVOT`` clauses applied."""
+        src = self._base_source(item, scope)
+        for pivot in item.args.get("pivots") or ():
+            if src is None:
+                break
+            if isinstance(pivot, exp.Pivot):
+                src = self.pivoted(src, pivot)
+        return src
+
+    def _base_source(self, item: exp.Expression, scope: Scope | None) -> Source | None:
         alias = ident(item.args.get("alias") and item.args["alias"].this) if item.args.get("alias") else ""
         path = path_of(item) if isinstance(item, exp.Table) else None
         if path is not None:  # a file or stage, also through read_parquet('...')
@@ -253,15 +295,23 @@ class StatementWalker:
                 return None
             names = (ref.name, ".".join(p for p in (ref.schema, ref.name) if p), ref.qualified)
             return Source(alias or ref.name, table=ref, names=names)
-        function: Any = item.this if isinstance(item, exp.Lateral | exp.Table) else item
-        if isinstance(item, exp.Unnest | exp.Lateral | exp.Table) and isinstance(function, exp.Func):
+        function: Any = item.this if isinstance(item, exp.Lateral | exp.Table | exp.TableFromRows) else item
+        if isinstance(item, exp.Unnest | exp.Lateral | exp.Table | exp.TableFromRows) and isinstance(
+            function, exp.Func
+        ):
             # a table function over columns of the FROM items before it
             deps = frozenset(self.expr_deps(function, scope)) if scope is not None else frozenset()
             alias_node = item.args.get("alias")
-            cols = [
-                OutCol(ident(a), deps, TRANSFORMATION) for a in (alias_node.columns if alias_node else [])
-            ]
-            return Source(alias, columns=cols or None, any_column=deps)
+            col_names = [ident(a) for a in (alias_node.columns if alias_node else [])]
+            implied = False
+            if not col_names and isinstance(function, exp.Explode) and self.dialect == "snowflake":
+                col_names = list(_FLATTEN_COLUMNS)  # TABLE(FLATTEN(...))
+            elif not col_names and alias:
+                col_names, implied = [alias], True  # unnest(arr) AS x: x names its column too (PostgreSQL)
+            elif len(col_names) == 1 and not alias:
+                alias, implied = col_names[0], True  # BigQuery UNNEST(arr) AS x: x.field, x.*
+            cols = [OutCol(n, deps, TRANSFORMATION) for n in col_names]
+            return Source(alias, columns=cols or None, any_column=deps, implied=implied)
         if isinstance(item, exp.Subquery | exp.Lateral):
             inner = item.this
             if isinstance(item, exp.Subquery) and not isinstance(inner, exp.Query | exp.Subquery | exp.Paren):
@@ -275,14 +325,86 @@ class StatementWalker:
             return Source(alias, columns=cols)
         return None
 
+    def pivoted(self, base: Source, pivot: exp.Pivot) -> Source:
+        """``base PIVOT (agg(x) FOR k IN (...))`` / ``base UNPIVOT (v FOR k IN (c1, c2))`` as a source: the
+        new columns derive from the aggregate and the ``FOR`` column (pivot) or the listed columns (unpivot);
+        the other columns of ``base`` pass through."""
+        inner = Scope([base])
+        fields = [f for f in pivot.args.get("fields") or () if isinstance(f, exp.In)]
+        values = [v for f in fields for v in f.expressions]
+        consumed: set[str] = set()
+        added: list[OutCol] = []
+        if pivot.args.get("unpivot"):
+            value_names = [
+                ident(n)
+                for e in pivot.expressions
+                for n in (e.expressions if isinstance(e, exp.Tuple) else [e])
+            ]
+            per_value: list[set[ColumnRef]] = [set() for _ in value_names]
+            how = [TRANSFORMATION for _ in value_names]
+            for v in values:
+                v = v.this if isinstance(v, exp.PivotAlias) else v
+                cols = v.expressions if isinstance(v, exp.Tuple) else [v]
+                for i, col in enumerate(cols[: len(value_names)]):
+                    consumed.update(c.name.lower() for c in col.find_all(exp.Column))
+                    deps, col_how = self.deps_and_how(col, inner)
+                    per_value[i] |= deps
+                    how[i] = stronger(how[i], col_how)
+            added = [OutCol(n, frozenset(d), h) for n, d, h in zip(value_names, per_value, how, strict=True)]
+            added += [OutCol(ident(f.this), frozenset(), TRANSFORMATION) for f in fields]
+        else:
+            keys: set[ColumnRef] = set()
+            for f in fields:
+                consumed.update(c.name.lower() for c in f.this.find_all(exp.Column))
+                keys |= self.deps_and_how(f.this, inner)[0]
+            aggs: list[set[ColumnRef]] = []
+            for agg in pivot.expressions:
+                consumed.update(c.name.lower() for c in agg.find_all(exp.Column))
+                aggs.append(self.deps_and_how(agg, inner)[0] | keys)
+            names = [ident(c) for c in pivot.args.get("columns") or ()]
+            if not names:  # not computed by the parser: the IN values' aliases or texts
+                names = [
+                    ident(v.args["alias"]) if isinstance(v, exp.PivotAlias) else v.name.lower()
+                    for v in values
+                ]
+            every = set().union(*aggs) if aggs else keys
+            same_shape = aggs and len(names) == len(values) * len(aggs)
+            added = [
+                OutCol(n, frozenset(aggs[i % len(aggs)] if same_shape else every), AGGREGATION)
+                for i, n in enumerate(names)
+                if n  # IN (ANY ...) / IN (subquery): the pivot columns are unknown
+            ]
+        alias_node = pivot.args.get("alias")
+        alias = ident(alias_node.this) if alias_node is not None and alias_node.this else base.alias
+        known = base.columns
+        if base.table is not None:
+            table = base.table
+            in_schema = self.schema_columns(table)
+            known = (
+                None
+                if in_schema is None
+                else [OutCol(c, frozenset({ColumnRef(table, c)}), IDENTITY) for c in in_schema]
+            )
+        if known is None:  # a dataset without schema: its other columns stay reachable by name
+            return Source(alias, table=base.table, names=base.names, extra=added, any_column=base.any_column)
+        kept = [c for c in known if c.name.lower() not in consumed]
+        return Source(alias, columns=kept + added)
+
     def select_columns(self, select: exp.Select, parent: Scope | None) -> list[OutCol]:
         pushed = self.push_ctes(select)
         try:
             scope = Scope([], parent)
+            by_item: dict[int, Source] = {}
             for item in (i for top in _from_items(select) for i in _flatten_item(top)):
                 src = self.source(item, scope)  # LATERAL items and table functions see the items before them
                 if src is not None:
                     scope.sources.append(src)
+                    by_item[id(item)] = src
+            if select.args.get("joins"):
+                self.using_columns(select, scope, by_item)
+            for window in select.args.get("windows") or ():
+                if isinstance(window, exp.Window) and isinstance(window.this, exp.Identifier):
+                    scope.windows[ident(window.this)] = window
             out: list[OutCol] = []
             for proj in select.expressions:
                 out.extend(self.projection(proj, scope))
@@ -291,6 +413,29 @@ class StatementWalker:
             return out
         finally:
             self.pop_ctes(pushed)
+
+    def using_columns(self, select: exp.Select, scope: Scope, by_item: dict[int, Source]) -> None:
+        """``a JOIN b USING (k)``: an unqualified ``k`` reads ``b.k`` and the ``k`` of the items joined
+        before (the one holding it by schema, the earlier USING holders, or the single item before)."""
+        for join in select.args.get("joins") or ():
+            using = join.args.get("using") or ()
+            right = next((by_item.get(id(i)) for i in _flatten_item(join.this)), None)
+            if not using or right is None or right not in scope.sources:
+                continue
+            before = scope.sources[: scope.sources.index(right)]
+            for node in using:
+                name = ident(node.this if isinstance(node, exp.Column) else node)
+                holders = [s for s in before if self.holds(s, name)] or scope.using.get(name, [])
+                if not holders and len(before) == 1:
+                    holders = before
+                scope.using[name] = [*holders, right]
+
+    def holds(self, src: Source, name: str) -> bool:
+        """Whether ``src`` is known to have a column ``name``."""
+        if src.find(name, False) is not None or src.find_extra(name, False) is not None:
+            return True
+        known = self.schema_columns(src.table) if src.table is not None else None
+        return known is not None and name in {k.lower() for k in known}
 
     # ------------------------------------------------------------------ projections
     def projection(self, proj: exp.Expression, scope: Scope) -> list[OutCol]:
@@ -363,7 +508,7 @@ class StatementWalker:
             expr = expr.this
         if isinstance(expr, exp.Column):
             return IDENTITY
-        if any(isinstance(n, exp.AggFunc) for n in expr.walk()):
+        if any(isinstance(n, exp.AggFunc) and not _navigation(n) for n in expr.walk()):
             return AGGREGATION
         return TRANSFORMATION
 
@@ -382,7 +527,9 @@ class StatementWalker:
         }
         out: list[OutCol] = []
         for src in sources:
-            if src.columns is not None:
+            if src.implied and qualifier is not None:  # x.* of UNNEST(structs) AS x: the fields
+                out.append(OutCol("*", src.any_column or frozenset(), TRANSFORMATION))
+            elif src.columns is not None:
                 out.extend(
                     OutCol(c.name, c.deps, c.transformation, c.quoted)
                     for c in src.columns
@@ -392,12 +539,36 @@ class StatementWalker:
                 cols = self.schema_columns(src.table)
                 if cols is None:
                     out.append(OutCol("*", frozenset({ColumnRef(src.table, "*")}), IDENTITY))
+                    out.extend(src.extra or ())
                 else:
                     out.extend(
                         OutCol(c, frozenset({ColumnRef(src.table, c)}), IDENTITY)
                         for c in cols
                         if c not in excluded and c.lower() not in excluded
                     )
+        return self.star_modifiers(inner, out, scope)
+
+    def star_modifiers(self, star: exp.Expression, cols: list[OutCol], scope: Scope) -> list[OutCol]:
+        """``* REPLACE (expr AS c)`` (BigQuery, DuckDB) and ``* RENAME (a AS b)`` (Snowflake)."""
+        replace = {
+            ident(a.args["alias"]): a.this for a in star.args.get("replace") or () if isinstance(a, exp.Alias)
+        }
+        rename = {
+            ident(a.this.this if isinstance(a.this, exp.Column) else a.this): ident(a.args["alias"])
+            for a in star.args.get("rename") or ()
+            if isinstance(a, exp.Alias)
+        }
+        if not replace and not rename:
+            return cols
+        out: list[OutCol] = []
+        for col in cols:
+            key = col.name.lower()
+            if key in replace:
+                deps, how = self.deps_and_how(replace[key], scope)
+                col = OutCol(col.name, frozenset(deps), how, col.quoted)
+            if key in rename:
+                col = OutCol(rename[key], col.deps, col.transformation)
+            out.append(col)
         return out
 
     # ------------------------------------------------------------------ expressions
@@ -420,8 +591,22 @@ class StatementWalker:
                     deps.update(col.deps)
                     self._inherited = stronger(self._inherited, stronger(col.transformation, TRANSFORMATION))
                 continue
+            if isinstance(node, exp.Window) and isinstance(node.args.get("alias"), exp.Identifier):
+                named = self.named_window(ident(node.args["alias"]), scope)  # OVER w ... WINDOW w AS (...)
+                if named is not None and named is not node:
+                    stack.extend(named.args.get("partition_by") or ())
+                    if named.args.get("order") is not None:
+                        stack.append(named.args["order"])
             stack.extend(v for v in node.iter_expressions())
         return deps
+
+    @staticmethod
+    def named_window(name: str, scope: Scope | None) -> exp.Window | None:
+        while scope is not None:
+            if name in scope.windows:
+                return scope.windows[name]
+            scope = scope.parent
+        return None
 
     def star_deps(self, star: exp.Expression, scope: Scope) -> set[ColumnRef]:
         """``count(*)``: the rows of every dataset in scope (sqllineage writes that as ``table.*``)."""
@@ -458,9 +643,17 @@ class StatementWalker:
                 db = col.args["db"]
                 src = self.find_source(ident(db), is_quoted(db), scope)
                 name, quoted = ident(qualifier), is_quoted(qualifier)
+            if src is None and self.dialect in _STRUCT_DIALECTS:
+                # struct access on an unqualified column: struct_column.field[.field]
+                outer = col.args.get("catalog") or col.args.get("db") or qualifier
+                if not (col.args.get("db") and self.find_source(ident(col.args["db"]), False, scope)):
+                    return self.unqualified_deps(ident(outer), is_quoted(outer), scope)
             if src is None:
                 return set()
             return self.from_source(src, name, quoted)
+        return self.unqualified_deps(name, quoted, scope)
+
+    def unqualified_deps(self, name: str, quoted: bool, scope: Scope) -> set[ColumnRef]:
         current: Scope | None = scope
         while current is not None:
             found = self.resolve_unqualified(name, quoted, current)
@@ -470,6 +663,10 @@ class StatementWalker:
         return set()
 
     def from_source(self, src: Source, name: str, quoted: bool) -> set[ColumnRef]:
+        added = src.find_extra(name, quoted)
+        if added is not None:
+            self._inherited = stronger(self._inherited, added.transformation)
+            return set(added.deps)
         if src.table is not None:
             return {ColumnRef(src.table, name)}
         hit = src.find(name, quoted)
@@ -485,6 +682,12 @@ class StatementWalker:
         return set()
 
     def resolve_unqualified(self, name: str, quoted: bool, scope: Scope) -> set[ColumnRef] | None:
+        holders = scope.using.get(name if quoted else name.lower())
+        if holders:
+            found: set[ColumnRef] = set()
+            for src in holders:
+                found |= self.from_source(src, name, quoted)
+            return found
         sources = scope.sources
         if not sources:
             lateral = scope.lateral.get(name)
@@ -501,7 +704,9 @@ class StatementWalker:
         definite: list[Source] = []
         unknown: list[Source] = []
         for src in sources:
-            if src.table is not None:
+            if src.find_extra(name, quoted) is not None:
+                definite.append(src)
+            elif src.table is not None:
                 known = self.schema_columns(src.table)
                 if known is None:
                     unknown.append(src)
@@ -524,6 +729,29 @@ class StatementWalker:
 
 
 _STRENGTH = {IDENTITY: 0, TRANSFORMATION: 1, AGGREGATION: 2}
+#: dialects where ``a.b`` may be field ``b`` of a struct column ``a`` of a table in scope
+_STRUCT_DIALECTS = {
+    "bigquery",
+    "spark",
+    "spark2",
+    "databricks",
+    "hive",
+    "duckdb",
+    "trino",
+    "presto",
+    "athena",
+    "redshift",
+}
+
+
+def _navigation(node: Any) -> bool:
+    """``lag``/``lead``/``first_value``/... over a window: they pick a row's value, they do not aggregate."""
+    if not isinstance(node, _NAVIGATION):
+        return False
+    parent = node.parent
+    while isinstance(parent, exp.IgnoreNulls | exp.RespectNulls):
+        parent = parent.parent
+    return isinstance(parent, exp.Window)
 
 
 def stronger(a: str, b: str) -> str:

@@ -464,9 +464,9 @@ def test_schema_keys_with_defaults_applied() -> None:
             "MERGE dbo.t AS tgt USING dbo.s AS src ON tgt.id = src.id "
             "WHEN MATCHED THEN UPDATE SET tgt.v = src.v OUTPUT $action, inserted.id INTO dbo.audit;",
             "tsql",
-            ["dbo.s"],
-            ["dbo.t"],
-            [["dbo.t.v", "dbo.s.v"]],
+            ["dbo.s", "dbo.t"],  # inserted.id is the target's id (the MERGE does not write id)
+            ["dbo.t", "dbo.audit"],
+            [["dbo.t.v", "dbo.s.v"], ["dbo.audit.id", "dbo.t.id"]],
         ),
         ("REPLACE INTO t (a) SELECT b FROM s", "mysql", ["s"], ["t"], [["t.a", "s.b"]]),
         ("LOAD DATA INFILE '/tmp/x.csv' INTO TABLE db.t", "mysql", ["/tmp/x.csv"], ["db.t"], []),
