@@ -182,7 +182,8 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             if not _templated(row_filter):
                 validate_row_filter(row_filter)
         except QualityGateError as exc:
-            raise QualityGateError(f"{self.task_id}: {exc}") from None
+            # not retryable: a mapped gate is only built when each map index starts, so this may be run time
+            raise QualityGateInputFailed(f"{self.task_id}: {exc}") from None
         self._connection: Connection | None = None
         self._query: MetricsQuery | None = None
         self._result: GateResult | None = None
@@ -325,8 +326,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         if self.on_breach == "skip":
             self._notify(context, "breach", result)
             self._publish(context, result, push=True)
-            downstream = context["task"].get_flat_relatives(upstream=False)
-            self.skip(context["ti"], downstream)  # raises DownstreamTasksSkipped (the gate itself succeeds)
+            self._skip_downstream(context)  # raises DownstreamTasksSkipped (the gate itself succeeds)
             return self._publish(context, result)  # no downstream task: nothing to skip
         if self.on_breach == "fail":
             self._notify(context, "breach", result)
@@ -338,6 +338,31 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         report_progress(context["ti"], self)  # the breach reaches lineage now, not only after the wait
         self._defer(query, spec, paused)
         return result.to_dict()  # not reached: defer() raises
+
+    def _skip_downstream(self, context: Context) -> None:
+        """Skip every task downstream of the gate, also when the gate is one map index of a mapped task.
+
+        ``SkipMixin.skip()`` skips nothing from a mapped task instance (it only records the skip in XCom,
+        which direct mapped children with the same map index read): a mapped gate would let ``publish``
+        run on a breached partition. Here, unmapped downstream tasks are skipped, and mapped ones at the
+        gate's own map index (the partition that breached).
+        """
+        from airflow.sdk.exceptions import DownstreamTasksSkipped
+
+        ti = context["ti"]
+        downstream = context["task"].get_flat_relatives(upstream=False)
+        self.skip(ti, downstream)  # an unmapped gate: raises DownstreamTasksSkipped
+        map_index = getattr(ti, "map_index", None)
+        if not downstream or map_index is None or map_index < 0:
+            return
+
+        def mapped(task: Any) -> bool:
+            return bool(getattr(task, "is_mapped", False)) or task.get_closest_mapped_task_group() is not None
+
+        tasks: list[str | tuple[str, int]] = [
+            (task.task_id, map_index) if mapped(task) else task.task_id for task in downstream
+        ]
+        raise DownstreamTasksSkipped(tasks=tasks)
 
     def _defer(self, query: MetricsQuery, spec: GateSpec, paused: list[str]) -> None:
         from airflow_lineage_provider.triggers.quality_gate import QualityGateTrigger
@@ -436,11 +461,23 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         ti = context["ti"]
         return f"lineage_provider.quality_gate.{ti.dag_id}.{ti.task_id}.paused_dags"
 
+    @staticmethod
+    def _holder(context: Context) -> str:
+        """This run in the ledger: its run id, and for a mapped gate its map index (``run_id[2]``).
+
+        The map indexes of a mapped gate share the run id: one that passes must not release the DAGs
+        another partition of the same run still holds paused.
+        """
+        ti = context["ti"]
+        map_index = getattr(ti, "map_index", None)
+        return str(ti.run_id) if map_index is None or map_index < 0 else f"{ti.run_id}[{map_index}]"
+
     def _ledger(self, context: Context, holds: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
         """Which runs of this gate hold which DAGs paused, kept in a Variable across tries and runs.
 
-        ``{dag_id: [holder, ...]}``: a holder is the run id of a run waiting for its data, or ``"*"`` for a
-        run that ended without recovery (timed out): any later run that passes or recovers releases that.
+        ``{dag_id: [holder, ...]}``: a holder is the run id of a run waiting for its data (``run_id[i]`` for
+        map index ``i`` of a mapped gate), or ``"*"`` for a run that ended without recovery (timed out): any
+        later run that passes or recovers releases that.
         Without ``holds``: read it. With it: store it (empty: delete the Variable). A Variable that cannot
         be read or written costs one warning: the current try still undoes what it did itself.
         """
@@ -514,13 +551,13 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         if paused:
             self.log.warning("quality gate paused DAGs until the data recovers: %s", ", ".join(paused))
         holds = self._ledger(context)
-        run_id = str(context["ti"].run_id)
+        holder = self._holder(context)
         for dag_id in targets:
             if dag_id in paused or dag_id in holds:  # paused now, or held paused by another run already
                 holds.setdefault(dag_id, [])
-                if run_id not in holds[dag_id]:
-                    holds[dag_id].append(run_id)
-        mine = sorted(d for d, held in holds.items() if run_id in held)
+                if holder not in holds[dag_id]:
+                    holds[dag_id].append(holder)
+        mine = sorted(d for d, held in holds.items() if holder in held)
         if mine:
             self._ledger(context, holds)
         return mine
@@ -529,10 +566,10 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         """This run stops waiting without recovery: its DAGs stay paused until a later run passes."""
         if not self.pause_downstream_dags:
             return
-        holds, run_id = self._ledger(context), str(context["ti"].run_id)
-        if any(run_id in held for held in holds.values()):
+        holds, holder = self._ledger(context), self._holder(context)
+        if any(holder in held for held in holds.values()):
             for dag_id, held in holds.items():
-                holds[dag_id] = sorted({_ENDED if h == run_id else h for h in held})
+                holds[dag_id] = sorted({_ENDED if h == holder else h for h in held})
             self._ledger(context, holds)
 
     def _release_dags(self, context: Context, paused: list[str]) -> list[str]:
@@ -543,11 +580,11 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         """
         if not self.pause_downstream_dags:
             return []
-        holds, run_id = self._ledger(context), str(context["ti"].run_id)
+        holds, holder = self._ledger(context), self._holder(context)
         for dag_id in paused:
-            holds.setdefault(dag_id, [run_id])
+            holds.setdefault(dag_id, [holder])
         releasable = sorted(
-            d for d, held in holds.items() if not [h for h in held if h not in (run_id, _ENDED)]
+            d for d, held in holds.items() if not [h for h in held if h not in (holder, _ENDED)]
         )
         if not releasable:
             return []
@@ -561,8 +598,8 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         for dag_id in failed:
             holds[dag_id] = [_ENDED]
         for held in holds.values():  # DAGs still held by other runs: this run no longer holds them
-            if run_id in held:
-                held.remove(run_id)
+            if holder in held:
+                held.remove(holder)
         self._ledger(context, {d: h for d, h in holds.items() if h})
         return list(unpaused)
 
