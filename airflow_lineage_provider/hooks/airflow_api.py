@@ -1,4 +1,5 @@
-"""A small client for Airflow's REST API (v2): find DAGs scheduled on an asset, pause and unpause DAGs.
+"""A small client for Airflow's REST API (v2): find DAGs scheduled on an asset, pause and unpause DAGs, list
+Variables by key prefix.
 
 Credentials come from an Airflow connection: ``host``/``port``/``schema`` (``http``/``https``) give the
 base URL (or a full URL in ``host``); ``login``/``password`` are exchanged for a JWT at ``/auth/token``, or
@@ -91,6 +92,22 @@ class AirflowApiClient:
             if not assets or offset >= int(page.get("total_entries") or 0):
                 break
         return sorted({d for d in dag_ids if d != exclude})
+
+    def variables(self, prefix: str) -> dict[str, str]:
+        """Every Variable whose key starts with ``prefix``: ``{key: value}`` (values as stored, JSON text)."""
+        found: dict[str, str] = {}
+        offset = 0
+        params = {"variable_key_prefix_pattern": prefix, "variable_key_pattern": prefix, "limit": 100}
+        while True:
+            page = self._call("GET", "/api/v2/variables", params={**params, "offset": offset})
+            rows = page.get("variables") or []
+            for row in rows:
+                key = str(row.get("key") or "")
+                if key.startswith(prefix):  # the server's pattern is a LIKE search: "_" matches anything
+                    found[key] = str(row.get("value") or "")
+            offset += len(rows)
+            if not rows or offset >= int(page.get("total_entries") or 0):
+                return found
 
     def _set_paused(self, dag_ids: list[str], paused: bool) -> tuple[list[str], list[str]]:
         """Set ``is_paused`` on the DAGs not already in that state; (ids changed, ids that could not be).

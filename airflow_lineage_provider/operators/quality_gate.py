@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 
 
 #: ledger holder of DAGs left paused by a run that ended without recovery
-_ENDED = "*"
 
 
 class QualityGateFailed(QualityGateBreach, AirflowFailException):
@@ -457,13 +456,9 @@ class QualityGateOperator(BaseOperator, SkipMixin):
 
         return AirflowApiClient(str(self.airflow_api_conn_id))
 
-    def _ledger_key(self, context: Context) -> str:
-        ti = context["ti"]
-        return f"lineage_provider.quality_gate.{ti.dag_id}.{ti.task_id}.paused_dags"
-
     @staticmethod
     def _holder(context: Context) -> str:
-        """This run in the ledger: its run id, and for a mapped gate its map index (``run_id[2]``).
+        """This run in the pause ledger: its run id, and for a mapped gate its map index (``run_id[2]``).
 
         The map indexes of a mapped gate share the run id: one that passes must not release the DAGs
         another partition of the same run still holds paused.
@@ -472,34 +467,12 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         map_index = getattr(ti, "map_index", None)
         return str(ti.run_id) if map_index is None or map_index < 0 else f"{ti.run_id}[{map_index}]"
 
-    def _ledger(self, context: Context, holds: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
-        """Which runs of this gate hold which DAGs paused, kept in a Variable across tries and runs.
+    def _store(self, context: Context, api: Any) -> Any:
+        """Where the holds of this gate are kept (see :mod:`operators.pause_ledger`)."""
+        from airflow_lineage_provider.operators.pause_ledger import VariableHoldStore
 
-        ``{dag_id: [holder, ...]}``: a holder is the run id of a run waiting for its data (``run_id[i]`` for
-        map index ``i`` of a mapped gate), or ``"*"`` for a run that ended without recovery (timed out): any
-        later run that passes or recovers releases that.
-        Without ``holds``: read it. With it: store it (empty: delete the Variable). A Variable that cannot
-        be read or written costs one warning: the current try still undoes what it did itself.
-        """
-        from airflow.sdk import Variable
-
-        key = self._ledger_key(context)
-        try:
-            if holds is None:
-                stored = Variable.get(key, default=None, deserialize_json=True) or {}
-                if isinstance(stored, list):  # 0.1.0 kept a plain list: DAGs left paused by a timeout
-                    return {str(dag_id): [_ENDED] for dag_id in stored}
-                return {str(d): [str(h) for h in held] for d, held in dict(stored).items() if held}
-            if holds:
-                note = "DAGs paused by this quality gate and the runs holding them; unpaused on recovery"
-                Variable.set(key, holds, serialize_json=True, description=note)
-            else:
-                Variable.delete(key)
-        except Exception as exc:
-            self.log.warning("quality gate could not keep its list of paused DAGs in Variable %s: %s", key,
-                             error_line(exc))  # fmt: skip
-            return {}
-        return holds
+        ti = context["ti"]
+        return VariableHoldStore(ti.dag_id, ti.task_id, api)
 
     def _pause_targets(self, context: Context, api: Any) -> list[str]:
         own = context["ti"].dag_id
@@ -518,6 +491,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         if not self.pause_downstream_dags:
             return []
         from airflow_lineage_provider.hooks.airflow_api import AirflowApiError
+        from airflow_lineage_provider.operators import pause_ledger
 
         try:
             api = self._api()
@@ -544,63 +518,59 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             return []
         try:
             targets = self._pause_targets(context, api)
-            paused = api.pause(targets)
+            held = pause_ledger.hold(self._store(context, api), api, self._holder(context), targets)
         except Exception as exc:
             self.log.warning("quality gate could not pause downstream DAGs: %s", error_line(exc))
-            targets, paused = [], []
-        if paused:
-            self.log.warning("quality gate paused DAGs until the data recovers: %s", ", ".join(paused))
-        holds = self._ledger(context)
-        holder = self._holder(context)
-        for dag_id in targets:
-            if dag_id in paused or dag_id in holds:  # paused now, or held paused by another run already
-                holds.setdefault(dag_id, [])
-                if holder not in holds[dag_id]:
-                    holds[dag_id].append(holder)
-        mine = sorted(d for d, held in holds.items() if holder in held)
-        if mine:
-            self._ledger(context, holds)
-        return mine
+            return []
+        if held:
+            self.log.warning("quality gate holds DAGs paused until the data recovers: %s", ", ".join(held))
+        return held
 
     def _end_holds(self, context: Context) -> None:
         """This run stops waiting without recovery: its DAGs stay paused until a later run passes."""
         if not self.pause_downstream_dags:
             return
-        holds, holder = self._ledger(context), self._holder(context)
-        if any(holder in held for held in holds.values()):
-            for dag_id, held in holds.items():
-                holds[dag_id] = sorted({_ENDED if h == holder else h for h in held})
-            self._ledger(context, holds)
+        from airflow_lineage_provider.operators import pause_ledger
+
+        try:
+            api = self._api()
+            pause_ledger.end(self._store(context, api), self._holder(context))
+        except Exception as exc:
+            self.log.warning("quality gate could not record the DAGs it leaves paused: %s", error_line(exc))
 
     def _release_dags(self, context: Context, paused: list[str]) -> list[str]:
-        """This run's data is fit: drop its holds (and those of ended runs); unpause what no run holds.
+        """This run's data is fit: drop its hold; unpause what no waiting run of this gate holds.
 
-        A DAG another run of this gate still waits on stays paused. A DAG that cannot be unpaused stays in
-        the Variable, so the next passing run tries again. Returns the ids unpaused.
+        DAGs left paused by timed-out runs are released too. A DAG that cannot be unpaused stays recorded,
+        so the next passing run tries again. If the holds cannot be read, only what this run paused itself
+        is unpaused. Returns the ids unpaused.
         """
         if not self.pause_downstream_dags:
             return []
-        holds, holder = self._ledger(context), self._holder(context)
-        for dag_id in paused:
-            holds.setdefault(dag_id, [holder])
-        releasable = sorted(
-            d for d, held in holds.items() if not [h for h in held if h not in (holder, _ENDED)]
-        )
-        if not releasable:
+        from airflow_lineage_provider.operators import pause_ledger
+
+        try:
+            api = self._api()
+        except Exception as exc:
+            self.log.warning(
+                "quality gate could not reach Airflow's API to unpause DAGs: %s", error_line(exc)
+            )
             return []
         try:
-            unpaused, failed = self._api().unpause(releasable)
+            return pause_ledger.release(self._store(context, api), api, self._holder(context), paused)
         except Exception as exc:
-            self.log.warning("quality gate could not unpause DAGs %s: %s", releasable, error_line(exc))
-            unpaused, failed = [], releasable
-        for dag_id in releasable:
-            holds.pop(dag_id, None)
-        for dag_id in failed:
-            holds[dag_id] = [_ENDED]
-        for held in holds.values():  # DAGs still held by other runs: this run no longer holds them
-            if holder in held:
-                held.remove(holder)
-        self._ledger(context, {d: h for d, h in holds.items() if h})
+            if not paused:
+                self.log.warning(
+                    "quality gate could not read which DAGs it holds paused: %s", error_line(exc)
+                )
+                return []
+            self.log.warning("quality gate could not read which DAGs it holds paused (%s); unpausing those "
+                             "this run paused: %s", error_line(exc), ", ".join(paused))  # fmt: skip
+        try:
+            unpaused, _ = api.unpause(sorted(paused))
+        except Exception as exc:
+            self.log.warning("quality gate could not unpause DAGs %s: %s", paused, error_line(exc))
+            return []
         return list(unpaused)
 
     # ------------------------------------------------------------------ OpenLineage

@@ -168,3 +168,21 @@ class Repairer(threading.Thread):
             )
         except BaseException as exc:
             self.error = exc
+
+
+class MemoryHoldStore:
+    """The pause ledger's store in memory (``operators.pause_ledger.HoldStore``), for protocol tests."""
+
+    def __init__(self) -> None:
+        from airflow_lineage_provider.operators.pause_ledger import Hold
+
+        self.holds: dict[str, Hold] = {}
+
+    def records(self) -> dict[str, Any]:
+        return dict(self.holds)
+
+    def put(self, hold: Any) -> None:
+        self.holds[hold.holder] = hold
+
+    def drop(self, holder: str) -> None:
+        self.holds.pop(holder, None)

@@ -243,17 +243,12 @@ def test_a_passing_map_index_leaves_dags_another_map_index_of_the_run_holds_paus
 
     gate = QualityGateOperator(task_id="gate", conn_id="c", table="orders", null_thresholds={"email": 0.1},
                                pause_downstream_dags=["consumer"], airflow_api_conn_id="api")  # fmt: skip
+    from gate_helpers import MemoryHoldStore
+
     api = _FakeApi({"consumer": False})
-    store: dict[str, Any] = {}
-
-    def ledger(context: Any, holds: Any = None) -> Any:
-        if holds is None:
-            return {d: list(h) for d, h in store.get("holds", {}).items()}
-        store["holds"] = {d: list(h) for d, h in holds.items()}
-        return holds
-
+    store = MemoryHoldStore()
     monkeypatch.setattr(gate, "_api", lambda: api)
-    monkeypatch.setattr(gate, "_ledger", ledger)
+    monkeypatch.setattr(gate, "_store", lambda context, api: store)
 
     def context(map_index: int) -> Any:
         ti = SimpleNamespace(dag_id="producer", task_id="gate", run_id="manual__1", map_index=map_index)
@@ -263,4 +258,4 @@ def test_a_passing_map_index_leaves_dags_another_map_index_of_the_run_holds_paus
     assert gate._release_dags(context(0), []) == []  # partition 0 passed
     assert api.paused == {"consumer": True}
     assert gate._release_dags(context(1), ["consumer"]) == ["consumer"]  # partition 1 recovered
-    assert api.paused == {"consumer": False} and store["holds"] == {}
+    assert api.paused == {"consumer": False} and store.holds == {}

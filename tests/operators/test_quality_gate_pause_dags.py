@@ -164,6 +164,20 @@ def _variable(key: str) -> str | None:
         return None if row is None else row.val
 
 
+def _holds(gate_dag: Any) -> dict[str, tuple[tuple[str, ...], bool]]:
+    """The gate's pause ledger as stored: ``{holder: (dags, ended)}`` (one Variable per holder)."""
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+
+    from airflow_lineage_provider.operators.pause_ledger import VariableHoldStore
+
+    prefix = VariableHoldStore(gate_dag.dag_id, "gate", None).prefix
+    with create_session() as session:
+        rows = session.query(Variable).filter(Variable.key.startswith(prefix)).all()
+        values = [json.loads(row.val) for row in rows]
+    return {v["holder"]: (tuple(v["dags"]), v["ended"]) for v in values}
+
+
 def test_dags_left_paused_by_a_timeout_are_unpaused_by_the_next_passing_run(
     api_server: str, sqlite_db: Any, gate_dag: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -175,15 +189,14 @@ def test_dags_left_paused_by_a_timeout_are_unpaused_by_the_next_passing_run(
     first = gate_dag.run(**kwargs)
     assert ti_states(first)["gate"] == "failed"  # timed out
     assert _paused([consumer]) == {consumer: True}  # left paused, and recorded
-    key = f"lineage_provider.quality_gate.{gate_dag.dag_id}.gate.paused_dags"
-    assert json.loads(_variable(key) or "null") == {consumer: ["*"]}  # held by a run that ended
+    assert _holds(gate_dag) == {first.run_id: ((consumer,), True)}  # held by a run that ended
 
     sqlite_execute(path, "UPDATE orders SET email = 'fixed@x' WHERE email IS NULL")
     second = gate_dag.run(**kwargs)
     assert ti_states(second) == {"gate": "success", "downstream": "success", "further": "success"}
     assert gate_xcom(second)["unpaused_dags"] == [consumer]
     assert _paused([consumer]) == {consumer: False}
-    assert _variable(key) is None
+    assert _holds(gate_dag) == {}
 
 
 def _set_variable(key: str, value: Any) -> None:
@@ -196,7 +209,8 @@ def test_a_passing_run_leaves_dags_another_run_still_waits_on_paused(
     api_server: str, sqlite_db: Any, gate_dag: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Partitions: run A waits on bad data and holds the consumer paused; run B passes and must not unpause
-    it. A DAG id the API cannot unpause is kept, so the next passing run tries again."""
+    it. A DAG id the API cannot unpause is kept, so the next passing run tries again. The holds are in the
+    one shared Variable of earlier versions: they are moved to records of their own."""
     consumer = f"{gate_dag.dag_id}_consumer"
     conn_id, path, api_conn = _scenario(api_server, sqlite_db, monkeypatch, {consumer: True})
     sqlite_execute(path, "UPDATE orders SET email = 'fixed@x' WHERE email IS NULL")
@@ -207,7 +221,11 @@ def test_a_passing_run_leaves_dags_another_run_still_waits_on_paused(
     assert ti_states(dag_run) == {"gate": "success", "downstream": "success", "further": "success"}
     assert "unpaused_dags" not in gate_xcom(dag_run)
     assert _paused([consumer]) == {consumer: True}  # run A still holds it
-    assert json.loads(_variable(key) or "null") == {consumer: ["manual__partition_a"], "no_such_dag": ["*"]}
+    assert _holds(gate_dag) == {
+        "manual__partition_a": ((consumer,), False),
+        "legacy:*": (("no_such_dag",), True),
+    }
+    assert _variable(key) is None  # the shared Variable is gone
 
 
 def test_a_missing_api_connection_fails_the_gate_before_any_wait(sqlite_db: Any, gate_dag: Any) -> None:
