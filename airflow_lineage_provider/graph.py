@@ -13,16 +13,20 @@ Pure Python, standard library only: it must run wherever the provider runs.
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import logging
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -40,6 +44,28 @@ FieldKey = tuple[NodeKey, str]  # (dataset key, column)
 
 class GraphInputError(LineageProviderError):
     """The events file cannot be read or holds no OpenLineage run event."""
+
+
+def _obj(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: other producers send other shapes."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _objs(value: Any) -> list[Mapping[str, Any]]:
+    """The JSON objects in ``value`` if it is a list, else none."""
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _instant(text: str) -> float:
+    """An ISO 8601 ``eventTime`` as seconds since the epoch (naive = UTC), so that ``09:00+02:00`` sorts
+    before ``08:00Z``; -inf if it is not a timestamp."""
+    try:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+    except (ValueError, OverflowError, OSError):
+        return float("-inf")
 
 
 # --- the model ---------------------------------------------------------------------------------------
@@ -72,6 +98,8 @@ class Run:
     started: str = ""
     ended: str = ""
     error: str = ""
+    #: time of the run's first event, whatever its type (its START may be in a rotated-away file)
+    first_seen: str = ""
 
 
 @dataclass
@@ -81,9 +109,14 @@ class Dataset:
     #: latest assertion per (column, assertion name)
     assertions: dict[tuple[str, str], Assertion] = field(default_factory=dict)
     row_count: int | None = None
+    _known: set[str] = field(default_factory=set, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._known.update(self.fields)
 
     def add_field(self, name: str) -> None:
-        if name not in self.fields:
+        if name not in self._known:  # a set: wide tables arrive with every event
+            self._known.add(name)
             self.fields.append(name)
 
     @property
@@ -120,7 +153,10 @@ class LineageGraph:
         jobs: dict[NodeKey, list[Run]] = defaultdict(list)
         for run in self.runs.values():
             jobs[run.job].append(run)
-        return {key: sorted(runs, key=lambda r: r.started or r.ended) for key, runs in sorted(jobs.items())}
+        return {
+            key: sorted(runs, key=lambda r: _instant(r.started or r.first_seen))
+            for key, runs in sorted(jobs.items())
+        }
 
     def job_state(self, job: NodeKey) -> str:
         runs = self.jobs.get(job) or []
@@ -134,26 +170,32 @@ class LineageGraph:
 
 
 def load_events(path: str | Path) -> tuple[list[dict[str, Any]], int]:
-    """Events from a JSON-lines file, and how many lines were not JSON objects (skipped)."""
+    """Events from a JSON-lines file, and how many lines were not JSON objects (skipped).
+
+    Lines are split on ``\\n`` only (JSON strings may hold raw U+2028 or U+0085); a line that is not UTF-8,
+    not JSON, nested too deep or holding an over-long integer is skipped and counted like any other.
+    """
+    events: list[dict[str, Any]] = []
+    skipped = 0
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as stream:
+            for number, raw in enumerate(stream):
+                if number == 0 and raw.startswith(codecs.BOM_UTF8):
+                    raw = raw[len(codecs.BOM_UTF8) :]
+                if not raw.strip():
+                    continue
+                try:
+                    event = json.loads(raw.decode("utf-8"))
+                except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError, int digits
+                    skipped += 1
+                    continue
+                if isinstance(event, dict) and isinstance(event.get("job"), dict):
+                    events.append(event)
+                else:
+                    skipped += 1
     except OSError as exc:
         msg = f"cannot read events file {str(path)!r}: {exc.strerror or exc}"
         raise GraphInputError(msg) from None
-    events: list[dict[str, Any]] = []
-    skipped = 0
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            skipped += 1
-            continue
-        if isinstance(event, dict) and isinstance(event.get("job"), dict):
-            events.append(event)
-        else:
-            skipped += 1
     return events, skipped
 
 
@@ -161,54 +203,55 @@ def _dataset_key(ds: Mapping[str, Any]) -> NodeKey:
     return ("dataset", str(ds.get("namespace", "")), str(ds.get("name", "")))
 
 
-def _edge_kind(input_field: Mapping[str, Any], legacy: str | None) -> str:
-    for transformation in input_field.get("transformations") or []:
+def _edge_kind(input_field: Mapping[str, Any], legacy: Any) -> str:
+    for transformation in _objs(input_field.get("transformations")):
         if transformation.get("type") == "INDIRECT":
             return "INDIRECT"
         subtype = str(transformation.get("subtype") or "").upper()
         if subtype in ("IDENTITY", "TRANSFORMATION", "AGGREGATION"):
             return subtype
-    legacy = (legacy or "").upper()
+    legacy = str(legacy or "").upper()
     return legacy if legacy in ("IDENTITY", "TRANSFORMATION", "AGGREGATION") else "TRANSFORMATION"
 
 
 def _add_dataset(graph: LineageGraph, ds: Mapping[str, Any], event_time: str) -> NodeKey:
     key = _dataset_key(ds)
     node = graph.datasets.setdefault(key, Dataset(key))
-    facets = ds.get("facets") or {}
-    for schema_field in (facets.get("schema") or {}).get("fields") or []:
-        if isinstance(schema_field, Mapping) and schema_field.get("name"):
+    facets = _obj(ds.get("facets"))
+    for schema_field in _objs(_obj(facets.get("schema")).get("fields")):
+        if schema_field.get("name"):
             node.add_field(str(schema_field["name"]))
-    input_facets = ds.get("inputFacets") or {}
-    metrics = input_facets.get("dataQualityMetrics") or facets.get("dataQualityMetrics") or {}
-    if isinstance(metrics.get("rowCount"), int):
-        node.row_count = metrics["rowCount"]
-    assertions = input_facets.get("dataQualityAssertions") or facets.get("dataQualityAssertions") or {}
-    for item in assertions.get("assertions") or []:
+    input_facets = _obj(ds.get("inputFacets"))
+    metrics = _obj(input_facets.get("dataQualityMetrics") or facets.get("dataQualityMetrics"))
+    row_count = metrics.get("rowCount")
+    if isinstance(row_count, int) and not isinstance(row_count, bool):
+        node.row_count = row_count
+    assertions = _obj(input_facets.get("dataQualityAssertions") or facets.get("dataQualityAssertions"))
+    for item in _objs(assertions.get("assertions")):
         column = str(item.get("column") or "")
         assertion = Assertion(
             column=column,
             assertion=str(item.get("name") or item.get("assertion") or "assertion"),
-            success=bool(item.get("success")),
+            success=item.get("success") is True,  # a boolean in the spec; anything else is not a pass
             severity=str(item.get("severity") or "error"),
             expected=str(item.get("expected") or ""),
             actual=str(item.get("actual") or ""),
             event_time=event_time,
         )
-        slot = (column, assertion.assertion)
-        previous = node.assertions.get(slot)
-        if previous is None or previous.event_time <= event_time:
-            node.assertions[slot] = assertion
+        # events arrive in time order: the later assertion replaces the earlier one
+        node.assertions[(column, assertion.assertion)] = assertion
         if column:
             node.add_field(column)
     return key
 
 
 def _add_column_lineage(graph: LineageGraph, target: NodeKey, ds: Mapping[str, Any]) -> None:
-    fields = ((ds.get("facets") or {}).get("columnLineage") or {}).get("fields") or {}
+    fields = _obj(_obj(_obj(ds.get("facets")).get("columnLineage")).get("fields"))
     for out_field, spec in fields.items():
+        if not isinstance(spec, Mapping):
+            continue
         graph.datasets[target].add_field(out_field)
-        for input_field in spec.get("inputFields") or []:
+        for input_field in _objs(spec.get("inputFields")):
             source = _dataset_key(input_field)
             column = str(input_field.get("field", ""))
             graph.datasets.setdefault(source, Dataset(source)).add_field(column)
@@ -217,10 +260,12 @@ def _add_column_lineage(graph: LineageGraph, target: NodeKey, ds: Mapping[str, A
 
 
 def _update_run(graph: LineageGraph, event: Mapping[str, Any], job: NodeKey) -> None:
-    run_id = str((event.get("run") or {}).get("runId", ""))
+    run_info = _obj(event.get("run"))
+    run_id = str(run_info.get("runId", ""))
     event_type = str(event.get("eventType") or "OTHER")
     event_time = str(event.get("eventTime") or "")
     run = graph.runs.setdefault(run_id, Run(run_id, job))
+    run.first_seen = run.first_seen or event_time
     if event_type == "START":
         run.started = run.started or event_time
         if run.state not in TERMINAL_STATES:
@@ -230,7 +275,7 @@ def _update_run(graph: LineageGraph, event: Mapping[str, Any], job: NodeKey) -> 
         run.started = run.started or event_time
     elif run.state == "OTHER" and event_type == "RUNNING":
         run.state = "RUNNING"
-    error = ((event.get("run") or {}).get("facets") or {}).get("errorMessage") or {}
+    error = _obj(_obj(run_info.get("facets")).get("errorMessage"))
     if error.get("message"):
         run.error = str(error["message"])
 
@@ -238,16 +283,17 @@ def _update_run(graph: LineageGraph, event: Mapping[str, Any], job: NodeKey) -> 
 def build_graph(events: Iterable[Mapping[str, Any]], skipped_lines: int = 0) -> LineageGraph:
     """Fold run events into jobs, runs, datasets, table edges, column edges and assertions."""
     graph = LineageGraph(skipped_lines=skipped_lines)
-    for event in sorted(events, key=lambda e: str(e.get("eventTime") or "")):
+    # in time order (by instant, not by text: offsets differ between producers); ties keep file order
+    for event in sorted(events, key=lambda e: _instant(str(e.get("eventTime") or ""))):
         graph.event_types[str(event.get("eventType") or "DATASET/JOB")] += 1
-        job_info = event.get("job") or {}
+        job_info = _obj(event.get("job"))
         job: NodeKey = ("job", str(job_info.get("namespace", "")), str(job_info.get("name", "")))
         event_time = str(event.get("eventTime") or "")
         if "run" in event:
             _update_run(graph, event, job)
-        for ds in event.get("inputs") or []:
+        for ds in _objs(event.get("inputs")):
             graph.edges.add((_add_dataset(graph, ds, event_time), job))
-        for ds in event.get("outputs") or []:
+        for ds in _objs(event.get("outputs")):
             key = _add_dataset(graph, ds, event_time)
             graph.edges.add((job, key))
             _add_column_lineage(graph, key, ds)
@@ -255,6 +301,18 @@ def build_graph(events: Iterable[Mapping[str, Any]], skipped_lines: int = 0) -> 
 
 
 # --- terminal summary ----------------------------------------------------------------------------------
+
+#: what must not reach a terminal from an events file: C0/C1 controls (escape sequences, a forged line),
+#: line separators, lone surrogates (unprintable: ``print`` would raise UnicodeEncodeError)
+#: (a pattern, compiled on first use by re's cache: importing this module stays cheap)
+_UNPRINTABLE = "[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]"
+
+
+def _tty(text: str) -> str:
+    """``text`` from an events file, safe to print: control characters shown as ``\\x1b``-style escapes."""
+    return re.sub(
+        _UNPRINTABLE, lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 256 else f"\\u{ord(m[0]):04x}", text
+    )
 
 
 def short_name(name: str) -> str:
@@ -267,7 +325,7 @@ def short_name(name: str) -> str:
 def _assertion_text(a: Assertion) -> str:
     detail = f" actual {a.actual}" if a.actual else ""
     detail += f" (expected {a.expected})" if a.expected else ""
-    return f"{a.column or '<table>'}: {a.assertion} {a.verdict.upper()}{detail}"
+    return _tty(f"{a.column or '<table>'}: {a.assertion} {a.verdict.upper()}{detail}")
 
 
 #: jobs listed one per line in the summary; the rest are counted
@@ -277,26 +335,26 @@ SUMMARY_MAX_JOBS = 40
 def summary(graph: LineageGraph, *, source: str | None = None) -> str:
     """Plain-text summary: events per type, jobs and their last state, datasets, edges, the gate's verdict."""
     total = sum(graph.event_types.values())
-    counts = ", ".join(f"{kind} {n}" for kind, n in sorted(graph.event_types.items()))
-    lines = [f"OpenLineage events: {total} ({counts})" + (f" from {source}" if source else "")]
+    counts = ", ".join(f"{_tty(kind)} {n}" for kind, n in sorted(graph.event_types.items()))
+    lines = [f"OpenLineage events: {total} ({counts})" + (f" from {_tty(source)}" if source else "")]
     if graph.skipped_lines:
         lines.append(f"  skipped {graph.skipped_lines} line(s) that were not OpenLineage run or job events")
-    jobs = graph.jobs
-    states = Counter(graph.job_state(job) for job in jobs)
+    jobs = graph.jobs  # once: graph.job_state(job) for each job would sort every run again
+    states = Counter(runs[-1].state for runs in jobs.values())
     lines.append(f"jobs: {len(jobs)} ({', '.join(f'{s} {n}' for s, n in sorted(states.items()))})")
     flows: dict[NodeKey, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
     for upstream, downstream in graph.edges:
         if downstream[0] == "job":
-            flows[downstream][0].append(short_name(upstream[2]))
+            flows[downstream][0].append(_tty(short_name(upstream[2])))
         else:
-            flows[upstream][1].append(short_name(downstream[2]))
+            flows[upstream][1].append(_tty(short_name(downstream[2])))
     shown = list(jobs.items())[:SUMMARY_MAX_JOBS]
-    width = max((len(job[2]) for job, _ in shown), default=0)
+    width = max((len(_tty(job[2])) for job, _ in shown), default=0)
     for job, runs in shown:
         ins, outs = (sorted(names) for names in flows[job])
         flow = (f"  in: {', '.join(ins)}" if ins else "") + (f"  out: {', '.join(outs)}" if outs else "")
         tries = f" x{len(runs)}" if len(runs) > 1 else ""
-        lines.append(f"  {job[2]:<{width}}  {runs[-1].state + tries:<10}{flow}".rstrip())
+        lines.append(f"  {_tty(job[2]):<{width}}  {runs[-1].state + tries:<10}{flow}".rstrip())
     if len(jobs) > len(shown):
         lines.append(f"  ... and {len(jobs) - len(shown)} more jobs (all are in the picture's run table)")
     lines.append(
@@ -309,7 +367,7 @@ def summary(graph: LineageGraph, *, source: str | None = None) -> str:
     for ds in gated:
         verdict = (ds.verdict or "").upper()
         rows = f", {ds.row_count} rows" if ds.row_count is not None else ""
-        lines.append(f"quality gate on {short_name(ds.key[2])}: {verdict}{rows}")
+        lines.append(f"quality gate on {_tty(short_name(ds.key[2]))}: {verdict}{rows}")
         lines.extend(
             f"  {_assertion_text(a)}" for a in sorted(ds.assertions.values(), key=lambda a: a.column)
         )
@@ -479,9 +537,19 @@ def _curve(a: tuple[float, float], b: tuple[float, float]) -> str:
     return f"M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
 
 
+#: characters XML 1.0 forbids (C0 controls but tab/newline/return, lone surrogates, U+FFFE/U+FFFF) and C1
+#: controls: one in an .svg makes the whole file a parse error, a lone surrogate cannot even be written
+_NOT_XML = "[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+
+
+def _esc(text: str) -> str:
+    """``text`` from an events file as XML/HTML text or attribute: escaped, forbidden characters U+FFFD."""
+    return escape(re.sub(_NOT_XML, "\ufffd", text))
+
+
 def _text(x: float, y: float, text: str, cls: str, anchor: str = "start", fill: str | None = None) -> str:
     colour = f' fill="{fill}"' if fill else ""
-    return f'<text x="{x:.1f}" y="{y:.1f}" class="{cls}" text-anchor="{anchor}"{colour}>{escape(text)}</text>'
+    return f'<text x="{x:.1f}" y="{y:.1f}" class="{cls}" text-anchor="{anchor}"{colour}>{_esc(text)}</text>'
 
 
 def _dataset_svg(box: Box, ds: Dataset) -> list[str]:
@@ -492,8 +560,8 @@ def _dataset_svg(box: Box, ds: Dataset) -> list[str]:
         f" ({ds.row_count} rows measured)" if ds.row_count is not None else ""
     )
     out = [
-        f'<g class="node dataset" data-name="{escape(name)}" data-verdict="{verdict or ""}">',
-        f"<title>{escape(title)}</title>",
+        f'<g class="node dataset" data-name="{_esc(name)}" data-verdict="{verdict or ""}">',
+        f"<title>{_esc(title)}</title>",
         f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w}" height="{box.h:.1f}" rx="6" fill="#fff" '
         f'stroke="{stroke}" stroke-width="{2.5 if verdict else 1.5}"/>',
         f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w}" height="{DS_HEADER}" rx="6" fill="#eceff1"/>',
@@ -528,8 +596,8 @@ def _dataset_svg(box: Box, ds: Dataset) -> list[str]:
             label = f"{VERDICT_MARKS[worst.verdict]} {_fit(worst.actual, 60)}".rstrip()
             tip = "; ".join(_assertion_text(a) for a in checks)
             out.append(
-                f'<g class="check" data-column="{escape(column)}" data-verdict="{worst.verdict}">'
-                f"<title>{escape(tip)}</title>"
+                f'<g class="check" data-column="{_esc(column)}" data-verdict="{worst.verdict}">'
+                f"<title>{_esc(tip)}</title>"
                 + _text(box.x + box.w - 8, y + 14, label, "mark", "end", VERDICT_COLOURS[worst.verdict])
                 + "</g>"
             )
@@ -547,8 +615,8 @@ def _job_svg(box: Box, runs: list[Run]) -> list[str]:
     tries = f" \u00b7 {len(runs)} runs" if len(runs) > 1 else ""
     error = f"\n{runs[-1].error}" if runs and runs[-1].error else ""
     return [
-        f'<g class="node job" data-name="{escape(box.key[2])}" data-state="{state}">',
-        f"<title>{escape(f'job {box.key[1]} / {box.key[2]}: {state}{tries}{error}')}</title>",
+        f'<g class="node job" data-name="{_esc(box.key[2])}" data-state="{state}">',
+        f"<title>{_esc(f'job {box.key[1]} / {box.key[2]}: {state}{tries}{error}')}</title>",
         f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w}" height="{box.h}" rx="10" fill="{fill}" '
         f'stroke="{stroke}" stroke-width="1.5"/>',
         f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="6" height="{box.h}" rx="3" fill="{stroke}"/>',
@@ -589,7 +657,7 @@ def render_svg(graph: LineageGraph, *, fit_width: bool = False) -> str:
             b = boxes[target].anchor(None, "right" if back else "left")
             parts.append(
                 f'<path class="edge" d="{_curve(a, b)}" marker-end="url(#arrow)">'
-                f"<title>{escape(f'{source[2]} -> {target[2]}')}</title></path>"
+                f"<title>{_esc(f'{source[2]} -> {target[2]}')}</title></path>"
             )
     parts.append('</g><g class="column-edges">')
     colour_of = {key: EDGE_PALETTE[i % len(EDGE_PALETTE)] for i, key in enumerate(sorted(graph.datasets))}
@@ -604,7 +672,7 @@ def render_svg(graph: LineageGraph, *, fit_width: bool = False) -> str:
         parts.append(
             f'<path class="coledge" d="{_curve(a, b)}" stroke="{colour_of[edge.target[0]]}"'
             + (f' stroke-dasharray="{dash}"' if dash else "")
-            + f"><title>{escape(tip)}</title></path>"
+            + f"><title>{_esc(tip)}</title></path>"
         )
     parts.append("</g>")
     jobs = graph.jobs
@@ -666,8 +734,8 @@ def render_html(graph: LineageGraph, *, title: str = "Lineage", source: str | No
     for ds in graph.gated():
         for a in sorted(ds.assertions.values(), key=lambda a: a.column):
             rows.append(
-                f"<tr><td>{escape(short_name(ds.key[2]))}</td><td>{escape(a.column)}</td><td>{escape(a.assertion)}</td>"
-                f"<td>{escape(a.expected)}</td><td>{escape(a.actual)}</td><td>{escape(a.severity)}</td>"
+                f"<tr><td>{_esc(short_name(ds.key[2]))}</td><td>{_esc(a.column)}</td><td>{_esc(a.assertion)}</td>"
+                f"<td>{_esc(a.expected)}</td><td>{_esc(a.actual)}</td><td>{_esc(a.severity)}</td>"
                 f'<td class="{a.verdict}">{a.verdict.upper()}</td></tr>'
             )
     gate = (
@@ -681,19 +749,19 @@ def render_html(graph: LineageGraph, *, title: str = "Lineage", source: str | No
         for run in runs:
             state_cls = {"COMPLETE": "pass", "FAIL": "fail"}.get(run.state, "")
             run_rows.append(
-                f"<tr><td>{escape(job[2])}</td><td><code>{escape(run.run_id)}</code></td>"
-                f'<td class="{state_cls}">{escape(run.state)}</td><td>{escape(run.started)}</td>'
-                f"<td>{escape(run.ended)}</td><td>{escape(run.error)}</td></tr>"
+                f"<tr><td>{_esc(job[2])}</td><td><code>{_esc(run.run_id)}</code></td>"
+                f'<td class="{state_cls}">{_esc(run.state)}</td><td>{_esc(run.started)}</td>'
+                f"<td>{_esc(run.ended)}</td><td>{_esc(run.error)}</td></tr>"
             )
     return "\n".join(
         [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{escape(title)}</title>",
+            f"<title>{_esc(title)}</title>",
             f"<style>{_CSS}</style></head><body>",
-            f"<h1>{escape(title)}</h1>",
-            f'<div class="meta">{escape(source or "")}</div>',
+            f"<h1>{_esc(title)}</h1>",
+            f'<div class="meta">{_esc(source or "")}</div>',
             f'<div class="picture">{render_svg(graph, fit_width=True)}</div>',
             "<h2>Quality gate</h2>",
             gate,
@@ -703,7 +771,7 @@ def render_html(graph: LineageGraph, *, title: str = "Lineage", source: str | No
             "".join(run_rows),
             "</table>",
             "<h2>Summary</h2>",
-            f"<pre>{escape(summary(graph, source=source))}</pre>",
+            f"<pre>{_esc(summary(graph, source=source))}</pre>",
             "</body></html>",
         ]
     )
@@ -731,34 +799,89 @@ def find_browser() -> str | None:
     return next((path for name in BROWSERS if (path := shutil.which(name))), None)
 
 
+#: seconds a Chromium may take to paint one page before it and its helper processes are killed
+CHROMIUM_TIMEOUT = 120.0
+
+
+def _stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill what is left of the browser's session (a hung main process, renderers, zygote) and reap it."""
+    if hasattr(os, "killpg"):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # nothing is left
+    else:  # pragma: no cover - Windows
+        process.kill()
+    process.wait()
+
+
 def screenshot(
     page: str | Path, png: str | Path, *, window: tuple[int, int] = (1400, 900), scale: float = 1
 ) -> None:
-    """Paint a local HTML/SVG file into ``png`` with a headless Chromium (a throwaway profile, no network)."""
+    """Paint a local HTML/SVG file into ``png`` with a headless Chromium (a throwaway profile, no network).
+
+    The browser runs in its own session and writes into a scratch directory: ``png`` is replaced only by a
+    picture painted now (never left as an older one), and nothing of the browser outlives the call, even when
+    it hangs past ``CHROMIUM_TIMEOUT``.
+    """
     browser = find_browser()
     if browser is None:
         msg = "PNG output needs Chromium: install it (Debian: apt-get install chromium) or write .html/.svg"
         raise GraphInputError(msg)
     png = Path(png).resolve()
-    png.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="lineage-chromium-") as profile:
+    with tempfile.TemporaryDirectory(prefix="lineage-chromium-") as work:
+        shot, log_path = Path(work) / "screenshot.png", Path(work) / "chromium.log"
         command = [
             browser,
             *CHROMIUM_FLAGS,
-            f"--user-data-dir={profile}",
-            f"--screenshot={png}",
+            f"--user-data-dir={Path(work) / 'profile'}",
+            f"--screenshot={shot}",
             f"--window-size={window[0]},{window[1]}",
             f"--force-device-scale-factor={scale:g}",
             Path(page).resolve().as_uri(),
         ]
+        # output to a file, not a pipe: a helper process holding a pipe open would keep us waiting
+        with open(log_path, "wb") as log_file:
+            try:
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                msg = f"{browser} could not render {page}: {exc}"
+                raise GraphInputError(msg) from None
+            try:
+                code: int | None = process.wait(timeout=CHROMIUM_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                code = None
+            finally:
+                _stop_process_group(process)
+        if code is None:
+            msg = f"{browser} could not render {page}: no picture after {CHROMIUM_TIMEOUT:g} s, stopped it"
+            raise GraphInputError(msg)
+        if code != 0:
+            said = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+            msg = f"{browser} could not render {page}: exit status {code}" + (
+                ": " + _tty(" / ".join(said)) if said else ""
+            )
+            raise GraphInputError(msg)
+        if not shot.is_file() or not shot.stat().st_size:
+            msg = f"{browser} wrote no screenshot to {png}"
+            raise GraphInputError(msg)
         try:
-            subprocess.run(command, check=True, capture_output=True, timeout=120)
-        except (OSError, subprocess.SubprocessError) as exc:
-            msg = f"{browser} could not render {page}: {exc}"
-            raise GraphInputError(msg) from None
-    if not png.is_file():
-        msg = f"{browser} wrote no screenshot to {png}"
-        raise GraphInputError(msg)
+            png.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shot, png)
+        except OSError as exc:
+            raise GraphInputError(_cannot_write(png, exc)) from None
+
+
+def _cannot_write(path: Path, exc: OSError) -> str:
+    """``cannot write 'a/b.svg': File exists: 'a'``: the path asked for, and the one that failed."""
+    where = f": {str(exc.filename)!r}" if exc.filename and str(exc.filename) != str(path) else ""
+    return f"cannot write {str(path)!r}: {exc.strerror or exc}{where}"
 
 
 def write_picture(events_file: str | Path, output: str | Path) -> LineageGraph:
@@ -766,14 +889,13 @@ def write_picture(events_file: str | Path, output: str | Path) -> LineageGraph:
     out = Path(output)
     kind = out.suffix.lower()
     if kind not in (".html", ".htm", ".svg", ".png"):
-        msg = f"output {str(out)!r} must end in .html, .svg or .png"
+        msg = f"-o/--output {str(out)!r} must end in .html, .svg or .png"
         raise GraphInputError(msg)
     events, skipped = load_events(events_file)
     if not events:
         msg = f"no OpenLineage events in {str(events_file)!r} (expected one JSON event per line)"
         raise GraphInputError(msg)
     graph = build_graph(events, skipped)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if kind == ".png":  # the picture alone, at its natural size, twice the pixel density
         svg = render_svg(graph)
         width, height = (int(float(v)) for v in re.findall(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg)[0])
@@ -781,11 +903,17 @@ def write_picture(events_file: str | Path, output: str | Path) -> LineageGraph:
             page = Path(tmp) / "lineage.svg"
             page.write_text(svg, encoding="utf-8")
             screenshot(page, out, window=(width, height), scale=2)
-    elif kind == ".svg":
-        out.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + render_svg(graph), encoding="utf-8")
+        return graph
+    if kind == ".svg":
+        text = '<?xml version="1.0" encoding="UTF-8"?>\n' + render_svg(graph)
     else:
         title = f"Lineage of {Path(events_file).name}"
-        out.write_text(render_html(graph, title=title, source=str(events_file)), encoding="utf-8")
+        text = render_html(graph, title=title, source=str(events_file))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GraphInputError(_cannot_write(out, exc)) from None
     return graph
 
 
