@@ -168,6 +168,8 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int
             return
     shortened = text.shorten_values(piece, VALUES_SHORTEN_AT)
     source = shortened if shortened is not None else piece
+    if len(source) > MAX_PARSE_CHARS:  # the limit is on SQL, not on comments (generated headers, docs)
+        source = text.strip_comments(source)
     if len(source) > MAX_PARSE_CHARS:
         _fallback(piece, state, f"statement longer than {MAX_PARSE_CHARS} characters: table-level scan only")
         return

@@ -77,3 +77,12 @@ def test_deeply_nested_begin_end_blocks_stay_bounded(levels: int) -> None:
     assert elapsed < 3.0, f"{levels} nested blocks took {elapsed:.1f}s"
     assert result.to_dict()["inputs"] == ["src"]
     assert result.to_dict()["outputs"] == ["tgt"]
+
+
+def test_a_long_comment_does_not_count_against_the_size_limit() -> None:
+    """A generated header of 300,000 characters of comment on an ordinary statement: full analysis (column
+    lineage), not the table-level scan."""
+    header = "-- " + "x" * 300_000 + "\n/* " + "y" * 10_000 + " */\n"
+    result = analyze(header + "INSERT INTO tgt (a) SELECT b FROM src", "postgres")
+    assert not result.partial and not result.errors
+    assert [str(e.output) for e in result.column_lineage] == ["tgt.a"]
