@@ -68,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain.set_defaults(target="sql explain")
 
     graph = sub.add_parser("graph", help="render a file of OpenLineage events as a lineage picture")
-    graph.add_argument("events_file", help="JSON-lines file of OpenLineage events")
+    graph.add_argument(
+        "events_file",
+        nargs="+",
+        help="JSON-lines file(s) of OpenLineage events, oldest first (e.g. events.jsonl.1 events.jsonl)",
+    )
     graph.add_argument(
         "-o",
         "--output",

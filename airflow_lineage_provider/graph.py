@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html import escape
@@ -884,16 +884,29 @@ def _cannot_write(path: Path, exc: OSError) -> str:
     return f"cannot write {str(path)!r}: {exc.strerror or exc}{where}"
 
 
-def write_picture(events_file: str | Path, output: str | Path) -> LineageGraph:
-    """Render ``events_file`` into ``output`` (``.html``, ``.svg`` or ``.png``); return the graph."""
+def _files(events_files: str | Path | Sequence[str | Path]) -> list[str]:
+    if isinstance(events_files, str | Path):
+        return [str(events_files)]
+    return [str(f) for f in events_files]
+
+
+def write_picture(events_files: str | Path | Sequence[str | Path], output: str | Path) -> LineageGraph:
+    """Render one or more events files (e.g. the rotated ``events.jsonl.1`` and ``events.jsonl``) into
+    ``output`` (``.html``, ``.svg`` or ``.png``); return the graph."""
     out = Path(output)
     kind = out.suffix.lower()
     if kind not in (".html", ".htm", ".svg", ".png"):
         msg = f"-o/--output {str(out)!r} must end in .html, .svg or .png"
         raise GraphInputError(msg)
-    events, skipped = load_events(events_file)
+    files = _files(events_files)
+    events: list[dict[str, Any]] = []
+    skipped = 0
+    for events_file in files:
+        more, more_skipped = load_events(events_file)
+        events.extend(more)
+        skipped += more_skipped
     if not events:
-        msg = f"no OpenLineage events in {str(events_file)!r} (expected one JSON event per line)"
+        msg = f"no OpenLineage events in {', '.join(map(repr, files))} (expected one JSON event per line)"
         raise GraphInputError(msg)
     graph = build_graph(events, skipped)
     if kind == ".png":  # the picture alone, at its natural size, twice the pixel density
@@ -907,8 +920,8 @@ def write_picture(events_file: str | Path, output: str | Path) -> LineageGraph:
     if kind == ".svg":
         text = '<?xml version="1.0" encoding="UTF-8"?>\n' + render_svg(graph)
     else:
-        title = f"Lineage of {Path(events_file).name}"
-        text = render_html(graph, title=title, source=str(events_file))
+        title = f"Lineage of {', '.join(Path(f).name for f in files)}"
+        text = render_html(graph, title=title, source=", ".join(files))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
@@ -918,12 +931,13 @@ def write_picture(events_file: str | Path, output: str | Path) -> LineageGraph:
 
 
 def graph_command(args: argparse.Namespace) -> int:
-    """``airflow-lineage graph EVENTS_FILE -o OUT``: write the picture, print the summary and the path."""
+    """``airflow-lineage graph EVENTS_FILE... -o OUT``: write the picture, print the summary and the path."""
+    files = _files(args.events_file)
     try:
-        graph = write_picture(args.events_file, args.output)
+        graph = write_picture(files, args.output)
     except GraphInputError as exc:
         print(f"airflow-lineage graph: {exc}", file=sys.stderr)
         return 2
-    print(summary(graph, source=args.events_file))
+    print(summary(graph, source=", ".join(files)))
     print(f"lineage picture: {Path(args.output).resolve()}")
     return 0

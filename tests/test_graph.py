@@ -447,3 +447,21 @@ def test_static_job_events_are_drawn_and_dataset_events_skipped(tmp_path: Path) 
     boxes, _, _ = graph.layout(g)
     assert ("job", "dbt", "models.revenue") in boxes
     assert "skipped 1 line(s) that were not OpenLineage run or job events" in graph.summary(g)
+
+
+def test_a_rotated_file_and_the_current_one_make_one_picture(
+    events_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The embedded default rotates ``events.jsonl`` to ``events.jsonl.1``: given both (oldest first), the
+    picture is the one the unrotated file would have given."""
+    lines = events_file.read_text().splitlines(keepends=True)
+    rotated = tmp_path / "rotated"
+    rotated.mkdir()
+    older, newer = rotated / "events.jsonl.1", rotated / "events.jsonl"
+    older.write_text("".join(lines[: len(lines) // 2]))
+    newer.write_text("".join(lines[len(lines) // 2 :]))
+    whole, split = tmp_path / "whole.svg", tmp_path / "split.svg"
+    assert cli.main(["graph", str(events_file), "-o", str(whole)]) == 0
+    assert cli.main(["graph", str(older), str(newer), "-o", str(split)]) == 0
+    assert split.read_text() == whole.read_text()
+    assert "events.jsonl.1, " in capsys.readouterr().out
