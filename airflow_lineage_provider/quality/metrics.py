@@ -9,6 +9,7 @@ engine's integer division or divide-by-zero rule leaks into the result.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -193,7 +194,9 @@ def resolve_columns(wanted: Sequence[str], available: Sequence[str], *, table: s
         elif candidates:
             problems.append(f"{name!r} is ambiguous (matches {candidates}; use the exact case)")
         else:
-            problems.append(f"{name!r} does not exist")
+            close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.75)
+            hint = f" (did you mean {by_lower[close[0]][0]!r}?)" if close else ""
+            problems.append(f"{name!r} does not exist{hint}")
     keys_of: dict[str, list[str]] = {}
     for name, column in resolved.items():
         keys_of.setdefault(column, []).append(name)

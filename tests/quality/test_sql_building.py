@@ -250,6 +250,10 @@ def test_resolve_columns() -> None:
         QualityGateError, match=r"'nope' does not exist.*'DUP' is ambiguous.*Columns of t: id"
     ):
         resolve_columns(["nope", "DUP"], available, table="t")
+    with pytest.raises(
+        QualityGateError, match=r"'emial_verified' does not exist \(did you mean 'email_Verified'\?\)"
+    ):
+        resolve_columns(["emial_verified"], available, table="t")
 
 
 @pytest.mark.integration
