@@ -5,6 +5,11 @@ BEFORE the listener's success hook runs, so events added there would be lost. Th
 registered on the START event (templates are already rendered then): the ``lineage_provider_sql_outputs``
 :class:`AssetAlias` is appended to the task's outlets and each output table is added to the alias's outlet
 events. Airflow turns them into asset events only if the task succeeds (creating the assets if needed).
+
+Airflow identifies an asset by its name AND its URI, and DAGs are scheduled on that pair: a table whose URI
+is already an active asset (``Asset(name="daily_totals", uri=...)``, or ``Asset("postgres://db/...")`` whose
+name is the URI as typed, before Airflow adds the default port) is published under that asset's name;
+otherwise Airflow creates ``Asset(uri=...)`` on the first event.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ def publish_outputs(operator: Any, context: Any, outputs: Iterable[Any]) -> int:
     """Add ``outputs`` (OpenLineage datasets) as asset events of the alias; return how many were added."""
     from airflow.sdk import Asset, AssetAlias
 
-    from airflow_lineage_provider.naming import DatasetId, asset_uri
+    from airflow_lineage_provider.naming import DatasetId, asset_uri, dataset_from_uri
 
     events = _outlet_events(context)
     if events is None:
@@ -46,9 +51,45 @@ def publish_outputs(operator: Any, context: Any, outputs: Iterable[Any]) -> int:
         operator.outlets = [*outlets, alias]
     added = 0
     for dataset in outputs:
-        uri = asset_uri(DatasetId(dataset.namespace, dataset.name))
+        ident = DatasetId(dataset.namespace, dataset.name)
+        uri = asset_uri(ident)
         if uri is None:
             continue
-        events[alias].add(Asset(uri=uri), extra={"source": "airflow-lineage-provider"})
+        try:
+            asset = Asset(uri=uri)
+            problem = None if dataset_from_uri(asset.uri) == ident else f"it would read back as {asset.uri!r}"
+        except ValueError as exc:
+            problem = str(exc)
+        if problem is not None:  # a table name no asset URI can carry ('/', '?', '#', '%'): skip it only
+            log.warning(
+                "emit_asset_events: no asset event for %s/%s: the table name cannot be written as an Airflow "
+                "asset URI (%s); declare an outlet for it if a DAG needs it",
+                dataset.namespace,
+                dataset.name,
+                problem,
+            )
+            continue
+        events[alias].add(_registered(asset), extra={"source": "airflow-lineage-provider"})
         added += 1
     return added
+
+
+def _registered(asset: Any) -> Any:
+    """The active Airflow asset with ``asset``'s URI (whatever its name) when there is one, else ``asset``.
+
+    Airflow matches asset events on (name, uri): an event for ``Asset(uri=u)`` would create a second,
+    inactive asset named ``u`` instead of reaching the DAGs scheduled on ``Asset(name="x", uri=u)``.
+    """
+    from airflow.sdk import Asset
+
+    try:
+        from airflow.sdk.execution_time.comms import AssetResult, GetAssetByUri
+        from airflow.sdk.execution_time.task_runner import SUPERVISOR_COMMS
+
+        found = SUPERVISOR_COMMS.send(GetAssetByUri(uri=asset.uri))
+    except Exception as exc:  # not in a task process, or the API is unreachable: Airflow creates the asset
+        log.debug("emit_asset_events: cannot look up the asset %s: %s", asset.uri, exc)
+        return asset
+    if not isinstance(found, AssetResult) or found.uri != asset.uri:  # not registered yet (404)
+        return asset
+    return Asset(name=found.name, uri=found.uri, group=found.group, extra=found.extra or {})

@@ -172,5 +172,41 @@ def _merge_into(into: OperatorLineage, other: OperatorLineage) -> None:
             existing.query = f"{existing.query};\n{getattr(job_facet, 'query', '')}"
         else:
             into.job_facets[key] = job_facet
-    for key, run_facet in other.run_facets.items():
-        into.run_facets.setdefault(key, run_facet)
+    for key, facet in other.run_facets.items():
+        run_facet: Any = facet
+        existing_run: Any = into.run_facets.get(key)
+        if existing_run is None:
+            into.run_facets[key] = run_facet
+        elif key == "sqlExtraction":  # one hook's "ok" must not hide another hook's partial/failed
+            into.run_facets[key] = _combined_status(existing_run, run_facet)
+        elif key == "extractionError" and hasattr(existing_run, "errors") and hasattr(run_facet, "errors"):
+            into.run_facets[key] = attrs.evolve(
+                existing_run,
+                errors=[*existing_run.errors, *run_facet.errors],
+                totalTasks=existing_run.totalTasks + run_facet.totalTasks,
+                failedTasks=existing_run.failedTasks + run_facet.failedTasks,
+            )
+
+
+_SCHEMA_SOURCES = ("database", "cache", "disabled", "none")  # most to least informative
+
+
+def _combined_status(first: Any, second: Any) -> Any:
+    """One ``sqlExtraction`` facet for the SQL of several hooks (connections) of one task.
+
+    ``ok`` only when every hook's extraction was; ``failed`` only when every one failed; else ``partial``.
+    """
+    statuses = {first.status, second.status}
+    status = statuses.pop() if len(statuses) == 1 else "partial"
+    dialects = list(dict.fromkeys(d for d in (first.dialect, second.dialect) if d))
+    sources = [s for s in _SCHEMA_SOURCES if s in (first.schemaSource, second.schemaSource)]
+    return attrs.evolve(
+        first,
+        status=status,
+        reasons=[*first.reasons, *second.reasons][:20],
+        dialect=",".join(dialects) or None,
+        statements=first.statements + second.statements,
+        schemaSource=sources[0] if sources else first.schemaSource,
+        metadataRoundTrips=first.metadataRoundTrips + second.metadataRoundTrips,
+        durationMs=round(first.durationMs + second.durationMs, 3),
+    )

@@ -169,7 +169,9 @@ class ExtractorManager:
                     phase,
                     _safe(problem),
                 )
-            lineage.run_facets.setdefault("extractionError", _error_facet(operator, errors))
+            lineage.run_facets["extractionError"] = _join_errors(
+                lineage.run_facets.get("extractionError"), _error_facet(operator, errors)
+            )
         return lineage
 
     def _extracted(
@@ -295,9 +297,32 @@ def merge(first: OperatorLineage, second: OperatorLineage) -> OperatorLineage:
     return OperatorLineage(
         inputs=_dedupe([*first.inputs, *second.inputs]),
         outputs=_dedupe([*first.outputs, *second.outputs]),
-        run_facets={**second.run_facets, **first.run_facets},
+        run_facets={
+            **second.run_facets,
+            **first.run_facets,
+            **_joined_error_facet(first.run_facets, second.run_facets),
+        },
         job_facets={**second.job_facets, **first.job_facets},
     )
+
+
+def _joined_error_facet(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """``{"extractionError": both lists of errors}`` when both sides have one, else nothing."""
+    if "extractionError" in first and "extractionError" in second:
+        return {"extractionError": _join_errors(first["extractionError"], second["extractionError"])}
+    return {}
+
+
+def _join_errors(first: Any, second: Any) -> Any:
+    """One ``extractionError`` facet holding the errors of both (either may be None); ``first`` otherwise."""
+    if first is None:
+        return second
+    if second is None or not (attrs.has(type(first)) and attrs.has(type(second))):
+        return first
+    try:
+        return attrs.evolve(first, errors=[*(first.errors or []), *(second.errors or [])])
+    except (AttributeError, TypeError):  # not the facet class we know: keep the first, as before
+        return first
 
 
 def _error_facet(operator: Any, errors: list[tuple[str, BaseException]]) -> Any:

@@ -2,8 +2,11 @@
 
 Accepted entries: Airflow ``Asset`` objects (their URI is named per the OpenLineage naming spec by
 ``naming.dataset_from_uri``) and openlineage-python ``Dataset`` objects (event_v2 ``Dataset`` /
-``InputDataset`` / ``OutputDataset``, or the legacy ``openlineage.client.run.Dataset``), taken as they are.
-Anything else (asset aliases, assets without a URI scheme, plain strings) is ignored with a debug line.
+``InputDataset`` / ``OutputDataset``, or the legacy ``openlineage.client.run.Dataset``), taken as they are
+except for credentials in their namespace (``postgres://user:secret@host:5432`` becomes
+``postgres://host:5432``, the name SQL lineage gives the same table). Asset aliases and assets without a URI
+scheme are not datasets and are left out with a debug line. Anything else (a plain string, a task, a dict)
+is a mistake: it is left out with a warning naming it and an ``extractionError`` run facet.
 openlineage-python is imported only when a task declares inlets or outlets (it costs a fresh task process
 up to a second).
 """
@@ -13,6 +16,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from airflow_lineage_provider._openlineage import ensure_imported
 from airflow_lineage_provider.extractors.base import OperatorLineage
@@ -31,11 +36,53 @@ def _as_list(value: Any) -> list[Any]:
     return [value]
 
 
-def _namespace_name(entry: Any) -> tuple[str, str, dict[str, Any]] | None:
+def _without_credentials(namespace: str) -> str:
+    """``scheme://user:secret@host:port`` -> ``scheme://host:port`` (Azure keeps its container, the user)."""
+    scheme, sep, rest = namespace.partition("://")
+    authority, slash, tail = rest.partition("/")
+    if not sep or "@" not in authority:
+        return namespace
+    userinfo, _, host = authority.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    keep = f"{user}@" if user and scheme.lower().startswith(("abfs", "wasb")) else ""
+    return f"{scheme}://{keep}{host}{slash}{tail}"
+
+
+def _is_airflow_asset_kind(entry: Any) -> bool:
+    """An Airflow asset-family object (Asset, AssetAlias, an asset reference): never a mistake to declare."""
+    try:
+        from airflow.sdk.definitions.asset import BaseAsset
+    except ImportError:  # pragma: no cover - Airflow 3 always has it
+        return False
+    return isinstance(entry, BaseAsset)
+
+
+def _redact(text: str) -> str:
+    from airflow_lineage_provider.sql.redact import redact_uri_credentials
+
+    return redact_uri_credentials(text)
+
+
+def _describe(entry: Any) -> str:
+    """A short, secret-free description of an entry for a log line or an error message."""
+    return f"{_redact(repr(entry))[:200]} (a {type(entry).__name__})"
+
+
+def _hint(entry: Any) -> str:
+    if isinstance(entry, str):
+        return f"wrap it in an Asset: Asset({_redact(entry)!r})"
+    if hasattr(entry, "task_id"):
+        return "Airflow 3 does not resolve tasks in inlets/outlets: declare the upstream task's Asset instead"
+    return "give an Airflow Asset or an openlineage-python Dataset"
+
+
+def _namespace_name(
+    entry: Any, problems: list[str] | None, side: str
+) -> tuple[str, str, dict[str, Any]] | None:
     """(namespace, name, dataset facets) of one inlet/outlet entry, None when it is not a dataset."""
     namespace, name = getattr(entry, "namespace", None), getattr(entry, "name", None)
     if isinstance(namespace, str) and isinstance(name, str) and not hasattr(entry, "uri"):
-        return namespace, name, dict(getattr(entry, "facets", None) or {})
+        return _without_credentials(namespace), name, dict(getattr(entry, "facets", None) or {})
     uri = getattr(entry, "uri", None)
     if isinstance(uri, str) and uri:  # an Asset (or a serialized one / a URI reference)
         from airflow_lineage_provider.naming import dataset_from_uri
@@ -43,48 +90,86 @@ def _namespace_name(entry: Any) -> tuple[str, str, dict[str, Any]] | None:
         try:
             dataset = dataset_from_uri(uri)
         except ValueError:  # a name-only Asset: nothing the naming spec can place
-            log.debug("asset %r has no URI scheme; not reported as a dataset", uri)
+            log.debug(
+                "asset %s has no URI the naming spec can place; not reported as a dataset", _describe(entry)
+            )
             return None
         return dataset.namespace, dataset.name, {}
-    log.debug("inlet/outlet %r is not an Asset or an OpenLineage Dataset; ignored", entry)
+    if _is_airflow_asset_kind(entry):  # an alias, a name reference: not a dataset, not a mistake either
+        log.debug("%s %s is not a dataset; not reported", side, _describe(entry))
+        return None
+    problem = f"{side} entry {_describe(entry)} is not an Asset or an OpenLineage Dataset; {_hint(entry)}"
+    if problems is None:
+        log.warning("lineage: %s", problem)
+    else:
+        problems.append(problem)
     return None
 
 
-def _datasets(entries: Iterable[Any], kind: Any) -> list[Any]:
+def _datasets(entries: Iterable[Any], kind: Any, problems: list[str] | None, side: str) -> list[Any]:
     found: list[Any] = []
     for entry in entries:
         if isinstance(entry, kind):
-            found.append(entry)
-        elif (parts := _namespace_name(entry)) is not None:
+            safe = (
+                _without_credentials(entry.namespace) if isinstance(entry.namespace, str) else entry.namespace
+            )
+            found.append(entry if safe == entry.namespace else attrs.evolve(entry, namespace=safe))
+        elif (parts := _namespace_name(entry, problems, side)) is not None:
             found.append(kind(namespace=parts[0], name=parts[1], facets=parts[2]))
     return found
 
 
-def inputs_from(entries: Iterable[Any]) -> list[InputDataset]:
-    """Input datasets for the given inlets."""
+def inputs_from(entries: Iterable[Any], problems: list[str] | None = None) -> list[InputDataset]:
+    """Input datasets for the given inlets (entries that are no dataset by mistake: into ``problems``, or
+    a warning line when it is None)."""
     entries = list(entries)
     if not entries:
         return []
     ensure_imported()
     from openlineage.client.event_v2 import InputDataset
 
-    return _datasets(entries, InputDataset)
+    return _datasets(entries, InputDataset, problems, "inlets" if problems is not None else "inputs")
 
 
-def outputs_from(entries: Iterable[Any]) -> list[OutputDataset]:
-    """Output datasets for the given outlets."""
+def outputs_from(entries: Iterable[Any], problems: list[str] | None = None) -> list[OutputDataset]:
+    """Output datasets for the given outlets (see :func:`inputs_from`)."""
     entries = list(entries)
     if not entries:
         return []
     ensure_imported()
     from openlineage.client.event_v2 import OutputDataset
 
-    return _datasets(entries, OutputDataset)
+    return _datasets(entries, OutputDataset, problems, "outlets" if problems is not None else "outputs")
 
 
 def manual_lineage(operator: Any) -> OperatorLineage:
-    """The task's declared inlets and outlets as an OperatorLineage (empty when it declares none)."""
-    return OperatorLineage(
-        inputs=inputs_from(_as_list(getattr(operator, "inlets", None))),
-        outputs=outputs_from(_as_list(getattr(operator, "outlets", None))),
+    """The task's declared inlets and outlets as an OperatorLineage (empty when it declares none).
+
+    Entries that cannot be datasets by mistake cost one warning line and an ``extractionError`` run facet.
+    """
+    problems: list[str] = []
+    lineage = OperatorLineage(
+        inputs=inputs_from(_as_list(getattr(operator, "inlets", None)), problems),
+        outputs=outputs_from(_as_list(getattr(operator, "outlets", None)), problems),
+    )
+    if problems:
+        task_id = getattr(operator, "task_id", "?")
+        log.warning("lineage: inlets/outlets of %s: %s", task_id, "; ".join(problems))
+        lineage.run_facets["extractionError"] = _error_facet(task_id, problems)
+    return lineage
+
+
+def _error_facet(task_id: str, problems: list[str]) -> Any:
+    from openlineage.client.facet_v2 import extraction_error_run
+
+    from airflow_lineage_provider import PRODUCER
+
+    return extraction_error_run.ExtractionErrorRunFacet(
+        totalTasks=1,
+        failedTasks=1,
+        errors=[
+            extraction_error_run.Error(errorMessage=f"manual: {problem}"[:2000], task=task_id)
+            for problem in problems
+        ],
+        producer=PRODUCER,
     )

@@ -122,11 +122,17 @@ def drop_warehouse(warehouse: Warehouse) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_extraction_state() -> Iterator[None]:
+    """Options, the schema cache and the process-wide hook-lineage collector (SQL operators' hooks report
+    to it) as a new task process would find them, before and after every test: no order dependence."""
+    from airflow_lineage_provider.extractors.hook_lineage import reset
+
     conf.clear_cache()
     schema_module.CACHE.clear()
+    reset()
     yield
     conf.clear_cache()
     schema_module.CACHE.clear()
+    reset()
 
 
 def _warehouse(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Warehouse]:
