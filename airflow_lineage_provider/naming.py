@@ -136,7 +136,12 @@ def _host(conn: Any) -> str:
         host = host.rsplit("@", 1)[1]
     if "://" in host:
         host = urlsplit(host).hostname or host
-    return host.lower()
+    return _bracketed(host.lower())
+
+
+def _bracketed(host: str) -> str:
+    """An IPv6 address in brackets, as in any URI (``postgres://[::1]:5432``, not ``postgres://::1:5432``)."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def _kind(conn: Any) -> str:
@@ -330,7 +335,7 @@ def dataset_from_uri(uri: str) -> DatasetId:
     if not scheme:
         msg = f"not a URI (no scheme): {uri!r}; give an Asset URI such as 's3://bucket/key'"
         raise ValueError(msg)
-    host = (parts.hostname or "").lower()
+    host = _bracketed((parts.hostname or "").lower())
     authority = f"{host}:{parts.port}" if parts.port else host
     path = unquote(parts.path)
     segments = [segment for segment in path.split("/") if segment]

@@ -193,3 +193,18 @@ def test_fold_column_follows_the_catalog() -> None:
     assert fold_column(conn("snowflake", extra={"account": "a1"}), "email") == "EMAIL"
     assert fold_column(conn("snowflake", extra={"account": "a1"}), "Email") == "Email"
     assert fold_column(conn("postgres", "h"), "email") == "email"
+
+
+def test_ipv6_hosts_keep_their_brackets() -> None:
+    """The same namespace from a connection and from an Asset URI, with the address bracketed as in a URI."""
+    from airflow_lineage_provider.naming import dataset_from_uri, namespace_for_connection
+
+    assert namespace_for_connection(conn("postgres", "::1", 5432, "db")) == "postgres://[::1]:5432"
+    assert namespace_for_connection(conn("postgres", "[::1]", 5432, "db")) == "postgres://[::1]:5432"
+    assert dataset_from_uri("postgres://[::1]:5432/db/public/t") == DatasetId(
+        "postgres://[::1]:5432", "db.public.t"
+    )
+    assert dataset_from_uri("mysql://[FE80::1]/shop/orders").namespace == "mysql://[fe80::1]:3306"
+    assert (
+        namespace_for_connection(conn("postgres", "db.internal", 5432, "db")) == "postgres://db.internal:5432"
+    )
