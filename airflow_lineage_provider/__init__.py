@@ -5,7 +5,9 @@ Importing this package must stay cheap: Airflow imports providers and plugins in
 
 from __future__ import annotations
 
-__all__ = ["__version__"]
+from airflow_lineage_provider.selection import disable_lineage, enable_lineage
+
+__all__ = ["__version__", "disable_lineage", "enable_lineage"]
 
 __version__ = "0.1.0"
 

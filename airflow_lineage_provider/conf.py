@@ -274,6 +274,12 @@ def disabled_for_operators() -> frozenset[str]:
 
 
 @_cached
+def selective_enable() -> bool:
+    """``[lineage_provider] selective_enable``."""
+    return _bool("selective_enable")
+
+
+@_cached
 def custom_extractors() -> tuple[str, ...]:
     """``[lineage_provider] extractors``: dotted paths of custom extractor classes."""
     return _list("extractors")
@@ -395,6 +401,7 @@ ACCESSORS: dict[str, Callable[[], Any]] = {
     "config_path": config_path,
     "default_file_max_mb": default_file_max_bytes,
     "disabled_for_operators": disabled_for_operators,
+    "selective_enable": selective_enable,
     "extractors": custom_extractors,
     "include_airflow_facet": include_airflow_facet,
     "queue_size": queue_size,

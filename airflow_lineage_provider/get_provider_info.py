@@ -81,6 +81,13 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "",
         "airflow.providers.standard.operators.bash.BashOperator;airflow.providers.standard.operators.empty.EmptyOperator",
     ),
+    "selective_enable": _opt(
+        "Set to True to send events only for DAGs and tasks a DAG author switched on with "
+        "airflow_lineage_provider.enable_lineage(dag or task), for a rollout one DAG at a time. False: every "
+        "DAG emits, except what was switched off with airflow_lineage_provider.disable_lineage().",
+        "boolean",
+        "False",
+    ),
     "extractors": _opt(
         "Semicolon-separated full import paths of custom extractor classes (subclasses of "
         "airflow_lineage_provider.extractors.base.BaseExtractor); each declares the operator class names "

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from airflow_lineage_provider import selection
+
 if TYPE_CHECKING:
     from airflow_lineage_provider.emission.events import DagRunInfo, TaskInfo
 
@@ -405,7 +407,7 @@ class LineageListener:
         self._safely("report_progress", task_instance, self._task_progress, task_instance, operator)
 
     def _task_progress(self, ti: Any, operator: Any) -> None:
-        if _operator_disabled(operator):
+        if _task_off(operator):
             return
         now = datetime.now(timezone.utc)
         self._emit_task(ti, operator, "RUNNING", "running", phase="running", event_time=now)
@@ -445,7 +447,7 @@ class LineageListener:
         dag_run = _runtime_dag_run(ti)
         if _is_test_run(dag_run):
             self._test_run_start(dag_run, getattr(operator, "dag", None), getattr(ti, "start_date", None))
-        if _operator_disabled(operator):
+        if _task_off(operator):
             return
         self._emit_task(
             ti,
@@ -464,9 +466,9 @@ class LineageListener:
         operator = getattr(ti, "task", None)
         dag = None
         if operator is None and not runtime:  # the API server's ORM TaskInstance comes without its task
-            dag = self._serialized_dag(ti)
+            dag = self._serialized_dag(ti, getattr(ti, "dag_version_id", None))
             operator = dag.task_dict.get(ti.task_id) if dag is not None else None
-        if _operator_disabled(operator):
+        if _task_off(operator, dag):
             return
         by_hand = not runtime and previous_state is None
         if by_hand and _never_ran(ti):
@@ -493,10 +495,12 @@ class LineageListener:
             dag=dag,
         )
 
-    def _serialized_dag(self, ti: Any) -> Any:
-        """The serialized DAG of an ORM TaskInstance (the version it ran with); None when not found."""
-        version_id = getattr(ti, "dag_version_id", None)
-        key = str(version_id) if version_id is not None else f"latest:{ti.dag_id}"
+    def _serialized_dag(self, row: Any, version_id: Any) -> Any:
+        """The serialized DAG of an ORM TaskInstance or DagRun at ``version_id`` (None: the latest version).
+
+        None when not found or when ``row`` is not bound to a session (the task side).
+        """
+        key = str(version_id) if version_id is not None else f"latest:{row.dag_id}"
         now = time.monotonic()
         cached = self._dags.get(key)
         if cached is not None and now - cached[0] < _DAG_CACHE_SECONDS:
@@ -506,16 +510,16 @@ class LineageListener:
             from airflow.models.dagbag import DBDagBag
             from sqlalchemy.orm import object_session
 
-            session = object_session(ti)
+            session = object_session(row)
             if session is not None:
                 bag = DBDagBag(load_op_links=False)
                 dag = (
                     bag.get_dag(version_id, session)
                     if version_id is not None
-                    else bag.get_latest_version_of_dag(ti.dag_id, session=session)
+                    else bag.get_latest_version_of_dag(row.dag_id, session=session)
                 )
-        except Exception as exc:  # the event is still sent, with what the task instance itself says
-            log.debug("lineage: no serialized DAG for %s: %s", ti.dag_id, exc)
+        except Exception as exc:  # the event is still sent, with what the row itself says
+            log.debug("lineage: no serialized DAG for %s: %s", row.dag_id, exc)
         with self._lock:
             self._dags.pop(key, None)
             while len(self._dags) >= _DAG_CACHE_SIZE:
@@ -597,10 +601,21 @@ class LineageListener:
             self._test_runs_started.add(key)
             self._dag_run_start(dag_run, dag, when)  # not start_date: dag.test() sets it to the logical date
 
+    def _dag_of_run(self, dag_run: Any, dag: Any = None) -> Any:
+        """The run's DAG: given, attached by the scheduler, or read from the serialized DAG table."""
+        if dag is None:
+            dag = getattr(dag_run, "dag", None)
+        if dag is None:
+            dag = self._serialized_dag(dag_run, getattr(dag_run, "created_dag_version_id", None))
+        return dag
+
     def _dag_run_start(self, dag_run: Any, dag: Any = None, when: datetime | None = None) -> None:
         from airflow_lineage_provider import conf
         from airflow_lineage_provider.emission.events import build_dag_run_event
 
+        dag = self._dag_of_run(dag_run, dag)
+        if _dag_off(dag):
+            return
         info = dag_run_info(dag_run, dag)
         self._emit(
             build_dag_run_event(
@@ -619,7 +634,10 @@ class LineageListener:
         was_finished = _was_finished(dag_run)  # read first: any query below flushes the change away
         if _is_test_run(dag_run):
             self._test_run_start(dag_run)
-        info = dag_run_info(dag_run)
+        dag = self._dag_of_run(dag_run)
+        if _dag_off(dag):
+            return
+        info = dag_run_info(dag_run, dag)
         if not was_finished:  # else the terminal hook of its first finish reported them already
             self._emit_never_ran(dag_run, info)
         self._emit(
@@ -653,7 +671,7 @@ class LineageListener:
             operator = (
                 dag.task_dict.get(ti.task_id) if dag is not None and hasattr(dag, "task_dict") else None
             )
-            if _operator_disabled(operator):
+            if _task_off(operator, dag):
                 continue
             start = ti.start_date or ti.end_date or getattr(dag_run, "end_date", None)
             end = ti.end_date or start
@@ -713,13 +731,22 @@ def _enum_value(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-def _operator_disabled(operator: Any) -> bool:
-    if operator is None:
-        return False
+def _task_off(operator: Any, dag: Any = None) -> bool:
+    """No events for this task: its operator class is in ``disabled_for_operators``, or it is not selected."""
     from airflow_lineage_provider import conf
 
-    disabled = conf.disabled_for_operators()
-    return bool(disabled) and operator_path(operator) in disabled
+    if operator is not None:
+        disabled = conf.disabled_for_operators()
+        if disabled and operator_path(operator) in disabled:
+            return True
+    return not selection.task_selected(operator, dag, selective=conf.selective_enable())
+
+
+def _dag_off(dag: Any) -> bool:
+    """No events for this DAG's runs (``disable_lineage``, or ``selective_enable`` and nothing selected)."""
+    from airflow_lineage_provider import conf
+
+    return not selection.dag_selected(dag, selective=conf.selective_enable())
 
 
 # --- once-per-process notices ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
     "exceptions": 0,
     "get_provider_info": 0,
     "_openlineage": 0,
+    "selection": 0,
     "conf": 1,
     "sql": 2,
     "naming": 2,
