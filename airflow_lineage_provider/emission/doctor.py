@@ -106,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
     note = " (no transport configured)" if spec.is_default else ""
     print(f"  source                     {spec.source}{note}")
     print(f"  config                     {json.dumps(spec.masked())}")
+    discarded = not spec.is_default and transport.openlineage_disabled()
+    if discarded:
+        print(f"  DISCARDS EVERY EVENT       {transport.OPENLINEAGE_DISABLED_NOTE}")
 
     print("\nspool")
     try:
@@ -147,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
         latency_ms = (time.perf_counter() - started) * 1000
     finally:
         emitter.close(0)
+    if error is None and discarded:
+        print("  NOT delivered              discarded by openlineage-python (OPENLINEAGE_DISABLED=true)")
+        return 2 if invalid else 1
     if error is None:
         print(f"  delivered                  job {DOCTOR_JOB} in {latency_ms:.1f} ms")
         return 2 if invalid else 0

@@ -186,6 +186,28 @@ def _harden(config: dict[str, Any], send_timeout: float) -> dict[str, Any]:
     return config
 
 
+#: what openlineage-python does with ``OPENLINEAGE_DISABLED=true``, and what to do about it (log and doctor)
+OPENLINEAGE_DISABLED_NOTE = (
+    "OPENLINEAGE_DISABLED=true is set, so openlineage-python builds its no-op transport and every event of "
+    "this provider is discarded (only the embedded default file ignores the variable); to switch off "
+    "apache-airflow-providers-openlineage alone, unset OPENLINEAGE_DISABLED and set [openlineage] disabled "
+    "= True; to switch this provider off, set [lineage_provider] disabled = True"
+)
+_warned_disabled = False
+
+
+def openlineage_disabled() -> bool:
+    """``OPENLINEAGE_DISABLED=true``: openlineage-python's own switch, read in this process too."""
+    return os.getenv("OPENLINEAGE_DISABLED", "").strip().lower() == "true"
+
+
+def _warn_disabled_once() -> None:
+    global _warned_disabled
+    if not _warned_disabled:
+        _warned_disabled = True
+        log.warning("lineage: %s", OPENLINEAGE_DISABLED_NOTE)
+
+
 def build(spec: TransportSpec, *, send_timeout: float | None = None) -> Transport:
     """Create the transport for ``spec``. Raises only ConfigError.
 
@@ -205,7 +227,9 @@ def build(spec: TransportSpec, *, send_timeout: float | None = None) -> Transpor
     _make_file_directory(config, spec.source)
     if spec.is_default:
         return direct.RotatingFileWriter(config["log_file_path"], int(config["max_bytes"]))
-    if os.getenv("OPENLINEAGE_DISABLED", "").strip().lower() != "true":  # else the factory's no-op transport
+    if openlineage_disabled():  # openlineage-python's no-op transport: say so once per process
+        _warn_disabled_once()
+    else:
         http = direct.direct_http_config(config)
         if http is not None:
             return direct.DirectHttpTransport(http)

@@ -130,3 +130,42 @@ def test_doctor_invalid_option_is_exit_2_even_when_the_send_fails(lineage_option
     assert main(["doctor"]) == 2
     out = capsys.readouterr().out
     assert "INVALID: [lineage_provider] schema_cache_ttl" in out and "NOT delivered" in out
+
+
+def test_doctor_says_openlineage_disabled_discards_every_event(
+    receiver, lineage_options, monkeypatch, capsys
+):
+    """openlineage-python's switch turns this provider's transport into its no-op one: never 'delivered'."""
+    rec = receiver("healthy")
+    lineage_options(transport=json.dumps(http_config(rec)))
+    monkeypatch.setenv("OPENLINEAGE_DISABLED", "true")
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "DISCARDS EVERY EVENT" in out and "[openlineage] disabled = True" in out
+    assert "NOT delivered              discarded by openlineage-python (OPENLINEAGE_DISABLED=true)" in out
+    assert rec.received() == []
+
+
+def test_a_task_process_warns_once_that_openlineage_disabled_discards_its_events(
+    receiver, lineage_options, monkeypatch
+):
+    import logging
+
+    from airflow_lineage_provider.emission import transport
+
+    rec = receiver("healthy")
+    lineage_options(transport=json.dumps(http_config(rec)))
+    monkeypatch.setenv("OPENLINEAGE_DISABLED", "true")
+    monkeypatch.setattr(transport, "_warned_disabled", False)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("airflow_lineage_provider")
+    logger.addHandler(handler)
+    try:
+        for _ in range(2):
+            transport.build(transport.resolve())
+    finally:
+        logger.removeHandler(handler)
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "OPENLINEAGE_DISABLED=true" in warnings[0], warnings
