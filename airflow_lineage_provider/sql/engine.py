@@ -39,9 +39,13 @@ _SEARCH_PATH = re.compile(
     r"^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?search_path\s*(?:TO|=)\s*(.+)$", re.IGNORECASE | re.DOTALL
 )
 _LOAD_DATA = re.compile(
-    r"^\s*LOAD\s+DATA\s+(?:LOCAL\s+)?IN(?:FILE|PATH)\s+'([^']*)'\s+(?:OVERWRITE\s+|REPLACE\s+|IGNORE\s+)*"
-    r"INTO\s+TABLE\s+([\w.`\"\[\]]+)",
+    r"^\s*LOAD\s+DATA\s+(?:LOCAL\s+)?IN(?:FILE|PATH)\s+'(?P<file>[^']*)'\s+(?:OVERWRITE\s+|REPLACE\s+|IGNORE\s+)*"
+    r"INTO\s+TABLE\s+(?P<table>[\w.`\"\[\]]+)",
     re.IGNORECASE,
+)
+#: T-SQL ``BULK INSERT t FROM 'file'``
+_BULK_INSERT = re.compile(
+    r"^\s*BULK\s+INSERT\s+(?P<table>[\w.\"\[\]#]+)\s+FROM\s+N?'(?P<file>[^']*)'", re.IGNORECASE
 )
 _UNLOAD = re.compile(r"^\s*UNLOAD\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'([^']*)'", re.IGNORECASE | re.DOTALL)
 #: ALTER TABLE forms that move rows from another table into the altered one (Hive/Oracle EXCHANGE
@@ -49,6 +53,17 @@ _UNLOAD = re.compile(r"^\s*UNLOAD\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'([^']*)'"
 _ALTER_MOVES = re.compile(
     r"^\s*ALTER\s+TABLE\s+([\w.`\"\[\]]+)\s+(?:EXCHANGE\s+PARTITION\s*(?:\(.*?\)|\w+)\s*WITH\s+TABLE"
     r"|APPEND\s+FROM)\s+([\w.`\"\[\]]+)",
+    re.IGNORECASE | re.DOTALL,
+)
+#: dynamic SQL given as one constant string: ``EXECUTE IMMEDIATE '...' [INTO|USING ...]`` (Snowflake,
+#: BigQuery, Oracle), T-SQL ``EXEC ('...')`` and ``EXEC sp_executesql N'...' [, params]``; text built by
+#: concatenation or variables does not match (``rest`` must be empty or a clause that adds no SQL text)
+_EXECUTE_STRING = re.compile(
+    r"^\s*EXEC(?:UTE)?\s*(?:"
+    r"IMMEDIATE\s+(?P<immediate>N?'(?:[^']|'')*'|\$\$.*?\$\$)\s*(?P<clauses>(?:(?:INTO|USING)\b.*)?)"
+    r"|\(\s*(?P<paren>N?'(?:[^']|'')*')\s*\)"
+    r"|(?:sys\.)?sp_executesql\s+(?:@stmt\s*=\s*)?(?P<proc>N?'(?:[^']|'')*')\s*(?P<params>(?:,.*)?)"
+    r")\s*;?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 _NO_LINEAGE_COMMANDS = re.compile(
@@ -259,6 +274,8 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
     if res.use is not None:
         _apply_use(res.use, res.use_kind, state)
     state.temporary.update(_qualify(t, state) for t in res.temporary)
+    if state.read == "tsql":  # table variables (@t) live in the batch only
+        state.temporary.update(t for t in (*res.inputs, *res.outputs) if t.name.startswith("@"))
     # a table written and then dropped or renamed by the same script does not outlive it: an intermediate,
     # collapsed like a temp table (dbt: CREATE x__dbt_tmp AS ...; ALTER TABLE x__dbt_tmp RENAME TO x)
     gone = (_qualify(t, state) for t in (*res.dropped, *res.renamed))
@@ -372,14 +389,17 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
             state.schema_name = first if m.group(1).split(",")[0].strip().startswith('"') else first.lower()
         state.statements.append(StatementLineage(sql=stripped, kind="set"))
         return True
-    m = _LOAD_DATA.match(stripped)
+    m = _LOAD_DATA.match(stripped) or _BULK_INSERT.match(stripped)
     if m:
         from airflow_lineage_provider.sql.fallback import scan_tables
 
-        target = scan_tables(f"SELECT * FROM {m.group(2)}")[0]
+        target = scan_tables(f"SELECT * FROM {m.group('table')}")[0]
         state.statements.append(
             StatementLineage(
-                sql=stripped, kind="load", inputs=(TableRef(m.group(1)),), outputs=_qualify_all(target, state)
+                sql=stripped,
+                kind="load",
+                inputs=(TableRef(m.group("file")),),
+                outputs=_qualify_all(target, state),
             )
         )
         return True
@@ -404,6 +424,16 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
                 outputs=_qualify_all(target, state),
             )
         )
+        return True
+    m = _EXECUTE_STRING.match(stripped)
+    if m:
+        literal = m.group("immediate") or m.group("paren") or m.group("proc")
+        if literal.startswith("$$"):
+            dynamic = literal[2:-2]
+        else:
+            dynamic = literal[literal.index("'") + 1 : -1].replace("''", "'")
+        for piece in text.split_statements(dynamic):
+            _analyze_piece(piece, state, allow_routine=True)
         return True
     if _NO_LINEAGE_COMMANDS.match(stripped):
         state.statements.append(StatementLineage(sql=stripped, kind="other"))
@@ -452,8 +482,14 @@ def _is_path(ref: TableRef) -> bool:
 
 
 def _qualify(ref: TableRef, state: _State) -> TableRef:
-    if _is_path(ref) or ref.database:
+    if _is_path(ref):
         return ref
+    if ref.database:
+        if ref.schema:
+            return ref
+        # db..t: T-SQL's default schema; in Snowflake the PUBLIC schema of db
+        schema = "public" if state.read == "snowflake" else state.schema_name
+        return TableRef(ref.name, schema, ref.database) if schema else ref
     if ref.schema:
         return TableRef(ref.name, ref.schema, state.database) if state.database else ref
     return TableRef(ref.name, state.schema_name, state.database)
@@ -464,6 +500,8 @@ def _has_placeholder(ref: TableRef) -> bool:
 
 
 def _strip_placeholder(ref: TableRef) -> TableRef:
+    if not any(p and text.JINJA_PLACEHOLDER in p for p in (ref.database, ref.schema)):
+        return ref  # keeps db..t as database + table (no shift of the database into the schema)
     parts = [p for p in (ref.database, ref.schema) if p and text.JINJA_PLACEHOLDER not in p]
     return TableRef(ref.name, parts[-1] if parts else None, parts[-2] if len(parts) > 1 else None)
 

@@ -105,6 +105,10 @@ def table_ref(table: exp.Table) -> TableRef | None:
         return TableRef(
             parts[-1], parts[-2] if len(parts) > 1 else None, parts[-3] if len(parts) > 2 else None
         )
+    if isinstance(this, exp.Parameter) and isinstance(this.this, exp.Var) and not table.args.get("db"):
+        return TableRef("@" + this.this.name)  # T-SQL table variable (script-local, see engine)
+    if isinstance(this, exp.Dot):  # four parts (T-SQL linked server.db.schema.table): the first two join
+        return _four_part_ref(table, this)
     if not isinstance(this, exp.Identifier):
         return None
     name = _table_part(this)
@@ -121,6 +125,38 @@ def table_ref(table: exp.Table) -> TableRef | None:
     return TableRef(name, schema, database)
 
 
+def reader_files(func: exp.Func) -> list[str]:
+    """The files a file-reading table function reads: its first argument, a string or a list of strings
+    (``read_csv('a.csv', header = true)``, ``read_parquet(['a.parquet', 'b.parquet'])``)."""
+    name = (func.name if isinstance(func, exp.Anonymous) else func.key).lower()
+    if name not in _FILE_READERS:
+        return []
+    this = func.this if isinstance(func.this, exp.Expression) else None
+    first = this if this is not None and not isinstance(func, exp.Anonymous) else None
+    if first is None and func.expressions:
+        first = func.expressions[0]
+    items = first.expressions if isinstance(first, exp.Array) else [first]
+    return [i.this for i in items if isinstance(i, exp.Literal) and i.is_string]
+
+
+def paths_of(node: exp.Expression) -> list[TableRef]:
+    """Every file a FROM item reads (several for a reader over a list of files), else its one path."""
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
+        return [TableRef(f) for f in reader_files(node.this)]
+    path = path_of(node)
+    return [path] if path is not None else []
+
+
+def _four_part_ref(table: exp.Table, dot: exp.Dot) -> TableRef | None:
+    parts = [table.args.get("catalog"), table.args.get("db"), dot.this, dot.expression]
+    if not all(isinstance(p, exp.Identifier | str) for p in parts):
+        return None
+    server, database, schema, name = (_table_part(p) for p in parts)
+    if not name or not database:
+        return None
+    return TableRef(name, schema or None, f"{server}.{database}" if server else database)
+
+
 def path_of(node: exp.Expression) -> TableRef | None:
     """A file/stage/URI location written in the SQL, as a one-part dataset name."""
     if isinstance(node, exp.Literal) and node.is_string:
@@ -130,11 +166,8 @@ def path_of(node: exp.Expression) -> TableRef | None:
         if isinstance(this, exp.Var) and str(this.this).startswith("@"):
             return TableRef(str(this.this))
         if isinstance(this, exp.Func):
-            name = (this.name if isinstance(this, exp.Anonymous) else this.key).lower()
-            first = this.expressions[0] if this.expressions else this.this
-            if name in _FILE_READERS and isinstance(first, exp.Literal) and first.is_string:
-                return TableRef(first.this)
-            return None
+            files = reader_files(this)
+            return TableRef(files[0]) if files else None
         if (
             isinstance(this, exp.Identifier)
             and this.quoted

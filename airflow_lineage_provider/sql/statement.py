@@ -9,7 +9,7 @@ from typing import Any
 from sqlglot import exp
 
 from airflow_lineage_provider.sql.model import IDENTITY, ColumnLineage, ColumnRef, TableRef
-from airflow_lineage_provider.sql.names import PSEUDO_TABLES, ident, path_of, table_ref
+from airflow_lineage_provider.sql.names import PSEUDO_TABLES, ident, path_of, paths_of, table_ref
 from airflow_lineage_provider.sql.walker import (
     OutCol,
     Scope,
@@ -127,9 +127,12 @@ def read_tables(tree: exp.Expression, skip: set[int]) -> list[TableRef]:
         if id(node) in skip or isinstance(node.parent, exp.Use):
             continue
         enclosing = [id(a) for a in _ancestors(node) if isinstance(a, exp.CTE)] if has_ctes else []
-        path = path_of(node)
-        cte = None if path is not None or not has_ctes else cte_of(node)
-        refs.append((path or (table_ref(node) if cte is None else None), cte, enclosing))
+        paths = paths_of(node)
+        cte = None if paths or not has_ctes else cte_of(node)
+        refs.extend((p, None, enclosing) for p in paths[1:])  # a reader over several files
+        refs.append(
+            ((paths[0] if paths else None) or (table_ref(node) if cte is None else None), cte, enclosing)
+        )
     used: set[int] = set()
     changed = True
     while changed:
@@ -269,7 +272,7 @@ class StatementAnalyzer:
         self,
         target: TableRef | None,
         names: list[str] | None,
-        query: exp.Expression | None,
+        query: Any,
         created: dict[TableRef, list[str]] | None = None,
     ) -> list[ColumnLineage]:
         """Edges from ``query`` into ``target``; with ``created``, also records the target's column names."""
@@ -385,7 +388,9 @@ class StatementAnalyzer:
         props = tree.args.get("properties")
         if props is not None:
             for prop in props.expressions:
-                if isinstance(prop, exp.TemporaryProperty) and target is not None:
+                # Teradata VOLATILE tables live for the session, like temporary ones
+                volatile = isinstance(prop, exp.StabilityProperty) and prop.name.upper() == "VOLATILE"
+                if (isinstance(prop, exp.TemporaryProperty) or volatile) and target is not None:
                     res.temporary.append(target)
                 if kind == "STAGE" and isinstance(prop, exp.Property) and ident(prop.this) == "url":
                     if isinstance(prop.args.get("value"), exp.Literal):
@@ -401,6 +406,15 @@ class StatementAnalyzer:
         res.columns = self._query_edges(
             target, self._target_names(node, target), tree.expression, res.created_columns
         )
+        clone = tree.args.get("clone")
+        source = dataset_of(clone.this) if isinstance(clone, exp.Clone) else None
+        if target is not None and source is not None:  # CLONE copies every column with its data
+            known = self.walker.schema_columns(source)
+            if known:
+                res.created_columns[target] = known
+            res.columns = [
+                ColumnLineage(ColumnRef(target, c), (ColumnRef(source, c),), IDENTITY) for c in known or ["*"]
+            ]
         return res
 
     def _scope_for(
@@ -442,10 +456,39 @@ class StatementAnalyzer:
                 if not isinstance(join.this, exp.Table):
                     items.append(join.this)
             scope = self._scope_for(target_node, target, tree, items)
-            res.columns = self._set_edges(target, tree.expressions, scope)
+            written = self._set_targets(tree.expressions, scope, target)
+            if all(t == target for t in written):
+                res.columns = self._set_edges(target, tree.expressions, scope)
+            else:  # MySQL multi-table UPDATE: each SET column names the table it writes
+                self._multi_table_update(tree, res, written, scope)
         finally:
             self.walker.pop_ctes(pushed)
         return res
+
+    def _set_targets(self, assignments: Sequence[Any], scope: Scope, target: TableRef) -> list[TableRef]:
+        """The table each ``SET`` assignment writes: the dataset its column's qualifier names (MySQL
+        ``UPDATE a JOIN b ... SET b.c = ...``), else the UPDATE's target."""
+        out: list[TableRef] = []
+        for eq in assignments:
+            column = eq.this if isinstance(eq, exp.EQ | exp.PropertyEQ) else None
+            table = column.args.get("table") if isinstance(column, exp.Column) else None
+            src = self.walker.find_source(ident(table), False, scope) if table is not None else None
+            out.append(src.table if src is not None and src.table is not None else target)
+        return out
+
+    def _multi_table_update(
+        self, tree: exp.Update, res: Result, written: list[TableRef], scope: Scope
+    ) -> None:
+        """Outputs are the tables the SET clause writes; a written table is also an input when another
+        written table's new values read it."""
+        edges: list[ColumnLineage] = []
+        for table in dict.fromkeys(written):
+            mine = [eq for eq, t in zip(tree.expressions, written, strict=True) if t == table]
+            edges.extend(self._set_edges(table, mine, scope))
+        res.columns = edges
+        res.outputs = list(dict.fromkeys(written))
+        fed = {d.table for e in edges for d in e.inputs if d.table != e.output.table}
+        res.inputs = [t for t in read_tables(tree, set()) if t not in res.outputs or t in fed]
 
     def _set_edges(self, target: TableRef, assignments: Sequence[Any], scope: Scope) -> list[ColumnLineage]:
         edges: list[ColumnLineage] = []
@@ -518,13 +561,22 @@ class StatementAnalyzer:
             for when in (whens.expressions if whens is not None else tree.expressions) or ():
                 then = when.args.get("then")
                 star = isinstance(then, exp.Update) and any(isinstance(e, exp.Star) for e in then.expressions)
-                if star or (isinstance(then, exp.Insert) and isinstance(then.this, exp.Star)):
+                # INSERT * (Databricks) and INSERT ROW (BigQuery): every source column
+                every = isinstance(then, exp.Insert) and (
+                    isinstance(then.this, exp.Star)
+                    or (isinstance(then.this, exp.Var) and then.this.name.upper() == "ROW")
+                )
+                if star or every:
                     source = scope.sources[1] if len(scope.sources) > 1 else None
                     res.columns.extend(self._star_edges(target, source))
                 elif isinstance(then, exp.Update):
                     res.columns.extend(self._set_edges(target, then.expressions, scope))
                 elif isinstance(then, exp.Insert):
-                    cols = then.this.expressions if isinstance(then.this, exp.Tuple | exp.Schema) else []
+                    cols: list[Any] = (
+                        list(then.this.expressions) if isinstance(then.this, exp.Tuple | exp.Schema) else []
+                    )
+                    if not cols:  # INSERT VALUES (...) without a column list: the target's columns
+                        cols = [exp.column(n) for n in self.walker.schema_columns(target) or ()]
                     vals = then.expression.expressions if isinstance(then.expression, exp.Tuple) else []
                     pairs = [
                         exp.EQ(this=c if isinstance(c, exp.Column) else exp.column(c), expression=v)
@@ -581,6 +633,21 @@ class StatementAnalyzer:
         res.columns = self._query_edges(uri, None, tree.this) if uri else []
         return res
 
+    def _loaddata(self, tree: exp.Expression) -> Result:
+        """BigQuery ``LOAD DATA [OVERWRITE|INTO] t FROM FILES (uris = [...])``, Hive ``LOAD DATA INPATH``."""
+        files: list[TableRef] = []
+        inpath = tree.args.get("inpath")
+        if isinstance(inpath, exp.Literal) and inpath.is_string:
+            files.append(TableRef(inpath.this))
+        options = tree.args.get("files")
+        for prop in options.expressions if isinstance(options, exp.Properties) else ():
+            if isinstance(prop, exp.Property) and ident(prop.this) == "uris":
+                value = prop.args.get("value")
+                items = value.expressions if isinstance(value, exp.Array) else [value]
+                files.extend(TableRef(i.this) for i in items if isinstance(i, exp.Literal) and i.is_string)
+        target = dataset_of(tree.this)
+        return Result("load", inputs=list(dict.fromkeys(files)), outputs=[target] if target else [])
+
     def _drop(self, tree: exp.Drop) -> Result:
         kind = str(tree.args.get("kind") or "").upper()
         if kind not in ("TABLE", "VIEW", "MATERIALIZED VIEW", "EXTERNAL TABLE", "DYNAMIC TABLE", "STAGE"):
@@ -623,16 +690,33 @@ class StatementAnalyzer:
     def _copy(self, tree: exp.Copy) -> Result:
         this = tree.this
         files = list(tree.args.get("files") or [])
-        skip = {id(this), *(id(f) for f in files)}
+        # COPY t (a, b) FROM ...: the table inside the column list is the target, not something read
+        skip = {id(this), id(_unwrap_table(this)), *(id(f) for f in files)}
         reads = read_tables(tree, skip)
         here = [t for t in [dataset_of(this)] if t is not None]
         there = [t for t in (dataset_of(f) for f in files) if t is not None]
-        query_in_this = isinstance(this, exp.Subquery | exp.Select)
-        if tree.args.get("kind"):  # COPY [INTO] x FROM files
-            return Result("copy", inputs=list(dict.fromkeys(there + reads)), outputs=here)
-        if query_in_this:
-            return Result("copy", inputs=reads, outputs=there)
-        return Result("copy", inputs=list(dict.fromkeys(here + reads)), outputs=there)
+        if tree.args.get("kind"):  # COPY [INTO] x FROM files | (SELECT ... FROM files)
+            res = Result("copy", inputs=list(dict.fromkeys(there + reads)), outputs=here)
+            query = next((f for f in files if isinstance(f, exp.Subquery | exp.Query)), None)
+            if here and query is not None:
+                pushed = self._with_ctes(tree)
+                try:
+                    res.columns = self._query_edges(here[0], self._target_names(this, here[0]), query)
+                finally:
+                    self.walker.pop_ctes(pushed)
+            return res
+        if isinstance(this, exp.Subquery | exp.Query):  # COPY (SELECT ...) TO file: like EXPORT DATA
+            res = Result("copy", inputs=reads, outputs=there)
+            if there:
+                res.columns = self._query_edges(there[0], None, this)
+            return res
+        res = Result("copy", inputs=list(dict.fromkeys(here + reads)), outputs=there)
+        if here and there:  # COPY t TO file: every column of t, as the table holds them
+            names = self.walker.schema_columns(here[0]) or ["*"]
+            res.columns = [
+                ColumnLineage(ColumnRef(there[0], c), (ColumnRef(here[0], c),), IDENTITY) for c in names
+            ]
+        return res
 
     def _use(self, tree: exp.Use) -> Result:
         res = Result("use")

@@ -185,13 +185,43 @@ _TERADATA_ATTRIBUTES = re.compile(r"\(\s*(?:TITLE|FORMAT|NAMED)\s+(?:'(?:[^']|''
 _REPLACE_INTO = re.compile(r"^(\s*)REPLACE(\s+(?:LOW_PRIORITY\s+|DELAYED\s+)?INTO\b)", re.IGNORECASE)
 
 
+_NAME_PART = r"(?:[\w$#]++|\"(?:[^\"]|\"\")++\"|`[^`]++`|\[[^\]]++\])"
+#: CREATE <vendor words> TABLE|VIEW name <vendor options> AS <query>
+_CREATE_AS = re.compile(
+    rf"^\s*CREATE\s+(?P<mods>(?:\w+\s+)*?)(?P<kind>TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    rf"(?P<name>(?>{_NAME_PART}(?:\s*\.\s*{_NAME_PART})*+))"  # atomic: linear time on long names
+    r"(?P<options>(?:[^'\"`;]|'(?:[^']|'')*')*?)\bAS\s*(?P<query>(?:\(\s*)*(?:SELECT|WITH)\b.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_WITH_DATA = re.compile(r"\)\s*WITH\s+(?:NO\s+)?DATA\b[\w\s]*$", re.IGNORECASE)
+
+
+def _plain_ctas(sql: str) -> str | None:
+    """``CREATE LOCAL TEMP TABLE t ON COMMIT DROP AS SELECT ...``, Teradata ``CREATE VOLATILE TABLE t AS
+    (SELECT ...) WITH DATA ...`` and other vendor forms of CREATE TABLE/VIEW AS: the plain equivalent."""
+    m = _CREATE_AS.match(sql)
+    if m is None or m.group("options").count("(") != m.group("options").count(")"):
+        return None
+    mods = m.group("mods").upper().split()
+    temporary = "TEMPORARY " if {"TEMP", "TEMPORARY", "VOLATILE"} & set(mods) else ""
+    query = m.group("query").rstrip().rstrip(";")
+    data = _WITH_DATA.search(query)
+    if data is not None and query.lstrip().startswith("("):
+        query = query[: data.start() + 1]
+    return f"CREATE {temporary}{m.group('kind').upper()} {m.group('name')} AS {query}"
+
+
 def rewrite_unparseable_forms(sql: str) -> str:
     """Equivalent-lineage rewrites of forms sqlglot cannot parse: T-SQL ``SET x += expr`` (-> ``=``),
-    MySQL ``REPLACE INTO`` (-> ``INSERT INTO``), a trailing T-SQL ``OUTPUT ...`` clause of MERGE and
-    Teradata column attributes such as ``col (TITLE 'x')`` (dropped)."""
-    if re.match(r"\s*UPDATE\b", sql, re.IGNORECASE):
+    MySQL ``REPLACE INTO`` (-> ``INSERT INTO``), a trailing T-SQL ``OUTPUT ...`` clause of MERGE,
+    Teradata column attributes such as ``col (TITLE 'x')`` (dropped), vendor forms of CREATE TABLE AS
+    (-> ``CREATE [TEMPORARY] TABLE t AS query``) and Databricks ``DEEP CLONE`` (-> ``CLONE``)."""
+    if re.match(r"\s*CREATE\b", sql, re.IGNORECASE):
+        sql = _plain_ctas(sql) or sql
+        sql = re.sub(r"\bDEEP\s+CLONE\b", "CLONE", sql, flags=re.IGNORECASE)  # Databricks
+    elif re.match(r"\s*UPDATE\b", sql, re.IGNORECASE):
         return _COMPOUND_ASSIGNMENT.sub(" =", sql)
-    if re.match(r"\s*MERGE\b", sql, re.IGNORECASE):
+    elif re.match(r"\s*MERGE\b", sql, re.IGNORECASE):
         m = _MERGE_OUTPUT.search(sql)
         return sql[: m.start()] if m else sql
     return _TERADATA_ATTRIBUTES.sub("", _REPLACE_INTO.sub(r"\1INSERT\2", sql))

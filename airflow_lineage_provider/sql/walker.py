@@ -21,7 +21,7 @@ from airflow_lineage_provider.sql.model import (
     ColumnRef,
     TableRef,
 )
-from airflow_lineage_provider.sql.names import ident, is_quoted, path_of, table_ref
+from airflow_lineage_provider.sql.names import ident, is_quoted, paths_of, table_ref
 
 #: the dataset columns a result column derives from
 Deps = frozenset[ColumnRef]
@@ -51,6 +51,12 @@ class Source:
     extra: list[OutCol] | None = None
     #: its one column is named after the alias (``unnest(a) AS x``); its ``*`` may be struct fields
     implied: bool = False
+    #: further datasets with the same columns (a file reader over a list of files)
+    also: tuple[TableRef, ...] = ()
+
+    @property
+    def tables(self) -> tuple[TableRef, ...]:
+        return (self.table, *self.also) if self.table is not None else ()
 
     def find(self, name: str, quoted: bool) -> OutCol | None:
         for col in self.columns or ():
@@ -283,9 +289,10 @@ class StatementWalker:
 
     def _base_source(self, item: exp.Expression, scope: Scope | None) -> Source | None:
         alias = ident(item.args.get("alias") and item.args["alias"].this) if item.args.get("alias") else ""
-        path = path_of(item) if isinstance(item, exp.Table) else None
-        if path is not None:  # a file or stage, also through read_parquet('...')
-            return Source(alias or path.name, table=path, names=(path.name,))
+        paths = paths_of(item) if isinstance(item, exp.Table) else []
+        if paths:  # a file or stage, also through read_parquet('...') / read_parquet(['...', '...'])
+            path = paths[0]
+            return Source(alias or path.name, table=path, names=(path.name,), also=tuple(paths[1:]))
         if isinstance(item, exp.Table) and not isinstance(item.this, exp.Func):
             cte_cols = self.cte(item)
             if cte_cols is not None:
@@ -506,7 +513,7 @@ class StatementWalker:
     def transformation(expr: exp.Expression) -> str:
         while isinstance(expr, exp.Paren):
             expr = expr.this
-        if isinstance(expr, exp.Column):
+        if isinstance(expr, exp.Column | exp.Parameter):  # a Parameter with lineage is a $1 column
             return IDENTITY
         if any(isinstance(n, exp.AggFunc) and not _navigation(n) for n in expr.walk()):
             return AGGREGATION
@@ -538,7 +545,7 @@ class StatementWalker:
             elif src.table is not None:
                 cols = self.schema_columns(src.table)
                 if cols is None:
-                    out.append(OutCol("*", frozenset({ColumnRef(src.table, "*")}), IDENTITY))
+                    out.append(OutCol("*", frozenset(ColumnRef(t, "*") for t in src.tables), IDENTITY))
                     out.extend(src.extra or ())
                 else:
                     out.extend(
@@ -583,6 +590,10 @@ class StatementWalker:
                 else:
                     deps.update(self.column_deps(node, scope))
                 continue
+            positional = _positional(node, self.dialect)
+            if positional is not None:  # Snowflake $1 of a staged file: its first column
+                deps.update(self.unqualified_deps(positional, False, scope))
+                continue
             if isinstance(node, exp.Star):
                 deps.update(self.star_deps(node, scope))
                 continue
@@ -610,7 +621,7 @@ class StatementWalker:
 
     def star_deps(self, star: exp.Expression, scope: Scope) -> set[ColumnRef]:
         """``count(*)``: the rows of every dataset in scope (sqllineage writes that as ``table.*``)."""
-        return {ColumnRef(s.table, "*") for s in scope.sources if s.table is not None} | {
+        return {ColumnRef(t, "*") for s in scope.sources for t in s.tables} | {
             ColumnRef(t, "*") for s in scope.sources for t in s.star_tables
         }
 
@@ -634,7 +645,7 @@ class StatementWalker:
         return None
 
     def column_deps(self, col: exp.Column, scope: Scope) -> set[ColumnRef]:
-        name, quoted = ident(col.this), is_quoted(col.this)
+        name, quoted = _positional(col.this, self.dialect) or ident(col.this), is_quoted(col.this)
         qualifier = col.args.get("table")
         if qualifier is not None and ident(qualifier):
             src = self.find_source(ident(qualifier), is_quoted(qualifier), scope, col)
@@ -668,7 +679,7 @@ class StatementWalker:
             self._inherited = stronger(self._inherited, added.transformation)
             return set(added.deps)
         if src.table is not None:
-            return {ColumnRef(src.table, name)}
+            return {ColumnRef(t, name) for t in src.tables}
         hit = src.find(name, quoted)
         if hit is not None:
             self._inherited = stronger(self._inherited, hit.transformation)
@@ -742,6 +753,16 @@ _STRUCT_DIALECTS = {
     "athena",
     "redshift",
 }
+
+
+def _positional(node: Any, dialect: str) -> str | None:
+    """Snowflake ``$1``, ``t.$2``: a positional column of a staged file, named ``$1``."""
+    if dialect != "snowflake" or not isinstance(node, exp.Parameter):
+        return None
+    inner = node.this
+    if isinstance(inner, exp.Literal) and not inner.is_string and str(inner.this).isdigit():
+        return f"${inner.this}"
+    return None
 
 
 def _navigation(node: Any) -> bool:
