@@ -71,9 +71,13 @@ def _templated(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
+#: the longest poke_interval or timeout: the deferral's own timeout must still be a datetime Airflow can store
+_MAX_WAIT = dt.timedelta(days=365)
+
+
 def _seconds(option: str, value: float | dt.timedelta) -> float:
     raw = value.total_seconds() if isinstance(value, dt.timedelta) else value
-    return check_number(option, raw, minimum=0, strict=True)
+    return check_number(option, raw, minimum=0, maximum=_MAX_WAIT.total_seconds(), strict=True)
 
 
 class QualityGateOperator(BaseOperator, SkipMixin):
@@ -403,6 +407,8 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                 context, result, paused_dags=paused, unpaused_dags=unpaused, waited_seconds=waited
             )
         detail = result.summary() if result else (event.get("error") or "no measurement")
+        if result is not None and event.get("error"):  # an earlier poll measured; the last ones failed
+            detail += f"; the last measurement failed: {event['error']}"
         self._end_holds(context)
         self._notify(context, "timeout", result, paused_dags=paused, waited_seconds=waited, detail=detail)
         if result is not None:
@@ -435,7 +441,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         ti = context["ti"]
         details = {
             "event": event,
-            **(result.to_dict() if result is not None else {"table": self.table, "status": BREACH}),
+            **(result.to_dict() if result is not None else self._unmeasured(extra.get("detail"))),
             "on_breach": self.on_breach,
             "dag_id": ti.dag_id,
             "task_id": ti.task_id,
@@ -450,6 +456,37 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                 notifier(notifier_context)
             except Exception as exc:  # an alert that cannot be sent must not change the gate's outcome
                 self.log.warning("quality gate notifier %r failed: %s", notifier, error_line(exc))
+
+    def _unmeasured(self, detail: str | None) -> dict[str, Any]:
+        """The result keys of an alert when no measurement exists (every poll of a pause failed).
+
+        Same keys as ``GateResult.to_dict()``: a notifier written for a breach reads a timeout alike. The
+        rates are ``None`` (not measured); the thresholds are the gate's.
+        """
+        unknown = {"rows": None, "null_count": None, "blank_count": None, "counted_as_null": None}
+        columns = {
+            rule.column: {
+                "column": rule.column,
+                **unknown,
+                "null_rate": None,
+                "max_null_rate": rule.max_null_rate,
+                "severity": rule.severity,
+                "blank_is_null": bool(rule.blank_is_null),
+                "passed": None,
+            }
+            for rule in self.rules
+        }
+        return {
+            "table": self.table,
+            "status": BREACH,
+            "row_count": None,
+            "columns": columns,
+            "row_check": None,
+            "sampled_percent": self.sample_percent,
+            "row_filter": (self.row_filter or "").strip() or None,
+            "breaches": [],
+            "summary": f"{self.table}: not measured ({detail or 'no measurement'})",
+        }
 
     def _api(self) -> Any:
         from airflow_lineage_provider.hooks.airflow_api import AirflowApiClient

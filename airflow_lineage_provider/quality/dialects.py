@@ -37,6 +37,8 @@ class QualityDialect:
     sample_clause: str | None = None
     #: format string turning ``{expr}`` into text, so blank-string counting works on any column type
     text_cast: str = "CAST({expr} AS VARCHAR)"
+    #: the blank-string predicate: ``{expr}`` the quoted column, ``{text}`` it cast to text
+    blank_format: str = "TRIM({text}) = ''"
     #: the engine has ``COUNT(*) FILTER (WHERE ...)``: null counts step the aggregate on null rows only
     aggregate_filter: bool = False
     #: False for the fallback dialect: unquoted plain names are passed through untouched
@@ -78,7 +80,7 @@ class QualityDialect:
 
     def blank_test(self, quoted_column: str) -> str:
         """A predicate true when the column holds an empty or all-blank string (any column type)."""
-        return f"TRIM({self.text_cast.format(expr=quoted_column)}) = ''"
+        return self.blank_format.format(expr=quoted_column, text=self.text_cast.format(expr=quoted_column))
 
 
 def _number(value: float) -> str:
@@ -125,8 +127,13 @@ _DIALECTS: dict[str, QualityDialect] = {
         text_cast="CAST({expr} AS NVARCHAR(MAX))",
     ),
     "trino": QualityDialect(name="trino", fold="lower", sample_clause="TABLESAMPLE SYSTEM ({percent})"),
+    # Oracle stores '' as NULL (counted as a null already), and TRIM of a string of spaces is NULL too
     "oracle": QualityDialect(
-        name="oracle", fold="upper", sample_clause="SAMPLE BLOCK ({percent})", text_cast="TO_CHAR({expr})"
+        name="oracle",
+        fold="upper",
+        sample_clause="SAMPLE BLOCK ({percent})",
+        text_cast="TO_CHAR({expr})",
+        blank_format="{expr} IS NOT NULL AND TRIM({text}) IS NULL",
     ),
     # Hive, Spark SQL and Impala read "x" as a string: identifiers take backticks
     "hive": QualityDialect(

@@ -8,10 +8,16 @@ Engines read quotes differently: a backslash escapes a quote in MySQL and BigQue
 PostgreSQL ``E'...'``) but not elsewhere; SQLite and SQL Server quote identifiers with ``[...]``; BigQuery
 has triple-quoted strings. The text is scanned under each of these readings and must be clean under all of
 them, so no engine can see a ``;`` or a comment that the check took for part of a string.
+
+Engines also mix the readings within one statement: PostgreSQL escapes with a backslash in ``E'...'`` but
+not in ``'...'``, MySQL in strings but not in backquoted names, Snowflake in ``'...'`` but not in ``"..."``.
+A backslash right before a quote character is the only place where a backslash reading and a plain one part
+ways, so it is refused too: then every mix reads the text as the plain reading does.
 """
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from airflow_lineage_provider.exceptions import QualityGateError
@@ -22,6 +28,9 @@ class _Reading(NamedTuple):
     brackets: bool = False
     triple_quotes: bool = False
 
+
+#: a backslash before a quote: escaped under some readings, closing under others
+_BACKSLASH_QUOTE = re.compile(r"\\['\"`]")
 
 _READINGS = (
     _Reading(),
@@ -91,6 +100,15 @@ def _problem(text: str, reading: _Reading) -> str | None:
     return None
 
 
+def _backslash_problem(text: str) -> str | None:
+    if _BACKSLASH_QUOTE.search(text):
+        return (
+            "a backslash before a quote (engines disagree on whether it escapes the quote: write a quote "
+            "inside a string as '')"
+        )
+    return None
+
+
 def validate_row_filter(row_filter: str | None) -> str | None:
     """The filter stripped (``None`` for no filter); raises ``QualityGateError`` naming what is wrong."""
     if row_filter is None:
@@ -104,8 +122,8 @@ def validate_row_filter(row_filter: str | None) -> str | None:
     if "\x00" in text:
         msg = "row_filter contains a NUL character"
         raise QualityGateError(msg)
-    for reading in _READINGS:
-        problem = _problem(text, reading)
+    problems = (_problem(text, reading) for reading in _READINGS)
+    for problem in (*problems, _backslash_problem(text)):
         if problem:
             msg = (
                 f"row_filter {text[:200]!r} is refused: it contains {problem}. Give one boolean expression, "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import decimal
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +17,15 @@ ON_EMPTY_POLICIES = ("breach", "warn", "pass")
 SEVERITIES = ("error", "warn")
 
 
+def _real(value: Any) -> Any:
+    """Any real number (``Decimal``, ``Fraction`` ...) as a float, so rules serialise as JSON; else as is."""
+    if isinstance(value, (numbers.Real, decimal.Decimal)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 def _check_rate(column: str, value: Any) -> float:
+    value = _real(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         msg = f"null_thresholds[{column!r}]: the max null rate must be a number in [0, 1], got {value!r}"
         raise QualityGateError(msg)
@@ -39,7 +49,7 @@ class NullRule:
     """
 
     column: str
-    max_null_rate: float
+    max_null_rate: float = attrs.field(converter=_real)
     severity: str = "error"
     blank_is_null: bool | None = None
 
@@ -115,17 +125,21 @@ def check_choice(option: str, value: Any, choices: tuple[str, ...]) -> str:
     return str(value)
 
 
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
 def check_number(
     option: str, value: Any, *, minimum: float, maximum: float | None = None, strict: bool = False
 ) -> float:
     """``value`` as a number within bounds (``strict``: strictly above ``minimum``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        msg = f"{option} must be a number, got {value!r}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        msg = f"{option} must be a finite number, got {value!r}"
         raise QualityGateError(msg)
     low_ok = value > minimum if strict else value >= minimum
     if not low_ok or (maximum is not None and value > maximum):
-        bounds = f"{'>' if strict else '>='} {minimum:g}" + (
-            f" and <= {maximum:g}" if maximum is not None else ""
+        bounds = f"{'>' if strict else '>='} {_plain(minimum)}" + (
+            f" and <= {_plain(maximum)}" if maximum is not None else ""
         )
         msg = f"{option} must be {bounds}, got {value!r}"
         raise QualityGateError(msg)

@@ -6,6 +6,7 @@ or not, sampling, and a pause that times out.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from typing import Any
@@ -38,6 +39,11 @@ def _gate(**kwargs: Any) -> QualityGateOperator:
         ({"min_rows": -1}, "min_rows must be an integer >= 0"),
         ({"poke_interval": 0}, "poke_interval must be > 0"),
         ({"timeout": -5}, "timeout must be > 0"),
+        # "wait forever" must be refused here, not end in an OverflowError when the gate defers after a breach
+        ({"timeout": float("inf")}, "timeout must be a finite number, got inf"),
+        ({"timeout": dt.timedelta.max}, r"timeout must be > 0 and <= 31536000, got 86400000000000"),
+        ({"poke_interval": float("inf")}, "poke_interval must be a finite number"),
+        ({"sample_percent": float("nan")}, "sample_percent must be a finite number"),
         ({"table": "a.b.c.d"}, "at most three parts"),
         ({"table": '"unclosed'}, "unbalanced quote"),
         ({"row_filter": "1=1; DELETE FROM t"}, "row_filter .* is refused"),
