@@ -28,10 +28,13 @@ def _isolate() -> None:
     for name in [k for k in os.environ if k.startswith(("AIRFLOW__LINEAGE_PROVIDER__", "OPENLINEAGE_"))]:
         print(f"demo: ignoring {name} (the demo uses the embedded default transport)")
         del os.environ[name]
+    if os.environ.get("AIRFLOW_CONFIG"):  # your airflow.cfg (its [lineage_provider] transport) stays out
+        print("demo: ignoring AIRFLOW_CONFIG (the demo has its own airflow.cfg in its Airflow home)")
     os.environ.pop("AIRFLOW_CONN_ORDERS_DB", None)  # SQLite data under .demo/airflow/data
     os.environ.update(
         {
             "AIRFLOW_HOME": str(HOME),
+            "AIRFLOW_CONFIG": str(HOME / "airflow.cfg"),
             "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,74 @@ def test_marquez_search_is_off_without_an_opensearch_service(services: dict[str,
     if any("opensearch" in str(service.get("image", "")) for service in services.values()):
         return
     assert _env(services["marquez-api"]).get("SEARCH_ENABLED") == "false"
+
+
+def test_every_airflow_setting_is_an_option_airflow_declares(services: dict[str, Any]) -> None:
+    """A misspelt or moved option (``AIRFLOW__CORE__SQL_ALCHEMY_CONN`` since 2.3, ``[webserver]`` options that
+    went to ``[api]`` in 3.0) is silently ignored by Airflow: every ``AIRFLOW__<SECTION>__<KEY>`` must be one
+    the Airflow under test declares (or this provider's; the official OpenLineage provider is not installed
+    here, its one switch is listed)."""
+    from airflow.configuration import conf as airflow_conf
+
+    declared = airflow_conf.configuration_description
+    others = {"openlineage": {"disabled"}}
+    for name, service in services.items():
+        for key in _env(service):
+            if not key.startswith("AIRFLOW__"):
+                continue
+            section, _, option = key[len("AIRFLOW__") :].lower().partition("__")
+            known = set((declared.get(section) or {}).get("options") or {}) | others.get(section, set())
+            if section == SECTION:
+                known |= set(OPTIONS)
+            base = re.sub(r"_(cmd|secret)$", "", option)  # <option>_cmd / <option>_secret
+            assert option in known or base in known, f"{name}: {key} is not an option of Airflow [{section}]"
+
+
+def test_airflow_components_share_one_db_one_jwt_secret_and_reach_the_api_server(
+    services: dict[str, Any],
+) -> None:
+    """Airflow 3 task runners talk to the API server's execution API with JWTs the scheduler signs: the URL
+    must name the api-server service and its port, and every component must share the secret and the DB."""
+    from urllib.parse import urlsplit
+
+    envs = {name: _env(services[name]) for name in [*AIRFLOW_SERVICES, "airflow-init"]}
+    for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__API_AUTH__JWT_SECRET"):
+        values = {env.get(key) for env in envs.values()}
+        assert len(values) == 1 and None not in values and "" not in values, (key, values)
+    db = urlsplit(envs["airflow-scheduler"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    assert db.hostname == "postgres" and db.port == 5432 and db.path == "/airflow"
+    url = urlsplit(envs["airflow-scheduler"]["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])
+    assert url.hostname == "airflow-api-server" and url.path == "/execution/"
+    assert url.port in _published(services["airflow-api-server"])
+
+
+def test_dockerfile_builds_on_the_airflow_the_tests_run(services: dict[str, Any]) -> None:
+    """The image's Airflow and Python are the versions this suite tested, and the README names that image."""
+    import airflow
+
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    base = re.search(r"^ARG AIRFLOW_IMAGE=(\S+)$", dockerfile, re.M)[1]  # type: ignore[index]
+    expected = f"apache/airflow:{airflow.__version__}-python{sys.version_info[0]}.{sys.version_info[1]}"
+    assert base == expected
+    assert f"`{base}`" in (ROOT / "README.md").read_text()
+
+
+def test_readme_docker_commands_match_the_compose_file(services: dict[str, Any]) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Airflow + Marquez with Docker", 1)[1].split("\n## ", 1)[0]
+    commands = re.search(r"```bash\n(.*?)```", section, re.S)[1]  # type: ignore[index]
+    for line in filter(None, (line.split("#")[0].strip() for line in commands.splitlines())):
+        file_arg = re.search(r"docker compose -f (\S+)", line)
+        assert file_arg and (ROOT / file_arg[1]).resolve() == COMPOSE, line
+        exec_ = re.search(r" exec (\S+) (\S+)", line)
+        if exec_:
+            assert exec_[1] in services, line
+            assert exec_[2] in ("airflow", "airflow-lineage"), line
+    for host_port in re.findall(r"<http://localhost:(\d+)>", section):
+        assert any(int(host_port) in _published(s).values() for s in services.values()), host_port
+    env = _env(services["airflow-scheduler"])
+    namespace = re.search(r"namespace\s+`([^`]+)`\s+for\s+jobs,\s+`([^`]+)`\s+for\s+datasets", section)
+    assert namespace, "the README names the job and dataset namespaces to look for in Marquez"
+    assert namespace[1] == env[f"{PREFIX}NAMESPACE"]
+    conn = env["AIRFLOW_CONN_ORDERS_DB"]
+    assert namespace[2] == "postgres://" + conn.split("@", 1)[1].split("/", 1)[0], conn

@@ -53,8 +53,8 @@ def table_asset(table: str) -> Asset:
         uri = f"sqlite://{Path(host).resolve()}/{table}"
     elif conn_type in ("postgres", "postgresql"):
         uri = f"postgres://{host}:{port or 5432}/{database or 'postgres'}/public/{table}"
-    else:
-        uri = f"{conn_type}://{host}:{port}/{database}/{table}"
+    else:  # e.g. mysql://host:3306/orders/daily_revenue; a connection without a port gives none
+        uri = f"{conn_type}://{host}{f':{port}' if port else ''}/{database}/{table}"
     return Asset(uri=uri)  # named by its URI: moving to another database makes other assets, no clash
 
 

@@ -21,6 +21,12 @@ def test_demo_runs_the_pipeline_and_writes_the_picture(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env["DEMO_AIRFLOW_HOME"] = str(home)
     env["AIRFLOW__LINEAGE_PROVIDER__NAMESPACE"] = "ignored-by-the-demo"  # the demo says so and drops it
+    # an Airflow user's own airflow.cfg, named by AIRFLOW_CONFIG, must not send the demo's events elsewhere
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    user_cfg = tmp_path / "user-airflow.cfg"
+    transport = f'{{"type": "file", "log_file_path": "{elsewhere}", "append": true}}'
+    user_cfg.write_text(f"[lineage_provider]\ntransport = {transport}\n")
+    env["AIRFLOW_CONFIG"] = str(user_cfg)
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "demo.py")],
         env=env,
@@ -32,6 +38,7 @@ def test_demo_runs_the_pipeline_and_writes_the_picture(tmp_path: Path) -> None:
     out = result.stdout
     assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
     assert "demo: ignoring AIRFLOW__LINEAGE_PROVIDER__NAMESPACE" in out
+    assert "demo: ignoring AIRFLOW_CONFIG" in out and not elsewhere.exists()
     assert "demo: DAG run success" in out
     assert "OpenLineage events: 14 (COMPLETE 7, START 7)" in out
     assert "quality gate on orders_enriched: WARN, 11 rows" in out
