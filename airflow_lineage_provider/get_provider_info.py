@@ -52,9 +52,10 @@ OPTIONS: dict[str, dict[str, Any]] = {
     # --- transport ---------------------------------------------------------------------------
     "transport": _opt(
         "Transport as JSON, in openlineage-python's shape: http (url, endpoint, timeout, auth), file, "
-        "console, kafka, composite, transform. Empty: use config_path, then the OPENLINEAGE_URL / "
-        "OPENLINEAGE_CONFIG environment variables, and if none is set the embedded default: a size-bounded "
-        "file of events under $AIRFLOW_HOME/lineage/. Marked sensitive: it may hold an API key.",
+        "console, kafka, composite, transform. Empty: use config_path, then the environment variables "
+        "openlineage-python reads, in its order (OPENLINEAGE_CONFIG, OPENLINEAGE__TRANSPORT__*, "
+        "OPENLINEAGE_URL), and if none is set the embedded default: a size-bounded file of events under "
+        "$AIRFLOW_HOME/lineage/. Marked sensitive: it may hold an API key.",
         "string",
         "",
         '{"type": "http", "url": "http://marquez:5000", "endpoint": "api/v1/lineage", '
