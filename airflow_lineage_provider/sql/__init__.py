@@ -12,6 +12,7 @@ from airflow_lineage_provider.sql.dialects import dialect_for_conn_type
 from airflow_lineage_provider.sql.model import (
     ColumnLineage,
     ColumnRef,
+    IndirectLineage,
     SqlLineage,
     StatementLineage,
     TableRef,
@@ -20,6 +21,7 @@ from airflow_lineage_provider.sql.model import (
 __all__ = [
     "ColumnLineage",
     "ColumnRef",
+    "IndirectLineage",
     "SqlLineage",
     "StatementLineage",
     "TableRef",

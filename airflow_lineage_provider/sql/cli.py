@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from airflow_lineage_provider.sql import SqlLineage, analyze
+from airflow_lineage_provider.sql import IndirectLineage, SqlLineage, analyze
 
 
 def _read(path: str) -> str:
@@ -14,6 +14,14 @@ def _read(path: str) -> str:
         return sys.stdin.read()
     with open(path, encoding="utf-8") as fh:
         return fh.read()
+
+
+def _rows(indirect: tuple[IndirectLineage, ...], indent: str) -> list[str]:
+    """``out <~ col (FILTER, JOIN)``: the columns that decide an output's rows, grouped per input column."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for row in indirect:
+        grouped.setdefault((row.output.qualified, row.input.qualified), []).append(row.subtype)
+    return [f"{indent}{out} <~ {col}  ({', '.join(kinds)})" for (out, col), kinds in grouped.items()]
 
 
 def format_pretty(result: SqlLineage) -> str:
@@ -30,6 +38,7 @@ def format_pretty(result: SqlLineage) -> str:
         for cl in st.column_lineage:
             sources = ", ".join(c.qualified for c in cl.inputs)
             lines.append(f"    {cl.output.qualified} <- {sources}  ({cl.transformation})")
+        lines.extend(_rows(st.indirect, "    "))
         for err in st.errors:
             lines.append(f"  error  : {err}")
     lines.append("net lineage of the script:")
@@ -39,6 +48,7 @@ def format_pretty(result: SqlLineage) -> str:
         lines.append(
             f"    {cl.output.qualified} <- {', '.join(c.qualified for c in cl.inputs)}  ({cl.transformation})"
         )
+    lines.extend(_rows(result.indirect, "    "))
     for warning in result.warnings:
         lines.append(f"warning: {warning}")
     if result.partial:

@@ -13,6 +13,7 @@ from airflow_lineage_provider.sql.dialects import DIALECT_ALIASES, sqlglot_diale
 from airflow_lineage_provider.sql.model import (
     ColumnLineage,
     ColumnRef,
+    IndirectLineage,
     SqlLineage,
     StatementLineage,
     TableRef,
@@ -295,6 +296,7 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
             column_lineage=tuple(
                 merge_edges(e for e in (_qualify_edge(c, state) for c in res.columns) if e is not None)
             ),
+            indirect=_qualify_rows(res.indirect, state),
         )
     )
 
@@ -523,6 +525,15 @@ def _qualify_col(col: ColumnRef, state: _State) -> ColumnRef | None:
     return ColumnRef(_qualify(_strip_placeholder(col.table), state), col.column)
 
 
+def _qualify_rows(rows: list[IndirectLineage], state: _State) -> tuple[IndirectLineage, ...]:
+    out: dict[IndirectLineage, None] = {}
+    for row in rows:
+        col = _qualify_col(row.input, state)
+        if col is not None and not _has_placeholder(row.output):
+            out[IndirectLineage(_qualify(_strip_placeholder(row.output), state), col, row.subtype)] = None
+    return tuple(out)
+
+
 def _qualify_edge(edge: ColumnLineage, state: _State) -> ColumnLineage | None:
     out = _qualify_col(edge.output, state)
     ins = tuple(c for c in (_qualify_col(i, state) for i in edge.inputs) if c is not None)
@@ -541,6 +552,7 @@ def _net(state: _State, keep_temp_tables: bool) -> SqlLineage:
         inputs.update((t, None) for t in st.inputs if t not in temp)
         outputs.update((t, None) for t in st.outputs if t not in temp)
     edges = merge_edges(_collapse_columns([e for st in statements for e in st.column_lineage], temp))
+    indirect = _collapse_rows(statements, temp)
     errors = tuple(e for st in statements for e in st.errors)
     partial = any(st.partial for st in statements)
     parsed = [st for st in statements if not st.partial]
@@ -553,7 +565,33 @@ def _net(state: _State, keep_temp_tables: bool) -> SqlLineage:
         warnings=tuple(state.warnings),
         partial=partial,
         columns_known=bool(parsed) or not statements,
+        indirect=indirect,
     )
+
+
+def _collapse_rows(statements: Any, temp: set[TableRef]) -> tuple[IndirectLineage, ...]:
+    """Net row-deciding columns: through a temp table they become the columns its own columns and rows
+    came from, and what decided a temp table's rows decides the rows of what is written from it."""
+    into_temp: dict[ColumnRef, set[ColumnRef]] = {}  # a temp table's column -> the real columns it holds
+    temp_rows: dict[TableRef, set[tuple[ColumnRef, str]]] = {}  # a temp table -> what decided its rows
+    out: dict[IndirectLineage, None] = {}
+
+    def real(col: ColumnRef) -> set[ColumnRef]:
+        return into_temp.get(col, set()) if col.table in temp else {col}
+
+    for st in statements:
+        inherited = {r for t in st.inputs if t in temp for r in temp_rows.get(t, ())}
+        for edge in st.column_lineage:  # record what each temp column holds, as _collapse_columns does
+            if edge.output.table in temp:
+                into_temp.setdefault(edge.output, set()).update(c for i in edge.inputs for c in real(i))
+        for target in st.outputs:
+            rows = {(c, r.subtype) for r in st.indirect if r.output == target for c in real(r.input)}
+            rows |= inherited
+            if target in temp:
+                temp_rows.setdefault(target, set()).update(rows)
+            else:
+                out.update((IndirectLineage(target, c, subtype), None) for c, subtype in rows)
+    return tuple(sorted(out, key=IndirectLineage.sort_key))
 
 
 def _collapse_columns(edges: list[ColumnLineage], temp: set[TableRef]) -> list[ColumnLineage]:

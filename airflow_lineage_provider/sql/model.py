@@ -9,6 +9,12 @@ from typing import Any
 IDENTITY = "IDENTITY"
 TRANSFORMATION = "TRANSFORMATION"
 AGGREGATION = "AGGREGATION"
+#: OpenLineage INDIRECT subtypes: input columns that decide which rows an output gets (or their order)
+FILTER = "FILTER"
+JOIN = "JOIN"
+GROUP_BY = "GROUP_BY"
+SORT = "SORT"
+WINDOW = "WINDOW"
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,19 @@ class ColumnLineage:
 
 
 @dataclass(frozen=True)
+class IndirectLineage:
+    """An input column that shapes an output dataset without flowing into a column of it: a WHERE, JOIN,
+    GROUP BY, HAVING, QUALIFY, ORDER BY or window column (OpenLineage's dataset-level INDIRECT lineage)."""
+
+    output: TableRef
+    input: ColumnRef
+    subtype: str = FILTER
+
+    def sort_key(self) -> tuple[str, str, str]:
+        return (str(self.output), str(self.input), self.subtype)
+
+
+@dataclass(frozen=True)
 class StatementLineage:
     """Lineage of one statement of a script."""
 
@@ -63,6 +82,7 @@ class StatementLineage:
     column_lineage: tuple[ColumnLineage, ...] = ()
     errors: tuple[str, ...] = ()
     partial: bool = False
+    indirect: tuple[IndirectLineage, ...] = ()
 
 
 def _edges(column_lineage: tuple[ColumnLineage, ...]) -> list[list[str]]:
@@ -86,6 +106,8 @@ class SqlLineage:
     partial: bool = False
     #: False when no statement could be analysed at column level (then ``to_dict`` gives None)
     columns_known: bool = field(default=True)
+    #: input columns that filter, join, group, sort or window the outputs' rows (not in ``to_dict``)
+    indirect: tuple[IndirectLineage, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """``{"inputs": [...], "outputs": [...], "column_lineage": [[out, in], ...] or None}``."""

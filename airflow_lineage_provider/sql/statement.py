@@ -8,10 +8,19 @@ from typing import Any
 
 from sqlglot import exp
 
-from airflow_lineage_provider.sql.model import IDENTITY, ColumnLineage, ColumnRef, TableRef
+from airflow_lineage_provider.sql.model import (
+    FILTER,
+    IDENTITY,
+    JOIN,
+    ColumnLineage,
+    ColumnRef,
+    IndirectLineage,
+    TableRef,
+)
 from airflow_lineage_provider.sql.names import PSEUDO_TABLES, ident, path_of, paths_of, table_ref
 from airflow_lineage_provider.sql.walker import (
     OutCol,
+    Rows,
     Scope,
     Source,
     StatementWalker,
@@ -50,6 +59,8 @@ class Result:
     created_columns: dict[TableRef, list[str]] = field(default_factory=dict)
     dropped: list[TableRef] = field(default_factory=list)
     renamed: list[TableRef] = field(default_factory=list)  # old names of renamed tables
+    #: input columns that decide which rows an output gets (WHERE, JOIN, GROUP BY ... of what writes it)
+    indirect: list[IndirectLineage] = field(default_factory=list)
 
 
 def dataset_of(node: exp.Expression | None) -> TableRef | None:
@@ -218,6 +229,7 @@ class StatementAnalyzer:
         qualify: Callable[[TableRef], TableRef] | None = None,
     ) -> None:
         self.walker = StatementWalker(schema, raw_sql, dialect, qualify)
+        self._rows: dict[IndirectLineage, None] = {}
 
     def analyze(self, tree: exp.Expression) -> Result:
         if isinstance(tree, _NO_LINEAGE):
@@ -227,7 +239,31 @@ class StatementAnalyzer:
             return Result(tree.key, inputs=read_tables(tree, set()))
         result: Result = handler(tree)
         self._nested_writes(tree, result)
+        written = set(result.outputs)
+        result.indirect = [r for r in self._rows if r.output in written and r.input.table is not None]
         return result
+
+    def _shape(self, target: TableRef | None, rows: Rows) -> None:
+        """Record ``rows`` as the row-deciding columns of ``target``."""
+        if target is not None:
+            self._rows.update((IndirectLineage(target, col, subtype), None) for col, subtype in rows)
+
+    def _shape_dml(self, target: TableRef, tree: exp.Expression, scope: Scope) -> None:
+        """UPDATE / DELETE / MERGE: WHERE and WHEN conditions filter the rows written, ON joins them."""
+        where = tree.args.get("where")
+        if where is not None:
+            self._shape(target, self.walker.rows_of(where.this, scope, FILTER))
+        for join in tree.args.get("joins") or ():
+            if join.args.get("on") is not None:
+                self._shape(target, self.walker.rows_of(join.args["on"], scope, JOIN))
+        if tree.args.get("on") is not None:  # MERGE ... ON
+            self._shape(target, self.walker.rows_of(tree.args["on"], scope, JOIN))
+        whens = tree.args.get("whens")
+        for when in whens.expressions if whens is not None else ():
+            if when.args.get("condition") is not None:
+                self._shape(target, self.walker.rows_of(when.args["condition"], scope, FILTER))
+        for src in scope.sources:
+            self._shape(target, src.rows)
 
     def _nested_writes(self, tree: exp.Expression, result: Result) -> None:
         """PostgreSQL data-modifying CTEs (``WITH x AS (DELETE/UPDATE/INSERT ... RETURNING ...)``) write their
@@ -281,6 +317,8 @@ class StatementAnalyzer:
             if isinstance(query, exp.Query | exp.Subquery | exp.Paren)
             else []
         )
+        if cols:
+            self._shape(target, self.walker.last_rows)
         if names is not None and any(c.name == "*" for c in cols):
             names = None
         if created is not None and target is not None:
@@ -461,6 +499,8 @@ class StatementAnalyzer:
                 res.columns = self._set_edges(target, tree.expressions, scope)
             else:  # MySQL multi-table UPDATE: each SET column names the table it writes
                 self._multi_table_update(tree, res, written, scope)
+            for table in dict.fromkeys(written):
+                self._shape_dml(table, tree, scope)
         finally:
             self.walker.pop_ctes(pushed)
         return res
@@ -543,9 +583,17 @@ class StatementAnalyzer:
                 skip.update(id(c) for c in same)
             skip.update({id(t), id(resolved)})
             nodes.append(resolved)
-        if isinstance(tree.this, exp.Table) and _alias(tree.this) and not tree.args.get("tables"):
-            pass  # DELETE FROM x AS t: x is the target
-        return self._write(tree, "delete", nodes, skip)
+        res = self._write(tree, "delete", nodes, skip)
+        node = nodes[0] if len(nodes) == 1 else None
+        target = dataset_of(node) if isinstance(node, exp.Table) else None
+        if isinstance(node, exp.Table) and target is not None:  # which rows: WHERE and the joined tables
+            pushed = self._with_ctes(tree)
+            try:
+                others: list[exp.Expression] = [c for c in candidates if c is not node and c is not tree.this]
+                self._shape_dml(target, tree, self._scope_for(node, target, tree, others))
+            finally:
+                self.walker.pop_ctes(pushed)
+        return res
 
     def _merge(self, tree: exp.Merge) -> Result:
         target_node = tree.this
@@ -557,6 +605,7 @@ class StatementAnalyzer:
         try:
             using = tree.args.get("using")
             scope = self._scope_for(target_node, target, tree, [using] if using is not None else [])
+            self._shape_dml(target, tree, scope)
             whens = tree.args.get("whens")
             for when in (whens.expressions if whens is not None else tree.expressions) or ():
                 then = when.args.get("then")

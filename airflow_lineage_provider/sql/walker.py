@@ -1,13 +1,14 @@
 """Column lineage of queries: our own walk over sqlglot's AST (scopes, CTEs, subqueries, aliases, stars).
 
 Every result column gets the dataset columns its expression reads, through derived tables; columns used
-only in WHERE/JOIN/GROUP BY/ORDER BY give no edge (OpenLineage's convention).
+only in WHERE/JOIN/GROUP BY/ORDER BY give no edge (OpenLineage's convention). Those are collected apart, per
+query, as the columns that decide its rows (``last_rows``: OpenLineage's dataset-level INDIRECT lineage).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,11 @@ from sqlglot import exp
 
 from airflow_lineage_provider.sql.model import (
     AGGREGATION,
+    FILTER,
+    GROUP_BY,
     IDENTITY,
+    JOIN,
+    SORT,
     TRANSFORMATION,
     ColumnLineage,
     ColumnRef,
@@ -25,6 +30,8 @@ from airflow_lineage_provider.sql.names import ident, is_quoted, paths_of, table
 
 #: the dataset columns a result column derives from
 Deps = frozenset[ColumnRef]
+#: dataset columns that decide which rows a query returns (or their order), with the OpenLineage subtype
+Rows = frozenset[tuple[ColumnRef, str]]
 
 
 @dataclass
@@ -53,6 +60,8 @@ class Source:
     implied: bool = False
     #: further datasets with the same columns (a file reader over a list of files)
     also: tuple[TableRef, ...] = ()
+    #: what decided the rows of a derived table (its WHERE, JOIN, GROUP BY ... columns)
+    rows: Rows = frozenset()
 
     @property
     def tables(self) -> tuple[TableRef, ...]:
@@ -136,6 +145,11 @@ class StatementWalker:
         self.dialect = dialect
         self.ctes: list[dict[str, list[OutCol]]] = []
         self._inherited = IDENTITY  # strongest transformation met through derived columns (see deps_and_how)
+        #: the row-deciding columns of the query ``query_columns`` walked last, and of each CTE in scope
+        self.last_rows: Rows = frozenset()
+        self.cte_rows: list[dict[str, Rows]] = []
+        #: while a filter expression is walked: the row-deciding columns of the subqueries inside it
+        self._subquery_rows: list[Rows] | None = None
         self._reparses = 50  # budget of source_text re-parses per statement (bounded cost on wide SELECTs)
 
     # ------------------------------------------------------------------ schema
@@ -160,13 +174,18 @@ class StatementWalker:
 
     # ------------------------------------------------------------------ queries
     def query_columns(self, query: Any, scope: Scope | None = None) -> list[OutCol]:
-        """Result columns of a query expression (SELECT, set operation, subquery, VALUES)."""
+        """Result columns of a query expression (SELECT, set operation, subquery, VALUES); sets
+        ``last_rows`` to the columns that decided its rows."""
+        cols, self.last_rows = self._query_columns(query, scope)
+        return cols
+
+    def _query_columns(self, query: Any, scope: Scope | None) -> tuple[list[OutCol], Rows]:
         if query is None:
-            return []
+            return [], frozenset()
         if isinstance(query, exp.Subquery | exp.Paren):
             pushed = self.push_ctes(query)
             try:
-                return self.query_columns(query.this, scope)
+                return self._query_columns(query.this, scope)
             finally:
                 self.pop_ctes(pushed)
         if isinstance(query, exp.SetOperation):
@@ -178,9 +197,12 @@ class StatementWalker:
                 node = node.this
             pushed_all = [self.push_ctes(n) for n in reversed(chain)]
             try:
-                merged = self.query_columns(node, scope)
+                merged, rows = self._query_columns(node, scope)
                 for op in reversed(chain):
-                    right = self.query_columns(op.expression, scope)
+                    right, right_rows = self._query_columns(op.expression, scope)
+                    rows |= right_rows
+                    if op.args.get("order") is not None:  # (... UNION ...) ORDER BY: output names
+                        rows |= self._sorted_by(op.args["order"], merged)
                     merged = [
                         OutCol(
                             col.name,
@@ -202,12 +224,13 @@ class StatementWalker:
             finally:
                 for p in reversed(pushed_all):
                     self.pop_ctes(p)
-            return merged
+            return merged, rows
         if isinstance(query, exp.Select):
-            return self.select_columns(query, scope)
+            cols = self.select_columns(query, scope)
+            return cols, self.last_rows
         if isinstance(query, exp.Insert | exp.Update | exp.Delete | exp.Merge):
-            return self.returning_columns(query, scope)
-        return []
+            return self.returning_columns(query, scope), frozenset()
+        return [], frozenset()
 
     def returning_columns(self, dml: exp.Expression, parent: Scope | None) -> list[OutCol]:
         """``RETURNING`` columns of a data-modifying statement (PostgreSQL ``WITH x AS (DELETE ... RETURNING
@@ -244,7 +267,9 @@ class StatementWalker:
         if not with_:
             return False
         frame: dict[str, list[OutCol]] = {}
+        rows_frame: dict[str, Rows] = {}
         self.ctes.append(frame)
+        self.cte_rows.append(rows_frame)
         for cte in with_.expressions:
             name = ident(cte.args.get("alias") and cte.args["alias"].this)
             if with_.args.get("recursive"):
@@ -252,6 +277,7 @@ class StatementWalker:
                     name
                 ] = []  # self-references of a recursive CTE are not datasets; the anchor carries lineage
             cols = self.query_columns(cte.this)
+            rows_frame[name] = self.last_rows
             alias_cols = cte.args.get("alias") and cte.args["alias"].columns
             if alias_cols:
                 cols = [
@@ -263,19 +289,32 @@ class StatementWalker:
     def pop_ctes(self, pushed: bool) -> None:
         if pushed:
             self.ctes.pop()
+            self.cte_rows.pop()
 
     def cte(self, table: exp.Table) -> list[OutCol] | None:
+        found = self._cte_frame(table)
+        return found[0][found[1]] if found is not None else None
+
+    def _cte_frame(self, table: exp.Table) -> tuple[dict[str, list[OutCol]], str, int] | None:
+        """(frame, key, frame index) of the CTE a table reference names, innermost first."""
         if table.args.get("db") or not isinstance(table.this, exp.Identifier):
             return None
         name = ident(table.this)
-        for frame in reversed(self.ctes):
+        for index in range(len(self.ctes) - 1, -1, -1):
+            frame = self.ctes[index]
             if name in frame:
-                return frame[name]
+                return frame, name, index
             if not is_quoted(table.this):
-                for key, cols in frame.items():
+                for key in frame:
                     if key.lower() == name:
-                        return cols
+                        return frame, key, index
         return None
+
+    def cte_rows_of(self, table: exp.Table) -> Rows:
+        found = self._cte_frame(table)
+        if found is None or found[2] >= len(self.cte_rows):
+            return frozenset()
+        return self.cte_rows[found[2]].get(found[1], frozenset())
 
     def source(self, item: exp.Expression, scope: Scope | None) -> Source | None:
         """The FROM item as a source, with its ``PIVOT``/``UNPIVOT`` clauses applied."""
@@ -296,7 +335,7 @@ class StatementWalker:
         if isinstance(item, exp.Table) and not isinstance(item.this, exp.Func):
             cte_cols = self.cte(item)
             if cte_cols is not None:
-                return Source(alias or ident(item.this), columns=cte_cols)
+                return Source(alias or ident(item.this), columns=cte_cols, rows=self.cte_rows_of(item))
             ref = table_ref(item)
             if ref is None:
                 return None
@@ -324,12 +363,13 @@ class StatementWalker:
             if isinstance(item, exp.Subquery) and not isinstance(inner, exp.Query | exp.Subquery | exp.Paren):
                 return None  # (a JOIN b): its tables are flattened by _flatten_item
             cols = self.query_columns(inner, scope)
+            rows = self.last_rows
             alias_cols = item.args.get("alias") and item.args["alias"].columns
             if alias_cols:
                 cols = [
                     OutCol(ident(a), c.deps, c.transformation) for a, c in zip(alias_cols, cols, strict=False)
                 ]
-            return Source(alias, columns=cols)
+            return Source(alias, columns=cols, rows=rows)
         return None
 
     def pivoted(self, base: Source, pivot: exp.Pivot) -> Source:
@@ -393,9 +433,16 @@ class StatementWalker:
                 else [OutCol(c, frozenset({ColumnRef(table, c)}), IDENTITY) for c in in_schema]
             )
         if known is None:  # a dataset without schema: its other columns stay reachable by name
-            return Source(alias, table=base.table, names=base.names, extra=added, any_column=base.any_column)
+            return Source(
+                alias,
+                table=base.table,
+                names=base.names,
+                extra=added,
+                any_column=base.any_column,
+                rows=base.rows,
+            )
         kept = [c for c in known if c.name.lower() not in consumed]
-        return Source(alias, columns=kept + added)
+        return Source(alias, columns=kept + added, rows=base.rows)
 
     def select_columns(self, select: exp.Select, parent: Scope | None) -> list[OutCol]:
         pushed = self.push_ctes(select)
@@ -417,9 +464,83 @@ class StatementWalker:
                 out.extend(self.projection(proj, scope))
                 if out and not isinstance(proj, exp.Star):
                     scope.lateral.setdefault(out[-1].name, out[-1])
+            rows = self.select_rows(select, scope, out)
+            self.last_rows = rows
             return out
         finally:
             self.pop_ctes(pushed)
+
+    # ------------------------------------------------------------------ rows (indirect lineage)
+    def select_rows(self, select: exp.Select, scope: Scope, out: list[OutCol]) -> Rows:
+        """The columns that decide which rows a SELECT returns, and in which order: its derived tables'
+        own, WHERE / HAVING / QUALIFY (FILTER), join conditions (JOIN), GROUP BY, ORDER BY (SORT)."""
+        rows: set[tuple[ColumnRef, str]] = set()
+        for src in scope.sources:
+            rows |= src.rows
+        where = select.args.get("where")
+        if where is not None:
+            rows |= self.rows_of(where.this, scope, FILTER)
+        for join in select.args.get("joins") or ():
+            if join.args.get("on") is not None:
+                rows |= self.rows_of(join.args["on"], scope, JOIN)
+            for node in join.args.get("using") or ():
+                name = node.this if isinstance(node, exp.Column) else node
+                rows |= self.rows_of(
+                    exp.column(name.copy() if isinstance(name, exp.Expression) else name), scope, JOIN
+                )
+        group = select.args.get("group")
+        if group is not None:
+            rows |= self._positional_rows(group.expressions, out, GROUP_BY)
+            rows |= self.rows_of(group, scope, GROUP_BY)
+        for key in ("having", "qualify"):
+            clause = select.args.get(key)
+            if clause is not None:
+                rows |= self.rows_of(clause.this, scope, FILTER)
+        if select.args.get("order") is not None:
+            rows |= self._sorted_by(select.args["order"], out, scope)
+        return frozenset(rows)
+
+    def rows_of(self, expr: exp.Expression, scope: Scope, subtype: str) -> Rows:
+        """The dataset columns ``expr`` reads, as row-deciding columns of ``subtype``, plus the row-deciding
+        columns of the subqueries inside it (``WHERE id IN (SELECT ... WHERE ...)``)."""
+        saved, self._inherited = self._inherited, IDENTITY
+        collected: list[Rows] = []
+        outer, self._subquery_rows = self._subquery_rows, collected
+        try:
+            deps = self.expr_deps(expr, scope)
+        finally:
+            self._inherited, self._subquery_rows = saved, outer
+        rows = {(d, subtype) for d in deps if d.column != "*"}
+        for inner in collected:
+            rows |= inner
+        return frozenset(rows)
+
+    def _positional_rows(self, items: Sequence[exp.Expression], out: list[OutCol], subtype: str) -> Rows:
+        """``GROUP BY 1`` / ``ORDER BY 2``: the deps of that output column."""
+        rows: set[tuple[ColumnRef, str]] = set()
+        for item in items:
+            node = item.this if isinstance(item, exp.Ordered) else item
+            if isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit():
+                index = int(node.this) - 1
+                if 0 <= index < len(out):
+                    rows |= {(d, subtype) for d in out[index].deps if d.column != "*"}
+        return frozenset(rows)
+
+    def _sorted_by(self, order: exp.Expression, out: list[OutCol], scope: Scope | None = None) -> Rows:
+        """ORDER BY: positions and output names read the output columns, other expressions the sources."""
+        rows: set[tuple[ColumnRef, str]] = set(self._positional_rows(order.expressions, out, SORT))
+        by_name = {c.name.lower(): c for c in out}
+        for item in order.expressions:
+            node = item.this if isinstance(item, exp.Ordered) else item
+            if (
+                isinstance(node, exp.Column)
+                and not node.args.get("table")
+                and ident(node.this).lower() in by_name
+            ):
+                rows |= {(d, SORT) for d in by_name[ident(node.this).lower()].deps if d.column != "*"}
+            elif scope is not None and not isinstance(node, exp.Literal):
+                rows |= self.rows_of(node, scope, SORT)
+        return frozenset(rows)
 
     def using_columns(self, select: exp.Select, scope: Scope, by_item: dict[int, Source]) -> None:
         """``a JOIN b USING (k)``: an unqualified ``k`` reads ``b.k`` and the ``k`` of the items joined
@@ -601,6 +722,8 @@ class StatementWalker:
                 for col in self.query_columns(node, scope):
                     deps.update(col.deps)
                     self._inherited = stronger(self._inherited, stronger(col.transformation, TRANSFORMATION))
+                if self._subquery_rows is not None:
+                    self._subquery_rows.append(self.last_rows)
                 continue
             if isinstance(node, exp.Window) and isinstance(node.args.get("alias"), exp.Identifier):
                 named = self.named_window(ident(node.args["alias"]), scope)  # OVER w ... WINDOW w AS (...)
