@@ -196,7 +196,10 @@ class SqlExtractor(BaseExtractor):
             source = source_for_hook(self.operator.get_db_hook())
         except Exception as exc:
             status.fail(f"cannot resolve the connection's hook: {type(exc).__name__}: {str(exc)[:200]}")
-            return OperatorLineage(run_facets={FACET_KEY: status.facet(Budget(0), None)})
+            status.warn(None)
+            return OperatorLineage(
+                run_facets={"extractionError": status.error_facet(), FACET_KEY: status.facet(Budget(0), None)}
+            )
         budget = Budget(conf.extraction_timeout())
         if not sql:  # row-insert / bulk-load operators: the named table is the output
             return self._table_output(source, str(table), status, budget)
@@ -228,11 +231,29 @@ def _has_own_lineage_methods(operator: Any) -> bool:
     return False
 
 
+#: a parser error quoting a piece of the SQL (sqlglot: ``Error tokenizing '<some characters>'``): cut off
+#: mid-literal, the piece defeats redaction (a secret whose keyword fell before the cut, half a literal)
+_QUOTED_SQL_IN_ERROR = re.compile(r"(?P<head>Error tokenizing)\s+'.*'", re.DOTALL)
+
+
+def redact_message(text: str) -> str:
+    """An error text fit for an event or a log line: driver and parser errors quote DSNs and SQL, so the
+    quoted SQL is dropped (the ``sql`` facet has it, redacted), and credentials are redacted as in the ``sql``
+    facet (literals masked too with ``mask_sql_literals``)."""
+    from airflow_lineage_provider.sql.redact import redact_sql
+
+    text = _QUOTED_SQL_IN_ERROR.sub(lambda m: f"{m.group('head')} the statement", text)
+    return redact_sql(text, mask_literals=conf.mask_sql_literals())
+
+
 class Status:
     """Accumulates the outcome of one extraction into the ``sqlExtraction`` facet."""
 
     def __init__(self) -> None:
         self.reasons: list[str] = []
+        #: the reasons that are errors (lookup failed, budget spent ...), not limits of a source: they also go
+        #: into the ``extractionError`` facet and the one warning line
+        self.errors: list[str] = []
         self.failed = False
         self.partial = False
         self.schema_source = "none"
@@ -241,16 +262,37 @@ class Status:
 
     def fail(self, reason: str) -> None:
         self.failed = True
-        self._add(reason)
+        self.errors.append(self._add(reason))
 
-    def degrade(self, reason: str) -> None:
+    def degrade(self, reason: str, *, error: bool = False) -> None:
         self.partial = True
-        self._add(reason)
+        added = self._add(reason)
+        if error:
+            self.errors.append(added)
 
-    def _add(self, reason: str) -> None:
-        from airflow_lineage_provider.sql.redact import redact_uri_credentials
+    def _add(self, reason: str) -> str:
+        safe = redact_message(reason)
+        self.reasons.append(safe)
+        return safe
 
-        self.reasons.append(redact_uri_credentials(reason))  # driver errors may quote a DSN
+    def error_facet(self, statement_errors: Sequence[Any] = (), total: int = 1) -> Any:
+        """The ``extractionError`` facet for the statements that failed and this status's errors."""
+        from openlineage.client.facet_v2 import extraction_error_run as ee
+
+        errors = [*statement_errors, *(ee.Error(errorMessage=e[:1000], stackTrace=None) for e in self.errors)]
+        return ee.ExtractionErrorRunFacet(
+            totalTasks=max(total + len(self.errors), 1),
+            failedTasks=max(len(errors), 1),
+            errors=errors,
+            producer=_producer(),
+        )
+
+    def warn(self, dialect: str | None) -> None:
+        """The one warning line of an extraction that met errors (none when it met none)."""
+        if self.errors:
+            log.warning(
+                "lineage: SQL extraction (%s) incomplete: %s", dialect or "?", "; ".join(self.errors)[:1000]
+            )
 
     def facet(self, budget: Budget, dialect: str | None) -> SqlExtractionRunFacet:
         status = "failed" if self.failed else "partial" if self.partial else "ok"
@@ -285,13 +327,17 @@ class Extraction:
         if lineage is not None:
             columns = self._schemas(lineage)
             if columns and self.budget.expired:
-                status.degrade("extraction budget spent before the schemas could be applied")
+                status.degrade("extraction budget spent before the schemas could be applied", error=True)
             elif columns:
                 lineage = self._analyze(columns) or lineage
         if lineage is None:
+            status.warn(source.dialect)
             return OperatorLineage(
                 job_facets=self._job_facets(),
-                run_facets={FACET_KEY: status.facet(self.budget, source.dialect)},
+                run_facets={
+                    "extractionError": status.error_facet(),
+                    FACET_KEY: status.facet(self.budget, source.dialect),
+                },
             )
         status.statements = len(lineage.statements)
         for error in lineage.errors:
@@ -303,8 +349,9 @@ class Extraction:
         inputs, outputs = self._datasets(lineage, columns)
         job_facets = self._job_facets()
         run_facets: dict[str, Any] = {}
-        if lineage.errors:
+        if lineage.errors or status.errors:
             run_facets["extractionError"] = self._error_facet(lineage)
+        status.warn(source.dialect)
         run_facets[FACET_KEY] = status.facet(self.budget, source.dialect)  # last: durationMs covers all
         return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=run_facets, job_facets=job_facets)
 
@@ -335,7 +382,7 @@ class Extraction:
         except BudgetExceeded:
             reason = f"SQL analysis exceeded the extraction budget ({conf.extraction_timeout()}s)"
             if columns:
-                self.status.degrade(reason + "; column lineage without table schemas")
+                self.status.degrade(reason + "; column lineage without table schemas", error=True)
             else:
                 self.status.fail(reason)
             return None
@@ -368,8 +415,8 @@ class Extraction:
         self._moved = result.moved
         status.round_trips = result.round_trips
         status.schema_source = "database" if result.round_trips else ("cache" if result.columns else "none")
-        if result.error:
-            status.degrade(result.error)
+        if result.error:  # a source without lookup is a limit; a lookup that failed or timed out an error
+            status.degrade(result.error, error=result.round_trips > 0 or self.budget.expired)
         return result.columns
 
     def _dataset_id(self, table: TableRef) -> DatasetId:
@@ -434,7 +481,9 @@ class Extraction:
     ) -> dict[TableRef, Any]:
         """``columnLineage`` per output table; edges into ``guessed`` targets and ``*`` edges are left out.
 
-        Column names take the catalog's spelling (``spell``), so they match the schema facets' fields.
+        Column names take the catalog's spelling (``spell``), so they match the schema facets' fields. The
+        columns that decide which rows are written (``lineage.indirect``) go to the facet's ``dataset`` list
+        as INDIRECT transformations (FILTER, JOIN, GROUP_BY, SORT).
         """
         from openlineage.client.facet_v2 import column_lineage_dataset as cl
 
@@ -463,15 +512,30 @@ class Extraction:
                         transformations=[cl.Transformation(type="DIRECT", subtype=edge.transformation)],
                     )
                 )
-        return {
-            table: cl.ColumnLineageDatasetFacet(
-                fields={column: cl.Fields(inputFields=inputs) for column, inputs in fields.items() if inputs},
-                dataset=None,
-                producer=producer,
-            )
-            for table, fields in per_table.items()
-            if any(fields.values())
-        }
+        shaped: dict[TableRef, dict[tuple[str, str, str], list[Any]]] = {}
+        for row in lineage.indirect:  # columns that filter, join, group or sort the rows written
+            if row.input.table is None or row.input.column == "*":
+                continue
+            ident = self._dataset_id(row.input.table)
+            key = (ident.namespace, ident.name, spell(row.input.table, row.input.column))
+            kinds = shaped.setdefault(row.output, {}).setdefault(key, [])
+            kinds.append(cl.Transformation(type="INDIRECT", subtype=row.subtype))
+        facets: dict[TableRef, Any] = {}
+        for table in dict.fromkeys([*per_table, *shaped]):
+            direct = {
+                column: cl.Fields(inputFields=inputs)
+                for column, inputs in per_table.get(table, {}).items()
+                if inputs
+            }
+            dataset = [
+                cl.InputField(namespace=ns, name=name, field=field, transformations=kinds)
+                for (ns, name, field), kinds in shaped.get(table, {}).items()
+            ]
+            if direct or dataset:
+                facets[table] = cl.ColumnLineageDatasetFacet(
+                    fields=direct, dataset=dataset or None, producer=producer
+                )
+        return facets
 
     def _job_facets(self) -> dict[str, Any]:
         from openlineage.client.facet_v2 import sql_job
@@ -482,20 +546,25 @@ class Extraction:
         return {"sql": sql_job.SQLJobFacet(query=query, dialect=self.source.dialect, producer=_producer())}
 
     def _error_facet(self, lineage: SqlLineage) -> Any:
+        """``extractionError``: the statements that failed (messages redacted: parser errors quote the SQL)
+        and the errors of the extraction itself (schema lookup, budget)."""
         from openlineage.client.facet_v2 import extraction_error_run as ee
 
         failed = [(i, s) for i, s in enumerate(lineage.statements) if s.errors]
         errors = [
-            ee.Error(errorMessage="; ".join(s.errors)[:1000], stackTrace=None, task=None, taskNumber=i)
+            ee.Error(
+                errorMessage=redact_message("; ".join(s.errors))[:1000],
+                stackTrace=None,
+                task=None,
+                taskNumber=i,
+            )
             for i, s in failed
         ]
-        errors = errors or [ee.Error(errorMessage=e[:1000], stackTrace=None) for e in lineage.errors]
-        return ee.ExtractionErrorRunFacet(
-            totalTasks=max(len(lineage.statements), 1),
-            failedTasks=max(len(failed), 1),
-            errors=errors,
-            producer=_producer(),
-        )
+        if not errors:
+            errors = [
+                ee.Error(errorMessage=redact_message(e)[:1000], stackTrace=None) for e in lineage.errors
+            ]
+        return self.status.error_facet(errors, len(lineage.statements))
 
 
 _EXPLICIT_INSERT_COLUMNS = re.compile(
