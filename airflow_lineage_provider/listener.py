@@ -107,7 +107,8 @@ def dag_run_info(dag_run: Any, dag: Any = None) -> DagRunInfo:
         dag, ("dag_id", "description", "owner", "tags", "catchup", "max_active_runs", "max_active_tasks")
     )
     schedule = getattr(getattr(dag, "timetable", None), "summary", None) or getattr(dag, "schedule", None)
-    if isinstance(schedule, str) and schedule:  # SerializedDAG: timetable summary; SDK DAG: schedule string
+    # SerializedDAG: timetable summary; SDK DAG: schedule string; no schedule ("None") is left out on both
+    if isinstance(schedule, str) and schedule and schedule != "None":
         dag_attrs["schedule"] = schedule
     run_attrs = _attributes(
         dag_run,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_lineage_provider import PRODUCER
 from airflow_lineage_provider.quality.evaluation import GateResult
 
 
@@ -32,6 +33,7 @@ def input_facets(result: GateResult, *, sql: str | None = None) -> dict[str, Any
             c.column: ColumnMetrics(nullCount=c.null_count, count=c.rows - c.null_count, quantiles=None)
             for c in result.columns
         },
+        producer=PRODUCER,
     )
     assertions = [
         Assertion(
@@ -71,5 +73,5 @@ def input_facets(result: GateResult, *, sql: str | None = None) -> dict[str, Any
         )
     return {
         "dataQualityMetrics": metrics,
-        "dataQualityAssertions": DataQualityAssertionsDatasetFacet(assertions=assertions),
+        "dataQualityAssertions": DataQualityAssertionsDatasetFacet(assertions=assertions, producer=PRODUCER),
     }

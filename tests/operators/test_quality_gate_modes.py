@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from gate_helpers import ORDERS, Repairer, gate_xcom, pg_execute, sqlite_execute, ti_states
 
+from airflow_lineage_provider import PRODUCER
 from airflow_lineage_provider.naming import dataset_for_table
 
 pytestmark = pytest.mark.airflow
@@ -24,6 +25,7 @@ def _check_gate_event(event: dict[str, Any], *, namespace: str, name: str, succe
     facets = dataset["inputFacets"]
     metrics = facets["dataQualityMetrics"]
     assertions = facets["dataQualityAssertions"]["assertions"]
+    assert metrics["_producer"] == facets["dataQualityAssertions"]["_producer"] == PRODUCER
     assert all(a["success"] for a in assertions if a["severity"] == "error") == success
     return metrics
 
