@@ -209,6 +209,9 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int
         _analyze_tree(tree, piece, state)
 
 
+_TOKENIZER_QUOTE = re.compile(r"Error tokenizing\s+'.*", re.DOTALL)
+
+
 def _parse(sql: str, read: str) -> tuple[list[Any] | None, str]:
     import sqlglot
 
@@ -218,6 +221,8 @@ def _parse(sql: str, read: str) -> tuple[list[Any] | None, str]:
         return None, "statement too deeply nested to parse"
     except Exception as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        # the tokenizer quotes the SQL where it stopped: cut mid-literal, that piece defeats redaction
+        first = _TOKENIZER_QUOTE.sub("Error tokenizing the statement", first)
         return None, f"could not parse statement: {first[:200]}"
 
 

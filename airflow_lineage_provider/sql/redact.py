@@ -18,14 +18,18 @@ _URI_CREDENTIALS = re.compile(
     r"(?P<head>(?<![A-Za-z0-9+.\-])[A-Za-z0-9+.\-]+://[^\s:/@'\"]*):(?P<secret>[^\s/'\"]+)@"
 )
 
-_QUOTED = r"(?:'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\$\$.*?\$\$)"
+#: a quoted value; a backslash escapes the next character (MySQL, BigQuery, Snowflake): where it does not,
+#: the value reads on to a later quote, which masks more than needed, never less
+_QUOTED = r"(?:'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"|\$\$.*?\$\$)"
 #: keyword (optionally followed by = or BY / WITH) then a quoted or bare secret value
 _SECRET_OPTIONS = re.compile(
     r"(?P<key>\b(?:PASSWORD|IDENTIFIED\s+(?:BY|WITH\s+\w+\s+BY)|AWS_SECRET_ACCESS_KEY|AWS_SECRET_KEY"
     r"|AWS_KEY_ID|AWS_ACCESS_KEY_ID|AWS_TOKEN|AWS_SESSION_TOKEN|SECRET_ACCESS_KEY|ACCESS_KEY_ID|SESSION_TOKEN"
     r"|AZURE_SAS_TOKEN|SAS_TOKEN|MASTER_KEY|SECRET|CREDENTIALS|CREDENTIAL|ACCESS_KEY|PRIVATE_KEY|TOKEN"
     r"|IAM_ROLE|ENCRYPTION_KEY|KMS_KEY_ID|CLIENT_SECRET|ACCOUNT_KEY)\b\s*(?:=\s*|\s+)?)"
-    r"(?P<value>" + _QUOTED + r"|(?![(=])[^\s,;()]+)",
+    r"(?P<value>"
+    + _QUOTED
+    + r"|(?![(=])[^\s,;()'\"]+)",  # a bare value ends at a quote: it may close a literal
     re.IGNORECASE | re.DOTALL,
 )
 #: key=value secrets inside connection strings ("...;Password=abc;...", "password=abc host=...")

@@ -68,3 +68,26 @@ def test_mask_literals() -> None:
 )
 def test_redact_uri_credentials(text: str, expected: str) -> None:
     assert redact_uri_credentials(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "secret"),
+    [
+        ("SELECT 'password=pw5501', 'lit7702', x FROM customer", "pw5501"),  # a bare value inside a literal
+        ("CREATE USER u IDENTIFIED BY 'S3cret\\'Pw4403'", "Pw4403"),  # MySQL backslash-escaped quote
+    ],
+)
+def test_a_secret_next_to_a_quote_does_not_unbalance_the_text(sql: str, secret: str) -> None:
+    """A bare secret value ends at a quote (it may close the literal it sits in), and a quoted one reads
+    backslash escapes: otherwise part of the secret, or the next literal under mask_literals, leaks."""
+    for masked in (redact_sql(sql), redact_sql(sql, mask_literals=True)):
+        assert secret not in masked, masked
+    assert "lit7702" not in redact_sql(sql, mask_literals=True)
+
+
+def test_parse_errors_do_not_quote_the_sql() -> None:
+    """The tokenizer quotes the SQL where it stopped, cut mid-literal: no redaction can read that piece."""
+    from airflow_lineage_provider.sql import analyze
+
+    result = analyze("SELECT 'password=pw9901, [x FROM customer", "postgres")
+    assert result.errors and not any("pw9901" in e for e in result.errors), result.errors
