@@ -309,31 +309,42 @@ def _match(
         return text.lower() if fold else text
 
     databases = {norm(table.database) for table in tables if table.database}
-    by_table: dict[tuple[str, str], list[Column]] = {}
+    # rows by (schema, table) as matched, then by the catalog's own spelling: on a case-sensitive MySQL
+    # server `Orders` and `orders` are two tables that match the same folded name
+    spelled: dict[tuple[str, str], dict[tuple[str, str], list[Column]]] = {}
     for catalog, schema, table, column, type_ in rows:
         if catalog and kind not in ("mysql", "sqlite") and databases and norm(catalog) not in databases:
             continue  # same schema.table name in another database than the one asked for
-        by_table.setdefault((norm(schema), norm(table)), []).append(
+        variants = spelled.setdefault((norm(schema), norm(table)), {})
+        variants.setdefault(("" if schema is None else str(schema), str(table)), []).append(
             Column(str(column), str(type_).lower() if type_ else None)
         )
+
+    def columns_of(key: tuple[str, str], table: TableRef) -> list[Column] | None:
+        variants = spelled.get(key)
+        if not variants:
+            return None
+        if len(variants) == 1:
+            return next(iter(variants.values()))
+        exact = [cols for (_, tname), cols in variants.items() if tname == table.name]
+        return exact[0] if len(exact) == 1 else None  # several spellings, none as written: ambiguous
+
     result: dict[str, Columns] = {}
     moved: dict[str, TableRef] = {}
     for table in tables:
         name = norm(table.name)
         if table.schema or kind == "sqlite":
             schema = norm(table.schema or table.database or "main")
-            columns = by_table.get((schema, name))
+            columns = columns_of((schema, name), table)
             if columns is None and default_schema and table.schema == default_schema:
                 asked = {norm(t.schema) for t in tables if norm(t.name) == name}  # rows asked by name
-                elsewhere = [
-                    (s, cols) for (s, tname), cols in by_table.items() if tname == name and s not in asked
-                ]
+                elsewhere = [(s, tname) for (s, tname) in spelled if tname == name and s not in asked]
                 if len(elsewhere) == 1:  # so the one visible on the search path
-                    columns = elsewhere[0][1]
+                    columns = columns_of(elsewhere[0], table)
                     moved[table.qualified] = dataclasses.replace(table, schema=elsewhere[0][0])
         else:  # unqualified: only if exactly one schema has it
-            candidates = [cols for (_, tname), cols in by_table.items() if tname == name]
-            columns = candidates[0] if len(candidates) == 1 else None
+            candidates = [key for key in spelled if key[1] == name]
+            columns = columns_of(candidates[0], table) if len(candidates) == 1 else None
         if columns:
             result[table.qualified] = tuple(columns)
     return result, moved

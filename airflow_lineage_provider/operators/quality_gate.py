@@ -614,11 +614,14 @@ class QualityGateOperator(BaseOperator, SkipMixin):
 
     def _dataset_id(self) -> Any:
         from airflow_lineage_provider.naming import dataset_for_table
-        from airflow_lineage_provider.sql import TableRef
+        from airflow_lineage_provider.sql import TableRef, dialect_for_conn_type
+        from airflow_lineage_provider.sql.names import keeps_table_case
 
-        names = [p.text if p.quoted else p.text.lower() for p in self._table_parts()]
+        conn = self._get_connection()
+        keep = keeps_table_case(dialect_for_conn_type(conn.conn_type))  # named as the SQL extractor names it
+        names = [p.text if p.quoted or keep else p.text.lower() for p in self._table_parts()]
         padded: list[str | None] = [None] * (3 - len(names)) + list(names)
-        return dataset_for_table(self._get_connection(), TableRef(padded[2] or "", padded[1], padded[0]))
+        return dataset_for_table(conn, TableRef(padded[2] or "", padded[1], padded[0]))
 
     def _lineage(self) -> OperatorLineage:
         from openlineage.client.event_v2 import InputDataset

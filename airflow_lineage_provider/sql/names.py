@@ -53,16 +53,24 @@ def ident(node: Any) -> str:
     return node.name.lower() if hasattr(node, "name") else str(node).lower()
 
 
-#: dialects whose table names are case-sensitive even unquoted (BigQuery datasets and tables): dataset
-#: names keep the case written; columns, aliases and CTE names still match case-insensitively
-_CASE_SENSITIVE_TABLES = {"bigquery"}
+#: dialects whose table names are case-sensitive even unquoted (BigQuery datasets and tables; MySQL and
+#: MariaDB databases and tables, on the usual Linux servers): dataset names keep the case written; columns,
+#: aliases and CTE names still match case-insensitively
+_CASE_SENSITIVE_TABLES = {"bigquery", "mysql"}
+
+
+def keeps_table_case(dialect: str | None) -> bool:
+    """Whether unquoted database and table names keep the case written in ``dialect``."""
+    return (dialect or "").lower() in _CASE_SENSITIVE_TABLES
+
+
 _keep_table_case: ContextVar[bool] = ContextVar("keep_table_case", default=False)
 
 
 @contextmanager
 def table_case_of(dialect: str | None) -> Iterator[None]:
     """Within this block, :func:`table_ref` keeps unquoted table-name case where ``dialect`` does."""
-    token = _keep_table_case.set((dialect or "").lower() in _CASE_SENSITIVE_TABLES)
+    token = _keep_table_case.set(keeps_table_case(dialect))
     try:
         yield
     finally:
