@@ -134,8 +134,10 @@ class Dataset:
 @dataclass(frozen=True)
 class ColumnEdge:
     source: FieldKey
-    target: FieldKey
+    target: FieldKey  # field "": the whole dataset (a column that decides which rows it gets)
     kind: str  # IDENTITY | TRANSFORMATION | AGGREGATION | INDIRECT
+    #: INDIRECT subtypes (FILTER, JOIN, GROUP_BY, SORT ...), for the tooltip
+    detail: str = ""
 
 
 @dataclass
@@ -257,6 +259,21 @@ def _add_column_lineage(graph: LineageGraph, target: NodeKey, ds: Mapping[str, A
             graph.datasets.setdefault(source, Dataset(source)).add_field(column)
             kind = _edge_kind(input_field, spec.get("transformationType"))
             graph.column_edges.add(ColumnEdge((source, column), (target, out_field), kind))
+    # the facet's dataset list: columns that decide which rows the dataset gets (INDIRECT lineage)
+    for input_field in _objs(_obj(_obj(ds.get("facets")).get("columnLineage")).get("dataset")):
+        subtypes = sorted(
+            {
+                str(t.get("subtype") or "INDIRECT")
+                for t in _objs(input_field.get("transformations"))
+                if t.get("type") == "INDIRECT"
+            }
+        )
+        if not subtypes:
+            continue
+        source = _dataset_key(input_field)
+        column = str(input_field.get("field", ""))
+        graph.datasets.setdefault(source, Dataset(source)).add_field(column)
+        graph.column_edges.add(ColumnEdge((source, column), (target, ""), "INDIRECT", ", ".join(subtypes)))
 
 
 def _update_run(graph: LineageGraph, event: Mapping[str, Any], job: NodeKey) -> None:
@@ -357,9 +374,11 @@ def summary(graph: LineageGraph, *, source: str | None = None) -> str:
         lines.append(f"  {_tty(job[2]):<{width}}  {runs[-1].state + tries:<10}{flow}".rstrip())
     if len(jobs) > len(shown):
         lines.append(f"  ... and {len(jobs) - len(shown)} more jobs (all are in the picture's run table)")
+    direct = [e for e in graph.column_edges if e.target[1]]
+    deciding = len(graph.column_edges) - len(direct)
     lines.append(
-        f"datasets: {len(graph.datasets)}  table edges: {len(graph.edges)}  "
-        f"column edges: {len(graph.column_edges)}"
+        f"datasets: {len(graph.datasets)}  table edges: {len(graph.edges)}  column edges: {len(direct)}"
+        + (f"  row-deciding columns: {deciding}" if deciding else "")
     )
     gated = graph.gated()
     if not gated:
@@ -668,10 +687,15 @@ def render_svg(graph: LineageGraph, *, fit_width: bool = False) -> str:
         a, b = src.anchor(edge.source[1], "right"), dst.anchor(edge.target[1], "left")
         dash = EDGE_DASH.get(edge.kind, "")
         src_name, dst_name = short_name(edge.source[0][2]), short_name(edge.target[0][2])
-        tip = f"{src_name}.{edge.source[1]} -> {dst_name}.{edge.target[1]} ({edge.kind})"
+        tip = (
+            f"{src_name}.{edge.source[1]} -> {dst_name}.{edge.target[1]} ({edge.kind})"
+            if edge.target[1]
+            else f"{src_name}.{edge.source[1]} decides the rows of {dst_name} ({edge.detail or edge.kind})"
+        )
         parts.append(
             f'<path class="coledge" d="{_curve(a, b)}" stroke="{colour_of[edge.target[0]]}"'
             + (f' stroke-dasharray="{dash}"' if dash else "")
+            + ("" if edge.target[1] else ' stroke-opacity="0.6"')  # rows, not values: drawn fainter
             + f"><title>{_esc(tip)}</title></path>"
         )
     parts.append("</g>")
@@ -682,12 +706,12 @@ def render_svg(graph: LineageGraph, *, fit_width: bool = False) -> str:
             if key[0] == "dataset"
             else _job_svg(box, jobs.get(key, []))
         )
-    parts.extend(_legend(MARGIN, legend_y + 10))
+    parts.extend(_legend(MARGIN, legend_y + 10, rows=any(not e.target[1] for e in graph.column_edges)))
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-def _legend(x: float, y: float) -> list[str]:
+def _legend(x: float, y: float, *, rows: bool = False) -> list[str]:
     out = []
     for state in ("COMPLETE", "RUNNING", "FAIL"):
         stroke, fill = STATE_COLOURS[state]
@@ -703,6 +727,13 @@ def _legend(x: float, y: float) -> list[str]:
         )
         out.append(_text(x + 36, y + 11, f"column {kind.lower()}", "legend"))
         x += 170
+    if rows:  # INDIRECT: a column that decides which rows a table gets, drawn into the table's header
+        out.append(
+            f'<path d="M{x},{y + 7} h30" stroke="#7b1fa2" stroke-width="1.6" fill="none" '
+            f'stroke-dasharray="{EDGE_DASH["INDIRECT"]}" stroke-opacity="0.6"/>'
+        )
+        out.append(_text(x + 36, y + 11, "decides rows", "legend"))
+        x += 140
     for verdict in ("pass", "warn", "fail"):
         out.append(
             _text(

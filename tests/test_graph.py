@@ -465,3 +465,41 @@ def test_a_rotated_file_and_the_current_one_make_one_picture(
     assert cli.main(["graph", str(older), str(newer), "-o", str(split)]) == 0
     assert split.read_text() == whole.read_text()
     assert "events.jsonl.1, " in capsys.readouterr().out
+
+
+def test_row_deciding_columns_are_drawn_into_the_table_header(tmp_path: Path) -> None:
+    """The columnLineage facet's ``dataset`` list (INDIRECT: FILTER, JOIN ...) becomes one edge per input
+    column into the written table itself, counted apart from the column edges."""
+    facet = _col_lineage({"id": [("raw_orders", "id", "IDENTITY")]})
+    facet["dataset"] = [
+        {
+            "namespace": NS,
+            "name": "/data/orders.db.main.raw_orders",
+            "field": "status",
+            "transformations": [
+                {"type": "INDIRECT", "subtype": "FILTER"},
+                {"type": "INDIRECT", "subtype": "SORT"},
+            ],
+        },
+        {
+            "namespace": NS,
+            "name": "/data/orders.db.main.raw_customers",
+            "field": "id",
+            "transformations": [{"type": "INDIRECT", "subtype": "JOIN"}],
+        },
+    ]
+    complete = _event(
+        "COMPLETE",
+        "p.t",
+        "01900000-0000-7000-8000-000000000001",
+        1,
+        inputs=[_ds("raw_orders"), _ds("raw_customers")],
+        outputs=[_ds("clean", ["id"], columnLineage=facet)],
+    )
+    ol_schema.validate(complete)
+    g = graph.build_graph([complete], 0)
+    rows = sorted((e.source[1], e.detail) for e in g.column_edges if not e.target[1])
+    assert rows == [("id", "JOIN"), ("status", "FILTER, SORT")]
+    assert "column edges: 1  row-deciding columns: 2" in graph.summary(g)
+    svg = graph.render_svg(g)
+    assert "main.raw_orders.status decides the rows of main.clean (FILTER, SORT)" in svg

@@ -42,7 +42,9 @@ def test_demo_runs_the_pipeline_and_writes_the_picture(tmp_path: Path) -> None:
     assert "demo: DAG run success" in out
     assert "OpenLineage events: 14 (COMPLETE 7, START 7)" in out
     assert "quality gate on orders_enriched: WARN, 11 rows" in out
-    assert re.search(r"^datasets: 5  table edges: 10  column edges: \d+$", out, re.M)
+    assert re.search(
+        r"^datasets: 5  table edges: 10  column edges: \d+  row-deciding columns: \d+$", out, re.M
+    )
     picture = Path(re.search(r"^lineage picture: (.+)$", out, re.M)[1])  # type: ignore[index]
     events_file = home / "lineage" / "events.jsonl"
     assert picture == events_file.with_name("lineage.html") and picture.is_file()
