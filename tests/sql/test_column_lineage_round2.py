@@ -3,24 +3,12 @@ named windows, Hive partitions, T-SQL OUTPUT INTO and upserts (second review).""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from airflow_lineage_provider.sql import analyze
 
-
-def _edges(sql: str, dialect: str, **kwargs: Any) -> dict[str, tuple[set[str], str]]:
-    res = analyze(sql, dialect, **kwargs)
-    assert not res.errors, res.errors
-    return {
-        c.output.qualified: ({i.qualified for i in c.inputs}, c.transformation) for c in res.column_lineage
-    }
-
-
-def _plain(sql: str, dialect: str, **kwargs: Any) -> dict[str, set[str]]:
-    return {k: v[0] for k, v in _edges(sql, dialect, **kwargs).items()}
-
+from .readers import edges as _edges
+from .readers import plain as _plain
 
 SALES = {"sales": ["region", "month", "amt"], "wide": ["id", "a1", "a2", "a3"]}
 

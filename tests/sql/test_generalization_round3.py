@@ -4,29 +4,13 @@ readers with options, T-SQL ``db..t`` and four-part names, BigQuery LOAD DATA, T
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from airflow_lineage_provider.sql import analyze
 
-
-def _tables(sql: str, dialect: str, **kwargs: Any) -> tuple[list[str], list[str]]:
-    res = analyze(sql, dialect, **kwargs)
-    assert not res.errors, res.errors
-    return sorted(t.qualified for t in res.inputs), sorted(t.qualified for t in res.outputs)
-
-
-def _edges(sql: str, dialect: str, **kwargs: Any) -> dict[str, tuple[set[str], str]]:
-    res = analyze(sql, dialect, **kwargs)
-    assert not res.errors, res.errors
-    return {
-        c.output.qualified: ({i.qualified for i in c.inputs}, c.transformation) for c in res.column_lineage
-    }
-
-
-def _plain(sql: str, dialect: str, **kwargs: Any) -> dict[str, set[str]]:
-    return {k: v[0] for k, v in _edges(sql, dialect, **kwargs).items()}
+from .readers import edges as _edges
+from .readers import plain as _plain
+from .readers import tables as _tables
 
 
 # ---------------------------------------------------------------------- COPY

@@ -97,7 +97,7 @@ def test_a_long_comment_does_not_count_against_the_size_limit() -> None:
     ids=["long-name", "unterminated-literal"],
 )
 def test_the_create_as_rewrite_stays_linear(sql: str) -> None:
-    """The vendor CREATE ... AS rewrite is tried on every CREATE the parser rejects: no backtracking blow-up."""
+    """The vendor CREATE ... AS rewrite runs on every CREATE the parser rejects: no backtracking blow-up."""
     import time
 
     started = time.perf_counter()

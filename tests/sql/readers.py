@@ -1,0 +1,28 @@
+"""Small readers of ``analyze()`` results for exact, table-driven assertions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_lineage_provider.sql import analyze
+
+
+def tables(sql: str, dialect: str, **kwargs: Any) -> tuple[list[str], list[str]]:
+    """Sorted qualified (inputs, outputs); the analysis must report no error."""
+    res = analyze(sql, dialect, **kwargs)
+    assert not res.errors, res.errors
+    return sorted(t.qualified for t in res.inputs), sorted(t.qualified for t in res.outputs)
+
+
+def edges(sql: str, dialect: str, **kwargs: Any) -> dict[str, tuple[set[str], str]]:
+    """``{output column: ({input columns}, transformation)}``; the analysis must report no error."""
+    res = analyze(sql, dialect, **kwargs)
+    assert not res.errors, res.errors
+    return {
+        c.output.qualified: ({i.qualified for i in c.inputs}, c.transformation) for c in res.column_lineage
+    }
+
+
+def plain(sql: str, dialect: str, **kwargs: Any) -> dict[str, set[str]]:
+    """``{output column: {input columns}}``."""
+    return {k: v[0] for k, v in edges(sql, dialect, **kwargs).items()}
