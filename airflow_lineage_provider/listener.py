@@ -640,7 +640,7 @@ class LineageListener:
             return
         info = dag_run_info(dag_run, dag)
         if not was_finished:  # else the terminal hook of its first finish reported them already
-            self._emit_never_ran(dag_run, info)
+            self._emit_never_ran(dag_run, info, dag)
         self._emit(
             build_dag_run_event(
                 event_type,
@@ -652,7 +652,7 @@ class LineageListener:
             )
         )
 
-    def _emit_never_ran(self, dag_run: Any, info: DagRunInfo) -> None:
+    def _emit_never_ran(self, dag_run: Any, info: DagRunInfo, dag: Any) -> None:
         """Events for tasks the scheduler ended without running them, which no task hook saw.
 
         Skipped (branching, trigger rules): START + COMPLETE. ``upstream_failed``: START + FAIL with an
@@ -664,7 +664,6 @@ class LineageListener:
         session = object_session(dag_run)
         kwargs = {"session": session} if session is not None else {}
         tis = dag_run.get_task_instances(state=["skipped", "upstream_failed"], **kwargs)
-        dag = getattr(dag_run, "dag", None)
         for ti in tis:
             state = _enum_value(ti.state)
             if state == "skipped" and ti.try_number and not _never_ran(ti):

@@ -57,12 +57,13 @@ def _mark(obj: Any, value: bool, fn: str) -> None:
             value, type="boolean", const=value, description=_DESCRIPTION.format(fn=fn, what="DAG")
         )
         return
-    tasks = _group_tasks(target)
+    tasks = _group_tasks(target, fn)
     if tasks is None and _is_task(target):
         tasks = [target]
     if tasks is None:
-        hint = f" (for a @task function, pass the called task: {fn}(load()))" if callable(obj) else ""
-        msg = f"{fn}() takes a DAG, a task, a TaskGroup or an XComArg, not {type(obj).__name__}{hint}"
+        msg = (
+            f"{fn}() takes a DAG, a task, a TaskGroup or an XComArg, not {type(obj).__name__}{_hint(obj, fn)}"
+        )
         raise TypeError(msg)
     for task in tasks:
         task.params[TASK_KEY] = Param(
@@ -84,12 +85,45 @@ def _is_task(obj: Any) -> bool:
     return hasattr(obj, "task_id") and hasattr(obj, "params")
 
 
-def _group_tasks(obj: Any) -> list[Any] | None:
+def _group_tasks(obj: Any, fn: str) -> list[Any] | None:
+    """The tasks of a TaskGroup (None for anything else); refused while the group's block is still open.
+
+    A group's mark is written into the params of the tasks it holds when the call runs: a task created
+    later in the same ``with TaskGroup(...)`` block would silently keep no mark.
+    """
     from airflow.sdk import TaskGroup
 
     if not isinstance(obj, TaskGroup):
         return None
+    if any(group is obj for group in _open_groups()):
+        msg = (
+            f"{fn}({obj.group_id!r}) is called inside the group's own block, where tasks created after it "
+            f"would get no mark; call {fn}() after the block (or mark single tasks)"
+        )
+        raise ValueError(msg)
     return list(obj.iter_tasks())
+
+
+def _open_groups() -> tuple[Any, ...]:
+    """The task groups whose ``with`` block is open now (Airflow's private context stack; () if it moved)."""
+    try:
+        from airflow.sdk.definitions._internal.contextmanager import TaskGroupContext
+
+        return tuple(getattr(TaskGroupContext, "_context", ()))
+    except Exception:
+        return ()
+
+
+def _hint(obj: Any, fn: str) -> str:
+    """How to pass what a decorated function makes, for a function passed instead."""
+    if not callable(obj):
+        return ""
+    code = getattr(obj, "__code__", None)
+    if code is not None and code.co_name == "factory" and code.co_filename.endswith("dag.py"):
+        return f" (for a @dag function, pass the DAG it returns: {fn}(my_dag()))"
+    if type(obj).__name__ == "_TaskGroupFactory":
+        return f" (for a @task_group function, pass the called group: {fn}(my_group()))"
+    return f" (for a @task function, pass the called task: {fn}(load()))"
 
 
 # --- the listener's side: read the marks (SDK and serialized DAGs alike) ------------------------------

@@ -136,10 +136,9 @@ def test_marking_a_disabled_dags_run_by_hand_sends_nothing(lineage_events, monke
 
 
 def test_the_marks_survive_serialization_and_stay_out_of_the_trigger_form():
+    from airflow.providers.standard.operators.empty import EmptyOperator
     from airflow.sdk import DAG
     from airflow.serialization.serialized_objects import DagSerialization
-
-    from airflow.providers.standard.operators.empty import EmptyOperator
 
     with DAG("lp_sel_serialized", schedule=None) as dag:
         task = EmptyOperator(task_id="t")
@@ -154,9 +153,8 @@ def test_the_marks_survive_serialization_and_stay_out_of_the_trigger_form():
 
 
 def test_a_task_ignores_the_copy_of_its_dags_mark_taken_when_it_was_created():
-    from airflow.sdk import DAG
-
     from airflow.providers.standard.operators.empty import EmptyOperator
+    from airflow.sdk import DAG
 
     with DAG("lp_sel_copy", schedule=None) as dag:
         disable_lineage(dag)
