@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
     discarded = not spec.is_default and transport.openlineage_disabled()
     if discarded:
         print(f"  DISCARDS EVERY EVENT       {transport.OPENLINEAGE_DISABLED_NOTE}")
+        transport.mark_disabled_warned()  # said here already: not again as a log line
 
     print("\nspool")
     try:

@@ -575,13 +575,16 @@ def create_emitter() -> Emitter:
     from airflow_lineage_provider.emission import transport
 
     spec = transport.resolve()
+    # openlineage-python's no-op transport (OPENLINEAGE_DISABLED=true) "delivers" by discarding: events
+    # spooled during an earlier outage must stay on disk until it is a real transport again
+    discarding = not spec.is_default and transport.openlineage_disabled()
     return Emitter(
         transport.build_lazy(spec, send_timeout=conf.send_timeout()),  # built by the send thread
         Spool(conf.spool_dir(), conf.spool_max_bytes()),
         queue_size=conf.queue_size(),
         send_timeout=conf.send_timeout(),
         flush_timeout=conf.flush_timeout(),
-        replay_on_success=conf.replay_on_success(),
+        replay_on_success=conf.replay_on_success() and not discarding,
         max_event_bytes=conf.max_event_bytes(),
         mask_sql_literals=conf.mask_sql_literals(),
         is_default_transport=spec.is_default,

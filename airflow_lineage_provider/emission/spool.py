@@ -473,6 +473,14 @@ def replay_command(args: argparse.Namespace) -> int:
                     print(f"{stamp}  unreadable ({type(exc).__name__})")
             print(f"{len(stamps)} event(s) in {spool.directory}; nothing sent (--dry-run)")
             return 0
+        from airflow_lineage_provider.emission import transport
+
+        if not transport.resolve().is_default and transport.openlineage_disabled():
+            print(
+                f"error: nothing replayed from {spool.directory}: {transport.OPENLINEAGE_DISABLED_NOTE}; "
+                "the spooled events stay on disk until then"
+            )
+            return 1
         emitter = get_emitter()
     except ConfigError as exc:
         print(f"error: {exc}")

@@ -201,6 +201,12 @@ def openlineage_disabled() -> bool:
     return os.getenv("OPENLINEAGE_DISABLED", "").strip().lower() == "true"
 
 
+def mark_disabled_warned() -> None:
+    """The OPENLINEAGE_DISABLED note was shown another way (doctor): no warning line for it."""
+    global _warned_disabled
+    _warned_disabled = True
+
+
 def _warn_disabled_once() -> None:
     global _warned_disabled
     if not _warned_disabled:

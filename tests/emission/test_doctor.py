@@ -169,3 +169,28 @@ def test_a_task_process_warns_once_that_openlineage_disabled_discards_its_events
         logger.removeHandler(handler)
     warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "OPENLINEAGE_DISABLED=true" in warnings[0], warnings
+
+
+def test_openlineage_disabled_never_empties_the_spool(
+    receiver, lineage_options, monkeypatch, capsys, tmp_path
+):
+    """Replay into openlineage-python's no-op transport would count every spooled event as delivered and
+    delete it: neither `airflow-lineage replay` nor a task process's background replay may run then."""
+    from airflow_lineage_provider.emission.emitter import create_emitter
+
+    rec = receiver("healthy")
+    lineage_options(transport=json.dumps(http_config(rec)))
+    spool = Spool(str(tmp_path / "spool"), 1 << 20)
+    spool.write(next_stamp(), {"eventType": "START"})
+    monkeypatch.setenv("OPENLINEAGE_DISABLED", "true")
+    assert main(["replay"]) == 1
+    assert "OPENLINEAGE_DISABLED=true" in capsys.readouterr().out
+    assert len(spool.names()) == 1
+    emitter = create_emitter()
+    try:
+        assert emitter.replay_on_success is False
+    finally:
+        emitter.close(0)
+    monkeypatch.delenv("OPENLINEAGE_DISABLED")
+    assert main(["replay"]) == 0  # once the variable is gone, the events go out
+    assert spool.names() == [] and len(rec.received()) == 1
