@@ -512,14 +512,15 @@ class Extraction:
                         transformations=[cl.Transformation(type="DIRECT", subtype=edge.transformation)],
                     )
                 )
-        shaped: dict[TableRef, dict[tuple[str, str, str], list[Any]]] = {}
-        for row in lineage.indirect:  # columns that filter, join, group or sort the rows written
+        # columns that filter, join, group or sort the rows written; one entry per dataset field and one
+        # transformation per subtype, also when two spellings of a column meet in the catalog's
+        shaped: dict[TableRef, dict[tuple[str, str, str], dict[str, None]]] = {}
+        for row in lineage.indirect:
             if row.input.table is None or row.input.column == "*":
                 continue
             ident = self._dataset_id(row.input.table)
             key = (ident.namespace, ident.name, spell(row.input.table, row.input.column))
-            kinds = shaped.setdefault(row.output, {}).setdefault(key, [])
-            kinds.append(cl.Transformation(type="INDIRECT", subtype=row.subtype))
+            shaped.setdefault(row.output, {}).setdefault(key, {})[row.subtype] = None
         facets: dict[TableRef, Any] = {}
         for table in dict.fromkeys([*per_table, *shaped]):
             direct = {
@@ -528,7 +529,12 @@ class Extraction:
                 if inputs
             }
             dataset = [
-                cl.InputField(namespace=ns, name=name, field=field, transformations=kinds)
+                cl.InputField(
+                    namespace=ns,
+                    name=name,
+                    field=field,
+                    transformations=[cl.Transformation(type="INDIRECT", subtype=k) for k in kinds],
+                )
                 for (ns, name, field), kinds in shaped.get(table, {}).items()
             ]
             if direct or dataset:

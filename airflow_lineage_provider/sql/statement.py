@@ -249,21 +249,9 @@ class StatementAnalyzer:
             self._rows.update((IndirectLineage(target, col, subtype), None) for col, subtype in rows)
 
     def _shape_dml(self, target: TableRef, tree: exp.Expression, scope: Scope) -> None:
-        """UPDATE / DELETE / MERGE: WHERE and WHEN conditions filter the rows written, ON joins them."""
-        where = tree.args.get("where")
-        if where is not None:
-            self._shape(target, self.walker.rows_of(where.this, scope, FILTER))
-        for join in tree.args.get("joins") or ():
-            if join.args.get("on") is not None:
-                self._shape(target, self.walker.rows_of(join.args["on"], scope, JOIN))
-        if tree.args.get("on") is not None:  # MERGE ... ON
-            self._shape(target, self.walker.rows_of(tree.args["on"], scope, JOIN))
-        whens = tree.args.get("whens")
-        for when in whens.expressions if whens is not None else ():
-            if when.args.get("condition") is not None:
-                self._shape(target, self.walker.rows_of(when.args["condition"], scope, FILTER))
-        for src in scope.sources:
-            self._shape(target, src.rows)
+        """UPDATE / DELETE / MERGE: WHERE and WHEN conditions filter the rows written, ON and the joins in
+        its FROM / USING / target (``UPDATE a JOIN b ON ...``) join them."""
+        self._shape(target, self.walker.dml_rows(tree, scope))
 
     def _nested_writes(self, tree: exp.Expression, result: Result) -> None:
         """PostgreSQL data-modifying CTEs (``WITH x AS (DELETE/UPDATE/INSERT ... RETURNING ...)``) write their
@@ -365,27 +353,49 @@ class StatementAnalyzer:
             else:
                 res.columns = self._query_edges(target, names, values)
             conflict = tree.args.get("conflict")
-            if isinstance(conflict, exp.OnConflict) and conflict.expressions:
-                res.columns = merge_edges(
-                    [*res.columns, *self._upsert_edges(tree, node, target, res.columns)]
-                )
+            if isinstance(conflict, exp.OnConflict):
+                upsert = self._upsert_scope(tree, node, target, res.columns)
+                if conflict.expressions:
+                    res.columns = merge_edges([*res.columns, *self._upsert_edges(tree, target, upsert)])
+                self._shape_upsert(target, conflict, upsert)
         finally:
             self.walker.pop_ctes(pushed)
         return res
 
-    def _upsert_edges(
+    def _upsert_scope(
         self, tree: exp.Insert, node: exp.Expression, target: TableRef, inserted: list[ColumnLineage]
-    ) -> list[ColumnLineage]:
-        """``ON CONFLICT ... DO UPDATE SET`` / ``ON DUPLICATE KEY UPDATE``: unqualified and target-qualified
-        columns are the existing row; ``excluded.c``, ``VALUES(c)`` and the MySQL row alias are the row
-        being inserted (the lineage of the insert into ``c``)."""
+    ) -> Scope:
+        """The scope of ``ON CONFLICT`` / ``ON DUPLICATE KEY UPDATE``: unqualified and target-qualified
+        columns are the existing row; ``excluded.c`` and the MySQL row alias are the row being inserted
+        (the lineage of the insert into ``c``)."""
         table = _unwrap_table(node)
         proposed = [OutCol(e.output.column, frozenset(e.inputs), e.transformation) for e in inserted]
         row_alias = _alias(tree.expression) if isinstance(tree.expression, exp.Values) else ""
         outer = Scope([Source(a, columns=proposed) for a in dict.fromkeys(("excluded", row_alias)) if a])
         names = (target.name, target.qualified)
         alias = _alias(table) if isinstance(table, exp.Table) else ""
-        scope = Scope([Source(alias or target.name, table=target, names=names)], outer)
+        return Scope([Source(alias or target.name, table=target, names=names)], outer)
+
+    def _shape_upsert(self, target: TableRef, conflict: exp.OnConflict, scope: Scope) -> None:
+        """``ON CONFLICT (k) ... [DO UPDATE ... WHERE c]``: the conflict key matches the new rows to the
+        existing ones like ``MERGE ... ON`` (JOIN: the target's ``k`` and what is inserted into it), the
+        ``WHERE`` chooses the rows updated (FILTER)."""
+        walker = self.walker
+        for key in conflict.args.get("conflict_keys") or ():
+            column = key.this if isinstance(key, exp.Ordered) else key
+            if isinstance(column, exp.Identifier):
+                column = exp.column(column.copy())
+            if not isinstance(column, exp.Column):
+                continue
+            excluded = exp.column(column.this.copy(), table="excluded")
+            self._shape(target, walker.rows_of(exp.EQ(this=column, expression=excluded), scope, JOIN))
+        where = conflict.args.get("where")
+        if isinstance(where, exp.Where):
+            self._shape(target, walker.rows_of(where.this, scope, FILTER))
+
+    def _upsert_edges(self, tree: exp.Insert, target: TableRef, scope: Scope) -> list[ColumnLineage]:
+        """``ON CONFLICT ... DO UPDATE SET`` / ``ON DUPLICATE KEY UPDATE``: edges per assignment
+        (``VALUES(c)`` is ``excluded.c``)."""
 
         def values_function(n: exp.Expression) -> exp.Expression:
             if isinstance(n, exp.Anonymous) and n.name.upper() == "VALUES" and len(n.expressions) == 1:

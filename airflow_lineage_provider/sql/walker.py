@@ -118,15 +118,54 @@ def _from_items(select: exp.Expression) -> list[exp.Expression]:
 def _flatten_item(item: exp.Expression) -> Iterator[exp.Expression]:
     """A FROM item and the items joined inside it (``FROM (a JOIN b ON ...)``, ``((a JOIN b))``)."""
     inner = item
+    wrapped: list[exp.Expression] = []  # ((a JOIN b ON ...) JOIN c ON ...): joins hang on each level
     while isinstance(inner, exp.Subquery | exp.Paren) and isinstance(
         inner.this, exp.Subquery | exp.Paren | exp.Table
     ):
+        wrapped.append(inner)
         inner = inner.this
     if isinstance(inner, exp.Table):
         item = inner  # a parenthesised join, not a derived table
+    else:
+        wrapped = []
     yield item
-    for join in item.args.get("joins") or ():
-        yield from _flatten_item(join.this)
+    for level in (item, *reversed(wrapped)):
+        for join in level.args.get("joins") or ():
+            yield from _flatten_item(join.this)
+
+
+def nested_joins(items: Iterable[exp.Expression]) -> Iterator[exp.Join]:
+    """The joins inside FROM items: ``FROM (a JOIN b ON ...)``, ``a JOIN (b JOIN c ON ...) ON ...``, and the
+    joins sqlglot hangs on the target of an UPDATE/DELETE (``UPDATE a JOIN b ON ...``)."""
+    stack = list(items)
+    while stack:
+        inner = stack.pop()
+        levels = [inner]
+        while isinstance(inner, exp.Subquery | exp.Paren) and isinstance(
+            inner.this, exp.Subquery | exp.Paren | exp.Table
+        ):
+            inner = inner.this
+            levels.append(inner)
+        if not isinstance(inner, exp.Table):
+            continue
+        for level in levels:
+            for join in level.args.get("joins") or ():
+                yield join
+                stack.append(join.this)
+
+
+def _dml_items(dml: exp.Expression) -> list[exp.Expression]:
+    """The FROM / USING items of an UPDATE, DELETE or MERGE (not its own joins)."""
+    items: list[exp.Expression] = []
+    for key in ("from_", "from", "using"):
+        val = dml.args.get(key)
+        if isinstance(val, exp.From):
+            items.extend([val.this, *(val.expressions or ())])
+        elif isinstance(val, list):
+            items.extend(val)
+        elif isinstance(val, exp.Expression):
+            items.append(val)
+    return items
 
 
 class StatementWalker:
@@ -150,6 +189,8 @@ class StatementWalker:
         self.cte_rows: list[dict[str, Rows]] = []
         #: while a filter expression is walked: the row-deciding columns of the subqueries inside it
         self._subquery_rows: list[Rows] | None = None
+        #: while GROUP BY / HAVING / QUALIFY / ORDER BY of a SELECT are walked: its scope and output aliases
+        self._aliases: tuple[Scope, dict[str, OutCol]] | None = None
         self._reparses = 50  # budget of source_text re-parses per statement (bounded cost on wide SELECTs)
 
     # ------------------------------------------------------------------ schema
@@ -201,6 +242,8 @@ class StatementWalker:
                 for op in reversed(chain):
                     right, right_rows = self._query_columns(op.expression, scope)
                     rows |= right_rows
+                    if isinstance(op, exp.Except | exp.Intersect):  # the right side decides which rows stay
+                        rows |= {(d, FILTER) for c in right for d in c.deps if d.column != "*"}
                     if op.args.get("order") is not None:  # (... UNION ...) ORDER BY: output names
                         rows |= self._sorted_by(op.args["order"], merged)
                     merged = [
@@ -229,29 +272,22 @@ class StatementWalker:
             cols = self.select_columns(query, scope)
             return cols, self.last_rows
         if isinstance(query, exp.Insert | exp.Update | exp.Delete | exp.Merge):
-            return self.returning_columns(query, scope), frozenset()
+            return self.returning_columns(query, scope)
         return [], frozenset()
 
-    def returning_columns(self, dml: exp.Expression, parent: Scope | None) -> list[OutCol]:
+    def returning_columns(self, dml: exp.Expression, parent: Scope | None) -> tuple[list[OutCol], Rows]:
         """``RETURNING`` columns of a data-modifying statement (PostgreSQL ``WITH x AS (DELETE ... RETURNING
-        ...)``): they read the modified table and the statement's FROM/USING items."""
+        ...)``): they read the modified table and the statement's FROM/USING items; its rows are the rows
+        its WHERE and joins chose."""
         returning = dml.args.get("returning")
         target = dml.this
         if not isinstance(returning, exp.Returning) or not isinstance(target, exp.Table):
-            return []
+            return [], frozenset()
         scope = Scope([], parent)
         src = self.source(target, scope)
         if src is not None:
             scope.sources.append(src)
-        items: list[exp.Expression] = []
-        for key in ("from_", "from", "using"):
-            val = dml.args.get(key)
-            if isinstance(val, exp.From):
-                items.extend([val.this, *(val.expressions or ())])
-            elif isinstance(val, list):
-                items.extend(val)
-            elif isinstance(val, exp.Expression):
-                items.append(val)
+        items = _dml_items(dml)
         items.extend(j.this for j in dml.args.get("joins") or ())
         for item in (i for top in items for i in _flatten_item(top)):
             found = self.source(item, scope)
@@ -260,7 +296,68 @@ class StatementWalker:
         out: list[OutCol] = []
         for proj in returning.expressions:
             out.extend(self.projection(proj, scope))
-        return out
+        return out, self.dml_rows(dml, scope)
+
+    def dml_rows(self, dml: exp.Expression, scope: Scope) -> Rows:
+        """The columns that choose the rows an UPDATE / DELETE / MERGE changes: its WHERE and WHEN
+        conditions (FILTER), its join conditions and MERGE ... ON (JOIN), and its derived tables' own."""
+        rows: set[tuple[ColumnRef, str]] = set()
+        for src in scope.sources:
+            rows |= src.rows
+        where = dml.args.get("where")
+        if where is not None:
+            rows |= self.rows_of(where.this, scope, FILTER)
+        joins = [*(dml.args.get("joins") or ()), *nested_joins([dml.this, *_dml_items(dml)])]
+        joins += nested_joins(j.this for j in dml.args.get("joins") or ())
+        rows |= self.join_rows(joins, scope)
+        if dml.args.get("on") is not None:  # MERGE ... ON
+            rows |= self.rows_of(dml.args["on"], scope, JOIN)
+        whens = dml.args.get("whens")
+        for when in whens.expressions if whens is not None else ():
+            if when.args.get("condition") is not None:
+                rows |= self.rows_of(when.args["condition"], scope, FILTER)
+        return frozenset(rows)
+
+    def join_rows(self, joins: Iterable[exp.Join], scope: Scope) -> Rows:
+        """Join conditions: ``ON`` columns, ``USING (k)`` and ``NATURAL`` (the shared columns) as JOIN."""
+        rows: set[tuple[ColumnRef, str]] = set()
+        for join in joins:
+            if join.args.get("on") is not None:
+                rows |= self.rows_of(join.args["on"], scope, JOIN)
+            for node in join.args.get("using") or ():
+                name = node.this if isinstance(node, exp.Column) else node
+                rows |= self.rows_of(
+                    exp.column(name.copy() if isinstance(name, exp.Expression) else name), scope, JOIN
+                )
+            if str(join.args.get("method") or "").upper() == "NATURAL":
+                rows |= self._natural_rows(join, scope)
+        return frozenset(rows)
+
+    def _natural_rows(self, join: exp.Join, scope: Scope) -> Rows:
+        """``a NATURAL JOIN b``: the columns ``b`` shares with the items before it (known by schema or as
+        derived-table columns) join them."""
+        right = next((s for s in (self.source_of(i, scope) for i in _flatten_item(join.this)) if s), None)
+        if right is None:
+            return frozenset()
+        names = self.known_columns(right)
+        before = scope.sources[: scope.sources.index(right)]
+        rows: set[tuple[ColumnRef, str]] = set()
+        for name in names or ():
+            holders = [s for s in before if self.holds(s, name)]
+            for src in [*holders, right] if holders else ():
+                rows |= {(d, JOIN) for d in self.from_source(src, name, False) if d.column != "*"}
+        return frozenset(rows)
+
+    def source_of(self, item: exp.Expression, scope: Scope) -> Source | None:
+        """The source of ``scope`` a FROM item became (matched by its alias or name)."""
+        alias = ident(item.args.get("alias") and item.args["alias"].this) if item.args.get("alias") else ""
+        name = alias or (ident(item.this) if isinstance(item, exp.Table) and item.this is not None else "")
+        return next((s for s in scope.sources if name and s.alias.lower() == name.lower()), None)
+
+    def known_columns(self, src: Source) -> list[str] | None:
+        if src.columns is not None:
+            return [c.name for c in src.columns if c.name != "*"]
+        return self.schema_columns(src.table) if src.table is not None else None
 
     def push_ctes(self, node: exp.Expression) -> bool:
         with_ = node.args.get("with_") or node.args.get("with")
@@ -283,6 +380,12 @@ class StatementWalker:
                 cols = [
                     OutCol(ident(a), c.deps, c.transformation) for a, c in zip(alias_cols, cols, strict=False)
                 ]
+            if with_.args.get("recursive") and isinstance(cte.this, exp.SetOperation):
+                # the rows of the recursive step are decided through its self-reference, whose columns are
+                # what the first walk found (the column lineage keeps that first walk)
+                frame[name] = cols
+                self.query_columns(cte.this)
+                rows_frame[name] = self.last_rows
             frame[name] = cols
         return True
 
@@ -442,7 +545,10 @@ class StatementWalker:
                 rows=base.rows,
             )
         kept = [c for c in known if c.name.lower() not in consumed]
-        return Source(alias, columns=kept + added, rows=base.rows)
+        rows = base.rows
+        if not pivot.args.get("unpivot"):  # PIVOT groups by the columns it passes through
+            rows = rows | {(d, GROUP_BY) for c in kept for d in c.deps if d.column != "*"}
+        return Source(alias, columns=kept + added, rows=rows)
 
     def select_columns(self, select: exp.Select, parent: Scope | None) -> list[OutCol]:
         pushed = self.push_ctes(select)
@@ -473,31 +579,42 @@ class StatementWalker:
     # ------------------------------------------------------------------ rows (indirect lineage)
     def select_rows(self, select: exp.Select, scope: Scope, out: list[OutCol]) -> Rows:
         """The columns that decide which rows a SELECT returns, and in which order: its derived tables'
-        own, WHERE / HAVING / QUALIFY (FILTER), join conditions (JOIN), GROUP BY, ORDER BY (SORT)."""
+        own, WHERE / HAVING / QUALIFY (FILTER), join conditions (JOIN), GROUP BY and DISTINCT ON (GROUP_BY),
+        ORDER BY (SORT). In GROUP BY, HAVING, QUALIFY and ORDER BY an unqualified name no source is known to
+        hold reads the output column of that alias (``GROUP BY day`` for ``date_trunc(...) AS day``)."""
         rows: set[tuple[ColumnRef, str]] = set()
         for src in scope.sources:
             rows |= src.rows
         where = select.args.get("where")
         if where is not None:
             rows |= self.rows_of(where.this, scope, FILTER)
-        for join in select.args.get("joins") or ():
-            if join.args.get("on") is not None:
-                rows |= self.rows_of(join.args["on"], scope, JOIN)
-            for node in join.args.get("using") or ():
-                name = node.this if isinstance(node, exp.Column) else node
-                rows |= self.rows_of(
-                    exp.column(name.copy() if isinstance(name, exp.Expression) else name), scope, JOIN
-                )
-        group = select.args.get("group")
-        if group is not None:
-            rows |= self._positional_rows(group.expressions, out, GROUP_BY)
-            rows |= self.rows_of(group, scope, GROUP_BY)
-        for key in ("having", "qualify"):
-            clause = select.args.get(key)
-            if clause is not None:
-                rows |= self.rows_of(clause.this, scope, FILTER)
-        if select.args.get("order") is not None:
-            rows |= self._sorted_by(select.args["order"], out, scope)
+        joins = list(select.args.get("joins") or ())
+        rows |= self.join_rows([*joins, *nested_joins(_from_items(select))], scope)
+        named = {c.name: c for c in out}
+        aliases = {
+            name.lower(): named[name]
+            for name in (ident(p.args["alias"]) for p in select.expressions if isinstance(p, exp.Alias))
+            if name in named
+        }
+        saved, self._aliases = self._aliases, (scope, aliases) if aliases else None
+        try:
+            group = select.args.get("group")
+            if group is not None:
+                rows |= self._positional_rows(group.expressions, out, GROUP_BY)
+                rows |= self.rows_of(group, scope, GROUP_BY)
+            distinct = select.args.get("distinct")
+            on = distinct.args.get("on") if isinstance(distinct, exp.Distinct) else None
+            if on is not None:  # DISTINCT ON (k): one row per k, like a GROUP BY
+                items = on.expressions if isinstance(on, exp.Tuple) else [on]
+                rows |= {(c, GROUP_BY) for c, _ in self._sorted_by(exp.Tuple(expressions=items), out, scope)}
+            for key in ("having", "qualify"):
+                clause = select.args.get(key)
+                if clause is not None:
+                    rows |= self.rows_of(clause.this, scope, FILTER)
+            if select.args.get("order") is not None:
+                rows |= self._sorted_by(select.args["order"], out, scope)
+        finally:
+            self._aliases = saved
         return frozenset(rows)
 
     def rows_of(self, expr: exp.Expression, scope: Scope, subtype: str) -> Rows:
@@ -785,6 +902,10 @@ class StatementWalker:
             if src is None:
                 return set()
             return self.from_source(src, name, quoted)
+        if self._aliases is not None and self._aliases[0] is scope:
+            alias = self._aliases[1].get(name.lower())
+            if alias is not None and not any(self.holds(s, name) for s in scope.sources):
+                return set(alias.deps)
         return self.unqualified_deps(name, quoted, scope)
 
     def unqualified_deps(self, name: str, quoted: bool, scope: Scope) -> set[ColumnRef]:

@@ -76,3 +76,40 @@ def test_sqlite(sqlite_warehouse: Warehouse, lineage_events, monkeypatch: pytest
 @pytest.mark.integration
 def test_postgres(postgres_warehouse: Warehouse, lineage_events, monkeypatch: pytest.MonkeyPatch) -> None:
     _check(postgres_warehouse, lineage_events, monkeypatch, "lp_indirect_pg")
+
+
+DELETE_SQL = (
+    'DELETE FROM orders WHERE amount < 0 OR "AMOUNT" IS NULL OR customer_id NOT IN (SELECT id FROM customers)'
+)
+
+
+def test_a_table_with_only_row_deciding_columns_gets_one_entry_per_column(
+    sqlite_warehouse: Warehouse, lineage_events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``DELETE ... WHERE``: no column is written, yet the facet names what chose the deleted rows, once per
+    column and subtype even when the SQL spells a column twice (``amount`` / ``"AMOUNT"``)."""
+    wh, dag_id = sqlite_warehouse, "lp_indirect_delete"
+    monkeypatch.setenv(*wh.env)
+    dag = f"""
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+
+with DAG({dag_id!r}, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    SQLExecuteQueryOperator(task_id="load", conn_id={wh.conn_id!r}, sql={DELETE_SQL!r})
+"""
+    assert run_dag(dag, dag_id).state == "success"
+    complete = by_job(lineage_events(), f"{dag_id}.load", "COMPLETE")
+    (out,) = complete["outputs"]
+    assert (out["namespace"], out["name"]) == wh.ds("orders")
+    facet = out["facets"]["columnLineage"]
+    assert facet["fields"] == {}
+    entries = [
+        (f["name"], f["field"], [(t["type"], t["subtype"]) for t in f["transformations"]])
+        for f in facet["dataset"]
+    ]
+    assert sorted(entries) == [
+        ("customers", "id", [("INDIRECT", "FILTER")]),
+        ("orders", "amount", [("INDIRECT", "FILTER")]),
+        ("orders", "customer_id", [("INDIRECT", "FILTER")]),
+    ]
