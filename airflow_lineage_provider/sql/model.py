@@ -14,7 +14,6 @@ FILTER = "FILTER"
 JOIN = "JOIN"
 GROUP_BY = "GROUP_BY"
 SORT = "SORT"
-WINDOW = "WINDOW"
 
 
 @dataclass(frozen=True)
