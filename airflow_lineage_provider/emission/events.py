@@ -228,18 +228,18 @@ def _processing_engine() -> dict[str, Any]:
 def _error_facet(error: BaseException | str) -> dict[str, Any]:
     # redacted before they are cut: a cut can leave a secret's start where no rule recognises it
     # (``postgresql://etl:Sup3`` is no longer a URI with a password)
-    from airflow_lineage_provider.emission.redaction import redact_text
+    from airflow_lineage_provider.emission.redaction import redact_error_text
 
     if isinstance(error, BaseException):
         message = f"{type(error).__name__}: {error}"
         trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         tail = trace[-_REDACTED_CHARS:]
-        stack = redact_text(tail)[-MAX_ERROR_CHARS:] if error.__traceback__ is not None else None
+        stack = redact_error_text(tail)[-MAX_ERROR_CHARS:] if error.__traceback__ is not None else None
     else:
         message, stack = str(error), None
     return _facet(
         "errorMessage",
-        message=redact_text(message[:_REDACTED_CHARS])[:MAX_ERROR_CHARS],
+        message=redact_error_text(message[:_REDACTED_CHARS])[:MAX_ERROR_CHARS],
         programmingLanguage="python",
         stackTrace=stack,
     )

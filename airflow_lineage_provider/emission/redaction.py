@@ -19,7 +19,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from airflow_lineage_provider.sql.redact import MASK, redact_sql, redact_uri_credentials
+from airflow_lineage_provider.sql.redact import (
+    MASK,
+    redact_connection_secrets,
+    redact_sql,
+    redact_uri_credentials,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +104,8 @@ def _redact_string(text: str, key: str | None, mask_sql_literals: bool, patterns
         text = redact_sql(text, mask_literals=mask_sql_literals)
     elif "://" in text:
         text = redact_uri_credentials(text)
+        if "=" in text:  # a JDBC URL's ``password=``, an Azure SAS ``sig=`` in a query string
+            text = redact_connection_secrets(text)
     if patterns is None:
         return _masker_redact(text)
     try:
@@ -119,13 +126,15 @@ def _walk(value: Any, key: str | None, mask_sql_literals: bool, patterns: list[A
         return _redact_string(value, key, mask_sql_literals, patterns)
     if isinstance(value, Mapping):
         out = {}
+        sql_content = value.get("contentType") == "sql"  # a data-quality assertion's SQL (``content``)
         for k, v in value.items():
             if v is None:  # as openlineage-python's Serde: null fields are left out
                 continue
             if not isinstance(v, (bool, int, float)) and _is_sensitive_key(str(k)):
                 out[k] = MASK
             else:
-                out[k] = _walk(v, str(k), mask_sql_literals, patterns)
+                name = "sql" if sql_content and k == "content" else str(k)
+                out[k] = _walk(v, name, mask_sql_literals, patterns)
         return out
     if isinstance(value, (list, tuple)):
         return [
@@ -349,10 +358,32 @@ def register_secrets(values: list[str]) -> None:
                 log.debug("could not register a transport secret with the masker", exc_info=True)
 
 
+#: a database error quoting a piece of the statement, cut where the server chose (PostgreSQL ``LINE 3: ...``,
+#: MySQL ``near '...' at line 1``): the cut can drop the keyword that marks a secret, so the piece goes
+_QUOTED_STATEMENT = re.compile(
+    r"(?P<head>^LINE \d+: ).*$|(?P<near>\bnear )'.*' (?P<tail>at line \d+)", re.MULTILINE
+)
+
+
+def _drop_quoted_statement(match: re.Match[str]) -> str:
+    if match.group("head"):
+        return f"{match.group('head')}{MASK}"
+    return f"{match.group('near')}'{MASK}' {match.group('tail')}"
+
+
+def redact_error_text(text: str) -> str:
+    """An error message or stack trace: as :func:`redact_text`, the pieces of statements database errors
+    quote dropped, and credentials quoted from SQL, DSNs and connection strings (``PASSWORD '..'``,
+    ``password=..``; drivers and tracebacks quote them) masked."""
+    if "LINE " in text or "near '" in text:
+        text = _QUOTED_STATEMENT.sub(_drop_quoted_statement, text)
+    return redact_sql(redact_text(text))
+
+
 def safe_error(exc: BaseException) -> str:
     """``exc`` as one log-safe line (credentials in URLs, URL query strings and known secrets masked)."""
     text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    return redact_text(strip_query(text) if "?" in text else text)
+    return redact_error_text(strip_query(text) if "?" in text else text)
 
 
 __all__ = [
@@ -362,6 +393,7 @@ __all__ = [
     "enforce_size_cap",
     "mask_config",
     "mask_url",
+    "redact_error_text",
     "redact_event",
     "redact_text",
     "register_secrets",

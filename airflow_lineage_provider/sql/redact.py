@@ -14,13 +14,24 @@ MASK = "***"
 #: ``scheme://user:secret@``: the secret runs to the last '@' before the path, as urlsplit and requests read
 #: it (so a password holding '@' is masked whole, not cut at its first '@'). The scheme is matched from the
 #: start of its run of scheme characters only: tried from every letter, a long word costs quadratic time.
+#: A password holding an unencoded '/', '?' or '#' (an invalid URL, yet a secret all the same) runs to the
+#: next '@' (never past another "://": linear time), unless what follows the ':' is a port
+#: (``http://h:80/a@b``).
 _URI_CREDENTIALS = re.compile(
-    r"(?P<head>(?<![A-Za-z0-9+.\-])[A-Za-z0-9+.\-]+://[^\s:/@'\"]*):(?P<secret>[^\s/'\"]+)@"
+    r"(?P<head>(?<![A-Za-z0-9+.\-])[A-Za-z0-9+.\-]+://[^\s:/@'\"]*):"
+    r"(?P<secret>[^\s/'\"]+|(?!\d*(?:[/?#]|$))(?:(?!://)[^\s'\"@])+)@"
 )
 
 #: a quoted value; a backslash escapes the next character (MySQL, BigQuery, Snowflake): where it does not,
 #: the value reads on to a later quote, which masks more than needed, never less
 _QUOTED = r"(?:'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"|\$\$.*?\$\$)"
+#: a quoted value with a string prefix (PostgreSQL ``E'..'`` / ``U&'..'``, ``N'..'``, ``B'..'``, ``X'..'``)
+_PREFIXED_QUOTED = r"(?:[EeNnBbXx]|[Uu]&)?" + _QUOTED
+#: ``SET PASSWORD [FOR user] = 'p'`` / ``= PASSWORD('p')`` (MySQL, MariaDB)
+_SET_PASSWORD = re.compile(
+    r"(?P<key>\bSET\s+PASSWORD\b[^=;]*=\s*(?:PASSWORD\s*\(\s*)?)(?P<value>" + _PREFIXED_QUOTED + ")",
+    re.IGNORECASE | re.DOTALL,
+)
 #: keyword (optionally followed by = or BY / WITH) then a quoted or bare secret value
 _SECRET_OPTIONS = re.compile(
     r"(?P<key>\b(?:PASSWORD|IDENTIFIED\s+(?:BY|WITH\s+\w+\s+BY)|AWS_SECRET_ACCESS_KEY|AWS_SECRET_KEY"
@@ -28,7 +39,7 @@ _SECRET_OPTIONS = re.compile(
     r"|AZURE_SAS_TOKEN|SAS_TOKEN|MASTER_KEY|SECRET|CREDENTIALS|CREDENTIAL|ACCESS_KEY|PRIVATE_KEY|TOKEN"
     r"|IAM_ROLE|ENCRYPTION_KEY|KMS_KEY_ID|CLIENT_SECRET|ACCOUNT_KEY)\b\s*(?:=\s*|\s+)?)"
     r"(?P<value>"
-    + _QUOTED
+    + _PREFIXED_QUOTED
     + r"|(?![(=])[^\s,;()'\"]+)",  # a bare value ends at a quote: it may close a literal
     re.IGNORECASE | re.DOTALL,
 )
@@ -39,7 +50,12 @@ _CONN_STRING_SECRETS = re.compile(
     re.IGNORECASE,
 )
 #: CREDENTIALS = ( ... ) / CREDENTIAL ( ... ) blocks (Snowflake, Redshift): mask every value inside
-_CREDENTIAL_BLOCK = re.compile(r"(?P<key>\bCREDENTIALS?\s*=?\s*)\((?P<body>[^)]*)\)", re.IGNORECASE)
+#: (a ')' inside a quoted value does not end the block)
+#: (atomic and possessive: "$$" and "''" could otherwise be split two ways, exponential on an unclosed block)
+_CREDENTIAL_BLOCK = re.compile(
+    r"(?P<key>\bCREDENTIALS?\s*=?\s*)\((?P<body>(?:(?>" + _QUOTED + r")|[^)'\"$]|\$(?!\$))*+)\)",
+    re.IGNORECASE | re.DOTALL,
+)
 _BLOCK_VALUE = re.compile(r"(?P<key>\w+\s*=?\s*)(?P<value>" + _QUOTED + r"|[^\s,)]+)", re.DOTALL)
 
 _LITERALS = re.compile(
@@ -52,6 +68,11 @@ _LITERALS = re.compile(
 def redact_uri_credentials(text: str) -> str:
     """``scheme://user:secret@host`` -> ``scheme://user:***@host`` everywhere in ``text``."""
     return _URI_CREDENTIALS.sub(lambda m: f"{m.group('head')}:{MASK}@", text)
+
+
+def redact_connection_secrets(text: str) -> str:
+    """``password=..``, ``token=..``, ``sig=..`` (connection strings, DSNs, URL query strings) -> ``***``."""
+    return _CONN_STRING_SECRETS.sub(lambda m: m.group("key") + MASK, text)
 
 
 def _mask_value(value: str) -> str:
@@ -73,8 +94,9 @@ def redact_sql(sql: str, *, mask_literals: bool = False) -> str:
         return sql
     out = redact_uri_credentials(sql)
     out = _CREDENTIAL_BLOCK.sub(_mask_block, out)
+    out = _SET_PASSWORD.sub(lambda m: m.group("key") + _mask_value(m.group("value")), out)
     out = _SECRET_OPTIONS.sub(lambda m: m.group("key") + _mask_value(m.group("value")), out)
-    out = _CONN_STRING_SECRETS.sub(lambda m: m.group("key") + MASK, out)
+    out = redact_connection_secrets(out)
     if mask_literals:
         out = _LITERALS.sub(lambda m: m.group(0) if m.group("skip") else "?", out)
     return out

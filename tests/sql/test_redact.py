@@ -91,3 +91,14 @@ def test_parse_errors_do_not_quote_the_sql() -> None:
 
     result = analyze("SELECT 'password=pw9901, [x FROM customer", "postgres")
     assert result.errors and not any("pw9901" in e for e in result.errors), result.errors
+
+
+@pytest.mark.parametrize("body", ["$$" * 40, "$$ a " * 40, "'' " * 2000])
+def test_an_unclosed_credentials_block_stays_linear(body: str) -> None:
+    """'$$' and "''" can each be read two ways inside CREDENTIALS=( ... ): without an atomic match, an
+    unclosed block took exponential time (40 '$$' pairs: hours)."""
+    import time
+
+    started = time.perf_counter()
+    redact_sql("COPY x FROM y CREDENTIALS=(" + body)
+    assert time.perf_counter() - started < 5.0
