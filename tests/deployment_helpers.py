@@ -191,6 +191,19 @@ class Deployment:
             except psutil.Error:
                 continue
 
+    def kill(self, name: str) -> None:
+        """SIGKILL one component's process group (a crash, or a deployment that does not wait) and reap it.
+
+        The component is forgotten: ``start(name)`` starts a new one (its log appends to the same file).
+        """
+        self._remember_descendants()
+        popen = self.processes.pop(name)
+        _signal_group(popen, signal.SIGKILL)
+        try:
+            popen.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+
     # -- the REST API --
 
     def api(self, method: str, path: str, body: Any = None, timeout: float = 15.0) -> Any:
@@ -265,6 +278,14 @@ class Deployment:
                 ):
                     found.append(f"{path.name}:\n{record[-4000:]}")
         return found
+
+    def wait_lines(self, pattern: str, count: int, timeout: float) -> list[str]:
+        """Wait until at least ``count`` log lines (component and task logs) match ``pattern``."""
+        return self.wait_for(
+            f"{count} log line(s) matching {pattern!r}",
+            lambda: lines if len(lines := self.lines_matching(pattern)) >= count else None,
+            timeout,
+        )
 
     def lines_matching(self, pattern: str) -> list[str]:
         regex = re.compile(pattern)

@@ -67,9 +67,23 @@ class _DatabaseRefused(QualityGateError):
     """The database refused the probe or the measuring query: maybe a passing problem, so retries apply."""
 
 
+def _shown_sql(text: str | None) -> str | None:
+    """SQL as the XCom, alerts, logs and error messages show it: credentials (and, with
+    ``[lineage_provider] mask_sql_literals``, every literal) masked, as in lineage events."""
+    if not text:
+        return text
+    from airflow_lineage_provider import conf
+    from airflow_lineage_provider.sql.redact import redact_sql
+
+    return redact_sql(text, mask_literals=conf.mask_sql_literals())
+
+
 def _templated(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
+
+#: ``next_kwargs["error"]`` when Airflow ends a deferral at its timeout (``TriggerFailureReason``)
+_DEFERRAL_TIMEOUT = "Trigger timeout"
 
 #: the longest poke_interval or timeout: the deferral's own timeout must still be a datetime Airflow can store
 _MAX_WAIT = dt.timedelta(days=365)
@@ -246,7 +260,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                 except Exception as exc:
                     msg = (
                         f"{self.task_id}: measuring {self.table!r} failed ({error_line(exc)}); "
-                        f"check row_filter. The query was: {query.sql}"
+                        f"check row_filter. The query was: {_shown_sql(query.sql)}"
                     )
                     raise _DatabaseRefused(msg) from exc
                 return query, spec, query.parse(row)
@@ -289,7 +303,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             min_rows=self.min_rows,
             on_empty=self.on_empty,
             sampled_percent=self.sample_percent,
-            row_filter=validate_row_filter(self.row_filter),
+            row_filter=_shown_sql(validate_row_filter(self.row_filter)),  # shown only: XCom, alerts, logs
         )
         query = build_metrics_query(
             dialect,
@@ -382,6 +396,37 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         safety = dt.timedelta(seconds=self.gate_timeout + 2 * self.poke_interval + 60)
         self.defer(trigger=trigger, method_name="execute_complete", timeout=safety)
 
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """Resume after the deferral; Airflow's own deferral timeout ends the pause as timed out too.
+
+        Airflow fails the deferral itself (``next_method="__fail__"``) when the safety timeout set in
+        ``_defer`` passes without a trigger event, i.e. when no triggerer ran the trigger up to its deadline
+        (the triggerer was down that long). Its ``TaskDeferralTimeout`` would be retried, and a retry
+        breaches again and waits a fresh full ``timeout``: the gate fails as a timed-out pause instead.
+        """
+        error = (next_kwargs or {}).get("error")
+        if next_method != "__fail__" or error != _DEFERRAL_TIMEOUT:
+            return super().resume_execution(next_method, next_kwargs, context)
+        ti = context["ti"]
+        started = getattr(ti, "start_date", None)  # the first start, kept across the deferral
+        paused: list[str] = []
+        try:  # pushed when the gate breached
+            pushed = ti.xcom_pull(task_ids=ti.task_id, key="return_value", map_indexes=ti.map_index)
+            paused = list((pushed or {}).get("paused_dags") or [])
+        except Exception as exc:
+            self.log.warning("quality gate could not read the DAGs it paused: %s", error_line(exc))
+        self.log.warning("quality gate: Airflow's deferral timeout passed before a triggerer ended the wait")
+        event = {
+            "status": "timeout",
+            "measurement": None,
+            "error": "no triggerer ran the wait to its deadline (Airflow's deferral timeout passed)",
+            "gate_state": {
+                "paused_dags": paused,
+                "paused_at": started.timestamp() if started is not None else None,
+            },
+        }
+        return self.execute_complete(context, event)
+
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger: succeed on recovery, fail (no retry) on timeout."""
         event = event or {}
@@ -428,7 +473,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             **result.to_dict(),
             "on_breach": self.on_breach,
             "conn_id": self.conn_id,
-            "sql": self._query.sql if self._query else None,
+            "sql": _shown_sql(self._query.sql) if self._query else None,
             **extra,
         }
         if push:
@@ -483,7 +528,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             "columns": columns,
             "row_check": None,
             "sampled_percent": self.sample_percent,
-            "row_filter": (self.row_filter or "").strip() or None,
+            "row_filter": _shown_sql((self.row_filter or "").strip()) or None,
             "breaches": [],
             "summary": f"{self.table}: not measured ({detail or 'no measurement'})",
         }
