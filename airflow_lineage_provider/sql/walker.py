@@ -301,12 +301,7 @@ class StatementWalker:
     def dml_rows(self, dml: exp.Expression, scope: Scope) -> Rows:
         """The columns that choose the rows an UPDATE / DELETE / MERGE changes: its WHERE and WHEN
         conditions (FILTER), its join conditions and MERGE ... ON (JOIN), and its derived tables' own."""
-        rows: set[tuple[ColumnRef, str]] = set()
-        for src in scope.sources:
-            rows |= src.rows
-        where = dml.args.get("where")
-        if where is not None:
-            rows |= self.rows_of(where.this, scope, FILTER)
+        rows = self._sources_and_where(dml, scope)
         joins = [*(dml.args.get("joins") or ()), *nested_joins([dml.this, *_dml_items(dml)])]
         joins += nested_joins(j.this for j in dml.args.get("joins") or ())
         rows |= self.join_rows(joins, scope)
@@ -317,6 +312,16 @@ class StatementWalker:
             if when.args.get("condition") is not None:
                 rows |= self.rows_of(when.args["condition"], scope, FILTER)
         return frozenset(rows)
+
+    def _sources_and_where(self, node: exp.Expression, scope: Scope) -> set[tuple[ColumnRef, str]]:
+        """What decided the rows of the sources in ``scope`` (derived tables, CTEs), and ``node``'s WHERE."""
+        rows: set[tuple[ColumnRef, str]] = set()
+        for src in scope.sources:
+            rows |= src.rows
+        where = node.args.get("where")
+        if where is not None:
+            rows |= self.rows_of(where.this, scope, FILTER)
+        return rows
 
     def join_rows(self, joins: Iterable[exp.Join], scope: Scope) -> Rows:
         """Join conditions: ``ON`` columns, ``USING (k)`` and ``NATURAL`` (the shared columns) as JOIN."""
@@ -582,12 +587,7 @@ class StatementWalker:
         own, WHERE / HAVING / QUALIFY (FILTER), join conditions (JOIN), GROUP BY and DISTINCT ON (GROUP_BY),
         ORDER BY (SORT). In GROUP BY, HAVING, QUALIFY and ORDER BY an unqualified name no source is known to
         hold reads the output column of that alias (``GROUP BY day`` for ``date_trunc(...) AS day``)."""
-        rows: set[tuple[ColumnRef, str]] = set()
-        for src in scope.sources:
-            rows |= src.rows
-        where = select.args.get("where")
-        if where is not None:
-            rows |= self.rows_of(where.this, scope, FILTER)
+        rows = self._sources_and_where(select, scope)
         joins = list(select.args.get("joins") or ())
         rows |= self.join_rows([*joins, *nested_joins(_from_items(select))], scope)
         named = {c.name: c for c in out}
