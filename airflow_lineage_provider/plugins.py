@@ -1,4 +1,5 @@
-"""The Airflow plugin: registers the lineage listener and a hook-lineage reader unless lineage is disabled.
+"""The Airflow plugin: registers the lineage listener and a hook-lineage reader unless lineage is disabled,
+and the template macros (``macros.lineage_provider.*``) always, so DAGs that use them never break.
 
 Airflow imports this module in every process (scheduler, API server, task runner, CLI), so it stays cheap:
 the listener module imports only pluggy at load time; everything else is imported on the first event.
@@ -38,6 +39,12 @@ def _hook_lineage_readers() -> list[Any]:
     return [LineageProviderHookReader]
 
 
+def _macros() -> list[Any]:
+    from airflow_lineage_provider.macros import MACROS
+
+    return list(MACROS)
+
+
 _ENABLED = _enabled()
 
 
@@ -45,3 +52,4 @@ class LineageProviderPlugin(AirflowPlugin):
     name = "lineage_provider"
     listeners = _listeners() if _ENABLED else []
     hook_lineage_readers = _hook_lineage_readers() if _ENABLED else []
+    macros = _macros()

@@ -199,6 +199,24 @@ def _run_job(ref: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def task_refs(
+    namespace: str, dag_run: DagRunInfo, task: TaskInfo
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(the task try, its parent: the DAG run, its root) as ``{"run_id", "namespace", "name"}`` each.
+
+    The root is the DAG run, unless the run's ``conf["openlineage"]`` named a parent (and maybe a root).
+    The events and the template macros both take the ids from here.
+    """
+    own = {
+        "run_id": task_run_uuid(namespace, dag_run, task),
+        "namespace": namespace,
+        "name": f"{dag_run.dag_id}.{task.task_id}",
+    }
+    parent = {"run_id": dag_run_uuid(namespace, dag_run), "namespace": namespace, "name": dag_run.dag_id}
+    _, conf_root = _conf_parent(dag_run.conf)
+    return own, parent, conf_root or parent
+
+
 def _parent_facet(parent: Mapping[str, str], root: Mapping[str, str] | None) -> dict[str, Any]:
     return _facet("parent", **_run_job(parent), root=_run_job(root) if root is not None else None)
 
@@ -356,9 +374,8 @@ def build_task_event(
     """A START/COMPLETE/FAIL event of one task try; job ``dag_id.task_id``, parent the DAG run."""
     kind = _event_type(event_type)
     facets = _wire_facets(run_facets)
-    dag_parent = {"run_id": dag_run_uuid(namespace, dag_run), "namespace": namespace, "name": dag_run.dag_id}
-    _, conf_root = _conf_parent(dag_run.conf)
-    facets["parent"] = _parent_facet(dag_parent, conf_root or dag_parent)
+    own, parent, root = task_refs(namespace, dag_run, task)
+    facets["parent"] = _parent_facet(parent, root)
     airflow = _airflow_facet(dag_run, task) if include_airflow_facet else None
     _add_run_facets(facets, kind, dag_run, airflow, error)
     job = {
@@ -368,10 +385,10 @@ def build_task_event(
     return _event(
         kind,
         event_time,
-        task_run_uuid(namespace, dag_run, task),
+        own["run_id"],
         facets,
         namespace,
-        f"{dag_run.dag_id}.{task.task_id}",
+        own["name"],
         job,
         inputs,
         outputs,
