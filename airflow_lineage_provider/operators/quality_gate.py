@@ -118,6 +118,9 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         a list pauses those DAG ids; they are unpaused on recovery (only those this gate paused)
     :param airflow_api_conn_id: HTTP connection to Airflow's REST API (login/password or extra ``token``),
         required with ``pause_downstream_dags``
+    :param ignore_downstream_trigger_rules: skip mode only, as for ``ShortCircuitOperator``: ``True``
+        (default) skips every task downstream whatever its ``trigger_rule``; ``False`` skips the direct
+        downstream tasks only and lets the trigger rules of the others decide (an ``all_done`` clean-up runs)
     """
 
     template_fields: Sequence[str] = ("table", "row_filter")
@@ -141,6 +144,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         notifiers: Sequence[Callable[..., Any]] = (),
         pause_downstream_dags: bool | Sequence[str] = False,
         airflow_api_conn_id: str | None = None,
+        ignore_downstream_trigger_rules: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -194,6 +198,19 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                 msg = "pause_downstream_dags needs airflow_api_conn_id (an HTTP connection to Airflow's API)"
                 raise QualityGateError(msg)
             self.airflow_api_conn_id = airflow_api_conn_id
+            if not isinstance(ignore_downstream_trigger_rules, bool):
+                msg = (
+                    "ignore_downstream_trigger_rules must be True or False, "
+                    f"got {ignore_downstream_trigger_rules!r}"
+                )
+                raise QualityGateError(msg)
+            if not ignore_downstream_trigger_rules and self.on_breach != "skip":
+                msg = (
+                    f"ignore_downstream_trigger_rules=False only applies to on_breach='skip', not "
+                    f"{self.on_breach!r}; remove it"
+                )
+                raise QualityGateError(msg)
+            self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
             if not _templated(table):
                 parse_table_name(table)
             if not _templated(row_filter):
@@ -357,7 +374,10 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         return result.to_dict()  # not reached: defer() raises
 
     def _skip_downstream(self, context: Context) -> None:
-        """Skip every task downstream of the gate, also when the gate is one map index of a mapped task.
+        """Skip the tasks downstream of the gate, also when the gate is one map index of a mapped task.
+
+        Every task downstream, or with ``ignore_downstream_trigger_rules=False`` the direct ones only (the
+        others then follow their trigger rules).
 
         ``SkipMixin.skip()`` skips nothing from a mapped task instance (it only records the skip in XCom,
         which direct mapped children with the same map index read): a mapped gate would let ``publish``
@@ -367,7 +387,12 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         from airflow.sdk.exceptions import DownstreamTasksSkipped
 
         ti = context["ti"]
-        downstream = context["task"].get_flat_relatives(upstream=False)
+        gate = context["task"]
+        downstream = (
+            gate.get_flat_relatives(upstream=False)
+            if self.ignore_downstream_trigger_rules
+            else list(gate.downstream_list)
+        )
         self.skip(ti, downstream)  # an unmapped gate: raises DownstreamTasksSkipped
         map_index = getattr(ti, "map_index", None)
         if not downstream or map_index is None or map_index < 0:

@@ -259,3 +259,45 @@ def test_a_passing_map_index_leaves_dags_another_map_index_of_the_run_holds_paus
     assert api.paused == {"consumer": True}
     assert gate._release_dags(context(1), ["consumer"]) == ["consumer"]  # partition 1 recovered
     assert api.paused == {"consumer": False} and store.holds == {}
+
+
+TRIGGER_RULE_DAG = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow_lineage_provider.operators.quality_gate import QualityGateOperator
+
+with DAG(DAG_ID, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    gate = QualityGateOperator(
+        task_id="gate", conn_id=CONN_ID, table="orders", null_thresholds={"email": 0.1}, on_breach="skip",
+        **GATE_KWARGS,
+    )
+    load = EmptyOperator(task_id="load")
+    publish = EmptyOperator(task_id="publish")
+    cleanup = EmptyOperator(task_id="cleanup", trigger_rule="all_done")
+    gate >> load >> [publish, cleanup]
+"""
+
+
+@pytest.mark.parametrize(
+    ("gate_kwargs", "cleanup"),
+    [({}, "skipped"), ({"ignore_downstream_trigger_rules": False}, "success")],
+    ids=["every-task-downstream", "direct-only-then-trigger-rules"],
+)
+def test_skip_mode_and_downstream_trigger_rules(sqlite_db, gate_kwargs, cleanup) -> None:
+    """As with ShortCircuitOperator: by default a breach skips all that follows, an ``all_done`` clean-up
+    too; with ``ignore_downstream_trigger_rules=False`` only the direct downstream task is skipped and the
+    trigger rules of the rest decide."""
+    from lineage_helpers import run_dag
+
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    dag_id = f"qg_rules_{uuid.uuid4().hex[:6]}"
+    header = f"DAG_ID = {dag_id!r}\nCONN_ID = {conn_id!r}\nGATE_KWARGS = {gate_kwargs!r}\n"
+    states = _states(run_dag(header + TRIGGER_RULE_DAG, dag_id))
+    assert {task: states[(task, -1)][0] for task in ("gate", "load", "publish", "cleanup")} == {
+        "gate": "success",
+        "load": "skipped",
+        "publish": "skipped",
+        "cleanup": cleanup,
+    }

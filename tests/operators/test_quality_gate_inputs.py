@@ -59,6 +59,9 @@ def _gate(**kwargs: Any) -> QualityGateOperator:
          "is refused"),
         ({"pause_downstream_dags": ["x"], "airflow_api_conn_id": "api", "on_breach": "fail"},
          "only works with on_breach='pause'"),
+        ({"ignore_downstream_trigger_rules": False}, "only applies to on_breach='skip', not 'pause'"),
+        ({"ignore_downstream_trigger_rules": "no", "on_breach": "skip"},
+         "ignore_downstream_trigger_rules must be True or False, got 'no'"),
     ],
 )  # fmt: skip
 def test_parse_time_errors(kwargs: dict[str, Any], message: str) -> None:
