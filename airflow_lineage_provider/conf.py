@@ -286,6 +286,12 @@ def custom_extractors() -> tuple[str, ...]:
 
 
 @_cached
+def custom_run_facets() -> tuple[str, ...]:
+    """``[lineage_provider] custom_run_facets``: dotted paths of run-facet functions."""
+    return _list("custom_run_facets")
+
+
+@_cached
 def include_airflow_facet() -> bool:
     """``[lineage_provider] include_airflow_facet``."""
     return _bool("include_airflow_facet")
@@ -403,6 +409,7 @@ ACCESSORS: dict[str, Callable[[], Any]] = {
     "disabled_for_operators": disabled_for_operators,
     "selective_enable": selective_enable,
     "extractors": custom_extractors,
+    "custom_run_facets": custom_run_facets,
     "include_airflow_facet": include_airflow_facet,
     "queue_size": queue_size,
     "send_timeout": send_timeout,

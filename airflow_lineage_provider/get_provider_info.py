@@ -97,6 +97,16 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "",
         "my_company.lineage.S3CopyExtractor",
     ),
+    "custom_run_facets": _opt(
+        "Semicolon-separated full import paths of functions called on every task START, COMPLETE and "
+        "FAIL with (task_instance, state) that return a dict of extra run facets (openlineage-python "
+        "RunFacet objects, or dicts of JSON values) or None. A function that raises, returns something "
+        "else or runs past extraction_timeout costs a warning and an extractionError facet, never the "
+        "task; facet names the provider sets itself (parent, nominalTime, airflow, ...) are kept.",
+        "string",
+        "",
+        "my_company.lineage.cost_center_facet",
+    ),
     "include_airflow_facet": _opt(
         "Attach the 'airflow' run facet (DAG, task and run attributes; never source code or secrets).",
         "boolean",

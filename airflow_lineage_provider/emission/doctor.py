@@ -25,6 +25,8 @@ def _option_value(name: str, accessor: Any) -> str:
         value = accessor()
         if name == "extractors":
             _check_extractors(value)
+        elif name == "custom_run_facets":
+            _check_run_facet_functions(value)
     except ConfigError as exc:
         return f"INVALID: {exc}"
     if name == "transport":
@@ -57,6 +59,26 @@ def _check_extractors(paths: Any) -> None:
         from airflow_lineage_provider import conf
 
         msg = f"{conf._where('extractors')}: {'; '.join(problems)}; fix the path or drop it"
+        raise ConfigError(msg)
+
+
+def _check_run_facet_functions(paths: Any) -> None:
+    """ConfigError naming every ``custom_run_facets`` path that does not import or is not callable."""
+    from airflow_lineage_provider.extractors.manager import _import
+
+    problems = []
+    for path in paths:
+        try:
+            function = _import(path)
+        except Exception as exc:
+            problems.append(f"{path!r} cannot be imported ({type(exc).__name__}: {exc})")
+            continue
+        if not callable(function):
+            problems.append(f"{path!r} is a {type(function).__name__}, not a function")
+    if problems:
+        from airflow_lineage_provider import conf
+
+        msg = f"{conf._where('custom_run_facets')}: {'; '.join(problems)}; fix the path or drop it"
         raise ConfigError(msg)
 
 

@@ -8,13 +8,15 @@ Per task event the first source that applies wins:
 4. nothing.
 
 On complete/failure, when that produced no dataset, lineage of SQL the task ran through hooks
-(``extractors.hook_lineage.collect``) is used. Finally the task's ``inlets``/``outlets``
-(``extractors.manual``) are merged in, de-duplicated by (namespace, name). An extractor that raises
-costs one warning line and an ``extractionError`` run facet, never the task.
+(``extractors.hook_lineage.collect``) is used. Then the task's ``inlets``/``outlets``
+(``extractors.manual``) are merged in, de-duplicated by (namespace, name), and last the run facets of the
+``[lineage_provider] custom_run_facets`` functions are added. An extractor or function that raises costs
+one warning line and an ``extractionError`` run facet, never the task.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import traceback
 from collections.abc import Iterable, Mapping
@@ -42,6 +44,14 @@ def _may_run_sql(operator: Any) -> bool:
 BUILTIN_PREFILTERS: dict[str, Any] = {"airflow_lineage_provider.extractors.sql.SqlExtractor": _may_run_sql}
 
 PHASES = ("start", "complete", "failure")
+#: the task state a ``custom_run_facets`` function is told, per phase
+_PHASE_STATES = {"start": "running", "running": "running", "complete": "success", "failure": "failed"}
+#: run facets the event builders set themselves: a custom function cannot replace them
+RESERVED_RUN_FACETS = frozenset(
+    {"parent", "nominalTime", "processing_engine", "airflow", "errorMessage", "extractionError"}
+)
+#: ``_schemaURL`` given to a custom run facet returned as a plain dict without one
+CUSTOM_FACET_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunFacet"
 
 
 def _import(path: str) -> Any:
@@ -67,11 +77,45 @@ def _class_path(obj: Any) -> str:
 class ExtractorManager:
     """Chooses and runs extractors; one per process (see :func:`get_manager`)."""
 
-    def __init__(self, custom: Iterable[str] = (), builtin: Iterable[str] = BUILTIN_EXTRACTORS) -> None:
+    def __init__(
+        self,
+        custom: Iterable[str] = (),
+        builtin: Iterable[str] = BUILTIN_EXTRACTORS,
+        run_facet_functions: Iterable[str] = (),
+        facet_timeout: float = 1.0,
+    ) -> None:
         self._custom_paths = tuple(custom)
         self._builtin_paths = tuple(builtin)
         self._classes: list[type[BaseExtractor]] | None = None
         self._builtin: dict[str, type[BaseExtractor] | None] = {}
+        self._facet_paths = tuple(run_facet_functions)
+        self._facet_functions: list[tuple[str, Any]] | None = None
+        self.facet_timeout = facet_timeout
+
+    def _run_facet_functions(self) -> list[tuple[str, Any]]:
+        """The ``custom_run_facets`` functions, imported once; one that cannot be imported is skipped."""
+        if self._facet_functions is None:
+            functions: list[tuple[str, Any]] = []
+            for path in self._facet_paths:
+                try:
+                    function = _import(path)
+                except Exception as exc:
+                    log.warning(
+                        "[lineage_provider] custom_run_facets: cannot import %r (%s); fix or drop the path",
+                        path,
+                        _safe(exc),
+                    )
+                    continue
+                if not callable(function):
+                    log.warning(
+                        "[lineage_provider] custom_run_facets: %r is a %s, not a function; fix the path",
+                        path,
+                        type(function).__name__,
+                    )
+                    continue
+                functions.append((path, function))
+            self._facet_functions = functions
+        return self._facet_functions
 
     def _custom_classes(self) -> list[type[BaseExtractor]]:
         """Custom extractors, loaded once."""
@@ -159,6 +203,8 @@ class ExtractorManager:
             lineage = merge(lineage, manual_lineage(operator))
         except Exception as exc:
             errors.append(("manual", exc))
+        if self._facet_paths:
+            self._add_custom_run_facets(lineage, phase, task_instance, errors)
         _drop_invalid_facets(lineage, errors)
         if errors:
             for source, problem in errors:
@@ -173,6 +219,36 @@ class ExtractorManager:
                 lineage.run_facets.get("extractionError"), _error_facet(operator, errors)
             )
         return lineage
+
+    def _add_custom_run_facets(
+        self,
+        lineage: OperatorLineage,
+        phase: str,
+        task_instance: Any,
+        errors: list[tuple[str, BaseException]],
+    ) -> None:
+        """Run facets of each ``custom_run_facets`` function, each call bounded by ``facet_timeout``."""
+        from airflow_lineage_provider.extractors.budget import call_with_timeout
+
+        state = _task_state(_PHASE_STATES.get(phase, phase))
+        for path, function in self._run_facet_functions():
+            source = f"custom_run_facets {path}"
+            try:
+                returned = call_with_timeout(
+                    functools.partial(function, task_instance, state),
+                    self.facet_timeout,
+                    name="lineage-run-facets",
+                )
+                facets = _custom_facets(returned)
+            except Exception as exc:
+                errors.append((source, exc))
+                continue
+            for key, facet in _valid_facets(facets, source, errors).items():
+                if key in RESERVED_RUN_FACETS or key in lineage.run_facets:
+                    problem = f"run facet {key!r} is set by the provider or an extractor; rename it"
+                    errors.append((source, ExtractionError(problem)))
+                else:
+                    lineage.run_facets[key] = facet
 
     def _extracted(
         self,
@@ -201,6 +277,44 @@ class ExtractorManager:
         except Exception as exc:
             errors.append((name, exc))
             return OperatorLineage()
+
+
+def _task_state(state: str) -> Any:
+    """Airflow's ``TaskInstanceState`` member (a ``str``: compares equal to the plain value too)."""
+    try:
+        from airflow.utils.state import TaskInstanceState
+
+        return TaskInstanceState(state)
+    except Exception:  # pragma: no cover - an Airflow without the enum
+        return state
+
+
+def _custom_facets(returned: Any) -> Mapping[str, Any]:
+    """What a ``custom_run_facets`` function returned, with plain dicts made into facets.
+
+    None is no facets. A dict value without ``_producer``/``_schemaURL`` gets this provider as producer
+    and the generic RunFacet schema; it must be JSON (checked here, so a bad value costs only its facet).
+    """
+    import json
+
+    from airflow_lineage_provider import PRODUCER
+
+    if returned is None:
+        return {}
+    if not isinstance(returned, Mapping):
+        msg = f"returned a {type(returned).__name__}; return a dict of run facets or None"
+        raise ExtractionError(msg)
+    facets: dict[str, Any] = {}
+    for key, facet in returned.items():
+        if isinstance(facet, Mapping) and not attrs.has(type(facet)):
+            facet = {"_producer": PRODUCER, "_schemaURL": CUSTOM_FACET_SCHEMA, **facet}
+            try:
+                json.dumps(facet, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                msg = f"run facet {key!r} is not JSON: {exc}"
+                raise ExtractionError(msg) from exc
+        facets[key] = facet
+    return facets
 
 
 def _operator_methods(phase: str, operator: Any, task_instance: Any) -> Any:
@@ -355,7 +469,11 @@ def get_manager() -> ExtractorManager:
     if _manager is None:
         from airflow_lineage_provider import conf
 
-        _manager = ExtractorManager(custom=conf.custom_extractors())
+        _manager = ExtractorManager(
+            custom=conf.custom_extractors(),
+            run_facet_functions=conf.custom_run_facets(),
+            facet_timeout=conf.extraction_timeout(),
+        )
     return _manager
 
 
