@@ -16,6 +16,11 @@ Where the hooks run (Airflow 3):
   rules, short-circuit) and START + FAIL for tasks it marked ``upstream_failed``, which never reach a task
   hook. ``dag.test()`` never calls ``on_dag_run_running``, so
   for test runs the DAG-run START is sent just before the first task's START (or from the terminal hook).
+
+What is sent (:mod:`selection`): a DAG run, and the tasks its end reports as never run, are decided on the
+DAG version the run was created with (its marks read once per version), so a DAG file changed during the
+run cannot split its START from its end; a task try on the code it runs with (marked by hand: the version
+it ran with, or its run's when it never ran).
 """
 
 from __future__ import annotations
@@ -41,9 +46,12 @@ log = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("airflow")
 
 #: serialized DAGs the API-server side keeps for hand-marked task instances (oldest dropped first), and
-#: for how long (a marking request touches many task instances of one DAG; a DAG version may be rewritten)
+#: for how long (a marking request touches many task instances of one DAG; the latest version moves on)
 _DAG_CACHE_SIZE = 16
 _DAG_CACHE_SECONDS = 30.0
+#: the marks of the DAG versions runs were created with, kept for good (a few hundred bytes each): the
+#: scheduler reads each version once, not once per DAG-run event
+_MARKS_CACHE_SIZE = 1024
 
 _OFFICIAL_PROVIDER = "apache-airflow-providers-openlineage"
 
@@ -296,6 +304,7 @@ class LineageListener:
         self._test_runs_started: set[tuple[str, str, int]] = set()
         self._started: set[str] = set()  # task tries whose running hook this process saw
         self._dags: dict[str, tuple[float, Any]] = {}  # (loaded at, serialized DAG) by DAG version
+        self._marks: dict[str, tuple[float, selection.Marks | None]] = {}  # by a run's DAG version
 
     # -- plumbing --
 
@@ -306,6 +315,7 @@ class LineageListener:
             self._test_runs_started.clear()
             self._started.clear()
             self._dags.clear()
+            self._marks.clear()
 
     def _setup(self) -> bool:
         """Build the emitter once; on bad configuration log one line and switch lineage off."""
@@ -469,10 +479,14 @@ class LineageListener:
         if operator is None and not runtime:  # the API server's ORM TaskInstance comes without its task
             dag = self._serialized_dag(ti, getattr(ti, "dag_version_id", None))
             operator = dag.task_dict.get(ti.task_id) if dag is not None else None
-        if _task_off(operator, dag):
-            return
         by_hand = not runtime and previous_state is None
-        if by_hand and _never_ran(ti):
+        never_ran = by_hand and _never_ran(ti)
+        # a try that ran is decided on its own version (as its START was); one that never ran, on its run's
+        marks = self._run_marks_of(ti) if never_ran else None
+        off = _task_off(operator, dag) if marks is None else _never_ran_off(operator, ti.task_id, marks)
+        if off:
+            return
+        if never_ran:
             self._emit_task(
                 ti,
                 operator,
@@ -496,6 +510,15 @@ class LineageListener:
             dag=dag,
         )
 
+    def _run_marks_of(self, ti: Any) -> selection.Marks | None:
+        """The marks of the DAG version an ORM TaskInstance's run was created with (None: unknown)."""
+        try:
+            dag_run = ti.dag_run  # the event needs it anyway
+        except Exception:  # a detached row
+            return None
+        version_id = getattr(dag_run, "created_dag_version_id", None)
+        return self._version_marks(dag_run, version_id) if version_id is not None else None
+
     def _serialized_dag(self, row: Any, version_id: Any) -> Any:
         """The serialized DAG of an ORM TaskInstance or DagRun at ``version_id`` (None: the latest version).
 
@@ -506,21 +529,7 @@ class LineageListener:
         cached = self._dags.get(key)
         if cached is not None and now - cached[0] < _DAG_CACHE_SECONDS:
             return cached[1]
-        dag = None
-        try:
-            from airflow.models.dagbag import DBDagBag
-            from sqlalchemy.orm import object_session
-
-            session = object_session(row)
-            if session is not None:
-                bag = DBDagBag(load_op_links=False)
-                dag = (
-                    bag.get_dag(version_id, session)
-                    if version_id is not None
-                    else bag.get_latest_version_of_dag(row.dag_id, session=session)
-                )
-        except Exception as exc:  # the event is still sent, with what the row itself says
-            log.debug("lineage: no serialized DAG for %s: %s", row.dag_id, exc)
+        dag = _read_serialized_dag(row, version_id)
         with self._lock:
             self._dags.pop(key, None)
             while len(self._dags) >= _DAG_CACHE_SIZE:
@@ -602,20 +611,57 @@ class LineageListener:
             self._test_runs_started.add(key)
             self._dag_run_start(dag_run, dag, when)  # not start_date: dag.test() sets it to the logical date
 
-    def _dag_of_run(self, dag_run: Any, dag: Any = None) -> Any:
-        """The run's DAG: given, attached by the scheduler, or read from the serialized DAG table."""
+    def _run_dag(self, dag_run: Any, dag: Any = None) -> tuple[Any, selection.Marks]:
+        """The DAG that describes a run (given, attached by the scheduler, or read from the serialized DAG
+        table), and the marks that decide whether the run is reported.
+
+        The marks are those of the DAG version the run was created with (``created_dag_version_id``), the
+        same for the run's START and its end, whatever the DAG file became meanwhile (the scheduler attaches
+        the latest version). Where that version cannot be read (no session, no version on the row), and for
+        ``dag.test()`` runs (whose START the task side decides on the DAG object being tested), the
+        describing DAG's own marks decide.
+        """
+        version_id = getattr(dag_run, "created_dag_version_id", None)
+        decide_at_version = version_id is not None and not _is_test_run(dag_run)
         if dag is None:
             dag = getattr(dag_run, "dag", None)
+        if dag is None:  # the API server: no DAG attached, read the run's version (or the latest)
+            dag = self._serialized_dag(dag_run, version_id)
+            if decide_at_version and dag is not None:
+                return dag, self._version_marks(dag_run, version_id, dag) or selection.marks(dag)
+            return dag, selection.marks(dag)
+        marks = self._version_marks(dag_run, version_id) if decide_at_version else None
+        return dag, marks if marks is not None else selection.marks(dag)
+
+    def _version_marks(self, dag_run: Any, version_id: Any, dag: Any = None) -> selection.Marks | None:
+        """The marks of DAG version ``version_id`` (``dag``, when the caller read that version already).
+
+        Kept per version for the process's life: a version a run was created with is not rewritten (Airflow
+        updates a serialized DAG in place only while no task instance refers to its version). None when it
+        cannot be read; that is remembered for ``_DAG_CACHE_SECONDS``, so a missing version costs one read
+        per interval, not one per event.
+        """
+        key = str(version_id)
+        now = time.monotonic()
+        cached = self._marks.get(key)
+        if cached is not None and (cached[1] is not None or now - cached[0] < _DAG_CACHE_SECONDS):
+            return cached[1]
         if dag is None:
-            dag = self._serialized_dag(dag_run, getattr(dag_run, "created_dag_version_id", None))
-        return dag
+            dag = _read_serialized_dag(dag_run, version_id)
+        marks = selection.marks(dag) if dag is not None else None
+        with self._lock:
+            self._marks.pop(key, None)
+            while len(self._marks) >= _MARKS_CACHE_SIZE:
+                self._marks.pop(next(iter(self._marks)))
+            self._marks[key] = (now, marks)
+        return marks
 
     def _dag_run_start(self, dag_run: Any, dag: Any = None, when: datetime | None = None) -> None:
         from airflow_lineage_provider import conf
         from airflow_lineage_provider.emission.events import build_dag_run_event
 
-        dag = self._dag_of_run(dag_run, dag)
-        if _dag_off(dag):
+        dag, marks = self._run_dag(dag_run, dag)
+        if _run_off(marks):
             return
         info = dag_run_info(dag_run, dag)
         self._emit(
@@ -635,12 +681,12 @@ class LineageListener:
         was_finished = _was_finished(dag_run)  # read first: any query below flushes the change away
         if _is_test_run(dag_run):
             self._test_run_start(dag_run)
-        dag = self._dag_of_run(dag_run)
-        if _dag_off(dag):
+        dag, marks = self._run_dag(dag_run)
+        if _run_off(marks):
             return
         info = dag_run_info(dag_run, dag)
         if not was_finished:  # else the terminal hook of its first finish reported them already
-            self._emit_never_ran(dag_run, info, dag)
+            self._emit_never_ran(dag_run, info, dag, marks)
         self._emit(
             build_dag_run_event(
                 event_type,
@@ -652,12 +698,13 @@ class LineageListener:
             )
         )
 
-    def _emit_never_ran(self, dag_run: Any, info: DagRunInfo, dag: Any) -> None:
+    def _emit_never_ran(self, dag_run: Any, info: DagRunInfo, dag: Any, marks: selection.Marks) -> None:
         """Events for tasks the scheduler ended without running them, which no task hook saw.
 
         Skipped (branching, trigger rules): START + COMPLETE. ``upstream_failed``: START + FAIL with an
         ``errorMessage`` saying so, so a lineage backend shows how a failure cascaded (e.g. a quality gate
-        with ``on_breach="fail"``) instead of jobs that silently never reported.
+        with ``on_breach="fail"``) instead of jobs that silently never reported. Decided on ``marks``, the
+        run's own (no try of theirs ran any code); ``dag`` only describes them.
         """
         from sqlalchemy.orm import object_session
 
@@ -671,7 +718,7 @@ class LineageListener:
             operator = (
                 dag.task_dict.get(ti.task_id) if dag is not None and hasattr(dag, "task_dict") else None
             )
-            if _task_off(operator, dag):
+            if _never_ran_off(operator, ti.task_id, marks):
                 continue
             start = ti.start_date or ti.end_date or getattr(dag_run, "end_date", None)
             end = ti.end_date or start
@@ -735,18 +782,56 @@ def _task_off(operator: Any, dag: Any = None) -> bool:
     """No events for this task: its operator class is in ``disabled_for_operators``, or it is not selected."""
     from airflow_lineage_provider import conf
 
-    if operator is not None:
-        disabled = conf.disabled_for_operators()
-        if disabled and operator_path(operator) in disabled:
-            return True
-    return not selection.task_selected(operator, dag, selective=conf.selective_enable())
+    return _operator_off(operator) or not selection.task_selected(
+        operator, dag, selective=conf.selective_enable()
+    )
 
 
-def _dag_off(dag: Any) -> bool:
-    """No events for this DAG's runs (``disable_lineage``, or ``selective_enable`` and nothing selected)."""
+def _operator_off(operator: Any) -> bool:
+    """The operator's class is in ``disabled_for_operators``."""
     from airflow_lineage_provider import conf
 
-    return not selection.dag_selected(dag, selective=conf.selective_enable())
+    if operator is None:
+        return False
+    disabled = conf.disabled_for_operators()
+    return bool(disabled) and operator_path(operator) in disabled
+
+
+def _never_ran_off(operator: Any, task_id: str, marks: selection.Marks) -> bool:
+    """No events for a task that ran no code: decided on its run's ``marks`` (and its operator's class)."""
+    from airflow_lineage_provider import conf
+
+    return _operator_off(operator) or not marks.task_selected(task_id, selective=conf.selective_enable())
+
+
+def _run_off(marks: selection.Marks) -> bool:
+    """No events for a DAG run (``disable_lineage``, or ``selective_enable`` and nothing selected)."""
+    from airflow_lineage_provider import conf
+
+    return not marks.run_selected(selective=conf.selective_enable())
+
+
+def _read_serialized_dag(row: Any, version_id: Any) -> Any:
+    """The serialized DAG at ``version_id`` (None: the latest) read in the session of the ORM ``row``.
+
+    None when not found or when ``row`` is not bound to a session (the task side). Never flushes the
+    session: a DAG-run hook runs in the middle of the scheduler's transaction.
+    """
+    try:
+        from airflow.models.dagbag import DBDagBag
+        from sqlalchemy.orm import object_session
+
+        session = object_session(row)
+        if session is None:
+            return None
+        bag = DBDagBag(load_op_links=False)
+        with session.no_autoflush:
+            if version_id is not None:
+                return bag.get_dag(version_id, session)
+            return bag.get_latest_version_of_dag(row.dag_id, session=session)
+    except Exception as exc:  # the event is still sent, with what the row itself says
+        log.debug("lineage: no serialized DAG for %s: %s", getattr(row, "dag_id", "?"), exc)
+        return None
 
 
 # --- once-per-process notices ---------------------------------------------------------------------------

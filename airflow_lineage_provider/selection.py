@@ -11,10 +11,14 @@ does not show it and a run's configuration cannot change it.
 
 A task's own mark wins over its DAG's; the DAG's mark wins over ``selective_enable``. DAG-run events are
 sent when the DAG is selected or when any of its tasks is (their events link to the DAG run as parent).
+A DAG run is decided on the marks of the DAG version it was created with (:class:`Marks`, read once per
+version by the listener), so a DAG file changed during a run cannot split its START from its end.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 #: params keys (a DAG's mark is copied into the params of tasks created after it; tasks ignore that copy)
@@ -165,8 +169,36 @@ def task_selected(task: Any, dag: Any = None, *, selective: bool) -> bool:
 
 def dag_selected(dag: Any, *, selective: bool) -> bool:
     """Whether a DAG run's events are sent: the DAG is selected, or one of its tasks is."""
-    mark = dag_mark(dag)
-    if mark is True or (mark is None and not selective):
-        return True
+    return marks(dag).run_selected(selective=selective)
+
+
+@dataclass(frozen=True)
+class Marks:
+    """The marks of one DAG (version): its own, and those of its tasks that have one.
+
+    All that decides a DAG run and the tasks its end reports as never run, small enough for the listener
+    to keep one per DAG version rather than the DAG itself.
+    """
+
+    dag: bool | None = None
+    tasks: Mapping[str, bool] = field(default_factory=dict)
+
+    def run_selected(self, *, selective: bool) -> bool:
+        """The DAG is selected, or one of its tasks is."""
+        if self.dag is True or (self.dag is None and not selective):
+            return True
+        return any(self.tasks.values())
+
+    def task_selected(self, task_id: str, *, selective: bool) -> bool:
+        """The task's mark, else the DAG's, else ``not selective`` (a task the version lacks: no mark)."""
+        mark = self.tasks.get(task_id)
+        if mark is None:
+            mark = self.dag
+        return not selective if mark is None else mark
+
+
+def marks(dag: Any) -> Marks:
+    """The marks of a DAG, SDK or serialized (None: no marks)."""
     tasks = getattr(dag, "task_dict", None) or {}
-    return any(task_mark(task) is True for task in tasks.values())
+    own = {task_id: mark for task_id, task in tasks.items() if (mark := task_mark(task)) is not None}
+    return Marks(dag_mark(dag), own)
