@@ -60,8 +60,10 @@ def repair(ti, dag_run):
         db.execute("UPDATE orders_clean SET email = 'unknown@example.com' WHERE email IS NULL")
 
 
-def publish():
-    print("published")
+def publish(lineage_run, lineage_root):
+    """Keeps what the provider's macros rendered in the real task runner (compared with its events)."""
+    with open(DB_PATH + ".publish", "w") as f:
+        f.write(lineage_run + "\\n" + lineage_root)
 
 
 with DAG(DAG_ID, schedule=None, start_date=datetime.datetime(2024, 1, 1), catchup=False,
@@ -76,7 +78,12 @@ with DAG(DAG_ID, schedule=None, start_date=datetime.datetime(2024, 1, 1), catchu
         min_rows=1, on_breach="pause", poke_interval=1, timeout=120,
     )
     fix = PythonOperator(task_id="repair", python_callable=repair)
-    done = PythonOperator(task_id="publish", python_callable=publish)
+    done = PythonOperator(
+        task_id="publish",
+        python_callable=publish,
+        op_args=["{{ macros.lineage_provider.lineage_run_id(ti) }}",
+                 "{{ macros.lineage_provider.lineage_root_parent_id(ti) }}"],
+    )
     load >> [gate, fix]
     gate >> done
 '''
@@ -241,6 +248,10 @@ def _check_events(events: list[dict[str, Any]], run: dict[str, Any], db_path: Pa
             root = parent.get("root") or {}
             assert (root.get("run") or {}).get("runId") == dag_run_uuid, (task_id, parent)
             assert event["run"]["facets"]["airflow"]["taskInstance"]["try_number"] == 1
+    # the macros rendered in the real task runner name the ids its events carry
+    rendered_run_id, rendered_root = Path(f"{db_path}.publish").read_text().splitlines()
+    assert rendered_run_id == jobs[f"{DAG_ID}.publish"][0]["run"]["runId"]
+    assert rendered_root == f"{NAMESPACE}/{DAG_ID}/{dag_run_uuid}"
     # the order the DAG imposes (by event time: several processes write the file): the run starts first
     # and ends last, publish starts only after the gate ended
     order = [(e["eventType"], e["job"]["name"]) for e in sorted(events, key=_event_time)]
