@@ -52,6 +52,8 @@ _DAG_CACHE_SECONDS = 30.0
 #: the marks of the DAG versions runs were created with, kept for good (a few hundred bytes each): the
 #: scheduler reads each version once, not once per DAG-run event
 _MARKS_CACHE_SIZE = 1024
+#: DAG runs whose START this process sent and whose end it has not seen yet (oldest forgotten first)
+_ATTEMPTS_SIZE = 10000
 
 _OFFICIAL_PROVIDER = "apache-airflow-providers-openlineage"
 
@@ -305,6 +307,7 @@ class LineageListener:
         self._started: set[str] = set()  # task tries whose running hook this process saw
         self._dags: dict[str, tuple[float, Any]] = {}  # (loaded at, serialized DAG) by DAG version
         self._marks: dict[str, tuple[float, selection.Marks | None]] = {}  # by a run's DAG version
+        self._attempts: dict[tuple[str, str], int] = {}  # clear_number each DAG-run START named
 
     # -- plumbing --
 
@@ -316,6 +319,7 @@ class LineageListener:
             self._started.clear()
             self._dags.clear()
             self._marks.clear()
+            self._attempts.clear()
 
     def _setup(self) -> bool:
         """Build the emitter once; on bad configuration log one line and switch lineage off."""
@@ -673,6 +677,11 @@ class LineageListener:
                 include_airflow_facet=conf.include_airflow_facet(),
             )
         )
+        with self._lock:
+            self._attempts.pop((info.dag_id, info.run_id), None)
+            while len(self._attempts) >= _ATTEMPTS_SIZE:
+                self._attempts.pop(next(iter(self._attempts)))
+            self._attempts[(info.dag_id, info.run_id)] = info.clear_number
 
     def _dag_run_end(self, dag_run: Any, event_type: str, error: str | None) -> None:
         from airflow_lineage_provider import conf
@@ -685,6 +694,7 @@ class LineageListener:
         if _run_off(marks):
             return
         info = dag_run_info(dag_run, dag)
+        self._close_cleared_attempt(dag_run, info)
         if not was_finished:  # else the terminal hook of its first finish reported them already
             self._emit_never_ran(dag_run, info, dag, marks)
         self._emit(
@@ -697,6 +707,37 @@ class LineageListener:
                 include_airflow_facet=conf.include_airflow_facet(),
             )
         )
+
+    def _close_cleared_attempt(self, dag_run: Any, info: DagRunInfo) -> None:
+        """Tasks cleared while the run was going on: end the attempt its START named, start the new one.
+
+        A clear raises the run's ``clear_number`` (part of its run id) without moving a running run back to
+        queued, so no ``on_dag_run_running`` follows: the START this process sent names the old attempt,
+        and the end names the new one. The old attempt gets ABORT and the new one its START, both at the
+        clear (``queued_at``); the tasks that ran after the clear already name the new one as parent. Known
+        only to the process that sent the START (the scheduler; with several schedulers, where it ran).
+        """
+        import attrs
+
+        from airflow_lineage_provider import conf
+        from airflow_lineage_provider.emission.events import build_dag_run_event
+
+        with self._lock:
+            started = self._attempts.pop((info.dag_id, info.run_id), None)
+        if started is None or started == info.clear_number:
+            return
+        cleared_at = getattr(dag_run, "queued_at", None) or getattr(dag_run, "end_date", None)
+        old = attrs.evolve(info, clear_number=started)
+        for event_type, attempt in (("ABORT", old), ("START", info)):
+            self._emit(
+                build_dag_run_event(
+                    event_type,
+                    attempt,
+                    namespace=conf.namespace(),
+                    event_time=cleared_at,
+                    include_airflow_facet=conf.include_airflow_facet(),
+                )
+            )
 
     def _emit_never_ran(self, dag_run: Any, info: DagRunInfo, dag: Any, marks: selection.Marks) -> None:
         """Events for tasks the scheduler ended without running them, which no task hook saw.

@@ -12,24 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from lineage_helpers import dags_folder, load_dag, reset_lineage, summary, task_events
+from lineage_helpers import load_dag, reset_lineage, summary, task_events
+from scheduler_helpers import SOURCE, finish_run, scheduler, start_run, trigger_run, write_version
 
 from airflow_lineage_provider import listener as listener_module
 
 pytestmark = pytest.mark.airflow
-
-SOURCE = """
-import datetime
-from airflow.sdk import DAG
-from airflow.providers.standard.operators.python import PythonOperator
-from airflow_lineage_provider import disable_lineage, enable_lineage
-
-with DAG("{dag_id}", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
-    a = PythonOperator(task_id="a", python_callable=lambda: None)
-    b = PythonOperator(task_id="b", python_callable=lambda: None)
-    c = PythonOperator(task_id="c", python_callable=lambda: None)
-{marks}
-"""
 
 
 @pytest.fixture(autouse=True)
@@ -61,120 +49,36 @@ def reads(monkeypatch) -> Iterator[list[Any]]:
     yield seen
 
 
-def _write_version(dag_id: str, marks: str = "") -> Any:
-    """Write the DAG file and serialize it as the DAG processor does; returns the latest version's id."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
-    from airflow.models.dag import DagModel
-    from airflow.models.dag_version import DagVersion
-    from airflow.utils.session import create_session
-
-    path = dags_folder() / f"{dag_id}.py"
-    path.write_text(SOURCE.format(dag_id=dag_id, marks=marks))
-    with create_session() as session:
-        DagBundlesManager().sync_bundles_to_db(session=session)
-    bag = BundleDagBag(dag_folder=path, bundle_path=dags_folder(), bundle_name="dags-folder")
-    assert dag_id in bag.dags, bag.import_errors
-    sync_bag_to_db(bag, "dags-folder", None)
-    with create_session() as session:
-        session.get(DagModel, dag_id).is_paused = False
-        version = DagVersion.get_latest_version(dag_id, session=session)
-        assert version is not None
-        return version.id
-
-
-def _trigger(dag_id: str) -> str:
-    """A queued manual run on the latest serialized version, as the REST API's trigger creates it."""
-    from datetime import datetime, timedelta, timezone
-
-    from airflow.models.dagbag import DBDagBag
-    from airflow.utils.session import create_session
-    from airflow.utils.state import DagRunState
-    from airflow.utils.types import DagRunTriggeredByType, DagRunType
-
-    now = datetime.now(timezone.utc) - timedelta(minutes=1)  # due: the scheduler takes run_after <= now
-    with create_session() as session:
-        dag = DBDagBag().get_latest_version_of_dag(dag_id, session=session)
-        assert dag is not None
-        run = dag.create_dagrun(
-            run_id=f"manual__{now.isoformat()}",
-            logical_date=now,
-            data_interval=(now, now),
-            run_after=now,
-            run_type=DagRunType.MANUAL,
-            triggered_by=DagRunTriggeredByType.REST_API,
-            state=DagRunState.QUEUED,
-            session=session,
-        )
-        return run.run_id
-
-
-def _scheduler() -> Any:
-    from airflow.executors.local_executor import LocalExecutor
-    from airflow.jobs.job import Job
-    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
-
-    return SchedulerJobRunner(job=Job(), executors=[LocalExecutor()])  # never started: no processes
-
-
-def _start(dag_id: str, run_id: str) -> Any:
-    """The scheduler moves the queued run to running (``on_dag_run_running``); returns its created version."""
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        _scheduler()._start_queued_dagruns(session)
-        run = session.query(DagRun).filter_by(dag_id=dag_id, run_id=run_id).one()
-        assert run.state == "running"
-        return run.created_dag_version_id
-
-
-def _finish(dag_id: str, run_id: str, states: dict[str, str]) -> str:
-    """Give the tasks ``states`` (as workers would), then one scheduler pass over the run; its state."""
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        run = session.query(DagRun).filter_by(dag_id=dag_id, run_id=run_id).one()
-        for ti in run.get_task_instances(session=session):
-            ti.state = states.get(ti.task_id, "success")
-            if ti.state == "success":
-                ti.try_number, ti.start_date, ti.end_date = 1, run.start_date, run.start_date
-        session.flush()
-        _scheduler()._schedule_dag_run(run, session)
-        return str(run.state)
-
-
 def _dag_events(events: list[dict], dag_id: str) -> list[dict]:
     return [e for e in events if e["job"]["name"].split(".")[0] == dag_id]
 
 
 def test_a_run_switched_off_mid_run_still_gets_its_complete(lineage_events, reads):
-    v1 = _write_version("lp_ver_off_mid_run")
-    run_id = _trigger("lp_ver_off_mid_run")
-    assert _start("lp_ver_off_mid_run", run_id) == v1
-    v2 = _write_version("lp_ver_off_mid_run", "disable_lineage(dag)")
+    v1 = write_version("lp_ver_off_mid_run")
+    run_id = trigger_run("lp_ver_off_mid_run")
+    assert start_run("lp_ver_off_mid_run", run_id) == v1
+    v2 = write_version("lp_ver_off_mid_run", "disable_lineage(dag)")
     assert v2 != v1
-    assert _finish("lp_ver_off_mid_run", run_id, {}) == "success"
+    assert finish_run("lp_ver_off_mid_run", run_id, {}) == "success"
     events = _dag_events(lineage_events(), "lp_ver_off_mid_run")
     assert summary(events) == [("START", "lp_ver_off_mid_run"), ("COMPLETE", "lp_ver_off_mid_run")]
     assert events[0]["run"]["runId"] == events[1]["run"]["runId"]
     assert reads == [v1]  # the run's version read once, for both events
 
     # a second run, created on the new version, is off from START to end
-    second = _trigger("lp_ver_off_mid_run")
-    assert _start("lp_ver_off_mid_run", second) == v2
-    assert _finish("lp_ver_off_mid_run", second, {}) == "success"
+    second = trigger_run("lp_ver_off_mid_run")
+    assert start_run("lp_ver_off_mid_run", second) == v2
+    assert finish_run("lp_ver_off_mid_run", second, {}) == "success"
     assert len(_dag_events(lineage_events(), "lp_ver_off_mid_run")) == 2
     assert reads == [v1, v2]
 
 
-def test_a_run_switched_on_mid_run_gets_no_complete_without_its_start(lineage_events):
-    v1 = _write_version("lp_ver_on_mid_run", "disable_lineage(dag)")
-    run_id = _trigger("lp_ver_on_mid_run")
-    assert _start("lp_ver_on_mid_run", run_id) == v1
-    assert _write_version("lp_ver_on_mid_run") != v1
-    assert _finish("lp_ver_on_mid_run", run_id, {"c": "failed"}) == "failed"
+def test_a_run_switched_on_mid_run_gets_no_complete_without_itsstart_run(lineage_events):
+    v1 = write_version("lp_ver_on_mid_run", "disable_lineage(dag)")
+    run_id = trigger_run("lp_ver_on_mid_run")
+    assert start_run("lp_ver_on_mid_run", run_id) == v1
+    assert write_version("lp_ver_on_mid_run") != v1
+    assert finish_run("lp_ver_on_mid_run", run_id, {"c": "failed"}) == "failed"
     assert _dag_events(lineage_events(), "lp_ver_on_mid_run") == []
 
 
@@ -183,11 +87,11 @@ def test_selective_marks_changed_mid_run_keep_the_runs_decision_and_its_never_ra
 ):
     """The tasks the run's end reports as never run follow the run's version too, not the latest."""
     dag_id = "lp_ver_selective"
-    v1 = _write_version(dag_id, "enable_lineage(dag)\ndisable_lineage(a)")
-    run_id = _trigger(dag_id)
-    assert _start(dag_id, run_id) == v1
-    _write_version(dag_id, "disable_lineage(dag)\nenable_lineage(a)")  # the opposite everywhere
-    assert _finish(dag_id, run_id, {"a": "skipped", "b": "skipped"}) == "success"
+    v1 = write_version(dag_id, "enable_lineage(dag)\ndisable_lineage(a)")
+    run_id = trigger_run(dag_id)
+    assert start_run(dag_id, run_id) == v1
+    write_version(dag_id, "disable_lineage(dag)\nenable_lineage(a)")  # the opposite everywhere
+    assert finish_run(dag_id, run_id, {"a": "skipped", "b": "skipped"}) == "success"
     events = _dag_events(lineage_events(), dag_id)
     assert summary(events) == [
         ("START", dag_id),
@@ -213,14 +117,14 @@ def test_marking_by_hand_decides_a_try_that_ran_on_its_version_and_the_rest_on_t
     from fastapi.testclient import TestClient
 
     dag_id = "lp_ver_by_hand"
-    v1 = _write_version(dag_id)
-    run_id = _trigger(dag_id)
-    _start(dag_id, run_id)
-    v2 = _write_version(dag_id, "disable_lineage(dag)")
+    v1 = write_version(dag_id)
+    run_id = trigger_run(dag_id)
+    start_run(dag_id, run_id)
+    v2 = write_version(dag_id, "disable_lineage(dag)")
     with create_session() as session:  # two scheduler passes: tasks scheduled, then moved to the latest
         for _ in range(2):
             run = session.query(DagRun).filter_by(dag_id=dag_id, run_id=run_id).one()
-            _scheduler()._schedule_dag_run(run, session)
+            scheduler()._schedule_dag_run(run, session)
             session.flush()
         session.expire_all()  # the scheduler moves the task instances with a bulk UPDATE
         tis = {ti.task_id: ti for ti in run.get_task_instances(session=session)}
