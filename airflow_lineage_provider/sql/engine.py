@@ -11,6 +11,7 @@ from typing import Any
 from airflow_lineage_provider.sql import text
 from airflow_lineage_provider.sql.dialects import DIALECT_ALIASES, sqlglot_dialect
 from airflow_lineage_provider.sql.model import (
+    IDENTITY,
     ColumnLineage,
     ColumnRef,
     IndirectLineage,
@@ -19,7 +20,7 @@ from airflow_lineage_provider.sql.model import (
     TableRef,
 )
 from airflow_lineage_provider.sql.names import table_case_of
-from airflow_lineage_provider.sql.walker import merge_edges
+from airflow_lineage_provider.sql.walker import merge_edges, stronger
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,21 @@ _ALTER_MOVES = re.compile(
     r"|APPEND\s+FROM)\s+([\w.`\"\[\]]+)",
     re.IGNORECASE | re.DOTALL,
 )
+_NAME = r"(?:[\w$]+|\"(?:[^\"]|\"\")+\"|`[^`]+`)(?:\.(?:[\w$]+|\"(?:[^\"]|\"\")+\"|`[^`]+`)){0,2}"
+#: ClickHouse ``EXCHANGE TABLES a AND b``
+_EXCHANGE = re.compile(rf"^\s*EXCHANGE\s+TABLES\s+({_NAME})\s+AND\s+({_NAME})", re.IGNORECASE)
+#: Snowflake ``CREATE [OR REPLACE] STREAM [IF NOT EXISTS] s [COPY GRANTS] ON TABLE|VIEW|STAGE src``
+_CREATE_STREAM = re.compile(
+    rf"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?STREAM\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<stream>{_NAME})"
+    r"(?:\s+COPY\s+GRANTS)?\s+ON\s+(?:EXTERNAL\s+TABLE|DYNAMIC\s+TABLE|TABLE|VIEW|STAGE)\s+"
+    rf"(?P<source>@[\w.$/]+|{_NAME})",
+    re.IGNORECASE,
+)
+#: MySQL ``INTO OUTFILE 'file'`` and its export options, up to FROM or the end (strings skipped as a whole)
+_INTO_OUTFILE = re.compile(
+    r"\bINTO\s+(?:OUTFILE|DUMPFILE)\s+'((?:[^'\\]|\\.|'')*)'((?:'(?:[^'\\]|\\.)*'|(?!\bFROM\b)[^';])*)",
+    re.IGNORECASE,
+)
 #: dynamic SQL given as one constant string: ``EXECUTE IMMEDIATE '...' [INTO|USING ...]`` (Snowflake,
 #: BigQuery, Oracle), T-SQL ``EXEC ('...')`` and ``EXEC sp_executesql N'...' [, params]``; text built by
 #: concatenation or variables does not match (``rest`` must be empty or a clause that adds no SQL text)
@@ -70,17 +86,20 @@ _EXECUTE_STRING = re.compile(
 _NO_LINEAGE_COMMANDS = re.compile(
     r"^\s*(SET|RESET|SHOW|DESC|DESCRIBE|EXPLAIN|ANALYZE|VACUUM|REFRESH|CACHE|UNCACHE|ADD\s+(JAR|FILE|ARCHIVE)|"
     r"LIST|GRANT|REVOKE|COMMENT|PRINT|COMMIT|ROLLBACK|START\s+TRANSACTION|CALL|EXEC|EXECUTE|MSCK|OPTIMIZE|"
-    r"LOCK|UNLOCK|KILL|GO|PUT|GET|REMOVE|RENAME\s+(USER|ROLE)|"
+    r"LOCK|UNLOCK|KILL|GO|PUT|GET|REMOVE|RENAME\s+(USER|ROLE)|FETCH|OPEN|CLOSE|DEALLOCATE|"
     r"CREATE\s+(OR\s+REPLACE\s+)?(TEMPORARY\s+|TEMP\s+)?(FUNCTION|PROCEDURE|ROLE|USER)|DROP\s+(FUNCTION|PROCEDURE))\b",
     re.IGNORECASE,
 )
 #: procedural lines of scripts and routines: no lineage of their own, not an error when nothing is found
 _PROCEDURAL = re.compile(
     r"^\s*(BEGIN|END|IF|ELSE|ELSIF|ELSEIF|LOOP|WHILE|FOR|REPEAT|UNTIL|DECLARE|RAISE|RETURN|EXCEPTION|THROW|"
-    r"LEAVE|ITERATE|CONTINUE|BREAK|EXIT|CASE|WHEN|OPEN|CLOSE|FETCH|DEALLOCATE|PREPARE)\b"
+    r"LEAVE|ITERATE|CONTINUE|BREAK|EXIT|CASE|WHEN|OPEN|CLOSE|FETCH|DEALLOCATE|PREPARE|LET)\b"
     r"|^\s*[\w.@$]+\s*:=|^\s*/\s*$",  # PL/SQL assignment, SQL*Plus block terminator
     re.IGNORECASE,
 )
+
+#: sqlglot dialects where ``SELECT ... INTO t`` creates the table t ("" = generic)
+_SELECT_INTO_TABLE = {"", "tsql", "postgres", "redshift", "materialize"}
 
 _sqlglot_quieted = False
 
@@ -96,6 +115,9 @@ class _State:
     temporary: set[TableRef] = field(default_factory=set)
     written: set[TableRef] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    variables: set[str] = field(default_factory=set)
+    #: > 0 while the statements of a procedural body (BEGIN ... END, DO $$ ... $$) are analysed
+    routine: int = 0
 
 
 def analyze_safely(sql: Any, dialect: str | None, **kwargs: Any) -> SqlLineage:
@@ -169,8 +191,12 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int
     if body is None and depth and _NESTED_BLOCK.match(text.strip_comments(piece)):
         body = text.routine_body(piece, anywhere=True)  # a block inside a block: no failed parse per level
     if body is not None:
-        for inner in text.split_statements(body):
-            _analyze_piece(inner, state, allow_routine=False, depth=depth + 1)
+        state.routine += 1
+        try:
+            for inner in text.split_statements(body):
+                _analyze_piece(inner, state, allow_routine=False, depth=depth + 1)
+        finally:
+            state.routine -= 1
         return
     if _handle_text_statement(piece, state):
         return
@@ -184,6 +210,8 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int
             return
     shortened = text.shorten_values(piece, VALUES_SHORTEN_AT)
     source = shortened if shortened is not None else piece
+    if state.read == "tsql":
+        source = text.strip_dml_top(source) or source
     if len(source) > MAX_PARSE_CHARS:  # the limit is on SQL, not on comments (generated headers, docs)
         source = text.strip_comments(source)
     if len(source) > MAX_PARSE_CHARS:
@@ -196,8 +224,12 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int
     if trees is None:
         block = text.routine_body(piece, anywhere=True)
         if block is not None and block.strip():
-            for inner in text.split_statements(block):
-                _analyze_piece(inner, state, allow_routine=False, depth=depth + 1)
+            state.routine += 1
+            try:
+                for inner in text.split_statements(block):
+                    _analyze_piece(inner, state, allow_routine=False, depth=depth + 1)
+            finally:
+                state.routine -= 1
             return
         if _recover(piece, state):
             return
@@ -245,6 +277,8 @@ def _reparse(sql: str, state: _State) -> bool:
     statement behind a prefix the parser does not know (``IF ... THEN``, ``CREATE TASK ... AS``)."""
     from sqlglot import exp
 
+    if _into_outfile(sql, state):
+        return True
     rewritten = text.rewrite_unparseable_forms(sql)
     candidates = [rewritten] if rewritten != sql else []
     candidates += [sql[start:] for start in text.statement_starts(sql) if start > 0][:3]
@@ -255,6 +289,25 @@ def _reparse(sql: str, state: _State) -> bool:
                 _analyze_tree(tree, rest, state)
             return True
     return False
+
+
+def _into_outfile(sql: str, state: _State) -> bool:
+    """MySQL ``SELECT ... INTO OUTFILE 'file' [FIELDS ... LINES ...] [FROM ...]``: the query, written to the
+    file (the parser knows neither the clause nor its export options)."""
+    from sqlglot import exp
+
+    m = _INTO_OUTFILE.search(sql) if re.match(r"\s*(?:SELECT|WITH|\()", sql, re.IGNORECASE) else None
+    if m is None:
+        return False
+    query = f"{sql[: m.start()]} {sql[m.end() :]}"
+    trees, _ = _parse(query, state.read)
+    select = trees[0] if trees is not None and len(trees) == 1 else None
+    if not isinstance(select, exp.Select) or select.args.get("into") is not None:
+        return False
+    file = m.group(1).replace("''", "'").replace("\\\\", "\\")
+    select.set("into", exp.Into(this=exp.Literal.string(file)))
+    _analyze_tree(select, query, state)
+    return True
 
 
 def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
@@ -271,14 +324,21 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
             _fallback(raw, state, f"statement not understood by the parser ({tree.name})")
         return
     try:
-        res = StatementAnalyzer(state.columns, raw, state.read, lambda ref: _qualify(ref, state)).analyze(
-            tree
+        analyzer = StatementAnalyzer(
+            state.columns, raw, state.read, lambda ref: _qualify(ref, state), frozenset(state.variables)
         )
+        # SELECT ... INTO t creates a table in T-SQL, Redshift and plain PostgreSQL; elsewhere, and in a
+        # PL/pgSQL body, it assigns variables
+        analyzer.select_into_tables = state.read in _SELECT_INTO_TABLE and not (
+            state.read == "postgres" and state.routine
+        )
+        res = analyzer.analyze(tree)
     except RecursionError:
         _fallback(raw, state, "statement too deeply nested to analyse")
         return
     if res.use is not None:
         _apply_use(res.use, res.use_kind, state)
+    state.variables.update(res.variables)
     state.temporary.update(_qualify(t, state) for t in res.temporary)
     if state.read == "tsql":  # table variables (@t) live in the batch only
         state.temporary.update(t for t in (*res.inputs, *res.outputs) if t.name.startswith("@"))
@@ -313,7 +373,6 @@ def _output_into(items: str, into: str, state: _State) -> None:
     from sqlglot import exp
 
     from airflow_lineage_provider.sql.names import ident, table_ref
-    from airflow_lineage_provider.sql.walker import stronger
 
     m = re.match(r"\s*([^\s(]+)\s*(?:\((.*)\))?\s*$", into, re.DOTALL)
     if m is None or m.group(1).startswith("@"):  # a table variable is not a dataset
@@ -365,10 +424,10 @@ def _block_statements(block: Any) -> list[Any]:
     """Statements inside a procedural block (BEGIN ... END, IF, WHILE, LOOP bodies), in order."""
     from sqlglot import exp
 
-    out = []
+    out: list[Any] = []
     for child in block.iter_expressions():
-        if isinstance(child, exp.Block):
-            out.extend(child.expressions)
+        if isinstance(child, exp.Block):  # T-SQL IF x BREAK / RETURN: a body of None, nothing to run
+            out.extend(e for e in child.expressions if e is not None)
         elif isinstance(child, exp.IfBlock | exp.WhileBlock | exp.LoopBlock | exp.RepeatBlock):
             out.append(child)
     return out
@@ -432,6 +491,33 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
             )
         )
         return True
+    m = _EXCHANGE.match(stripped)
+    if m:  # ClickHouse EXCHANGE TABLES a AND b: each takes the other's rows (as Snowflake SWAP WITH)
+        from airflow_lineage_provider.sql.fallback import scan_tables
+
+        both = _qualify_all(scan_tables(f"SELECT * FROM {m.group(1)} JOIN {m.group(2)}")[0], state)
+        state.statements.append(StatementLineage(sql=stripped, kind="alter", inputs=both, outputs=both))
+        return True
+    m = _CREATE_STREAM.match(stripped)
+    if m:  # Snowflake CREATE STREAM s ON TABLE t: the stream holds the changes of t, with t's columns
+        from airflow_lineage_provider.sql.fallback import scan_tables
+
+        stream = _qualify_all(scan_tables(f"SELECT * FROM {m.group('stream')}")[0], state)
+        origin = m.group("source")
+        read = (
+            (TableRef(origin),)
+            if origin.startswith("@")
+            else _qualify_all(scan_tables(f"SELECT * FROM {origin}")[0], state)
+        )
+        edges = tuple(
+            ColumnLineage(ColumnRef(o, "*"), (ColumnRef(i, "*"),), IDENTITY) for o in stream for i in read
+        )
+        state.statements.append(
+            StatementLineage(
+                sql=stripped, kind="create_stream", inputs=read, outputs=stream, column_lineage=edges
+            )
+        )
+        return True
     m = _EXECUTE_STRING.match(stripped)
     if m:
         literal = m.group("immediate") or m.group("paren") or m.group("proc")
@@ -484,7 +570,7 @@ def _is_path(ref: TableRef) -> bool:
     return (
         not ref.schema
         and not ref.database
-        and ("/" in ref.name or ref.name.startswith("@") or "://" in ref.name)
+        and ("/" in ref.name or "\\" in ref.name or ref.name.startswith("@") or "://" in ref.name)
     )
 
 
@@ -574,23 +660,63 @@ def _net(state: _State, keep_temp_tables: bool) -> SqlLineage:
     )
 
 
+class _TempColumns:
+    """What each column of the script's temp tables holds: the real columns it came from and the strongest
+    transformation on the way. A temp table filled by ``SELECT *`` holds ``t.*``: its column ``c`` is then
+    the ``c`` of each dataset behind that star."""
+
+    def __init__(self, temp: set[TableRef]) -> None:
+        self.temp = temp
+        self.held: dict[ColumnRef, tuple[set[ColumnRef], str]] = {}
+
+    def real(self, col: ColumnRef) -> tuple[set[ColumnRef], str]:
+        if col.table not in self.temp:
+            return {col}, IDENTITY
+        found = self.held.get(col)
+        if found is not None:
+            return found
+        star = self.held.get(ColumnRef(col.table, "*"))
+        if star is None or col.column == "*":
+            return set(), IDENTITY
+        return {ColumnRef(d.table, col.column) for d in star[0] if d.column == "*"}, star[1]
+
+    def resolve(self, edge: ColumnLineage) -> tuple[set[ColumnRef], str]:
+        """The real inputs of ``edge`` and its transformation along the whole path."""
+        resolved: set[ColumnRef] = set()
+        how = edge.transformation
+        for src in edge.inputs:
+            cols, through = self.real(src)
+            resolved |= cols
+            if cols:
+                how = stronger(how, through)
+        return resolved, how
+
+    def record(self, edge: ColumnLineage) -> None:
+        """Remember what ``edge`` writes into a temp table column."""
+        resolved, how = self.resolve(edge)
+        held = self.held.get(edge.output)
+        if held is None:
+            self.held[edge.output] = (resolved, how)
+        else:
+            self.held[edge.output] = (held[0] | resolved, stronger(held[1], how))
+
+
 def _collapse_rows(statements: Any, temp: set[TableRef]) -> tuple[IndirectLineage, ...]:
     """Net row-deciding columns: through a temp table they become the columns its own columns and rows
     came from, and what decided a temp table's rows decides the rows of what is written from it."""
-    into_temp: dict[ColumnRef, set[ColumnRef]] = {}  # a temp table's column -> the real columns it holds
+    columns = _TempColumns(temp)  # a temp table's column -> the real columns it holds
     temp_rows: dict[TableRef, set[tuple[ColumnRef, str]]] = {}  # a temp table -> what decided its rows
     out: dict[IndirectLineage, None] = {}
-
-    def real(col: ColumnRef) -> set[ColumnRef]:
-        return into_temp.get(col, set()) if col.table in temp else {col}
 
     for st in statements:
         inherited = {r for t in st.inputs if t in temp for r in temp_rows.get(t, ())}
         for edge in st.column_lineage:  # record what each temp column holds, as _collapse_columns does
             if edge.output.table in temp:
-                into_temp.setdefault(edge.output, set()).update(c for i in edge.inputs for c in real(i))
+                columns.record(edge)
         for target in st.outputs:
-            rows = {(c, r.subtype) for r in st.indirect if r.output == target for c in real(r.input)}
+            rows = {
+                (c, r.subtype) for r in st.indirect if r.output == target for c in columns.real(r.input)[0]
+            }
             rows |= inherited
             if target in temp:
                 temp_rows.setdefault(target, set()).update(rows)
@@ -600,20 +726,17 @@ def _collapse_rows(statements: Any, temp: set[TableRef]) -> tuple[IndirectLineag
 
 
 def _collapse_columns(edges: list[ColumnLineage], temp: set[TableRef]) -> list[ColumnLineage]:
-    """Net column lineage: edges through temp tables are chained to their real sources."""
+    """Net column lineage: edges through temp tables are chained to their real sources (through a temp
+    table's ``*`` too), with the strongest transformation along the way."""
     if not temp:
         return edges
-    into_temp: dict[ColumnRef, set[ColumnRef]] = {}
+    columns = _TempColumns(temp)
     out: list[ColumnLineage] = []
     for edge in edges:
-        resolved: set[ColumnRef] = set()
-        for src in edge.inputs:
-            if src.table in temp:
-                resolved |= into_temp.get(src, set())
-            else:
-                resolved.add(src)
         if edge.output.table in temp:
-            into_temp.setdefault(edge.output, set()).update(resolved)
-        elif resolved:
-            out.append(ColumnLineage(edge.output, tuple(sorted(resolved, key=str)), edge.transformation))
+            columns.record(edge)
+            continue
+        resolved, how = columns.resolve(edge)
+        if resolved:
+            out.append(ColumnLineage(edge.output, tuple(sorted(resolved, key=str)), how))
     return out

@@ -19,7 +19,7 @@ _TOKEN = re.compile(
     re.DOTALL,
 )
 
-_READ_AFTER = {"from", "join", "using"}
+_READ_AFTER = {"from", "join", "using", "pivot", "unpivot"}  # DuckDB PIVOT t ON ...
 _WRITE_AFTER = {"into", "update", "table", "overwrite", "view"}
 _WRITE_VERBS = {
     "insert",

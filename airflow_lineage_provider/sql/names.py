@@ -32,7 +32,23 @@ _FILE_READERS = {
     "readparquet",
     "readcsv",
     "readjson",
+    # ClickHouse table functions over files and URLs
+    "s3",
+    "url",
+    "file",
+    "hdfs",
+    "gcs",
+    "deltalake",
+    "hudi",
+    "iceberg",
+    "icebergs3",
+    # T-SQL OPENROWSET(BULK 'file', ...), as text.rewrite_unparseable_forms spells it
+    "openrowset_bulk",
 }
+#: readers whose first argument is a cluster name, the file the second (ClickHouse ``s3Cluster(c, url)``)
+_CLUSTER_READERS = {"s3cluster", "urlcluster", "hdfscluster", "deltalakecluster", "icebergs3cluster"}
+#: the argument that names the file when given by keyword (ClickHouse ``s3(collection, url = '...')``)
+_LOCATION_KEYWORDS = {"url", "path", "filename", "uri"}
 _FILE_SUFFIX = re.compile(
     r"\.(parquet|csv|tsv|json|ndjson|jsonl|avro|orc|txt|xlsx)(\.gz|\.zst|\.bz2)?$", re.I
 )
@@ -43,8 +59,11 @@ _DYNAMIC_NAME = re.compile(r"^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}$")
 
 
 def ident(node: Any) -> str:
-    """Identifier text as a dataset/column name: quoted keeps case, unquoted is lower-cased."""
+    """Identifier text as a dataset/column name: quoted keeps case, unquoted is lower-cased. Where unquoted
+    names mean their upper-case form (Snowflake, Oracle), a quoted upper-case name is the unquoted one."""
     if isinstance(node, exp.Identifier):
+        if node.quoted and _fold_upper.get() and _UPPER_NAME.match(node.this):
+            return node.this.lower()
         return node.this if node.quoted else node.this.lower()
     if isinstance(node, str):
         return node.lower()
@@ -65,15 +84,22 @@ def keeps_table_case(dialect: str | None) -> bool:
 
 
 _keep_table_case: ContextVar[bool] = ContextVar("keep_table_case", default=False)
+#: dialects that store unquoted names upper-case: ``"ORDERS"`` is ``orders``, ``"Orders"`` is not
+_UPPER_CASE_NAMES = {"snowflake", "oracle", "exasol"}
+_UPPER_NAME = re.compile(r"^[A-Z_][A-Z0-9_$#]*$")
+_fold_upper: ContextVar[bool] = ContextVar("fold_upper", default=False)
 
 
 @contextmanager
 def table_case_of(dialect: str | None) -> Iterator[None]:
-    """Within this block, :func:`table_ref` keeps unquoted table-name case where ``dialect`` does."""
+    """Within this block, :func:`table_ref` keeps unquoted table-name case where ``dialect`` does, and
+    :func:`ident` reads quoted upper-case names as unquoted ones where ``dialect`` folds names upper-case."""
     token = _keep_table_case.set(keeps_table_case(dialect))
+    fold = _fold_upper.set((dialect or "").lower() in _UPPER_CASE_NAMES)
     try:
         yield
     finally:
+        _fold_upper.reset(fold)
         _keep_table_case.reset(token)
 
 
@@ -137,20 +163,42 @@ def reader_files(func: exp.Func) -> list[str]:
     """The files a file-reading table function reads: its first argument, a string or a list of strings
     (``read_csv('a.csv', header = true)``, ``read_parquet(['a.parquet', 'b.parquet'])``)."""
     name = (func.name if isinstance(func, exp.Anonymous) else func.key).lower()
-    if name not in _FILE_READERS:
+    if name not in _FILE_READERS and name not in _CLUSTER_READERS:
         return []
     this = func.this if isinstance(func.this, exp.Expression) else None
     first = this if this is not None and not isinstance(func, exp.Anonymous) else None
-    if first is None and func.expressions:
-        first = func.expressions[0]
+    position = 1 if name in _CLUSTER_READERS else 0
+    if first is None and len(func.expressions) > position:
+        first = func.expressions[position]
+    if not (isinstance(first, exp.Literal | exp.Array)):  # a named collection: the location by keyword
+        for arg in func.expressions:
+            if isinstance(arg, exp.EQ | exp.PropertyEQ) and ident(arg.this) in _LOCATION_KEYWORDS:
+                first = arg.expression
     items = first.expressions if isinstance(first, exp.Array) else [first]
     return [i.this for i in items if isinstance(i, exp.Literal) and i.is_string]
 
 
+#: table functions whose first argument names a table (Databricks ``table_changes('db.t', 2)``)
+_TABLE_READERS = {"table_changes"}
+
+
+def reader_table(func: exp.Func) -> TableRef | None:
+    """The table a table-reading function reads, from its first argument ``'[catalog.][db.]table'``."""
+    if not isinstance(func, exp.Anonymous) or func.name.lower() not in _TABLE_READERS or not func.expressions:
+        return None
+    first = func.expressions[0]
+    if not (isinstance(first, exp.Literal) and first.is_string and _DYNAMIC_NAME.match(first.this)):
+        return None
+    parts = [_table_part(exp.to_identifier(p)) for p in first.this.split(".")]
+    return TableRef(parts[-1], parts[-2] if len(parts) > 1 else None, parts[-3] if len(parts) > 2 else None)
+
+
 def paths_of(node: exp.Expression) -> list[TableRef]:
-    """Every file a FROM item reads (several for a reader over a list of files), else its one path."""
+    """Every file a FROM item reads (several for a reader over a list of files), else its one path (or the
+    table a table-reading function names)."""
     if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
-        return [TableRef(f) for f in reader_files(node.this)]
+        table = reader_table(node.this)
+        return [table] if table is not None else [TableRef(f) for f in reader_files(node.this)]
     path = path_of(node)
     return [path] if path is not None else []
 

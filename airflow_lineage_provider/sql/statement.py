@@ -17,7 +17,14 @@ from airflow_lineage_provider.sql.model import (
     IndirectLineage,
     TableRef,
 )
-from airflow_lineage_provider.sql.names import PSEUDO_TABLES, ident, path_of, paths_of, table_ref
+from airflow_lineage_provider.sql.names import (
+    PSEUDO_TABLES,
+    ident,
+    path_of,
+    paths_of,
+    reader_files,
+    table_ref,
+)
 from airflow_lineage_provider.sql.walker import (
     OutCol,
     Rows,
@@ -61,6 +68,8 @@ class Result:
     renamed: list[TableRef] = field(default_factory=list)  # old names of renamed tables
     #: input columns that decide which rows an output gets (WHERE, JOIN, GROUP BY ... of what writes it)
     indirect: list[IndirectLineage] = field(default_factory=list)
+    #: script variables the statement declares (BigQuery ``DECLARE a, b INT64``), lower-case
+    variables: list[str] = field(default_factory=list)
 
 
 def dataset_of(node: exp.Expression | None) -> TableRef | None:
@@ -68,6 +77,9 @@ def dataset_of(node: exp.Expression | None) -> TableRef | None:
         return None
     if isinstance(node, exp.Schema):
         node = node.this
+    if isinstance(node, exp.Func):  # ClickHouse INSERT INTO FUNCTION s3('url', ...)
+        files = reader_files(node)
+        return TableRef(files[0]) if files else None
     path = path_of(node)
     if path is not None:
         return path
@@ -182,6 +194,8 @@ def _from_tables(tree: exp.Expression) -> list[exp.Table]:
     stack = list(items)
     while stack:
         item = stack.pop(0)
+        while isinstance(item, exp.Final):  # ClickHouse FROM t FINAL
+            item = item.this
         if isinstance(item, exp.Table):
             out.append(item)
             stack.extend(j.this for j in item.args.get("joins") or ())
@@ -218,6 +232,24 @@ def _resolve_target(target: exp.Table, candidates: list[exp.Table]) -> exp.Table
     return target
 
 
+def _cte_base(node: exp.Expression | None) -> exp.Table | None:
+    """T-SQL ``WITH c AS (SELECT ... FROM t ...) DELETE FROM c`` / ``UPDATE c``: the statement changes the
+    rows of ``t``, the table the CTE selects from first (through CTEs over CTEs); None when ``node`` does not
+    name a CTE or its base is no table."""
+    found: exp.Table | None = None
+    for _ in range(16):
+        cte = cte_of(node) if isinstance(node, exp.Table) else None
+        if cte is None:
+            return found if found is not None and table_ref(found) is not None else None
+        query = cte.this
+        frm = query.args.get("from_") if isinstance(query, exp.Select) else None
+        item = frm.this if frm is not None else None
+        if not isinstance(item, exp.Table):
+            return None
+        found = node = item
+    return None
+
+
 class StatementAnalyzer:
     """Lineage of one parsed statement."""
 
@@ -227,8 +259,13 @@ class StatementAnalyzer:
         raw_sql: str,
         dialect: str,
         qualify: Callable[[TableRef], TableRef] | None = None,
+        variables: frozenset[str] = frozenset(),
     ) -> None:
-        self.walker = StatementWalker(schema, raw_sql, dialect, qualify)
+        self.walker = StatementWalker(schema, raw_sql, dialect, qualify, variables)
+        #: T-SQL updates and deletes through a CTE (elsewhere a DML target is always a table)
+        self._dml_on_ctes = dialect == "tsql"
+        #: whether ``SELECT ... INTO x`` creates the table x (else x are variables: Oracle, MySQL, PL/pgSQL)
+        self.select_into_tables = True
         self._rows: dict[IndirectLineage, None] = {}
 
     def analyze(self, tree: exp.Expression) -> Result:
@@ -286,8 +323,19 @@ class StatementAnalyzer:
         return Result(kind, inputs=read_tables(tree, skip), outputs=list(dict.fromkeys(outs)))
 
     def _target_names(self, node: exp.Expression | None, target: TableRef | None) -> list[str] | None:
+        """The column names a column list gives (``t (a, b)``, ``CREATE TABLE t (a INT, b INT, PRIMARY KEY
+        (a))``: constraints and ``LIKE`` are no columns), else the known columns of ``target``."""
         if isinstance(node, exp.Schema) and node.expressions:
-            return [ident(c.this if isinstance(c, exp.ColumnDef) else c) for c in node.expressions]
+            names = [
+                ident(c.this if isinstance(c, exp.ColumnDef | exp.Column) else c)
+                for c in node.expressions
+                if isinstance(c, exp.ColumnDef | exp.Column | exp.Identifier)
+            ]
+            if names:
+                return names
+            like = next((c for c in node.expressions if isinstance(c, exp.LikeProperty)), None)
+            source = dataset_of(like.this) if like is not None else None
+            return self.walker.schema_columns(source) if source is not None else None
         if target is not None:
             return self.walker.schema_columns(target)
         return None
@@ -321,7 +369,9 @@ class StatementAnalyzer:
         while isinstance(first, exp.SetOperation | exp.Subquery):
             first = first.this
         into: Any = first.args.get("into")
-        target = dataset_of(into.this) if into is not None else None
+        # INTO a file (MySQL INTO OUTFILE, rewritten by the engine) is always written
+        writes = into is not None and (self.select_into_tables or isinstance(into.this, exp.Literal))
+        target = dataset_of(into.this) if writes else None
         skip = {id(into.this)} if into is not None else set()
         res = Result("select", inputs=read_tables(tree, skip), outputs=[target] if target else [])
         if target is not None and (
@@ -431,9 +481,19 @@ class StatementAnalyzer:
             "INTEGRATION",
         ):
             return Result("create_" + kind.lower())
-        res = self._write(tree, "create_" + (kind.lower() or "table"), [node], set())
-        target = dataset_of(node)
         props = tree.args.get("properties")
+        to_table = (
+            next((p for p in props.expressions if isinstance(p, exp.ToTableProperty)), None)
+            if props
+            else None
+        )
+        skip: set[int] = set()
+        if to_table is not None and dataset_of(to_table.this) is not None:
+            # ClickHouse CREATE MATERIALIZED VIEW mv TO t AS SELECT ...: the rows go to t, the view holds none
+            skip.update({id(node), id(_unwrap_table(node))})
+            node = to_table.this
+        res = self._write(tree, "create_" + (kind.lower() or "table"), [node], skip)
+        target = dataset_of(node)
         if props is not None:
             for prop in props.expressions:
                 # Teradata VOLATILE tables live for the session, like temporary ones
@@ -443,6 +503,13 @@ class StatementAnalyzer:
                 if kind == "STAGE" and isinstance(prop, exp.Property) and ident(prop.this) == "url":
                     if isinstance(prop.args.get("value"), exp.Literal):
                         res.inputs.append(TableRef(prop.args["value"].this))
+        like = (
+            next((p for p in props.expressions if isinstance(p, exp.LikeProperty)), None) if props else None
+        )
+        source_like = dataset_of(like.this) if like is not None else None
+        known_like = self.walker.schema_columns(source_like) if source_like is not None else None
+        if target is not None and known_like:  # CREATE TABLE t LIKE s: the columns of s, no rows
+            res.created_columns[target] = known_like
         table = _unwrap_table(node)
         if (
             isinstance(table, exp.Table)
@@ -478,11 +545,45 @@ class StatementAnalyzer:
                 srcs.append(src)
         return scope
 
+    def _through_cte(self, tree: exp.Update | exp.Delete, base: exp.Table) -> Result:
+        """UPDATE / DELETE of a CTE (T-SQL): the CTE's base table is written; the CTE's columns decide the
+        rows, its other tables are read; ``SET c = ...`` writes the base column the CTE's ``c`` is."""
+        kind = "update" if isinstance(tree, exp.Update) else "delete"
+        res = self._write(tree, kind, [base], set())
+        target = dataset_of(base)
+        if target is None:
+            return res
+        pushed = self._with_ctes(tree)
+        try:
+            scope = Scope([])
+            for item in [tree.this, *(c for c in _from_tables(tree) if c is not tree.this)]:
+                src = self.walker.source(item, scope)
+                if src is not None:
+                    scope.sources.append(src)
+            cte = scope.sources[0] if scope.sources else None
+            if isinstance(tree, exp.Update) and cte is not None:
+                for edge in self._set_edges(target, tree.expressions, scope):
+                    col = cte.find(edge.output.column, False)
+                    deps = list(col.deps) if col is not None and col.transformation == IDENTITY else []
+                    name = (
+                        deps[0].column if len(deps) == 1 and deps[0].table == target else edge.output.column
+                    )
+                    res.columns.append(
+                        ColumnLineage(ColumnRef(target, name), edge.inputs, edge.transformation)
+                    )
+            self._shape_dml(target, tree, scope)
+        finally:
+            self.walker.pop_ctes(pushed)
+        return res
+
     def _update(self, tree: exp.Update) -> Result:
         candidates = _from_tables(tree)
         target_node = (
             _resolve_target(tree.this, candidates) if isinstance(tree.this, exp.Table) else tree.this
         )
+        base = _cte_base(target_node) if target_node is tree.this and self._dml_on_ctes else None
+        if base is not None:
+            return self._through_cte(tree, base)
         skip = {id(tree.this), id(target_node)}
         if isinstance(target_node, exp.Table):  # UPDATE t ... FROM t AS x JOIN s: the FROM t is the target
             same = table_ref(target_node)
@@ -576,6 +677,9 @@ class StatementAnalyzer:
         return []
 
     def _delete(self, tree: exp.Delete) -> Result:
+        base = _cte_base(tree.this) if self._dml_on_ctes and not tree.args.get("tables") else None
+        if base is not None:
+            return self._through_cte(tree, base)
         candidates = _from_tables(tree)
         if isinstance(tree.this, exp.Table):
             candidates.insert(0, tree.this)
@@ -660,10 +764,26 @@ class StatementAnalyzer:
         return column_edges(target, None, cols)
 
     def _multitableinserts(self, tree: exp.Expression) -> Result:
-        """Oracle ``INSERT ALL INTO t1 ... INTO t2 ... SELECT ...``."""
-        inserts = [c.this for c in tree.expressions if isinstance(c.this, exp.Insert)]
+        """Oracle ``INSERT ALL INTO t1 ... INTO t2 ... SELECT ...`` and Hive ``FROM src INSERT ... SELECT ...
+        INSERT ... SELECT ...`` (each SELECT reads the shared FROM item)."""
+        branches = [c if isinstance(c, exp.Insert) else c.this for c in tree.expressions]
+        inserts = [i for i in branches if isinstance(i, exp.Insert)]
         res = self._write(tree, "insert", [i.this for i in inserts], set())
         source: Any = tree.args.get("source") or tree.expression
+        if any(isinstance(i.expression, exp.Select) for i in inserts) and isinstance(
+            source, exp.Table | exp.Subquery
+        ):
+            for ins in inserts:
+                target = dataset_of(ins.this)
+                select = ins.expression
+                if target is None or not isinstance(select, exp.Select):
+                    continue
+                if not select.args.get("from_"):
+                    select = select.copy()
+                    select.set("from_", exp.From(this=source.copy()))
+                names = _partitioned_names(ins.this, self._target_names(ins.this, target))
+                res.columns.extend(self._query_edges(target, names, select))
+            return res
         if not isinstance(source, exp.Query | exp.Subquery):
             return res
         scope = Scope([Source("", columns=self.walker.query_columns(source))])
@@ -678,6 +798,14 @@ class StatementAnalyzer:
                 exp.EQ(this=exp.column(n), expression=v) for n, v in zip(names, row.expressions, strict=False)
             ]
             res.columns.extend(self._set_edges(target, pairs, scope))
+        return res
+
+    def _declare(self, tree: exp.Expression) -> Result:
+        """``DECLARE a, b INT64 DEFAULT (SELECT ...)``: names that later statements read as variables."""
+        res = Result("declare", inputs=read_tables(tree, set()))
+        for item in tree.expressions:
+            names = item.this if isinstance(item.this, list) else [item.this]
+            res.variables.extend(ident(n) for n in names if isinstance(n, exp.Identifier))
         return res
 
     def _export(self, tree: exp.Export) -> Result:
@@ -724,6 +852,9 @@ class StatementAnalyzer:
         res = self._write(tree, "alter", [node], set())
         source = dataset_of(node)
         for action in tree.args.get("actions") or ():
+            if isinstance(action, exp.Delete) and source is not None and isinstance(node, exp.Table):
+                # ClickHouse ALTER TABLE t DELETE WHERE ...: the WHERE decides the rows removed
+                self._shape_dml(source, action, self._scope_for(node, source, tree, []))
             if isinstance(action, exp.AlterRename):
                 new = dataset_of(action.this)
                 if new is not None and source is not None:
@@ -763,6 +894,17 @@ class StatementAnalyzer:
                     res.columns = self._query_edges(here[0], self._target_names(this, here[0]), query)
                 finally:
                     self.walker.pop_ctes(pushed)
+            elif (
+                here
+                and there
+                and isinstance(this, exp.Expression)
+                and path_of(_unwrap_table(this) or this) is not None
+                and not any(path_of(f) for f in files)
+            ):  # Snowflake COPY INTO @stage FROM table: an unload of every column
+                names = self.walker.schema_columns(there[0]) or ["*"]
+                res.columns = [
+                    ColumnLineage(ColumnRef(here[0], c), (ColumnRef(there[0], c),), IDENTITY) for c in names
+                ]
             return res
         if isinstance(this, exp.Subquery | exp.Query):  # COPY (SELECT ...) TO file: like EXPORT DATA
             res = Result("copy", inputs=reads, outputs=there)

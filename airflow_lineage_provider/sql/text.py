@@ -18,9 +18,11 @@ _TOKENS = re.compile(
     r"""(?P<skip>'(?:[^'\\]|\\.|'')*(?:'|\Z)|"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z)|\[[^\]\n]*\]"""
     r"""|--[^\n]*|/\*.*?(?:\*/|\Z)|\$\$.*?(?:\$\$|\Z))"""
     r"|(?P<word>\b(?:begin|case|end|if|loop|while|for|repeat|try|catch|transaction|tran|work|distributed)\b)"
-    r"|(?P<semi>;)|(?P<open>\()|(?P<close>\))",
-    re.IGNORECASE | re.DOTALL,
+    r"|(?P<semi>;)|(?P<go>^[ \t]*GO(?:[ \t]+\d+)?[ \t]*$)|(?P<open>\()|(?P<close>\))",
+    re.IGNORECASE | re.DOTALL | re.MULTILINE,
 )
+#: a T-SQL batch separator: ``GO`` (optionally with a count) alone on its line
+_GO_LINE = re.compile(r"^[ \t]*GO(?:[ \t]+\d+)?[ \t]*$", re.IGNORECASE | re.MULTILINE)
 _COMMENT_OR_QUOTED = re.compile(
     r"""(?P<keep>'(?:[^'\\]|\\.|'')*(?:'|\Z)|"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z)|\$\$.*?(?:\$\$|\Z))"""
     r"|(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))",
@@ -47,8 +49,9 @@ def _has_text(piece: str) -> bool:
 
 
 def split_statements(sql: str) -> list[str]:
-    """Split a script on ``;`` outside quotes, comments and BEGIN ... END / CASE ... END blocks."""
-    if ";" not in sql:
+    """Split a script on ``;`` outside quotes, comments and BEGIN ... END / CASE ... END blocks, and on
+    T-SQL ``GO`` lines (which end a batch, blocks included)."""
+    if ";" not in sql and _GO_LINE.search(sql) is None:
         return [sql] if _has_text(sql) else []
     pieces: list[str] = []
     depth = 0
@@ -58,6 +61,10 @@ def split_statements(sql: str) -> list[str]:
     for m in _TOKENS.finditer(sql):
         kind = m.lastgroup
         if kind == "skip" or kind in ("open", "close"):
+            continue
+        if kind == "go":
+            pieces.append(sql[start : m.start()])
+            start, depth, prev_word = m.end(), 0, ""
             continue
         if kind == "semi":
             if prev_word == "begin" and not sql[prev_end : m.start()].strip():
@@ -193,6 +200,11 @@ _CREATE_AS = re.compile(
     r"(?P<options>(?:[^'\"`;]|'(?:[^']|'')*')*?)\bAS\s*(?P<query>(?:\(\s*)*(?:SELECT|WITH)\b.*)$",
     re.IGNORECASE | re.DOTALL,
 )
+_ALTER_MUTATION = re.compile(
+    rf"^\s*ALTER\s+TABLE\s+(?P<name>(?>{_NAME_PART}(?:\s*\.\s*{_NAME_PART})*+))"
+    rf"(?:\s+ON\s+CLUSTER\s+{_NAME_PART})?\s+(?P<verb>UPDATE|DELETE)\b",
+    re.IGNORECASE,
+)
 _WITH_DATA = re.compile(r"\)\s*WITH\s+(?:NO\s+)?DATA\b[\w\s]*$", re.IGNORECASE)
 
 
@@ -211,16 +223,88 @@ def _plain_ctas(sql: str) -> str | None:
     return f"CREATE {temporary}{m.group('kind').upper()} {m.group('name')} AS {query}"
 
 
+_OPENROWSET_BULK = re.compile(r"\bOPENROWSET\s*\(\s*BULK\b", re.IGNORECASE)
+_WITH_OPEN = re.compile(r"\s*WITH\s*\(", re.IGNORECASE)
+
+
+def _closing_paren(sql: str, open_at: int) -> int | None:
+    """The offset after the ``)`` that closes the ``(`` at ``open_at`` (quotes and comments skipped)."""
+    depth = 0
+    for tok in _TOKENS.finditer(sql, open_at):
+        if tok.lastgroup == "open":
+            depth += 1
+        elif tok.lastgroup == "close":
+            depth -= 1
+            if depth == 0:
+                return tok.end()
+    return None
+
+
+def _openrowset_bulk(sql: str) -> str:
+    """T-SQL ``OPENROWSET(BULK 'file', FORMAT = 'PARQUET') [WITH (col type, ...)]`` -> the file reader
+    ``OPENROWSET_BULK('file', FORMAT = 'PARQUET')`` (the parser knows neither BULK nor the WITH list)."""
+    out: list[str] = []
+    pos = 0
+    for m in _OPENROWSET_BULK.finditer(sql):
+        if m.start() < pos:
+            continue  # inside the WITH list of the previous one
+        open_at = sql.index("(", m.start())
+        out.append(sql[pos : m.start()] + "OPENROWSET_BULK(")
+        pos = m.end()
+        close = _closing_paren(sql, open_at)
+        if close is None:
+            break
+        out.append(sql[pos:close])
+        pos = close
+        with_ = _WITH_OPEN.match(sql, close)
+        end = _closing_paren(sql, with_.end() - 1) if with_ is not None else None
+        if end is not None:
+            pos = end
+    out.append(sql[pos:])
+    return "".join(out)
+
+
+_DML_TOP = re.compile(r"\b(UPDATE|DELETE|INSERT|MERGE)\s+TOP\s*\(\s*[^()]*\)(?:\s+PERCENT)?", re.IGNORECASE)
+
+
+def strip_dml_top(sql: str) -> str | None:
+    """T-SQL ``UPDATE|DELETE|INSERT|MERGE TOP (n) [PERCENT] ...`` without the TOP clause (it limits the
+    rows, it names nothing; the parser reads it as a table), or None when the text has none."""
+    if "top" not in sql.lower():
+        return None
+    stripped = strip_comments(sql)
+    rewritten = _DML_TOP.sub(r"\1", stripped)
+    return rewritten if rewritten != stripped else None
+
+
+_SNAPSHOT_TABLE = re.compile(r"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?)SNAPSHOT\s+(?=TABLE\b)", re.IGNORECASE)
+_CLONE_AS_OF = re.compile(
+    r"(\bCLONE\s+[\w.`\"-]+)\s+FOR\s+SYSTEM_TIME\s+AS\s+OF\b.*", re.IGNORECASE | re.DOTALL
+)
+
+
 def rewrite_unparseable_forms(sql: str) -> str:
     """Equivalent-lineage rewrites of forms sqlglot cannot parse: T-SQL ``SET x += expr`` (-> ``=``),
     MySQL ``REPLACE INTO`` (-> ``INSERT INTO``), a trailing T-SQL ``OUTPUT ...`` clause of MERGE,
     Teradata column attributes such as ``col (TITLE 'x')`` (dropped), vendor forms of CREATE TABLE AS
-    (-> ``CREATE [TEMPORARY] TABLE t AS query``) and Databricks ``DEEP CLONE`` (-> ``CLONE``)."""
+    (-> ``CREATE [TEMPORARY] TABLE t AS query``), Databricks ``DEEP CLONE`` (-> ``CLONE``), T-SQL
+    ``OPENROWSET(BULK ...)`` (-> a file reader), ClickHouse ``ALTER TABLE t UPDATE|DELETE`` mutations
+    (-> ``UPDATE t SET`` / ``DELETE FROM t``) and BigQuery ``CREATE SNAPSHOT TABLE s CLONE t FOR SYSTEM_TIME
+    AS OF ...`` (-> ``CREATE TABLE s CLONE t``)."""
+    if "openrowset" in sql.lower():
+        sql = _openrowset_bulk(sql)
     if re.match(r"\s*CREATE\b", sql, re.IGNORECASE):
         sql = _plain_ctas(sql) or sql
         sql = re.sub(r"\bDEEP\s+CLONE\b", "CLONE", sql, flags=re.IGNORECASE)  # Databricks
+        # BigQuery CREATE SNAPSHOT TABLE s CLONE t FOR SYSTEM_TIME AS OF ...: a copy of t
+        sql = _CLONE_AS_OF.sub(r"\1", _SNAPSHOT_TABLE.sub(r"\1", sql))
     elif re.match(r"\s*UPDATE\b", sql, re.IGNORECASE):
         return _COMPOUND_ASSIGNMENT.sub(" =", sql)
+    elif re.match(r"\s*ALTER\b", sql, re.IGNORECASE):
+        m = _ALTER_MUTATION.match(sql)
+        if m is not None:  # ClickHouse mutations: ALTER TABLE t UPDATE c = x WHERE ... / DELETE WHERE ...
+            verb = "UPDATE {} SET" if m.group("verb").upper() == "UPDATE" else "DELETE FROM {}"
+            return verb.format(m.group("name")) + sql[m.end() :]
     elif re.match(r"\s*MERGE\b", sql, re.IGNORECASE):
         m = _MERGE_OUTPUT.search(sql)
         return sql[: m.start()] if m else sql

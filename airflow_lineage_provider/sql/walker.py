@@ -117,6 +117,8 @@ def _from_items(select: exp.Expression) -> list[exp.Expression]:
 
 def _flatten_item(item: exp.Expression) -> Iterator[exp.Expression]:
     """A FROM item and the items joined inside it (``FROM (a JOIN b ON ...)``, ``((a JOIN b))``)."""
+    while isinstance(item, exp.Final):  # ClickHouse FROM t FINAL
+        item = item.this
     inner = item
     wrapped: list[exp.Expression] = []  # ((a JOIN b ON ...) JOIN c ON ...): joins hang on each level
     while isinstance(inner, exp.Subquery | exp.Paren) and isinstance(
@@ -140,6 +142,8 @@ def nested_joins(items: Iterable[exp.Expression]) -> Iterator[exp.Join]:
     stack = list(items)
     while stack:
         inner = stack.pop()
+        while isinstance(inner, exp.Final):
+            inner = inner.this
         levels = [inner]
         while isinstance(inner, exp.Subquery | exp.Paren) and isinstance(
             inner.this, exp.Subquery | exp.Paren | exp.Table
@@ -177,9 +181,12 @@ class StatementWalker:
         raw_sql: str,
         dialect: str,
         qualify: Callable[[TableRef], TableRef] | None = None,
+        variables: frozenset[str] = frozenset(),
     ) -> None:
         self.schema = schema or {}
         self.qualify = qualify
+        #: script variables declared before the statement (BigQuery ``DECLARE d DATE``), lower-case
+        self.variables = variables
         self.raw_sql = raw_sql
         self.dialect = dialect
         self.ctes: list[dict[str, list[OutCol]]] = []
@@ -246,6 +253,8 @@ class StatementWalker:
                         rows |= {(d, FILTER) for c in right for d in c.deps if d.column != "*"}
                     if op.args.get("order") is not None:  # (... UNION ...) ORDER BY: output names
                         rows |= self._sorted_by(op.args["order"], merged)
+                    if isinstance(op, exp.Except):  # the values are the left side's; the right only removes
+                        continue
                     merged = [
                         OutCol(
                             col.name,
@@ -318,9 +327,10 @@ class StatementWalker:
         rows: set[tuple[ColumnRef, str]] = set()
         for src in scope.sources:
             rows |= src.rows
-        where = node.args.get("where")
-        if where is not None:
-            rows |= self.rows_of(where.this, scope, FILTER)
+        for key in ("where", "prewhere"):  # ClickHouse PREWHERE filters like WHERE
+            where = node.args.get(key)
+            if where is not None:
+                rows |= self.rows_of(where.this, scope, FILTER)
         return rows
 
     def join_rows(self, joins: Iterable[exp.Join], scope: Scope) -> Rows:
@@ -531,6 +541,12 @@ class StatementWalker:
             ]
         alias_node = pivot.args.get("alias")
         alias = ident(alias_node.this) if alias_node is not None and alias_node.this else base.alias
+        renamed = [ident(c) for c in (alias_node.columns if alias_node is not None else ())]
+        if renamed and len(renamed) >= len(
+            added
+        ):  # ... PIVOT (...) AS p (k, a, b): the last names are its own
+            tail = renamed[len(renamed) - len(added) :]
+            added = [OutCol(n, c.deps, c.transformation) for n, c in zip(tail, added, strict=True)]
         known = base.columns
         if base.table is not None:
             table = base.table
@@ -550,6 +566,10 @@ class StatementWalker:
                 rows=base.rows,
             )
         kept = [c for c in known if c.name.lower() not in consumed]
+        if renamed and len(renamed) == len(kept) + len(added):
+            kept = [
+                OutCol(n, c.deps, c.transformation, c.quoted) for n, c in zip(renamed, kept, strict=False)
+            ]
         rows = base.rows
         if not pivot.args.get("unpivot"):  # PIVOT groups by the columns it passes through
             rows = rows | {(d, GROUP_BY) for c in kept for d in c.deps if d.column != "*"}
@@ -602,6 +622,14 @@ class StatementWalker:
             if group is not None:
                 rows |= self._positional_rows(group.expressions, out, GROUP_BY)
                 rows |= self.rows_of(group, scope, GROUP_BY)
+                if group.args.get("all"):  # GROUP BY ALL: every result column that aggregates nothing
+                    rows |= {
+                        (d, GROUP_BY)
+                        for c in out
+                        if c.transformation != AGGREGATION
+                        for d in c.deps
+                        if d.column != "*"
+                    }
             distinct = select.args.get("distinct")
             on = distinct.args.get("on") if isinstance(distinct, exp.Distinct) else None
             if on is not None:  # DISTINCT ON (k): one row per k, like a GROUP BY
@@ -611,6 +639,12 @@ class StatementWalker:
                 clause = select.args.get(key)
                 if clause is not None:
                     rows |= self.rows_of(clause.this, scope, FILTER)
+            connect = select.args.get("connect")
+            if isinstance(connect, exp.Connect):  # Oracle START WITH picks the roots, CONNECT BY links rows
+                if connect.args.get("start") is not None:
+                    rows |= self.rows_of(connect.args["start"], scope, FILTER)
+                if connect.args.get("connect") is not None:
+                    rows |= self.rows_of(connect.args["connect"], scope, JOIN)
             if select.args.get("order") is not None:
                 rows |= self._sorted_by(select.args["order"], out, scope)
         finally:
@@ -806,14 +840,26 @@ class StatementWalker:
         if not replace and not rename:
             return cols
         out: list[OutCol] = []
+        seen: set[str] = set()
         for col in cols:
             key = col.name.lower()
+            seen.add(key)
             if key in replace:
                 deps, how = self.deps_and_how(replace[key], scope)
                 col = OutCol(col.name, frozenset(deps), how, col.quoted)
             if key in rename:
                 col = OutCol(rename[key], col.deps, col.transformation)
             out.append(col)
+        # a star over a dataset without known columns: the replaced and renamed columns are still named
+        unexpanded = [d.table for c in cols if c.name == "*" for d in c.deps if d.column == "*"]
+        if unexpanded:
+            for key, expr in replace.items():
+                if key not in seen:
+                    deps, how = self.deps_and_how(expr, scope)
+                    out.append(OutCol(key, frozenset(deps), how))
+            for old, new in rename.items():
+                if old not in seen:
+                    out.append(OutCol(new, frozenset(ColumnRef(t, old) for t in unexpanded), IDENTITY))
         return out
 
     # ------------------------------------------------------------------ expressions
@@ -832,7 +878,9 @@ class StatementWalker:
             if positional is not None:  # Snowflake $1 of a staged file: its first column
                 deps.update(self.unqualified_deps(positional, False, scope))
                 continue
-            if isinstance(node, exp.Star):
+            if isinstance(node, exp.Star) or (
+                isinstance(node, exp.Count) and node.this is None and not node.expressions
+            ):  # count(*), and ClickHouse count(): the rows of every dataset in scope
                 deps.update(self.star_deps(node, scope))
                 continue
             if isinstance(node, exp.Query | exp.Subquery) and not isinstance(node, exp.Paren):
@@ -894,6 +942,12 @@ class StatementWalker:
                 db = col.args["db"]
                 src = self.find_source(ident(db), is_quoted(db), scope)
                 name, quoted = ident(qualifier), is_quoted(qualifier)
+            catalog = col.args.get("catalog")
+            if src is None and isinstance(catalog, exp.Identifier) and self.dialect in _STRUCT_DIALECTS:
+                # alias.struct_column.field.field
+                src = self.find_source(ident(catalog), is_quoted(catalog), scope)
+                db = col.args["db"]
+                name, quoted = ident(db), is_quoted(db)
             if src is None and self.dialect in _STRUCT_DIALECTS:
                 # struct access on an unqualified column: struct_column.field[.field]
                 outer = col.args.get("catalog") or col.args.get("db") or qualifier
@@ -906,7 +960,17 @@ class StatementWalker:
             alias = self._aliases[1].get(name.lower())
             if alias is not None and not any(self.holds(s, name) for s in scope.sources):
                 return set(alias.deps)
+        if name.lower() in self.variables and not self.in_scope(name, scope):
+            return set()  # a script variable, not a column of the datasets read
         return self.unqualified_deps(name, quoted, scope)
+
+    def in_scope(self, name: str, scope: Scope | None) -> bool:
+        """Whether a source of ``scope`` or its parents is known to have a column ``name``."""
+        while scope is not None:
+            if any(self.holds(s, name) for s in scope.sources) or name in scope.lateral:
+                return True
+            scope = scope.parent
+        return False
 
     def unqualified_deps(self, name: str, quoted: bool, scope: Scope) -> set[ColumnRef]:
         current: Scope | None = scope
@@ -923,6 +987,8 @@ class StatementWalker:
             self._inherited = stronger(self._inherited, added.transformation)
             return set(added.deps)
         if src.table is not None:
+            if self.pseudo_column(src.table, name):
+                return set()
             return {ColumnRef(t, name) for t in src.tables}
         hit = src.find(name, quoted)
         if hit is not None:
@@ -932,9 +998,18 @@ class StatementWalker:
             self._inherited = stronger(self._inherited, TRANSFORMATION)
             return set(src.any_column)
         stars = src.star_tables
-        if len(stars) == 1:
+        if len(stars) == 1 and not self.pseudo_column(stars[0], name):
             return {ColumnRef(stars[0], name)}
         return set()
+
+    def pseudo_column(self, table: TableRef, name: str) -> bool:
+        """Whether ``name`` is a column every table of the dialect has without declaring it (BigQuery
+        ``_PARTITIONTIME``, Oracle ``ROWNUM``, PostgreSQL ``ctid``, ClickHouse ``_part``...): metadata, not a
+        data column (``SELECT *`` does not return it), unless the given schema lists it."""
+        if name.lower() not in _PSEUDO_COLUMNS.get(self.dialect, ()):
+            return False
+        known = self.schema_columns(table)
+        return known is None or name.lower() not in {k.lower() for k in known}
 
     def resolve_unqualified(self, name: str, quoted: bool, scope: Scope) -> set[ColumnRef] | None:
         holders = scope.using.get(name if quoted else name.lower())
@@ -984,6 +1059,62 @@ class StatementWalker:
 
 
 _STRENGTH = {IDENTITY: 0, TRANSFORMATION: 1, AGGREGATION: 2}
+_HIVE_VIRTUAL = frozenset({"input__file__name", "block__offset__inside__file", "row__offset__inside__block"})
+#: Spark/Databricks file metadata and the Change Data Feed columns of table_changes()
+_SPARK_HIDDEN = _HIVE_VIRTUAL | {"_metadata", "_change_type", "_commit_version", "_commit_timestamp"}
+_LAKE_HIDDEN = frozenset({"$path", "$file_size", "$file_modified_time", "$partition", "$bucket"})
+#: per sqlglot dialect: pseudo-columns, virtual and hidden system columns of every table (lower-case)
+_PSEUDO_COLUMNS: dict[str, frozenset[str]] = {
+    "bigquery": frozenset(
+        {
+            "_partitiontime",
+            "_partitiondate",
+            "_table_suffix",
+            "_file_name",
+            "_change_type",
+            "_change_timestamp",
+        }
+    ),
+    "oracle": frozenset(
+        {"rownum", "rowid", "level", "ora_rowscn", "connect_by_isleaf", "connect_by_iscycle", "column_value"}
+    ),
+    "postgres": frozenset({"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"}),
+    "sqlite": frozenset({"rowid", "oid", "_rowid_"}),
+    "duckdb": frozenset({"rowid"}),
+    "snowflake": frozenset(
+        {
+            "metadata$filename",
+            "metadata$file_row_number",
+            "metadata$file_content_key",
+            "metadata$file_last_modified",
+            "metadata$start_scan_time",
+        }
+    ),
+    "clickhouse": frozenset(
+        {
+            "_part",
+            "_part_index",
+            "_part_uuid",
+            "_part_offset",
+            "_partition_id",
+            "_partition_value",
+            "_sample_factor",
+            "_row_exists",
+            "_block_number",
+            "_shard_num",
+            "_file",
+            "_path",
+        }
+    ),
+    "hive": _HIVE_VIRTUAL,
+    "spark": _SPARK_HIDDEN,
+    "spark2": _SPARK_HIDDEN,
+    "databricks": _SPARK_HIDDEN,
+    "redshift": frozenset({"$path", "$size", "$spectrum_oid"}),
+    "trino": _LAKE_HIDDEN,
+    "presto": _LAKE_HIDDEN,
+    "athena": _LAKE_HIDDEN,
+}
 #: dialects where ``a.b`` may be field ``b`` of a struct column ``a`` of a table in scope
 _STRUCT_DIALECTS = {
     "bigquery",
