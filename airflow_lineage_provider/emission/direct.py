@@ -28,6 +28,7 @@ A 307/308 redirect is followed only to the same scheme, host and port: the reque
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import gzip
 import http.client
@@ -368,9 +369,12 @@ class RotatingFileWriter:
                 size = 0
             if size and self.max_bytes is not None and size + len(line) > self.max_bytes:
                 os.replace(self.path, self.path + ".1")
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
+            try:  # read too: to see whether the file ends with a whole line
+                fd = os.open(self.path, os.O_CREAT | os.O_RDWR | os.O_APPEND, 0o644)
+            except PermissionError:
+                fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
             try:
-                os.write(fd, line)
+                _append_line(fd, line)
             finally:
                 os.close(fd)
         finally:
@@ -378,6 +382,32 @@ class RotatingFileWriter:
 
     def close(self, timeout: float = -1) -> bool:
         return True
+
+
+def _append_line(fd: int, line: bytes) -> None:
+    """Append one whole line (the caller holds the file's lock), or nothing and raise.
+
+    A write can be short (the disk is full): the rest is written, and when that fails the part written
+    is cut off again, so the event is reported undelivered (and spooled) rather than left torn with the
+    next line glued to it. A file that does not end with a newline (a writer killed mid-line) gets one
+    first, so that torn line cannot take this one with it.
+    """
+    start = os.fstat(fd).st_size
+    if start:
+        try:
+            torn = os.pread(fd, 1, start - 1) != b"\n"
+        except OSError:  # opened write-only, or not a regular file
+            torn = False
+        if torn:
+            line = b"\n" + line
+    try:
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, start)
+        raise
 
 
 __all__ = [

@@ -13,21 +13,24 @@ CONTRACT (stable; the listener, the quality gate and the CLI rely on it):
   ``airflow-lineage doctor`` use it after ``conf.clear_cache()``.
 
 How: ``emit`` stamps the event (its place in the outbox order) and appends it to a bounded queue; when the
-queue is full the event goes straight to the spool. ``emit`` does not wake any thread: waking one would
-hand it the GIL in the middle of the task's hook. One daemon sender thread per process polls the queue
-(every ``POLL_SECONDS``, or at once when flushed), redacts each event, applies the size cap, and hands it
-to the transport through one send worker thread, giving each send ``send_timeout`` seconds. A failed or
-timed-out send is spooled; while the spool holds this process's undelivered events, later events are
-spooled behind them and the spool is replayed oldest first (with backoff), so order is kept. A send that
-times out and later succeeds removes its spooled copy, and replay checks the copy is still there before
-sending it (no duplicate). An event the backend rejects for good (HTTP 4xx such as 400, 413, 422, see
-``rejection_status``) is not retried: it is kept aside in the spool as ``.<stamp>.rejected``, counted as
-dropped, and does not hold up the events after it. When the spool refuses writes or cannot be replayed
-(read-only, not a directory, wrong owner), nothing can wait behind it: events are sent directly. At exit
-the queue gets ``flush_timeout`` seconds, then what is left is spooled; a send already in flight may
-finish within that time (so its record is not replayed after an answer that came too late), no new one
-is started. Warnings that could repeat per event are rate-limited (``metrics.LogThrottle``). After
-``fork`` the child starts with no emitter (its parent's queue and threads stay the parent's).
+queue is full the event goes straight to the spool. ``emit`` does not wake any thread: waking one would hand
+it the GIL in the middle of the task's hook. One daemon sender thread per process polls the queue (every
+``POLL_SECONDS``, or at once when flushed), redacts each event, applies the size cap, and hands it to the
+transport through one send worker thread, giving each send ``send_timeout`` seconds. A failed or timed-out
+send is spooled; while the spool holds this process's undelivered events, later events are spooled behind them
+and the spool is replayed oldest first (with backoff), so order is kept. A send that times out and later
+succeeds removes its spooled copy, and replay checks the copy is still there before sending it (no duplicate);
+until that late answer (or for at most twice ``send_timeout``) the record stays locked, so another process's
+replay does not send it either (``Spool.hold``). The sender replays in slices of at most
+``_REPLAY_SLICE_SECONDS`` and spools its own new events in between, so they never wait in memory for as long
+as other processes keep the spool filling. An event the backend rejects for good (HTTP 4xx such as 400, 413,
+422, see ``rejection_status``) is not retried: it is kept aside in the spool as ``.<stamp>.rejected``, counted
+as dropped, and does not hold up the events after it. When the spool refuses writes or cannot be replayed
+(read-only, not a directory, wrong owner), nothing can wait behind it: events are sent directly. At exit the
+queue gets ``flush_timeout`` seconds, then what is left is spooled; a send already in flight may finish within
+that time (so its record is not replayed after an answer that came too late), no new one is started. Warnings
+that could repeat per event are rate-limited (``metrics.LogThrottle``). After ``fork`` the child starts with
+no emitter (its parent's queue and threads stay the parent's).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from airflow_lineage_provider.emission import metrics
 from airflow_lineage_provider.emission import spool as spool_module
 from airflow_lineage_provider.emission.redaction import enforce_size_cap, redact_event, safe_error
 from airflow_lineage_provider.emission.spool import Rejected, Spool, SpoolError, next_stamp
+from airflow_lineage_provider.emission.transport import HTTP_TIMEOUT_FACTOR
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,9 @@ POLL_SECONDS = 0.05
 _STOP_GRACE_SECONDS = 1.0
 #: replay backoff while the backend stays down: from 1 s doubling to 60 s
 _BACKOFF_MIN, _BACKOFF_MAX = 1.0, 60.0
+#: the longest replay between two looks at this process's own queue: while other processes keep spooling,
+#: a replay could go on for good, with this process's own events held in memory (lost to a SIGKILL)
+_REPLAY_SLICE_SECONDS = 1.0
 #: how often a healthy process looks for events other processes left in the spool
 _SPOOL_CHECK_SECONDS = 30.0
 #: the longest single wait: longer (or non-finite) timeouts are cut to it
@@ -142,6 +149,9 @@ class Emitter:
         self.spool = spool
         self.send_timeout = _bounded(send_timeout)
         self.flush_timeout = _bounded(flush_timeout)
+        #: how long a record stays locked after its send timed out: an HTTP answer can come until
+        #: HTTP_TIMEOUT_FACTOR x send_timeout after the send began (a send_timeout spare)
+        self._hold_seconds = HTTP_TIMEOUT_FACTOR * self.send_timeout
         self.replay_on_success = replay_on_success
         self.max_event_bytes = max_event_bytes
         self.mask_sql_literals = mask_sql_literals
@@ -162,7 +172,7 @@ class Emitter:
         self._send_lock = threading.Lock()  # one send at a time through the worker
         self._sender: threading.Thread | None = None
         self._worker: threading.Thread | None = None
-        self._calls: queue.SimpleQueue[_Call] = queue.SimpleQueue()
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()  # None: the worker stops
         self._stuck: _Call | None = None
         self._current: _Item | None = None
         #: why the last failed send failed (log-safe)
@@ -230,6 +240,7 @@ class Emitter:
                 self._spool_leftovers()
             except Exception:
                 log.debug("spooling at shutdown failed", exc_info=True)
+            self._stop_worker()
 
     def _close(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -254,6 +265,15 @@ class Emitter:
                 self.transport.close(0)
             except Exception:
                 log.debug("closing the transport failed", exc_info=True)
+        self._stop_worker()
+        self.spool.release_expired(everything=True)  # a late answer now would come after close anyway
+
+    def _stop_worker(self) -> None:
+        """Let the send worker end once its call (if any) returns; a later send starts a new one."""
+        with self._lock:
+            if self._worker is not None:
+                self._calls.put(None)
+                self._worker = None
 
     def _spool_leftovers(self) -> None:
         """Spool what the sender did not get to (it never started, or it is stuck)."""
@@ -307,11 +327,14 @@ class Emitter:
             if self._spool_locked(item, "not sent before exit"):
                 self._shutdown_spooled += 1
 
-    def _spool_locked(self, item: _Item, why: str) -> bool:
-        """Spool a pending item; True if this call stored it. If the spool refuses, the event is lost."""
+    def _spool_locked(self, item: _Item, why: str, *, hold: float | None = None) -> bool:
+        """Spool a pending item; True if this call stored it. If the spool refuses, the event is lost.
+
+        ``hold``: its send is still in flight, keep the record locked that long (``Spool.write``).
+        """
         if item.state != _PENDING or self._prepare(item) is None:
             return False
-        if self._write_locked(item):
+        if self._write_locked(item, hold=hold):
             return True
         item.state = _DELIVERED
         metrics.incr("dropped")
@@ -323,11 +346,11 @@ class Emitter:
         )
         return False
 
-    def _write_locked(self, item: _Item) -> bool:
+    def _write_locked(self, item: _Item, *, hold: float | None = None) -> bool:
         """Write a pending, prepared item to the spool; False (it stays pending) if the spool refuses."""
         assert item.wire is not None
         try:
-            self.spool.write(item.stamp, item.wire)
+            self.spool.write(item.stamp, item.wire, hold=hold)
         except Exception as exc:
             self._spool_error = safe_error(exc)
             self._backlog = False  # nothing can wait behind a spool that refuses writes: send directly
@@ -359,6 +382,8 @@ class Emitter:
     def _run_worker(self) -> None:
         while True:
             call = self._calls.get()
+            if call is None:  # the emitter closed: this thread (and what it references) must not stay
+                return
             error: BaseException | None = None
             try:
                 call.fn()
@@ -400,9 +425,10 @@ class Emitter:
                 if keep:
                     self._spool_item(item, blocked)
                 return _FAILED
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._run_worker, name="lineage-send", daemon=True)
-                self._worker.start()
+            with self._lock:
+                if self._worker is None:
+                    self._worker = threading.Thread(target=self._run_worker, name="lineage-send", daemon=True)
+                    self._worker.start()
             wire = item.wire
             call = _Call(lambda: self.transport.emit(wire))
             self._calls.put(call)
@@ -432,10 +458,14 @@ class Emitter:
                     return _REJECTED if rejected else _FAILED
                 # a rejected event is set aside below if pending; if spooled, by the replay (deliver_spooled)
                 set_aside = rejected and item.state == _PENDING
+                # its answer may still come: no other process may replay it meanwhile (see Spool.hold)
+                hold = None if call.done.is_set() else self._hold_seconds
                 if set_aside:
                     item.state = _DELIVERED
+                elif hold is not None and item.state == _SPOOLED:
+                    self.spool.hold(item.stamp, hold)
                 elif not rejected:
-                    self._spool_locked(item, f"not delivered ({reason})")
+                    self._spool_locked(item, f"not delivered ({reason})", hold=hold)
         metrics.incr("failed")
         if rejected:
             if set_aside:
@@ -464,6 +494,7 @@ class Emitter:
     def _late_locked(self, item: _Item, ok: bool) -> None:
         if ok:
             self._delivered_locked(item)
+        self.spool.release(item.stamp)  # delivered (record removed) or failed: replay may take it now
 
     def send_now(self, event: Any) -> str | None:
         """Send one event synchronously (redacted, size-capped) within ``send_timeout``, never spooling it.
@@ -489,7 +520,7 @@ class Emitter:
         try:
             if only_if_pending and not self.spool.has_pending():
                 return
-            result = self.spool.replay(self.deliver_spooled)
+            result = self.spool.replay(self.deliver_spooled, max_seconds=_REPLAY_SLICE_SECONDS)
         except Exception as exc:  # the spool cannot be read, locked or written: do not wait behind it
             self._spool_error = exc.detail if isinstance(exc, SpoolError) else safe_error(exc)
             self._backlog = False
@@ -502,14 +533,15 @@ class Emitter:
             )
             return
         now = time.monotonic()
-        if result.failed or result.locked:
+        if result.failed or result.locked or result.busy:
             if result.failed:
                 self._backoff = min(self._backoff * 2, _BACKOFF_MAX)
             self._next_retry = now + self._backoff
         else:
             self._backoff = _BACKOFF_MIN
             self._backlog = result.remaining > 0
-            self._next_retry = now + self._backoff
+            # records left after a slice that delivered: go on once this process's own queue is spooled
+            self._next_retry = now if result.remaining and result.delivered else now + self._backoff
         self._next_spool_check = now + _SPOOL_CHECK_SECONDS
 
     def _process(self, item: _Item) -> None:
@@ -517,8 +549,8 @@ class Emitter:
             return
         # keep order: behind what is already spooled (unless the spool refuses it: then send directly)
         if (self._backlog or self._stuck is not None) and self._spool_behind(item):
-            if self._backlog and time.monotonic() >= self._next_retry:
-                self._replay()
+            if self._backlog and time.monotonic() >= self._next_retry and self._idle_queue():
+                self._replay()  # once the queue is spooled (a replay takes up to _REPLAY_SLICE_SECONDS)
             return
         outcome = self._send(item)
         if outcome == _SENT:
@@ -528,6 +560,10 @@ class Emitter:
         elif outcome == _FAILED and self.replay_on_success and item.state == _SPOOLED:
             self._backlog = True
             self._next_retry = time.monotonic() + self._backoff
+
+    def _idle_queue(self) -> bool:
+        with self._queue_lock:
+            return not self._queue
 
     def _next(self) -> _Item | None:
         with self._queue_lock:
@@ -543,6 +579,7 @@ class Emitter:
             self._next_spool_check = time.monotonic() + _SPOOL_CHECK_SECONDS
         try:
             while True:
+                self.spool.release_expired()
                 item = self._next()
                 if item is None:
                     with self._drained:

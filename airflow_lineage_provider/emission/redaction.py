@@ -106,6 +106,8 @@ def _redact_string(text: str, key: str | None, mask_sql_literals: bool, patterns
         text = redact_uri_credentials(text)
         if "=" in text:  # a JDBC URL's ``password=``, an Azure SAS ``sig=`` in a query string
             text = redact_connection_secrets(text)
+            if "?" in text:  # ``?api_key=``, ``?access_token=``, a presigned URL's signature
+                text = _mask_query_credentials(text)
     if patterns is None:
         return _masker_redact(text)
     try:
@@ -287,6 +289,37 @@ def mask_url(url: str) -> str:
         masked = [f"{k}={MASK}" if eq else (MASK if k else "") for k, eq, _ in params]
         url = f"{path}?{'&'.join(masked)}{hash_}{fragment}"
     return redact_uri_credentials(url)  # any other URI in the text
+
+
+#: query parameters that carry a credential, by exact name (lower case): only those are masked in events,
+#: where a URL is often a dataset's identity (``?partition=..`` must stay as it is)
+_QUERY_CREDENTIALS = frozenset(
+    {
+        "api_key", "apikey", "api-key", "access_key", "secret_key", "private_key",
+        "token", "access_token", "id_token", "refresh_token", "auth_token", "session_token",
+        "secret", "client_secret", "password", "passwd", "pwd", "sig", "signature",
+        "x-amz-signature", "x-amz-credential", "x-amz-security-token",
+        "x-goog-signature", "x-goog-credential",
+    }
+)  # fmt: skip
+#: one ``name=value`` of a query string
+_QUERY_PARAM = re.compile(r"([?&])([^=&#\s'\"]+)=([^&#\s'\"]*)")
+
+
+def _mask_query_credentials(text: str) -> str:
+    """``text`` with the values of credential query parameters (see ``_QUERY_CREDENTIALS``) as ``***``."""
+
+    def param(match: re.Match[str]) -> str:
+        name, value = match.group(2), match.group(3)
+        if value and value != MASK and unquote(name).lower() in _QUERY_CREDENTIALS:
+            return f"{match.group(1)}{name}={MASK}"
+        return match.group(0)
+
+    def url(match: re.Match[str]) -> str:
+        head = match.group("url")
+        return head + _QUERY_PARAM.sub(param, match.group(0)[len(head) :])
+
+    return _URL_QUERY.sub(url, text)
 
 
 def strip_query(text: str) -> str:

@@ -1,11 +1,14 @@
 """The durable outbox: events that could not be delivered, one JSON file each, replayed oldest first.
 
-* A record is written to ``.<name>.tmp``, then renamed to ``<name>.json``: a crash or ``kill -9`` of the
-  writer leaves either a complete record or an ignored temporary file, never a corrupt record. Records are
-  not fsync'ed (that costs tens of milliseconds of CPU per event on common filesystems, exactly when a
-  backend outage makes every event go to the spool): after an OS crash or power loss the newest records
-  may be missing or empty, and an empty or torn record is moved aside (``.<name>.unreadable``) and
-  counted, never delivered. A write that fails (disk full) removes its temporary file.
+* A record is written to ``.<name>.tmp``, fsync'ed, renamed to ``<name>.json``, and the directory is
+  fsync'ed: a crash or ``kill -9`` of the writer leaves either a complete record or an ignored temporary
+  file, never a corrupt record, and a record counts as kept only once it survives an OS crash or power
+  loss. A write that fails (disk full, an fsync error) removes its temporary file (or its record) and
+  raises. A record found empty or torn all the same (a disk that lies about fsync) is moved aside
+  (``.<name>.unreadable``) and counted, never delivered.
+* A record whose send is still in flight (it timed out, the answer may still come) is locked
+  (``flock``) by the sending process until the answer or its time is up (:meth:`Spool.hold`): replay in
+  another process stops there (``ReplayResult.busy``) instead of sending it a second time.
 * ``<name>`` is a stamp taken when the event was emitted (wall-clock nanoseconds, monotonic within a
   process, then pid and a sequence number), so sorting names gives emission order: a run's START is
   replayed before its COMPLETE.
@@ -60,7 +63,8 @@ def next_stamp() -> str:
     return f"{_clock_offset + time.monotonic_ns():020d}-{os.getpid():08d}-{next(_sequence):010d}"
 
 
-#: replay lock descriptors this process holds (``flock`` belongs to the open file, which a fork shares)
+#: replay and record lock descriptors this process holds (``flock`` belongs to the open file, which a
+#: fork shares)
 _held_locks: set[int] = set()
 _rejected_log = metrics.LogThrottle(log)
 _unreadable_log = metrics.LogThrottle(log)
@@ -113,6 +117,24 @@ def _move(source: str, target: str) -> bool:
     return True
 
 
+def _fsync(fd: int) -> None:
+    """fsync ``fd``; a file system that cannot (EINVAL, ENOTSUP) is as durable as it gets."""
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+
+
+def _try_flock(fd: int, operation: int) -> bool:
+    """``flock``; False where it fails (a file system without locks: nothing is held)."""
+    try:
+        fcntl.flock(fd, operation)
+    except OSError:
+        return False
+    return True
+
+
 def _os_error(exc: BaseException | None) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{type(exc).__name__}: {exc.strerror}"
@@ -140,6 +162,8 @@ class ReplayResult:
     remaining: int = 0
     #: another process held the replay lock, nothing was attempted
     locked: bool = False
+    #: replay stopped at a record whose send is still in flight in another process (not sent twice)
+    busy: bool = False
 
 
 class Spool:
@@ -151,37 +175,155 @@ class Spool:
         self._approx_bytes: int | None = None
         self._writes = 0
         self._made = False
+        #: records this process keeps locked while their send is in flight: stamp -> (fd, until, pid)
+        self._holds: dict[str, tuple[int, float, int]] = {}
+        self._holds_lock = threading.Lock()
 
     # --- writing -------------------------------------------------------------------------------
 
-    def write(self, stamp: str, event: dict[str, Any]) -> None:
-        """Store one event atomically (raises OSError if the disk refuses)."""
-        self._store(stamp, event, stamp + SUFFIX)
+    def write(self, stamp: str, event: dict[str, Any], *, hold: float | None = None) -> None:
+        """Store one event atomically and durably (raises OSError if the disk refuses).
+
+        ``hold``: the event's send is still in flight; keep the record locked for at most that many
+        seconds (or until :meth:`release`), so that no other process replays it meanwhile.
+        """
+        self._store(stamp, event, stamp + SUFFIX, hold=hold)
         metrics.incr("spooled")
 
-    def _store(self, stamp: str, event: dict[str, Any], name: str) -> None:
+    def _store(self, stamp: str, event: dict[str, Any], name: str, *, hold: float | None = None) -> None:
         if not self._made:
             os.makedirs(self.directory, exist_ok=True)
             self._made = True
         data = json.dumps(event, separators=(",", ":"), default=str).encode("utf-8")
         self._make_room(len(data))
-        self._write_file(f".{stamp}.tmp", name, data)
+        self._write_file(f".{stamp}.tmp", name, data, hold=(stamp, hold) if hold is not None else None)
 
-    def _write_file(self, tmp_name: str, name: str, data: bytes) -> None:
+    def _write_file(
+        self, tmp_name: str, name: str, data: bytes, *, hold: tuple[str, float] | None = None
+    ) -> None:
+        """Write ``data`` to ``tmp_name``, fsync it, rename it to ``name`` and fsync the directory.
+
+        ``hold``: (stamp, seconds) to keep the record locked, taken before the rename so that no
+        replayer ever sees the record unlocked.
+        """
         tmp = os.path.join(self.directory, tmp_name)
+        final = os.path.join(self.directory, name)
+        hold_stamp, hold_seconds = hold if hold is not None else ("", 0.0)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        renamed = held = False
         try:
             try:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
+                _fsync(fd)
+                if hold is not None:
+                    held = _try_flock(fd, fcntl.LOCK_EX)
+                os.replace(tmp, final)
+                renamed = True
             finally:
-                os.close(fd)
-            os.replace(tmp, os.path.join(self.directory, name))
+                if held and renamed:
+                    self._keep_hold(hold_stamp, fd, hold_seconds)
+                else:
+                    os.close(fd)
+            self._fsync_directory()
         except BaseException:  # disk full: a partial temporary file must not stay (the cap ignores it)
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                os.unlink(final if renamed else tmp)  # not durable: not kept (the caller says so)
+            if held and renamed:
+                self.release(hold_stamp)
             raise
+
+    def _fsync_directory(self) -> None:
+        """Make the renames in the directory durable (a record that vanishes at a power loss is lost)."""
+        try:
+            fd = os.open(self.directory, os.O_RDONLY)
+        except PermissionError:  # a directory this user may write but not read: as durable as it gets
+            return
+        try:
+            _fsync(fd)
+        finally:
+            os.close(fd)
+
+    # --- records whose send is still in flight ---------------------------------------------------
+
+    def _keep_hold(self, stamp: str, fd: int, seconds: float) -> None:
+        with self._holds_lock:
+            previous = self._holds.pop(stamp, None)
+            self._holds[stamp] = (fd, time.monotonic() + seconds, os.getpid())
+            _held_locks.add(fd)
+        if previous is not None:
+            self._close_hold(previous)
+
+    def hold(self, stamp: str, seconds: float) -> bool:
+        """Lock the record of ``stamp`` (its send is still in flight) for at most ``seconds``.
+
+        Other processes' replay stops at a locked record (keeping order) until :meth:`release` or the
+        time is up. False when the record is gone or cannot be locked.
+        """
+        if stamp in self._holds:
+            return True
+        try:
+            fd = os.open(self._path(stamp), os.O_RDONLY)
+        except OSError:
+            return False
+        if not _try_flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB):
+            os.close(fd)
+            return False
+        self._keep_hold(stamp, fd, seconds)
+        return True
+
+    def release(self, stamp: str) -> None:
+        """Unlock the record of ``stamp`` (its send ended; call after :meth:`discard` if delivered)."""
+        with self._holds_lock:
+            entry = self._holds.pop(stamp, None)
+        if entry is not None:
+            self._close_hold(entry)
+
+    def release_expired(self, *, everything: bool = False) -> None:
+        """Unlock the records held past their time (all of them with ``everything``)."""
+        if not self._holds:
+            return
+        now = time.monotonic()
+        with self._holds_lock:
+            expired = [s for s, (_, until, _) in self._holds.items() if everything or until <= now]
+            entries = [self._holds.pop(s) for s in expired]
+        for entry in entries:
+            self._close_hold(entry)
+
+    @staticmethod
+    def _close_hold(entry: tuple[int, float, int]) -> None:
+        fd, _, pid = entry
+        if pid == os.getpid():  # a forked child closed its copies already (the numbers may be reused)
+            _held_locks.discard(fd)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def _sent_elsewhere(self, stamp: str, until: float) -> bool | None:
+        """True while another process holds the record of ``stamp`` (its send is in flight), waiting until
+        ``until`` (monotonic) for it to end; None when the record is gone (that send delivered it)."""
+        if stamp in self._holds:
+            return False  # this process's own send: the caller (the emitter) waits for its answer
+        try:
+            fd = os.open(self._path(stamp), os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return False  # the read that follows reports it
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        return False  # no locks on this file system: cannot tell, replay as before
+                    if time.monotonic() >= until:
+                        return True
+                    time.sleep(0.05)
+                    continue
+                return None if os.fstat(fd).st_nlink == 0 else False
+        finally:
+            os.close(fd)
 
     def discard(self, stamp: str) -> None:
         """Forget one record (already delivered); a missing record is fine."""
@@ -380,14 +522,20 @@ class Spool:
         *,
         limit: int | None = None,
         wait: float = 0.0,
+        max_seconds: float | None = None,
     ) -> ReplayResult:
         """Deliver stored events oldest first with ``deliver(event, stamp) -> bool``; stop at a failure.
 
         ``deliver`` may raise :class:`Rejected`: that record is moved aside and replay goes on.
-        ``wait``: seconds to wait for another process's replay to finish (0: give up at once).
+        ``wait``: seconds to wait for another process's replay to finish, and for a send of a record
+        another process still has in flight (see :meth:`hold`) to end (0: give up at once; then
+        ``busy`` says replay stopped there).
+        ``max_seconds``: stop (``remaining`` > 0, nothing failed) after this long, even though records
+        are left: while other processes keep spooling, replay could otherwise go on for good.
         Raises :class:`SpoolError` when the directory cannot be used.
         """
         result = ReplayResult()
+        until = None if max_seconds is None else time.monotonic() + max_seconds
         with self._replay_lock(wait) as acquired:
             if not acquired:
                 result.locked = True
@@ -401,6 +549,15 @@ class Spool:
                 progressed = False
                 for stamp in stamps:
                     if limit is not None and result.delivered >= limit:
+                        break
+                    if until is not None and time.monotonic() >= until:
+                        progressed = False  # out of time: stop here
+                        break
+                    elsewhere = self._sent_elsewhere(stamp, time.monotonic() + wait)
+                    if elsewhere is None:  # delivered by the send that held it
+                        continue
+                    if elsewhere:  # its answer is still due: neither send it twice nor overtake it
+                        result.busy = True
                         break
                     try:
                         event = self.read(stamp)
@@ -435,7 +592,7 @@ class Spool:
                     metrics.incr("replayed")
                     result.delivered += 1
                     progressed = True
-                if result.failed or not progressed:
+                if result.failed or result.busy or not progressed:
                     break
             with contextlib.suppress(OSError):  # e.g. out of descriptors: the last listing's count stays
                 result.remaining = len(self._entries())
@@ -492,6 +649,12 @@ def replay_command(args: argparse.Namespace) -> int:
         return 1
     if result.locked:
         print(f"another process is replaying {spool.directory} ({result.remaining} waiting); try later")
+        return 1
+    if result.busy:
+        print(
+            f"replayed {result.delivered} event(s) from {spool.directory}; {result.remaining} remaining; "
+            "stopped at an event another process is still sending (not sent twice); try again shortly"
+        )
         return 1
     print(
         f"replayed {result.delivered} event(s) from {spool.directory}; {result.remaining} remaining"

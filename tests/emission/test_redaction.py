@@ -323,3 +323,30 @@ def test_redaction_time_is_linear_in_long_words():
     started = time.perf_counter()
     assert "pw-linear-1" not in redact_text(text) and "pw-linear-1" not in safe_error(RuntimeError(text))
     assert time.perf_counter() - started < 2.0
+
+
+def test_credentials_in_url_query_strings_masked_in_events_and_identities_kept():
+    """An api key, an access token or a presigned URL's signature in a URL in an event is a secret; other
+    query parameters stay as they are (a URL is often a dataset's identity)."""
+    event = {
+        "run": {"facets": {"http": {"url": "https://api.example.com/v1/items?api_key=AKEY123&page=2"}}},
+        "inputs": [
+            {
+                "namespace": "s3://bucket",
+                "name": "data.csv",
+                "facets": {
+                    "source": {
+                        "uri": "s3://bucket/data.csv?X-Amz-Credential=AKIA%2F2026&X-Amz-Expires=60"
+                        "&X-Amz-Signature=5f2a9c&X-Amz-Security-Token=IQoJb3"
+                    }
+                },
+            },
+            {"namespace": "https://host", "name": "table?partition_key=2026&access_token=TOK"},
+        ],
+    }
+    text = json.dumps(redact_event(event))
+    for secret in ("AKEY123", "AKIA", "5f2a9c", "IQoJb3"):
+        assert secret not in text
+    assert "page=2" in text and "X-Amz-Expires=60" in text
+    # a name without "://" is no URL: left alone (the dataset's identity)
+    assert "partition_key=2026" in text
