@@ -23,10 +23,8 @@ def _option_value(name: str, accessor: Any) -> str:
 
     try:
         value = accessor()
-        if name == "extractors":
-            _check_extractors(value)
-        elif name == "custom_run_facets":
-            _check_run_facet_functions(value)
+        if name in _PATH_CHECKS:
+            _check_paths(name, value)
     except ConfigError as exc:
         return f"INVALID: {exc}"
     if name == "transport":
@@ -38,47 +36,43 @@ def _option_value(name: str, accessor: Any) -> str:
     return str(value) if value != "" else "(empty)"
 
 
-def _check_extractors(paths: Any) -> None:
-    """ConfigError naming every ``extractors`` path that does not import or is not a BaseExtractor.
+def _extractor_problem(found: Any) -> str | None:
+    from airflow_lineage_provider.extractors.base import BaseExtractor
+
+    if isinstance(found, type) and issubclass(found, BaseExtractor):
+        return None
+    return f"is not a subclass of {BaseExtractor.__module__}.BaseExtractor"
+
+
+def _function_problem(found: Any) -> str | None:
+    return None if callable(found) else f"is a {type(found).__name__}, not a function"
+
+
+#: options holding import paths, and what each path must name
+_PATH_CHECKS = {"extractors": _extractor_problem, "custom_run_facets": _function_problem}
+
+
+def _check_paths(option: str, paths: Any) -> None:
+    """ConfigError naming every path of ``option`` that does not import or names the wrong kind of thing.
 
     At task time such a path only logs a warning per process; the doctor is where an admin checks it.
     """
-    from airflow_lineage_provider.extractors.base import BaseExtractor
     from airflow_lineage_provider.extractors.manager import _import
 
     problems = []
     for path in paths:
         try:
-            klass = _import(path)
+            found = _import(path)
         except Exception as exc:
             problems.append(f"{path!r} cannot be imported ({type(exc).__name__}: {exc})")
             continue
-        if not (isinstance(klass, type) and issubclass(klass, BaseExtractor)):
-            problems.append(f"{path!r} is not a subclass of {BaseExtractor.__module__}.BaseExtractor")
+        problem = _PATH_CHECKS[option](found)
+        if problem is not None:
+            problems.append(f"{path!r} {problem}")
     if problems:
         from airflow_lineage_provider import conf
 
-        msg = f"{conf._where('extractors')}: {'; '.join(problems)}; fix the path or drop it"
-        raise ConfigError(msg)
-
-
-def _check_run_facet_functions(paths: Any) -> None:
-    """ConfigError naming every ``custom_run_facets`` path that does not import or is not callable."""
-    from airflow_lineage_provider.extractors.manager import _import
-
-    problems = []
-    for path in paths:
-        try:
-            function = _import(path)
-        except Exception as exc:
-            problems.append(f"{path!r} cannot be imported ({type(exc).__name__}: {exc})")
-            continue
-        if not callable(function):
-            problems.append(f"{path!r} is a {type(function).__name__}, not a function")
-    if problems:
-        from airflow_lineage_provider import conf
-
-        msg = f"{conf._where('custom_run_facets')}: {'; '.join(problems)}; fix the path or drop it"
+        msg = f"{conf._where(option)}: {'; '.join(problems)}; fix the path or drop it"
         raise ConfigError(msg)
 
 
