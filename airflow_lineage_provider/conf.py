@@ -297,6 +297,12 @@ def include_airflow_facet() -> bool:
     return _bool("include_airflow_facet")
 
 
+
+@_cached
+def include_source_code() -> bool:
+    """``[lineage_provider] include_source_code``."""
+    return _bool("include_source_code")
+
 # --- delivery --------------------------------------------------------------------------------------
 
 
@@ -411,6 +417,7 @@ ACCESSORS: dict[str, Callable[[], Any]] = {
     "extractors": custom_extractors,
     "custom_run_facets": custom_run_facets,
     "include_airflow_facet": include_airflow_facet,
+    "include_source_code": include_source_code,
     "queue_size": queue_size,
     "send_timeout": send_timeout,
     "flush_timeout": flush_timeout,

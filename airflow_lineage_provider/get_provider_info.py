@@ -112,6 +112,14 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "boolean",
         "True",
     ),
+    "include_source_code": _opt(
+        "Attach a 'sourceCode' job facet to task events: the source of the python_callable of "
+        "PythonOperator and @task tasks, the rendered bash_command of BashOperator and @task.bash. Off by "
+        "default: code can hold secrets Airflow does not know. Secrets Airflow knows, credentials in URIs "
+        "and assignments to names such as password, token or api_key are masked either way.",
+        "boolean",
+        "False",
+    ),
     # --- delivery ----------------------------------------------------------------------------
     "queue_size": _opt(
         "Capacity of the in-memory queue between tasks and the background sender. When full, new events go "

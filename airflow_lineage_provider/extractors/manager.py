@@ -9,9 +9,10 @@ Per task event the first source that applies wins:
 
 On complete/failure, when that produced no dataset, lineage of SQL the task ran through hooks
 (``extractors.hook_lineage.collect``) is used. Then the task's ``inlets``/``outlets``
-(``extractors.manual``) are merged in, de-duplicated by (namespace, name), and last the run facets of the
-``[lineage_provider] custom_run_facets`` functions are added. An extractor or function that raises costs
-one warning line and an ``extractionError`` run facet, never the task.
+(``extractors.manual``) are merged in, de-duplicated by (namespace, name), the ``sourceCode`` job facet is
+added when ``[lineage_provider] include_source_code`` is on (``extractors.source_code``), and last the run
+facets of the ``[lineage_provider] custom_run_facets`` functions are added. An extractor or function that
+raises costs one warning line and an ``extractionError`` run facet, never the task.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class ExtractorManager:
         builtin: Iterable[str] = BUILTIN_EXTRACTORS,
         run_facet_functions: Iterable[str] = (),
         facet_timeout: float = 1.0,
+        include_source_code: bool = False,
     ) -> None:
         self._custom_paths = tuple(custom)
         self._builtin_paths = tuple(builtin)
@@ -91,6 +93,7 @@ class ExtractorManager:
         self._facet_paths = tuple(run_facet_functions)
         self._facet_functions: list[tuple[str, Any]] | None = None
         self.facet_timeout = facet_timeout
+        self.include_source_code = include_source_code
 
     def _run_facet_functions(self) -> list[tuple[str, Any]]:
         """The ``custom_run_facets`` functions, imported once; one that cannot be imported is skipped."""
@@ -203,6 +206,15 @@ class ExtractorManager:
             lineage = merge(lineage, manual_lineage(operator))
         except Exception as exc:
             errors.append(("manual", exc))
+        if self.include_source_code and "sourceCode" not in lineage.job_facets:
+            try:
+                from airflow_lineage_provider.extractors.source_code import source_code_facet
+
+                facet = source_code_facet(operator)
+                if facet is not None:
+                    lineage.job_facets["sourceCode"] = facet
+            except Exception as exc:
+                errors.append(("source code", exc))
         if self._facet_paths:
             self._add_custom_run_facets(lineage, phase, task_instance, errors)
         _drop_invalid_facets(lineage, errors)
@@ -473,6 +485,7 @@ def get_manager() -> ExtractorManager:
             custom=conf.custom_extractors(),
             run_facet_functions=conf.custom_run_facets(),
             facet_timeout=conf.extraction_timeout(),
+            include_source_code=conf.include_source_code(),
         )
     return _manager
 
