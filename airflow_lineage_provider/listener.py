@@ -714,8 +714,14 @@ class LineageListener:
         A clear raises the run's ``clear_number`` (part of its run id) without moving a running run back to
         queued, so no ``on_dag_run_running`` follows: the START this process sent names the old attempt,
         and the end names the new one. The old attempt gets ABORT and the new one its START, both at the
-        clear (``queued_at``); the tasks that ran after the clear already name the new one as parent. Known
-        only to the process that sent the START (the scheduler; with several schedulers, where it ran).
+        clear (``queued_at``); the tasks that ran after the clear already name the new one as parent.
+
+        The process that sent the START (a scheduler) knows which attempt it named. Another one (the other
+        scheduler of an HA pair, or this one restarted) reads the clear off the run itself: a run cleared
+        since it started has ``queued_at`` after ``start_date`` (a finished run that is cleared gets a new
+        ``start_date`` when it starts again, with its own START). It then takes the START to have named the
+        attempt just before this one, which is right for one clear during the run; after several, the ABORT
+        names an attempt that never started and the one that did stays open.
         """
         import attrs
 
@@ -724,6 +730,8 @@ class LineageListener:
 
         with self._lock:
             started = self._attempts.pop((info.dag_id, info.run_id), None)
+        if started is None:
+            started = _attempt_started_elsewhere(dag_run, info.clear_number)
         if started is None or started == info.clear_number:
             return
         cleared_at = getattr(dag_run, "queued_at", None) or getattr(dag_run, "end_date", None)
@@ -771,6 +779,14 @@ class LineageListener:
                     ti, operator, "FAIL", state, phase=None, event_time=end, dag_info=info,
                     error="not run: an upstream task failed (Airflow state upstream_failed)",
                 )  # fmt: skip
+
+
+def _attempt_started_elsewhere(dag_run: Any, clear_number: int) -> int | None:
+    """The attempt a START sent by another process named, when the run was cleared after it started."""
+    queued_at, started_at = getattr(dag_run, "queued_at", None), getattr(dag_run, "start_date", None)
+    if clear_number < 1 or not isinstance(queued_at, datetime) or not isinstance(started_at, datetime):
+        return None
+    return clear_number - 1 if queued_at > started_at else None
 
 
 def _was_finished(dag_run: Any) -> bool:

@@ -81,3 +81,50 @@ def test_a_run_cleared_after_it_ended_is_a_new_attempt_with_its_own_start(lineag
     assert summary(events) == [("START", dag_id), ("FAIL", dag_id), ("START", dag_id), ("COMPLETE", dag_id)]
     ids = _run_ids(events, dag_id)
     assert ids[0][1] == ids[1][1] != ids[2][1] == ids[3][1]
+
+
+def test_a_scheduler_that_did_not_send_the_start_reads_the_clear_off_the_run(lineage_events):
+    """HA schedulers, or one restarted mid-run: the process that ends the run has no record of the START."""
+    from airflow_lineage_provider.listener import get_listener
+
+    dag_id = "lp_clear_mid_run_elsewhere"
+    write_version(dag_id)
+    run_id = trigger_run(dag_id)
+    start_run(dag_id, run_id)
+    assert _clear(dag_id, run_id, "c") == (1, "running")
+    get_listener()._attempts.clear()  # what another scheduler process knows of the START: nothing
+    assert finish_run(dag_id, run_id, {}) == "success"
+
+    events = [e for e in lineage_events() if e["job"]["name"] == dag_id]
+    assert summary(events) == [("START", dag_id), ("ABORT", dag_id), ("START", dag_id), ("COMPLETE", dag_id)]
+    (_, first), (_, aborted), (_, second), (_, completed) = _run_ids(events, dag_id)
+    assert first == aborted and second == completed and first != second
+
+
+def test_a_run_that_was_not_cleared_ends_once_in_any_process(lineage_events):
+    from airflow_lineage_provider.listener import get_listener
+
+    dag_id = "lp_not_cleared_elsewhere"
+    write_version(dag_id)
+    run_id = trigger_run(dag_id)
+    start_run(dag_id, run_id)
+    get_listener()._attempts.clear()
+    assert finish_run(dag_id, run_id, {}) == "success"
+    events = [e for e in lineage_events() if e["job"]["name"] == dag_id]
+    assert summary(events) == [("START", dag_id), ("COMPLETE", dag_id)]
+
+
+def test_a_run_cleared_after_it_ended_needs_no_abort_in_another_process(lineage_events):
+    from airflow_lineage_provider.listener import get_listener
+
+    dag_id = "lp_clear_after_end_elsewhere"
+    write_version(dag_id)
+    run_id = trigger_run(dag_id)
+    start_run(dag_id, run_id)
+    assert finish_run(dag_id, run_id, {"c": "failed"}) == "failed"
+    assert _clear(dag_id, run_id, "c") == (1, "queued")
+    start_run(dag_id, run_id)
+    get_listener()._attempts.clear()
+    assert finish_run(dag_id, run_id, {}) == "success"
+    events = [e for e in lineage_events() if e["job"]["name"] == dag_id]
+    assert summary(events) == [("START", dag_id), ("FAIL", dag_id), ("START", dag_id), ("COMPLETE", dag_id)]
