@@ -39,7 +39,7 @@ import pluggy
 from airflow_lineage_provider import selection
 
 if TYPE_CHECKING:
-    from airflow_lineage_provider.emission.events import DagRunInfo, TaskInfo
+    from airflow_lineage_provider.emission.events import DagRunInfo, TaskInfo, UpstreamTry
 
 log = logging.getLogger(__name__)
 
@@ -661,13 +661,15 @@ class LineageListener:
         return marks
 
     def _dag_run_start(self, dag_run: Any, dag: Any = None, when: datetime | None = None) -> None:
+        import attrs
+
         from airflow_lineage_provider import conf
         from airflow_lineage_provider.emission.events import build_dag_run_event
 
         dag, marks = self._run_dag(dag_run, dag)
         if _run_off(marks):
             return
-        info = dag_run_info(dag_run, dag)
+        info = attrs.evolve(dag_run_info(dag_run, dag), upstream=_asset_upstream(dag_run))
         self._emit(
             build_dag_run_event(
                 "START",
@@ -684,6 +686,8 @@ class LineageListener:
             self._attempts[(info.dag_id, info.run_id)] = info.clear_number
 
     def _dag_run_end(self, dag_run: Any, event_type: str, error: str | None) -> None:
+        import attrs
+
         from airflow_lineage_provider import conf
         from airflow_lineage_provider.emission.events import build_dag_run_event
 
@@ -693,7 +697,7 @@ class LineageListener:
         dag, marks = self._run_dag(dag_run)
         if _run_off(marks):
             return
-        info = dag_run_info(dag_run, dag)
+        info = attrs.evolve(dag_run_info(dag_run, dag), upstream=_asset_upstream(dag_run))
         self._close_cleared_attempt(dag_run, info)
         if not was_finished:  # else the terminal hook of its first finish reported them already
             self._emit_never_ran(dag_run, info, dag, marks)
@@ -779,6 +783,85 @@ class LineageListener:
                     ti, operator, "FAIL", state, phase=None, event_time=end, dag_info=info,
                     error="not run: an upstream task failed (Airflow state upstream_failed)",
                 )  # fmt: skip
+
+
+#: at most this many asset events of one run are traced to the task tries that emitted them
+_MAX_UPSTREAM = 100
+
+
+def _asset_upstream(dag_run: Any) -> tuple[UpstreamTry, ...]:
+    """The task tries whose asset events triggered an asset-triggered run (scheduler side: the ORM run).
+
+    The try is the one running when the event was emitted: the task instance row holds only its latest try,
+    so a try that started after the event (a clear, a retry) sends us to the task instance history.
+    Events posted through the REST API name no task and are left out; so is everything on failure.
+    """
+    if str(_enum_value(getattr(dag_run, "run_type", ""))) != "asset_triggered":
+        return ()
+    from sqlalchemy.orm import object_session
+
+    session = object_session(dag_run)
+    if session is None:
+        return ()
+    try:
+        events = [e for e in dag_run.consumed_asset_events if e.source_dag_id and e.source_task_id]
+        found: list[UpstreamTry] = []
+        for event in sorted(events, key=lambda e: (e.timestamp, e.id))[:_MAX_UPSTREAM]:
+            source = _upstream_try(session, event)
+            if source is not None:
+                found.append(source)
+        if len(events) > _MAX_UPSTREAM:
+            log.debug("DAG run %s/%s consumed %d asset events; the first %d are traced", dag_run.dag_id,
+                      dag_run.run_id, len(events), _MAX_UPSTREAM)  # fmt: skip
+        return tuple(found)
+    except Exception as exc:
+        log.warning("lineage: cannot trace the asset events of DAG run %s/%s: %s", dag_run.dag_id,
+                    dag_run.run_id, exc)  # fmt: skip
+        return ()
+
+
+def _upstream_try(session: Any, event: Any) -> UpstreamTry | None:
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.taskinstancehistory import TaskInstanceHistory
+    from sqlalchemy import select
+
+    from airflow_lineage_provider.emission.events import UpstreamTry
+
+    run = session.execute(
+        select(DagRun.logical_date, DagRun.run_after).where(
+            DagRun.dag_id == event.source_dag_id, DagRun.run_id == event.source_run_id
+        )
+    ).first()
+    instant = (run[0] or run[1]) if run is not None else None
+    if instant is None:
+        return None
+    map_index = -1 if event.source_map_index is None else event.source_map_index
+    tries = []
+    for model in (TaskInstance, TaskInstanceHistory):
+        tries += session.execute(
+            select(model.try_number, model.start_date).where(
+                model.dag_id == event.source_dag_id,
+                model.run_id == event.source_run_id,
+                model.task_id == event.source_task_id,
+                model.map_index == map_index,
+            )
+        ).all()
+    started = [(start, number) for number, start in tries if start is not None and start <= event.timestamp]
+    if started:
+        try_number = max(started)[1]
+    elif tries:
+        try_number = max(number for number, _ in tries)
+    else:
+        return None
+    return UpstreamTry(
+        dag_id=event.source_dag_id,
+        task_id=event.source_task_id,
+        try_number=int(try_number),
+        map_index=map_index,
+        instant=instant,
+        asset_uri=str(event.uri),
+    )
 
 
 def _attempt_started_elsewhere(dag_run: Any, clear_number: int) -> int | None:

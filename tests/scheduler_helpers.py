@@ -26,8 +26,11 @@ with DAG("{dag_id}", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as
 """
 
 
-def write_version(dag_id: str, marks: str = "") -> Any:
-    """Write the DAG file and serialize it as the DAG processor does; returns the latest version's id."""
+def write_version(dag_id: str, marks: str = "", source: str | None = None) -> Any:
+    """Write the DAG file and serialize it as the DAG processor does; returns the latest version's id.
+
+    ``source``: the file's text instead of the three-task DAG (``{dag_id}`` is filled in).
+    """
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
     from airflow.models.dag import DagModel
@@ -35,7 +38,7 @@ def write_version(dag_id: str, marks: str = "") -> Any:
     from airflow.utils.session import create_session
 
     path = dags_folder() / f"{dag_id}.py"
-    path.write_text(SOURCE.format(dag_id=dag_id, marks=marks))
+    path.write_text((source or SOURCE).format(dag_id=dag_id, marks=marks))
     with create_session() as session:
         DagBundlesManager().sync_bundles_to_db(session=session)
     bag = BundleDagBag(dag_folder=path, bundle_path=dags_folder(), bundle_name="dags-folder")

@@ -46,6 +46,7 @@ FACET_SCHEMAS = {
     "ownership": f"{_SPEC}/facets/1-0-1/OwnershipJobFacet.json#/$defs/OwnershipJobFacet",
     "tags": f"{_SPEC}/facets/1-0-0/TagsJobFacet.json#/$defs/TagsJobFacet",
     "documentation": f"{_SPEC}/facets/1-1-0/DocumentationJobFacet.json#/$defs/DocumentationJobFacet",
+    "jobDependencies": (f"{_SPEC}/facets/1-0-1/JobDependenciesRunFacet.json#/$defs/JobDependenciesRunFacet"),
 }
 AIRFLOW_FACET_SCHEMA = f"{PRODUCER}/schemas/AirflowRunFacet.json#/$defs/AirflowRunFacet"
 EVENT_TYPES = frozenset({"START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"})
@@ -58,6 +59,19 @@ MAX_ERROR_CHARS = 8192
 #: message costs the task; a secret cut at this bound could only show if redaction shortened the rest by
 #: more than ``_REDACTED_CHARS - MAX_ERROR_CHARS`` characters
 _REDACTED_CHARS = 64 * MAX_ERROR_CHARS
+
+
+@attrs.frozen
+class UpstreamTry:
+    """A task try of another DAG run whose asset event started this one (an asset-triggered run)."""
+
+    dag_id: str
+    task_id: str
+    try_number: int
+    map_index: int
+    #: its DAG run's logical date, else run_after: the instant its run ids are computed from
+    instant: datetime
+    asset_uri: str
 
 
 @attrs.frozen
@@ -82,6 +96,8 @@ class DagRunInfo:
     #: attributes for the ``airflow`` run facet (plain JSON values, no source code, no secrets)
     dag_attributes: Mapping[str, Any] = attrs.field(factory=dict)
     run_attributes: Mapping[str, Any] = attrs.field(factory=dict)
+    #: the task tries whose asset events triggered the run (``jobDependencies`` of its events)
+    upstream: tuple[UpstreamTry, ...] = ()
 
     @property
     def instant(self) -> datetime:
@@ -132,8 +148,16 @@ def dag_run_uuid(namespace: str, dag_run: DagRunInfo) -> str:
 
 def task_run_uuid(namespace: str, dag_run: DagRunInfo, task: TaskInfo) -> str:
     """The OpenLineage run id of one task try."""
-    data = f"{namespace}.{dag_run.dag_id}.{task.task_id}.{task.try_number}.{task.map_index}"
-    return static_uuid(dag_run.instant, data.encode())
+    return task_try_uuid(
+        namespace, dag_run.dag_id, dag_run.instant, task.task_id, task.try_number, task.map_index
+    )
+
+
+def task_try_uuid(
+    namespace: str, dag_id: str, instant: datetime, task_id: str, try_number: int, map_index: int
+) -> str:
+    """The OpenLineage run id of try ``try_number`` of a task in the DAG run at ``instant``."""
+    return static_uuid(instant, f"{namespace}.{dag_id}.{task_id}.{try_number}.{map_index}".encode())
 
 
 def child_run_uuid(namespace: str, dag_run: DagRunInfo, task: TaskInfo, suffix: str) -> str:
@@ -314,6 +338,30 @@ def _add_run_facets(
         facets["errorMessage"] = _error_facet(error)
 
 
+def _job_dependencies(namespace: str, upstream: tuple[UpstreamTry, ...]) -> dict[str, Any]:
+    """``jobDependencies``: each task try whose asset event triggered the run, once, with the assets."""
+    tries: dict[tuple[str, str], dict[str, Any]] = {}
+    for source in upstream:
+        job = {"namespace": namespace, "name": f"{source.dag_id}.{source.task_id}"}
+        run_id = task_try_uuid(
+            namespace, source.dag_id, source.instant, source.task_id, source.try_number, source.map_index
+        )
+        dependency = tries.setdefault(
+            (job["name"], run_id),
+            {
+                "job": job,
+                "run": {"runId": run_id},
+                "dependency_type": "IMPLICIT_DEPENDENCY",  # through an asset, not a direct call
+                "sequence_trigger_rule": "FINISH_TO_START",
+                "status_trigger_rule": "EXECUTE_ON_SUCCESS",
+                "airflow_assets": [],
+            },
+        )
+        if source.asset_uri not in dependency["airflow_assets"]:
+            dependency["airflow_assets"].append(source.asset_uri)
+    return _facet("jobDependencies", upstream=list(tries.values()))
+
+
 def _event_type(event_type: Any) -> str:
     """``"START"``, ``"complete"`` or an openlineage-python ``RunState`` -> the wire value."""
     value = str(getattr(event_type, "value", event_type)).upper()
@@ -454,6 +502,8 @@ def build_dag_run_event(
         facets["parent"] = _parent_facet(conf_parent, conf_root)
     airflow = _airflow_facet(dag_run, None) if include_airflow_facet else None
     _add_run_facets(facets, kind, dag_run, airflow, error)
+    if dag_run.upstream:
+        facets["jobDependencies"] = _job_dependencies(namespace, dag_run.upstream)
     return _event(
         kind,
         event_time,

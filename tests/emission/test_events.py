@@ -14,6 +14,7 @@ from openlineage.client.event_v2 import RunEvent
 from openlineage.client.facet_v2 import (
     documentation_job,
     error_message_run,
+    job_dependencies_run,
     job_type_job,
     nominal_time_run,
     ownership_job,
@@ -70,6 +71,7 @@ def test_schema_urls_are_those_of_openlineage_python():
         "ownership": ownership_job.OwnershipJobFacet,
         "tags": tags_job.TagsJobFacet,
         "documentation": documentation_job.DocumentationJobFacet,
+        "jobDependencies": job_dependencies_run.JobDependenciesRunFacet,
     }
     assert set(classes) == set(ev.FACET_SCHEMAS)
     for key, cls in classes.items():
@@ -245,3 +247,21 @@ def test_error_text_is_redacted_before_it_is_cut():
         "errorMessage"
     ]["stackTrace"]
     assert len(stack) == ev.MAX_ERROR_CHARS and "S3cretPw" not in stack and "etl:***@db/x" in stack
+
+
+def test_job_dependencies_name_each_upstream_try_once_with_its_assets():
+    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    upstream = (
+        ev.UpstreamTry("producer", "publish", 1, -1, now, "s3://b/orders"),
+        ev.UpstreamTry("producer", "publish", 1, -1, now, "s3://b/customers"),
+        ev.UpstreamTry("producer", "publish", 1, -1, now, "s3://b/orders"),
+        ev.UpstreamTry("other", "load", 3, 2, now, "s3://b/orders"),
+    )
+    run = ev.DagRunInfo(dag_id="consumer", run_id="asset_triggered__x", run_after=now, upstream=upstream)
+    event = ev.build_dag_run_event("START", run, namespace="ns")
+    ol_schema.validate(event)
+    first, second = event["run"]["facets"]["jobDependencies"]["upstream"]
+    assert first["job"] == {"namespace": "ns", "name": "producer.publish"}
+    assert first["airflow_assets"] == ["s3://b/orders", "s3://b/customers"]
+    assert first["run"]["runId"] == str(generate_static_uuid(now, b"ns.producer.publish.1.-1"))
+    assert second["run"]["runId"] == str(generate_static_uuid(now, b"ns.other.load.3.2"))
