@@ -13,6 +13,7 @@ arguments whose name says secret (``password = "..."``, ``api_key="..."``, ``exp
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import re
@@ -100,8 +101,12 @@ def redact_code(code: str) -> str:
 
 
 def _python_source(function: Any) -> str | None:
+    while isinstance(function, functools.partial):
+        function = function.func
     try:
         function = inspect.unwrap(function)
+        if not (inspect.isfunction(function) or inspect.ismethod(function) or inspect.isclass(function)):
+            function = type(function)  # an instance with __call__: its class
         return textwrap.dedent(inspect.getsource(function))
     except (OSError, TypeError, ValueError):  # built-ins, C functions, code typed into a REPL
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 
@@ -108,6 +109,27 @@ def test_off_by_default(lineage_events, db_connection):
     assert str(dag_run.state) == "success"
     events = lineage_events()
     assert [e for e in events if "sourceCode" in e["job"].get("facets", {})] == []
+
+
+def _double(rows: int) -> int:
+    return rows * 2
+
+
+class _Loader:
+    def __call__(self) -> int:
+        return 1
+
+
+def test_partials_and_callable_objects_give_the_code_they_run():
+    import functools
+
+    class Operator:
+        def __init__(self, function: object) -> None:
+            self.python_callable = function
+
+    assert source_code(Operator(functools.partial(_double, 3))) == ("python", inspect.getsource(_double))
+    language, code = source_code(Operator(_Loader())) or ("", "")
+    assert language == "python" and code.startswith("class _Loader:")
 
 
 def test_a_callable_without_source_gives_no_facet():
