@@ -220,6 +220,8 @@ class ExtractorManager:
         _drop_invalid_facets(lineage, errors)
         if errors:
             for source, problem in errors:
+                if isinstance(problem, _Advised):
+                    continue
                 log.warning(
                     "lineage extraction (%s) failed for %s on %s: %s",
                     source,
@@ -283,7 +285,7 @@ class ExtractorManager:
                     result = extractor.extract_on_failure(context, task_instance, error)
             else:
                 name = "operator"
-                result = _operator_methods(phase, operator, task_instance)
+                result = _own_methods(phase, operator, task_instance)
             # what an extractor returns is checked here too: garbage costs the lineage, never the event
             return _normalise(result) if result is not None else OperatorLineage()
         except Exception as exc:
@@ -327,6 +329,41 @@ def _custom_facets(returned: Any) -> Mapping[str, Any]:
                 raise ExtractionError(msg) from exc
         facets[key] = facet
     return facets
+
+
+#: operator classes already told (once per process) that their methods need the official provider
+_ADVISED: set[str] = set()
+
+
+def _own_methods(phase: str, operator: Any, task_instance: Any) -> Any:
+    """:func:`_operator_methods`, lent the official ``OperatorLineage`` name when that provider is absent.
+
+    A method that needs more of the official provider fails with an ``ExtractionError`` that says so; the
+    warning comes once per operator class and process (every event keeps its ``extractionError`` entry).
+    """
+    from airflow_lineage_provider.extractors.official_names import missing_official_module, official_names
+
+    try:
+        with official_names():
+            return _operator_methods(phase, operator, task_instance)
+    except ModuleNotFoundError as exc:
+        module = missing_official_module(exc)
+        if module is None:
+            raise
+        klass = _class_path(operator)
+        msg = (
+            f"{klass}'s own lineage methods import {module} from apache-airflow-providers-openlineage, which "
+            "is not installed: install it and keep it disabled ([openlineage] disabled = True) to get this "
+            "operator's lineage, or declare inlets/outlets"
+        )
+        if klass not in _ADVISED:
+            _ADVISED.add(klass)
+            log.warning("lineage: %s", msg)
+        raise _Advised(msg) from exc
+
+
+class _Advised(ExtractionError):
+    """An extraction error whose advice was logged already (no per-event warning)."""
 
 
 def _operator_methods(phase: str, operator: Any, task_instance: Any) -> Any:

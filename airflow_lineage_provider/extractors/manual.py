@@ -106,6 +106,13 @@ def _namespace_name(
     return None
 
 
+def _file_path(namespace: Any, name: Any) -> Any:
+    """A local file's name as the naming spec has it: absolute (``ObjectStoragePath.key`` drops the '/')."""
+    if namespace == "file" and isinstance(name, str) and name and not name.startswith("/"):
+        return "/" + name
+    return name
+
+
 def _datasets(entries: Iterable[Any], kind: Any, problems: list[str] | None, side: str) -> list[Any]:
     found: list[Any] = []
     for entry in entries:
@@ -113,9 +120,11 @@ def _datasets(entries: Iterable[Any], kind: Any, problems: list[str] | None, sid
             safe = (
                 _without_credentials(entry.namespace) if isinstance(entry.namespace, str) else entry.namespace
             )
-            found.append(entry if safe == entry.namespace else attrs.evolve(entry, namespace=safe))
+            name = _file_path(safe, entry.name)
+            same = safe == entry.namespace and name == entry.name
+            found.append(entry if same else attrs.evolve(entry, namespace=safe, name=name))
         elif (parts := _namespace_name(entry, problems, side)) is not None:
-            found.append(kind(namespace=parts[0], name=parts[1], facets=parts[2]))
+            found.append(kind(namespace=parts[0], name=_file_path(parts[0], parts[1]), facets=parts[2]))
     return found
 
 
