@@ -58,6 +58,13 @@ _ALTER_MOVES = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _NAME = r"(?:[\w$]+|\"(?:[^\"]|\"\")+\"|`[^`]+`)(?:\.(?:[\w$]+|\"(?:[^\"]|\"\")+\"|`[^`]+`)){0,2}"
+#: MySQL / ClickHouse / Teradata ``RENAME TABLE a TO b [, c TO d ...]`` (a pair as ALTER TABLE a RENAME TO b)
+_RENAME_TABLES = re.compile(
+    rf"^\s*RENAME\s+TABLES?\s+(?P<pairs>{_NAME}\s+TO\s+{_NAME}(?:\s*,\s*{_NAME}\s+TO\s+{_NAME})*)"
+    r"(?:\s+ON\s+CLUSTER\s+\S+)?\s*;?\s*$",
+    re.IGNORECASE,
+)
+_RENAME_PAIR = re.compile(rf"({_NAME})\s+TO\s+({_NAME})", re.IGNORECASE)
 #: ClickHouse ``EXCHANGE TABLES a AND b``
 _EXCHANGE = re.compile(rf"^\s*EXCHANGE\s+TABLES\s+({_NAME})\s+AND\s+({_NAME})", re.IGNORECASE)
 #: Snowflake ``CREATE [OR REPLACE] STREAM [IF NOT EXISTS] s [COPY GRANTS] ON TABLE|VIEW|STAGE src``
@@ -83,10 +90,47 @@ _EXECUTE_STRING = re.compile(
     r")\s*;?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
+_WRITE_START = re.compile(r"\s*(?:INSERT|UPDATE|DELETE|MERGE|UPSERT|REPLACE)\b", re.IGNORECASE)
+#: T-SQL ``INSERT [INTO] t [(cols)] EXEC[UTE] ...``: the rows a procedure or dynamic SQL returns go to t
+_INSERT_EXEC = re.compile(
+    rf"^\s*INSERT\s+(?:INTO\s+)?(?P<target>{_NAME}|\[[^\]]+\](?:\.\[[^\]]+\]){{0,2}}|#\w+|@\w+)\s*"
+    r"(?P<cols>\([^()]*\))?\s*(?P<exec>EXEC(?:UTE)?\b.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+#: T-SQL ``EXEC sp_rename 'schema.old', 'new' [, 'OBJECT']``: a table rename (not of a column or index)
+_SP_RENAME = re.compile(
+    r"^\s*EXEC(?:UTE)?\s+(?:sys\.)?sp_rename\s+(?:@objname\s*=\s*)?N?'(?P<old>[^']+)'\s*,\s*"
+    r"(?:@newname\s*=\s*)?N?'(?P<new>[^'.]+)'\s*(?:,\s*(?:@objtype\s*=\s*)?N?'(?P<kind>\w+)'\s*)?;?\s*$",
+    re.IGNORECASE,
+)
+#: ClickHouse ``INSERT INTO [TABLE] t [(cols)] [FROM INFILE 'file' [COMPRESSION 'x']] [SETTINGS ...] FORMAT
+#: fmt`` (rows sent by the client, or read from a file)
+_INSERT_FORMAT = re.compile(
+    rf"^\s*INSERT\s+INTO\s+(?:TABLE\s+)?(?P<target>{_NAME})\s*(?:\([^()]*\))?\s*"
+    r"(?:FROM\s+INFILE\s+'(?P<file>[^']*)'\s*(?:COMPRESSION\s+'[^']*'\s*)?)?"
+    r"(?:SETTINGS\s+[^;]*?\s*)?FORMAT\s+\w+",
+    re.IGNORECASE,
+)
+#: Exasol ``IMPORT INTO t [(cols)] FROM CSV|FBV AT 'url' FILE 'f' ...`` and ``EXPORT t|(query) INTO CSV|FBV
+#: AT 'url' FILE 'f'`` (from or to another database, ``EXA|ORA|JDBC``, the remote side is no known dataset)
+_EXA_FORMATS = (
+    r"(?P<kind>LOCAL\s+(?:SECURE\s+)?(?:CSV|FBV)|CSV|FBV|EXA|ORA|JDBC(?:\s+DRIVER\s*=\s*'[^']*')?|SCRIPT)"
+)
+_EXA_IMPORT = re.compile(
+    rf"^\s*IMPORT\s+INTO\s+(?P<target>{_NAME})\s*(?:\([^()]*\))?\s*FROM\s+{_EXA_FORMATS}\b(?P<rest>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_EXA_EXPORT = re.compile(
+    rf"^\s*EXPORT\s+(?:\((?P<query>.*)\)|(?P<source>{_NAME}))\s*INTO\s+{_EXA_FORMATS}\b(?P<rest>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
 _NO_LINEAGE_COMMANDS = re.compile(
-    r"^\s*(SET|RESET|SHOW|DESC|DESCRIBE|EXPLAIN|ANALYZE|VACUUM|REFRESH|CACHE|UNCACHE|ADD\s+(JAR|FILE|ARCHIVE)|"
+    r"^\s*(SET(?![\s\S]*\bSELECT\b)|RESET|SHOW|DESC|DESCRIBE|EXPLAIN|ANALYZE|VACUUM|REFRESH|CACHE(?![\s\S]*\bSELECT\b)|UNCACHE|ADD\s+(JAR|FILE|ARCHIVE)|"
     r"LIST|GRANT|REVOKE|COMMENT|PRINT|COMMIT|ROLLBACK|START\s+TRANSACTION|CALL|EXEC|EXECUTE|MSCK|OPTIMIZE|"
     r"LOCK|UNLOCK|KILL|GO|PUT|GET|REMOVE|RENAME\s+(USER|ROLE)|FETCH|OPEN|CLOSE|DEALLOCATE|"
+    # maintenance: statistics, indexes, storage, sessions (no data moves between datasets)
+    r"UPDATE\s+STATISTICS|ALTER\s+(INDEX|WAREHOUSE|SESSION|USER|ROLE)|REINDEX|CLUSTER|CHECKPOINT|DBCC|FLUSH|"
+    r"SYSTEM|WAITFOR|BACKUP|RESTORE|DISCARD|LISTEN|NOTIFY|UNLISTEN|"
     r"CREATE\s+(OR\s+REPLACE\s+)?(TEMPORARY\s+|TEMP\s+)?(FUNCTION|PROCEDURE|ROLE|USER)|DROP\s+(FUNCTION|PROCEDURE))\b",
     re.IGNORECASE,
 )
@@ -192,11 +236,14 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int
         body = text.routine_body(piece, anywhere=True)  # a block inside a block: no failed parse per level
     if body is not None:
         state.routine += 1
+        parameters = _routine_parameters(piece) - state.variables  # names in the body, not columns
+        state.variables.update(parameters)
         try:
             for inner in text.split_statements(body):
                 _analyze_piece(inner, state, allow_routine=False, depth=depth + 1)
         finally:
             state.routine -= 1
+            state.variables -= parameters
         return
     if _handle_text_statement(piece, state):
         return
@@ -224,6 +271,7 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int
     if trees is None:
         block = text.routine_body(piece, anywhere=True)
         if block is not None and block.strip():
+            _text_condition_reads(text.strip_comments(piece), state)  # IF (SELECT ...) > 0 BEGIN ... END
             state.routine += 1
             try:
                 for inner in text.split_statements(block):
@@ -279,11 +327,17 @@ def _reparse(sql: str, state: _State) -> bool:
 
     if _into_outfile(sql, state):
         return True
+    _text_condition_reads(sql, state)
     rewritten = text.rewrite_unparseable_forms(sql)
     candidates = [rewritten] if rewritten != sql else []
     candidates += [sql[start:] for start in text.statement_starts(sql) if start > 0][:3]
+    # a write the parser rejected is not the query inside it: INSERT INTO t <unknown clause> SELECT ... must
+    # keep its target (the table-level scan does), not become a plain SELECT
+    writes = _WRITE_START.match(sql) is not None
     for rest in candidates:
         trees, _ = _parse(rest, state.read)
+        if writes and rest is not rewritten and trees and all(isinstance(t, exp.Query) for t in trees):
+            continue
         if trees and not any(isinstance(t, exp.Command) for t in trees):
             for tree in trees:
                 _analyze_tree(tree, rest, state)
@@ -316,6 +370,11 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
     from airflow_lineage_provider.sql.statement import StatementAnalyzer
 
     if isinstance(tree, exp.Block | exp.IfBlock | exp.WhileBlock | exp.LoopBlock | exp.RepeatBlock):
+        condition = tree.args.get("until") if isinstance(tree, exp.RepeatBlock) else tree.args.get("this")
+        if isinstance(tree, exp.IfBlock | exp.WhileBlock | exp.RepeatBlock) and isinstance(
+            condition, exp.Expression
+        ):  # IF EXISTS (SELECT ... FROM control): the condition reads its tables
+            _condition_reads(condition, state)
         for stmt in _block_statements(tree):
             _analyze_tree(stmt, stmt.sql(dialect=state.read or None), state)
         return
@@ -340,8 +399,8 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
         _apply_use(res.use, res.use_kind, state)
     state.variables.update(res.variables)
     state.temporary.update(_qualify(t, state) for t in res.temporary)
-    if state.read == "tsql":  # table variables (@t) live in the batch only
-        state.temporary.update(t for t in (*res.inputs, *res.outputs) if t.name.startswith("@"))
+    if state.read == "tsql":  # table variables (@t) live in the batch only, #temp tables in the session
+        state.temporary.update(t for t in (*res.inputs, *res.outputs) if t.name.startswith(("@", "#")))
     # a table written and then dropped or renamed by the same script does not outlive it: an intermediate,
     # collapsed like a temp table (dbt: CREATE x__dbt_tmp AS ...; ALTER TABLE x__dbt_tmp RENAME TO x)
     gone = (_qualify(t, state) for t in (*res.dropped, *res.renamed))
@@ -418,6 +477,74 @@ def _output_into(items: str, into: str, state: _State) -> None:
         errors=last.errors,
         partial=last.partial,
     )
+
+
+_ROUTINE_HEAD = re.compile(
+    r"^\s*CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?(?:PROCEDURE|PROC|FUNCTION)\s+[\w.`\"\[\]$]+\s*\(",
+    re.IGNORECASE,
+)
+_PARAMETER_MODES = {"in", "out", "inout", "variadic"}
+
+
+def _routine_parameters(piece: str) -> set[str]:
+    """Parameter names of ``CREATE PROCEDURE|FUNCTION name (a INT, IN b DATE, ...)``, lower-case."""
+    sql = text.strip_comments(piece)
+    m = _ROUTINE_HEAD.match(sql)
+    if m is None:
+        return set()
+    depth, start, names = 1, m.end(), set()
+    for i in range(m.end(), len(sql)):
+        char = sql[i]
+        if char == "(":
+            depth += 1
+        elif char == ")" or (char == "," and depth == 1):
+            if depth == 1:
+                words = [w for w in sql[start:i].split() if w.lower() not in _PARAMETER_MODES]
+                if len(words) > 1:  # a name and a type (PostgreSQL allows a type alone: no name)
+                    names.add(words[0].strip('"`[]').lower())
+                start = i + 1
+            if char == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+    return {n for n in names if n and not n.startswith("@")}
+
+
+def _condition_reads(condition: Any, state: _State) -> None:
+    """The tables a procedural condition reads (``IF EXISTS (SELECT 1 FROM control WHERE ready)``)."""
+    from airflow_lineage_provider.sql.statement import read_tables
+
+    inputs = _qualify_all(read_tables(condition, set()), state)
+    if inputs:
+        state.statements.append(
+            StatementLineage(sql=condition.sql(dialect=state.read or None), kind="condition", inputs=inputs)
+        )
+
+
+#: ``IF|ELSEIF|ELSIF|WHILE <condition> THEN|DO|LOOP|BEGIN ...`` of a script or routine, as text
+_CONDITION_START = re.compile(r"^\s*(?:IF|ELSEIF|ELSIF|WHILE)\b", re.IGNORECASE)
+_CONDITION_SCAN = re.compile(
+    r"'(?:[^']|'')*'|\"[^\"]*\"|(?P<open>\()|(?P<close>\))|\b(?P<end>THEN|DO|LOOP|BEGIN)\b", re.IGNORECASE
+)
+
+
+def _text_condition_reads(sql: str, state: _State) -> None:
+    """The tables the condition of a procedural ``IF ... THEN`` line reads (the parser skips such lines)."""
+    m = _CONDITION_START.match(sql)
+    if m is None or not re.search(r"\bSELECT\b", sql, re.IGNORECASE):
+        return
+    depth = 0
+    for token in _CONDITION_SCAN.finditer(sql, m.end()):
+        if token.group("open"):
+            depth += 1
+        elif token.group("close"):
+            depth -= 1
+        elif token.group("end") and depth <= 0:
+            condition = sql[m.end() : token.start()]
+            trees, _ = _parse(f"SELECT 1 WHERE {condition}", state.read)
+            if trees and len(trees) == 1:
+                _condition_reads(trees[0], state)
+            return
 
 
 def _block_statements(block: Any) -> list[Any]:
@@ -498,6 +625,10 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
         both = _qualify_all(scan_tables(f"SELECT * FROM {m.group(1)} JOIN {m.group(2)}")[0], state)
         state.statements.append(StatementLineage(sql=stripped, kind="alter", inputs=both, outputs=both))
         return True
+    m = _RENAME_TABLES.match(stripped)
+    if m:
+        _rename_tables(m.group("pairs"), stripped, state)
+        return True
     m = _CREATE_STREAM.match(stripped)
     if m:  # Snowflake CREATE STREAM s ON TABLE t: the stream holds the changes of t, with t's columns
         from airflow_lineage_provider.sql.fallback import scan_tables
@@ -518,6 +649,29 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
             )
         )
         return True
+    m = _SP_RENAME.match(stripped)
+    if m and (m.group("kind") or "OBJECT").upper() == "OBJECT":  # as ALTER TABLE old RENAME TO new
+        new = m.group("new").strip()
+        new = new if new.startswith("[") or re.fullmatch(r"[A-Za-z_#@][\w$#@]*", new) else f"[{new}]"
+        _analyze_piece(f"ALTER TABLE {m.group('old')} RENAME TO {new}", state, allow_routine=False)
+        return True
+    m = _INSERT_FORMAT.match(stripped) if state.read == "clickhouse" else None
+    if m:
+        from airflow_lineage_provider.sql.fallback import scan_tables
+
+        into = _qualify_all(scan_tables(f"SELECT * FROM {m.group('target')}")[0], state)
+        files = (TableRef(m.group("file")),) if m.group("file") else ()
+        state.written.update(into)
+        state.statements.append(StatementLineage(sql=stripped, kind="insert", inputs=files, outputs=into))
+        return True
+    m = (_EXA_IMPORT.match(stripped) or _EXA_EXPORT.match(stripped)) if state.read == "exasol" else None
+    if m:
+        _exasol_transfer(m, stripped, state)
+        return True
+    m = _INSERT_EXEC.match(stripped)
+    if m:
+        _insert_exec(m, state)
+        return True
     m = _EXECUTE_STRING.match(stripped)
     if m:
         literal = m.group("immediate") or m.group("paren") or m.group("proc")
@@ -532,6 +686,71 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
         state.statements.append(StatementLineage(sql=stripped, kind="other"))
         return True
     return False
+
+
+def _insert_exec(m: re.Match[str], state: _State) -> None:
+    """``INSERT INTO t [(cols)] EXEC ...``: dynamic SQL given as one constant query is analysed as ``INSERT
+    INTO t [(cols)] <query>``; a procedure's reads are unknown, so it only writes ``t``."""
+    from sqlglot import exp
+
+    from airflow_lineage_provider.sql.fallback import scan_tables
+
+    head = f"INSERT INTO {m.group('target')} {m.group('cols') or ''}"
+    dynamic = _EXECUTE_STRING.match(m.group("exec"))
+    if dynamic is not None and not dynamic.group("immediate"):
+        literal = dynamic.group("paren") or dynamic.group("proc")
+        query = literal[literal.index("'") + 1 : -1].replace("''", "'")
+        pieces = text.split_statements(query)
+        trees = _parse(pieces[0], state.read)[0] if len(pieces) == 1 else None
+        if trees is not None and len(trees) == 1 and isinstance(trees[0], exp.Query):
+            _analyze_piece(f"{head} {pieces[0]}", state, allow_routine=False)
+            return
+    target = _qualify_all(scan_tables(f"SELECT * FROM {m.group('target')}")[0], state)
+    if state.read == "tsql":  # a table variable or a #temp table
+        state.temporary.update(t for t in target if t.name.startswith(("@", "#")))
+    state.written.update(target)
+    state.warnings.append(f"INSERT ... EXEC: what the procedure reads is unknown ({m.group('exec')[:80]})")
+    state.statements.append(StatementLineage(sql=m.group(0).strip(), kind="insert", outputs=target))
+
+
+def _exasol_transfer(m: re.Match[str], sql: str, state: _State) -> None:
+    """Exasol ``IMPORT INTO t FROM CSV AT 'url' FILE 'a.csv'`` reads ``url/a.csv`` and writes ``t``; ``EXPORT
+    t|(query) INTO CSV AT 'url' FILE 'a.csv'`` the other way round; a database on the other side is none
+    of this connection's datasets."""
+    from airflow_lineage_provider.sql.fallback import scan_tables
+
+    files: tuple[TableRef, ...] = ()
+    if m.group("kind").upper().split()[-1] in ("CSV", "FBV"):
+        at = re.search(r"\bAT\s+'((?:[^']|'')*)'", m.group("rest"), re.IGNORECASE)
+        base = at.group(1).rstrip("/") + "/" if at else ""
+        names = re.findall(r"\bFILE\s+'((?:[^']|'')*)'", m.group("rest"), re.IGNORECASE)
+        files = tuple(TableRef(base + f.lstrip("/") if base else f) for f in names)
+    if "target" in m.re.groupindex:  # IMPORT
+        into = _qualify_all(scan_tables(f"SELECT * FROM {m.group('target')}")[0], state)
+        state.written.update(into)
+        state.statements.append(StatementLineage(sql=sql, kind="import", inputs=files, outputs=into))
+        return
+    if m.group("query"):
+        read = _query_inputs(m.group("query"), state)
+    else:
+        read = _qualify_all(scan_tables(f"SELECT * FROM {m.group('source')}")[0], state)
+    state.statements.append(StatementLineage(sql=sql, kind="export", inputs=read, outputs=files))
+
+
+def _rename_tables(pairs: str, sql: str, state: _State) -> None:
+    """``RENAME TABLE a TO b [, c TO d]``, in order: a table the script wrote passes what it holds to its new
+    name (``CREATE TABLE t_new AS ...; RENAME TABLE t TO t_old, t_new TO t`` writes ``t``); renaming a table
+    the script did not write is a catalog change that moves no data (as sqllineage, unlike ``ALTER TABLE a
+    RENAME TO b``, which OpenLineage reads as in ``a``, out ``b``)."""
+    from airflow_lineage_provider.sql.fallback import scan_tables
+
+    moved = False
+    for old, new in _RENAME_PAIR.findall(pairs):
+        if any(t in state.written for t in _qualify_all(scan_tables(f"SELECT * FROM {old}")[0], state)):
+            _analyze_piece(f"ALTER TABLE {old} RENAME TO {new}", state, allow_routine=False)
+            moved = True
+    if not moved:
+        state.statements.append(StatementLineage(sql=sql, kind="rename"))
 
 
 def _query_inputs(sql: str, state: _State) -> tuple[TableRef, ...]:
@@ -639,7 +858,10 @@ def _net(state: _State, keep_temp_tables: bool) -> SqlLineage:
     temp = set() if keep_temp_tables else state.temporary
     inputs: dict[TableRef, None] = {}
     outputs: dict[TableRef, None] = {}
-    for st in statements:
+    unread = set() if keep_temp_tables else _unread_caches(statements)
+    for i, st in enumerate(statements):
+        if i in unread:  # Spark CACHE TABLE c AS query no later statement reads: it moves no data
+            continue
         inputs.update((t, None) for t in st.inputs if t not in temp)
         outputs.update((t, None) for t in st.outputs if t not in temp)
     edges = merge_edges(_collapse_columns([e for st in statements for e in st.column_lineage], temp))
@@ -658,6 +880,18 @@ def _net(state: _State, keep_temp_tables: bool) -> SqlLineage:
         columns_known=bool(parsed) or not statements,
         indirect=indirect,
     )
+
+
+def _unread_caches(statements: Any) -> set[int]:
+    """Indexes of ``CACHE TABLE c AS query`` statements whose ``c`` no later statement reads."""
+    unread: set[int] = set()
+    later: set[TableRef] = set()
+    for i in range(len(statements) - 1, -1, -1):
+        st = statements[i]
+        if st.kind == "cache" and not later.intersection(st.outputs):
+            unread.add(i)
+        later.update(st.inputs)
+    return unread
 
 
 class _TempColumns:

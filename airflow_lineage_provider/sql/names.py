@@ -182,8 +182,31 @@ def reader_files(func: exp.Func) -> list[str]:
 _TABLE_READERS = {"table_changes"}
 
 
+#: ClickHouse table functions over a table of a cluster the server belongs to: ``cluster('c', db.t)``,
+#: ``cluster('c', db, t)``, ``clusterAllReplicas('c', 'db', 't')`` (``remote()`` names another server: no
+#: dataset of this connection)
+_CLUSTER_TABLE_READERS = {"cluster", "clusterallreplicas"}
+
+
+def _cluster_table(func: exp.Anonymous) -> TableRef | None:
+    args = func.expressions[1:3]
+    parts: list[str] = []
+    for arg in args:
+        if isinstance(arg, exp.Literal) and arg.is_string and _DYNAMIC_NAME.match(arg.this):
+            parts.extend(_table_part(exp.to_identifier(p)) for p in arg.this.split("."))
+        elif isinstance(arg, exp.Column) and not isinstance(arg.this, exp.Star):
+            parts.extend(_table_part(p) for p in arg.parts)
+        else:
+            break
+    if not parts or len(parts) > 3:
+        return None
+    return TableRef(parts[-1], parts[-2] if len(parts) > 1 else None, parts[-3] if len(parts) > 2 else None)
+
+
 def reader_table(func: exp.Func) -> TableRef | None:
     """The table a table-reading function reads, from its first argument ``'[catalog.][db.]table'``."""
+    if isinstance(func, exp.Anonymous) and func.name.lower() in _CLUSTER_TABLE_READERS:
+        return _cluster_table(func)
     if not isinstance(func, exp.Anonymous) or func.name.lower() not in _TABLE_READERS or not func.expressions:
         return None
     first = func.expressions[0]

@@ -37,12 +37,10 @@ from airflow_lineage_provider.sql.walker import (
 
 #: statements that move no data between datasets
 _NO_LINEAGE = (
-    exp.Cache,
     exp.Uncache,
     exp.Refresh,
     exp.Describe,
     exp.Show,
-    exp.Set,
     exp.Pragma,
     exp.Transaction,
     exp.Commit,
@@ -156,7 +154,8 @@ def read_tables(tree: exp.Expression, skip: set[int]) -> list[TableRef]:
         refs.append(
             ((paths[0] if paths else None) or (table_ref(node) if cte is None else None), cte, enclosing)
         )
-    used: set[int] = set()
+    # ClickHouse WITH <expression> AS name: a value the query reads by name, so its tables are read
+    used: set[int] = {id(c) for c in tree.find_all(exp.CTE) if c.args.get("scalar")} if has_ctes else set()
     changed = True
     while changed:
         changed = False
@@ -232,6 +231,33 @@ def _resolve_target(target: exp.Table, candidates: list[exp.Table]) -> exp.Table
     return target
 
 
+def _data_source_path(props: exp.Expression | None) -> TableRef | None:
+    """The files a Spark data-source table or view is over: ``OPTIONS (path '...')`` or ``LOCATION '...'``."""
+    for prop in props.expressions if isinstance(props, exp.Properties) else ():
+        if isinstance(prop, exp.LocationProperty) and isinstance(prop.this, exp.Literal):
+            return TableRef(prop.this.this)
+        if isinstance(prop, exp.OptionsProperty):
+            for option in prop.expressions:
+                value = option.args.get("value") if isinstance(option, exp.Property) else None
+                if ident(option.this) == "path" and isinstance(value, exp.Literal) and value.is_string:
+                    return TableRef(value.this)
+    return None
+
+
+def _assigns_variables(select: exp.Expression) -> bool:
+    """T-SQL ``SELECT @a = x, @b = y FROM t``: every projection assigns a variable."""
+    items = select.expressions if isinstance(select, exp.Select) else []
+    return bool(items) and all(isinstance(e, exp.EQ) and isinstance(e.this, exp.Parameter) for e in items)
+
+
+def _joined_source(scope: Scope) -> Source | None:
+    """The one source an UPDATE / MERGE joins to its target (the first source; T-SQL ``UPDATE t ... FROM t
+    JOIN s`` names the target twice), if exactly one."""
+    target = scope.sources[0].table if scope.sources else None
+    others = [s for s in scope.sources[1:] if target is None or s.table != target]
+    return others[0] if len(others) == 1 else None
+
+
 def _cte_base(node: exp.Expression | None) -> exp.Table | None:
     """T-SQL ``WITH c AS (SELECT ... FROM t ...) DELETE FROM c`` / ``UPDATE c``: the statement changes the
     rows of ``t``, the table the CTE selects from first (through CTEs over CTEs); None when ``node`` does not
@@ -274,6 +300,7 @@ class StatementAnalyzer:
         handler = getattr(self, f"_{tree.key}", None)
         if handler is None:
             return Result(tree.key, inputs=read_tables(tree, set()))
+        self.walker.infer_holders(tree)
         result: Result = handler(tree)
         self._nested_writes(tree, result)
         written = set(result.outputs)
@@ -378,10 +405,17 @@ class StatementAnalyzer:
             into.args.get("temporary") or (into.this and getattr(into.this.this, "args", {}).get("temporary"))
         ):
             res.temporary.append(target)
+        # SELECT ... INTO v / T-SQL SELECT @x = max(ts) FROM t: sets variables, returns no rows
+        if target is None and (into is not None or _assigns_variables(first)):
+            return res
         res.columns = self._query_edges(target, None, tree, res.created_columns)
         return res
 
     _union = _except = _intersect = _subquery = _paren = _select
+
+    def _set(self, tree: exp.Set) -> Result:
+        """``SET x = (SELECT ...)`` (Snowflake, BigQuery, T-SQL, MySQL): the query's tables are read."""
+        return Result("set", inputs=read_tables(tree, set()))
 
     def _insert(self, tree: exp.Insert) -> Result:
         node = tree.this
@@ -518,9 +552,29 @@ class StatementAnalyzer:
         ):
             if target is not None:
                 res.temporary.append(target)
-        res.columns = self._query_edges(
-            target, self._target_names(node, target), tree.expression, res.created_columns
-        )
+        names = self._target_names(node, target)
+        if (
+            names
+            and target is not None
+            and self.walker.dialect == "mysql"
+            and isinstance(tree.expression, exp.Query)
+        ):
+            # MySQL CREATE TABLE t (a INT, ...) SELECT ...: SELECT columns match defined ones by name, the
+            # others are added after them
+            res.columns = self._query_edges(target, None, tree.expression)
+            written = [e.output.column for e in res.columns if e.output.column != "*"]
+            defined = {n.lower() for n in names}
+            res.created_columns[target] = names + [n for n in written if n.lower() not in defined]
+        else:
+            res.columns = self._query_edges(target, names, tree.expression, res.created_columns)
+        files = _data_source_path(props) if target in res.temporary and tree.expression is None else None
+        if target is not None and files is not None:
+            # Spark CREATE TEMPORARY VIEW v [(cols)] USING parquet OPTIONS (path 's3://...') / LOCATION
+            # '...': the view is the files (a script collapses it, so they are what its readers read)
+            res.inputs.append(files)
+            res.columns = [
+                ColumnLineage(ColumnRef(target, c), (ColumnRef(files, c),), IDENTITY) for c in names or ["*"]
+            ]
         clone = tree.args.get("clone")
         source = dataset_of(clone.this) if isinstance(clone, exp.Clone) else None
         if target is not None and source is not None:  # CLONE copies every column with its data
@@ -532,11 +586,29 @@ class StatementAnalyzer:
             ]
         return res
 
+    def _cache(self, tree: exp.Cache) -> Result:
+        """Spark ``CACHE [LAZY] TABLE c [OPTIONS (...)] AS query``: a temporary view ``c`` of the query (plain
+        ``CACHE TABLE t`` moves no data)."""
+        query = tree.args.get("expression")
+        if not isinstance(query, exp.Query):
+            return Result("cache")
+        res = self._write(tree, "cache", [tree.this], set())
+        target = dataset_of(tree.this)
+        if target is not None:
+            res.temporary.append(target)
+            res.columns = self._query_edges(target, None, query, res.created_columns)
+        return res
+
     def _scope_for(
         self, target_node: exp.Table, target: TableRef, tree: exp.Expression, sources: list[exp.Expression]
     ) -> Scope:
         srcs = [
-            Source(_alias(target_node) or target.name, table=target, names=(target.name, target.qualified))
+            Source(
+                _alias(target_node) or target.name,
+                table=target,
+                names=(target.name, target.qualified),
+                node=id(target_node),
+            )
         ]
         scope = Scope(srcs)
         for item in sources:
@@ -607,7 +679,9 @@ class StatementAnalyzer:
             scope = self._scope_for(target_node, target, tree, items)
             written = self._set_targets(tree.expressions, scope, target)
             if all(t == target for t in written):
+                scope.prefer = _joined_source(scope)
                 res.columns = self._set_edges(target, tree.expressions, scope)
+                scope.prefer = None
             else:  # MySQL multi-table UPDATE: each SET column names the table it writes
                 self._multi_table_update(tree, res, written, scope)
             for table in dict.fromkeys(written):
@@ -733,7 +807,9 @@ class StatementAnalyzer:
                     source = scope.sources[1] if len(scope.sources) > 1 else None
                     res.columns.extend(self._star_edges(target, source))
                 elif isinstance(then, exp.Update):
+                    scope.prefer = _joined_source(scope)
                     res.columns.extend(self._set_edges(target, then.expressions, scope))
+                    scope.prefer = None
                 elif isinstance(then, exp.Insert):
                     cols: list[Any] = (
                         list(then.this.expressions) if isinstance(then.this, exp.Tuple | exp.Schema) else []
@@ -745,7 +821,8 @@ class StatementAnalyzer:
                         exp.EQ(this=c if isinstance(c, exp.Column) else exp.column(c), expression=v)
                         for c, v in zip(cols, vals, strict=False)
                     ]
-                    res.columns.extend(self._set_edges(target, pairs, scope))
+                    # WHEN NOT MATCHED: there is no target row, the values read the source only
+                    res.columns.extend(self._set_edges(target, pairs, Scope(scope.sources[1:])))
         finally:
             self.walker.pop_ctes(pushed)
         return res
@@ -787,16 +864,29 @@ class StatementAnalyzer:
         if not isinstance(source, exp.Query | exp.Subquery):
             return res
         scope = Scope([Source("", columns=self.walker.query_columns(source))])
-        for ins in inserts:
-            target = dataset_of(ins.this)
-            names = self._target_names(ins.this, target)
-            values = ins.expression
-            if target is None or not names or not isinstance(values, exp.Values) or not values.expressions:
+        rows = set(self.walker.last_rows)  # the source query's WHERE ... decides every target's rows
+        first = str(tree.args.get("kind") or "").upper() == "FIRST"
+        conditions: set[tuple[ColumnRef, str]] = set()  # the WHEN conditions of the branches so far
+        for branch in tree.expressions:
+            condition = branch.args.get("expression") if isinstance(branch, exp.ConditionalInsert) else None
+            own = set(self.walker.rows_of(condition, scope, FILTER)) if condition is not None else set()
+            conditions |= own
+            ins = branch if isinstance(branch, exp.Insert) else branch.this
+            target = dataset_of(ins.this) if isinstance(ins, exp.Insert) else None
+            if target is None:
                 continue
-            row = values.expressions[0]
-            pairs = [
-                exp.EQ(this=exp.column(n), expression=v) for n, v in zip(names, row.expressions, strict=False)
+            # INSERT ALL: a branch's own WHEN; INSERT FIRST: the ones before it too; ELSE: every WHEN
+            decided = conditions if first or branch.args.get("else_") else own
+            self._shape(target, frozenset(rows | decided))
+            values = ins.expression
+            if not isinstance(values, exp.Values) or not values.expressions:
+                continue
+            row = values.expressions[0].expressions
+            # no column list: the target's known columns, else the names of the values (INTO t VALUES (x))
+            names = self._target_names(ins.this, target) or [
+                ident(v.this) if isinstance(v, exp.Column) else "" for v in row
             ]
+            pairs = [exp.EQ(this=exp.column(n), expression=v) for n, v in zip(names, row, strict=False) if n]
             res.columns.extend(self._set_edges(target, pairs, scope))
         return res
 

@@ -12,11 +12,13 @@ _JINJA_EXPR = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _JINJA_BLOCK = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _PYFORMAT = re.compile(r"%\(\w+\)s|%s\b")
 
-#: quoted text and comments (skipped as a whole), block keywords, ``;`` and parentheses; everything else
-#: is stepped over by the regex engine, so scans cost one Python iteration per interesting token only
+#: quoted text (also PostgreSQL ``$tag$ ... $tag$``) and comments (skipped as a whole), block keywords,
+#: ``;`` and parentheses; everything else is stepped over by the regex engine, so scans cost one Python
+#: iteration per interesting token only
 _TOKENS = re.compile(
     r"""(?P<skip>'(?:[^'\\]|\\.|'')*(?:'|\Z)|"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z)|\[[^\]\n]*\]"""
-    r"""|--[^\n]*|/\*.*?(?:\*/|\Z)|\$\$.*?(?:\$\$|\Z))"""
+    r"""|--[^\n]*|/\*.*?(?:\*/|\Z)|\$\$.*?(?:\$\$|\Z)"""
+    r"""|(?<![\w$])\$(?P<tag>[A-Za-z_]\w*)\$.*?(?:\$(?P=tag)\$|\Z))"""
     r"|(?P<word>\b(?:begin|case|end|if|loop|while|for|repeat|try|catch|transaction|tran|work|distributed)\b)"
     r"|(?P<semi>;)|(?P<go>^[ \t]*GO(?:[ \t]+\d+)?[ \t]*$)|(?P<open>\()|(?P<close>\))",
     re.IGNORECASE | re.DOTALL | re.MULTILINE,
@@ -24,7 +26,8 @@ _TOKENS = re.compile(
 #: a T-SQL batch separator: ``GO`` (optionally with a count) alone on its line
 _GO_LINE = re.compile(r"^[ \t]*GO(?:[ \t]+\d+)?[ \t]*$", re.IGNORECASE | re.MULTILINE)
 _COMMENT_OR_QUOTED = re.compile(
-    r"""(?P<keep>'(?:[^'\\]|\\.|'')*(?:'|\Z)|"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z)|\$\$.*?(?:\$\$|\Z))"""
+    r"""(?P<keep>'(?:[^'\\]|\\.|'')*(?:'|\Z)|"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z)|\$\$.*?(?:\$\$|\Z)"""
+    r"""|(?<![\w$])\$(?P<tag>[A-Za-z_]\w*)\$.*?(?:\$(?P=tag)\$|\Z))"""
     r"|(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))",
     re.DOTALL,
 )
@@ -208,6 +211,29 @@ _ALTER_MUTATION = re.compile(
 _WITH_DATA = re.compile(r"\)\s*WITH\s+(?:NO\s+)?DATA\b[\w\s]*$", re.IGNORECASE)
 
 
+#: ``CREATE VIEW ... AS query WITH [CASCADED | LOCAL] CHECK OPTION``
+_CHECK_OPTION = re.compile(r"\s+WITH\s+(?:CASCADED\s+|LOCAL\s+)?CHECK\s+OPTION\s*;?\s*$", re.IGNORECASE)
+#: PostgreSQL ``CREATE [OR REPLACE] [TEMP] RECURSIVE VIEW v (cols) AS query``
+_RECURSIVE_VIEW = re.compile(
+    rf"^\s*CREATE\s+(?P<mods>(?:OR\s+REPLACE\s+)?(?:TEMP\s+|TEMPORARY\s+)?)RECURSIVE\s+VIEW\s+"
+    rf"(?P<name>(?>{_NAME_PART}(?:\s*\.\s*{_NAME_PART})*+))\s*\((?P<cols>[^()]*)\)\s*AS\s+(?P<query>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _recursive_view(sql: str) -> str | None:
+    """PostgreSQL's own definition: ``CREATE RECURSIVE VIEW v (c) AS q`` is ``CREATE VIEW v AS WITH RECURSIVE
+    v (c) AS (q) SELECT c FROM v``."""
+    m = _RECURSIVE_VIEW.match(sql)
+    if m is None:
+        return None
+    name, cols = m.group("name"), m.group("cols")
+    short = re.split(r"\s*\.\s*", name)[-1]
+    query = m.group("query").rstrip().rstrip(";")
+    recursive = f"WITH RECURSIVE {short} ({cols}) AS ({query}) SELECT {cols} FROM {short}"
+    return f"CREATE {m.group('mods')}VIEW {name} AS {recursive}"
+
+
 def _plain_ctas(sql: str) -> str | None:
     """``CREATE LOCAL TEMP TABLE t ON COMMIT DROP AS SELECT ...``, Teradata ``CREATE VOLATILE TABLE t AS
     (SELECT ...) WITH DATA ...`` and other vendor forms of CREATE TABLE/VIEW AS: the plain equivalent."""
@@ -278,15 +304,67 @@ def strip_dml_top(sql: str) -> str | None:
 
 
 _SNAPSHOT_TABLE = re.compile(r"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?)SNAPSHOT\s+(?=TABLE\b)", re.IGNORECASE)
+#: T-SQL table hints on an INSERT target: ``INSERT INTO t WITH (TABLOCK) ...``
+_INSERT_HINTS = re.compile(
+    rf"^(\s*INSERT\s+(?:INTO\s+)?(?>{_NAME_PART}(?:\s*\.\s*{_NAME_PART})*+))\s*WITH\s*\(\s*\w+(?:\s*,\s*\w+)*\s*\)",
+    re.IGNORECASE,
+)
+#: Spark ``INSERT OVERWRITE [LOCAL] DIRECTORY ['path'] USING fmt [OPTIONS (...)] query``
+_DIRECTORY_USING = re.compile(
+    r"^(?P<head>\s*INSERT\s+OVERWRITE\s+(?:LOCAL\s+)?DIRECTORY)\s*(?P<path>'(?:[^']|'')*')?\s*USING\s+\w+"
+    r"(?:\s+OPTIONS\s*\((?P<options>(?:'(?:[^']|'')*'|[^()'])*)\))?",
+    re.IGNORECASE,
+)
+_PATH_OPTION = re.compile(r"(?:^|,)\s*'?path'?\s*=?\s*('(?:[^']|'')*')", re.IGNORECASE)
+
+
+def _directory_using(sql: str) -> str:
+    """``INSERT OVERWRITE DIRECTORY ['path'] USING fmt [OPTIONS (path '...')]`` -> ``INSERT OVERWRITE
+    DIRECTORY 'path'`` (the parser knows the Hive form only)."""
+    m = _DIRECTORY_USING.match(sql)
+    if m is None:
+        return sql
+    path = m.group("path")
+    if path is None:
+        option = _PATH_OPTION.search(m.group("options") or "")
+        path = option.group(1) if option else None
+    return f"{m.group('head')} {path} {sql[m.end() :]}" if path else sql
+
+
 _CLONE_AS_OF = re.compile(
     r"(\bCLONE\s+[\w.`\"-]+)\s+FOR\s+SYSTEM_TIME\s+AS\s+OF\b.*", re.IGNORECASE | re.DOTALL
 )
 
 
+_MERGE_WORDS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\b(?P<word>WHEN|WHERE|DELETE\s+WHERE)\b", re.IGNORECASE)
+
+
+def _merge_delete_where(sql: str) -> str:
+    """Oracle ``WHEN MATCHED THEN UPDATE SET ... [WHERE c1] DELETE WHERE c2``: the same rows decided by one
+    condition the parser knows (``WHERE c1 OR c2`` / ``WHERE c2``). One pass over the text."""
+    out: list[str] = []
+    last = 0
+    seen_where = False
+    for m in _MERGE_WORDS.finditer(sql):
+        word = (m.group("word") or "").upper()
+        if word == "WHEN":
+            seen_where = False
+        elif word == "WHERE":
+            seen_where = True
+        elif word.startswith("DELETE"):
+            out.append(sql[last : m.start()])
+            out.append("OR" if seen_where else "WHERE")
+            last = m.end()
+            seen_where = True
+    out.append(sql[last:])
+    return "".join(out)
+
+
 def rewrite_unparseable_forms(sql: str) -> str:
     """Equivalent-lineage rewrites of forms sqlglot cannot parse: T-SQL ``SET x += expr`` (-> ``=``),
     MySQL ``REPLACE INTO`` (-> ``INSERT INTO``), a trailing T-SQL ``OUTPUT ...`` clause of MERGE,
-    Teradata column attributes such as ``col (TITLE 'x')`` (dropped), vendor forms of CREATE TABLE AS
+    Teradata column attributes such as ``col (TITLE 'x')`` (dropped), T-SQL ``INSERT INTO t WITH (TABLOCK)``
+    hints (dropped), vendor forms of CREATE TABLE AS
     (-> ``CREATE [TEMPORARY] TABLE t AS query``), Databricks ``DEEP CLONE`` (-> ``CLONE``), T-SQL
     ``OPENROWSET(BULK ...)`` (-> a file reader), ClickHouse ``ALTER TABLE t UPDATE|DELETE`` mutations
     (-> ``UPDATE t SET`` / ``DELETE FROM t``) and BigQuery ``CREATE SNAPSHOT TABLE s CLONE t FOR SYSTEM_TIME
@@ -294,7 +372,8 @@ def rewrite_unparseable_forms(sql: str) -> str:
     if "openrowset" in sql.lower():
         sql = _openrowset_bulk(sql)
     if re.match(r"\s*CREATE\b", sql, re.IGNORECASE):
-        sql = _plain_ctas(sql) or sql
+        sql = _CHECK_OPTION.sub("", sql)
+        sql = _recursive_view(sql) or _plain_ctas(sql) or sql
         sql = re.sub(r"\bDEEP\s+CLONE\b", "CLONE", sql, flags=re.IGNORECASE)  # Databricks
         # BigQuery CREATE SNAPSHOT TABLE s CLONE t FOR SYSTEM_TIME AS OF ...: a copy of t
         sql = _CLONE_AS_OF.sub(r"\1", _SNAPSHOT_TABLE.sub(r"\1", sql))
@@ -305,9 +384,12 @@ def rewrite_unparseable_forms(sql: str) -> str:
         if m is not None:  # ClickHouse mutations: ALTER TABLE t UPDATE c = x WHERE ... / DELETE WHERE ...
             verb = "UPDATE {} SET" if m.group("verb").upper() == "UPDATE" else "DELETE FROM {}"
             return verb.format(m.group("name")) + sql[m.end() :]
+    elif re.match(r"\s*INSERT\b", sql, re.IGNORECASE):
+        sql = _INSERT_HINTS.sub(r"\1", sql)  # T-SQL WITH (TABLOCK) on the target
+        sql = _directory_using(sql)
     elif re.match(r"\s*MERGE\b", sql, re.IGNORECASE):
         m = _MERGE_OUTPUT.search(sql)
-        return sql[: m.start()] if m else sql
+        return _merge_delete_where(sql[: m.start()] if m else sql)
     return _TERADATA_ATTRIBUTES.sub("", _REPLACE_INTO.sub(r"\1INSERT\2", sql))
 
 

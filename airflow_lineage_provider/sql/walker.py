@@ -62,6 +62,8 @@ class Source:
     also: tuple[TableRef, ...] = ()
     #: what decided the rows of a derived table (its WHERE, JOIN, GROUP BY ... columns)
     rows: Rows = frozenset()
+    #: ``id()`` of the FROM item (AST node) it was made from: the key of the columns the SQL shows it has
+    node: int = 0
 
     @property
     def tables(self) -> tuple[TableRef, ...]:
@@ -94,6 +96,9 @@ class Scope:
     using: dict[str, list[Source]] = field(default_factory=dict)
     #: ``WINDOW w AS (...)`` definitions of the SELECT, by name
     windows: dict[str, exp.Window] = field(default_factory=dict)
+    #: ``UPDATE ... SET`` / ``MERGE ... UPDATE SET`` values: the one joined source an unqualified column no
+    #: source is known to hold is taken from (the target's own columns are the ones it sets or qualifies)
+    prefer: Source | None = None
 
 
 #: Snowflake FLATTEN's result columns
@@ -110,6 +115,8 @@ def _from_items(select: exp.Expression) -> list[exp.Expression]:
         items.extend(e for e in frm.expressions or ())
     for join in select.args.get("joins") or ():
         items.append(join.this)
+        if str(join.args.get("kind") or "").upper() == "ARRAY":  # ARRAY JOIN a AS x, b AS y
+            items.extend(e for e in join.expressions if isinstance(e, exp.Alias))
     for lat in select.args.get("laterals") or ():
         items.append(lat)
     return items
@@ -172,6 +179,22 @@ def _dml_items(dml: exp.Expression) -> list[exp.Expression]:
     return items
 
 
+def _item_aliases(node: exp.Expression) -> dict[str, int]:
+    """The FROM items a SELECT / UPDATE / DELETE / MERGE defines, by alias (else table name): ``id()``s."""
+    if isinstance(node, exp.Select):
+        tops = _from_items(node)
+    else:
+        tops = [node.this, *_dml_items(node), *(j.this for j in node.args.get("joins") or ())]
+    out: dict[str, int] = {}
+    for item in (i for top in tops if isinstance(top, exp.Expression) for i in _flatten_item(top)):
+        alias = item.args.get("alias")
+        if alias is not None and alias.this is not None:
+            out[ident(alias.this).lower()] = id(item)
+        elif isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier):
+            out[ident(item.this).lower()] = id(item)
+    return out
+
+
 class StatementWalker:
     """Column lineage of queries (tables are collected by ``statement.read_tables``)."""
 
@@ -194,11 +217,84 @@ class StatementWalker:
         #: the row-deciding columns of the query ``query_columns`` walked last, and of each CTE in scope
         self.last_rows: Rows = frozenset()
         self.cte_rows: list[dict[str, Rows]] = []
+        #: ClickHouse ``WITH <expression> AS name``: the values the names stand for, per WITH in scope
+        self.scalars: list[dict[str, OutCol]] = []
         #: while a filter expression is walked: the row-deciding columns of the subqueries inside it
         self._subquery_rows: list[Rows] | None = None
         #: while GROUP BY / HAVING / QUALIFY / ORDER BY of a SELECT are walked: its scope and output aliases
         self._aliases: tuple[Scope, dict[str, OutCol]] | None = None
         self._reparses = 50  # budget of source_text re-parses per statement (bounded cost on wide SELECTs)
+        #: ``id()`` of a FROM item -> column names the statement shows it has (``b.y``, ``SET c = ...``)
+        self.inferred: dict[int, set[str]] = {}
+        self._infer_from: exp.Expression | None = None  # the statement, until ``inferred`` is computed
+
+    # ------------------------------------------------------------------ columns the SQL itself shows
+    def infer_holders(self, tree: exp.Expression) -> None:
+        """Record, per FROM item, the columns the statement qualifies with its alias or name (``b.y``): in
+        valid SQL an unqualified ``y`` in the same scope can then only be ``b.y`` (else it would be
+        ambiguous). Done on first need (most statements never ask), in one pass over the tree."""
+        self.inferred, self._infer_from = {}, tree
+
+    def _infer(self, tree: exp.Expression) -> None:
+        """The pass of ``infer_holders``: each qualifier is looked up along the enclosing queries."""
+        stack: list[tuple[exp.Expression, Any]] = [(tree, None)]
+        while stack:
+            node, chain = stack.pop()
+            if isinstance(node, exp.Column):
+                qualifier = node.args.get("table")
+                if qualifier is not None and not node.args.get("db") and not isinstance(node.this, exp.Star):
+                    key, link = ident(qualifier).lower(), chain
+                    while link is not None:
+                        item = link[0].get(key)
+                        if item is not None:
+                            self.inferred.setdefault(item, set()).add(ident(node.this).lower())
+                            break
+                        link = link[1]
+                continue
+            if isinstance(node, exp.Select | exp.Update | exp.Delete | exp.Merge):
+                aliases = _item_aliases(node)
+                if aliases:
+                    chain = (aliases, chain)
+                    self._target_columns(node, aliases)
+            stack.extend((child, chain) for child in node.iter_expressions())
+
+    def _target_columns(self, dml: exp.Expression, aliases: dict[str, int]) -> None:
+        """``UPDATE t SET c = ...`` (not MySQL's multi-table form), ``MERGE ... UPDATE SET c`` / ``INSERT
+        (c)``: the target has ``c``."""
+        target = dml.this
+        if not isinstance(dml, exp.Update | exp.Merge) or not isinstance(target, exp.Table):
+            return
+        if dml.args.get("joins") or target.args.get("joins"):
+            return
+        alias = target.args.get("alias")
+        item = aliases.get((ident(alias.this) if alias is not None else ident(target.this)).lower())
+        if item is None:
+            return
+        columns: list[Any] = []
+        if isinstance(dml, exp.Update):
+            columns = [eq.this for eq in dml.expressions if isinstance(eq, exp.EQ)]
+        else:
+            whens = dml.args.get("whens")
+            for when in whens.expressions if whens is not None else ():
+                then = when.args.get("then")
+                if isinstance(then, exp.Update):
+                    columns.extend(eq.this for eq in then.expressions if isinstance(eq, exp.EQ))
+                elif isinstance(then, exp.Insert) and isinstance(then.this, exp.Tuple | exp.Schema):
+                    columns.extend(then.this.expressions)
+        for col in columns:
+            if isinstance(col, exp.Column) and not isinstance(col.this, exp.Star):
+                self.inferred.setdefault(item, set()).add(ident(col.this).lower())
+            elif isinstance(col, exp.Identifier):
+                self.inferred.setdefault(item, set()).add(ident(col).lower())
+
+    def shown(self, src: Source, name: str) -> bool:
+        """Whether the statement shows ``src`` has a column ``name`` (see ``infer_holders``)."""
+        if not src.node:
+            return False
+        if self._infer_from is not None:
+            tree, self._infer_from = self._infer_from, None
+            self._infer(tree)
+        return name.lower() in self.inferred.get(src.node, ())
 
     # ------------------------------------------------------------------ schema
     def schema_columns(self, table: TableRef) -> list[str] | None:
@@ -320,6 +416,11 @@ class StatementWalker:
         for when in whens.expressions if whens is not None else ():
             if when.args.get("condition") is not None:
                 rows |= self.rows_of(when.args["condition"], scope, FILTER)
+            # Oracle WHEN ... THEN UPDATE SET ... WHERE c / INSERT ... VALUES (...) WHERE c
+            then = when.args.get("then")
+            where = then.args.get("where") if isinstance(then, exp.Update | exp.Insert) else None
+            if isinstance(where, exp.Where):
+                rows |= self.rows_of(where.this, scope, FILTER)
         return frozenset(rows)
 
     def _sources_and_where(self, node: exp.Expression, scope: Scope) -> set[tuple[ColumnRef, str]]:
@@ -380,10 +481,16 @@ class StatementWalker:
             return False
         frame: dict[str, list[OutCol]] = {}
         rows_frame: dict[str, Rows] = {}
+        scalars: dict[str, OutCol] = {}
         self.ctes.append(frame)
         self.cte_rows.append(rows_frame)
+        self.scalars.append(scalars)
         for cte in with_.expressions:
             name = ident(cte.args.get("alias") and cte.args["alias"].this)
+            if cte.args.get("scalar"):  # ClickHouse WITH (SELECT max(ts) FROM m) AS mx: a value, not a table
+                deps, how = self.deps_and_how(cte.this, Scope([]))
+                scalars[name.lower()] = OutCol(name, frozenset(deps), how)
+                continue
             if with_.args.get("recursive"):
                 frame[
                     name
@@ -408,6 +515,15 @@ class StatementWalker:
         if pushed:
             self.ctes.pop()
             self.cte_rows.pop()
+            self.scalars.pop()
+
+    def scalar(self, name: str) -> OutCol | None:
+        """The ClickHouse ``WITH <expression> AS name`` in scope for ``name``, innermost first."""
+        for frame in reversed(self.scalars):
+            found = frame.get(name.lower())
+            if found is not None:
+                return found
+        return None
 
     def cte(self, table: exp.Table) -> list[OutCol] | None:
         found = self._cte_frame(table)
@@ -437,11 +553,13 @@ class StatementWalker:
     def source(self, item: exp.Expression, scope: Scope | None) -> Source | None:
         """The FROM item as a source, with its ``PIVOT``/``UNPIVOT`` clauses applied."""
         src = self._base_source(item, scope)
-        for pivot in item.args.get("pivots") or ():
+        pivots = [p for p in item.args.get("pivots") or () if isinstance(p, exp.Pivot)]
+        for pivot in pivots:
             if src is None:
                 break
-            if isinstance(pivot, exp.Pivot):
-                src = self.pivoted(src, pivot)
+            src = self.pivoted(src, pivot)
+        if src is not None and not pivots:
+            src.node = id(item)
         return src
 
     def _base_source(self, item: exp.Expression, scope: Scope | None) -> Source | None:
@@ -460,6 +578,8 @@ class StatementWalker:
             names = (ref.name, ".".join(p for p in (ref.schema, ref.name) if p), ref.qualified)
             return Source(alias or ref.name, table=ref, names=names)
         function: Any = item.this if isinstance(item, exp.Lateral | exp.Table | exp.TableFromRows) else item
+        if isinstance(item, exp.Lateral) and isinstance(function, exp.Dot):
+            function = function.expression  # T-SQL CROSS|OUTER APPLY dbo.fn(t.id) x: a schema's function
         if isinstance(item, exp.Unnest | exp.Lateral | exp.Table | exp.TableFromRows) and isinstance(
             function, exp.Func
         ):
@@ -476,6 +596,11 @@ class StatementWalker:
                 alias, implied = col_names[0], True  # BigQuery UNNEST(arr) AS x: x.field, x.*
             cols = [OutCol(n, deps, TRANSFORMATION) for n in col_names]
             return Source(alias, columns=cols or None, any_column=deps, implied=implied)
+        if isinstance(item, exp.Alias) and isinstance(item.parent, exp.Join) and item.parent.args.get("kind"):
+            # ClickHouse ``ARRAY JOIN arr AS x``: x is each element of arr
+            deps = frozenset(self.expr_deps(item.this, scope)) if scope is not None else frozenset()
+            name = ident(item.args["alias"]) if item.args.get("alias") else ""
+            return Source(name, columns=[OutCol(name, deps, TRANSFORMATION)], any_column=deps, implied=True)
         if isinstance(item, exp.Subquery | exp.Lateral):
             inner = item.this
             if isinstance(item, exp.Subquery) and not isinstance(inner, exp.Query | exp.Subquery | exp.Paren):
@@ -711,7 +836,11 @@ class StatementWalker:
 
     def holds(self, src: Source, name: str) -> bool:
         """Whether ``src`` is known to have a column ``name``."""
-        if src.find(name, False) is not None or src.find_extra(name, False) is not None:
+        if (
+            src.find(name, False) is not None
+            or src.find_extra(name, False) is not None
+            or self.shown(src, name)
+        ):
             return True
         known = self.schema_columns(src.table) if src.table is not None else None
         return known is not None and name in {k.lower() for k in known}
@@ -720,6 +849,12 @@ class StatementWalker:
     def projection(self, proj: exp.Expression, scope: Scope) -> list[OutCol]:
         if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)):
             return self.expand_star(proj, scope)
+        if isinstance(proj, exp.QueryTransform):  # Hive SELECT TRANSFORM (a, b) USING 'script' AS (c, d)
+            fed = frozenset(d for e in proj.expressions for d in self.expr_deps(e, scope))
+            schema = proj.args.get("schema")
+            items = schema.expressions if isinstance(schema, exp.Schema) else []
+            names = [ident(i.this if isinstance(i, exp.ColumnDef) else i) for i in items] or ["key", "value"]
+            return [OutCol(n, fed, TRANSFORMATION) for n in names]
         if isinstance(proj, exp.Alias):
             name, quoted, expr = ident(proj.args["alias"]), is_quoted(proj.args["alias"]), proj.this
         else:
@@ -962,6 +1097,10 @@ class StatementWalker:
                 return set(alias.deps)
         if name.lower() in self.variables and not self.in_scope(name, scope):
             return set()  # a script variable, not a column of the datasets read
+        value = self.scalar(name) if self.scalars else None
+        if value is not None:  # ClickHouse WITH ... AS name: the alias wins over columns
+            self._inherited = stronger(self._inherited, stronger(value.transformation, TRANSFORMATION))
+            return set(value.deps)
         return self.unqualified_deps(name, quoted, scope)
 
     def in_scope(self, name: str, scope: Scope | None) -> bool:
@@ -1046,7 +1185,12 @@ class StatementWalker:
                 definite.append(src)
             elif src.star_tables:
                 unknown.append(src)
-        chosen = definite or (unknown if len(unknown) == 1 else [])
+        # columns not known, but the statement qualifies ``name`` with that source elsewhere (``b.y``)
+        # (valid SQL names it unqualified only when one source has it: several shown is left unresolved)
+        shown = [s for s in unknown if self.shown(s, name)] if not definite else []
+        chosen = definite or (shown if len(shown) == 1 else []) or (unknown if len(unknown) == 1 else [])
+        if not chosen and scope.prefer is not None and scope.prefer in unknown:
+            chosen = [scope.prefer]
         if not chosen:
             lateral = scope.lateral.get(name)
             if lateral is not None:
