@@ -24,12 +24,21 @@ openlineage-python's transport factory, as are all other transport types.
 
 A 307/308 redirect is followed only to the same scheme, host and port: the request carries the
 ``Authorization`` and custom headers, which must not reach another server (nor go over plain http).
+
+``timeout`` bounds each request as a whole (connecting, sending, every read of the answer, redirects
+included), not only each read: a server that trickles its answer a byte at a time, so that no single read
+ever waits ``timeout``, cannot keep the send worker (and the event) for longer. The socket of the
+connection re-arms its timeout before every blocking call to what is left of the request's deadline
+(:class:`_DeadlineSocket`, :class:`_DeadlineSSLSocket`). :func:`bound_requests_transport` gives
+openlineage-python's ``HttpTransport`` (``requests``) the same deadline, through a ``requests`` adapter whose
+connections use those sockets.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import gzip
 import http.client
 import json
@@ -37,8 +46,10 @@ import logging
 import netrc
 import os
 import select
+import socket
 import ssl
 import threading
+import time
 import urllib.request
 from base64 import b64encode
 from dataclasses import dataclass, field
@@ -56,14 +67,81 @@ _CA_KEYS = ("caCertPath", "ca_cert_path", "cacertpath")
 _REDIRECTS_KEEPING_POST = (307, 308)
 _MAX_REDIRECTS = 3
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: the request this thread is making: ``until`` (monotonic deadline) and ``timeout`` (per blocking call)
+_request = threading.local()
+
+
+class RequestDeadlineExceeded(TimeoutError):
+    """The request as a whole took longer than the transport's ``timeout`` (e.g. a trickling answer)."""
+
+
+def _arm(sock: socket.socket) -> None:
+    """Give the next blocking call on ``sock`` at most what is left of this thread's request deadline."""
+    until: float | None = getattr(_request, "until", None)
+    if until is None:  # not in a request of ours: the socket keeps its own timeout
+        return
+    left = until - time.monotonic()
+    if left <= 0:
+        raise RequestDeadlineExceeded("the request's deadline passed")
+    socket.socket.settimeout(sock, min(left, _request.timeout))
+
+
+def _armed(name: str, base: type) -> Any:
+    method = getattr(base, name)
+
+    def call(self: socket.socket, *args: Any, **kwargs: Any) -> Any:
+        _arm(self)
+        return method(self, *args, **kwargs)
+
+    call.__name__ = name
+    return call
+
+
+class _DeadlineSocket(socket.socket):
+    """A TCP socket whose blocking calls each end by the deadline of the request in progress (see
+    :func:`_arm`), so that the request's total time is bounded, not only each read."""
+
+    __slots__ = ()
+    recv_into = _armed("recv_into", socket.socket)
+    recv = _armed("recv", socket.socket)
+    send = _armed("send", socket.socket)
+    sendall = _armed("sendall", socket.socket)
+
+
+class _DeadlineSSLSocket(ssl.SSLSocket):
+    """The TLS counterpart of :class:`_DeadlineSocket` (``SSLContext.sslsocket_class``): the handshake,
+    each read and each write end by the request's deadline."""
+
+    recv_into = _armed("recv_into", ssl.SSLSocket)
+    send = _armed("send", ssl.SSLSocket)
+    sendall = _armed("sendall", ssl.SSLSocket)
+    do_handshake = _armed("do_handshake", ssl.SSLSocket)
+
+
+def _create_connection(
+    address: tuple[str, int], timeout: float | None = None, source_address: Any = None, **kwargs: Any
+) -> socket.socket:
+    """``socket.create_connection`` within the request's deadline, as a :class:`_DeadlineSocket`."""
+    until: float | None = getattr(_request, "until", None)
+    if until is not None:
+        left = until - time.monotonic()
+        if left <= 0:
+            raise RequestDeadlineExceeded("the request's deadline passed")
+        timeout = left if timeout is None else min(timeout, left)
+    plain = socket.create_connection(address, timeout, source_address, **kwargs)
+    sock = _DeadlineSocket(plain.family, plain.type, plain.proto, fileno=plain.detach())
+    sock.settimeout(timeout)  # the descriptor is non-blocking: the new object must know its timeout
+    return sock
 
 
 class HttpStatusError(RuntimeError):
-    """The receiver answered with an HTTP error or redirect status; ``status`` holds it."""
+    """The receiver answered with an HTTP error or redirect status; ``status`` holds it, ``retry_after``
+    the answer's ``Retry-After`` header as sent (None without one)."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, *, retry_after: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -211,6 +289,7 @@ def _ssl_context(verify: bool | str) -> ssl.SSLContext:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+        context.sslsocket_class = _DeadlineSSLSocket
         return context
     if verify is True:
         bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
@@ -220,8 +299,11 @@ def _ssl_context(verify: bool | str) -> ssl.SSLContext:
             bundle = certifi.where()
         verify = bundle
     if os.path.isdir(verify):
-        return ssl.create_default_context(capath=verify)
-    return ssl.create_default_context(cafile=verify)
+        context = ssl.create_default_context(capath=verify)
+    else:
+        context = ssl.create_default_context(cafile=verify)
+    context.sslsocket_class = _DeadlineSSLSocket
+    return context
 
 
 def _wire_json(event: Any) -> str:
@@ -266,20 +348,32 @@ class DirectHttpTransport:
             headers["Content-Encoding"] = "gzip"
         url = self.url
         with self._lock:
-            for _ in range(_MAX_REDIRECTS + 1):
-                status, reason, location = self._post(url, body, headers)
-                if status not in _REDIRECTS_KEEPING_POST or not location:
-                    break
-                target = urljoin(url, location)
-                if _origin(target) != _origin(url):  # the headers carry the api key: never to another server
-                    msg = (
-                        f"{status} {reason} from {_display(url)}: redirect to {_display(target)} not "
-                        "followed (only to the same scheme, host and port: the request carries the "
-                        "transport's credentials); set the transport url ([lineage_provider] transport) to "
-                        "the final address"
-                    )
-                    raise HttpStatusError(msg, status)
-                url = target
+            started = time.monotonic()
+            _request.until, _request.timeout = started + self.timeout, self.timeout
+            try:
+                for _ in range(_MAX_REDIRECTS + 1):
+                    status, reason, location, retry_after = self._post(url, body, headers)
+                    if status not in _REDIRECTS_KEEPING_POST or not location:
+                        break
+                    target = urljoin(url, location)
+                    if _origin(target) != _origin(url):  # the headers carry the api key: never elsewhere
+                        msg = (
+                            f"{status} {reason} from {_display(url)}: redirect to {_display(target)} not "
+                            "followed (only to the same scheme, host and port: the request carries the "
+                            "transport's credentials); set the transport url ([lineage_provider] transport) "
+                            "to the final address"
+                        )
+                        raise HttpStatusError(msg, status)
+                    url = target
+            except TimeoutError as exc:
+                if time.monotonic() - started < self.timeout:
+                    raise  # one blocking call's own timeout: the error says which
+                msg = (
+                    f"no complete answer from {_display(url)} within timeout={self.timeout:g}s (per request)"
+                )
+                raise RequestDeadlineExceeded(msg) from exc
+            finally:
+                _request.until = None
         if 300 <= status < 400:
             msg = (
                 f"{status} {reason} from {_display(url)}: set the transport url "
@@ -288,10 +382,13 @@ class DirectHttpTransport:
             raise HttpStatusError(msg, status)
         if status >= 400:
             msg = f"{status} {reason} from {_display(url)}"
-            raise HttpStatusError(msg, status)
+            raise HttpStatusError(msg, status, retry_after=retry_after)
         return status
 
-    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, str | None]:
+    def _post(
+        self, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, str, str | None, str | None]:
+        """One POST: (status, reason, Location, Retry-After)."""
         parts = urlsplit(url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:  # whatever fails, the connection is dropped: the next send starts on a fresh one
@@ -304,7 +401,12 @@ class DirectHttpTransport:
             raise
         if response.will_close:
             self._drop()
-        return response.status, response.reason, response.getheader("Location")
+        return (
+            response.status,
+            response.reason,
+            response.getheader("Location"),
+            response.getheader("Retry-After"),
+        )
 
     def _open(self, scheme: str, host: str, port: int | None) -> http.client.HTTPConnection:
         connection = self._connection
@@ -322,6 +424,7 @@ class DirectHttpTransport:
             connection = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._context)
         else:
             connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
+        connection._create_connection = _create_connection  # type: ignore[attr-defined]  # the deadline
         connection.debuglevel = 0  # never print requests (and their Authorization header)
         self._connection, self._origin = connection, (scheme, host, port)
         return connection
@@ -337,6 +440,80 @@ class DirectHttpTransport:
     def close(self, timeout: float = -1) -> bool:
         self._drop()
         return True
+
+
+def bound_requests_transport(transport: Any) -> bool:
+    """Make each request of openlineage-python's ``HttpTransport`` end by its ``timeout`` in total.
+
+    Its ``requests`` session gets an adapter (same retry settings) whose connections use the deadline
+    sockets, and which reads the whole answer before the deadline is over. True when it was installed;
+    False for a transport that brings its own session or adapter (it is left as it is).
+    """
+    config = getattr(transport, "config", None)
+    if config is None or config.session is not None or config.adapter is not None:
+        return False
+    from urllib3.util import Retry
+
+    adapter = _requests_deadline_adapter()(
+        timeout=float(transport.timeout), max_retries=Retry(**config.retry)
+    )
+    transport.session.mount(transport.url, adapter)  # replaces the adapter openlineage-python mounted there
+    return True
+
+
+@functools.cache
+def _requests_deadline_adapter() -> Any:
+    """The ``requests`` adapter class of :func:`bound_requests_transport` (imports requests on first use)."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class DeadlineHTTPConnection(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            sock.__class__ = _DeadlineSocket  # same layout: only the blocking calls change
+            return sock
+
+    class DeadlineHTTPSConnection(HTTPSConnection):
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            sock.__class__ = _DeadlineSocket
+            return sock
+
+        def connect(self) -> None:
+            super().connect()
+            if type(self.sock) is ssl.SSLSocket:  # not through a proxy's tunnel (urllib3's SSLTransport)
+                self.sock.__class__ = _DeadlineSSLSocket
+
+    class DeadlineHTTPConnectionPool(HTTPConnectionPool):
+        ConnectionCls = DeadlineHTTPConnection
+
+    class DeadlineHTTPSConnectionPool(HTTPSConnectionPool):
+        ConnectionCls = DeadlineHTTPSConnection
+
+    class DeadlineAdapter(HTTPAdapter):
+        def __init__(self, *, timeout: float, **kwargs: Any) -> None:
+            self.deadline_seconds = timeout
+            super().__init__(**kwargs)
+
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {
+                "http": DeadlineHTTPConnectionPool,
+                "https": DeadlineHTTPSConnectionPool,
+            }
+
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            _request.until = time.monotonic() + self.deadline_seconds
+            _request.timeout = self.deadline_seconds
+            try:
+                response = super().send(request, *args, **kwargs)
+                _ = response.content  # the whole answer, within the deadline (requests would read it later)
+                return response
+            finally:
+                _request.until = None
+
+    return DeadlineAdapter
 
 
 class RotatingFileWriter:
@@ -415,6 +592,7 @@ __all__ = [
     "DirectHttpTransport",
     "HttpStatusError",
     "RotatingFileWriter",
+    "bound_requests_transport",
     "direct_file_path",
     "direct_http_config",
 ]

@@ -26,16 +26,22 @@ replay does not send it either (``Spool.hold``). The sender replays in slices of
 as other processes keep the spool filling. An event the backend rejects for good (HTTP 4xx such as 400, 413,
 422, see ``rejection_status``) is not retried: it is kept aside in the spool as ``.<stamp>.rejected``, counted
 as dropped, and does not hold up the events after it. When the spool refuses writes or cannot be replayed
-(read-only, not a directory, wrong owner), nothing can wait behind it: events are sent directly. At exit the
-queue gets ``flush_timeout`` seconds, then what is left is spooled; a send already in flight may finish within
-that time (so its record is not replayed after an answer that came too late), no new one is started. Warnings
-that could repeat per event are rate-limited (``metrics.LogThrottle``). After ``fork`` the child starts with
-no emitter (its parent's queue and threads stay the parent's).
+(read-only, not a directory, wrong owner), nothing can wait behind it: events are sent directly. A 429 or 503
+answer with ``Retry-After`` (seconds or an HTTP-date) holds every send until then, at most ``_BACKOFF_MAX``
+seconds; meanwhile events are spooled (``retry_after``). At exit the queue gets ``flush_timeout`` seconds
+(none when the backend is known to be failing), then what is left is spooled in batches with one file-system
+sync each (``Spool.write_batch``), as are events spooled behind a backlog; a send already in flight may
+finish within that time (so its record is not replayed after an answer that came too late), no new one is
+started. Warnings that could repeat per event are rate-limited (``metrics.LogThrottle``). After ``fork`` the
+child starts with no emitter (its parent's queue and threads stay the parent's).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import email.utils
+import itertools
 import logging
 import math
 import os
@@ -45,6 +51,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import timezone
 from typing import Any
 
 from airflow_lineage_provider._openlineage import ensure_imported
@@ -68,6 +75,8 @@ _BACKOFF_MIN, _BACKOFF_MAX = 1.0, 60.0
 #: the longest replay between two looks at this process's own queue: while other processes keep spooling,
 #: a replay could go on for good, with this process's own events held in memory (lost to a SIGKILL)
 _REPLAY_SLICE_SECONDS = 1.0
+#: the most events spooled in one batch (one file-system sync, see ``Spool.write_batch``)
+_SPOOL_BATCH = 1000
 #: how often a healthy process looks for events other processes left in the spool
 _SPOOL_CHECK_SECONDS = 30.0
 #: the longest single wait: longer (or non-finite) timeouts are cut to it
@@ -77,6 +86,8 @@ _MAX_WAIT_SECONDS = 300.0
 _RETRIED_4XX = frozenset({401, 403, 404, 405, 407, 408, 425, 429})
 #: ``emission.direct.HttpStatusError`` messages start with the status
 _LEADING_STATUS = re.compile(r"(\d{3}) ")
+#: answers whose ``Retry-After`` header is honoured ("too many requests", "unavailable": try again later)
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 _PENDING, _DELIVERED, _SPOOLED = "pending", "delivered", "spooled"
 #: outcomes of one send
@@ -100,6 +111,51 @@ def rejection_status(error: BaseException) -> int | None:
     if isinstance(status, int) and 400 <= status < 500 and status not in _RETRIED_4XX:
         return status
     return None
+
+
+def parse_retry_after(value: object, now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header value asks to wait, between 0 and ``_BACKOFF_MAX``; None if invalid.
+
+    The value is a number of seconds or an HTTP-date (``now``: the wall-clock time to count from). A value
+    past the cap is cut to it: a buggy or hostile backend must not park delivery for hours.
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        seconds = float(text)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+            if when.tzinfo is None:  # "-0000": an HTTP-date is always GMT
+                when = when.replace(tzinfo=timezone.utc)
+            seconds = when.timestamp() - (time.time() if now is None else now)
+        except Exception:  # not a date, or one out of range
+            return None
+    return min(max(seconds, 0.0), _BACKOFF_MAX)
+
+
+def retry_after(error: BaseException) -> float | None:
+    """Seconds the backend asked to wait before the next try (``parse_retry_after``), or None.
+
+    Only for a 429 or 503 answer with a ``Retry-After`` header: read from ``error.retry_after``
+    (``emission.direct.HttpStatusError``), ``error.response.headers`` (requests, which openlineage-python's
+    HttpTransport raises) or ``error.headers`` (urllib).
+    """
+    try:
+        response = getattr(error, "response", None)
+        status = getattr(error, "status", None)
+        if not isinstance(status, int):
+            status = getattr(response, "status_code", None)
+        if status not in _RETRY_AFTER_STATUSES:
+            return None
+        value = getattr(error, "retry_after", None)
+        if value is None:
+            headers = getattr(response, "headers", None) or getattr(error, "headers", None)
+            value = headers.get("Retry-After") if headers is not None else None
+        return parse_retry_after(value)
+    except Exception:  # an unusual error object: no header then
+        return None
 
 
 def _bounded(seconds: float) -> float:
@@ -170,6 +226,7 @@ class Emitter:
         self._shutdown_spooled = 0
         self._lock = threading.Lock()  # guards item states, spool writes of timed-out sends, _stuck
         self._send_lock = threading.Lock()  # one send at a time through the worker
+        self._batch_lock = threading.Lock()  # one batch of queued items spooled at a time (_spool_batch)
         self._sender: threading.Thread | None = None
         self._worker: threading.Thread | None = None
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()  # None: the worker stops
@@ -181,6 +238,8 @@ class Emitter:
         self._backlog = False
         self._backoff = _BACKOFF_MIN
         self._next_retry = 0.0
+        #: no send before this (monotonic): the backend's last 429/503 said ``Retry-After`` (capped)
+        self._not_before = 0.0
         self._next_spool_check = 0.0
         #: why the spool last refused a write (log-safe)
         self._spool_error = ""
@@ -189,6 +248,14 @@ class Emitter:
         self._failed_log = metrics.LogThrottle(log)
         self._lost_log = metrics.LogThrottle(log)
         self._spool_log = metrics.LogThrottle(log)
+
+    @property
+    def backend_wait(self) -> float:
+        """Seconds left of the wait the backend asked for (``Retry-After`` of a 429 or 503, at most 60)."""
+        return max(0.0, self._not_before - time.monotonic())
+
+    def _deferred(self) -> bool:
+        return time.monotonic() < self._not_before
 
     # --- the caller's side ---------------------------------------------------------------------
 
@@ -244,7 +311,7 @@ class Emitter:
 
     def _close(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        self.flush(0.0 if self._backlog or self._stuck is not None else timeout)
+        self.flush(0.0 if self._backlog or self._stuck is not None or self._deferred() else timeout)
         self._close_deadline = deadline  # set before _closing: the sender reads it once it sees _closing
         self._closed = True  # from now on emit() spools directly
         self._closing = True  # the sender spools what it holds instead of sending, then stops
@@ -276,15 +343,17 @@ class Emitter:
                 self._worker = None
 
     def _spool_leftovers(self) -> None:
-        """Spool what the sender did not get to (it never started, or it is stuck)."""
+        """Spool what the sender did not get to (it stops at close, never started, or is stuck), in
+        batches of ``_SPOOL_BATCH`` with one file-system sync each, not one fsync'ed write per event."""
         while True:
             with self._queue_lock:
-                item, self._current = self._current, None
-                if item is None and self._queue:
-                    item = self._queue.popleft()
-            if item is None:
+                items = [self._current] if self._current is not None else []
+                self._current = None
+                while self._queue and len(items) < _SPOOL_BATCH:
+                    items.append(self._queue.popleft())
+            if not items:
                 return
-            self._spool_at_shutdown(item)
+            self._spool_batch([i for i in items if self._prepare(i) is not None], at_shutdown=True)
 
     def _at_exit(self) -> None:
         if os.getpid() == self._pid:
@@ -321,6 +390,25 @@ class Emitter:
     def _spool_item(self, item: _Item, why: str) -> bool:
         with self._lock:
             return self._spool_locked(item, why)
+
+    def _spool_batch(self, items: list[_Item], *, at_shutdown: bool = False) -> None:
+        """Spool the pending ones of these prepared items in one batch (``Spool.write_batch``); those the
+        batch did not keep stay pending, or at shutdown are spooled one by one (lost if the spool refuses).
+
+        Only queued items (no send of theirs in flight) come here from the sender, which holds just
+        ``_batch_lock``: ``_lock`` stays free for ``emit`` (a full queue spools there). At shutdown the items
+        include the one the sender held, whose send may be in flight: ``_lock`` is held too.
+        """
+        with self._batch_lock, self._lock if at_shutdown else contextlib.nullcontext():
+            pending = [i for i in items if i.state == _PENDING and i.wire is not None]
+            kept = self.spool.write_batch([(i.stamp, i.wire) for i in pending if i.wire is not None])
+            for item in pending[:kept]:
+                item.state = _SPOOLED
+            if at_shutdown:
+                self._shutdown_spooled += kept
+                for item in pending[kept:]:
+                    if self._spool_locked(item, "not sent before exit"):
+                        self._shutdown_spooled += 1
 
     def _spool_at_shutdown(self, item: _Item) -> None:
         with self._lock:
@@ -359,7 +447,20 @@ class Emitter:
         return True
 
     def _spool_behind(self, item: _Item) -> bool:
-        """Spool an item behind this process's backlog; False (send it directly) if the spool refuses."""
+        """Spool an item behind this process's backlog; False (send it directly) if the spool refuses.
+
+        The events queued behind it go in the same batch (one file-system sync for all), and leave the
+        queue once stored (until then ``flush`` waits for them).
+        """
+        with self._queue_lock:
+            queued = list(itertools.islice(self._queue, _SPOOL_BATCH - 1))
+        if queued:
+            self._spool_batch([item, *(i for i in queued if self._prepare(i) is not None)])
+            with self._queue_lock:  # only this thread takes from the head (or close, which stops it first)
+                for done in queued:
+                    if not self._queue or self._queue[0] is not done or done.state == _PENDING:
+                        break
+                    self._queue.popleft()
         with self._lock:
             if item.state != _PENDING or self._write_locked(item):
                 return True
@@ -445,6 +546,10 @@ class Emitter:
                         return _SENT
                     reason = safe_error(call.error)
                     rejected = rejection_status(call.error) is not None
+                    wait = retry_after(call.error)
+                    if wait is not None:  # no send before then (the spool keeps the events meanwhile)
+                        self._not_before = time.monotonic() + wait
+                        reason += f"; the backend asked to wait {wait:.0f}s (Retry-After)"
                 else:
                     self._stuck = call
                     call.on_late = lambda ok: self._late_locked(item, ok)
@@ -536,7 +641,7 @@ class Emitter:
         if result.failed or result.locked or result.busy:
             if result.failed:
                 self._backoff = min(self._backoff * 2, _BACKOFF_MAX)
-            self._next_retry = now + self._backoff
+            self._next_retry = max(now + self._backoff, self._not_before)
         else:
             self._backoff = _BACKOFF_MIN
             self._backlog = result.remaining > 0
@@ -547,8 +652,9 @@ class Emitter:
     def _process(self, item: _Item) -> None:
         if self._prepare(item) is None:
             return
-        # keep order: behind what is already spooled (unless the spool refuses it: then send directly)
-        if (self._backlog or self._stuck is not None) and self._spool_behind(item):
+        # keep order: behind what is already spooled (unless the spool refuses it: then send directly);
+        # while the backend asked to wait (Retry-After), nothing is sent to it: the event is spooled
+        if (self._backlog or self._stuck is not None or self._deferred()) and self._spool_behind(item):
             if self._backlog and time.monotonic() >= self._next_retry and self._idle_queue():
                 self._replay()  # once the queue is spooled (a replay takes up to _REPLAY_SLICE_SECONDS)
             return
@@ -559,7 +665,7 @@ class Emitter:
                 self._replay(only_if_pending=True)
         elif outcome == _FAILED and self.replay_on_success and item.state == _SPOOLED:
             self._backlog = True
-            self._next_retry = time.monotonic() + self._backoff
+            self._next_retry = max(time.monotonic() + self._backoff, self._not_before)
 
     def _idle_queue(self) -> bool:
         with self._queue_lock:
@@ -578,7 +684,7 @@ class Emitter:
                 log.debug("cannot look into the lineage spool", exc_info=True)
             self._next_spool_check = time.monotonic() + _SPOOL_CHECK_SECONDS
         try:
-            while True:
+            while not self._closing:  # at close, what is still queued is spooled in batches by close()
                 self.spool.release_expired()
                 item = self._next()
                 if item is None:

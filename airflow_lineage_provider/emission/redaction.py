@@ -292,10 +292,11 @@ def mask_url(url: str) -> str:
 
 
 #: query parameters that carry a credential, by exact name (lower case): only those are masked in events,
-#: where a URL is often a dataset's identity (``?partition=..`` must stay as it is)
+#: where a URL is often a dataset's identity (``?partition=..`` must stay as it is). A bare ``key`` is the
+#: API key of Google APIs (``?key=AIza..``); like every name here it only matches a whole query name
 _QUERY_CREDENTIALS = frozenset(
     {
-        "api_key", "apikey", "api-key", "access_key", "secret_key", "private_key",
+        "key", "api_key", "apikey", "api-key", "access_key", "secret_key", "private_key",
         "token", "access_token", "id_token", "refresh_token", "auth_token", "session_token",
         "secret", "client_secret", "password", "passwd", "pwd", "sig", "signature",
         "x-amz-signature", "x-amz-credential", "x-amz-security-token",

@@ -6,10 +6,11 @@ Precedence: ``[lineage_provider] transport`` (JSON) > ``[lineage_provider] confi
 to ``events.jsonl.1`` when it would grow past ``default_file_max_mb``.
 
 ``resolve()`` says where the configuration came from (``TransportSpec.is_default`` is True for the embedded
-default); ``build(spec)`` creates the transport with HTTP timeouts capped at ``send_timeout`` and without
-in-transport retries (undelivered events go to the spool instead): the embedded default and plain ``http``
-configurations and a local append-mode ``file`` by :mod:`emission.direct` (no openlineage-python import),
-the rest by openlineage-python;
+default); ``build(spec)`` creates the transport with HTTP timeouts capped at ``send_timeout``, each HTTP
+request bounded by that timeout in total (not only per read: a trickled answer cannot hold a send), and
+without in-transport retries (undelivered events go to the spool instead): the embedded default and plain
+``http`` configurations and a local append-mode ``file`` by :mod:`emission.direct` (no openlineage-python
+import), the rest by openlineage-python;
 ``build_lazy(spec)`` returns a :class:`LazyTransport` that does so on first use, in the sender's thread.
 This module imports no openlineage-python at load time: ``resolve()`` runs on a task's thread.
 """
@@ -44,10 +45,14 @@ log = logging.getLogger(__name__)
 DEFAULT_SOURCE = "embedded default"
 #: ``type`` of the embedded default transport (a dotted path, so no registry is touched)
 ROTATING_FILE_TYPE = "airflow_lineage_provider.emission.rotating_file.RotatingFileTransport"
-#: retries inside the HTTP transport: none, the spool retries (and a retry loop would hold the sender)
 #: HTTP transport timeout as a multiple of send_timeout (see _harden)
 HTTP_TIMEOUT_FACTOR = 2.0
-_NO_RETRY = {"total": 0, "connect": 0, "read": 0, "redirect": 0, "status": 0}
+#: retries inside the HTTP transport: none, the spool retries (and a retry loop would hold the sender).
+#: No status is "forced" either: a 5xx answer then raises ``requests.HTTPError`` with the answer (its status
+#: and ``Retry-After``, which the emitter honours) instead of a ``RetryError`` without it
+_NO_RETRY: dict[str, Any] = {
+    "total": 0, "connect": 0, "read": 0, "redirect": 0, "status": 0, "status_forcelist": [],
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -246,12 +251,38 @@ def build(spec: TransportSpec, *, send_timeout: float | None = None) -> Transpor
     from openlineage.client.transport import get_default_factory
 
     try:
-        return get_default_factory().create(config)
+        built = get_default_factory().create(config)
     except ConfigError:
         raise
     except Exception as exc:
         msg = f"cannot build the lineage transport from {spec.source}: {redaction.safe_error(exc)}"
         raise ConfigError(msg) from None
+    try:
+        _bound_http_requests(built)
+    except Exception as exc:  # openlineage-python's internals moved: keep the transport, per-read timeouts
+        log.warning(
+            "lineage transport: each HTTP request cannot be bounded in total (%s); reads keep their own "
+            "timeout",
+            redaction.safe_error(exc),
+        )
+    return built
+
+
+def _bound_http_requests(built: Any) -> None:
+    """Every openlineage-python ``HttpTransport`` in ``built`` (composite members and transformed transports
+    too): each request ends by its ``timeout`` in total, as with :mod:`emission.direct` (a trickled answer
+    cannot hold the send worker)."""
+    from openlineage.client.transport.http import HttpTransport
+
+    from airflow_lineage_provider.emission import direct
+
+    if isinstance(built, HttpTransport):
+        direct.bound_requests_transport(built)
+    elif getattr(built, "kind", None) == "composite":
+        for member in getattr(built, "transports", None) or []:
+            _bound_http_requests(member)
+    elif getattr(built, "kind", None) == "transform":
+        _bound_http_requests(getattr(built, "transport", None))
 
 
 def _make_file_directory(config: dict[str, Any], source: str) -> None:

@@ -1,8 +1,13 @@
 """A real OpenLineage HTTP receiver on 127.0.0.1 for fault tests, with switchable behaviour.
 
 Modes: ``healthy`` (200, event recorded), ``refuse`` (nothing listens on the port: connection refused),
-``503`` (answers 503, records nothing), ``hang`` (reads the request, never answers), ``slow`` (answers 200
-and records after ``slow_seconds``), ``flap`` (alternates 503 and healthy, request by request).
+``503`` and ``429`` (answer that status, with a ``Retry-After: <retry_after>`` header when ``retry_after`` is
+set, and record nothing), ``hang`` (reads the request, never answers), ``slow`` (answers 200 and records
+after ``slow_seconds``), ``flap`` (alternates 503 and healthy, request by request), ``trickle`` (starts an
+answer and sends it one byte every ``trickle_interval`` seconds, in its status line or, with
+``trickle_body=True``, in the body of a 200, so no read ever waits long, and never finishes it; records
+nothing).
+``request_times`` holds when each request arrived (``time.monotonic()``).
 Run as a script (``python tests/emission/receiver.py MODE``) it serves in its own process, prints its URL,
 and stops when its standard input closes (or after ``lifetime``), printing how many events it received.
 Every loop is bounded: hung handlers give up after ``hang_max`` seconds or when the mode changes, and the
@@ -21,7 +26,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-MODES = ("healthy", "refuse", "503", "hang", "slow", "flap")
+MODES = ("healthy", "refuse", "503", "429", "hang", "slow", "flap", "trickle")
 
 
 def free_port() -> int:
@@ -41,6 +46,9 @@ class Receiver:
         port: int | None = None,
         store: bool = True,
         tls: tuple[str, str] | None = None,
+        retry_after: str | None = None,
+        trickle_interval: float = 0.05,
+        trickle_body: bool = False,
     ) -> None:
         self.port = port or free_port()
         #: (certificate file, key file): serve HTTPS
@@ -48,6 +56,11 @@ class Receiver:
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.hang_max = hang_max
         self.slow_seconds = slow_seconds
+        #: ``Retry-After`` header value of the 503 and 429 answers (None: no header)
+        self.retry_after = retry_after
+        self.trickle_interval = trickle_interval
+        self.trickle_body = trickle_body
+        self.request_times: list[float] = []
         self.lifetime = lifetime
         #: keep received events (False: only count them, for long soak runs)
         self.store = store
@@ -165,12 +178,31 @@ class Receiver:
         with contextlib.suppress(OSError):  # the client may have given up already
             handler.send_response(status)
             handler.send_header("Content-Type", "application/json")
+            if status in (429, 503) and self.retry_after is not None:
+                handler.send_header("Retry-After", self.retry_after)
             handler.send_header("Content-Length", str(len(payload)))
             handler.end_headers()
             handler.wfile.write(payload)
 
+    def _trickle(self, handler: BaseHTTPRequestHandler) -> None:
+        """Start an answer, then send one more byte every ``trickle_interval`` seconds until ``hang_max`` or
+        the mode changes, never finishing it (the connection is then dropped): its status line, or with
+        ``trickle_body`` its body. Either way, an answer cut there is an error to the client, not a 200."""
+        if self.trickle_body:
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"
+        else:
+            head = b"HTTP/1.1 "
+        deadline = time.monotonic() + self.hang_max
+        handler.close_connection = True
+        with contextlib.suppress(OSError):  # the client gave up
+            handler.wfile.write(head)
+            while self._mode == "trickle" and not self._stopped.is_set() and time.monotonic() < deadline:
+                time.sleep(self.trickle_interval)
+                handler.wfile.write(b" ")
+
     def handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         with self._lock:
+            self.request_times.append(time.monotonic())
             self.requests += 1
             number = self.requests
             mode = self._mode
@@ -184,10 +216,13 @@ class Receiver:
                     self._changed.wait(0.1)
             handler.close_connection = True
             return  # never answer: the connection is dropped
+        if mode == "trickle":
+            self._trickle(handler)
+            return
         if mode == "slow":
             time.sleep(self.slow_seconds)
-        if mode == "503":
-            self._answer(handler, 503)
+        if mode in ("503", "429"):
+            self._answer(handler, int(mode))
             return
         if handler.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)

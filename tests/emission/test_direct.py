@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -468,3 +469,80 @@ def test_no_openlineage_import_for_default_or_plain_http(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+@pytest.mark.parametrize("trickle_body", [False, True], ids=["status-line", "body"])
+def test_trickled_answer_ends_at_the_timeout_for_the_whole_request(receiver, certificate, tls, trickle_body):
+    """A server that sends its answer a byte every 50 ms never lets one read wait ``timeout``: the request
+    as a whole still ends after ``timeout`` seconds, and the next request gets a fresh connection."""
+    rec = receiver("trickle", hang_max=30, trickle_body=trickle_body, tls=certificate if tls else None)
+    extra = {"sslContext": {"caCertPath": certificate[0]}} if tls else {}
+    transport = _build(http_config(rec, timeout=0.5, **extra))
+    assert type(transport) is DirectHttpTransport
+    events = _wire(2)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match=r"no complete answer .* within timeout=0.5s"):
+        transport.emit(events[0])
+    took = time.monotonic() - started
+    assert 0.4 < took < 5, f"the request took {took:.1f}s; the server trickles for 30 s"
+    rec.set_mode("healthy")
+    transport.emit(events[1])
+    assert rec.received() == [events[1]]
+
+
+def test_deadline_is_per_request_not_per_connection(receiver):
+    """Requests on one kept-alive connection each get the whole timeout, however long the connection lives."""
+    rec = receiver("slow", slow_seconds=0.4)
+    transport = _build(http_config(rec, timeout=1.0))
+    events = _wire(4)
+    for event in events:  # 1.6 s on one connection, each request 0.4 s
+        transport.emit(event)
+    assert rec.received() == events
+    assert rec.connections_opened == 1
+
+
+def _netrc_for_localhost(tmp_path, monkeypatch) -> None:
+    """A ~/.netrc entry for 127.0.0.1: the ``http`` transport is then openlineage-python's (requests)."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password pw-in-netrc\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+@pytest.mark.parametrize("trickle_body", [False, True], ids=["status-line", "body"])
+def test_trickled_answer_through_openlineage_python_ends_at_the_timeout_too(
+    receiver, certificate, tmp_path, monkeypatch, tls, trickle_body
+):
+    """The same deadline for openlineage-python's HttpTransport (requests): its session gets an adapter
+    whose connections end each request after ``timeout`` in total."""
+    _netrc_for_localhost(tmp_path, monkeypatch)
+    rec = receiver("trickle", hang_max=30, trickle_body=trickle_body, tls=certificate if tls else None)
+    extra = {"sslContext": {"caCertPath": certificate[0]}} if tls else {}
+    transport = _build(http_config(rec, timeout=0.5, **extra))
+    assert type(transport) is HttpTransport
+    events = _wire(2)
+    started = time.monotonic()
+    with pytest.raises(Exception, match=r"(?i)timed out"):
+        transport.emit(events[0])
+    took = time.monotonic() - started
+    assert took < 5, f"the request took {took:.1f}s; the server trickles for 30 s"
+    rec.set_mode("healthy")
+    transport.emit(events[1])
+    assert rec.received() == [events[1]]
+    assert rec.headers[-1]["Authorization"].startswith("Basic ")  # requests' own behaviour is kept
+
+
+def test_openlineage_python_http_members_of_a_composite_get_the_deadline(receiver, tmp_path, monkeypatch):
+    _netrc_for_localhost(tmp_path, monkeypatch)
+    rec = receiver("trickle", hang_max=30)
+    member_config = http_config(rec, timeout=0.5)
+    config = {"type": "composite", "continue_on_failure": False, "transports": [member_config]}
+    transport = _build(config)
+    (member,) = transport.transports
+    assert type(member) is HttpTransport
+    started = time.monotonic()
+    with pytest.raises(Exception):  # noqa: B017 - the composite wraps the member's error
+        transport.emit(_wire(1)[0])
+    assert time.monotonic() - started < 5

@@ -93,6 +93,49 @@ def test_a_file_system_without_fsync_still_keeps_records(tmp_path, monkeypatch):
     assert spool.names() == [stamp]
 
 
+def test_a_batch_is_synced_once_renamed_then_its_directory_fsynced_once(tmp_path, syscalls):
+    """``write_batch`` (the queue at exit): one file-system sync for all records' data (``syncfs``, not
+    seen here), the renames, then one directory fsync; every record whole, no temporary file left."""
+    spool = Spool(str(tmp_path), 1 << 30)
+    records = [(next_stamp(), {"eventType": "START", "index": index}) for index in range(200)]
+    spooled_before = metrics.snapshot().get("spooled", 0)
+    assert spool.write_batch(records) == 200
+    renames = [("replace", str(tmp_path / f"{stamp}.json")) for stamp, _ in records]
+    assert syscalls == [*renames, ("fsync", str(tmp_path))]
+    assert spool.names() == [stamp for stamp, _ in records]
+    assert [spool.read(stamp) for stamp, _ in records] == [event for _, event in records]
+    assert sorted(os.listdir(tmp_path)) == sorted(f"{stamp}.json" for stamp, _ in records)
+    assert metrics.snapshot().get("spooled", 0) - spooled_before == 200
+
+
+def test_a_batch_whose_directory_fsync_fails_keeps_nothing(tmp_path, monkeypatch):
+    """As for one record: what could not be made durable is not kept, and the caller is told (0 kept)."""
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if os.path.isdir(os.readlink(f"/proc/self/fd/{fd}")):
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    spool = Spool(str(tmp_path), 1 << 30)
+    assert spool.write_batch([(next_stamp(), {"eventType": "START"}) for _ in range(20)]) == 0
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_batch_respects_the_spool_cap(tmp_path):
+    """A batch counts toward ``spool_max_mb`` like single writes: the oldest records make room."""
+    spool = Spool(str(tmp_path), 30_000)
+    old = [(next_stamp(), {"pad": "o" * 900}) for _ in range(20)]
+    for stamp, event in old:
+        spool.write(stamp, event)
+    new = [(next_stamp(), {"pad": "n" * 900}) for _ in range(20)]
+    assert spool.write_batch(new) == 20
+    names = spool.names()
+    assert names[-20:] == [stamp for stamp, _ in new]
+    assert sum(os.path.getsize(tmp_path / f"{name}.json") for name in names) <= 30_000
+
+
 # --- the JSON-lines file transport on a full disk --------------------------------------------------
 
 _FILL_UP = textwrap.dedent(

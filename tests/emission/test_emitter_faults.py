@@ -294,6 +294,33 @@ def test_close_with_an_infinite_flush_timeout_neither_raises_nor_hangs(receiver,
     assert_exactly_once_in_order(rec.received(), events)
 
 
+def test_trickling_backend_holds_no_send_past_the_transport_timeout(receiver, make_emitter):
+    """A backend that sends its answer a byte every 50 ms (no single read ever times out): each request
+    ends after the transport timeout (twice send_timeout), its event stays in the spool, and the sender
+    goes on trying; once the backend answers, every event arrives once, in order."""
+    rec = receiver("trickle", hang_max=60)
+    em = make_emitter(http_config(rec), send_timeout=0.5)  # transport timeout: 1 s per request
+    events = run_pairs(2)
+    for event in events:
+        em.emit(event)
+    assert em.flush(10)
+    assert len(em.spool.names()) == 4
+    # the first request ends by itself at 1 s; the backlog retries after 1 s more: a second request
+    # (a request held for the trickle's 60 s would keep the sender from ever sending one)
+    deadline = time.monotonic() + 15
+    while rec.requests < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rec.requests >= 2, "the trickled request still holds the sender"
+    assert rec.received() == [] and len(em.spool.names()) == 4
+    rec.set_mode("healthy")
+    assert_exactly_once_in_order(rec.wait_for(4, timeout=30), events)
+    assert em.flush(10)
+    deadline = time.monotonic() + 5
+    while em.spool.names() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert em.spool.names() == []
+
+
 # --- fork ----------------------------------------------------------------------------------------
 
 

@@ -350,3 +350,36 @@ def test_credentials_in_url_query_strings_masked_in_events_and_identities_kept()
     assert "page=2" in text and "X-Amz-Expires=60" in text
     # a name without "://" is no URL: left alone (the dataset's identity)
     assert "partition_key=2026" in text
+
+
+def test_bare_key_query_parameter_masked_in_urls_only():
+    """``?key=`` is how Google APIs take an API key: masked in a URL's query string, in any case, in an
+    event and in text; a name that merely contains "key", a fragment, and ``key=`` outside a URL stay."""
+    google = "https://maps.googleapis.com/maps/api/geocode/json?address=Paris&key=AIzaSyD-gk3yQ1x9Zk"
+    event = {
+        "run": {"facets": {"http": {"url": google}}},
+        "inputs": [
+            {
+                "namespace": "gs://bucket",
+                "name": "obj",
+                "facets": {"src": {"uri": "gs://bucket/o?KEY=AIzaSyUP"}},
+            }
+        ],
+    }
+    text = json.dumps(redact_event(event))
+    assert "AIzaSy" not in text
+    assert "address=Paris&key=***" in text and "KEY=***" in text
+    assert redact_text("GET https://www.googleapis.com/books/v1/volumes?key=AIzaSyQ7&q=x failed") == (
+        "GET https://www.googleapis.com/books/v1/volumes?key=***&q=x failed"
+    )
+    kept = [
+        "https://host/a?monkey=1&key_id=2&pkey=3&sort_key=name#key=anchor",  # other names, a fragment
+        "https://host/a?key=",  # nothing to mask
+        "sort by key=value",  # no URL at all
+        "see https://host/docs and then set key=abc",  # key= after a URL, not in its query string
+        "partition key=2026 for s3://bucket/path",  # key= before a URL
+        "table?key=1",  # no scheme: not a URL (a dataset name)
+    ]
+    for value in kept:
+        assert redact_text(value) == value, value
+        assert redact_event({"job": {"name": value}}) == {"job": {"name": value}}, value
