@@ -162,6 +162,9 @@ class _State:
     variables: set[str] = field(default_factory=set)
     #: > 0 while the statements of a procedural body (BEGIN ... END, DO $$ ... $$) are analysed
     routine: int = 0
+    #: the last text given to ``_analyze_tree`` and its stripped form: one text parsed into many statements
+    #: (a script swallowed by an unterminated ``$$`` and re-parsed) is stripped once, not once per statement
+    stripped: tuple[str, str] = ("", "")
 
 
 def analyze_safely(sql: Any, dialect: str | None, **kwargs: Any) -> SqlLineage:
@@ -330,7 +333,7 @@ def _reparse(sql: str, state: _State) -> bool:
     _text_condition_reads(sql, state)
     rewritten = text.rewrite_unparseable_forms(sql)
     candidates = [rewritten] if rewritten != sql else []
-    candidates += [sql[start:] for start in text.statement_starts(sql) if start > 0][:3]
+    candidates += [sql[start:] for start in text.statement_starts(sql, limit=3, after=0)]
     # a write the parser rejected is not the query inside it: INSERT INTO t <unknown clause> SELECT ... must
     # keep its target (the table-level scan does), not become a plain SELECT
     writes = _WRITE_START.match(sql) is not None
@@ -411,9 +414,11 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
         state.columns.update(
             {_qualify(t, state).qualified.lower(): c for t, c in res.created_columns.items()}
         )
+    if state.stripped[0] is not raw:
+        state.stripped = (raw, raw.strip())
     state.statements.append(
         StatementLineage(
-            sql=raw.strip(),
+            sql=state.stripped[1],
             kind=res.kind,
             inputs=_qualify_all(res.inputs, state),
             outputs=_qualify_all(res.outputs, state),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,35 +104,52 @@ def _ancestors(node: exp.Expression) -> list[Any]:
     return out
 
 
-def _same_name(cte: exp.CTE, name: str) -> bool:
-    alias = cte.args.get("alias")
-    return alias is not None and ident(alias.this).lower() == name
-
-
-def cte_of(node: exp.Table) -> exp.CTE | None:
+def cte_of(node: exp.Table, names: dict[int, dict[str, list[int]]] | None = None) -> exp.CTE | None:
     """The CTE a table reference names. A CTE sees the CTEs before it in its WITH (itself too when
-    RECURSIVE) and those of enclosing queries; anything else with that name is a real table."""
+    RECURSIVE) and those of enclosing queries; anything else with that name is a real table. ``names``
+    caches, per WITH, the positions of its CTEs by name (a statement's references are then resolved in
+    time independent of the number of CTEs)."""
     if node.args.get("db") or not isinstance(node.this, exp.Identifier):
         return None
     name = ident(node.this).lower()
+    cache = names if names is not None else {}
     child: Any = node
     parent = node.parent
     while parent is not None:
         if isinstance(parent, exp.With):
-            ctes = list(parent.expressions)
-            idx = next((i for i, c in enumerate(ctes) if c is child), len(ctes))
-            visible = ctes[:idx] + ([ctes[idx]] if idx < len(ctes) and parent.args.get("recursive") else [])
-            for cte in reversed(visible):
-                if _same_name(cte, name):
-                    return cte
+            ctes = parent.expressions
+            positions = _cte_positions(parent, cache).get(name, ())
+            at = len(ctes)  # the position of ``child`` among the CTEs (past them when it is none)
+            if child.arg_key == "expressions":
+                at = child.index if child.index is not None else at
+                if at >= len(ctes) or ctes[at] is not child:
+                    at = next((i for i, c in enumerate(ctes) if c is child), len(ctes))
+            if at < len(ctes) and parent.args.get("recursive") and at in positions:
+                return ctes[at]
+            before = bisect.bisect_left(positions, at)
+            if before:
+                return ctes[positions[before - 1]]
         else:
             with_ = parent.args.get("with_") or parent.args.get("with")
             if isinstance(with_, exp.With) and with_ is not child:
-                for cte in reversed(with_.expressions):
-                    if _same_name(cte, name):
-                        return cte
+                positions = _cte_positions(with_, cache).get(name, ())
+                if positions:
+                    return with_.expressions[positions[-1]]
         child, parent = parent, parent.parent
     return None
+
+
+def _cte_positions(with_: exp.With, cache: dict[int, dict[str, list[int]]]) -> dict[str, list[int]]:
+    """Positions of the CTEs of ``with_`` by their lower-case alias, ascending."""
+    found = cache.get(id(with_))
+    if found is None:
+        found = {}
+        for i, cte in enumerate(with_.expressions):
+            alias = cte.args.get("alias")
+            if alias is not None:
+                found.setdefault(ident(alias.this).lower(), []).append(i)
+        cache[id(with_)] = found
+    return found
 
 
 def _alias(node: exp.Expression) -> str:
@@ -144,25 +162,40 @@ def read_tables(tree: exp.Expression, skip: set[int]) -> list[TableRef]:
     CTE; tables read only inside CTEs the statement never uses are left out."""
     refs: list[tuple[TableRef | None, exp.CTE | None, list[int]]] = []
     has_ctes = tree.find(exp.With) is not None  # ancestor walks only when there are CTEs to resolve
+    cte_names: dict[int, dict[str, list[int]]] = {}
     for node in tree.find_all(exp.Table):
         if id(node) in skip or isinstance(node.parent, exp.Use):
             continue
         enclosing = [id(a) for a in _ancestors(node) if isinstance(a, exp.CTE)] if has_ctes else []
         paths = paths_of(node)
-        cte = None if paths or not has_ctes else cte_of(node)
+        cte = None if paths or not has_ctes else cte_of(node, cte_names)
         refs.extend((p, None, enclosing) for p in paths[1:])  # a reader over several files
         refs.append(
             ((paths[0] if paths else None) or (table_ref(node) if cte is None else None), cte, enclosing)
         )
     # ClickHouse WITH <expression> AS name: a value the query reads by name, so its tables are read
     used: set[int] = {id(c) for c in tree.find_all(exp.CTE) if c.args.get("scalar")} if has_ctes else set()
-    changed = True
-    while changed:
-        changed = False
-        for _, cte, enclosing in refs:
-            if cte is not None and id(cte) not in used and all(e in used for e in enclosing):
-                used.add(id(cte))
-                changed = True
+    # a CTE is used when a reference outside unused CTEs names it: propagated along a worklist (a chain of
+    # CTEs each reading the one before is settled in one pass, not in one pass over all references per CTE)
+    waiting: dict[int, list[int]] = {}  # CTE -> references inside it
+    unmet: list[int] = []  # per reference: its enclosing CTEs not (yet) used
+    ready: list[int] = []
+    for i, (_, cte, enclosing) in enumerate(refs):
+        missing = [e for e in enclosing if e not in used] if cte is not None else []
+        unmet.append(len(missing))
+        for e in missing:
+            waiting.setdefault(e, []).append(i)
+        if cte is not None and not missing:
+            ready.append(i)
+    while ready:
+        cte_id = id(refs[ready.pop()][1])
+        if cte_id in used:
+            continue
+        used.add(cte_id)
+        for j in waiting.pop(cte_id, ()):
+            unmet[j] -= 1
+            if unmet[j] == 0 and refs[j][1] is not None:
+                ready.append(j)
     found: dict[TableRef, None] = {}
     for ref, _, enclosing in refs:
         if ref is None or (not ref.schema and ref.name.lower() in PSEUDO_TABLES):

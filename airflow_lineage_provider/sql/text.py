@@ -174,9 +174,16 @@ _STATEMENT_START = re.compile(
 )
 
 
-def statement_starts(sql: str) -> list[int]:
-    """Offsets of words that can begin a statement (to skip procedural prefixes: IF ... THEN, LOOP ...)."""
-    return [m.start() for m in _STATEMENT_START.finditer(sql)]
+def statement_starts(sql: str, *, limit: int | None = None, after: int = -1) -> list[int]:
+    """Offsets of words that can begin a statement (to skip procedural prefixes: IF ... THEN, LOOP ...):
+    the first ``limit`` ones (all when None) beyond offset ``after``."""
+    starts: list[int] = []
+    for m in _STATEMENT_START.finditer(sql):
+        if m.start() > after:
+            if limit is not None and len(starts) >= limit:
+                break
+            starts.append(m.start())
+    return starts
 
 
 _LINE_STATEMENT = re.compile(

@@ -99,6 +99,47 @@ class Scope:
     #: ``UPDATE ... SET`` / ``MERGE ... UPDATE SET`` values: the one joined source an unqualified column no
     #: source is known to hold is taken from (the target's own columns are the ones it sets or qualifies)
     prefer: Source | None = None
+    #: lookup tables over ``sources`` for wide FROM clauses (see ``StatementWalker.index``)
+    index: SourceIndex | None = field(default=None, repr=False, compare=False)
+
+
+#: scopes with at least this many sources resolve names through a ``SourceIndex`` (fewer: a plain scan)
+INDEX_AT = 16
+#: ``StatementWalker.cast_written``: names looked up through its index (others: a regex search)
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
+_CAST_OPERATOR = re.compile(r"::")
+#: the non-ASCII letters a case-insensitive ``re`` match equates with ASCII ones
+_ASCII_FOLDS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+#: ``StatementWalker._holder_kind``: a source surely holds a column, may hold it, does not
+_DEFINITE, _UNKNOWN, _NOT_HELD = 2, 1, 0
+
+
+@dataclass
+class SourceIndex:
+    """Positions in ``Scope.sources`` by the keys name resolution looks up, so that a name is resolved in
+    time proportional to the sources that may hold it, not to all of them (a FROM clause with thousands of
+    items, each reading columns of the ones before it, would otherwise cost quadratic time). Sources are
+    only ever appended to a scope: the index is extended, never rebuilt."""
+
+    size: int = 0
+    last: Source | None = None
+    #: lower-case column name -> sources that may hold it (derived columns, PIVOT columns, schema columns)
+    by_column: dict[str, list[int]] = field(default_factory=dict)
+    #: datasets without a schema and derived tables with unexpanded ``*``: they may hold any column
+    unknown: list[int] = field(default_factory=list)
+    unknown_set: set[int] = field(default_factory=set)
+    by_alias: dict[str, list[int]] = field(default_factory=dict)
+    #: ``Source.names`` entries of datasets
+    by_name: dict[str, list[int]] = field(default_factory=dict)
+    by_node: dict[int, list[int]] = field(default_factory=dict)
+    #: ``id()`` of a source -> its position
+    by_id: dict[int, int] = field(default_factory=dict)
+
+
+def _add_position(table: dict[Any, list[int]], key: Any, pos: int) -> None:
+    positions = table.setdefault(key, [])
+    if not positions or positions[-1] != pos:
+        positions.append(pos)
 
 
 #: Snowflake FLATTEN's result columns
@@ -227,6 +268,11 @@ class StatementWalker:
         #: ``id()`` of a FROM item -> column names the statement shows it has (``b.y``, ``SET c = ...``)
         self.inferred: dict[int, set[str]] = {}
         self._infer_from: exp.Expression | None = None  # the statement, until ``inferred`` is computed
+        #: ``cast_written``: where the text before each ``::`` ends, and those texts by length (case-folded)
+        self._cast_ends: list[int] | None = None
+        self._cast_texts: dict[int, set[str]] = {}
+        #: ``inferred`` turned around: column name -> ``id()`` of the FROM items shown to have it
+        self._shown_by: tuple[dict[int, set[str]], dict[str, set[int]]] | None = None
 
     # ------------------------------------------------------------------ columns the SQL itself shows
     def infer_holders(self, tree: exp.Expression) -> None:
@@ -295,6 +341,62 @@ class StatementWalker:
             tree, self._infer_from = self._infer_from, None
             self._infer(tree)
         return name.lower() in self.inferred.get(src.node, ())
+
+    def shown_nodes(self, name: str) -> set[int]:
+        """``id()`` of the FROM items the statement shows to have a column ``name`` (``shown`` reversed)."""
+        if self._infer_from is not None:
+            tree, self._infer_from = self._infer_from, None
+            self._infer(tree)
+        if self._shown_by is None or self._shown_by[0] is not self.inferred:
+            by_name: dict[str, set[int]] = {}
+            for node, names in self.inferred.items():
+                for column in names:
+                    by_name.setdefault(column, set()).add(node)
+            self._shown_by = (self.inferred, by_name)
+        return self._shown_by[1].get(name.lower(), set())
+
+    def index(self, scope: Scope) -> SourceIndex:
+        """The lookup tables of ``scope``, extended with the sources appended since the last call."""
+        sources = scope.sources
+        idx = scope.index
+        if idx is None or idx.size > len(sources) or (idx.size and sources[idx.size - 1] is not idx.last):
+            idx = scope.index = SourceIndex()
+        for pos in range(idx.size, len(sources)):
+            src = sources[pos]
+            for col in (*(src.columns or ()), *(src.extra or ())):
+                _add_position(idx.by_column, col.name.lower(), pos)
+            if src.table is not None:
+                known = self.schema_columns(src.table)
+                for key in known or ():
+                    _add_position(idx.by_column, key.lower(), pos)
+                for key in src.names:
+                    _add_position(idx.by_name, key, pos)
+                unknown = known is None
+            else:
+                unknown = bool(src.star_tables)
+            if unknown:
+                idx.unknown.append(pos)
+                idx.unknown_set.add(pos)
+            _add_position(idx.by_alias, src.alias.lower(), pos)
+            if src.node:
+                _add_position(idx.by_node, src.node, pos)
+            idx.by_id.setdefault(id(src), pos)
+        idx.size, idx.last = len(sources), sources[-1] if sources else None
+        return idx
+
+    def may_hold(self, scope: Scope, name: str) -> list[int]:
+        """Positions of the sources of ``scope`` that ``holds`` may accept for ``name`` (a superset)."""
+        idx = self.index(scope)
+        found = set(idx.by_column.get(name.lower(), ()))
+        for node in self.shown_nodes(name):
+            found.update(idx.by_node.get(node, ()))
+        return sorted(found)
+
+    def any_holds(self, scope: Scope, name: str) -> bool:
+        """``any(self.holds(s, name) for s in scope.sources)``, through the index on wide scopes."""
+        if len(scope.sources) < INDEX_AT:
+            return any(self.holds(s, name) for s in scope.sources)
+        return any(self.holds(scope.sources[i], name) for i in self.may_hold(scope, name))
 
     # ------------------------------------------------------------------ schema
     def schema_columns(self, table: TableRef) -> list[str] | None:
@@ -437,11 +539,16 @@ class StatementWalker:
     def join_rows(self, joins: Iterable[exp.Join], scope: Scope) -> Rows:
         """Join conditions: ``ON`` columns, ``USING (k)`` and ``NATURAL`` (the shared columns) as JOIN."""
         rows: set[tuple[ColumnRef, str]] = set()
+        used: set[str] = set()  # USING names already counted: a chain of USING (id) reads the same holders
         for join in joins:
             if join.args.get("on") is not None:
                 rows |= self.rows_of(join.args["on"], scope, JOIN)
             for node in join.args.get("using") or ():
                 name = node.this if isinstance(node, exp.Column) else node
+                key = name.sql() if isinstance(name, exp.Expression) else str(name)
+                if key in used:
+                    continue
+                used.add(key)
                 rows |= self.rows_of(
                     exp.column(name.copy() if isinstance(name, exp.Expression) else name), scope, JOIN
                 )
@@ -824,15 +931,36 @@ class StatementWalker:
         for join in select.args.get("joins") or ():
             using = join.args.get("using") or ()
             right = next((by_item.get(id(i)) for i in _flatten_item(join.this)), None)
-            if not using or right is None or right not in scope.sources:
+            if not using or right is None:
                 continue
-            before = scope.sources[: scope.sources.index(right)]
+            wide = len(scope.sources) >= INDEX_AT
+            pos = self._position(scope, right) if wide else None
+            if not wide and right in scope.sources:
+                pos = scope.sources.index(right)
+            if pos is None:
+                continue
             for node in using:
                 name = ident(node.this if isinstance(node, exp.Column) else node)
+                before: Iterable[Source] = (
+                    [scope.sources[i] for i in self.may_hold(scope, name) if i < pos]
+                    if wide
+                    else scope.sources[:pos]
+                )
                 holders = [s for s in before if self.holds(s, name)] or scope.using.get(name, [])
-                if not holders and len(before) == 1:
-                    holders = before
+                if not holders and pos == 1:
+                    holders = scope.sources[:1]
                 scope.using[name] = [*holders, right]
+
+    def _position(self, scope: Scope, src: Source) -> int | None:
+        """``scope.sources.index(src)`` (the first source equal to ``src``; None when there is none)."""
+        idx = self.index(scope)
+        same = idx.by_id.get(id(src))
+        for pos in idx.by_alias.get(src.alias.lower(), ()):
+            if same is not None and pos >= same:
+                break
+            if scope.sources[pos] == src:
+                return pos
+        return same
 
     def holds(self, src: Source, name: str) -> bool:
         """Whether ``src`` is known to have a column ``name``."""
@@ -877,7 +1005,7 @@ class StatementWalker:
             return ident(expr.this), is_quoted(expr.this)
         if isinstance(expr, exp.Cast) and isinstance(expr.this, exp.Column):
             col = expr.this.name
-            if re.search(rf"{re.escape(col)}[\"`\]]?\s*::", self.raw_sql, re.IGNORECASE):
+            if self.cast_written(col):
                 return ident(expr.this.this), is_quoted(expr.this.this)
         try:
             text = expr.sql(dialect=self.dialect)
@@ -885,6 +1013,30 @@ class StatementWalker:
             text = str(expr)
         written = self.source_text(expr, text)
         return " ".join((written or text).split()).lower(), False
+
+    def cast_written(self, col: str) -> bool:
+        """Whether the SQL text has ``col::`` (optionally ``col"::``, spaces before ``::``), as
+        ``re.search(rf'{re.escape(col)}["`\\]]?\\s*::', raw_sql, re.IGNORECASE)`` finds it. Plain names are
+        looked up among the texts ending before each ``::`` (gathered once per length), so a SELECT of
+        thousands of ``c::type`` columns does not scan the statement once per column."""
+        if _PLAIN_NAME.fullmatch(col) is None:
+            return re.search(rf"{re.escape(col)}[\"`\]]?\s*::", self.raw_sql, re.IGNORECASE) is not None
+        if self._cast_ends is None:
+            raw, ends = self.raw_sql, []
+            for m in _CAST_OPERATOR.finditer(raw):
+                end = m.start()
+                while end > 0 and raw[end - 1].isspace():
+                    end -= 1
+                if end > 0 and raw[end - 1] in '"`]':
+                    end -= 1
+                ends.append(end)
+            self._cast_ends, self._cast_texts = ends, {}
+        texts = self._cast_texts.get(len(col))
+        if texts is None:
+            size, raw = len(col), self.raw_sql
+            texts = {raw[e - size : e].translate(_ASCII_FOLDS).lower() for e in self._cast_ends if e >= size}
+            self._cast_texts[size] = texts
+        return col.lower() in texts
 
     def source_text(self, expr: exp.Expression, generated: str) -> str | None:
         """The expression as written in the SQL (``ifnull(b, 0)``, not sqlglot's ``COALESCE(b, 0)``), when
@@ -1057,14 +1209,28 @@ class StatementWalker:
                 p for p in (ident(node.args.get("catalog")), ident(node.args.get("db")), qualifier) if p
             )
         while scope is not None:
-            for src in scope.sources:
-                if src.alias == qualifier or (not quoted and src.alias.lower() == qualifier.lower()):
-                    if full == qualifier or (src.table is not None and full in src.names):
-                        return src
-            for src in scope.sources:
-                if src.table is not None and (full in src.names or full.lower() in src.names):
-                    return src
+            found = self._find_in(scope, qualifier, quoted, full)
+            if found is not None:
+                return found
             scope = scope.parent
+        return None
+
+    def _find_in(self, scope: Scope, qualifier: str, quoted: bool, full: str) -> Source | None:
+        """The source of one scope ``find_source`` picks: by alias first, then by the dataset's name."""
+        sources: Sequence[Source] = scope.sources
+        by_name: Iterable[Source] = sources
+        if len(sources) >= INDEX_AT:
+            idx = self.index(scope)
+            sources = [scope.sources[i] for i in idx.by_alias.get(qualifier.lower(), ())]
+            positions = {*idx.by_name.get(full, ()), *idx.by_name.get(full.lower(), ())}
+            by_name = [scope.sources[i] for i in sorted(positions)]
+        for src in sources:
+            if src.alias == qualifier or (not quoted and src.alias.lower() == qualifier.lower()):
+                if full == qualifier or (src.table is not None and full in src.names):
+                    return src
+        for src in by_name:
+            if src.table is not None and (full in src.names or full.lower() in src.names):
+                return src
         return None
 
     def column_deps(self, col: exp.Column, scope: Scope) -> set[ColumnRef]:
@@ -1093,7 +1259,7 @@ class StatementWalker:
             return self.from_source(src, name, quoted)
         if self._aliases is not None and self._aliases[0] is scope:
             alias = self._aliases[1].get(name.lower())
-            if alias is not None and not any(self.holds(s, name) for s in scope.sources):
+            if alias is not None and not self.any_holds(scope, name):
                 return set(alias.deps)
         if name.lower() in self.variables and not self.in_scope(name, scope):
             return set()  # a script variable, not a column of the datasets read
@@ -1106,7 +1272,7 @@ class StatementWalker:
     def in_scope(self, name: str, scope: Scope | None) -> bool:
         """Whether a source of ``scope`` or its parents is known to have a column ``name``."""
         while scope is not None:
-            if any(self.holds(s, name) for s in scope.sources) or name in scope.lateral:
+            if self.any_holds(scope, name) or name in scope.lateral:
                 return True
             scope = scope.parent
         return False
@@ -1150,6 +1316,55 @@ class StatementWalker:
         known = self.schema_columns(table)
         return known is None or name.lower() not in {k.lower() for k in known}
 
+    def _holder_kind(self, src: Source, name: str, quoted: bool) -> int:
+        """Whether ``src`` holds the unqualified column ``name``: surely, maybe (columns unknown), or not."""
+        if src.find_extra(name, quoted) is not None:
+            return _DEFINITE
+        if src.table is not None:
+            known = self.schema_columns(src.table)
+            if known is None:
+                return _UNKNOWN
+            return _DEFINITE if name in {k.lower() for k in known} or name in known else _NOT_HELD
+        if src.find(name, quoted) is not None:
+            return _DEFINITE
+        return _UNKNOWN if src.star_tables else _NOT_HELD
+
+    def _holders_indexed(
+        self, name: str, quoted: bool, scope: Scope
+    ) -> tuple[list[Source], list[Source], list[Source], int]:
+        """``resolve_unqualified``'s definite, shown and unknown holders of ``name`` on a wide scope, and how
+        many unknown ones there are, looking only at the sources the index names for it. The unknown ones are
+        listed only when the caller reads them (just one, or a preferred UPDATE/MERGE source to look for)."""
+        sources = scope.sources
+        idx = self.index(scope)
+        definite: list[Source] = []
+        maybe: list[int] = []  # named by the index and of unknown columns
+        named = sorted(set(idx.by_column.get(name.lower(), ())))
+        for pos in named:
+            kind = self._holder_kind(sources[pos], name, quoted)
+            if kind == _DEFINITE:
+                definite.append(sources[pos])
+            elif kind == _UNKNOWN:
+                maybe.append(pos)
+        named_set = set(named)
+        # every source of unknown columns the index did not name for ``name`` is one
+        others = len(idx.unknown) - len(named_set & idx.unknown_set)
+        count = others + len(maybe)
+        shown: list[Source] = []
+        if not definite and count:
+            maybe_set = set(maybe)
+            positions = {
+                pos
+                for node in self.shown_nodes(name)
+                for pos in idx.by_node.get(node, ())
+                if pos in maybe_set or (pos in idx.unknown_set and pos not in named_set)
+            }
+            shown = [sources[pos] for pos in sorted(positions)]
+        if count == 1 or scope.prefer is not None:
+            every = sorted([*maybe, *(p for p in idx.unknown if p not in named_set)])
+            return definite, shown, [sources[pos] for pos in every], count
+        return definite, shown, [], count
+
     def resolve_unqualified(self, name: str, quoted: bool, scope: Scope) -> set[ColumnRef] | None:
         holders = scope.using.get(name if quoted else name.lower())
         if holders:
@@ -1170,25 +1385,21 @@ class StatementWalker:
             elif src.find(name, quoted) is None and not src.star_tables and name in scope.lateral:
                 return set(scope.lateral[name].deps)
             return self.from_source(src, name, quoted)
-        definite: list[Source] = []
-        unknown: list[Source] = []
-        for src in sources:
-            if src.find_extra(name, quoted) is not None:
-                definite.append(src)
-            elif src.table is not None:
-                known = self.schema_columns(src.table)
-                if known is None:
-                    unknown.append(src)
-                elif name in {k.lower() for k in known} or name in known:
+        if len(sources) >= INDEX_AT:
+            definite, shown, unknown, count = self._holders_indexed(name, quoted, scope)
+        else:
+            definite, unknown = [], []
+            for src in sources:
+                kind = self._holder_kind(src, name, quoted)
+                if kind == _DEFINITE:
                     definite.append(src)
-            elif src.find(name, quoted) is not None:
-                definite.append(src)
-            elif src.star_tables:
-                unknown.append(src)
-        # columns not known, but the statement qualifies ``name`` with that source elsewhere (``b.y``)
-        # (valid SQL names it unqualified only when one source has it: several shown is left unresolved)
-        shown = [s for s in unknown if self.shown(s, name)] if not definite else []
-        chosen = definite or (shown if len(shown) == 1 else []) or (unknown if len(unknown) == 1 else [])
+                elif kind == _UNKNOWN:
+                    unknown.append(src)
+            # columns not known, but the statement qualifies ``name`` with that source elsewhere (``b.y``)
+            # (valid SQL names it unqualified only when one source has it: several shown is left unresolved)
+            shown = [s for s in unknown if self.shown(s, name)] if not definite else []
+            count = len(unknown)
+        chosen = definite or (shown if len(shown) == 1 else []) or (unknown if count == 1 else [])
         if not chosen and scope.prefer is not None and scope.prefer in unknown:
             chosen = [scope.prefer]
         if not chosen:
