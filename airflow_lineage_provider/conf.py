@@ -297,11 +297,11 @@ def include_airflow_facet() -> bool:
     return _bool("include_airflow_facet")
 
 
-
 @_cached
 def include_source_code() -> bool:
     """``[lineage_provider] include_source_code``."""
     return _bool("include_source_code")
+
 
 # --- delivery --------------------------------------------------------------------------------------
 
