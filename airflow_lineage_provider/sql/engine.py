@@ -58,6 +58,49 @@ _ALTER_MOVES = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _NAME = r"(?:[\w$]+|\"(?:[^\"]|\"\")+\"|`[^`]+`)(?:\.(?:[\w$]+|\"(?:[^\"]|\"\")+\"|`[^`]+`)){0,2}"
+_ALTER_HEAD = r"^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?"
+_TABLE_NAME = r"[\w.`\"\[\]$#]+"
+_ON_CLUSTER = r"(?:\s+ON\s+CLUSTER\s+\S+)?"
+#: ALTER TABLE forms that move partitions between two tables, with the table that gains the rows (``into``)
+#: and the one they come from (``src``): PostgreSQL ``ATTACH PARTITION child FOR VALUES ...|DEFAULT`` and
+#: ``DETACH PARTITION child``, T-SQL ``SWITCH [PARTITION n] TO t``, ClickHouse ``ATTACH PARTITION p FROM t``
+#: and ``MOVE PARTITION p TO TABLE t``
+_ALTER_PARTITION_MOVES = (
+    re.compile(
+        rf"{_ALTER_HEAD}(?P<into>{_TABLE_NAME})\s+ATTACH\s+PARTITION\s+(?P<src>{_TABLE_NAME})\s+"
+        r"(?:FOR\s+VALUES|DEFAULT)\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"{_ALTER_HEAD}(?P<src>{_TABLE_NAME})\s+DETACH\s+PARTITION\s+(?P<into>{_TABLE_NAME})"
+        r"(?:\s+(?:CONCURRENTLY|FINALIZE))?\s*;?\s*$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"{_ALTER_HEAD}(?P<src>{_TABLE_NAME})\s+SWITCH\s+(?:PARTITION\s+\S+\s+)?TO\s+(?P<into>{_TABLE_NAME})",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"{_ALTER_HEAD}(?P<into>{_TABLE_NAME}){_ON_CLUSTER}\s+(?:ATTACH|REPLACE)\s+PARTITION\s+"
+        rf".*?\bFROM\s+(?P<src>{_TABLE_NAME})\s*;?\s*$",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    re.compile(
+        rf"{_ALTER_HEAD}(?P<src>{_TABLE_NAME}){_ON_CLUSTER}\s+MOVE\s+PARTITION\s+"
+        rf".*?\bTO\s+TABLE\s+(?P<into>{_TABLE_NAME})\s*;?\s*$",
+        re.IGNORECASE | re.DOTALL,
+    ),
+)
+#: partition maintenance of one table the parser keeps opaque (Oracle/MySQL ``TRUNCATE|DROP PARTITION p``,
+#: ClickHouse ``DETACH|DROP|FREEZE PARTITION p``, Spark ``RECOVER PARTITIONS``): it writes that table only
+_ALTER_PARTITION_ONLY = re.compile(
+    rf"{_ALTER_HEAD}(?P<table>{_TABLE_NAME}){_ON_CLUSTER}\s+(?:ADD|DROP|TRUNCATE|DETACH|ATTACH|RECOVER|MERGE|"
+    r"SPLIT|COALESCE|REORGANIZE|REBUILD|OPTIMIZE|ANALYZE|CHECK|REPAIR|DISCARD|IMPORT|FREEZE|UNFREEZE|CLEAR|"
+    r"MATERIALIZE|EXCHANGE|MOVE|REMOVE|FETCH)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:SUB)?PARTITION(?:S|ING)?\b"
+    r"(?P<rest>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_NAMES_ANOTHER_TABLE = re.compile(r"\b(?:FROM|TO|WITH\s+TABLE|INTO|REFERENCES)\b", re.IGNORECASE)
 #: MySQL / ClickHouse / Teradata ``RENAME TABLE a TO b [, c TO d ...]`` (a pair as ALTER TABLE a RENAME TO b)
 _RENAME_TABLES = re.compile(
     rf"^\s*RENAME\s+TABLES?\s+(?P<pairs>{_NAME}\s+TO\s+{_NAME}(?:\s*,\s*{_NAME}\s+TO\s+{_NAME})*)"
@@ -165,6 +208,8 @@ class _State:
     #: the last text given to ``_analyze_tree`` and its stripped form: one text parsed into many statements
     #: (a script swallowed by an unterminated ``$$`` and re-parsed) is stripped once, not once per statement
     stripped: tuple[str, str] = ("", "")
+    #: indexes of the statements that rename a table (ALTER TABLE a RENAME TO b, RENAME TABLE a TO b)
+    renames: set[int] = field(default_factory=set)
 
 
 def analyze_safely(sql: Any, dialect: str | None, **kwargs: Any) -> SqlLineage:
@@ -224,7 +269,7 @@ def _analyze(
             f"unknown dialect {dialect!r}: parsed with the generic dialect; known dialects: {known}"
         )
     cleaned = text.clean_templating(sql)
-    with table_case_of(state.read):
+    with table_case_of(state.read), text.comment_style(state.read):
         for piece in text.split_statements(cleaned):
             _analyze_piece(piece, state, allow_routine=True)
     return _net(state, keep_temp_tables)
@@ -416,6 +461,8 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
         )
     if state.stripped[0] is not raw:
         state.stripped = (raw, raw.strip())
+    if res.renamed:
+        state.renames.add(len(state.statements))
     state.statements.append(
         StatementLineage(
             sql=state.stripped[1],
@@ -577,6 +624,36 @@ def _apply_use(use: tuple[str | None, str | None], kind: str, state: _State) -> 
         state.database = first
 
 
+def _alter_partition(stripped: str, state: _State) -> bool:
+    """ALTER TABLE partition moves between two tables (rows from ``src`` into ``into``) and partition
+    maintenance of one table, which the parser keeps opaque."""
+    lowered = stripped.lower()
+    if not re.match(r"\s*ALTER\s", stripped, re.IGNORECASE) or not (
+        "partition" in lowered or "switch" in lowered
+    ):
+        return False
+    from airflow_lineage_provider.sql.fallback import scan_tables
+
+    for i, pattern in enumerate(_ALTER_PARTITION_MOVES):
+        if i < 2 and state.read == "clickhouse":
+            continue  # ClickHouse partitions are values (DETACH PARTITION 202401), not tables
+        m = pattern.match(stripped)
+        if m:
+            into = _qualify_all(scan_tables(f"SELECT * FROM {m.group('into')}")[0], state)
+            src = _qualify_all(scan_tables(f"SELECT * FROM {m.group('src')}")[0], state)
+            if not into or not src:
+                continue
+            state.statements.append(StatementLineage(sql=stripped, kind="alter", inputs=src, outputs=into))
+            return True
+    m = _ALTER_PARTITION_ONLY.match(stripped)
+    if m and not _NAMES_ANOTHER_TABLE.search(re.sub(r"'(?:[^']|'')*'", "''", m.group("rest"))):
+        table = _qualify_all(scan_tables(f"SELECT * FROM {m.group('table')}")[0], state)
+        if table:
+            state.statements.append(StatementLineage(sql=stripped, kind="alter", outputs=table))
+            return True
+    return False
+
+
 def _handle_text_statement(raw: str, state: _State) -> bool:
     """Statements recognised from their text: SET search_path, UNLOAD, EXCHANGE PARTITION, no-lineage ones."""
     stripped = text.strip_comments(raw).strip()
@@ -622,6 +699,8 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
                 outputs=_qualify_all(target, state),
             )
         )
+        return True
+    if _alter_partition(stripped, state):
         return True
     m = _EXCHANGE.match(stripped)
     if m:  # ClickHouse EXCHANGE TABLES a AND b: each takes the other's rows (as Snowflake SWAP WITH)
@@ -864,8 +943,12 @@ def _net(state: _State, keep_temp_tables: bool) -> SqlLineage:
     inputs: dict[TableRef, None] = {}
     outputs: dict[TableRef, None] = {}
     unread = set() if keep_temp_tables else _unread_caches(statements)
+    discarded = set() if keep_temp_tables else _discarded_renames(statements, state.renames, temp)
     for i, st in enumerate(statements):
         if i in unread:  # Spark CACHE TABLE c AS query no later statement reads: it moves no data
+            continue
+        if i in discarded:  # a RENAME TO b of a b the script drops unread: the old table is dropped
+            outputs.update((t, None) for t in st.inputs if t not in temp)
             continue
         inputs.update((t, None) for t in st.inputs if t not in temp)
         outputs.update((t, None) for t in st.outputs if t not in temp)
@@ -885,6 +968,19 @@ def _net(state: _State, keep_temp_tables: bool) -> SqlLineage:
         columns_known=bool(parsed) or not statements,
         indirect=indirect,
     )
+
+
+def _discarded_renames(statements: Any, renames: set[int], temp: set[TableRef]) -> set[int]:
+    """Indexes of renames whose new name is an intermediate no later statement reads (dbt's ``ALTER TABLE m
+    RENAME TO m__dbt_backup ... DROP TABLE m__dbt_backup``): the old rows are thrown away, not read."""
+    discarded: set[int] = set()
+    later: set[TableRef] = set()
+    for i in range(len(statements) - 1, -1, -1):
+        st = statements[i]
+        if i in renames and st.outputs and all(t in temp and t not in later for t in st.outputs):
+            discarded.add(i)
+        later.update(st.inputs)
+    return discarded
 
 
 def _unread_caches(statements: Any) -> set[int]:

@@ -157,6 +157,17 @@ def _alias(node: exp.Expression) -> str:
     return ident(alias.this) if alias is not None and alias.this is not None else ""
 
 
+def _names_a_file_format(node: exp.Table) -> bool:
+    """Snowflake ``FILE_FORMAT = (FORMAT_NAME = x)``, ``FILE_FORMAT = x`` and ``@stage (FILE_FORMAT => x)``
+    name a file format, no dataset."""
+    parent = node.parent
+    if isinstance(parent, exp.Table) and parent.args.get("format") is node:
+        return True
+    if isinstance(parent, exp.Property) and parent.args.get("value") is node:
+        return ident(parent.this) in ("format_name", "file_format")
+    return False
+
+
 def read_tables(tree: exp.Expression, skip: set[int]) -> list[TableRef]:
     """Every dataset a statement reads: Table nodes that are not targets, functions or references to a
     CTE; tables read only inside CTEs the statement never uses are left out."""
@@ -164,7 +175,7 @@ def read_tables(tree: exp.Expression, skip: set[int]) -> list[TableRef]:
     has_ctes = tree.find(exp.With) is not None  # ancestor walks only when there are CTEs to resolve
     cte_names: dict[int, dict[str, list[int]]] = {}
     for node in tree.find_all(exp.Table):
-        if id(node) in skip or isinstance(node.parent, exp.Use):
+        if id(node) in skip or isinstance(node.parent, exp.Use) or _names_a_file_format(node):
             continue
         enclosing = [id(a) for a in _ancestors(node) if isinstance(a, exp.CTE)] if has_ctes else []
         paths = paths_of(node)
@@ -234,6 +245,30 @@ def _from_tables(tree: exp.Expression) -> list[exp.Table]:
         elif isinstance(item, exp.Subquery) and isinstance(item.this, exp.Table):
             stack.append(item.this)
     return out
+
+
+def _derived_joins(tree: exp.Expression) -> list[exp.Expression]:
+    """The items of a DELETE that are no tables (derived tables, table functions): in its FROM or USING
+    (``DELETE FROM t USING (SELECT ...) s``), or joined to its target (MySQL ``DELETE t FROM t JOIN (SELECT
+    ...) s``), to its FROM or USING item, or to the statement."""
+    joins = list(tree.args.get("joins") or ())
+    items: list[exp.Expression] = []
+    for key in ("from_", "from", "using"):
+        for node in _as_list(tree.args.get(key)):
+            if isinstance(node, exp.From):
+                items.extend([node.this, *(node.expressions or ())])
+            elif isinstance(node, exp.Expression):
+                items.append(node)
+    derived = [i for i in items if isinstance(i, exp.Subquery | exp.Lateral | exp.Unnest)]
+    for node in (tree.this, *items):
+        if isinstance(node, exp.Expression):
+            joins.extend(node.args.get("joins") or ())
+    joined = [j.this for j in joins if isinstance(j, exp.Join) and not isinstance(j.this, exp.Table)]
+    return derived + joined
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value] if value is not None else []
 
 
 def _partitioned_names(node: exp.Expression | None, names: list[str] | None) -> list[str] | None:
@@ -514,9 +549,23 @@ class StatementAnalyzer:
         """``ON CONFLICT ... DO UPDATE SET`` / ``ON DUPLICATE KEY UPDATE``: edges per assignment
         (``VALUES(c)`` is ``excluded.c``)."""
 
+        # MySQL VALUES (...) AS new(m, n): m and n (also new.m) are the inserted values, in column order
+        alias = tree.expression.args.get("alias") if isinstance(tree.expression, exp.Values) else None
+        renamed: dict[str, str] = {}
+        if isinstance(alias, exp.TableAlias) and alias.columns:
+            node = tree.this
+            inserted = [ident(e) for e in node.expressions] if isinstance(node, exp.Schema) else None
+            inserted = inserted or self.walker.schema_columns(target) or []
+            renamed = {ident(a).lower(): c for a, c in zip(alias.columns, inserted, strict=False)}
+        row = ident(alias.this).lower() if isinstance(alias, exp.TableAlias) and alias.this else ""
+
         def values_function(n: exp.Expression) -> exp.Expression:
             if isinstance(n, exp.Anonymous) and n.name.upper() == "VALUES" and len(n.expressions) == 1:
                 return exp.column(ident(n.expressions[0]), table="excluded")
+            if renamed and isinstance(n, exp.Column) and ident(n.this).lower() in renamed:
+                qualifier = ident(n.args.get("table")).lower() if n.args.get("table") else ""
+                if qualifier in ("", row):
+                    return exp.column(renamed[ident(n.this).lower()], table="excluded")
             return n
 
         conflict = tree.args["conflict"]
@@ -546,6 +595,7 @@ class StatementAnalyzer:
             "TRIGGER",
             "TAG",
             "INTEGRATION",
+            "FILE FORMAT",
         ):
             return Result("create_" + kind.lower())
         props = tree.args.get("properties")
@@ -706,7 +756,10 @@ class StatementAnalyzer:
                 for join in frm.this.args.get("joins") or ():
                     if not isinstance(join.this, exp.Table):
                         items.append(join.this)
-            for join in tree.args.get("joins") or ():
+            joined = [*(tree.args.get("joins") or ())]
+            if isinstance(tree.this, exp.Table):  # MySQL UPDATE t JOIN (SELECT ...) s ON ... SET ...
+                joined += tree.this.args.get("joins") or ()
+            for join in joined:
                 if not isinstance(join.this, exp.Table):
                     items.append(join.this)
             scope = self._scope_for(target_node, target, tree, items)
@@ -811,6 +864,7 @@ class StatementAnalyzer:
             pushed = self._with_ctes(tree)
             try:
                 others: list[exp.Expression] = [c for c in candidates if c is not node and c is not tree.this]
+                others += _derived_joins(tree)  # DELETE t FROM t JOIN (SELECT ...) s ON ...
                 self._shape_dml(target, tree, self._scope_for(node, target, tree, others))
             finally:
                 self.walker.pop_ctes(pushed)
@@ -956,7 +1010,10 @@ class StatementAnalyzer:
                 items = value.expressions if isinstance(value, exp.Array) else [value]
                 files.extend(TableRef(i.this) for i in items if isinstance(i, exp.Literal) and i.is_string)
         target = dataset_of(tree.this)
-        return Result("load", inputs=list(dict.fromkeys(files)), outputs=[target] if target else [])
+        res = Result("load", inputs=list(dict.fromkeys(files)), outputs=[target] if target else [])
+        if target is not None and tree.args.get("temp"):  # BigQuery LOAD DATA INTO TEMP TABLE t
+            res.temporary.append(target)
+        return res
 
     def _drop(self, tree: exp.Drop) -> Result:
         kind = str(tree.args.get("kind") or "").upper()

@@ -3,7 +3,11 @@ procedure bodies, nesting depth and huge ``INSERT ... VALUES`` shortening. All l
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import re
+from collections.abc import Iterator
 
 #: replaces a Jinja expression left in the SQL; tables whose name contains it are dropped
 JINJA_PLACEHOLDER = "__jinja__"
@@ -11,26 +15,80 @@ JINJA_PLACEHOLDER = "__jinja__"
 _JINJA_EXPR = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _JINJA_BLOCK = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _PYFORMAT = re.compile(r"%\(\w+\)s|%s\b")
+#: numeric binds (Oracle, SQLite ``:1``) after a delimiter; not ``::1`` casts, ``v:1`` paths, ``[a:1]`` slices
+_NUMERIC_BIND = re.compile(r"(?<=[(,=<>+\-*/|\s]):(?=\d+\b)")
 
 #: quoted text (also PostgreSQL ``$tag$ ... $tag$``) and comments (skipped as a whole), block keywords,
 #: ``;`` and parentheses; everything else is stepped over by the regex engine, so scans cost one Python
 #: iteration per interesting token only
-_TOKENS = re.compile(
+_TOKENS_PATTERN = (
     r"""(?P<skip>'(?:[^'\\]|\\.|'')*(?:'|\Z)|"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z)|\[[^\]\n]*\]"""
     r"""|--[^\n]*|/\*.*?(?:\*/|\Z)|\$\$.*?(?:\$\$|\Z)"""
-    r"""|(?<![\w$])\$(?P<tag>[A-Za-z_]\w*)\$.*?(?:\$(?P=tag)\$|\Z))"""
+    r"""|(?<![\w$])\$(?P<tag>[A-Za-z_]\w*)\$.*?(?:\$(?P=tag)\$|\Z){extra})"""
     r"|(?P<word>\b(?:begin|case|end|if|loop|while|for|repeat|try|catch|transaction|tran|work|distributed)\b)"
-    r"|(?P<semi>;)|(?P<go>^[ \t]*GO(?:[ \t]+\d+)?[ \t]*$)|(?P<open>\()|(?P<close>\))",
-    re.IGNORECASE | re.DOTALL | re.MULTILINE,
+    r"|(?P<semi>;)|(?P<go>^[ \t]*GO(?:[ \t]+\d+)?[ \t]*$)|(?P<open>\()|(?P<close>\))"
 )
+_TOKENS = re.compile(_TOKENS_PATTERN.format(extra=""), re.IGNORECASE | re.DOTALL | re.MULTILINE)
 #: a T-SQL batch separator: ``GO`` (optionally with a count) alone on its line
 _GO_LINE = re.compile(r"^[ \t]*GO(?:[ \t]+\d+)?[ \t]*$", re.IGNORECASE | re.MULTILINE)
-_COMMENT_OR_QUOTED = re.compile(
+_COMMENT_OR_QUOTED_PATTERN = (
     r"""(?P<keep>'(?:[^'\\]|\\.|'')*(?:'|\Z)|"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z)|\$\$.*?(?:\$\$|\Z)"""
     r"""|(?<![\w$])\$(?P<tag>[A-Za-z_]\w*)\$.*?(?:\$(?P=tag)\$|\Z))"""
-    r"|(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))",
-    re.DOTALL,
+    r"|(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z){extra})"
 )
+_COMMENT_OR_QUOTED = re.compile(_COMMENT_OR_QUOTED_PATTERN.format(extra=""), re.DOTALL)
+#: line-comment markers of the dialect being read besides ``--`` (MySQL, BigQuery, ClickHouse ``#``,
+#: Snowflake ``//``): they hide ``;`` and quotes like ``--`` does
+_LINE_COMMENTS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("line_comments", default=())
+
+
+@functools.lru_cache(maxsize=16)
+def _dialect_line_comments(dialect: str) -> tuple[str, ...]:
+    """The single-line comment markers other than ``--`` of a sqlglot dialect's tokenizer."""
+    try:
+        from sqlglot.dialects.dialect import Dialect
+
+        markers = Dialect.get_or_raise(dialect or None).tokenizer_class.COMMENTS
+    except Exception:
+        return ()
+    found = {m for m in markers if isinstance(m, str) and m != "--"}
+    # a marker that starts with another one adds nothing (ClickHouse ``#!`` after ``#``)
+    return tuple(sorted(m for m in found if not any(o != m and m.startswith(o) for o in found)))
+
+
+@contextlib.contextmanager
+def comment_style(dialect: str | None) -> Iterator[None]:
+    """Within this block the scans of this module also skip the dialect's own line comments."""
+    token = _LINE_COMMENTS.set(_dialect_line_comments(dialect or ""))
+    try:
+        yield
+    finally:
+        _LINE_COMMENTS.reset(token)
+
+
+@functools.lru_cache(maxsize=16)
+def _patterns(markers: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    extra = "".join(f"|{re.escape(m)}[^\\n]*" for m in markers)
+    return (
+        re.compile(_TOKENS_PATTERN.format(extra=extra), re.IGNORECASE | re.DOTALL | re.MULTILINE),
+        re.compile(_COMMENT_OR_QUOTED_PATTERN.format(extra=extra), re.DOTALL),
+    )
+
+
+def _tokens() -> re.Pattern[str]:
+    markers = _LINE_COMMENTS.get()
+    return _patterns(markers)[0] if markers else _TOKENS
+
+
+def _comment_or_quoted() -> re.Pattern[str]:
+    markers = _LINE_COMMENTS.get()
+    return _patterns(markers)[1] if markers else _COMMENT_OR_QUOTED
+
+
+def _may_have_comment(sql: str) -> bool:
+    return "--" in sql or "/*" in sql or any(m in sql for m in _LINE_COMMENTS.get())
+
+
 _NO_BLOCK_AFTER_BEGIN = {"transaction", "tran", "work", "distributed", "try", "catch"}
 _NO_BLOCK_AFTER_END = {"if", "loop", "while", "for", "repeat", "try", "catch", "transaction"}
 
@@ -42,13 +100,15 @@ def clean_templating(sql: str) -> str:
         sql = _JINJA_EXPR.sub(JINJA_PLACEHOLDER, sql)
     if "%" in sql:
         sql = _PYFORMAT.sub("?", sql)
+    if ":" in sql:
+        sql = _NUMERIC_BIND.sub(":b", sql)  # a named bind every dialect parses
     return sql
 
 
 def _has_text(piece: str) -> bool:
     if not piece.strip():
         return False
-    return bool(strip_comments(piece).strip()) if ("--" in piece or "/*" in piece) else True
+    return bool(strip_comments(piece).strip()) if _may_have_comment(piece) else True
 
 
 def split_statements(sql: str) -> list[str]:
@@ -61,7 +121,7 @@ def split_statements(sql: str) -> list[str]:
     start = 0
     prev_word = ""
     prev_end = 0
-    for m in _TOKENS.finditer(sql):
+    for m in _tokens().finditer(sql):
         kind = m.lastgroup
         if kind == "skip" or kind in ("open", "close"):
             continue
@@ -94,10 +154,11 @@ def split_statements(sql: str) -> list[str]:
 
 
 def strip_comments(sql: str) -> str:
-    """The text without ``--`` and ``/* */`` comments (quoted text untouched)."""
-    if "--" not in sql and "/*" not in sql:
+    """The text without ``--`` and ``/* */`` comments, and the dialect's own line comments inside a
+    :func:`comment_style` block (quoted text untouched)."""
+    if not _may_have_comment(sql):
         return sql
-    return _COMMENT_OR_QUOTED.sub(lambda m: " " if m.group("comment") is not None else m.group(0), sql)
+    return _comment_or_quoted().sub(lambda m: " " if m.group("comment") is not None else m.group(0), sql)
 
 
 def max_paren_depth(sql: str, limit: int | None = None) -> int:
@@ -105,7 +166,7 @@ def max_paren_depth(sql: str, limit: int | None = None) -> int:
     if limit is not None and sql.count("(") <= limit:
         return 0
     depth = best = 0
-    for m in _TOKENS.finditer(sql):
+    for m in _tokens().finditer(sql):
         kind = m.lastgroup
         if kind == "open":
             depth += 1
@@ -133,7 +194,7 @@ def shorten_values(sql: str, limit: int) -> str | None:
     if i >= n or sql[i] != "(":
         return None
     depth = 0
-    for tok in _TOKENS.finditer(sql, i):
+    for tok in _tokens().finditer(sql, i):
         if tok.lastgroup == "open":
             depth += 1
         elif tok.lastgroup == "close":
@@ -263,7 +324,7 @@ _WITH_OPEN = re.compile(r"\s*WITH\s*\(", re.IGNORECASE)
 def _closing_paren(sql: str, open_at: int) -> int | None:
     """The offset after the ``)`` that closes the ``(`` at ``open_at`` (quotes and comments skipped)."""
     depth = 0
-    for tok in _TOKENS.finditer(sql, open_at):
+    for tok in _tokens().finditer(sql, open_at):
         if tok.lastgroup == "open":
             depth += 1
         elif tok.lastgroup == "close":
@@ -343,6 +404,7 @@ _CLONE_AS_OF = re.compile(
 )
 
 
+_REMOVE_DUPLICATES = re.compile(r"\s+REMOVE\s+DUPLICATES\s*;?\s*$", re.IGNORECASE)
 _MERGE_WORDS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\b(?P<word>WHEN|WHERE|DELETE\s+WHERE)\b", re.IGNORECASE)
 
 
@@ -365,6 +427,39 @@ def _merge_delete_where(sql: str) -> str:
             seen_where = True
     out.append(sql[last:])
     return "".join(out)
+
+
+#: BigQuery ``LOAD DATA INTO|OVERWRITE [TEMP TABLE] t [(cols)] [PARTITIONS (...)] [PARTITION BY ...]
+#: [CLUSTER BY ...] [OPTIONS (...)] FROM FILES (...) [WITH PARTITION COLUMNS ...] [WITH CONNECTION ...]``
+_LOAD_DATA_HEAD = re.compile(
+    rf"^\s*LOAD\s+DATA\s+(?:INTO|OVERWRITE)\s+(?:TEMP\s+TABLE\s+)?(?>{_NAME_PART}(?:\s*\.\s*{_NAME_PART})*+)",
+    re.IGNORECASE,
+)
+_FROM_FILES = re.compile(r"\bFROM\s+FILES\s*\(", re.IGNORECASE)
+
+
+def _load_data(sql: str) -> str:
+    """BigQuery ``LOAD DATA`` without the clauses the parser does not know (partitioning, clustering,
+    options, partition columns, connection): the target, its column list and the files."""
+    head = _LOAD_DATA_HEAD.match(sql)
+    if head is None:
+        return sql
+    parts = [sql[: head.end()]]
+    rest = sql[head.end() :]
+    if rest.lstrip().startswith("("):  # the column list
+        at = head.end() + len(rest) - len(rest.lstrip())
+        close = _closing_paren(sql, at)
+        if close is None:
+            return sql
+        parts.append(sql[at:close])
+    files = _FROM_FILES.search(sql, head.end())
+    if files is None:
+        return sql
+    close = _closing_paren(sql, files.end() - 1)
+    if close is None:
+        return sql
+    parts.append(sql[files.start() : close])
+    return " ".join(parts)
 
 
 def rewrite_unparseable_forms(sql: str) -> str:
@@ -396,7 +491,11 @@ def rewrite_unparseable_forms(sql: str) -> str:
         sql = _directory_using(sql)
     elif re.match(r"\s*MERGE\b", sql, re.IGNORECASE):
         m = _MERGE_OUTPUT.search(sql)
-        return _merge_delete_where(sql[: m.start()] if m else sql)
+        sql = _merge_delete_where(sql[: m.start()] if m else sql)
+        # Redshift MERGE ... ON cond REMOVE DUPLICATES: matched rows are replaced, the others inserted
+        return _REMOVE_DUPLICATES.sub(" WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *", sql)
+    elif re.match(r"\s*LOAD\b", sql, re.IGNORECASE):
+        return _load_data(sql)
     return _TERADATA_ATTRIBUTES.sub("", _REPLACE_INTO.sub(r"\1INSERT\2", sql))
 
 

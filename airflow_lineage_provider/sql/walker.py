@@ -27,6 +27,7 @@ from airflow_lineage_provider.sql.model import (
     TableRef,
 )
 from airflow_lineage_provider.sql.names import ident, is_quoted, paths_of, table_ref
+from airflow_lineage_provider.sql.text import JINJA_PLACEHOLDER
 
 #: the dataset columns a result column derives from
 Deps = frozenset[ColumnRef]
@@ -702,7 +703,28 @@ class StatementWalker:
             elif len(col_names) == 1 and not alias:
                 alias, implied = col_names[0], True  # BigQuery UNNEST(arr) AS x: x.field, x.*
             cols = [OutCol(n, deps, TRANSFORMATION) for n in col_names]
-            return Source(alias, columns=cols or None, any_column=deps, implied=implied)
+            offset = item.args.get("offset") if isinstance(item, exp.Unnest) else None
+            position = (
+                [OutCol(ident(offset), deps, TRANSFORMATION)] if isinstance(offset, exp.Identifier) else []
+            )
+            # BigQuery UNNEST(arr) WITH OFFSET AS pos / WITH ORDINALITY: the position in the array
+            return Source(
+                alias,
+                columns=cols + position if cols else None,
+                any_column=deps,
+                implied=implied,
+                extra=None if cols else position or None,
+            )
+        if (
+            isinstance(item, exp.AtIndex)
+            and isinstance(item.this, exp.Alias)
+            and isinstance(item.expression, exp.Identifier)
+        ):
+            # Redshift PartiQL ``FROM t, t.arr AS x AT i``: x is each element of arr, i its position
+            deps = frozenset(self.expr_deps(item.this.this, scope)) if scope is not None else frozenset()
+            name = ident(item.this.args["alias"]) if item.this.args.get("alias") else ""
+            cols = [OutCol(name, deps, TRANSFORMATION), OutCol(ident(item.expression), deps, TRANSFORMATION)]
+            return Source(name, columns=cols, any_column=deps, implied=True)
         if isinstance(item, exp.Alias) and isinstance(item.parent, exp.Join) and item.parent.args.get("kind"):
             # ClickHouse ``ARRAY JOIN arr AS x``: x is each element of arr
             deps = frozenset(self.expr_deps(item.this, scope)) if scope is not None else frozenset()
@@ -733,9 +755,10 @@ class StatementWalker:
         added: list[OutCol] = []
         if pivot.args.get("unpivot"):
             value_names = [
-                ident(n)
+                ident(n.this if isinstance(n, exp.Column) else n)
                 for e in pivot.expressions
-                for n in (e.expressions if isinstance(e, exp.Tuple) else [e])
+                # Oracle UNPIVOT ((v) FOR k IN ((a) AS 'A', ...)): the parentheses hold one column
+                for n in (e.expressions if isinstance(e, exp.Tuple) else [e.unnest()])
             ]
             per_value: list[set[ColumnRef]] = [set() for _ in value_names]
             how = [TRANSFORMATION for _ in value_names]
@@ -759,7 +782,9 @@ class StatementWalker:
                 consumed.update(c.name.lower() for c in agg.find_all(exp.Column))
                 aggs.append(self.deps_and_how(agg, inner)[0] | keys)
             names = [ident(c) for c in pivot.args.get("columns") or ()]
-            if not names:  # not computed by the parser: the IN values' aliases or texts
+            if any(isinstance(v, exp.Query | exp.Subquery) for v in values):
+                names = []  # IN (SELECT ...): the pivot columns are the query's rows, unknown here
+            elif not names:  # not computed by the parser: the IN values' aliases or texts
                 names = [
                     ident(v.args["alias"]) if isinstance(v, exp.PivotAlias) else v.name.lower()
                     for v in values
@@ -825,7 +850,9 @@ class StatementWalker:
             out: list[OutCol] = []
             for proj in select.expressions:
                 out.extend(self.projection(proj, scope))
-                if out and not isinstance(proj, exp.Star):
+                # an unqualified bare column names itself, no alias (a script variable stays a variable)
+                bare = isinstance(proj, exp.Column) and not proj.args.get("table")
+                if out and not isinstance(proj, exp.Star) and not bare:
                     scope.lateral.setdefault(out[-1].name, out[-1])
             rows = self.select_rows(select, scope, out)
             self.last_rows = rows
@@ -1001,8 +1028,8 @@ class StatementWalker:
             self._inherited = saved
 
     def implicit_name(self, expr: exp.Expression) -> tuple[str, bool]:
-        if isinstance(expr, exp.Column):
-            return ident(expr.this), is_quoted(expr.this)
+        if isinstance(expr, exp.Column):  # t.$1 of a Snowflake stage is named $1, like $1
+            return _positional(expr.this, self.dialect) or ident(expr.this), is_quoted(expr.this)
         if isinstance(expr, exp.Cast) and isinstance(expr.this, exp.Column):
             col = expr.this.name
             if self.cast_written(col):
@@ -1235,6 +1262,8 @@ class StatementWalker:
 
     def column_deps(self, col: exp.Column, scope: Scope) -> set[ColumnRef]:
         name, quoted = _positional(col.this, self.dialect) or ident(col.this), is_quoted(col.this)
+        if JINJA_PLACEHOLDER in name:  # {{ params.col }} left unrendered: no column we can name
+            return set()
         qualifier = col.args.get("table")
         if qualifier is not None and ident(qualifier):
             src = self.find_source(ident(qualifier), is_quoted(qualifier), scope, col)
