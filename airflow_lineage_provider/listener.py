@@ -307,7 +307,9 @@ class LineageListener:
         self._started: set[str] = set()  # task tries whose running hook this process saw
         self._dags: dict[str, tuple[float, Any]] = {}  # (loaded at, serialized DAG) by DAG version
         self._marks: dict[str, tuple[float, selection.Marks | None]] = {}  # by a run's DAG version
-        self._attempts: dict[tuple[str, str], int] = {}  # clear_number each DAG-run START named
+        # clear_number each DAG-run START named, with the run's start_date then (a run restarted since, by
+        # another scheduler, makes the record stale)
+        self._attempts: dict[tuple[str, str], tuple[int, Any]] = {}
 
     # -- plumbing --
 
@@ -683,7 +685,10 @@ class LineageListener:
             self._attempts.pop((info.dag_id, info.run_id), None)
             while len(self._attempts) >= _ATTEMPTS_SIZE:
                 self._attempts.pop(next(iter(self._attempts)))
-            self._attempts[(info.dag_id, info.run_id)] = info.clear_number
+            self._attempts[(info.dag_id, info.run_id)] = (
+                info.clear_number,
+                getattr(dag_run, "start_date", None),
+            )
 
     def _dag_run_end(self, dag_run: Any, event_type: str, error: str | None) -> None:
         import attrs
@@ -698,7 +703,7 @@ class LineageListener:
         if _run_off(marks):
             return
         info = attrs.evolve(dag_run_info(dag_run, dag), upstream=_asset_upstream(dag_run))
-        self._close_cleared_attempt(dag_run, info)
+        self._close_cleared_attempt(dag_run, info, was_finished)
         if not was_finished:  # else the terminal hook of its first finish reported them already
             self._emit_never_ran(dag_run, info, dag, marks)
         self._emit(
@@ -712,7 +717,7 @@ class LineageListener:
             )
         )
 
-    def _close_cleared_attempt(self, dag_run: Any, info: DagRunInfo) -> None:
+    def _close_cleared_attempt(self, dag_run: Any, info: DagRunInfo, was_finished: bool = False) -> None:
         """Tasks cleared while the run was going on: end the attempt its START named, start the new one.
 
         A clear raises the run's ``clear_number`` (part of its run id) without moving a running run back to
@@ -720,12 +725,17 @@ class LineageListener:
         and the end names the new one. The old attempt gets ABORT and the new one its START, both at the
         clear (``queued_at``); the tasks that ran after the clear already name the new one as parent.
 
-        The process that sent the START (a scheduler) knows which attempt it named. Another one (the other
+        The process that sent the START (a scheduler) knows which attempt it named, as long as the run has not
+        started again since (its ``start_date`` is still the one of that START: in an HA pair the other
+        scheduler may have ended the run and started it again after a clear). Another one (the other
         scheduler of an HA pair, or this one restarted) reads the clear off the run itself: a run cleared
         since it started has ``queued_at`` after ``start_date`` (a finished run that is cleared gets a new
         ``start_date`` when it starts again, with its own START). It then takes the START to have named the
         attempt just before this one, which is right for one clear during the run; after several, the ABORT
         names an attempt that never started and the one that did stays open.
+
+        A finished run marked again by hand (``was_finished``) switched attempts when it first finished, in
+        whichever process ended it: nothing is switched a second time.
         """
         import attrs
 
@@ -733,8 +743,12 @@ class LineageListener:
         from airflow_lineage_provider.emission.events import build_dag_run_event
 
         with self._lock:
-            started = self._attempts.pop((info.dag_id, info.run_id), None)
-        if started is None:
+            recorded = self._attempts.pop((info.dag_id, info.run_id), None)
+        if was_finished:
+            return
+        if recorded is not None and recorded[1] == getattr(dag_run, "start_date", None):
+            started: int | None = recorded[0]
+        else:  # never started here, or started again elsewhere since (a new start_date): read the run
             started = _attempt_started_elsewhere(dag_run, info.clear_number)
         if started is None or started == info.clear_number:
             return
@@ -795,6 +809,10 @@ def _asset_upstream(dag_run: Any) -> tuple[UpstreamTry, ...]:
     The try is the one running when the event was emitted: the task instance row holds only its latest try,
     so a try that started after the event (a clear, a retry) sends us to the task instance history.
     Events posted through the REST API name no task and are left out; so is everything on failure.
+
+    Read in the run's session without flushing it (the hook runs inside the scheduler's transaction), in at
+    most four queries whatever the number of events: the first ``_MAX_UPSTREAM`` events that name a task,
+    their DAG runs, and the tries of their task instances (current and history).
     """
     if str(_enum_value(getattr(dag_run, "run_type", ""))) != "asset_triggered":
         return ()
@@ -804,64 +822,131 @@ def _asset_upstream(dag_run: Any) -> tuple[UpstreamTry, ...]:
     if session is None:
         return ()
     try:
-        events = [e for e in dag_run.consumed_asset_events if e.source_dag_id and e.source_task_id]
-        found: list[UpstreamTry] = []
-        for event in sorted(events, key=lambda e: (e.timestamp, e.id))[:_MAX_UPSTREAM]:
-            source = _upstream_try(session, event)
-            if source is not None:
-                found.append(source)
-        if len(events) > _MAX_UPSTREAM:
-            log.debug("DAG run %s/%s consumed %d asset events; the first %d are traced", dag_run.dag_id,
-                      dag_run.run_id, len(events), _MAX_UPSTREAM)  # fmt: skip
-        return tuple(found)
-    except Exception as exc:
+        with session.no_autoflush:
+            return _upstream_tries(session, dag_run)
+    except Exception as exc:  # a DB error: the event goes out without the facet
+        from airflow_lineage_provider.emission.redaction import safe_error
+
         log.warning("lineage: cannot trace the asset events of DAG run %s/%s: %s", dag_run.dag_id,
-                    dag_run.run_id, exc)  # fmt: skip
+                    dag_run.run_id, safe_error(exc))  # fmt: skip
         return ()
 
 
-def _upstream_try(session: Any, event: Any) -> UpstreamTry | None:
+def _consumed_events(session: Any, dag_run: Any) -> list[tuple[Any, ...]]:
+    """``(timestamp, id, dag_id, run_id, task_id, map_index, uri)`` of the first events that name a task.
+
+    From the run's ``consumed_asset_events`` when they are in memory already (a run not written yet has
+    only those), else one query that reads no more than the events traced.
+    """
+    from sqlalchemy import inspect as sa_inspect
+
+    if "consumed_asset_events" not in sa_inspect(dag_run).unloaded or getattr(dag_run, "id", None) is None:
+        events = [
+            (e.timestamp, e.id, e.source_dag_id, e.source_run_id, e.source_task_id, e.source_map_index, e.uri)
+            for e in dag_run.consumed_asset_events
+            if e.source_dag_id and e.source_task_id
+        ]
+        return sorted(events, key=lambda e: (e[0], e[1] or 0))[: _MAX_UPSTREAM + 1]
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.models.dagrun import DagRun
+    from sqlalchemy import select
+
+    consumed = DagRun.consumed_asset_events.property.secondary
+    query = (
+        select(
+            AssetEvent.timestamp,
+            AssetEvent.id,
+            AssetEvent.source_dag_id,
+            AssetEvent.source_run_id,
+            AssetEvent.source_task_id,
+            AssetEvent.source_map_index,
+            AssetModel.uri,
+        )
+        .join(consumed, consumed.c.event_id == AssetEvent.id)
+        .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+        .where(
+            consumed.c.dag_run_id == dag_run.id,
+            AssetEvent.source_dag_id.is_not(None),
+            AssetEvent.source_task_id.is_not(None),
+        )
+        .order_by(AssetEvent.timestamp, AssetEvent.id)
+        .limit(_MAX_UPSTREAM + 1)
+    )
+    return [tuple(row) for row in session.execute(query).all()]
+
+
+def _upstream_tries(session: Any, dag_run: Any) -> tuple[UpstreamTry, ...]:
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.taskinstancehistory import TaskInstanceHistory
-    from sqlalchemy import select
+    from sqlalchemy import and_, or_, select
 
     from airflow_lineage_provider.emission.events import UpstreamTry
 
-    run = session.execute(
-        select(DagRun.logical_date, DagRun.run_after).where(
-            DagRun.dag_id == event.source_dag_id, DagRun.run_id == event.source_run_id
+    events = _consumed_events(session, dag_run)
+    if len(events) > _MAX_UPSTREAM:
+        log.debug("DAG run %s/%s consumed more than %d asset events; the first %d are traced", dag_run.dag_id,
+                  dag_run.run_id, _MAX_UPSTREAM, _MAX_UPSTREAM)  # fmt: skip
+        events = events[:_MAX_UPSTREAM]
+    if not events:
+        return ()
+    runs = sorted({(e[2], e[3]) for e in events})
+    instants: dict[tuple[str, str], datetime] = {}
+    for dag_id, run_id, logical_date, run_after in session.execute(
+        select(DagRun.dag_id, DagRun.run_id, DagRun.logical_date, DagRun.run_after).where(
+            or_(*(and_(DagRun.dag_id == d, DagRun.run_id == r) for d, r in runs))
         )
-    ).first()
-    instant = (run[0] or run[1]) if run is not None else None
-    if instant is None:
-        return None
-    map_index = -1 if event.source_map_index is None else event.source_map_index
-    tries = []
+    ).all():
+        if logical_date or run_after:
+            instants[(dag_id, run_id)] = logical_date or run_after
+    keys = sorted(
+        {(e[2], e[3], e[4], -1 if e[5] is None else e[5]) for e in events if (e[2], e[3]) in instants}
+    )
+    tries: dict[tuple[str, str, str, int], list[tuple[Any, int]]] = {key: [] for key in keys}
     for model in (TaskInstance, TaskInstanceHistory):
-        tries += session.execute(
-            select(model.try_number, model.start_date).where(
-                model.dag_id == event.source_dag_id,
-                model.run_id == event.source_run_id,
-                model.task_id == event.source_task_id,
-                model.map_index == map_index,
+        if not keys:
+            break
+        rows = session.execute(
+            select(
+                model.dag_id, model.run_id, model.task_id, model.map_index, model.try_number, model.start_date
+            ).where(
+                or_(
+                    *(
+                        and_(model.dag_id == d, model.run_id == r, model.task_id == t, model.map_index == m)
+                        for d, r, t, m in keys
+                    )
+                )
             )
         ).all()
-    started = [(start, number) for number, start in tries if start is not None and start <= event.timestamp]
+        for dag_id, run_id, task_id, map_index, number, start in rows:
+            tries.setdefault((dag_id, run_id, task_id, map_index), []).append((start, number))
+    found = []
+    for timestamp, _, dag_id, run_id, task_id, map_index, uri in events:
+        key = (dag_id, run_id, task_id, -1 if map_index is None else map_index)
+        try_number = _try_at(tries.get(key, []), timestamp)
+        if try_number is None:
+            continue  # its run or its task instance is gone (deleted, ``airflow db clean``)
+        found.append(
+            UpstreamTry(
+                dag_id=dag_id,
+                task_id=task_id,
+                try_number=try_number,
+                map_index=key[3],
+                instant=instants[(dag_id, run_id)],
+                asset_uri=str(uri),
+            )
+        )
+    return tuple(found)
+
+
+def _try_at(tries: list[tuple[Any, int]], timestamp: Any) -> int | None:
+    """The try running at ``timestamp``: the last one started by then, else the latest one (None: none)."""
+    started = [(start, number) for start, number in tries if start is not None and start <= timestamp]
     if started:
-        try_number = max(started)[1]
-    elif tries:
-        try_number = max(number for number, _ in tries)
-    else:
-        return None
-    return UpstreamTry(
-        dag_id=event.source_dag_id,
-        task_id=event.source_task_id,
-        try_number=int(try_number),
-        map_index=map_index,
-        instant=instant,
-        asset_uri=str(event.uri),
-    )
+        return int(max(started)[1])
+    if tries:
+        return int(max(number for _, number in tries))
+    return None
 
 
 def _attempt_started_elsewhere(dag_run: Any, clear_number: int) -> int | None:
@@ -869,6 +954,8 @@ def _attempt_started_elsewhere(dag_run: Any, clear_number: int) -> int | None:
     queued_at, started_at = getattr(dag_run, "queued_at", None), getattr(dag_run, "start_date", None)
     if clear_number < 1 or not isinstance(queued_at, datetime) or not isinstance(started_at, datetime):
         return None
+    if (queued_at.tzinfo is None) != (started_at.tzinfo is None):
+        return None  # one naive, one aware (not what Airflow stores): not comparable, so no guess
     return clear_number - 1 if queued_at > started_at else None
 
 

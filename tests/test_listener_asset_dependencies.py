@@ -39,7 +39,7 @@ with DAG("{dag_id}", schedule=[SOURCE], start_date=datetime.datetime(2024, 1, 1)
 """
 
 
-def _asset_triggered_run(dag_id: str, producer: str) -> str:
+def _asset_triggered_run(dag_id: str, producer: str, source_run_id: str | None = None) -> str:
     """A queued asset-triggered run consuming the producer's asset events, as the scheduler creates it."""
     from airflow.models.asset import AssetEvent
     from airflow.models.dagbag import DBDagBag
@@ -50,6 +50,7 @@ def _asset_triggered_run(dag_id: str, producer: str) -> str:
     now = datetime.now(timezone.utc) - timedelta(minutes=1)
     with create_session() as session:
         events = session.query(AssetEvent).filter_by(source_dag_id=producer).all()
+        events = [e for e in events if source_run_id in (None, e.source_run_id)]
         assert events, "the producer recorded no asset event"
         dag = DBDagBag().get_latest_version_of_dag(dag_id, session=session)
         run = dag.create_dagrun(
@@ -122,3 +123,102 @@ def test_other_runs_have_no_dependencies_facet(lineage_events):
     assert finish_run(dag_id, run_id, {}) == "success"
     events = [e for e in lineage_events() if e["job"]["name"] == dag_id]
     assert len(events) == 2 and all("jobDependencies" not in e["run"]["facets"] for e in events)
+
+
+MAPPED_PRODUCER = """
+from datetime import datetime
+
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG, Asset
+
+with DAG({dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    PythonOperator.partial(
+        task_id="publish", python_callable=lambda n: n, outlets=[Asset("s3://lp-bucket/lp_asset_producer")]
+    ).expand(op_args=[[n] for n in range({count})])
+"""
+
+
+def test_mapped_producers_are_traced_in_a_few_queries_whatever_the_number_of_events(lineage_events):
+    """Each mapped try that emitted an event is named, read by the scheduler in a few queries."""
+    from airflow.models.dagrun import DagRun
+    from airflow.settings import engine
+    from airflow.utils.session import create_session
+    from sqlalchemy import event
+
+    from airflow_lineage_provider.listener import _asset_upstream
+
+    producer, consumer, count = "lp_asset_producer_mapped", "lp_asset_consumer_mapped", 12
+    run = run_dag(MAPPED_PRODUCER.format(dag_id=producer, count=count), producer)
+    assert str(run.state) == "success"
+    published = {
+        e["run"]["facets"]["airflow"]["taskInstance"]["map_index"]: e["run"]["runId"]
+        for e in task_events(lineage_events(), f"{producer}.publish")
+        if e["eventType"] == "COMPLETE"
+    }
+    assert sorted(published) == list(range(count))
+
+    write_version(consumer, source=CONSUMER)
+    run_id = _asset_triggered_run(consumer, producer, run.run_id)
+    statements: list[str] = []
+
+    def count_statement(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    with create_session() as session:
+        dag_run = session.query(DagRun).filter_by(dag_id=consumer, run_id=run_id).one()
+        event.listen(engine, "before_cursor_execute", count_statement)
+        try:
+            upstream = _asset_upstream(dag_run)
+        finally:
+            event.remove(engine, "before_cursor_execute", count_statement)
+        assert sorted(u.map_index for u in upstream) == list(range(count))
+        assert len(statements) <= 5, len(statements)  # not a few per event
+        assert len(dag_run.consumed_asset_events) == count  # loaded now: read from memory, same answer
+        assert set(_asset_upstream(dag_run)) == set(upstream)
+
+    start_run(consumer, run_id)
+    [start] = [e for e in lineage_events() if e["job"]["name"] == consumer]
+    named = {d["run"]["runId"] for d in start["run"]["facets"]["jobDependencies"]["upstream"]}
+    assert named == set(published.values())
+
+
+def test_at_most_max_upstream_events_are_traced_the_earliest_first(lineage_events, monkeypatch):
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    from airflow_lineage_provider import listener
+
+    producer, consumer = "lp_asset_producer_capped", "lp_asset_consumer_capped"
+    run = run_dag(MAPPED_PRODUCER.format(dag_id=producer, count=6), producer)
+    write_version(consumer, source=CONSUMER)
+    run_id = _asset_triggered_run(consumer, producer, run.run_id)
+    monkeypatch.setattr(listener, "_MAX_UPSTREAM", 4)
+    with create_session() as session:
+        dag_run = session.query(DagRun).filter_by(dag_id=consumer, run_id=run_id).one()
+        upstream = listener._asset_upstream(dag_run)
+        earliest = sorted(dag_run.consumed_asset_events, key=lambda e: (e.timestamp, e.id))[:4]
+    assert [u.map_index for u in upstream] == [e.source_map_index for e in earliest]
+
+
+def test_a_database_error_costs_the_facet_only(lineage_events, caplog):
+    import logging
+
+    from airflow.models.dagrun import DagRun
+    from airflow.settings import Session
+
+    from airflow_lineage_provider.listener import _asset_upstream
+
+    producer, consumer = "lp_asset_producer_db_error", "lp_asset_consumer_db_error"
+    run = run_dag(MAPPED_PRODUCER.format(dag_id=producer, count=2), producer)
+    write_version(consumer, source=CONSUMER)
+    run_id = _asset_triggered_run(consumer, producer, run.run_id)
+    caplog.set_level(logging.WARNING)
+    session = Session()
+    try:
+        dag_run = session.query(DagRun).filter_by(dag_id=consumer, run_id=run_id).one()
+        session.connection().invalidate()  # the connection is gone mid-transaction
+        assert _asset_upstream(dag_run) == ()
+    finally:
+        session.rollback()
+        session.close()
+    assert "cannot trace the asset events" in caplog.text

@@ -128,3 +128,71 @@ def test_a_run_cleared_after_it_ended_needs_no_abort_in_another_process(lineage_
     assert finish_run(dag_id, run_id, {}) == "success"
     events = [e for e in lineage_events() if e["job"]["name"] == dag_id]
     assert summary(events) == [("START", dag_id), ("FAIL", dag_id), ("START", dag_id), ("COMPLETE", dag_id)]
+
+
+def test_marking_a_run_cleared_mid_run_again_does_not_switch_attempts_twice(lineage_events, monkeypatch):
+    """The REST API marks the finished run failed: the first finish closed the old attempt already."""
+    from test_listener_marking import _client, _patch
+
+    dag_id = "lp_clear_mid_run_remarked"
+    write_version(dag_id)
+    run_id = trigger_run(dag_id)
+    start_run(dag_id, run_id)
+    assert _clear(dag_id, run_id, "c") == (1, "running")
+    assert finish_run(dag_id, run_id, {}) == "success"
+    before = len([e for e in lineage_events() if e["job"]["name"] == dag_id])
+    _patch(_client(monkeypatch), f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", {"state": "failed"})
+    events = [e for e in lineage_events() if e["job"]["name"] == dag_id]
+    assert summary(events[before:]) == [("FAIL", dag_id)]  # no second ABORT of attempt 0, no second START
+    assert events[-1]["run"]["runId"] == events[before - 1]["run"]["runId"]
+
+
+def test_reading_the_clear_off_a_run_with_odd_dates_never_raises():
+    from datetime import datetime, timezone
+
+    from airflow.models.dagrun import DagRun
+
+    from airflow_lineage_provider.listener import _attempt_started_elsewhere
+
+    aware = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    naive = datetime(2026, 1, 1, 13)
+    for queued_at, start_date in (
+        (naive, aware),
+        (aware, naive),
+        (None, aware),
+        (aware, None),
+        (aware, aware),
+    ):
+        run = DagRun(dag_id="d", run_id="r", queued_at=queued_at, start_date=start_date)
+        run.clear_number = 1
+        assert _attempt_started_elsewhere(run, 1) is None
+    run = DagRun(dag_id="d", run_id="r", queued_at=naive, start_date=naive.replace(hour=12))
+    assert _attempt_started_elsewhere(run, 1) == 0  # both naive: still compared
+
+
+def test_a_start_this_scheduler_sent_is_not_trusted_after_the_run_restarted_elsewhere(lineage_events):
+    """HA: scheduler A starts the run, B ends it; cleared, B starts it again and A ends it.
+
+    A still holds the attempt its own START named, but the run restarted since (a new ``start_date``): A's
+    record is stale, and the attempt B started is the one that ends.
+    """
+    from airflow_lineage_provider.listener import get_listener
+
+    listener = get_listener()
+    dag_id = "lp_clear_restarted_elsewhere"
+    write_version(dag_id)
+    run_id = trigger_run(dag_id)
+    start_run(dag_id, run_id)  # scheduler A
+    scheduler_a = dict(listener._attempts)
+    listener._attempts.clear()  # scheduler B from here
+    assert finish_run(dag_id, run_id, {"c": "failed"}) == "failed"
+    assert _clear(dag_id, run_id, "c") == (1, "queued")
+    start_run(dag_id, run_id)
+    listener._attempts.clear()
+    listener._attempts.update(scheduler_a)  # scheduler A ends the run
+    assert finish_run(dag_id, run_id, {}) == "success"
+
+    events = [e for e in lineage_events() if e["job"]["name"] == dag_id]
+    assert summary(events) == [("START", dag_id), ("FAIL", dag_id), ("START", dag_id), ("COMPLETE", dag_id)]
+    ids = _run_ids(events, dag_id)
+    assert ids[0][1] == ids[1][1] != ids[2][1] == ids[3][1]

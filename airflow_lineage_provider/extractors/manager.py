@@ -346,7 +346,7 @@ def _own_methods(phase: str, operator: Any, task_instance: Any) -> Any:
     try:
         with official_names():
             return _operator_methods(phase, operator, task_instance)
-    except ModuleNotFoundError as exc:
+    except Exception as exc:
         module = missing_official_module(exc)
         if module is None:
             raise

@@ -43,15 +43,28 @@ def official_provider_installed() -> bool:
         return False
 
 
+def _module(name: str, package: bool) -> ModuleType:
+    """An empty module; a package has no files, so its other modules are not found.
+
+    It has a spec (no loader) like any imported module: ``importlib.util.find_spec`` of its name answers
+    (instead of raising ValueError) and of its other modules says None, as imports find them.
+    """
+    from importlib.machinery import ModuleSpec
+
+    note = "Lent by airflow-lineage-provider to an operator's lineage method (official provider absent)."
+    module = ModuleType(name, note)
+    module.__spec__ = ModuleSpec(name, None, origin="airflow-lineage-provider", is_package=package)
+    if package:
+        module.__path__ = []
+    return module
+
+
 def _stand_ins() -> dict[str, ModuleType]:
     from airflow_lineage_provider.extractors.base import OperatorLineage
 
-    note = "Lent by airflow-lineage-provider to an operator's lineage method (official provider absent)."
-    package = ModuleType(PACKAGE, note)
-    package.__path__ = []  # a package with no files: its other modules are not found
-    extractors = ModuleType(_EXTRACTORS, note)
-    extractors.__path__ = []
-    base = ModuleType(_BASE, note)
+    package = _module(PACKAGE, package=True)
+    extractors = _module(_EXTRACTORS, package=True)
+    base = _module(_BASE, package=False)
     for module in (extractors, base):
         module.OperatorLineage = OperatorLineage  # type: ignore[attr-defined]
     extractors.base = base  # type: ignore[attr-defined]
@@ -96,7 +109,19 @@ def official_names() -> Iterator[None]:
 
 
 def missing_official_module(exc: BaseException) -> str | None:
-    """The official provider's module an operator's method failed to import, or None."""
-    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith(PACKAGE):
-        return exc.name
+    """What of the official provider an operator's method failed to get (a module, a name), or None.
+
+    A module it imports (``ModuleNotFoundError``), a name it imports from one (``from
+    airflow.providers.openlineage import conf``: an ``ImportError``), or the provider's version, checked by
+    ``airflow.providers.common.compat.openlineage.check.require_openlineage_version`` (it raises
+    ``AirflowOptionalProviderFeatureException`` when the provider is not installed).
+    """
+    name = exc.name or "" if isinstance(exc, ImportError) else ""
+    if name == PACKAGE or name.startswith(f"{PACKAGE}."):
+        return name
+    if (
+        type(exc).__name__ == "AirflowOptionalProviderFeatureException"
+        and "openlineage provider" in str(exc).lower()
+    ):
+        return PACKAGE  # the decorator reads the version from there when the distribution is not found
     return None

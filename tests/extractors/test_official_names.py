@@ -99,3 +99,62 @@ def test_the_names_are_lent_only_inside_the_block_and_nest():
     import airflow.providers
 
     assert not hasattr(airflow.providers, "openlineage")
+
+
+OTHER_WAYS = """
+from datetime import datetime
+
+from airflow.providers.common.compat.openlineage.check import require_openlineage_version
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+
+class ReadsOfficialConf(EmptyOperator):
+    def get_openlineage_facets_on_start(self):
+        from airflow.providers.openlineage import conf  # an ImportError, not a ModuleNotFoundError
+
+        return conf
+
+
+class ChecksTheOfficialVersion(EmptyOperator):
+    @require_openlineage_version(provider_min_version="2.0.0")
+    def get_openlineage_facets_on_start(self):
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        return OperatorLineage()
+
+
+with DAG("official_names_other_ways", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    ReadsOfficialConf(task_id="conf") >> ChecksTheOfficialVersion(task_id="versioned")
+"""
+
+
+def test_methods_that_need_the_official_provider_in_other_ways_say_so_once(lineage_events, caplog):
+    caplog.set_level(logging.WARNING)
+    dag_run = run_dag(OTHER_WAYS, "official_names_other_ways")
+    assert str(dag_run.state) == "success"
+    events = lineage_events()
+    for task_id in ("conf", "versioned"):
+        task = task_events(events, f"official_names_other_ways.{task_id}")
+        assert [e["eventType"] for e in task] == ["START", "COMPLETE"]
+        for event in task:
+            [error] = event["run"]["facets"]["extractionError"]["errors"]
+            assert "apache-airflow-providers-openlineage" in error["errorMessage"]
+            assert "[openlineage] disabled = True" in error["errorMessage"]
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if "official_names_other_ways" in r.getMessage()
+        or "ReadsOfficialConf" in r.getMessage()
+        or "ChecksTheOfficialVersion" in r.getMessage()
+    ]
+    assert len(warnings) == 2, warnings  # one piece of advice per operator class, no per-event warning
+
+
+def test_find_spec_answers_inside_the_block():
+    with official_names():
+        spec = find_spec("airflow.providers.openlineage")  # no ValueError for a module without a spec
+        assert spec is not None and spec.name == "airflow.providers.openlineage"
+        assert find_spec("airflow.providers.openlineage.extractors") is not None
+        assert find_spec("airflow.providers.openlineage.sqlparser") is None
+    assert find_spec("airflow.providers.openlineage") is None

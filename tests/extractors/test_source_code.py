@@ -151,9 +151,11 @@ def test_a_callable_without_source_gives_no_facet():
         ('headers = {"apiKey": r"k-123"}', 'headers = {"apiKey": r"***"}'),
         ("export AWS_SECRET_ACCESS_KEY=abc123 && aws s3 ls", "export AWS_SECRET_ACCESS_KEY=*** && aws s3 ls"),
         ("psql --password=hunter2 -h db", "psql --password=*** -h db"),
-        ('curl -H "Authorization: Bearer eyJhbGci.x.y" https://api', 'curl -H "Authorization: Bearer ***" https://api'),
+        ('curl -H "Authorization: Bearer eyJhbGci.x.y" https://api',
+         'curl -H "Authorization: Bearer ***" https://api'),
         ("curl -u etl:hunter2 https://api", "curl -u etl:*** https://api"),
-        ("engine = create_engine('postgresql://etl:hunter2@db/prod')", "engine = create_engine('postgresql://etl:***@db/prod')"),
+        ("engine = create_engine('postgresql://etl:hunter2@db/prod')",
+         "engine = create_engine('postgresql://etl:***@db/prod')"),
         ("dsn = 'host=db user=etl password=hunter2'", "dsn = 'host=db user=etl password=***'"),
         ('private_key = """-----BEGIN KEY-----\nabc\n-----END KEY-----"""', 'private_key = """***"""'),
     ],
@@ -181,3 +183,160 @@ def test_redact_code_is_linear():
     started = time.perf_counter()
     redact_code("password_" * 20_000 + "x" * 200_000 + " = " + "'" * 5_000)
     assert time.perf_counter() - started < 2.0
+
+
+# --- review: credential forms that were not masked ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ('password="hun\\"ter2"', 'password="***"'),
+        ("password = 'hun\\'ter2' + x", "password = '***' + x"),
+        ("os.environ['DB_PASSWORD'] = 'hunter2'", "os.environ['DB_PASSWORD'] = '***'"),
+        ('config["api_key"] = "abc123"', 'config["api_key"] = "***"'),
+        ('headers = {"X-Api-Key": "abc123"}', 'headers = {"X-Api-Key": "***"}'),
+        ('curl -H "x-api-key: abc123" https://x', 'curl -H "x-api-key: ***" https://x'),
+        ('if (password := "hunter2"):', 'if (password := "***"):'),
+        ('password = (\n    "hunter2"\n)', 'password = (\n    "***"\n)'),
+        ('creds = {"user": "u", "pass": "hunter2"}', 'creds = {"user": "u", "pass": "***"}'),
+        ('passphrase = "open sesame"', 'passphrase = "***"'),
+        ("mysql -u root --password hunter2 -e 'select 1'", "mysql -u root --password *** -e 'select 1'"),
+        ('psql --password "hunter2"', 'psql --password "***"'),
+        ("gh auth login --with-token ghtok123", "gh auth login --with-token ***"),
+        ('subprocess.run(["vault", "--token", "s.abc123"])', 'subprocess.run(["vault", "--token", "***"])'),
+        ("mysql -u root -phunter2 -e 'select 1'", "mysql -u root -p*** -e 'select 1'"),
+        ('subprocess.run(["mysqldump", "-uroot", "-phunter2", "db"])',
+         'subprocess.run(["mysqldump", "-uroot", "-p***", "db"])'),
+        ("sshpass -p hunter2 ssh etl@host", "sshpass -p *** ssh etl@host"),
+        ("docker login -u etl -p hunter2 registry.io", "docker login -u etl -p *** registry.io"),
+        ('curl -u etl:"hunter2" https://x', 'curl -u etl:"***" https://x'),
+        ('key_id = "AKIAIOSFODNN7EXAMPLE"', 'key_id = "***"'),
+        ('boto3.client("s3", "AKIAIOSFODNN7EXAMPLE", "x")', 'boto3.client("s3", "***", "x")'),
+        ('gh = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"', 'gh = "***"'),
+        ('pat = "github_pat_11ABCDEFG0123456789_abcdefghijklmnop"', 'pat = "***"'),
+        ('slack = "xoxb-1234567890-abcdefghij"', 'slack = "***"'),
+        ('url = "https://hooks.slack.com/services/T000/B000/XXXXsecret"',
+         'url = "https://hooks.slack.com/services/***"'),
+        ('pem = """-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----"""',
+         'pem = """-----BEGIN RSA PRIVATE KEY-----***-----END RSA PRIVATE KEY-----"""'),
+        ('k = "-----BEGIN OPENSSH PRIVATE KEY-----\\nb3Blbn\\n-----END OPENSSH PRIVATE KEY-----"',
+         'k = "-----BEGIN OPENSSH PRIVATE KEY-----***-----END OPENSSH PRIVATE KEY-----"'),
+        ("config = '''\ndb:\n  user: etl\n  password: hunter2\n'''",
+         "config = '''\ndb:\n  user: etl\n  password: ***\n'''"),
+        ("cat > conf.yml <<EOF\napi_token: abc123 # prod\nEOF",
+         "cat > conf.yml <<EOF\napi_token: *** # prod\nEOF"),
+        ('requests.get(url, auth=("etl", "hunter2"))', 'requests.get(url, auth=("etl", "***"))'),
+        ('auth = HTTPBasicAuth(user, "hunter2")', 'auth = HTTPBasicAuth(user, "***")'),
+        ('blob = "BlobEndpoint=https://a.blob;SharedAccessSignature=sv=2022&sig=abc%2Fdef"',
+         'blob = "BlobEndpoint=https://a.blob;SharedAccessSignature=***&sig=***"'),
+        ('url = "https://a.blob.core.windows.net/c?sv=2022&sig=abc%2Fdef"',
+         'url = "https://a.blob.core.windows.net/c?sv=2022&sig=***"'),
+        ("DefaultEndpointsProtocol=https;AccountName=a;AccountKey=abc+/de==;",
+         "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=***;"),
+    ],
+)  # fmt: skip
+def test_redact_code_masks_more_ways_of_writing_credentials(code: str, expected: str):
+    assert redact_code(code) == expected
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def connect(password: str, token: str | None = None) -> None:",
+        "    password: str",
+        '    "password": os.environ["DB_PASSWORD"],',
+        "    password: Optional[str] = None",
+        "mkdir -p /tmp/out && ssh -p 22 host",
+        "ls -phl /var/lib/mysql",
+        'pass_rate = "0.9"',
+        "docker login --password-stdin -u etl registry.io",
+        'columns = ["password", "email"]',
+        "if config['password'] == expected:",
+        "aws s3 cp --no-sign-request s3://bucket/key .",
+        "tokens: list[str] = []",
+        'SECRET_VARS = ("AZURE_CLIENT_SECRET", "AWS_SECRET_ACCESS_KEY")',
+    ],
+)
+def test_redact_code_still_leaves_ordinary_code_alone(code: str):
+    assert redact_code(code) == code
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "-----BEGIN PRIVATE KEY-----" * 20_000,
+        ("a" * 50 + " ") * 20_000 + "password: x",
+        "password: x" + " " * 200_000 + "y",
+        "mysql -p " * 30_000,
+        "sshpass " * 30_000 + "-p",
+        "x = 'a\\" + "\\" * 100_000 + "'" + " password='" * 10_000,
+        "--password " * 40_000,
+        "password = (" + " " * 100_000,
+        "-eyJ" * 60_000 + " ",
+        "xoxb-" * 60_000 + "_",
+        "auth=(" * 50_000,
+        '"--token", ' * 40_000,
+    ],
+)
+def test_redact_code_stays_linear_on_the_new_forms(code: str):
+    started = time.perf_counter()
+    redact_code(code)
+    assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "    password: ConnectionHookFieldBehavior | None",
+        "    token_type: TokenType",
+        "    auth: _t.AuthType  # requests",
+        "    api_key: Optional[str] = None",
+        "    secret: dict[str, str]",
+    ],
+)
+def test_annotations_are_not_taken_for_yaml_values(code: str):
+    assert redact_code(code) == code
+
+
+MAPPED_AND_EXTERNAL = """
+import sys
+from datetime import datetime
+
+from airflow.providers.standard.operators.python import ExternalPythonOperator
+from airflow.sdk import DAG, task
+
+
+def in_another_python():
+    token = "ext-Secret-123"
+    return len(token)
+
+
+with DAG({dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+
+    @task
+    def double(n: int) -> int:
+        api_key = "map-Secret-456"
+        return n * 2 + len(api_key)
+
+    double.expand(n=[1, 2])
+    ExternalPythonOperator(task_id="external", python=sys.executable, python_callable=in_another_python)
+"""
+
+
+@pytest.mark.airflow
+def test_mapped_and_external_python_tasks_carry_their_code(lineage_events, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__INCLUDE_SOURCE_CODE", "True")
+    reset_lineage()
+    dag_run = run_dag(MAPPED_AND_EXTERNAL.format(dag_id="source_code_mapped"), "source_code_mapped")
+    assert str(dag_run.state) == "success"
+    events = lineage_events()
+    wire = json.dumps(events)
+    assert "ext-Secret-123" not in wire and "map-Secret-456" not in wire
+    mapped = task_events(events, "source_code_mapped.double")
+    assert len(mapped) == 4  # two mapped tries, START and COMPLETE each
+    for event in mapped:
+        assert 'api_key = "***"' in event["job"]["facets"]["sourceCode"]["sourceCode"]
+    for event in task_events(events, "source_code_mapped.external"):
+        code = event["job"]["facets"]["sourceCode"]["sourceCode"]
+        assert code.startswith("def in_another_python():") and 'token = "***"' in code
