@@ -663,15 +663,13 @@ class LineageListener:
         return marks
 
     def _dag_run_start(self, dag_run: Any, dag: Any = None, when: datetime | None = None) -> None:
-        import attrs
-
         from airflow_lineage_provider import conf
         from airflow_lineage_provider.emission.events import build_dag_run_event
 
         dag, marks = self._run_dag(dag_run, dag)
         if _run_off(marks):
             return
-        info = attrs.evolve(dag_run_info(dag_run, dag), upstream=_asset_upstream(dag_run))
+        info = _run_info_with_upstream(dag_run, dag)
         self._emit(
             build_dag_run_event(
                 "START",
@@ -691,8 +689,6 @@ class LineageListener:
             )
 
     def _dag_run_end(self, dag_run: Any, event_type: str, error: str | None) -> None:
-        import attrs
-
         from airflow_lineage_provider import conf
         from airflow_lineage_provider.emission.events import build_dag_run_event
 
@@ -702,7 +698,7 @@ class LineageListener:
         dag, marks = self._run_dag(dag_run)
         if _run_off(marks):
             return
-        info = attrs.evolve(dag_run_info(dag_run, dag), upstream=_asset_upstream(dag_run))
+        info = _run_info_with_upstream(dag_run, dag)
         self._close_cleared_attempt(dag_run, info, was_finished)
         if not was_finished:  # else the terminal hook of its first finish reported them already
             self._emit_never_ran(dag_run, info, dag, marks)
@@ -797,6 +793,13 @@ class LineageListener:
                     ti, operator, "FAIL", state, phase=None, event_time=end, dag_info=info,
                     error="not run: an upstream task failed (Airflow state upstream_failed)",
                 )  # fmt: skip
+
+
+def _run_info_with_upstream(dag_run: Any, dag: Any) -> DagRunInfo:
+    """:func:`dag_run_info` for a DAG-run event, with the task tries that triggered the run (if by assets)."""
+    import attrs
+
+    return attrs.evolve(dag_run_info(dag_run, dag), upstream=_asset_upstream(dag_run))
 
 
 #: at most this many asset events of one run are traced to the task tries that emitted them

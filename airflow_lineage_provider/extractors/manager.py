@@ -331,6 +331,12 @@ def _custom_facets(returned: Any) -> Mapping[str, Any]:
     return facets
 
 
+#: the lineage methods an operator may implement itself (the official provider's protocol)
+_OWN_METHODS = (
+    "get_openlineage_facets_on_start",
+    "get_openlineage_facets_on_complete",
+    "get_openlineage_facets_on_failure",
+)
 #: operator classes already told (once per process) that their methods need the official provider
 _ADVISED: set[str] = set()
 
@@ -341,6 +347,8 @@ def _own_methods(phase: str, operator: Any, task_instance: Any) -> Any:
     A method that needs more of the official provider fails with an ``ExtractionError`` that says so; the
     warning comes once per operator class and process (every event keeps its ``extractionError`` entry).
     """
+    if not any(callable(getattr(operator, name, None)) for name in _OWN_METHODS):
+        return None  # most tasks: nothing to call, nothing to lend
     from airflow_lineage_provider.extractors.official_names import missing_official_module, official_names
 
     try:
@@ -368,9 +376,7 @@ class _Advised(ExtractionError):
 
 def _operator_methods(phase: str, operator: Any, task_instance: Any) -> Any:
     """The operator's ``get_openlineage_facets_on_*`` (complete falls back to start, failure to complete)."""
-    on_start = getattr(operator, "get_openlineage_facets_on_start", None)
-    on_complete = getattr(operator, "get_openlineage_facets_on_complete", None)
-    on_failure = getattr(operator, "get_openlineage_facets_on_failure", None)
+    on_start, on_complete, on_failure = (getattr(operator, name, None) for name in _OWN_METHODS)
     if callable(on_start) or callable(on_complete) or callable(on_failure):
         ensure_imported()  # such methods build openlineage-python objects
     if phase == "failure" and callable(on_failure):
