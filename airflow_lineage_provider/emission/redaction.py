@@ -106,7 +106,7 @@ def _redact_string(text: str, key: str | None, mask_sql_literals: bool, patterns
         text = redact_uri_credentials(text)
         if "=" in text:  # a JDBC URL's ``password=``, an Azure SAS ``sig=`` in a query string
             text = redact_connection_secrets(text)
-            if "?" in text:  # ``?api_key=``, ``?access_token=``, a presigned URL's signature
+            if "?" in text or "#" in text:  # ``?api_key=``, a presigned URL's signature, ``#access_token=``
                 text = _mask_query_credentials(text)
     if patterns is None:
         return _masker_redact(text)
@@ -240,7 +240,7 @@ _QUERY_SECRET_KEYS = ("code", "sig")
 #: a URL's query string in a message: requests and urllib3 quote the URL, or only its path after "url: ".
 #: Tried from the start of a scheme only, and up to the next "://" at most: linear time on any text.
 _URL_QUERY = re.compile(
-    r"(?P<url>(?:(?<![A-Za-z0-9+.\-])[A-Za-z0-9+.\-]+://|\burl: /)(?:(?!://)[^\s?#'\"])*)\?[^\s'\"]*"
+    r"(?P<url>(?:(?<![A-Za-z0-9+.\-])[A-Za-z0-9+.\-]+://|\burl: /)(?:(?!://)[^\s?#'\"])*)[?#][^\s'\"]*"
 )
 
 
@@ -303,28 +303,37 @@ _QUERY_CREDENTIALS = frozenset(
         "x-goog-signature", "x-goog-credential",
     }
 )  # fmt: skip
+#: parameters of a URL fragment whose values are credentials (OAuth implicit flow, OpenID Connect)
+_FRAGMENT_CREDENTIALS = frozenset({"access_token", "id_token", "refresh_token", "token", "code"})
 #: one ``name=value`` of a query string
-_QUERY_PARAM = re.compile(r"([?&])([^=&#\s'\"]+)=([^&#\s'\"]*)")
+_QUERY_PARAM = re.compile(r"([?&#])([^=&#\s'\"]+)=([^&#\s'\"]*)")
 
 
 def _mask_query_credentials(text: str) -> str:
-    """``text`` with the values of credential query parameters (see ``_QUERY_CREDENTIALS``) as ``***``."""
+    """``text`` with the values of credential query parameters (see ``_QUERY_CREDENTIALS``) as ``***``, and
+    of the OAuth tokens a URL fragment carries (``#access_token=...``; other fragments are anchors)."""
 
-    def param(match: re.Match[str]) -> str:
-        name, value = match.group(2), match.group(3)
-        if value and value != MASK and unquote(name).lower() in _QUERY_CREDENTIALS:
-            return f"{match.group(1)}{name}={MASK}"
-        return match.group(0)
+    def masker(names: frozenset[str]) -> Any:
+        def param(match: re.Match[str]) -> str:
+            name, value = match.group(2), match.group(3)
+            if value and value != MASK and unquote(name).lower() in names:
+                return f"{match.group(1)}{name}={MASK}"
+            return match.group(0)
+
+        return param
 
     def url(match: re.Match[str]) -> str:
         head = match.group("url")
-        return head + _QUERY_PARAM.sub(param, match.group(0)[len(head) :])
+        query, hash_, fragment = match.group(0)[len(head) :].partition("#")
+        query = _QUERY_PARAM.sub(masker(_QUERY_CREDENTIALS), query)
+        return head + query + hash_ + _QUERY_PARAM.sub(masker(_FRAGMENT_CREDENTIALS), hash_ + fragment)[1:]
 
     return _URL_QUERY.sub(url, text)
 
 
 def strip_query(text: str) -> str:
-    """``text`` with the query string of every URL (``scheme://..?..``, ``url: /path?..``) left out."""
+    """``text`` with the query string and fragment of every URL (``scheme://..?..``, ``url: /path?..``) left
+    out."""
     return _URL_QUERY.sub(r"\g<url>", text)
 
 
@@ -417,7 +426,7 @@ def redact_error_text(text: str) -> str:
 def safe_error(exc: BaseException) -> str:
     """``exc`` as one log-safe line (credentials in URLs, URL query strings and known secrets masked)."""
     text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    return redact_error_text(strip_query(text) if "?" in text else text)
+    return redact_error_text(strip_query(text) if "?" in text or "#" in text else text)
 
 
 __all__ = [

@@ -383,3 +383,21 @@ def test_bare_key_query_parameter_masked_in_urls_only():
     for value in kept:
         assert redact_text(value) == value, value
         assert redact_event({"job": {"name": value}}) == {"job": {"name": value}}, value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "callback https://app.example/cb#access_token=eyJabc.def&token_type=bearer done",
+            "callback https://app.example/cb#access_token=***&token_type=bearer done",
+        ),
+        ("https://x.example/api?q=1#token=abc", "https://x.example/api?q=1#token=***"),
+        ("see https://d.example/p#section-2 or #key=v", "see https://d.example/p#section-2 or #key=v"),
+        ("https://docs.example/page#/route?tab=1", "https://docs.example/page#/route?tab=1"),
+    ],
+)  # fmt: skip
+def test_credentials_in_url_fragments_are_masked(text: str, expected: str):
+    from airflow_lineage_provider.emission.redaction import redact_text
+
+    assert redact_text(text) == expected
