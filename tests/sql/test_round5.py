@@ -5,12 +5,11 @@ EXEC`` and table hints, session ``#temp`` tables, PostgreSQL ``dblink``, ClickHo
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from airflow_lineage_provider.sql import analyze
 
+from .readers import cpu_seconds
 from .readers import edges as _edges
 from .readers import plain as _plain
 from .readers import tables as _tables
@@ -337,10 +336,6 @@ def test_rename_table_of_a_table_the_script_did_not_write_is_understood_and_move
 
 
 # ---------------------------------------------------------------------- linear time
-def _seconds(sql: str, dialect: str) -> float:
-    start = time.perf_counter()
-    analyze(sql, dialect)
-    return time.perf_counter() - start
 
 
 @pytest.mark.parametrize(
@@ -403,9 +398,9 @@ def _seconds(sql: str, dialect: str) -> float:
 def test_new_passes_are_linear(build: object, dialect: str) -> None:
     make = build  # a callable n -> SQL
     assert callable(make)
-    _seconds(make(50), dialect)  # warm-up (imports)
-    small = min(_seconds(make(250), dialect) for _ in range(2))
-    large = min(_seconds(make(1000), dialect) for _ in range(2))
+    cpu_seconds(make(50), dialect, runs=1)  # warm-up (imports)
+    small = cpu_seconds(make(250), dialect, runs=2)
+    large = cpu_seconds(make(1000), dialect, runs=2)
     assert large < max(small, 0.005) * 10, (small, large)  # 4x the size: far from 16x
 
 

@@ -6,12 +6,11 @@ numeric binds, leftover Jinja, dialect line comments holding ``;`` and quotes; O
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from airflow_lineage_provider.sql import analyze
 
+from .readers import cpu_seconds
 from .readers import edges as _edges
 from .readers import plain as _plain
 from .readers import tables as _tables
@@ -494,10 +493,6 @@ def test_pivot_over_a_subquery_of_values_invents_no_column() -> None:
 
 
 # ---------------------------------------------------------------------- scaling of the new scans
-def _seconds(sql: str, dialect: str) -> float:
-    start = time.perf_counter()
-    analyze(sql, dialect)
-    return time.perf_counter() - start
 
 
 @pytest.mark.parametrize(
@@ -523,8 +518,8 @@ def _seconds(sql: str, dialect: str) -> float:
 def test_new_passes_are_linear(build: object, dialect: str) -> None:
     make = build  # type: ignore[assignment]
     n = 150
-    _seconds(make(n // 10), dialect)  # warm-up
-    small = min(_seconds(make(n), dialect) for _ in range(2))
-    large = min(_seconds(make(4 * n), dialect) for _ in range(2))
+    cpu_seconds(make(n // 10), dialect, runs=1)  # warm-up
+    small = cpu_seconds(make(n), dialect, runs=2)
+    large = cpu_seconds(make(4 * n), dialect, runs=2)
     assert large < 2.0
     assert large / max(small, 1e-3) < 8.0

@@ -6,8 +6,6 @@ cost gives a ratio near 4, quadratic cost near 16. The bound of 8 leaves room fo
 
 from __future__ import annotations
 
-import gc
-import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +13,8 @@ from dataclasses import dataclass
 import pytest
 
 from airflow_lineage_provider.sql import SqlLineage, analyze
+
+from .readers import cpu_seconds
 
 #: time(4n) / time(n) above this is taken for super-linear growth (linear: about 4, quadratic: about 16)
 MAX_RATIO = 8.0
@@ -117,30 +117,12 @@ CASES = [
 ]
 
 
-def _seconds(sql: str, dialect: str | None, runs: int) -> float:
-    best = float("inf")
-    enabled = gc.isenabled()
-    try:
-        for _ in range(runs):
-            gc.collect()
-            gc.disable()
-            start = time.process_time()
-            analyze(sql, dialect)
-            best = min(best, time.process_time() - start)
-            if enabled:
-                gc.enable()
-    finally:
-        if enabled:
-            gc.enable()
-    return best
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_time_grows_linearly(case: Case) -> None:
     small, large = case.build(case.n), case.build(4 * case.n)
     assert case.check(analyze(small, case.dialect))  # also the warm-up
-    t_small = _seconds(small, case.dialect, runs=3)
-    t_large = _seconds(large, case.dialect, runs=2)
+    t_small = cpu_seconds(small, case.dialect, runs=3)
+    t_large = cpu_seconds(large, case.dialect, runs=2)
     ratio = t_large / max(t_small, 1e-3)
     assert ratio < MAX_RATIO, f"{case.id}: {t_small:.3f} s at n={case.n}, {t_large:.3f} s at 4n"
 
