@@ -29,7 +29,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -367,7 +368,8 @@ class LineageListener:
     def _safely(self, hook: str, target: Any, fn: Any, *args: Any) -> None:
         try:
             if self._active():
-                fn(*args)
+                with _fenced(target):
+                    fn(*args)
         except Exception as exc:
             from airflow_lineage_provider.emission.redaction import safe_error
 
@@ -433,14 +435,7 @@ class LineageListener:
 
     @hookimpl
     def on_dag_run_running(self, dag_run: Any, msg: str) -> None:
-        self._safely(
-            "on_dag_run_running",
-            dag_run,
-            self._dag_run_start,
-            dag_run,
-            None,
-            getattr(dag_run, "start_date", None),
-        )
+        self._safely("on_dag_run_running", dag_run, self._dag_run_started, dag_run)
 
     @hookimpl
     def on_dag_run_success(self, dag_run: Any, msg: str) -> None:
@@ -662,6 +657,9 @@ class LineageListener:
             self._marks[key] = (now, marks)
         return marks
 
+    def _dag_run_started(self, dag_run: Any) -> None:
+        self._dag_run_start(dag_run, None, getattr(dag_run, "start_date", None))  # read inside the fence
+
     def _dag_run_start(self, dag_run: Any, dag: Any = None, when: datetime | None = None) -> None:
         from airflow_lineage_provider import conf
         from airflow_lineage_provider.emission.events import build_dag_run_event
@@ -692,7 +690,7 @@ class LineageListener:
         from airflow_lineage_provider import conf
         from airflow_lineage_provider.emission.events import build_dag_run_event
 
-        was_finished = _was_finished(dag_run)  # read first: any query below flushes the change away
+        was_finished = _was_finished(dag_run)  # read first: a flush (not ours: _fenced) clears the history
         if _is_test_run(dag_run):
             self._test_run_start(dag_run)
         dag, marks = self._run_dag(dag_run)
@@ -773,9 +771,12 @@ class LineageListener:
 
         session = object_session(dag_run)
         kwargs = {"session": session} if session is not None else {}
-        tis = dag_run.get_task_instances(state=["skipped", "upstream_failed"], **kwargs)
-        for ti in tis:
+        # all of them, filtered here: the scheduler's session may hold states it has not flushed, and the
+        # hook never flushes it (``_fenced``); the rows come back as the session's own objects
+        for ti in dag_run.get_task_instances(**kwargs):
             state = _enum_value(ti.state)
+            if state not in ("skipped", "upstream_failed"):
+                continue
             if state == "skipped" and ti.try_number and not _never_ran(ti):
                 continue  # it ran and skipped itself: its own hook reported it
             operator = (
@@ -1039,6 +1040,87 @@ def _run_off(marks: selection.Marks) -> bool:
     from airflow_lineage_provider import conf
 
     return not marks.run_selected(selective=conf.selective_enable())
+
+
+@contextmanager
+def _fenced(target: Any) -> Iterator[None]:
+    """Run a hook's body beside the transaction of the ORM session ``target`` is bound to, if any.
+
+    A DAG-run hook runs inside the scheduler's transaction (an API-server hook inside the request's), with
+    the scheduler's changes not flushed yet. The body never flushes them (no autoflush: a flush here would
+    move the scheduler's writes, and their errors, into a hook that swallows errors).
+
+    On PostgreSQL the body also runs under a SAVEPOINT, rolled back when it ends: it only reads, and a
+    failed statement aborts a PostgreSQL transaction, so a lineage read an Airflow upgrade broke (or a
+    cancelled one) would otherwise fail every later statement of the scheduler's loop, even when the hook
+    caught the error. Rolled back to the savepoint, the scheduler's transaction goes on as if the hook had
+    not run. Other databases keep a transaction usable after a failed statement: no savepoint, no extra
+    round trips. Nothing at all for objects bound to no session (the task side).
+    """
+    session = _orm_session(target)
+    if session is None:
+        yield
+        return
+    with session.no_autoflush:
+        savepoint = _savepoint(session)
+        if savepoint is None:
+            yield
+            return
+        flushes = _FlushCount(session)
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            flushes.stop()
+            if savepoint.is_active:
+                if flushes.count and ok:  # someone flushed on purpose: keep what they wrote
+                    savepoint.commit()
+                elif not flushes.count:  # only reads happened: undo whatever a failed one did
+                    savepoint.rollback()
+                # else a flush, then a failure: left as it is, for the scheduler to roll back as a whole
+
+
+class _FlushCount:
+    """Counts the flushes of a session while it is watched (an explicit flush inside a fenced hook)."""
+
+    def __init__(self, session: Any) -> None:
+        from sqlalchemy import event
+
+        self.count = 0
+        self._session = session
+        event.listen(session, "after_flush", self._seen)
+
+    def _seen(self, *_args: Any) -> None:
+        self.count += 1
+
+    def stop(self) -> None:
+        from sqlalchemy import event
+
+        event.remove(self._session, "after_flush", self._seen)
+
+
+def _orm_session(target: Any) -> Any:
+    """The ORM session ``target`` is bound to (None: not an ORM object, or not bound to one)."""
+    try:
+        from sqlalchemy.orm import object_session
+
+        return object_session(target)
+    except Exception:  # not mapped: the task SDK's models, or None
+        return None
+
+
+def _savepoint(session: Any) -> Any:
+    """A SAVEPOINT on the session's connection when it is PostgreSQL's (None elsewhere).
+
+    On the connection, not ``session.begin_nested()``: that would flush the scheduler's pending changes
+    first, into a savepoint this hook may roll back.
+    """
+    try:
+        dialect = session.get_bind().dialect.name
+    except Exception:  # no bind to tell (not the metadata DB's session): nothing to fence
+        return None
+    return session.connection().begin_nested() if dialect == "postgresql" else None
 
 
 def _read_serialized_dag(row: Any, version_id: Any) -> Any:
