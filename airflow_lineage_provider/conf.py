@@ -303,6 +303,11 @@ def include_source_code() -> bool:
     return _bool("include_source_code")
 
 
+def spark_inject_parent_job_info() -> bool:
+    """``[lineage_provider] spark_inject_parent_job_info``."""
+    return _bool("spark_inject_parent_job_info")
+
+
 # --- delivery --------------------------------------------------------------------------------------
 
 
@@ -418,6 +423,7 @@ ACCESSORS: dict[str, Callable[[], Any]] = {
     "custom_run_facets": custom_run_facets,
     "include_airflow_facet": include_airflow_facet,
     "include_source_code": include_source_code,
+    "spark_inject_parent_job_info": spark_inject_parent_job_info,
     "queue_size": queue_size,
     "send_timeout": send_timeout,
     "flush_timeout": flush_timeout,

@@ -120,6 +120,14 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "boolean",
         "False",
     ),
+    "spark_inject_parent_job_info": _opt(
+        "Add the spark.openlineage.parent* and rootParent* properties of the running task try to the Spark "
+        "properties of SparkSubmitOperator (and its subclasses), SparkSqlOperator, SparkPipelinesOperator "
+        "and PySparkOperator, so the Spark application's own OpenLineage events name the task run as parent. "
+        "Properties a DAG author set are kept. Same name and default as the official provider's option.",
+        "boolean",
+        "False",
+    ),
     # --- delivery ----------------------------------------------------------------------------
     "queue_size": _opt(
         "Capacity of the in-memory queue between tasks and the background sender. When full, new events go "

@@ -451,11 +451,12 @@ class LineageListener:
 
     def _task_start(self, ti: Any) -> None:
         self._started.add(_try_key(ti))
+        operator = getattr(ti, "task", None)
         if _is_runtime(ti):
             _reset_hook_lineage()  # a task never inherits SQL another task ran in this process
+            _inject_child_job_parent(ti, operator)  # every entry: execute runs again on a re-entry
         if _is_reentry(ti):
             return
-        operator = getattr(ti, "task", None)
         dag_run = _runtime_dag_run(ti)
         if _is_test_run(dag_run):
             self._test_run_start(dag_run, getattr(operator, "dag", None), getattr(ti, "start_date", None))
@@ -977,6 +978,24 @@ def _was_finished(dag_run: Any) -> bool:
     except Exception:  # not an ORM object (the task side), or no such attribute
         return False
     return bool(previous) and _enum_value(previous[0]) in ("success", "failed")
+
+
+def _inject_child_job_parent(ti: Any, operator: Any) -> None:
+    """``spark_inject_parent_job_info``: this try's ids into a Spark operator's properties, before execute."""
+    from airflow_lineage_provider import conf
+
+    if operator is None or not conf.spark_inject_parent_job_info() or _task_off(operator):
+        return
+    try:
+        from airflow_lineage_provider.child_jobs import inject_spark_parent
+
+        if inject_spark_parent(operator, ti):
+            log.debug("lineage: OpenLineage parent properties added to the Spark job of %s", ti.task_id)
+    except Exception as exc:  # the Spark job runs as written, without a parent
+        from airflow_lineage_provider.emission.redaction import safe_error
+
+        log.warning("lineage: could not add OpenLineage parent properties to the Spark job of %s: %s",
+                    getattr(ti, "task_id", "?"), safe_error(exc))  # fmt: skip
 
 
 def _reset_hook_lineage() -> None:

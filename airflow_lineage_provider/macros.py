@@ -26,9 +26,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_lineage_provider.exceptions import LineageProviderError
+from airflow_lineage_provider.child_jobs import MacroError
 
 __all__ = [
+    "MacroError",
     "lineage_job_name",
     "lineage_job_namespace",
     "lineage_parent_id",
@@ -42,40 +43,11 @@ __all__ = [
 ]
 
 
-class MacroError(LineageProviderError, TypeError):
-    """A lineage macro was given something other than the running task instance."""
-
-
 def _refs(task_instance: Any, caller: str) -> tuple[dict[str, str], dict[str, str]]:
     """(the task try's own ref, its root's ref): each ``{"namespace", "name", "run_id"}``."""
-    from airflow_lineage_provider import conf
-    from airflow_lineage_provider.emission.events import DagRunInfo, TaskInfo, task_refs
+    from airflow_lineage_provider.child_jobs import task_refs_of
 
-    context = getattr(task_instance, "_ti_context_from_server", None)
-    dag_run = context.dag_run if context is not None else getattr(task_instance, "dag_run", None)
-    if dag_run is None or not getattr(task_instance, "task_id", None):
-        msg = (
-            f"{caller}() takes the running task instance, got {type(task_instance).__name__}; "
-            f"in a template write {{{{ macros.lineage_provider.{caller}(ti) }}}}"
-        )
-        raise MacroError(msg)
-    run_conf = getattr(dag_run, "conf", None)
-    info = DagRunInfo(
-        dag_id=dag_run.dag_id,
-        run_id=dag_run.run_id,
-        logical_date=getattr(dag_run, "logical_date", None),
-        run_after=getattr(dag_run, "run_after", None),
-        clear_number=int(getattr(dag_run, "clear_number", 0) or 0),
-        conf=run_conf if isinstance(run_conf, Mapping) else None,
-    )
-    map_index = getattr(task_instance, "map_index", -1)
-    task = TaskInfo(
-        task_id=task_instance.task_id,
-        try_number=int(getattr(task_instance, "try_number", 0) or 0),
-        map_index=-1 if map_index is None else int(map_index),
-    )
-    own, _parent, root = task_refs(conf.namespace(), info, task)
-    return own, root
+    return task_refs_of(task_instance, caller)
 
 
 def _id(ref: Mapping[str, str]) -> str:
@@ -127,17 +99,12 @@ def lineage_root_parent_id(task_instance: Any) -> str:
 def spark_lineage_conf(task_instance: Any) -> dict[str, str]:
     """The ``spark.openlineage.*`` properties that make a Spark application a child of this task try.
 
-    Merge them into the application's conf; the OpenLineage Spark integration reads them.
+    Merge them into the application's conf; the OpenLineage Spark integration reads them. (Or have them
+    added to every Spark operator's properties: ``[lineage_provider] spark_inject_parent_job_info``.)
     """
-    own, root = _refs(task_instance, "spark_lineage_conf")
-    return {
-        "spark.openlineage.parentJobNamespace": own["namespace"],
-        "spark.openlineage.parentJobName": own["name"],
-        "spark.openlineage.parentRunId": own["run_id"],
-        "spark.openlineage.rootParentJobNamespace": root["namespace"],
-        "spark.openlineage.rootParentJobName": root["name"],
-        "spark.openlineage.rootParentRunId": root["run_id"],
-    }
+    from airflow_lineage_provider.child_jobs import spark_parent_properties
+
+    return spark_parent_properties(task_instance)
 
 
 def trigger_lineage_conf(task_instance: Any) -> dict[str, dict[str, str]]:

@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "emission": 4,
     "listener": 5,
     "macros": 5,
+    "child_jobs": 5,
     "plugins": 6,
 }
 #: Airflow-facing side branch: operators, triggers and hooks sit beside the flow, not in it

@@ -89,7 +89,7 @@ def _running_run(session: Session, run_type: str = "asset_triggered") -> _Run:
 
 def _states(session: Session) -> dict[int, str]:
     with session.get_bind().connect() as other:  # type: ignore[union-attr]
-        return dict(other.execute(text("SELECT id, state FROM lp_fence_runs")).all())  # type: ignore[arg-type]
+        return dict(other.execute(text("SELECT id, state FROM lp_fence_runs")).all())
 
 
 def _scheduler_goes_on(session: Session) -> None:
