@@ -1121,6 +1121,8 @@ class _FlushCount:
 
 def _orm_session(target: Any) -> Any:
     """The ORM session ``target`` is bound to (None: not an ORM object, or not bound to one)."""
+    if not hasattr(target, "_sa_instance_state"):
+        return None  # the task side's models: no SQLAlchemy, no exception to build
     try:
         from sqlalchemy.orm import object_session
 
