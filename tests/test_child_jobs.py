@@ -125,6 +125,29 @@ def test_a_retry_names_its_own_try(lineage_events, spark, monkeypatch):
     assert [first["spark.openlineage.parentRunId"], second["spark.openlineage.parentRunId"]] == tries
 
 
+MAPPED_DAG = """
+from datetime import datetime
+
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk import DAG
+
+with DAG({dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    SparkSubmitOperator.partial(task_id="submit", conf={{"spark.executor.cores": "1"}}).expand(
+        application=["/opt/jobs/a.py", "/opt/jobs/b.py"]
+    )
+"""
+
+
+def test_each_mapped_try_names_its_own_run(lineage_events, spark, monkeypatch):
+    _inject(monkeypatch)
+    run_dag(MAPPED_DAG.format(dag_id="spark_mapped"), "spark_mapped")
+    calls = _calls(spark)
+    runs = _run_ids(lineage_events(), "spark_mapped.submit")
+    assert len(calls) == 2 and len(runs) == 2
+    assert sorted(c["spark.openlineage.parentRunId"] for c in calls) == sorted(runs)
+    assert all(c["spark.executor.cores"] == "1" for c in calls)
+
+
 def test_off_by_default(lineage_events, spark, monkeypatch):
     _inject(monkeypatch, on=False)
     run_dag(DAG.format(dag_id="spark_off", conf={"spark.executor.cores": "2"}, retries=0), "spark_off")
