@@ -772,9 +772,7 @@ class LineageListener:
 
         session = object_session(dag_run)
         kwargs = {"session": session} if session is not None else {}
-        # all of them, filtered here: the scheduler's session may hold states it has not flushed, and the
-        # hook never flushes it (``_fenced``); the rows come back as the session's own objects
-        for ti in dag_run.get_task_instances(**kwargs):
+        for ti in _never_ran_candidates(dag_run, session, kwargs):
             state = _enum_value(ti.state)
             if state not in ("skipped", "upstream_failed"):
                 continue
@@ -795,6 +793,31 @@ class LineageListener:
                     ti, operator, "FAIL", state, phase=None, event_time=end, dag_info=info,
                     error="not run: an upstream task failed (Airflow state upstream_failed)",
                 )  # fmt: skip
+
+
+_NEVER_RAN_STATES = ("skipped", "upstream_failed")
+
+
+def _never_ran_candidates(dag_run: Any, session: Any, kwargs: dict[str, Any]) -> list[Any]:
+    """The run's task instances that are skipped or upstream_failed, in the database or in ``session``.
+
+    The hook never flushes the scheduler's session (``_fenced``), so states it set and has not written yet
+    are found among the session's changed objects; the rows read come back as the session's own objects,
+    whose state (changed in memory or not) the caller checks again.
+    """
+    found = {id(ti): ti for ti in dag_run.get_task_instances(state=list(_NEVER_RAN_STATES), **kwargs)}
+    if session is not None:
+        from airflow.models.taskinstance import TaskInstance
+
+        for obj in (*session.dirty, *session.new):
+            if (
+                isinstance(obj, TaskInstance)
+                and obj.dag_id == dag_run.dag_id
+                and obj.run_id == dag_run.run_id
+                and _enum_value(obj.state) in _NEVER_RAN_STATES
+            ):
+                found.setdefault(id(obj), obj)
+    return list(found.values())
 
 
 def _run_info_with_upstream(dag_run: Any, dag: Any) -> DagRunInfo:

@@ -180,3 +180,75 @@ def test_objects_bound_to_no_session_run_as_they_are(lineage_events):
     listener._safely("hook", object(), lambda: ran.append("plain"))
     listener._safely("hook", _Run(id=3), lambda: ran.append("detached"))
     assert ran == ["plain", "detached"]
+
+
+CHAIN = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+
+with DAG("{dag_id}", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    a = PythonOperator(task_id="a", python_callable=lambda: None)
+    b = PythonOperator(task_id="b", python_callable=lambda: None)
+    c = PythonOperator(task_id="c", python_callable=lambda: None)
+    a >> b >> c
+"""
+
+
+@pytest.mark.airflow
+def test_tasks_the_scheduler_marks_upstream_failed_in_the_ending_pass_are_reported(lineage_events):
+    """The scheduler pass that fails the run also marks c upstream_failed: both are reported as never run."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from scheduler_helpers import scheduler, start_run, trigger_run, write_version
+
+    dag_id = "lp_fence_cascade"
+    write_version(dag_id, source=CHAIN)
+    run_id = trigger_run(dag_id)
+    start_run(dag_id, run_id)
+    with create_session() as session:
+        run = session.query(DagRun).filter_by(dag_id=dag_id, run_id=run_id).one()
+        for ti in run.get_task_instances(session=session):
+            if ti.task_id == "a":
+                ti.state, ti.try_number = "failed", 1
+                ti.start_date = ti.end_date = run.start_date
+        session.flush()
+        for _ in range(5):  # one pass per level of the chain: b, then c and the run in the same pass
+            scheduler()._schedule_dag_run(run, session)
+            if str(run.state) != "running":
+                break
+        assert str(run.state) == "failed"
+    events = lineage_events()
+    ends = {e["job"]["name"]: e for e in events if e["eventType"] == "FAIL"}
+    assert set(ends) == {dag_id, f"{dag_id}.b", f"{dag_id}.c"}
+    for task in ("b", "c"):
+        message = ends[f"{dag_id}.{task}"]["run"]["facets"]["errorMessage"]["message"]
+        assert "upstream_failed" in message
+
+
+@pytest.mark.airflow
+def test_states_the_scheduler_has_not_written_yet_count(lineage_events):
+    """A hook called with a task's new state still in the session (not flushed, and the hook flushes
+    nothing): the task is reported from its state in memory."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from scheduler_helpers import start_run, trigger_run, write_version
+
+    from airflow_lineage_provider.listener import get_listener
+
+    dag_id = "lp_fence_pending"
+    write_version(dag_id, source=CHAIN)
+    run_id = trigger_run(dag_id)
+    start_run(dag_id, run_id)
+    with create_session() as session:
+        run = session.query(DagRun).filter_by(dag_id=dag_id, run_id=run_id).one()
+        tis = {ti.task_id: ti for ti in run.get_task_instances(session=session)}
+        tis["a"].state, tis["a"].try_number = "failed", 1
+        tis["a"].start_date = tis["a"].end_date = run.start_date
+        session.flush()
+        tis["b"].state = tis["c"].state = "upstream_failed"  # pending, as the run's own new state
+        run.state = "failed"
+        get_listener().on_dag_run_failed(dag_run=run, msg="task_failure")
+        assert tis["b"] in session.dirty  # still not written
+    ends = {e["job"]["name"] for e in lineage_events() if e["eventType"] == "FAIL"}
+    assert ends == {dag_id, f"{dag_id}.b", f"{dag_id}.c"}
