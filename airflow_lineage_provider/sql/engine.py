@@ -41,7 +41,8 @@ _SEARCH_PATH = re.compile(
     r"^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?search_path\s*(?:TO|=)\s*(.+)$", re.IGNORECASE | re.DOTALL
 )
 _LOAD_DATA = re.compile(
-    r"^\s*LOAD\s+DATA\s+(?:LOCAL\s+)?IN(?:FILE|PATH)\s+'(?P<file>[^']*)'\s+(?:OVERWRITE\s+|REPLACE\s+|IGNORE\s+)*"
+    r"^\s*LOAD\s+(?:DATA|XML)\s+(?:LOW_PRIORITY\s+|CONCURRENT\s+)?(?:LOCAL\s+)?IN(?:FILE|PATH)\s+"
+    r"(?:'(?P<file>[^']*)'|\"(?P<quoted_file>[^\"]*)\")\s+(?:OVERWRITE\s+|REPLACE\s+|IGNORE\s+)*"
     r"INTO\s+TABLE\s+(?P<table>[\w.`\"\[\]]+)",
     re.IGNORECASE,
 )
@@ -108,6 +109,13 @@ _RENAME_TABLES = re.compile(
     re.IGNORECASE,
 )
 _RENAME_PAIR = re.compile(rf"({_NAME})\s+TO\s+({_NAME})", re.IGNORECASE)
+#: PostgreSQL ``ALTER TABLE|VIEW|MATERIALIZED VIEW t OWNER TO r`` (a catalog change of t) and ``... SET
+#: SCHEMA s`` (t moves: a rename to ``s.t``), which the parser keeps opaque
+_ALTER_OWNER_OR_SCHEMA = re.compile(
+    rf"^\s*ALTER\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|FOREIGN\s+TABLE)\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?"
+    rf"(?P<table>{_NAME})\s+(?P<verb>OWNER\s+TO|SET\s+SCHEMA)\s+(?P<to>[\w$]+|\"(?:[^\"]|\"\")+\")\s*;?\s*$",
+    re.IGNORECASE,
+)
 #: ClickHouse ``EXCHANGE TABLES a AND b``
 _EXCHANGE = re.compile(rf"^\s*EXCHANGE\s+TABLES\s+({_NAME})\s+AND\s+({_NAME})", re.IGNORECASE)
 #: Snowflake ``CREATE [OR REPLACE] STREAM [IF NOT EXISTS] s [COPY GRANTS] ON TABLE|VIEW|STAGE src``
@@ -170,6 +178,7 @@ _EXA_EXPORT = re.compile(
 _NO_LINEAGE_COMMANDS = re.compile(
     r"^\s*(SET(?![\s\S]*\bSELECT\b)|RESET|SHOW|DESC|DESCRIBE|EXPLAIN|ANALYZE|VACUUM|REFRESH|CACHE(?![\s\S]*\bSELECT\b)|UNCACHE|ADD\s+(JAR|FILE|ARCHIVE)|"
     r"LIST|GRANT|REVOKE|COMMENT|PRINT|COMMIT|ROLLBACK|START\s+TRANSACTION|CALL|EXEC|EXECUTE|MSCK|OPTIMIZE|"
+    r"SAVEPOINT|RELEASE|ABORT|SAVE\s+TRAN(?:SACTION)?|"  # savepoints (T-SQL SAVE TRAN), PostgreSQL ABORT
     r"LOCK|UNLOCK|KILL|GO|PUT|GET|REMOVE|RENAME\s+(USER|ROLE)|FETCH|OPEN|CLOSE|DEALLOCATE|"
     # maintenance: statistics, indexes, storage, sessions (no data moves between datasets)
     r"UPDATE\s+STATISTICS|ALTER\s+(INDEX|WAREHOUSE|SESSION|USER|ROLE)|REINDEX|CLUSTER|CHECKPOINT|DBCC|FLUSH|"
@@ -426,6 +435,21 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
         for stmt in _block_statements(tree):
             _analyze_tree(stmt, stmt.sql(dialect=state.read or None), state)
         return
+    if isinstance(tree, exp.ForIn):  # BigQuery FOR x IN (query) DO body: the query is read, the body runs
+        head = tree.this
+        query = head.args.get("query") if isinstance(head, exp.In) else None
+        if isinstance(query, exp.Expression):
+            _condition_reads(query, state)
+        body = tree.args.get("expression")
+        var = head.this.name.lower() if isinstance(head, exp.In) and isinstance(head.this, exp.Column) else ""
+        added = {var} - state.variables if var else set()
+        state.variables.update(added)  # rec.field in the body reads the loop row, not a column
+        try:
+            if isinstance(body, exp.Expression):
+                _analyze_tree(body, body.sql(dialect=state.read or None), state)
+        finally:
+            state.variables -= added
+        return
     if isinstance(tree, exp.Command):
         if not _handle_text_statement(raw, state) and not _reparse(text.strip_comments(raw), state):
             _fallback(raw, state, f"statement not understood by the parser ({tree.name})")
@@ -486,7 +510,7 @@ def _output_into(items: str, into: str, state: _State) -> None:
     from airflow_lineage_provider.sql.names import ident, table_ref
 
     m = re.match(r"\s*([^\s(]+)\s*(?:\((.*)\))?\s*$", into, re.DOTALL)
-    if m is None or m.group(1).startswith("@"):  # a table variable is not a dataset
+    if m is None:
         return
     trees, _ = _parse(f"SELECT {items} FROM {m.group(1)}", state.read)
     select = trees[0] if trees else None
@@ -517,9 +541,11 @@ def _output_into(items: str, into: str, state: _State) -> None:
                 reads_target = True
         if deps and name:
             edges.append(ColumnLineage(ColumnRef(sink, name), tuple(sorted(deps, key=str)), how))
-    if m.group(1).startswith("#"):
+    if m.group(1).startswith(("#", "@")):  # a #temp table or a table variable: the script passes through it
         state.temporary.add(sink)
     state.written.add(sink)
+    # the rows sent are the rows the statement changed: what chose those chose the sink's rows too
+    rows = [IndirectLineage(sink, r.input, r.subtype) for r in last.indirect if r.output == target]
     state.statements[-1] = StatementLineage(
         sql=last.sql,
         kind=last.kind,
@@ -528,6 +554,7 @@ def _output_into(items: str, into: str, state: _State) -> None:
         column_lineage=tuple(merge_edges([*last.column_lineage, *edges])),
         errors=last.errors,
         partial=last.partial,
+        indirect=tuple(dict.fromkeys([*last.indirect, *rows])),
     )
 
 
@@ -574,7 +601,7 @@ def _condition_reads(condition: Any, state: _State) -> None:
 
 
 #: ``IF|ELSEIF|ELSIF|WHILE <condition> THEN|DO|LOOP|BEGIN ...`` of a script or routine, as text
-_CONDITION_START = re.compile(r"^\s*(?:IF|ELSEIF|ELSIF|WHILE)\b", re.IGNORECASE)
+_CONDITION_START = re.compile(r"^\s*(?:IF|ELSEIF|ELSIF|WHILE|(?P<loop>FOR\s+\w+\s+IN))\b", re.IGNORECASE)
 _CONDITION_SCAN = re.compile(
     r"'(?:[^']|'')*'|\"[^\"]*\"|(?P<open>\()|(?P<close>\))|\b(?P<end>THEN|DO|LOOP|BEGIN)\b", re.IGNORECASE
 )
@@ -582,6 +609,8 @@ _CONDITION_SCAN = re.compile(
 
 def _text_condition_reads(sql: str, state: _State) -> None:
     """The tables the condition of a procedural ``IF ... THEN`` line reads (the parser skips such lines)."""
+    from sqlglot import exp
+
     m = _CONDITION_START.match(sql)
     if m is None or not re.search(r"\bSELECT\b", sql, re.IGNORECASE):
         return
@@ -593,6 +622,11 @@ def _text_condition_reads(sql: str, state: _State) -> None:
             depth -= 1
         elif token.group("end") and depth <= 0:
             condition = sql[m.end() : token.start()]
+            if m.group("loop"):  # PL/pgSQL / PL/SQL FOR r IN [(]query[)] LOOP: the query's tables are read
+                trees, _ = _parse(condition, state.read)
+                if trees and len(trees) == 1 and isinstance(trees[0], exp.Query | exp.Subquery):
+                    _condition_reads(trees[0], state)
+                return
             trees, _ = _parse(f"SELECT 1 WHERE {condition}", state.read)
             if trees and len(trees) == 1:
                 _condition_reads(trees[0], state)
@@ -673,9 +707,27 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
             StatementLineage(
                 sql=stripped,
                 kind="load",
-                inputs=(TableRef(m.group("file")),),
+                inputs=(TableRef(m.group("file") or m.groupdict().get("quoted_file") or ""),),
                 outputs=_qualify_all(target, state),
             )
+        )
+        return True
+    m = _ALTER_OWNER_OR_SCHEMA.match(stripped) if state.read in ("postgres", "redshift", "") else None
+    if m:
+        from airflow_lineage_provider.sql.fallback import scan_tables
+
+        table = scan_tables(f"SELECT * FROM {m.group('table')}")[0]
+        if m.group("verb").upper().startswith("SET") and len(table) == 1:
+            name = table[0].name
+            quoted = f'"{name}"' if name != name.lower() or not re.fullmatch(r"[\w$]+", name) else name
+            _analyze_piece(
+                f"ALTER TABLE {m.group('table')} RENAME TO {m.group('to')}.{quoted}",
+                state,
+                allow_routine=False,
+            )
+            return True
+        state.statements.append(
+            StatementLineage(sql=stripped, kind="alter", outputs=_qualify_all(table, state))
         )
         return True
     m = _UNLOAD.match(stripped)

@@ -139,6 +139,36 @@ def cte_of(node: exp.Table, names: dict[int, dict[str, list[int]]] | None = None
     return None
 
 
+#: dialects where a CTE may refer to itself without ``WITH RECURSIVE`` (T-SQL, Oracle, DB2, Snowflake)
+_IMPLICIT_RECURSION = frozenset({"tsql", "oracle", "snowflake", "fabric"})
+
+
+def _mark_implicit_recursion(tree: exp.Expression) -> None:
+    """``WITH r (c) AS (anchor UNION ALL SELECT ... FROM x JOIN r ...)`` without ``RECURSIVE``: where the
+    dialect allows that, a UNION whose later branches read the CTE's own name is its recursive step, not a
+    table."""
+    for with_ in tree.find_all(exp.With):
+        if with_.args.get("recursive"):
+            continue
+        for cte in with_.expressions:
+            body = cte.this
+            name = _alias(cte).lower()
+            if not name or not isinstance(body, exp.Union):
+                continue
+            anchor = body
+            while isinstance(anchor, exp.Union):
+                anchor = anchor.this
+            in_anchor = {id(a) for a in anchor.find_all(exp.Table)}
+            reads_itself = any(
+                not t.args.get("db") and isinstance(t.this, exp.Identifier) and ident(t.this).lower() == name
+                for t in body.find_all(exp.Table)
+                if id(t) not in in_anchor
+            )
+            if reads_itself:
+                with_.set("recursive", True)
+                break
+
+
 def _cte_positions(with_: exp.With, cache: dict[int, dict[str, list[int]]]) -> dict[str, list[int]]:
     """Positions of the CTEs of ``with_`` by their lower-case alias, ascending."""
     found = cache.get(id(with_))
@@ -368,6 +398,8 @@ class StatementAnalyzer:
         handler = getattr(self, f"_{tree.key}", None)
         if handler is None:
             return Result(tree.key, inputs=read_tables(tree, set()))
+        if self.walker.dialect in _IMPLICIT_RECURSION:
+            _mark_implicit_recursion(tree)
         self.walker.infer_holders(tree)
         result: Result = handler(tree)
         self._nested_writes(tree, result)
@@ -983,6 +1015,12 @@ class StatementAnalyzer:
         for item in tree.expressions:
             names = item.this if isinstance(item.this, list) else [item.this]
             res.variables.extend(ident(n) for n in names if isinstance(n, exp.Identifier))
+            kind = item.args.get("kind")
+            if isinstance(kind, exp.Schema):  # T-SQL DECLARE @t TABLE (a INT, ...): its columns, in order
+                columns = [ident(c.this) for c in kind.expressions if isinstance(c, exp.ColumnDef)]
+                for name in names:
+                    if isinstance(name, exp.Parameter) and isinstance(name.this, exp.Var) and columns:
+                        res.created_columns[TableRef("@" + name.this.name)] = columns
         return res
 
     def _export(self, tree: exp.Export) -> Result:

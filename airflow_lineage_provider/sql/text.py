@@ -280,7 +280,13 @@ _WITH_DATA = re.compile(r"\)\s*WITH\s+(?:NO\s+)?DATA\b[\w\s]*$", re.IGNORECASE)
 
 
 #: ``CREATE VIEW ... AS query WITH [CASCADED | LOCAL] CHECK OPTION``
-_CHECK_OPTION = re.compile(r"\s+WITH\s+(?:CASCADED\s+|LOCAL\s+)?CHECK\s+OPTION\s*;?\s*$", re.IGNORECASE)
+_CHECK_OPTION = re.compile(
+    r"(?<!\s)\s+WITH\s+(?:CASCADED\s+|LOCAL\s+)?CHECK\s+OPTION\s*;?\s*$", re.IGNORECASE
+)
+#: PostgreSQL ``CREATE MATERIALIZED VIEW ... AS query WITH [NO] DATA``: filled now or not (same lineage)
+_TRAILING_WITH_DATA = re.compile(r"(?<!\s)\s+WITH\s+(?:NO\s+)?DATA\s*;?\s*$", re.IGNORECASE)
+#: the column list of a CREATE TABLE/VIEW ... AS, first of its options: ``v (a, "b") ...``
+_NAME_LIST = re.compile(rf"^\s*\(\s*(?:{_NAME_PART})(?:\s*,\s*(?:{_NAME_PART}))*\s*\)")
 #: PostgreSQL ``CREATE [OR REPLACE] [TEMP] RECURSIVE VIEW v (cols) AS query``
 _RECURSIVE_VIEW = re.compile(
     rf"^\s*CREATE\s+(?P<mods>(?:OR\s+REPLACE\s+)?(?:TEMP\s+|TEMPORARY\s+)?)RECURSIVE\s+VIEW\s+"
@@ -314,7 +320,9 @@ def _plain_ctas(sql: str) -> str | None:
     data = _WITH_DATA.search(query)
     if data is not None and query.lstrip().startswith("("):
         query = query[: data.start() + 1]
-    return f"CREATE {temporary}{m.group('kind').upper()} {m.group('name')} AS {query}"
+    names = _NAME_LIST.match(m.group("options"))  # the column list names the columns: it stays
+    columns = f" {names.group(0).strip()}" if names else ""
+    return f"CREATE {temporary}{m.group('kind').upper()} {m.group('name')}{columns} AS {query}"
 
 
 _OPENROWSET_BULK = re.compile(r"\bOPENROWSET\s*\(\s*BULK\b", re.IGNORECASE)
@@ -372,6 +380,11 @@ def strip_dml_top(sql: str) -> str | None:
 
 
 _SNAPSHOT_TABLE = re.compile(r"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?)SNAPSHOT\s+(?=TABLE\b)", re.IGNORECASE)
+#: Hive ``INSERT OVERWRITE TABLE t PARTITION (...) IF NOT EXISTS query``: skip a partition that exists (the
+#: parser does not know the clause; the lineage is the same without it)
+_PARTITION_IF_NOT_EXISTS = re.compile(
+    r"(\bPARTITION\s*\((?:[^()'\"]|'(?:[^']|'')*'|\"[^\"]*\")*\))\s*IF\s+NOT\s+EXISTS\b", re.IGNORECASE
+)
 #: T-SQL table hints on an INSERT target: ``INSERT INTO t WITH (TABLOCK) ...``
 _INSERT_HINTS = re.compile(
     rf"^(\s*INSERT\s+(?:INTO\s+)?(?>{_NAME_PART}(?:\s*\.\s*{_NAME_PART})*+))\s*WITH\s*\(\s*\w+(?:\s*,\s*\w+)*\s*\)",
@@ -464,9 +477,10 @@ def _load_data(sql: str) -> str:
 
 def rewrite_unparseable_forms(sql: str) -> str:
     """Equivalent-lineage rewrites of forms sqlglot cannot parse: T-SQL ``SET x += expr`` (-> ``=``),
+    PostgreSQL ``CREATE MATERIALIZED VIEW ... WITH [NO] DATA`` (dropped),
     MySQL ``REPLACE INTO`` (-> ``INSERT INTO``), a trailing T-SQL ``OUTPUT ...`` clause of MERGE,
     Teradata column attributes such as ``col (TITLE 'x')`` (dropped), T-SQL ``INSERT INTO t WITH (TABLOCK)``
-    hints (dropped), vendor forms of CREATE TABLE AS
+    hints and Hive ``PARTITION (...) IF NOT EXISTS`` (dropped), vendor forms of CREATE TABLE AS
     (-> ``CREATE [TEMPORARY] TABLE t AS query``), Databricks ``DEEP CLONE`` (-> ``CLONE``), T-SQL
     ``OPENROWSET(BULK ...)`` (-> a file reader), ClickHouse ``ALTER TABLE t UPDATE|DELETE`` mutations
     (-> ``UPDATE t SET`` / ``DELETE FROM t``) and BigQuery ``CREATE SNAPSHOT TABLE s CLONE t FOR SYSTEM_TIME
@@ -474,7 +488,7 @@ def rewrite_unparseable_forms(sql: str) -> str:
     if "openrowset" in sql.lower():
         sql = _openrowset_bulk(sql)
     if re.match(r"\s*CREATE\b", sql, re.IGNORECASE):
-        sql = _CHECK_OPTION.sub("", sql)
+        sql = _TRAILING_WITH_DATA.sub("", _CHECK_OPTION.sub("", sql))
         sql = _recursive_view(sql) or _plain_ctas(sql) or sql
         sql = re.sub(r"\bDEEP\s+CLONE\b", "CLONE", sql, flags=re.IGNORECASE)  # Databricks
         # BigQuery CREATE SNAPSHOT TABLE s CLONE t FOR SYSTEM_TIME AS OF ...: a copy of t
@@ -482,12 +496,15 @@ def rewrite_unparseable_forms(sql: str) -> str:
     elif re.match(r"\s*UPDATE\b", sql, re.IGNORECASE):
         return _COMPOUND_ASSIGNMENT.sub(" =", sql)
     elif re.match(r"\s*ALTER\b", sql, re.IGNORECASE):
+        # PostgreSQL ALTER MATERIALIZED VIEW [IF EXISTS] mv RENAME TO mv2: renamed like a view
+        sql = re.sub(r"^(\s*ALTER\s+)MATERIALIZED\s+(VIEW\b)", r"\1\2", sql, flags=re.IGNORECASE)
         m = _ALTER_MUTATION.match(sql)
         if m is not None:  # ClickHouse mutations: ALTER TABLE t UPDATE c = x WHERE ... / DELETE WHERE ...
             verb = "UPDATE {} SET" if m.group("verb").upper() == "UPDATE" else "DELETE FROM {}"
             return verb.format(m.group("name")) + sql[m.end() :]
     elif re.match(r"\s*INSERT\b", sql, re.IGNORECASE):
         sql = _INSERT_HINTS.sub(r"\1", sql)  # T-SQL WITH (TABLOCK) on the target
+        sql = _PARTITION_IF_NOT_EXISTS.sub(r"\1", sql)
         sql = _directory_using(sql)
     elif re.match(r"\s*MERGE\b", sql, re.IGNORECASE):
         m = _MERGE_OUTPUT.search(sql)

@@ -145,6 +145,13 @@ def _add_position(table: dict[Any, list[int]], key: Any, pos: int) -> None:
 
 #: Snowflake FLATTEN's result columns
 _FLATTEN_COLUMNS = ("seq", "key", "path", "index", "value", "this")
+_PG_EACH = ("key", "value")
+_SQLITE_JSON = ("key", "value", "type", "atom", "id", "parent", "fullkey", "path")
+#: table functions whose columns are fixed names (used when the SQL gives no column list)
+_KEY_VALUE_FUNCTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "postgres": {n: _PG_EACH for n in ("json_each", "jsonb_each", "json_each_text", "jsonb_each_text")},
+    "sqlite": {"json_each": _SQLITE_JSON, "json_tree": _SQLITE_JSON},
+}
 #: window functions that pick a value from another row: a transformation, not an aggregation
 _NAVIGATION = (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue)
 
@@ -448,6 +455,8 @@ class StatementWalker:
                 for op in reversed(chain):
                     right, right_rows = self._query_columns(op.expression, scope)
                     rows |= right_rows
+                    if op.args.get("by_name") and isinstance(op, exp.SetOperation):
+                        merged, right = _by_name(op, merged, right)
                     if isinstance(op, exp.Except | exp.Intersect):  # the right side decides which rows stay
                         rows |= {(d, FILTER) for c in right for d in c.deps if d.column != "*"}
                     if op.args.get("order") is not None:  # (... UNION ...) ORDER BY: output names
@@ -481,7 +490,28 @@ class StatementWalker:
             return cols, self.last_rows
         if isinstance(query, exp.Insert | exp.Update | exp.Delete | exp.Merge):
             return self.returning_columns(query, scope)
+        if isinstance(query, exp.Values) and scope is not None:
+            return self.values_columns(query, scope), frozenset()
         return [], frozenset()
+
+    def values_columns(self, values: exp.Values, scope: Scope) -> list[OutCol]:
+        """``(VALUES (t.a, 'a'), (t.b, 'b')) AS v(val, name)`` (a LATERAL unpivot): column i of every row,
+        named ``column1``, ... (PostgreSQL) until an alias list renames them."""
+        rows = [r.expressions if isinstance(r, exp.Tuple) else [r] for r in values.expressions]
+        width = max((len(r) for r in rows), default=0)
+        out: list[OutCol] = []
+        for i in range(width):
+            deps: set[ColumnRef] = set()
+            how = IDENTITY
+            for row in rows:
+                if i < len(row):
+                    found, row_how = self.deps_and_how(row[i], scope)
+                    deps |= found
+                    how = stronger(how, row_how) if found else how
+            if len(rows) > 1 and len(deps) > 1:
+                how = stronger(how, TRANSFORMATION)
+            out.append(OutCol(f"column{i + 1}", frozenset(deps), how))
+        return out
 
     def returning_columns(self, dml: exp.Expression, parent: Scope | None) -> tuple[list[OutCol], Rows]:
         """``RETURNING`` columns of a data-modifying statement (PostgreSQL ``WITH x AS (DELETE ... RETURNING
@@ -489,6 +519,8 @@ class StatementWalker:
         its WHERE and joins chose."""
         returning = dml.args.get("returning")
         target = dml.this
+        if isinstance(target, exp.Schema):  # INSERT INTO t (cols) ... RETURNING: the rows of t
+            target = target.this
         if not isinstance(returning, exp.Returning) or not isinstance(target, exp.Table):
             return [], frozenset()
         scope = Scope([], parent)
@@ -504,6 +536,9 @@ class StatementWalker:
         out: list[OutCol] = []
         for proj in returning.expressions:
             out.extend(self.projection(proj, scope))
+        if isinstance(dml, exp.Insert):  # the rows it returns are the rows its query chose
+            query = dml.expression
+            return out, self._query_columns(query, parent)[1] if isinstance(query, exp.Query) else frozenset()
         return out, self.dml_rows(dml, scope)
 
     def dml_rows(self, dml: exp.Expression, scope: Scope) -> Rows:
@@ -550,12 +585,28 @@ class StatementWalker:
                 if key in used:
                     continue
                 used.add(key)
+                holders = self._using_holders(join, ident(name), scope)
+                if holders:  # UPDATE a JOIN b USING (k), no SELECT scope has set up USING names: k of both
+                    rows |= {(d, JOIN) for s in holders for d in self.from_source(s, ident(name), False)}
+                    continue
                 rows |= self.rows_of(
                     exp.column(name.copy() if isinstance(name, exp.Expression) else name), scope, JOIN
                 )
             if str(join.args.get("method") or "").upper() == "NATURAL":
                 rows |= self._natural_rows(join, scope)
         return frozenset(rows)
+
+    def _using_holders(self, join: exp.Join, name: str, scope: Scope) -> list[Source]:
+        """The sources ``join ... USING (name)`` joins on, when the scope has no USING entry for ``name`` (a
+        DML statement's joins): the joined item and the one item before it that holds ``name``."""
+        if name in scope.using or len(scope.sources) >= INDEX_AT:
+            return []
+        right = next((s for s in (self.source_of(i, scope) for i in _flatten_item(join.this)) if s), None)
+        if right is None or right not in scope.sources:
+            return []
+        before = scope.sources[: scope.sources.index(right)]
+        holders = [s for s in before if self.holds(s, name)] or (before if len(before) == 1 else [])
+        return [*holders, right] if holders else []
 
     def _natural_rows(self, join: exp.Join, scope: Scope) -> Rows:
         """``a NATURAL JOIN b``: the columns ``b`` shares with the items before it (known by schema or as
@@ -607,9 +658,7 @@ class StatementWalker:
             rows_frame[name] = self.last_rows
             alias_cols = cte.args.get("alias") and cte.args["alias"].columns
             if alias_cols:
-                cols = [
-                    OutCol(ident(a), c.deps, c.transformation) for a, c in zip(alias_cols, cols, strict=False)
-                ]
+                cols = renamed_columns([ident(a) for a in alias_cols], cols)
             if with_.args.get("recursive") and isinstance(cte.this, exp.SetOperation):
                 # the rows of the recursive step are decided through its self-reference, whose columns are
                 # what the first walk found (the column lineage keeps that first walk)
@@ -676,7 +725,22 @@ class StatementWalker:
         if paths:  # a file or stage, also through read_parquet('...') / read_parquet(['...', '...'])
             path = paths[0]
             return Source(alias or path.name, table=path, names=(path.name,), also=tuple(paths[1:]))
-        if isinstance(item, exp.Table) and not isinstance(item.this, exp.Func):
+        rows_from = item.args.get("rows_from") if isinstance(item, exp.Table) else None
+        if rows_from and scope is not None:
+            # PostgreSQL ROWS FROM (f(t.a), g(t.b)) AS r(x, y): the functions side by side, x from f, y from g
+            parts = [frozenset(self.expr_deps(f, scope)) for f in rows_from]
+            every = frozenset().union(*parts)
+            alias_node = item.args.get("alias")
+            listed = [ident(a) for a in (alias_node.columns if alias_node else [])]
+            implied = not listed and bool(alias)  # ROWS FROM (unnest(t.a)) AS x: x names its column too
+            cols = [
+                OutCol(n, parts[i] if i < len(parts) else every, TRANSFORMATION)
+                for i, n in enumerate(listed or ([alias] if alias else []))
+            ]
+            return Source(alias, columns=cols or None, any_column=every, implied=implied)
+        if isinstance(item, exp.Table) and (
+            not isinstance(item.this, exp.Func) or table_ref(item) is not None  # Snowflake IDENTIFIER('t')
+        ):
             cte_cols = self.cte(item)
             if cte_cols is not None:
                 return Source(alias or ident(item.this), columns=cte_cols, rows=self.cte_rows_of(item))
@@ -696,13 +760,24 @@ class StatementWalker:
             alias_node = item.args.get("alias")
             col_names = [ident(a) for a in (alias_node.columns if alias_node else [])]
             implied = False
+            known = _KEY_VALUE_FUNCTIONS.get(self.dialect, {}).get(
+                function.name.lower() if isinstance(function, exp.Anonymous) else ""
+            )
             if not col_names and isinstance(function, exp.Explode) and self.dialect == "snowflake":
                 col_names = list(_FLATTEN_COLUMNS)  # TABLE(FLATTEN(...))
+            elif not col_names and known:  # json_each(t.doc) [AS j]: key, value, ... (j.key and key)
+                col_names, alias = list(known), alias or function.name.lower()
             elif not col_names and alias:
                 col_names, implied = [alias], True  # unnest(arr) AS x: x names its column too (PostgreSQL)
             elif len(col_names) == 1 and not alias:
                 alias, implied = col_names[0], True  # BigQuery UNNEST(arr) AS x: x.field, x.*
             cols = [OutCol(n, deps, TRANSFORMATION) for n in col_names]
+            arrays = function.expressions if isinstance(function, exp.Unnest) else []
+            if len(arrays) > 1 and scope is not None:
+                # UNNEST(t.a, t.b) AS u(x, y) zips its arrays: x is an element of a, y of b (a further name,
+                # WITH ORDINALITY's, is the position in all of them)
+                for i, array in enumerate(arrays[: len(cols)]):
+                    cols[i] = OutCol(cols[i].name, frozenset(self.expr_deps(array, scope)), TRANSFORMATION)
             offset = item.args.get("offset") if isinstance(item, exp.Unnest) else None
             position = (
                 [OutCol(ident(offset), deps, TRANSFORMATION)] if isinstance(offset, exp.Identifier) else []
@@ -738,9 +813,7 @@ class StatementWalker:
             rows = self.last_rows
             alias_cols = item.args.get("alias") and item.args["alias"].columns
             if alias_cols:
-                cols = [
-                    OutCol(ident(a), c.deps, c.transformation) for a, c in zip(alias_cols, cols, strict=False)
-                ]
+                cols = renamed_columns([ident(a) for a in alias_cols], cols)
             return Source(alias, columns=cols, rows=rows)
         return None
 
@@ -1004,6 +1077,10 @@ class StatementWalker:
     def projection(self, proj: exp.Expression, scope: Scope) -> list[OutCol]:
         if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)):
             return self.expand_star(proj, scope)
+        if not isinstance(proj, exp.Alias) and isinstance(proj, exp.Expression):
+            columns = next(iter(proj.find_all(exp.Columns)), None)
+            if columns is not None:
+                return self.columns_expression(proj, columns, scope)
         if isinstance(proj, exp.QueryTransform):  # Hive SELECT TRANSFORM (a, b) USING 'script' AS (c, d)
             fed = frozenset(d for e in proj.expressions for d in self.expr_deps(e, scope))
             schema = proj.args.get("schema")
@@ -1017,6 +1094,31 @@ class StatementWalker:
             name, quoted = self.implicit_name(proj)
         deps, how = self.deps_and_how(expr, scope)
         return [OutCol(name, frozenset(deps), how, quoted)]
+
+    def columns_expression(self, proj: exp.Expression, columns: exp.Columns, scope: Scope) -> list[OutCol]:
+        """DuckDB ``COLUMNS('regex')`` / ``COLUMNS(*)`` (also inside an expression, ``min(COLUMNS('a_.*'))``):
+        one result column per matching column of the FROM items (an unknown ``*`` stays one column; a lambda
+        selects from all of them)."""
+        pattern = (
+            columns.this.this if isinstance(columns.this, exp.Literal) and columns.this.is_string else None
+        )
+        try:
+            matcher = re.compile(pattern) if pattern is not None else None
+        except re.error:
+            matcher = None
+        chosen = [
+            c
+            for c in self.expand_star(exp.Star(), scope)
+            if c.name == "*" or matcher is None or matcher.search(c.name)
+        ]
+        if proj is columns:
+            return chosen
+        other, how = self.deps_and_how(_replaced(proj, exp.null()), scope)
+        out: list[OutCol] = []
+        for col in chosen:
+            name = "*" if col.name == "*" else self.implicit_name(_replaced(proj, exp.column(col.name)))[0]
+            out.append(OutCol(name, col.deps | frozenset(other), stronger(how, col.transformation)))
+        return out
 
     def deps_and_how(self, expr: exp.Expression, scope: Scope) -> tuple[set[ColumnRef], str]:
         """Dataset columns ``expr`` derives from, and the transformation type along the whole path."""
@@ -1180,6 +1282,7 @@ class StatementWalker:
     def expr_deps(self, expr: Any, scope: Scope) -> set[ColumnRef]:
         deps: set[ColumnRef] = set()
         stack = [expr]
+        windows_seen: set[int] = set()  # WINDOW w2 AS (w1 ORDER BY ...): w1's columns too, each once
         while stack:
             node = stack.pop()
             if isinstance(node, exp.Column):
@@ -1206,10 +1309,9 @@ class StatementWalker:
                 continue
             if isinstance(node, exp.Window) and isinstance(node.args.get("alias"), exp.Identifier):
                 named = self.named_window(ident(node.args["alias"]), scope)  # OVER w ... WINDOW w AS (...)
-                if named is not None and named is not node:
-                    stack.extend(named.args.get("partition_by") or ())
-                    if named.args.get("order") is not None:
-                        stack.append(named.args["order"])
+                if named is not None and named is not node and id(named) not in windows_seen:
+                    windows_seen.add(id(named))
+                    stack.append(named)  # its PARTITION BY, ORDER BY and the window it extends
             stack.extend(v for v in node.iter_expressions())
         return deps
 
@@ -1281,6 +1383,8 @@ class StatementWalker:
             if src is None and self.dialect in _STRUCT_DIALECTS:
                 # struct access on an unqualified column: struct_column.field[.field]
                 outer = col.args.get("catalog") or col.args.get("db") or qualifier
+                if ident(outer).lower() in self.variables and not self.in_scope(ident(outer), scope):
+                    return set()  # a field of a script variable (BigQuery FOR rec IN ... DO: rec.dt)
                 if not (col.args.get("db") and self.find_source(ident(col.args["db"]), False, scope)):
                     return self.unqualified_deps(ident(outer), is_quoted(outer), scope)
             if src is None:
@@ -1512,6 +1616,53 @@ _STRUCT_DIALECTS = {
     "athena",
     "redshift",
 }
+
+
+def _replaced(expr: exp.Expression, by: exp.Expression) -> exp.Expression:
+    """A copy of ``expr`` with its first DuckDB ``COLUMNS(...)`` replaced by ``by``."""
+    copy = expr.copy()
+    found = copy.find(exp.Columns)
+    if found is not None:
+        found.replace(by)
+    return copy
+
+
+def renamed_columns(names: list[str], cols: list[OutCol]) -> list[OutCol]:
+    """``AS x(a, b)`` / ``WITH c(a, b) AS (...)``: the columns by position under the listed names; further
+    columns keep their own names (PostgreSQL); one unexpanded ``*`` stands for the names between the ones
+    before and after it (each is some column of its tables)."""
+    stars = [i for i, c in enumerate(cols) if c.name == "*"]
+    if len(stars) == 1 and len(names) >= len(cols):
+        at, after = stars[0], len(cols) - stars[0] - 1
+        star = cols[at]
+        mapped = [*cols[:at], *([star] * (len(names) - at - after)), *cols[at + 1 :]]
+        return [OutCol(n, c.deps, c.transformation) for n, c in zip(names, mapped, strict=False)]
+    out = [OutCol(n, c.deps, c.transformation) for n, c in zip(names, cols, strict=False)]
+    return out + cols[len(names) :]
+
+
+def _by_name(
+    op: exp.SetOperation, left: list[OutCol], right: list[OutCol]
+) -> tuple[list[OutCol], list[OutCol]]:
+    """``UNION [ALL] BY NAME`` (DuckDB, Spark) and BigQuery ``CORRESPONDING [BY (cols)]`` pair columns by
+    name, not position: ``right`` is reordered to ``left``'s names. DuckDB / Spark add the right side's
+    other columns; ``CORRESPONDING`` keeps the names both sides have (or the listed ones). A side with an
+    unexpanded ``*`` keeps the positional pairing."""
+    if any(c.name == "*" for c in (*left, *right)):
+        return left, right
+    by_name = {c.name.lower(): c for c in reversed(right)}
+    listed = [ident(c.this if isinstance(c, exp.Column) else c).lower() for c in op.args.get("on") or ()]
+    if listed:
+        keep = {n: i for i, n in enumerate(listed)}
+        left = sorted((c for c in left if c.name.lower() in keep), key=lambda c: keep[c.name.lower()])
+    elif op.args.get("kind"):  # CORRESPONDING: the common names only
+        left = [c for c in left if c.name.lower() in by_name]
+    else:
+        names = {c.name.lower() for c in left}
+        left = left + [
+            OutCol(c.name, frozenset(), IDENTITY, c.quoted) for c in right if c.name.lower() not in names
+        ]
+    return left, [by_name.get(c.name.lower(), OutCol(c.name, frozenset(), IDENTITY)) for c in left]
 
 
 def _positional(node: Any, dialect: str) -> str | None:

@@ -30,6 +30,20 @@ def plain(sql: str, dialect: str, **kwargs: Any) -> dict[str, set[str]]:
     return {k: v[0] for k, v in edges(sql, dialect, **kwargs).items()}
 
 
+def indirect_rows(sql: str, dialect: str = "postgres", **kwargs: Any) -> set[tuple[str, str, str]]:
+    """``(output, input, subtype)`` of the INDIRECT (row-deciding) lineage; the SQL must analyse cleanly."""
+    result = analyze(sql, dialect, **kwargs)
+    assert not result.errors, result.errors
+    return {(str(r.output), str(r.input), r.subtype) for r in result.indirect}
+
+
+def kinds(sql: str, dialect: str) -> list[str]:
+    """The kind of each statement; the SQL must analyse cleanly."""
+    result = analyze(sql, dialect)
+    assert not result.errors, result.errors
+    return [s.kind for s in result.statements]
+
+
 def cpu_seconds(sql: str, dialect: str | None, runs: int = 2) -> float:
     """Best CPU time of ``runs`` analyses, each with the garbage collector paused (a collection of the
     whole test session's heap must not land in one side of a scaling comparison)."""

@@ -10,12 +10,7 @@ import pytest
 
 from airflow_lineage_provider.sql import analyze
 
-
-def _rows(sql: str, dialect: str = "postgres", **kwargs: object) -> set[tuple[str, str, str]]:
-    result = analyze(sql, dialect, **kwargs)  # type: ignore[arg-type]
-    assert not result.errors, result.errors
-    return {(str(r.output), str(r.input), r.subtype) for r in result.indirect}
-
+from .readers import indirect_rows as _rows
 
 CASES = [
     # --- joins that are not in the SELECT's own join list

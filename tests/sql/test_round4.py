@@ -14,14 +14,9 @@ from airflow_lineage_provider.sql import analyze
 from airflow_lineage_provider.sql.text import split_statements
 
 from .readers import edges as _edges
+from .readers import indirect_rows as _rows
 from .readers import plain as _plain
 from .readers import tables as _tables
-
-
-def _rows(sql: str, dialect: str, **kwargs: object) -> set[tuple[str, str, str]]:
-    result = analyze(sql, dialect, **kwargs)  # type: ignore[arg-type]
-    assert not result.errors, result.errors
-    return {(str(r.output), str(r.input), r.subtype) for r in result.indirect}
 
 
 # ---------------------------------------------------------------------- temp tables in scripts

@@ -12,20 +12,10 @@ from airflow_lineage_provider.sql import analyze
 
 from .readers import cpu_seconds
 from .readers import edges as _edges
+from .readers import indirect_rows as _rows
+from .readers import kinds as _kinds
 from .readers import plain as _plain
 from .readers import tables as _tables
-
-
-def _rows(sql: str, dialect: str, **kwargs: object) -> set[tuple[str, str, str]]:
-    result = analyze(sql, dialect, **kwargs)  # type: ignore[arg-type]
-    assert not result.errors, result.errors
-    return {(str(r.output), str(r.input), r.subtype) for r in result.indirect}
-
-
-def _kinds(sql: str, dialect: str) -> list[str]:
-    result = analyze(sql, dialect)
-    assert not result.errors, result.errors
-    return [s.kind for s in result.statements]
 
 
 # ---------------------------------------------------------------------- dialect line comments
