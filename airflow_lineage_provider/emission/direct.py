@@ -25,13 +25,22 @@ openlineage-python's transport factory, as are all other transport types.
 A 307/308 redirect is followed only to the same scheme, host and port: the request carries the
 ``Authorization`` and custom headers, which must not reach another server (nor go over plain http).
 
-``timeout`` bounds each request as a whole (connecting, sending, every read of the answer, redirects
-included), not only each read: a server that trickles its answer a byte at a time, so that no single read
-ever waits ``timeout``, cannot keep the send worker (and the event) for longer. The socket of the
-connection re-arms its timeout before every blocking call to what is left of the request's deadline
-(:class:`_DeadlineSocket`, :class:`_DeadlineSSLSocket`). :func:`bound_requests_transport` gives
-openlineage-python's ``HttpTransport`` (``requests``) the same deadline, through a ``requests`` adapter whose
-connections use those sockets.
+``timeout`` bounds each request as a whole (looking up the host name, connecting, sending, every read of
+the answer, redirects included), not only each read: a server that trickles its answer a byte at a time,
+so that no single read ever waits ``timeout``, cannot keep the send worker (and the event) for longer.
+The socket of the connection re-arms its timeout before every blocking call to what is left of the
+request's deadline (:class:`_DeadlineSocket`, :class:`_DeadlineSSLSocket`).
+:func:`bound_requests_transport` gives openlineage-python's ``HttpTransport`` (``requests``) the same
+deadline, through a ``requests`` adapter whose connections use those sockets. The host name is looked up on
+one resolver thread per process (:class:`_Resolver`), which the request waits for until its deadline only: a
+resolver that hangs cannot hold the send worker (an IP address in the URL needs no lookup).
+
+An event counts as delivered only on a *complete* 2xx answer: the status line, the whole header block (up to
+the empty line that ends it) and the body as its headers announce it (``Content-Length`` or chunked), or the
+first ``_MAX_ANSWER_BYTES`` of a longer one, which is not read further (nor kept in memory: it is read in
+small pieces and discarded). An answer cut before that (the connection closed in the headers or in the body)
+says nothing sure about the event: it is an error (:class:`IncompleteAnswer`), so the event is kept and sent
+again; OpenLineage consumers take a repeated event (same run, type and time) as the same fact.
 """
 
 from __future__ import annotations
@@ -41,10 +50,12 @@ import fcntl
 import functools
 import gzip
 import http.client
+import ipaddress
 import json
 import logging
 import netrc
 import os
+import queue
 import select
 import socket
 import ssl
@@ -66,6 +77,11 @@ _CA_KEYS = ("caCertPath", "ca_cert_path", "cacertpath")
 #: redirects that keep the method and body (requests would turn 301/302/303 into a GET without the event)
 _REDIRECTS_KEEPING_POST = (307, 308)
 _MAX_REDIRECTS = 3
+#: the most of an answer's body read (an OpenLineage endpoint answers a few bytes): past it, it is not read
+_MAX_ANSWER_BYTES = 1 << 20
+_READ_CHUNK = 64 * 1024
+#: informational answers (1xx) skipped before the final one (each is bounded by the deadline too)
+_MAX_INFORMATIONAL = 10
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: the request this thread is making: ``until`` (monotonic deadline) and ``timeout`` (per blocking call)
 _request = threading.local()
@@ -118,20 +134,204 @@ class _DeadlineSSLSocket(ssl.SSLSocket):
     do_handshake = _armed("do_handshake", ssl.SSLSocket)
 
 
+class NameLookupTimeout(RequestDeadlineExceeded):
+    """Looking up the host name took longer than what was left of the request's deadline."""
+
+
+class IncompleteAnswer(ConnectionError):
+    """The answer was cut (the connection closed in its header block or its body): whether the receiver
+    stored the event is unknown, so it is sent again later."""
+
+
+class _Lookup:
+    __slots__ = ("done", "error", "result")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: list[Any] = []
+        self.error: BaseException | None = None
+
+
+class _Resolver:
+    """Runs ``getaddrinfo`` on one daemon thread per process, so a caller can stop waiting at its deadline.
+
+    ``getaddrinfo`` cannot be interrupted: a resolver that hangs (an unreachable DNS server waits for its
+    ``timeout`` x ``attempts`` of ``resolv.conf``, an NSS module may wait longer) would hold the send
+    worker, and with it every later event, past the request's deadline. Here only the resolver thread
+    waits; a lookup of the same name and port already under way is shared, not queued again. No thread is
+    started per event or per request, and none at all for an IP address or a kept-alive connection.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._pending: dict[tuple[str, int], _Lookup] = {}
+        self._calls: queue.SimpleQueue[tuple[tuple[str, int], _Lookup]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def resolve(self, host: str, port: int, wait: float | None) -> list[Any]:
+        """``getaddrinfo(host, port)`` for TCP, waiting at most ``wait`` seconds (None: as long as needed)."""
+        try:
+            ipaddress.ip_address(host.partition("%")[0])
+        except ValueError:
+            pass
+        else:  # a literal address: nothing to look up
+            return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST)
+        key = (host, port)
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: the parent's thread and lookups are not here
+                self._pid, self._pending, self._thread = os.getpid(), {}, None
+                self._calls = queue.SimpleQueue()
+            lookup = self._pending.get(key)
+            if lookup is None:
+                lookup = self._pending[key] = _Lookup()
+                self._calls.put((key, lookup))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="lineage-resolve", daemon=True)
+                self._thread.start()
+        if not lookup.done.wait(wait):
+            msg = f"looking up {host!r} took longer than the request's timeout (a slow or hung DNS resolver)"
+            raise NameLookupTimeout(msg)
+        if lookup.error is not None:
+            error = lookup.error
+            raise type(error)(*error.args) if isinstance(error, OSError) else error
+        return lookup.result
+
+    def _run(self) -> None:
+        calls = self._calls
+        while True:
+            key, lookup = calls.get()
+            try:
+                lookup.result = socket.getaddrinfo(key[0], key[1], 0, socket.SOCK_STREAM)
+            except BaseException as exc:  # the waiter raises it
+                lookup.error = exc
+            with self._lock:
+                if self._pending.get(key) is lookup:
+                    del self._pending[key]
+            lookup.done.set()
+
+
+_resolver = _Resolver()
+
+
+def _wait(until: float | None, timeout: float | None) -> float | None:
+    """The longest wait allowed now: ``timeout``, cut to what is left until ``until`` (the request's
+    deadline, None: none); None when neither is set. Raises once the deadline has passed."""
+    if until is None:
+        return timeout
+    left = until - time.monotonic()
+    if left <= 0:
+        raise RequestDeadlineExceeded("the request's deadline passed")
+    return left if timeout is None else min(left, timeout)
+
+
 def _create_connection(
-    address: tuple[str, int], timeout: float | None = None, source_address: Any = None, **kwargs: Any
+    address: tuple[str, int],
+    timeout: float | None = None,
+    source_address: Any = None,
+    *,
+    socket_options: Any = None,
+    **kwargs: Any,
 ) -> socket.socket:
-    """``socket.create_connection`` within the request's deadline, as a :class:`_DeadlineSocket`."""
+    """``socket.create_connection`` within the request's deadline, as a :class:`_DeadlineSocket`.
+
+    The name lookup (:class:`_Resolver`) and every connection attempt (one per address found, as
+    ``create_connection`` makes them) share the deadline: three addresses that never answer cannot take
+    three timeouts.
+    """
     until: float | None = getattr(_request, "until", None)
-    if until is not None:
-        left = until - time.monotonic()
-        if left <= 0:
-            raise RequestDeadlineExceeded("the request's deadline passed")
-        timeout = left if timeout is None else min(timeout, left)
-    plain = socket.create_connection(address, timeout, source_address, **kwargs)
-    sock = _DeadlineSocket(plain.family, plain.type, plain.proto, fileno=plain.detach())
-    sock.settimeout(timeout)  # the descriptor is non-blocking: the new object must know its timeout
-    return sock
+    host, port = address
+    infos = _resolver.resolve(host, port, _wait(until, timeout))
+    error: OSError | None = None
+    for family, kind, proto, _, sockaddr in infos:
+        wait = _wait(until, timeout)
+        sock = _DeadlineSocket(family, kind, proto)
+        try:
+            for option in socket_options or ():  # urllib3's (TCP_NODELAY ...), before connecting as it does
+                sock.setsockopt(*option)
+            sock.settimeout(wait)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        return sock
+    raise error if error is not None else OSError(f"no address found for {host!r}")
+
+
+class _HeaderEnd:
+    """The answer's reader while :class:`_Response` reads its head: remembers whether the last line read
+    ended with a newline (the header block ends with an empty line; at a cut connection it ends with none)."""
+
+    __slots__ = ("cut", "fp")
+
+    def __init__(self, fp: Any) -> None:
+        self.fp = fp
+        self.cut = False
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self.fp.readline(limit)
+        self.cut = not line.endswith(b"\n")
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fp, name)
+
+
+class _Response(http.client.HTTPResponse):
+    """Two things ``http.client`` gets wrong for an answer that decides whether an event was delivered:
+
+    * it reads a header block cut by the end of the connection as complete (its lines end at the end of
+      the data): ``headers_cut`` says it was cut;
+    * it skips ``100 Continue`` only, and takes any other informational answer (``103 Early Hints``, sent
+      before the real one) for the answer: those are skipped too, so the final status decides (a 1xx
+      left, e.g. ``101``, is not a delivery either, see :meth:`DirectHttpTransport.emit`).
+    """
+
+    headers_cut = False
+
+    def begin(self) -> None:
+        if self.headers is not None:
+            return
+        fp = self.fp
+        watch = _HeaderEnd(fp)
+        self.fp = watch
+        try:
+            for skipped in range(_MAX_INFORMATIONAL + 1):
+                super().begin()
+                if watch.cut or not 101 < self.status < 200 or skipped == _MAX_INFORMATIONAL:
+                    break
+                self.headers = self.msg = None  # the final answer follows
+        finally:
+            if self.fp is watch:
+                self.fp = fp
+        self.headers_cut = watch.cut
+
+
+def _read_answer(response: http.client.HTTPResponse, where: str) -> bool:
+    """Read (and discard) the answer's body: True when read whole, False when it is longer than
+    ``_MAX_ANSWER_BYTES`` (not read further: the connection cannot be reused). Raises
+    :class:`IncompleteAnswer` when the connection ends before the body its headers announce."""
+    cut = f"the answer ({response.status}) from {where} was cut in its body"
+    again = "not known whether the event was stored, it is sent again later"
+    received = 0
+    try:
+        while received <= _MAX_ANSWER_BYTES:
+            chunk = response.read(_READ_CHUNK)
+            if not chunk:
+                break
+            received += len(chunk)
+        else:
+            return False
+    except http.client.IncompleteRead as exc:  # a chunked body cut short
+        msg = f"{cut} after {received + len(exc.partial)} bytes: {again}"
+        raise IncompleteAnswer(msg) from None
+    if response.length:  # read(amt) returns b"" at the end of the data without raising
+        msg = f"{cut} after {received} bytes, {response.length} more announced: {again}"
+        raise IncompleteAnswer(msg)
+    return True
 
 
 class HttpStatusError(RuntimeError):
@@ -365,6 +565,8 @@ class DirectHttpTransport:
                         )
                         raise HttpStatusError(msg, status)
                     url = target
+            except NameLookupTimeout:
+                raise
             except TimeoutError as exc:
                 if time.monotonic() - started < self.timeout:
                     raise  # one blocking call's own timeout: the error says which
@@ -383,6 +585,9 @@ class DirectHttpTransport:
         if status >= 400:
             msg = f"{status} {reason} from {_display(url)}"
             raise HttpStatusError(msg, status, retry_after=retry_after)
+        if status < 200:  # not a final answer (101, or informational ones without end): not delivered
+            msg = f"{status} {reason} from {_display(url)}: no final answer (2xx) came"
+            raise HttpStatusError(msg, status)
         return status
 
     def _post(
@@ -395,11 +600,17 @@ class DirectHttpTransport:
             connection = self._open(parts.scheme.lower(), parts.hostname or "", parts.port)
             connection.request("POST", path, body=body, headers=headers)
             response = connection.getresponse()
-            response.read()
+            if getattr(response, "headers_cut", False):
+                msg = (
+                    f"the answer ({response.status}) from {_display(url)} was cut in its headers: "
+                    "not known whether the event was stored, it is sent again later"
+                )
+                raise IncompleteAnswer(msg)
+            whole = _read_answer(response, _display(url))
         except BaseException:
             self._drop()
             raise
-        if response.will_close:
+        if response.will_close or not whole:
             self._drop()
         return (
             response.status,
@@ -425,6 +636,7 @@ class DirectHttpTransport:
         else:
             connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
         connection._create_connection = _create_connection  # type: ignore[attr-defined]  # the deadline
+        connection.response_class = _Response  # a header block cut by the end of the connection is an error
         connection.debuglevel = 0  # never print requests (and their Authorization header)
         self._connection, self._origin = connection, (scheme, host, port)
         return connection
@@ -445,9 +657,15 @@ class DirectHttpTransport:
 def bound_requests_transport(transport: Any) -> bool:
     """Make each request of openlineage-python's ``HttpTransport`` end by its ``timeout`` in total.
 
-    Its ``requests`` session gets an adapter (same retry settings) whose connections use the deadline
-    sockets, and which reads the whole answer before the deadline is over. True when it was installed;
-    False for a transport that brings its own session or adapter (it is left as it is).
+    Its ``requests`` session gets an adapter (same retry settings) whose connections look the host up and
+    connect within the deadline (:func:`_create_connection`) and use the deadline sockets, and which reads
+    the whole answer before the deadline is over. The adapter also raises
+    (the event is kept and sent again) on an answer cut in its header block, and on a redirect other than
+    a 307/308 to the same scheme, host and port: ``requests`` would follow one to another server with the
+    custom headers (it strips only ``Authorization``), turn a 301/302/303 into a GET without the event
+    (which then reads as delivered), and openlineage-python counts a 3xx it does not follow as delivered.
+    True when it was installed; False for a transport that brings its own session or adapter (it is left
+    as it is).
     """
     config = getattr(transport, "config", None)
     if config is None or config.session is not None or config.adapter is not None:
@@ -458,6 +676,7 @@ def bound_requests_transport(transport: Any) -> bool:
         timeout=float(transport.timeout), max_retries=Retry(**config.retry)
     )
     transport.session.mount(transport.url, adapter)  # replaces the adapter openlineage-python mounted there
+    transport.session.max_redirects = _MAX_REDIRECTS  # same-origin 307/308 only (see the adapter's send)
     return True
 
 
@@ -467,18 +686,38 @@ def _requests_deadline_adapter() -> Any:
     from requests.adapters import HTTPAdapter
     from urllib3.connection import HTTPConnection, HTTPSConnection
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+
+    def new_conn(connection: Any) -> socket.socket:
+        """urllib3's ``_new_conn`` (same errors), with the name lookup and the connection attempts within
+        the request's deadline (:func:`_create_connection`), as a :class:`_DeadlineSocket`."""
+        timeout = connection.timeout if isinstance(connection.timeout, (int, float)) else None
+        try:
+            return _create_connection(
+                (connection._dns_host, connection.port),
+                timeout,
+                connection.source_address,
+                socket_options=connection.socket_options,
+            )
+        except socket.gaierror as exc:
+            raise NameResolutionError(connection.host, connection, exc) from exc
+        except TimeoutError as exc:  # NameLookupTimeout and RequestDeadlineExceeded too
+            msg = f"Connection to {connection.host} timed out. ({exc})"
+            raise ConnectTimeoutError(connection, msg) from exc
+        except OSError as exc:
+            raise NewConnectionError(connection, f"Failed to establish a new connection: {exc}") from exc
 
     class DeadlineHTTPConnection(HTTPConnection):
+        response_class = _Response
+
         def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
-            sock.__class__ = _DeadlineSocket  # same layout: only the blocking calls change
-            return sock
+            return new_conn(self)
 
     class DeadlineHTTPSConnection(HTTPSConnection):
+        response_class = _Response
+
         def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
-            sock.__class__ = _DeadlineSocket
-            return sock
+            return new_conn(self)
 
         def connect(self) -> None:
             super().connect()
@@ -508,12 +747,65 @@ def _requests_deadline_adapter() -> Any:
             _request.timeout = self.deadline_seconds
             try:
                 response = super().send(request, *args, **kwargs)
-                _ = response.content  # the whole answer, within the deadline (requests would read it later)
+                _check_requests_answer(request, response)
+                _read_requests_answer(response)  # within the deadline (requests would read it later)
                 return response
             finally:
                 _request.until = None
 
     return DeadlineAdapter
+
+
+def _check_requests_answer(request: Any, response: Any) -> None:
+    """Raise (``requests`` errors, so openlineage-python's transport fails and the event is kept) on an
+    answer cut in its header block, and on a redirect other than a 307/308 to the same origin."""
+    import requests
+
+    original = getattr(getattr(response, "raw", None), "_original_response", None)
+    url = str(request.url)
+    if getattr(original, "headers_cut", False):
+        response.close()
+        msg = (
+            f"the answer ({response.status_code}) from {_display(url)} was cut in its headers: not known "
+            "whether the event was stored, it is sent again later"
+        )
+        raise requests.ConnectionError(msg, request=request)
+    status = int(response.status_code)
+    if status < 200:  # requests would count it as delivered (raise_for_status passes it)
+        response.close()
+        msg = f"{status} {response.reason} from {_display(url)}: no final answer (2xx) came"
+        raise requests.HTTPError(msg, response=response, request=request)
+    if not 300 <= status < 400:
+        return
+    location = response.headers.get("Location")
+    target = urljoin(url, location) if location else None
+    if status in _REDIRECTS_KEEPING_POST and target is not None and _origin(target) == _origin(url):
+        return  # requests follows it with the same POST (at most _MAX_REDIRECTS times)
+    response.close()
+    where = f": redirect to {_display(target)} not followed" if target else ""
+    msg = (
+        f"{status} {response.reason} from {_display(url)}{where} (only a 307/308 to the same scheme, host "
+        "and port is: the request carries the transport's credentials); set the transport url "
+        "([lineage_provider] transport) to the address that accepts events"
+    )
+    raise requests.HTTPError(msg, response=response, request=request)
+
+
+def _read_requests_answer(response: Any) -> None:
+    """Read the body of a ``requests`` answer as :func:`_read_answer` does: in pieces, at most
+    ``_MAX_ANSWER_BYTES`` (then the connection is closed, not reused), keeping only its first
+    ``_READ_CHUNK`` bytes as ``response.content`` (openlineage-python does not read it). A body cut short
+    raises (``requests`` errors), as ``response.content`` would."""
+    kept = bytearray()
+    received = 0
+    for chunk in response.iter_content(_READ_CHUNK):
+        received += len(chunk)
+        if len(kept) < _READ_CHUNK:
+            kept += chunk[: _READ_CHUNK - len(kept)]
+        if received > _MAX_ANSWER_BYTES:
+            response.close()
+            break
+    response._content = bytes(kept)
 
 
 class RotatingFileWriter:

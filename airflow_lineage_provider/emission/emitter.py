@@ -28,7 +28,9 @@ as other processes keep the spool filling. An event the backend rejects for good
 as dropped, and does not hold up the events after it. When the spool refuses writes or cannot be replayed
 (read-only, not a directory, wrong owner), nothing can wait behind it: events are sent directly. A 429 or 503
 answer with ``Retry-After`` (seconds or an HTTP-date) holds every send until then, at most ``_BACKOFF_MAX``
-seconds; meanwhile events are spooled (``retry_after``). At exit the queue gets ``flush_timeout`` seconds
+seconds; meanwhile events are spooled (``retry_after``), and replay resumes then (not later: the backoff does
+not add to the backend's time). Such a pause is logged once, with the time it ends, until a send succeeds
+again. At exit the queue gets ``flush_timeout`` seconds
 (none when the backend is known to be failing), then what is left is spooled in batches with one file-system
 sync each (``Spool.write_batch``), as are events spooled behind a backlog; a send already in flight may
 finish within that time (so its record is not replayed after an answer that came too late), no new one is
@@ -51,7 +53,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow_lineage_provider._openlineage import ensure_imported
@@ -88,6 +90,12 @@ _RETRIED_4XX = frozenset({401, 403, 404, 405, 407, 408, 425, 429})
 _LEADING_STATUS = re.compile(r"(\d{3}) ")
 #: answers whose ``Retry-After`` header is honoured ("too many requests", "unavailable": try again later)
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
+
+#: what an admin can do about a spool that refuses writes or replay (ends the warnings that say so)
+_SPOOL_FIX = (
+    "free space on its disk, make it a directory the Airflow user can write, or set "
+    "[lineage_provider] spool_dir to one"
+)
 
 _PENDING, _DELIVERED, _SPOOLED = "pending", "delivered", "spooled"
 #: outcomes of one send
@@ -240,6 +248,8 @@ class Emitter:
         self._next_retry = 0.0
         #: no send before this (monotonic): the backend's last 429/503 said ``Retry-After`` (capped)
         self._not_before = 0.0
+        #: a pause the backend asked for was logged; reset (and "resumed" logged) by the next delivery
+        self._pause_said = False
         self._next_spool_check = 0.0
         #: why the spool last refused a write (log-safe)
         self._spool_error = ""
@@ -427,10 +437,12 @@ class Emitter:
         item.state = _DELIVERED
         metrics.incr("dropped")
         self._lost_log.warning(
-            "lineage event lost: %s, and the spool %s ([lineage_provider] spool_dir) refused it (%s)",
+            "lineage event lost: %s, and the spool %s ([lineage_provider] spool_dir) refused it (%s); "
+            "to keep such events: %s",
             why,
             self.spool.directory,
             self._spool_error,
+            _SPOOL_FIX,
         )
         return False
 
@@ -465,9 +477,11 @@ class Emitter:
             if item.state != _PENDING or self._write_locked(item):
                 return True
         self._spool_log.warning(
-            "lineage spool %s ([lineage_provider] spool_dir) refuses writes (%s); sending events directly",
+            "lineage spool %s ([lineage_provider] spool_dir) refuses writes (%s); sending events directly "
+            "(out of order, and lost if their send fails): %s",
             self.spool.directory,
             self._spool_error,
+            _SPOOL_FIX,
         )
         return False
 
@@ -539,6 +553,7 @@ class Emitter:
                 if now >= deadline or (now >= self._close_deadline and self._winding_down()):
                     break
             rejected = False
+            wait: float | None = None
             with self._lock:
                 if call.done.is_set():
                     if call.error is None:
@@ -577,10 +592,34 @@ class Emitter:
                 self.spool.reject(item.stamp, reason, item.wire)
             return _REJECTED
         if item.state == _SPOOLED:
-            self._failed_log.warning(
-                "lineage event not delivered (%s); kept in the spool %s", reason, self.spool.directory
-            )
+            if wait is not None:
+                self._say_paused(reason, wait)
+            else:
+                self._failed_log.warning(
+                    "lineage event not delivered (%s); kept in the spool %s", reason, self.spool.directory
+                )
         return _FAILED
+
+    def _say_paused(self, reason: str, wait: float) -> None:
+        """Log once per pause (until a send succeeds again) that the backend asked to wait, and until when."""
+        if self._pause_said:
+            log.debug("lineage delivery still paused (%s)", reason)
+            return
+        self._pause_said = True
+        until = (datetime.now(timezone.utc) + timedelta(seconds=wait)).strftime("%Y-%m-%d %H:%M:%S")
+        then = (
+            "then the spool is replayed from where it stopped, oldest first"
+            if self.replay_on_success
+            else "the spooled events wait for `airflow-lineage replay` (replay_on_success = False)"
+        )
+        log.warning(
+            "lineage delivery paused (%s): no event is sent before %s UTC; until then events wait in the "
+            "spool %s in order, %s",
+            reason,
+            until,
+            self.spool.directory,
+            then,
+        )
 
     def _winding_down(self) -> bool:
         """True on the sender thread once close() began: it starts no new send, and stops waiting for
@@ -595,6 +634,9 @@ class Emitter:
                 log.debug("cannot remove a delivered lineage event from the spool", exc_info=True)
         item.state = _DELIVERED
         metrics.incr("emitted")
+        if self._pause_said:
+            self._pause_said = False
+            log.info("lineage delivery resumed after the wait the backend asked for (Retry-After)")
 
     def _late_locked(self, item: _Item, ok: bool) -> None:
         if ok:
@@ -632,16 +674,20 @@ class Emitter:
             self._next_retry = self._next_spool_check = time.monotonic() + _BACKOFF_MAX
             self._spool_log.warning(
                 "lineage spool %s ([lineage_provider] spool_dir) cannot be replayed (%s); "
-                "sending events directly",
+                "sending events directly: %s",
                 self.spool.directory,
                 self._spool_error,
+                _SPOOL_FIX,
             )
             return
         now = time.monotonic()
         if result.failed or result.locked or result.busy:
-            if result.failed:
-                self._backoff = min(self._backoff * 2, _BACKOFF_MAX)
-            self._next_retry = max(now + self._backoff, self._not_before)
+            if self._not_before > now:  # the backend said when (Retry-After): then, not later
+                self._next_retry = self._not_before
+            else:
+                if result.failed:
+                    self._backoff = min(self._backoff * 2, _BACKOFF_MAX)
+                self._next_retry = now + self._backoff
         else:
             self._backoff = _BACKOFF_MIN
             self._backlog = result.remaining > 0
@@ -665,7 +711,8 @@ class Emitter:
                 self._replay(only_if_pending=True)
         elif outcome == _FAILED and self.replay_on_success and item.state == _SPOOLED:
             self._backlog = True
-            self._next_retry = max(time.monotonic() + self._backoff, self._not_before)
+            now = time.monotonic()
+            self._next_retry = self._not_before if self._not_before > now else now + self._backoff
 
     def _idle_queue(self) -> bool:
         with self._queue_lock:

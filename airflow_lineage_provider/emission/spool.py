@@ -751,6 +751,15 @@ def replay_command(args: argparse.Namespace) -> int:
     if result.locked:
         print(f"another process is replaying {spool.directory} ({result.remaining} waiting); try later")
         return 1
+    wait = getattr(emitter, "backend_wait", 0.0)
+    if result.failed and wait > 0:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() + wait))
+        print(
+            f"replayed {result.delivered} event(s) from {spool.directory}; {result.remaining} remaining, "
+            f"kept in order; paused: the backend asked to wait {wait:.0f}s (Retry-After); run "
+            f"`airflow-lineage replay` again after {when} UTC"
+        )
+        return 1
     if result.busy:
         print(
             f"replayed {result.delivered} event(s) from {spool.directory}; {result.remaining} remaining; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -273,15 +274,23 @@ def test_connection_reused_when_its_descriptor_is_above_1024(receiver) -> None:
     held: list[int] = []
     if soft != resource.RLIM_INFINITY and soft < 1300:
         resource.setrlimit(resource.RLIMIT_NOFILE, (1300, hard))
+    gc.collect()  # a socket of an earlier test closed by the collector later would free a low descriptor
+    gc.disable()
     try:
         while not held or held[-1] < 1100:
             held.append(os.open(os.devnull, os.O_RDONLY))
+        # fill any descriptor closed meanwhile (another thread): the lowest free one comes back first, so
+        # one above all those held means none is free below
+        while (fd := os.open(os.devnull, os.O_RDONLY)) < max(held):
+            held.append(fd)
+        held.append(fd)
         events = _wire(2)
         for event in events:
             assert transport.emit(event) == 200
         assert transport._connection is not None and transport._connection.sock.fileno() >= 1024
         assert rec.received() == events and rec.connections_opened == 1
     finally:
+        gc.enable()
         transport.close()
         for fd in held:
             os.close(fd)
