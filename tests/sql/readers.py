@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import gc
-import time
 from typing import Any
+
+from timing import best_cpu_seconds
 
 from airflow_lineage_provider.sql import analyze
 
@@ -45,20 +45,5 @@ def kinds(sql: str, dialect: str) -> list[str]:
 
 
 def cpu_seconds(sql: str, dialect: str | None, runs: int = 2) -> float:
-    """Best CPU time of ``runs`` analyses, each with the garbage collector paused (a collection of the
-    whole test session's heap must not land in one side of a scaling comparison)."""
-    best = float("inf")
-    enabled = gc.isenabled()
-    try:
-        for _ in range(runs):
-            gc.collect()
-            gc.disable()
-            start = time.process_time()
-            analyze(sql, dialect)
-            best = min(best, time.process_time() - start)
-            if enabled:
-                gc.enable()
-    finally:
-        if enabled:
-            gc.enable()
-    return best
+    """Best CPU time of ``runs`` analyses, each with the garbage collector paused (``timing``)."""
+    return best_cpu_seconds(lambda: analyze(sql, dialect), runs)
