@@ -20,6 +20,7 @@ import secrets
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -124,9 +125,34 @@ def _wait_for_events(path: Path, done: Any, timeout: float) -> list[dict[str, An
     return events
 
 
+PG_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def metadata_db(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The deployment's metadata DB: a SQLite file, or a new database on the PostgreSQL server, where the
+    DAG-run hooks run inside the scheduler's PostgreSQL transactions (listener ``_fenced``)."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    import psycopg2
+
+    name = f"lp_meta_{secrets.token_hex(4)}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE {name}")
+        yield {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"{PG_SERVER}/{name}"}
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
 @pytest.mark.airflow
 @pytest.mark.slow
-def test_scheduler_executor_triggerer_deployment(tmp_path: Path) -> None:
+def test_scheduler_executor_triggerer_deployment(tmp_path: Path, metadata_db: dict[str, str]) -> None:
     db_path = (tmp_path / "warehouse.db").resolve()
     _warehouse(db_path)
     # SQLite has no password (a login or password in the URI breaks SqliteHook): the connection's secret is
@@ -136,7 +162,7 @@ def test_scheduler_executor_triggerer_deployment(tmp_path: Path) -> None:
     deployment = Deployment(
         tmp_path,
         namespace=NAMESPACE,
-        extra_env={f"AIRFLOW_CONN_{CONN_ID.upper()}": json.dumps(connection)},
+        extra_env={f"AIRFLOW_CONN_{CONN_ID.upper()}": json.dumps(connection), **metadata_db},
     )
     header = f"DAG_ID = {DAG_ID!r}\nCONN_ID = {CONN_ID!r}\nDB_PATH = {str(db_path)!r}\n"
     (deployment.dags / f"{DAG_ID}.py").write_text(header + DAG_SOURCE)
@@ -188,6 +214,8 @@ def test_scheduler_executor_triggerer_deployment(tmp_path: Path) -> None:
     assert not tracebacks, "\n\n".join(tracebacks)
     warnings = deployment.lines_matching(r"lineage: .*(failed|no event sent)")
     assert not warnings, "\n".join(warnings)
+    aborted = deployment.lines_matching(r"current transaction is aborted|InFailedSqlTransaction")
+    assert not aborted, "\n".join(aborted)
 
     # Airflow's side of the story: the gate's try deferred, the triggerer ran the trigger, the try resumed
     gate_logs = list(deployment.logs.glob(f"dag_id={DAG_ID}/run_id=*/task_id=gate/attempt=1.log*"))
