@@ -9,9 +9,11 @@ One scan measures every column (``quality.metrics``); on an error-level breach `
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +122,10 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         required with ``pause_downstream_dags``
     :param ignore_downstream_trigger_rules: skip mode only, as for ``ShortCircuitOperator``: ``True``
         (default) skips every task downstream whatever its ``trigger_rule``; ``False`` skips the direct
-        downstream tasks only and lets the trigger rules of the others decide (an ``all_done`` clean-up runs)
+        downstream tasks only and lets the trigger rules of the others decide (an ``all_done`` clean-up runs);
+        teardown tasks are never skipped
+    :param notifier_timeout: how long (seconds or timedelta) each notifier may run; one still running then is
+        logged as a warning and left behind, so a hung alert never holds the gate
     """
 
     template_fields: Sequence[str] = ("table", "row_filter")
@@ -141,10 +146,11 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         blank_is_null: bool = False,
         poke_interval: float | dt.timedelta = 60.0,
         timeout: float | dt.timedelta = dt.timedelta(hours=6),
-        notifiers: Sequence[Callable[..., Any]] = (),
+        notifiers: Sequence[Callable[..., Any]] | Callable[..., Any] | None = (),
         pause_downstream_dags: bool | Sequence[str] = False,
         airflow_api_conn_id: str | None = None,
         ignore_downstream_trigger_rules: bool = True,
+        notifier_timeout: float | dt.timedelta = 60.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -155,7 +161,10 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             self.conn_id = conn_id
             self.table = table
             self.row_filter = row_filter
-            self.rules = parse_thresholds(null_thresholds, blank_is_null=bool(blank_is_null))
+            if not isinstance(blank_is_null, bool):  # bool("false") is True: never guess
+                msg = f"blank_is_null must be True or False, got {blank_is_null!r}"
+                raise QualityGateError(msg)
+            self.rules = parse_thresholds(null_thresholds, blank_is_null=blank_is_null)
             self.on_breach = check_choice("on_breach", on_breach, ON_BREACH_MODES)
             self.on_empty = check_choice("on_empty", on_empty, ON_EMPTY_POLICIES)
             self.sample_percent = (
@@ -169,11 +178,19 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             self.min_rows = min_rows
             self.poke_interval = _seconds("poke_interval", poke_interval)
             self.gate_timeout = _seconds("timeout", timeout)
-            for notifier in notifiers:
+            if notifiers is None:
+                notifiers = ()
+            elif callable(notifiers):  # one notifier, as Airflow's on_*_callback arguments take one or a list
+                notifiers = (notifiers,)
+            if isinstance(notifiers, (str, bytes)) or not isinstance(notifiers, Iterable):
+                msg = f"notifiers must be one BaseNotifier (or callable) or a list of them, got {notifiers!r}"
+                raise QualityGateError(msg)
+            self.notifiers = list(notifiers)
+            for notifier in self.notifiers:
                 if not callable(notifier):
                     msg = f"notifiers must be BaseNotifier instances or callables, got {notifier!r}"
                     raise QualityGateError(msg)
-            self.notifiers = list(notifiers)
+            self.notifier_timeout = _seconds("notifier_timeout", notifier_timeout)
             if isinstance(pause_downstream_dags, str) or not isinstance(
                 pause_downstream_dags, (bool, Sequence)
             ):
@@ -246,7 +263,14 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         from airflow.providers.common.sql.hooks.sql import DbApiHook
 
         conn = self._get_connection()
-        hook = conn.get_hook()
+        try:
+            hook = conn.get_hook()
+        except Exception as exc:  # "Unknown hook type": a typo, or the provider package is not installed
+            msg = (
+                f"{self.task_id}: connection {self.conn_id!r} (type {conn.conn_type!r}) has no hook here "
+                f"({error_line(exc)}); fix the connection type or install the provider package for it"
+            )
+            raise QualityGateError(msg) from exc
         if not isinstance(hook, DbApiHook):
             msg = (
                 f"{self.task_id}: connection {self.conn_id!r} (type {conn.conn_type!r}) has no SQL "
@@ -260,7 +284,11 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             try:
                 try:
                     cursor.execute(probe_query(dialect, parts))
-                    available = [str(d[0]) for d in cursor.description or []]
+                    description = list(cursor.description or [])
+                    available = [str(d[0]) for d in description]
+                    opaque = {
+                        str(d[0]) for d in description if len(d) > 1 and d[1] in dialect.opaque_type_codes
+                    }
                     cursor.fetchall()
                 except Exception as exc:
                     msg = (
@@ -271,13 +299,13 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                     raise _DatabaseRefused(msg) from exc
                 if not dialect.known:
                     self._check_quoting(db, cursor, dialect, parts, conn.conn_type)
-                query, spec = self._build(dialect, parts, available)
+                query, spec = self._build(dialect, parts, available, opaque)
                 try:
                     row = query.execute(cursor)  # with the dialect's session settings for it
                 except Exception as exc:
                     msg = (
                         f"{self.task_id}: measuring {self.table!r} failed ({error_line(exc)}); "
-                        f"check row_filter. The query was: {_shown_sql(query.sql)}"
+                        f"{self._what_to_check()}. The query was: {_shown_sql(query.sql)}"
                     )
                     raise _DatabaseRefused(msg) from exc
                 return query, spec, query.parse(row)
@@ -310,8 +338,23 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         )
         raise QualityGateError(msg)
 
+    def _what_to_check(self) -> str:
+        """What the author may have got wrong when the database refuses the measuring query."""
+        options = []
+        if validate_row_filter(self.row_filter):
+            options.append("row_filter")
+        if self.sample_percent is not None:
+            options.append("sample_percent (engines sample tables, not views)")
+        if options:
+            return f"check {' and '.join(options)}"
+        return "check the columns' types and the grants"
+
     def _build(
-        self, dialect: QualityDialect, parts: tuple[NamePart, ...], available: list[str]
+        self,
+        dialect: QualityDialect,
+        parts: tuple[NamePart, ...],
+        available: list[str],
+        opaque: set[str] | frozenset[str] = frozenset(),
     ) -> tuple[MetricsQuery, GateSpec]:
         resolved = resolve_columns([r.column for r in self.rules], available, table=self.table)
         spec = GateSpec(
@@ -325,7 +368,10 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         query = build_metrics_query(
             dialect,
             parts,
-            [ColumnSpec(r.column, count_blank=bool(r.blank_is_null)) for r in spec.rules],
+            [
+                ColumnSpec(r.column, count_blank=bool(r.blank_is_null), opaque=r.column in opaque)
+                for r in spec.rules
+            ],
             row_filter=self.row_filter,
             sample_percent=self.sample_percent,
         )
@@ -377,7 +423,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         """Skip the tasks downstream of the gate, also when the gate is one map index of a mapped task.
 
         Every task downstream, or with ``ignore_downstream_trigger_rules=False`` the direct ones only (the
-        others then follow their trigger rules).
+        others then follow their trigger rules); teardown tasks never.
 
         ``SkipMixin.skip()`` skips nothing from a mapped task instance (it only records the skip in XCom,
         which direct mapped children with the same map index read): a mapped gate would let ``publish``
@@ -388,11 +434,13 @@ class QualityGateOperator(BaseOperator, SkipMixin):
 
         ti = context["ti"]
         gate = context["task"]
-        downstream = (
+        relatives = (
             gate.get_flat_relatives(upstream=False)
             if self.ignore_downstream_trigger_rules
             else list(gate.downstream_list)
         )
+        # never a teardown task (as ShortCircuitOperator): it cleans up what a setup task made, so it must run
+        downstream = [task for task in relatives if not getattr(task, "is_teardown", False)]
         self.skip(ti, downstream)  # an unmapped gate: raises DownstreamTasksSkipped
         map_index = getattr(ti, "map_index", None)
         if not downstream or map_index is None or map_index < 0:
@@ -522,10 +570,44 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         for notifier in self.notifiers:
             notifier_context = dict(context)
             notifier_context["quality_gate"] = details
+            self._call_notifier(notifier, notifier_context)
+
+    def _call_notifier(self, notifier: Callable[..., Any], context: dict[str, Any]) -> None:
+        """Call one notifier in a thread of its own, for at most ``notifier_timeout`` seconds.
+
+        An alert that cannot be sent (it raises, or hangs on a network call without a timeout) must not
+        change the gate's outcome, nor hold the gate: a notifier still running is left behind (a daemon
+        thread, which ends with the task's process).
+        """
+        raised: list[BaseException] = []
+
+        def call() -> None:
             try:
-                notifier(notifier_context)
-            except Exception as exc:  # an alert that cannot be sent must not change the gate's outcome
-                self.log.warning("quality gate notifier %r failed: %s", notifier, error_line(exc))
+                notifier(context)
+            except BaseException as exc:
+                raised.append(exc)
+
+        # with the task's context variables, as if called in line (get_current_context(), preset connections)
+        thread = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(call,),
+            name=f"quality-gate-notifier {self.task_id}",
+            daemon=True,
+        )
+        thread.start()
+        thread.join(self.notifier_timeout)
+        if thread.is_alive():
+            self.log.warning(
+                "quality gate notifier %r still running after %.0fs (notifier_timeout): left behind",
+                notifier,
+                self.notifier_timeout,
+            )
+            return
+        if not raised:
+            return
+        if not isinstance(raised[0], Exception):  # SystemExit, KeyboardInterrupt ... are not alerts failing
+            raise raised[0]
+        self.log.warning("quality gate notifier %r failed: %s", notifier, error_line(raised[0]))
 
     def _unmeasured(self, detail: str | None) -> dict[str, Any]:
         """The result keys of an alert when no measurement exists (every poll of a pause failed).

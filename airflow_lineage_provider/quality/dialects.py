@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from contextlib import closing
+from typing import Any
 
 import attrs
 
@@ -45,6 +47,13 @@ class QualityDialect:
     known: bool = True
     #: statements run on the gate's own connection before its query (session settings for that query only)
     setup: tuple[str, ...] = ()
+    #: DB-API ``type_code`` values (``cursor.description``) of columns ``text_cast`` refuses (MySQL/MariaDB
+    #: spatial types: "Illegal parameter data type ... for operation 'cast_as_char'"), and the cast that
+    #: turns them into a string for the blank test instead
+    opaque_type_codes: tuple[Any, ...] = ()
+    opaque_text_cast: str | None = None
+    #: the most values one result row may hold (PostgreSQL's target list, SQLite's columns); None: no limit
+    max_result_columns: int | None = None
 
     def quote(self, identifier: str) -> str:
         """``identifier`` quoted exactly (any case, reserved words, embedded quote characters)."""
@@ -78,9 +87,22 @@ class QualityDialect:
             raise QualityGateError(msg)
         return " " + self.sample_clause.format(percent=_number(percent))
 
-    def blank_test(self, quoted_column: str) -> str:
-        """A predicate true when the column holds an empty or all-blank string (any column type)."""
-        return self.blank_format.format(expr=quoted_column, text=self.text_cast.format(expr=quoted_column))
+    def blank_test(self, quoted_column: str, *, opaque: bool = False) -> str:
+        """A predicate true when the column holds an empty or all-blank string (any column type).
+
+        ``opaque``: the column's type is one of ``opaque_type_codes`` (``text_cast`` would be refused).
+        """
+        cast = self.opaque_text_cast if opaque and self.opaque_text_cast else self.text_cast
+        return self.blank_format.format(expr=quoted_column, text=cast.format(expr=quoted_column))
+
+
+def _sqlite_result_columns() -> int:
+    """The most columns a result row may have in the SQLite library Python links (2000 unless rebuilt)."""
+    try:
+        with closing(sqlite3.connect(":memory:")) as db:
+            return int(db.getlimit(sqlite3.SQLITE_LIMIT_COLUMN))
+    except Exception:  # Python < 3.11 has no getlimit(): SQLite's compiled-in default
+        return 2000
 
 
 def _number(value: float) -> str:
@@ -104,13 +126,25 @@ _DIALECTS: dict[str, QualityDialect] = {
             "SELECT pg_catalog.set_config('jit_optimize_above_cost', "
             "pg_catalog.current_setting('jit_above_cost'), true)",
         ),
+        max_result_columns=1664,  # MaxTupleAttributeNumber: "target lists can have at most 1664 entries"
     ),
     "redshift": QualityDialect(name="redshift", fold="lower"),
     # aggregate FILTER arrived in SQLite 3.30 (2019); the library Python links is the one the hook uses
     "sqlite": QualityDialect(
-        name="sqlite", text_cast="{expr}", aggregate_filter=sqlite3.sqlite_version_info >= (3, 30)
+        name="sqlite",
+        text_cast="{expr}",
+        aggregate_filter=sqlite3.sqlite_version_info >= (3, 30),
+        max_result_columns=_sqlite_result_columns(),
     ),
-    "mysql": QualityDialect(name="mysql", quote_open="`", quote_close="`", text_cast="CAST({expr} AS CHAR)"),
+    # GEOMETRY, POINT ... (type code 255 in mysqlclient, PyMySQL and mysql-connector) refuse CAST AS CHAR
+    "mysql": QualityDialect(
+        name="mysql",
+        quote_open="`",
+        quote_close="`",
+        text_cast="CAST({expr} AS CHAR)",
+        opaque_type_codes=(255,),
+        opaque_text_cast="CAST({expr} AS BINARY)",
+    ),
     "snowflake": QualityDialect(name="snowflake", fold="upper", sample_clause="SAMPLE SYSTEM ({percent})"),
     "bigquery": QualityDialect(
         name="bigquery",
@@ -197,6 +231,9 @@ def parse_table_name(text: str) -> tuple[NamePart, ...]:
     A doubled closing quote inside a quoted part is an escaped quote. Raises ``QualityGateError`` naming
     the problem for an empty name, an empty part or an unbalanced quote.
     """
+    if not isinstance(text, str):
+        msg = f"table must be a table name string such as 'schema.table', got {text!r}"
+        raise QualityGateError(msg)
     parts: list[NamePart] = []
     source = text.strip()
     i, n = 0, len(source)

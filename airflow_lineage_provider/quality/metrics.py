@@ -22,10 +22,15 @@ from airflow_lineage_provider.quality.filters import validate_row_filter
 
 @attrs.frozen
 class ColumnSpec:
-    """A column to measure: its exact catalog name and whether to count blank strings."""
+    """A column to measure: its exact catalog name and whether to count blank strings.
+
+    ``opaque``: the engine cannot cast the column's type to text (a MySQL spatial type): its blank test
+    uses the dialect's ``opaque_text_cast``.
+    """
 
     name: str
     count_blank: bool = False
+    opaque: bool = False
 
 
 @attrs.frozen
@@ -141,17 +146,27 @@ def build_metrics_query(
     if not columns:
         msg = "no column to measure: null_thresholds must name at least one column"
         raise QualityGateError(msg)
+    counters = 1 + sum(2 if c.count_blank else 1 for c in columns)
+    limit = dialect.max_result_columns
+    if limit is not None and counters > limit:
+        msg = (
+            f"measuring {len(columns)} columns of {dialect.render_table(table)} takes {counters} counters "
+            "in the one result row (a row count, a null count per column, a blank count per blank_is_null "
+            f"column), and {dialect.name} allows at most {limit}: split null_thresholds over two gates, or "
+            "count blanks (blank_is_null) on fewer columns"
+        )
+        raise QualityGateError(msg)
     selects = ["COUNT(*)"]
     for column in columns:
         quoted = dialect.quote(column.name)
         if dialect.aggregate_filter:
             selects.append(f"COUNT(*) FILTER (WHERE {quoted} IS NULL)")
             if column.count_blank:
-                selects.append(f"COUNT(*) FILTER (WHERE {dialect.blank_test(quoted)})")
+                selects.append(f"COUNT(*) FILTER (WHERE {dialect.blank_test(quoted, opaque=column.opaque)})")
             continue
         selects.append(f"COUNT({quoted})")
         if column.count_blank:
-            selects.append(f"COUNT(CASE WHEN {dialect.blank_test(quoted)} THEN 1 END)")
+            selects.append(f"COUNT(CASE WHEN {dialect.blank_test(quoted, opaque=column.opaque)} THEN 1 END)")
     sql = f"SELECT {', '.join(selects)} FROM {dialect.render_table(table)}"
     if sample_percent is not None:
         sql += dialect.sample(sample_percent)
