@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Mapping
@@ -33,7 +34,10 @@ VALUES_SHORTEN_AT = 20_000
 #: deeper BEGIN ... END nesting gets the table-level scan (every level costs scans of the remaining text)
 MAX_BLOCK_DEPTH = 32
 #: a piece that is itself a block (``BEGIN ... END``, not ``BEGIN TRANSACTION``): unwrapped without a parse
-_NESTED_BLOCK = re.compile(r"^\s*BEGIN\b(?!\s*;|\s+(?:TRANSACTION|TRAN|WORK|DISTRIBUTED)\b)", re.IGNORECASE)
+_NESTED_BLOCK = re.compile(
+    r"^\s*BEGIN\b(?!\s*;|\s+(?:TRANSACTION|TRAN|WORK|DISTRIBUTED|DEFERRED|IMMEDIATE|EXCLUSIVE)\b)",
+    re.IGNORECASE,
+)
 #: dialects where a database *is* a schema: ``USE x`` sets the default schema
 _USE_SETS_SCHEMA = {"mysql", "hive", "spark", "spark2", "databricks", "doris", "starrocks", "clickhouse"}
 
@@ -50,7 +54,11 @@ _LOAD_DATA = re.compile(
 _BULK_INSERT = re.compile(
     r"^\s*BULK\s+INSERT\s+(?P<table>[\w.\"\[\]#]+)\s+FROM\s+N?'(?P<file>[^']*)'", re.IGNORECASE
 )
-_UNLOAD = re.compile(r"^\s*UNLOAD\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'([^']*)'", re.IGNORECASE | re.DOTALL)
+#: Redshift ``UNLOAD ('query') TO 's3://...'``; quotes in the query are doubled or backslash-escaped
+_UNLOAD = re.compile(
+    r"^\s*UNLOAD\s*\(\s*'((?:[^'\\]|''|\\.)*)'\s*\)\s*TO\s*'([^']*)'", re.IGNORECASE | re.DOTALL
+)
+_UNLOAD_ESCAPE = re.compile(r"''|\\(.)", re.DOTALL)
 #: ALTER TABLE forms that move rows from another table into the altered one (Hive/Oracle EXCHANGE
 #: PARTITION, Redshift APPEND FROM): group 1 is written, group 2 read
 _ALTER_MOVES = re.compile(
@@ -179,6 +187,8 @@ _NO_LINEAGE_COMMANDS = re.compile(
     r"^\s*(SET(?![\s\S]*\bSELECT\b)|RESET|SHOW|DESC|DESCRIBE|EXPLAIN|ANALYZE|VACUUM|REFRESH|CACHE(?![\s\S]*\bSELECT\b)|UNCACHE|ADD\s+(JAR|FILE|ARCHIVE)|"
     r"LIST|GRANT|REVOKE|COMMENT|PRINT|COMMIT|ROLLBACK|START\s+TRANSACTION|CALL|EXEC|EXECUTE|MSCK|OPTIMIZE|"
     r"SAVEPOINT|RELEASE|ABORT|SAVE\s+TRAN(?:SACTION)?|"  # savepoints (T-SQL SAVE TRAN), PostgreSQL ABORT
+    # SQLite BEGIN DEFERRED|IMMEDIATE|EXCLUSIVE, END [TRANSACTION]; Teradata BT / ET (begin / end transaction)
+    r"BEGIN\s+(?:DEFERRED|IMMEDIATE|EXCLUSIVE)|(?:END(?:\s+TRANSACTION)?|BT|ET)(?=\s*$)|"
     r"LOCK|UNLOCK|KILL|GO|PUT|GET|REMOVE|RENAME\s+(USER|ROLE)|FETCH|OPEN|CLOSE|DEALLOCATE|"
     # maintenance: statistics, indexes, storage, sessions (no data moves between datasets)
     r"UPDATE\s+STATISTICS|ALTER\s+(INDEX|WAREHOUSE|SESSION|USER|ROLE)|REINDEX|CLUSTER|CHECKPOINT|DBCC|FLUSH|"
@@ -193,6 +203,10 @@ _PROCEDURAL = re.compile(
     r"|^\s*[\w.@$]+\s*:=|^\s*/\s*$",  # PL/SQL assignment, SQL*Plus block terminator
     re.IGNORECASE,
 )
+
+#: dialects where a name's prefix makes a session-local table: T-SQL ``#t`` and table variables ``@t``,
+#: Redshift ``#t`` (``CREATE TABLE #stage (LIKE t)``, as S3ToRedshiftOperator's UPSERT writes it)
+_HASH_TEMP: dict[str, tuple[str, ...]] = {"tsql": ("@", "#"), "redshift": ("#",)}
 
 #: sqlglot dialects where ``SELECT ... INTO t`` creates the table t ("" = generic)
 _SELECT_INTO_TABLE = {"", "tsql", "postgres", "redshift", "materialize"}
@@ -279,6 +293,8 @@ def _analyze(
         )
     cleaned = text.clean_templating(sql)
     with table_case_of(state.read), text.comment_style(state.read):
+        if state.read == "mysql":
+            cleaned = text.unwrap_executable_comments(cleaned)
         for piece in text.split_statements(cleaned):
             _analyze_piece(piece, state, allow_routine=True)
     return _net(state, keep_temp_tables)
@@ -412,12 +428,17 @@ def _into_outfile(sql: str, state: _State) -> bool:
         return False
     query = f"{sql[: m.start()]} {sql[m.end() :]}"
     trees, _ = _parse(query, state.read)
-    select = trees[0] if trees is not None and len(trees) == 1 else None
+    tree = trees[0] if trees is not None and len(trees) == 1 else None
+    # ``SELECT ... UNION SELECT ... INTO OUTFILE 'f'`` (or the INTO in the first branch): the whole set
+    # operation is written; the analyser reads the INTO of its first SELECT
+    select = tree
+    while isinstance(select, exp.SetOperation | exp.Subquery):
+        select = select.this
     if not isinstance(select, exp.Select) or select.args.get("into") is not None:
         return False
     file = m.group(1).replace("''", "'").replace("\\\\", "\\")
     select.set("into", exp.Into(this=exp.Literal.string(file)))
-    _analyze_tree(select, query, state)
+    _analyze_tree(tree, query, state)
     return True
 
 
@@ -471,8 +492,9 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
         _apply_use(res.use, res.use_kind, state)
     state.variables.update(res.variables)
     state.temporary.update(_qualify(t, state) for t in res.temporary)
-    if state.read == "tsql":  # table variables (@t) live in the batch only, #temp tables in the session
-        state.temporary.update(t for t in (*res.inputs, *res.outputs) if t.name.startswith(("@", "#")))
+    if state.read in _HASH_TEMP:  # table variables (@t) live in the batch only, #temp tables in the session
+        prefixes = _HASH_TEMP[state.read]
+        state.temporary.update(t for t in (*res.inputs, *res.outputs) if t.name.startswith(prefixes))
     # a table written and then dropped or renamed by the same script does not outlive it: an intermediate,
     # collapsed like a temp table (dbt: CREATE x__dbt_tmp AS ...; ALTER TABLE x__dbt_tmp RENAME TO x)
     gone = (_qualify(t, state) for t in (*res.dropped, *res.renamed))
@@ -732,10 +754,7 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
         return True
     m = _UNLOAD.match(stripped)
     if m:
-        inner = _query_inputs(m.group(1).replace("''", "'"), state)
-        state.statements.append(
-            StatementLineage(sql=stripped, kind="unload", inputs=inner, outputs=(TableRef(m.group(2)),))
-        )
+        _unload(m, stripped, state)
         return True
     m = _ALTER_MOVES.match(stripped)
     if m:
@@ -842,8 +861,8 @@ def _insert_exec(m: re.Match[str], state: _State) -> None:
             _analyze_piece(f"{head} {pieces[0]}", state, allow_routine=False)
             return
     target = _qualify_all(scan_tables(f"SELECT * FROM {m.group('target')}")[0], state)
-    if state.read == "tsql":  # a table variable or a #temp table
-        state.temporary.update(t for t in target if t.name.startswith(("@", "#")))
+    if state.read in _HASH_TEMP:  # a table variable or a #temp table
+        state.temporary.update(t for t in target if t.name.startswith(_HASH_TEMP[state.read]))
     state.written.update(target)
     state.warnings.append(f"INSERT ... EXEC: what the procedure reads is unknown ({m.group('exec')[:80]})")
     state.statements.append(StatementLineage(sql=m.group(0).strip(), kind="insert", outputs=target))
@@ -887,6 +906,24 @@ def _rename_tables(pairs: str, sql: str, state: _State) -> None:
             moved = True
     if not moved:
         state.statements.append(StatementLineage(sql=sql, kind="rename"))
+
+
+def _unload(m: re.Match[str], sql: str, state: _State) -> None:
+    """Redshift ``UNLOAD ('query') TO 'path'``: the query's columns go to ``path.c``, as ``COPY (query) TO
+    'file'`` and ``EXPORT DATA`` give them (analysed as an INSERT into the path); only its inputs when that
+    fails."""
+    query = _UNLOAD_ESCAPE.sub(lambda q: "'" if q.group(1) is None else q.group(1), m.group(1))
+    path = TableRef(m.group(2))
+    sub = _State(state.dialect, state.read, state.database, state.schema_name, state.columns)
+    pieces = text.split_statements(query)
+    if len(pieces) == 1 and '"' not in path.name:
+        _analyze_piece(f'INSERT INTO "{path.name}" {pieces[0]}', sub, allow_routine=False)
+        done = sub.statements[0] if len(sub.statements) == 1 else None
+        if done is not None and done.kind == "insert" and not done.errors and done.outputs == (path,):
+            state.statements.append(dataclasses.replace(done, sql=sql, kind="unload"))
+            return
+    inner = _query_inputs(query, state)
+    state.statements.append(StatementLineage(sql=sql, kind="unload", inputs=inner, outputs=(path,)))
 
 
 def _query_inputs(sql: str, state: _State) -> tuple[TableRef, ...]:

@@ -90,15 +90,23 @@ _UPPER_NAME = re.compile(r"^[A-Z_][A-Z0-9_$#]*$")
 _fold_upper: ContextVar[bool] = ContextVar("fold_upper", default=False)
 
 
+#: BigQuery partition decorators: ``t$20240101`` (day, hour, month, year), ``t$__UNPARTITIONED__``
+_PARTITION_DECORATOR = re.compile(r"\$(?:\d{4,10}|__UNPARTITIONED__|__NULL__)$", re.IGNORECASE)
+_partition_decorators: ContextVar[bool] = ContextVar("partition_decorators", default=False)
+
+
 @contextmanager
 def table_case_of(dialect: str | None) -> Iterator[None]:
-    """Within this block, :func:`table_ref` keeps unquoted table-name case where ``dialect`` does, and
-    :func:`ident` reads quoted upper-case names as unquoted ones where ``dialect`` folds names upper-case."""
+    """Within this block, :func:`table_ref` keeps unquoted table-name case where ``dialect`` does (and drops
+    BigQuery partition decorators), and :func:`ident` reads quoted upper-case names as unquoted ones where
+    ``dialect`` folds names upper-case."""
     token = _keep_table_case.set(keeps_table_case(dialect))
     fold = _fold_upper.set((dialect or "").lower() in _UPPER_CASE_NAMES)
+    decorators = _partition_decorators.set((dialect or "").lower() == "bigquery")
     try:
         yield
     finally:
+        _partition_decorators.reset(decorators)
         _fold_upper.reset(fold)
         _keep_table_case.reset(token)
 
@@ -141,11 +149,16 @@ def table_ref(table: exp.Table) -> TableRef | None:
         )
     if isinstance(this, exp.Parameter) and isinstance(this.this, exp.Var) and not table.args.get("db"):
         return TableRef("@" + this.this.name)  # T-SQL table variable (script-local, see engine)
+    linked = _db_link_ref(table)
+    if linked is not None:
+        return linked
     if isinstance(this, exp.Dot):  # four parts (T-SQL linked server.db.schema.table): the first two join
         return _four_part_ref(table, this)
     if not isinstance(this, exp.Identifier):
         return None
     name = _table_part(this)
+    if _partition_decorators.get() and "$" in name:  # t$20240101 is a partition of the table t
+        name = _PARTITION_DECORATOR.sub("", name)
     if not name:
         return None
     if this.args.get("global_") or this.args.get("global"):
@@ -224,6 +237,25 @@ def paths_of(node: exp.Expression) -> list[TableRef]:
         return [table] if table is not None else [TableRef(f) for f in reader_files(node.this)]
     path = path_of(node)
     return [path] if path is not None else []
+
+
+def _db_link_ref(table: exp.Table) -> TableRef | None:
+    """Oracle ``[schema.]t@link.domain.com``: the link's dots are no name parts (the parser splits them),
+    ``t@link.domain.com`` is the table name and what is before it the schema (and database)."""
+    this = table.this
+    parts = [table.args.get("catalog"), table.args.get("db")]
+    parts += [this.this, this.expression] if isinstance(this, exp.Dot) else [this]
+    names = [p for p in parts if p is not None]
+    if not all(isinstance(p, exp.Identifier) for p in names):
+        return None
+    at = next((i for i, p in enumerate(names[:-1]) if "@" in p.this and not p.quoted), None)
+    if at is None:
+        return None
+    before = [_table_part(p) for p in names[:at]]
+    name = ".".join(_table_part(p) for p in names[at:])
+    if len(before) > 2:
+        return None
+    return TableRef(name, before[-1] if before else None, before[0] if len(before) == 2 else None)
 
 
 def _four_part_ref(table: exp.Table, dot: exp.Dot) -> TableRef | None:

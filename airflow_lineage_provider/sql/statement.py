@@ -95,26 +95,63 @@ def _unwrap_table(node: exp.Expression | None) -> exp.Expression | None:
     return node
 
 
-def _ancestors(node: exp.Expression) -> list[Any]:
-    out: list[Any] = []
-    parent = node.parent
+def _holds_ctes(node: Any) -> bool:
+    return isinstance(node, exp.With) or isinstance(node.args.get("with_") or node.args.get("with"), exp.With)
+
+
+Hops = dict[int, tuple[Any, Any]]
+
+
+def _hop(node: exp.Expression, hops: Hops | None) -> tuple[Any, Any]:
+    """``(child, parent)``: the nearest ancestor of ``node`` that is a WITH or holds one, and its child on
+    the way (``(None, None)`` at the root). ``hops`` remembers the answer of every node passed, so the
+    references of a statement cost time for the WITHs above them, not for all their ancestors (a table in
+    branch k of a left-deep UNION chain has k ancestors)."""
+    child: Any = node
+    parent: Any = node.parent
+    if hops is None:
+        while parent is not None and not _holds_ctes(parent):
+            child, parent = parent, parent.parent
+        return child, parent
+    passed: list[int] = []
+    found: tuple[Any, Any] | None = None
+    while parent is not None and not _holds_ctes(parent):
+        if id(child) in hops:
+            found = hops[id(child)]
+            break
+        passed.append(id(child))
+        child, parent = parent, parent.parent
+    if found is None:
+        found = (child, parent) if parent is not None else (None, None)
+    hops[id(child)] = found
+    for key in passed:
+        hops[key] = found
+    return found
+
+
+def enclosing_ctes(node: exp.Expression, hops: Hops | None = None) -> list[int]:
+    """The ids of the CTEs ``node`` is inside of."""
+    out: list[int] = []
+    child, parent = _hop(node, hops)
     while parent is not None:
-        out.append(parent)
-        parent = parent.parent
+        if isinstance(parent, exp.With) and isinstance(child, exp.CTE):
+            out.append(id(child))
+        child, parent = _hop(parent, hops)
     return out
 
 
-def cte_of(node: exp.Table, names: dict[int, dict[str, list[int]]] | None = None) -> exp.CTE | None:
+def cte_of(
+    node: exp.Table, names: dict[int, dict[str, list[int]]] | None = None, hops: Hops | None = None
+) -> exp.CTE | None:
     """The CTE a table reference names. A CTE sees the CTEs before it in its WITH (itself too when
     RECURSIVE) and those of enclosing queries; anything else with that name is a real table. ``names``
     caches, per WITH, the positions of its CTEs by name (a statement's references are then resolved in
-    time independent of the number of CTEs)."""
+    time independent of the number of CTEs); ``hops`` the way up to the WITHs (see :func:`_hop`)."""
     if node.args.get("db") or not isinstance(node.this, exp.Identifier):
         return None
     name = ident(node.this).lower()
     cache = names if names is not None else {}
-    child: Any = node
-    parent = node.parent
+    child, parent = _hop(node, hops)
     while parent is not None:
         if isinstance(parent, exp.With):
             ctes = parent.expressions
@@ -135,7 +172,7 @@ def cte_of(node: exp.Table, names: dict[int, dict[str, list[int]]] | None = None
                 positions = _cte_positions(with_, cache).get(name, ())
                 if positions:
                     return with_.expressions[positions[-1]]
-        child, parent = parent, parent.parent
+        child, parent = _hop(parent, hops)
     return None
 
 
@@ -204,12 +241,13 @@ def read_tables(tree: exp.Expression, skip: set[int]) -> list[TableRef]:
     refs: list[tuple[TableRef | None, exp.CTE | None, list[int]]] = []
     has_ctes = tree.find(exp.With) is not None  # ancestor walks only when there are CTEs to resolve
     cte_names: dict[int, dict[str, list[int]]] = {}
+    hops: Hops = {}
     for node in tree.find_all(exp.Table):
         if id(node) in skip or isinstance(node.parent, exp.Use) or _names_a_file_format(node):
             continue
-        enclosing = [id(a) for a in _ancestors(node) if isinstance(a, exp.CTE)] if has_ctes else []
+        enclosing = enclosing_ctes(node, hops) if has_ctes else []
         paths = paths_of(node)
-        cte = None if paths or not has_ctes else cte_of(node, cte_names)
+        cte = None if paths or not has_ctes else cte_of(node, cte_names, hops)
         refs.extend((p, None, enclosing) for p in paths[1:])  # a reader over several files
         refs.append(
             ((paths[0] if paths else None) or (table_ref(node) if cte is None else None), cte, enclosing)
@@ -1031,7 +1069,11 @@ class StatementAnalyzer:
             if isinstance(prop, exp.Property) and ident(prop.this) == "uri":
                 value = prop.args.get("value")
                 uri = TableRef(value.this) if isinstance(value, exp.Literal) else None
-        res = Result("export", inputs=read_tables(tree, set()), outputs=[uri] if uri else [])
+        connection = tree.args.get("connection")  # WITH CONNECTION `p.us.c`: credentials, no dataset
+        skip: set[int] = set()
+        if isinstance(connection, exp.Expression):
+            skip = {id(n) for n in connection.find_all(exp.Table)}
+        res = Result("export", inputs=read_tables(tree, skip), outputs=[uri] if uri else [])
         res.columns = self._query_edges(uri, None, tree.this) if uri else []
         return res
 

@@ -25,7 +25,8 @@ _TOKENS_PATTERN = (
     r"""(?P<skip>'(?:[^'\\]|\\.|'')*(?:'|\Z)|"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z)|\[[^\]\n]*\]"""
     r"""|--[^\n]*|/\*.*?(?:\*/|\Z)|\$\$.*?(?:\$\$|\Z)"""
     r"""|(?<![\w$])\$(?P<tag>[A-Za-z_]\w*)\$.*?(?:\$(?P=tag)\$|\Z){extra})"""
-    r"|(?P<word>\b(?:begin|case|end|if|loop|while|for|repeat|try|catch|transaction|tran|work|distributed)\b)"
+    r"|(?P<word>\b(?:begin|case|end|if|loop|while|for|repeat|try|catch|transaction|tran|work|distributed"
+    r"|deferred|immediate|exclusive)\b)"
     r"|(?P<semi>;)|(?P<go>^[ \t]*GO(?:[ \t]+\d+)?[ \t]*$)|(?P<open>\()|(?P<close>\))"
 )
 _TOKENS = re.compile(_TOKENS_PATTERN.format(extra=""), re.IGNORECASE | re.DOTALL | re.MULTILINE)
@@ -85,11 +86,46 @@ def _comment_or_quoted() -> re.Pattern[str]:
     return _patterns(markers)[1] if markers else _COMMENT_OR_QUOTED
 
 
+#: the head of a MySQL / MariaDB executable comment: ``/*!``, ``/*!50001``, MariaDB ``/*M!100100``
+_EXECUTABLE_HEAD = re.compile(r"/\*M?!\d*")
+
+
+def unwrap_executable_comments(sql: str) -> str:
+    """MySQL / MariaDB run the text of ``/*! ... */`` and ``/*!50001 ... */`` comments (mysqldump writes
+    ``/*!50001 CREATE ALGORITHM=UNDEFINED */ /*!50001 VIEW v AS select ... */``): that text, in place of the
+    comment. Other comments and strings are kept as they are."""
+    if "/*!" not in sql and "/*M!" not in sql:
+        return sql
+    out: list[str] = []
+    last = 0
+    for m in _comment_or_quoted().finditer(sql):
+        comment = m.group("comment")
+        head = _EXECUTABLE_HEAD.match(comment) if comment else None
+        if head is None or not comment.startswith("/*"):
+            continue
+        body = comment[head.end() :]
+        out += [sql[last : m.start()], " ", body[:-2] if body.endswith("*/") else body, " "]
+        last = m.end()
+    out.append(sql[last:])
+    return "".join(out)
+
+
 def _may_have_comment(sql: str) -> bool:
     return "--" in sql or "/*" in sql or any(m in sql for m in _LINE_COMMENTS.get())
 
 
-_NO_BLOCK_AFTER_BEGIN = {"transaction", "tran", "work", "distributed", "try", "catch"}
+#: ``BEGIN TRANSACTION`` and SQLite ``BEGIN DEFERRED|IMMEDIATE|EXCLUSIVE [TRANSACTION]`` start no block
+_NO_BLOCK_AFTER_BEGIN = {
+    "transaction",
+    "tran",
+    "work",
+    "distributed",
+    "try",
+    "catch",
+    "deferred",
+    "immediate",
+    "exclusive",
+}
 _NO_BLOCK_AFTER_END = {"if", "loop", "while", "for", "repeat", "try", "catch", "transaction"}
 
 
@@ -208,7 +244,9 @@ _ROUTINE = re.compile(
     r"^\s*(?:CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?(?:PROCEDURE|PROC|FUNCTION)\b|BEGIN\b|DO\b)",
     re.IGNORECASE,
 )
-_BEGIN = re.compile(r"\bBEGIN\b(?!\s+(?:TRANSACTION|TRAN|WORK|DISTRIBUTED)\b)", re.IGNORECASE)
+_BEGIN = re.compile(
+    r"\bBEGIN\b(?!\s+(?:TRANSACTION|TRAN|WORK|DISTRIBUTED|DEFERRED|IMMEDIATE|EXCLUSIVE)\b)", re.IGNORECASE
+)
 _END = re.compile(r"\bEND\b\s*(?:\$\$|;|/)?\s*(?:LANGUAGE\s+\w+)?\s*$", re.IGNORECASE)
 
 
@@ -475,6 +513,13 @@ def _load_data(sql: str) -> str:
     return " ".join(parts)
 
 
+#: BigQuery ``WITH CONNECTION `project.region.connection``` (the credentials, no dataset) and ``WITH
+#: PARTITION COLUMNS [(...)]`` (columns of the file paths) of a CREATE EXTERNAL TABLE
+_WITH_CONNECTION = re.compile(
+    r"\bWITH\s+(?:CONNECTION\s+(?:`[^`]*`|[\w.-]+)|PARTITION\s+COLUMNS\b(?:\s*\([^()]*\))?)", re.IGNORECASE
+)
+
+
 def rewrite_unparseable_forms(sql: str) -> str:
     """Equivalent-lineage rewrites of forms sqlglot cannot parse: T-SQL ``SET x += expr`` (-> ``=``),
     PostgreSQL ``CREATE MATERIALIZED VIEW ... WITH [NO] DATA`` (dropped),
@@ -484,7 +529,8 @@ def rewrite_unparseable_forms(sql: str) -> str:
     (-> ``CREATE [TEMPORARY] TABLE t AS query``), Databricks ``DEEP CLONE`` (-> ``CLONE``), T-SQL
     ``OPENROWSET(BULK ...)`` (-> a file reader), ClickHouse ``ALTER TABLE t UPDATE|DELETE`` mutations
     (-> ``UPDATE t SET`` / ``DELETE FROM t``) and BigQuery ``CREATE SNAPSHOT TABLE s CLONE t FOR SYSTEM_TIME
-    AS OF ...`` (-> ``CREATE TABLE s CLONE t``)."""
+    AS OF ...`` (-> ``CREATE TABLE s CLONE t``); BigQuery ``CREATE EXTERNAL TABLE t WITH CONNECTION c`` and
+    ``WITH PARTITION COLUMNS`` (dropped)."""
     if "openrowset" in sql.lower():
         sql = _openrowset_bulk(sql)
     if re.match(r"\s*CREATE\b", sql, re.IGNORECASE):
@@ -493,6 +539,7 @@ def rewrite_unparseable_forms(sql: str) -> str:
         sql = re.sub(r"\bDEEP\s+CLONE\b", "CLONE", sql, flags=re.IGNORECASE)  # Databricks
         # BigQuery CREATE SNAPSHOT TABLE s CLONE t FOR SYSTEM_TIME AS OF ...: a copy of t
         sql = _CLONE_AS_OF.sub(r"\1", _SNAPSHOT_TABLE.sub(r"\1", sql))
+        sql = _WITH_CONNECTION.sub(" ", sql)  # BigQuery CREATE EXTERNAL TABLE t WITH CONNECTION c OPTIONS ...
     elif re.match(r"\s*UPDATE\b", sql, re.IGNORECASE):
         return _COMPOUND_ASSIGNMENT.sub(" =", sql)
     elif re.match(r"\s*ALTER\b", sql, re.IGNORECASE):

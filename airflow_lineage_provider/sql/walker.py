@@ -439,7 +439,10 @@ class StatementWalker:
         if isinstance(query, exp.Subquery | exp.Paren):
             pushed = self.push_ctes(query)
             try:
-                return self._query_columns(query.this, scope)
+                cols, rows = self._query_columns(query.this, scope)
+                if query.args.get("order") is not None:  # (... UNION ...) ORDER BY 1: the merged columns
+                    rows = rows | self._set_order(query, cols)
+                return cols, rows
             finally:
                 self.pop_ctes(pushed)
         if isinstance(query, exp.SetOperation):
@@ -459,9 +462,8 @@ class StatementWalker:
                         merged, right = _by_name(op, merged, right)
                     if isinstance(op, exp.Except | exp.Intersect):  # the right side decides which rows stay
                         rows |= {(d, FILTER) for c in right for d in c.deps if d.column != "*"}
-                    if op.args.get("order") is not None:  # (... UNION ...) ORDER BY: output names
-                        rows |= self._sorted_by(op.args["order"], merged)
                     if isinstance(op, exp.Except):  # the values are the left side's; the right only removes
+                        rows |= self._set_order(op, merged)
                         continue
                     merged = [
                         OutCol(
@@ -481,6 +483,7 @@ class StatementWalker:
                         else col
                         for i, col in enumerate(merged)
                     ]
+                    rows |= self._set_order(op, merged)
             finally:
                 for p in reversed(pushed_all):
                     self.pop_ctes(p)
@@ -493,6 +496,11 @@ class StatementWalker:
         if isinstance(query, exp.Values) and scope is not None:
             return self.values_columns(query, scope), frozenset()
         return [], frozenset()
+
+    def _set_order(self, op: exp.Expression, merged: list[OutCol]) -> Rows:
+        """``... UNION ... ORDER BY 1|name``: the sorted output column reads every branch merged so far."""
+        order = op.args.get("order")
+        return self._sorted_by(order, merged) if order is not None else frozenset()
 
     def values_columns(self, values: exp.Values, scope: Scope) -> list[OutCol]:
         """``(VALUES (t.a, 'a'), (t.b, 'b')) AS v(val, name)`` (a LATERAL unpivot): column i of every row,
@@ -552,13 +560,19 @@ class StatementWalker:
             rows |= self.rows_of(dml.args["on"], scope, JOIN)
         whens = dml.args.get("whens")
         for when in whens.expressions if whens is not None else ():
+            # WHEN NOT MATCHED [BY TARGET] sees the source row only, BY SOURCE the target row only: an
+            # unqualified column there is theirs
+            side = scope
+            if isinstance(dml, exp.Merge) and len(scope.sources) > 1 and not when.args.get("matched"):
+                by_source = when.args.get("source")
+                side = Scope(scope.sources[:1] if by_source else scope.sources[1:], parent=scope.parent)
             if when.args.get("condition") is not None:
-                rows |= self.rows_of(when.args["condition"], scope, FILTER)
+                rows |= self.rows_of(when.args["condition"], side, FILTER)
             # Oracle WHEN ... THEN UPDATE SET ... WHERE c / INSERT ... VALUES (...) WHERE c
             then = when.args.get("then")
             where = then.args.get("where") if isinstance(then, exp.Update | exp.Insert) else None
             if isinstance(where, exp.Where):
-                rows |= self.rows_of(where.this, scope, FILTER)
+                rows |= self.rows_of(where.this, side, FILTER)
         return frozenset(rows)
 
     def _sources_and_where(self, node: exp.Expression, scope: Scope) -> set[tuple[ColumnRef, str]]:
@@ -774,10 +788,16 @@ class StatementWalker:
             cols = [OutCol(n, deps, TRANSFORMATION) for n in col_names]
             arrays = function.expressions if isinstance(function, exp.Unnest) else []
             if len(arrays) > 1 and scope is not None:
-                # UNNEST(t.a, t.b) AS u(x, y) zips its arrays: x is an element of a, y of b (a further name,
-                # WITH ORDINALITY's, is the position in all of them)
-                for i, array in enumerate(arrays[: len(cols)]):
-                    cols[i] = OutCol(cols[i].name, frozenset(self.expr_deps(array, scope)), TRANSFORMATION)
+                # UNNEST(t.a, t.b) AS u(x, y) zips its arrays: x is an element of a, y of b (WITH ORDINALITY's
+                # position, in ``offset``, reads them all). More names than arrays: some arrays hold rows of
+                # several fields, and which ones the SQL does not tell; every array gives at least one
+                # column, in order, so name i comes from one of the arrays i - extra ... i
+                per_array = [frozenset(self.expr_deps(array, scope)) for array in arrays]
+                extra = max(0, len(cols) - len(arrays))
+                for i in range(min(len(cols), len(arrays) + extra)):
+                    first, last = max(0, i - extra), min(i, len(arrays) - 1)
+                    read = frozenset().union(*per_array[first : last + 1])
+                    cols[i] = OutCol(cols[i].name, read, TRANSFORMATION)
             offset = item.args.get("offset") if isinstance(item, exp.Unnest) else None
             position = (
                 [OutCol(ident(offset), deps, TRANSFORMATION)] if isinstance(offset, exp.Identifier) else []
