@@ -26,10 +26,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_lineage_provider.child_jobs import MacroError
+from airflow_lineage_provider.child_jobs import MacroError as MacroError  # raised by every macro here
 
 __all__ = [
-    "MacroError",
     "lineage_job_name",
     "lineage_job_namespace",
     "lineage_parent_id",

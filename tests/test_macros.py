@@ -150,3 +150,12 @@ def test_macros_module_is_cheap_to_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_only_the_macros_are_registered():
+    """``macros.lineage_provider`` holds the ten functions, not the exception class they raise."""
+    import inspect
+
+    from airflow_lineage_provider.macros import MACROS
+
+    assert len(MACROS) == 10 and all(inspect.isfunction(m) for m in MACROS)
