@@ -515,7 +515,8 @@ class LineageListener:
     def _run_marks_of(self, ti: Any) -> selection.Marks | None:
         """The marks of the DAG version an ORM TaskInstance's run was created with (None: unknown)."""
         try:
-            dag_run = ti.dag_run  # the event needs it anyway
+            with _read_fence(_orm_session(ti)):
+                dag_run = ti.dag_run  # the event needs it anyway
         except Exception:  # a detached row
             return None
         version_id = getattr(dag_run, "created_dag_version_id", None)
@@ -850,7 +851,7 @@ def _asset_upstream(dag_run: Any) -> tuple[UpstreamTry, ...]:
     if session is None:
         return ()
     try:
-        with session.no_autoflush:
+        with session.no_autoflush, _read_fence(session):
             return _upstream_tries(session, dag_run)
     except Exception as exc:  # a DB error: the event goes out without the facet
         from airflow_lineage_provider.emission.redaction import safe_error
@@ -1142,6 +1143,28 @@ class _FlushCount:
         event.remove(self._session, "after_flush", self._seen)
 
 
+@contextmanager
+def _read_fence(session: Any) -> Iterator[None]:
+    """One read inside a fenced hook whose failure the hook catches and goes on from.
+
+    On PostgreSQL it gets a SAVEPOINT of its own, rolled back when it fails, so the hook's later reads
+    (the never-run tasks, the end event's own data) still work: the hook's outer savepoint only recovers
+    the scheduler's transaction once the hook has ended. Released when the read succeeds.
+    """
+    savepoint = _savepoint(session) if session is not None else None
+    if savepoint is None:
+        yield
+        return
+    try:
+        yield
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    if savepoint.is_active:
+        savepoint.commit()
+
+
 def _orm_session(target: Any) -> Any:
     """The ORM session ``target`` is bound to (None: not an ORM object, or not bound to one)."""
     if not hasattr(target, "_sa_instance_state"):
@@ -1181,12 +1204,15 @@ def _read_serialized_dag(row: Any, version_id: Any) -> Any:
         if session is None:
             return None
         bag = DBDagBag(load_op_links=False)
-        with session.no_autoflush:
+        with session.no_autoflush, _read_fence(session):
             if version_id is not None:
                 return bag.get_dag(version_id, session)
             return bag.get_latest_version_of_dag(row.dag_id, session=session)
     except Exception as exc:  # the event is still sent, with what the row itself says
-        log.debug("lineage: no serialized DAG for %s: %s", getattr(row, "dag_id", "?"), exc)
+        from airflow_lineage_provider.emission.redaction import safe_error
+
+        log.warning("lineage: cannot read the serialized DAG of %s, its events carry what the run row "
+                    "says: %s", getattr(row, "dag_id", "?"), safe_error(exc))  # fmt: skip
         return None
 
 

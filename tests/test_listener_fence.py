@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from lineage_helpers import summary
 from sqlalchemy import DateTime, Integer, String, create_engine, event, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from airflow_lineage_provider.listener import LineageListener
@@ -46,6 +45,12 @@ class _Run(_Base):
 
     clear_number = 0
     created_dag_version_id = None
+
+    def get_task_instances(self, state: Any = None, session: Any = None) -> list[Any]:
+        """A real read in the hook's session, as Airflow's is (this database has no task instances)."""
+        assert session is not None
+        session.execute(text("SELECT id FROM lp_fence_runs WHERE 1 = 0")).all()
+        return []
 
 
 def _session(url: str) -> Iterator[tuple[Session, list[str]]]:
@@ -116,13 +121,41 @@ def test_reads_that_fail_inside_the_real_hook_leave_the_schedulers_transaction_u
 
 
 @pytest.mark.integration
-def test_without_the_fence_the_same_caught_failures_abort_the_schedulers_transaction(pg, lineage_events):
-    """What the fence is for: the hook's body alone, its errors caught as before, poisons the transaction."""
+def test_a_caught_failure_does_not_cost_the_end_event_its_later_reads(pg, lineage_events, caplog):
+    """The run's end reads the serialized DAG (fails here, caught) and then its task instances: each read
+    that may fail has a savepoint of its own, so the second one works and the end event goes out."""
     session, _ = pg
-    run = _running_run(session)
-    LineageListener()._dag_run_start(run, None, run.start_date)  # the body, unfenced
-    with pytest.raises(DBAPIError, match="current transaction is aborted"):
-        _scheduler_goes_on(session)
+    run = _running_run(session, run_type="manual")
+    LineageListener().on_dag_run_success(dag_run=run, msg="success")
+    assert summary(lineage_events()) == [("COMPLETE", "lp_fence")]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "cannot read the serialized DAG of lp_fence" in warnings[0]
+    _scheduler_goes_on(session)
+    assert _states(session) == {1: "running", 2: "queued"}
+
+
+class _BrokenRun(_Run):
+    def get_task_instances(self, state: Any = None, session: Any = None) -> list[Any]:
+        """A read that fails and is not caught inside the hook: only the hook's own savepoint is left."""
+        assert session is not None
+        session.execute(text("SELECT no_such_column FROM lp_fence_runs")).all()
+        return []
+
+
+@pytest.mark.integration
+def test_an_uncaught_failure_costs_the_event_not_the_schedulers_transaction(pg, lineage_events, caplog):
+    session, _ = pg
+    when = datetime(2026, 11, 21, tzinfo=timezone.utc)
+    run = _BrokenRun(id=1, dag_id="lp_fence", run_id="r1", run_type="manual", state="queued",
+                     logical_date=when, start_date=when)  # fmt: skip
+    session.add(run)
+    session.commit()
+    run.state = "success"
+    LineageListener().on_dag_run_success(dag_run=run, msg="success")
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("on_dag_run_success failed for r1" in w for w in warnings), warnings
+    _scheduler_goes_on(session)
+    assert _states(session) == {1: "success", 2: "queued"}
 
 
 @pytest.mark.integration
