@@ -177,8 +177,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     ),
     # --- SQL extraction ----------------------------------------------------------------------
     "schema_lookup": _opt(
-        "Read table schemas from the database (information_schema, PRAGMA table_info) to expand SELECT * and "
-        "attach schema facets: one metadata round trip per task at most.",
+        "Read table schemas from the database's catalog (pg_catalog, information_schema, PRAGMA table_info) "
+        "to expand SELECT * and attach schema facets: one metadata round trip per task at most.",
         "boolean",
         "True",
     ),
@@ -199,8 +199,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "1.0",
     ),
     "hook_lineage_child_jobs": _opt(
-        "Emit a child job per query for SQL run through a DbApiHook inside a task (default: the lineage is "
-        "attributed to the task itself).",
+        "Also emit a child job per distinct query for SQL run through a DbApiHook inside a task; the task "
+        "keeps the lineage either way.",
         "boolean",
         "False",
     ),
