@@ -18,11 +18,13 @@ This module imports no openlineage-python at load time: ``resolve()`` runs on a 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import math
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -258,6 +260,14 @@ def build(spec: TransportSpec, *, send_timeout: float | None = None) -> Transpor
         msg = f"cannot build the lineage transport from {spec.source}: {redaction.safe_error(exc)}"
         raise ConfigError(msg) from None
     try:
+        _key_kafka_messages(built)
+    except Exception as exc:  # openlineage-python's internals moved: keep the transport, unkeyed messages
+        log.warning(
+            "lineage transport: kafka messages cannot be keyed by run (%s); set messageKey to keep a DAG "
+            "run's events in one partition",
+            redaction.safe_error(exc),
+        )
+    try:
         _bound_http_requests(built)
     except Exception as exc:  # openlineage-python's internals moved: keep the transport, per-read timeouts
         log.warning(
@@ -276,13 +286,55 @@ def _bound_http_requests(built: Any) -> None:
 
     from airflow_lineage_provider.emission import direct
 
-    if isinstance(built, HttpTransport):
-        direct.bound_requests_transport(built)
-    elif getattr(built, "kind", None) == "composite":
-        for member in getattr(built, "transports", None) or []:
-            _bound_http_requests(member)
-    elif getattr(built, "kind", None) == "transform":
-        _bound_http_requests(getattr(built, "transport", None))
+    for member in _members(built):
+        if isinstance(member, HttpTransport):
+            direct.bound_requests_transport(member)
+
+
+def _members(built: Any) -> list[Any]:
+    """``built`` and, for composite and transform transports, the transports inside it (recursively)."""
+    kind = getattr(built, "kind", None)
+    if kind == "composite":
+        return [built, *(m for member in getattr(built, "transports", None) or [] for m in _members(member))]
+    if kind == "transform":
+        inner = getattr(built, "transport", None)
+        return [built, *(_members(inner) if inner is not None else [])]
+    return [built]
+
+
+def _key_kafka_messages(built: Any) -> None:
+    """Every openlineage-python ``KafkaTransport`` in ``built`` keys its messages by run, from the events as
+    this provider hands them over (JSON objects: openlineage-python keys only its own event classes, and
+    an unkeyed message lands in any partition, out of order with the rest of its DAG run)."""
+    members = [m for m in _members(built) if type(m).__name__ in ("KafkaTransport", "MSKIAMTransport")]
+    if not members:
+        return
+    from openlineage.client.transport.kafka import KafkaTransport
+
+    for member in members:
+        if isinstance(member, KafkaTransport):
+            fallback = member._get_message_key
+            member._get_message_key = functools.partial(kafka_message_key, fallback=fallback)  # type: ignore[method-assign]
+
+
+def kafka_message_key(event: Any, fallback: Any = None) -> str | None:
+    """``run:<namespace>/<job>`` of the event's root job (else its parent's, else its own job): every event
+    of a DAG run, and of the jobs its tasks start, goes to one partition, in order. Events that are not
+    JSON objects are keyed by ``fallback`` (openlineage-python's own rule for its event classes)."""
+    if not isinstance(event, Mapping):
+        return fallback(event) if fallback is not None else None
+    job = event.get("job") if isinstance(event.get("job"), Mapping) else None
+    parent = ((event.get("run") or {}).get("facets") or {}).get("parent")
+    for candidate in (
+        (parent or {}).get("root", {}).get("job") if isinstance(parent, Mapping) else None,
+        parent.get("job") if isinstance(parent, Mapping) else None,
+        job,
+    ):
+        if isinstance(candidate, Mapping) and candidate.get("namespace") and candidate.get("name"):
+            return f"run:{candidate['namespace']}/{candidate['name']}"
+    if isinstance(event.get("dataset"), Mapping):
+        return f"dataset:{event['dataset'].get('namespace')}/{event['dataset'].get('name')}"
+    return None
 
 
 def _make_file_directory(config: dict[str, Any], source: str) -> None:

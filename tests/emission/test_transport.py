@@ -212,3 +212,63 @@ def test_file_transport_directory_that_cannot_be_made_is_a_config_error(tmp_path
     )
     with pytest.raises(ConfigError, match=r"log_file_path.*create it"):
         build(spec)
+
+
+# ---------------------------------------------------------------- kafka message keys
+
+
+def _kafka(extra: dict | None = None) -> dict:
+    config = {"bootstrap.servers": "127.0.0.1:1"}  # nothing listens: the key is computed before producing
+    return {"type": "kafka", "topic": "lineage", "config": config, **(extra or {})}
+
+
+@pytest.mark.airflow
+def test_kafka_messages_of_one_dag_run_share_its_key(lineage_events):
+    """The events go to the transport as JSON objects; openlineage-python keys only its own event classes,
+    so without this every message had no key (any partition, out of order). No broker is needed: the key
+    is computed before producing."""
+    from lineage_helpers import run_dag
+
+    from airflow_lineage_provider.emission.transport import TransportSpec, build
+
+    run_dag(
+        "from datetime import datetime\n"
+        "from airflow.providers.standard.operators.empty import EmptyOperator\n"
+        "from airflow.sdk import DAG\n"
+        "with DAG('kafka_keys', schedule=None, start_date=datetime(2026, 1, 1)) as dag:\n"
+        "    EmptyOperator(task_id='a') >> EmptyOperator(task_id='b')\n",
+        "kafka_keys",
+    )
+    events = [e for e in lineage_events() if e["job"]["name"].startswith("kafka_keys")]
+    assert len(events) == 6
+    plain = build(TransportSpec(_kafka(), "test"))
+    composite = build(
+        TransportSpec({"type": "composite", "transports": {"k": _kafka(), "c": {"type": "console"}}}, "test")
+    )
+    [member] = [m for m in composite.transports if type(m).__name__ == "KafkaTransport"]
+    namespace = events[0]["job"]["namespace"]
+    for kafka in (plain, member):
+        assert {kafka._get_message_key(e) for e in events} == {f"run:{namespace}/kafka_keys"}
+    plain.close(0)
+    composite.close(0)
+
+
+def test_a_configured_kafka_message_key_still_wins():
+    from airflow_lineage_provider.emission.transport import TransportSpec, build
+
+    kafka = build(TransportSpec(_kafka({"messageKey": "airflow"}), "test"))
+    assert kafka.message_key == "airflow"  # openlineage-python uses it before any computed key
+    kafka.close(0)
+
+
+def test_openlineage_python_event_objects_keep_its_own_key():
+    from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
+
+    from airflow_lineage_provider.emission.transport import TransportSpec, build
+
+    kafka = build(TransportSpec(_kafka(), "test"))
+    event = RunEvent(eventType=RunState.START, eventTime="2026-11-21T00:00:00+00:00",
+                     run=Run(runId="0192e1f0-0000-7000-8000-000000000000"), job=Job(namespace="n", name="j"),
+                     producer="p")  # fmt: skip
+    assert kafka._get_message_key(event) == "run:n/j"
+    kafka.close(0)
