@@ -322,42 +322,121 @@ def fold_column(conn: Any, column: str) -> str:
     return _upper_unquoted(column) if _kind(conn) in _UPPER_CASE_CATALOGS else column
 
 
-_OBJECT_STORES = {"s3", "s3a", "s3n", "gs", "gcs", "abfs", "abfss", "wasb", "wasbs", "azure"}
+_OBJECT_STORES = {"s3", "s3a", "s3n", "gs", "gcs", "abfs", "abfss", "wasb", "wasbs", "azure", "az"}
+#: URI schemes of an object store -> the scheme of its namespace (Hadoop's s3a/s3n clients read S3 buckets)
+_STORE_SCHEMES = {"gcs": "gs", "s3a": "s3", "s3n": "s3"}
+#: a Windows drive: ``C:`` at the start of a path, or as the whole authority of ``file://C:/...``
+_DRIVE = re.compile(r"^/?([A-Za-z]):(?=/|$)")
+
+
+def _trimmed(path: str) -> str:
+    """A path without its trailing '/' (Airflow drops it from asset URIs; the root stays ``/``)."""
+    return path.rstrip("/") or ("/" if path else path)
+
+
+def _windows_file(uri: str) -> DatasetId | None:
+    """A local Windows file: ``C:\\data\\x.csv``, ``file:///C:/data/x.csv`` or ``file://C:/data/x.csv``."""
+    text = uri.replace("\\", "/")
+    lowered = text.lower()
+    for prefix in ("file:///", "file://", "file:/", "file:"):
+        if lowered.startswith(prefix) and _DRIVE.match(text[len(prefix) :]):
+            text = text[len(prefix) :]
+            break
+    match = _DRIVE.match(text)
+    if match is None:
+        return None
+    path = unquote(urlsplit("file:///" + text[match.end() :].lstrip("/")).path)
+    return DatasetId("file", _trimmed(f"/{match.group(1).upper()}:{path}"))
+
+
+def _kafka(parts: Any) -> DatasetId:
+    """``kafka://host:port[,host:port...]/topic``: the first bootstrap server and the topic (spec)."""
+    first = parts.netloc.rpartition("@")[2].split(",")[0]
+    server = urlsplit(f"kafka://{first}")
+    host = _bracketed((server.hostname or "").lower())
+    authority = f"{host}:{server.port}" if server.port else host
+    return DatasetId(f"kafka://{authority}", unquote(parts.path).strip("/"))
+
+
+def _snowflake_uri(host: str, segments: list[str]) -> DatasetId:
+    """A Snowflake asset named as SQL lineage names the table (account and case as the catalog has them)."""
+    account = host.removesuffix(".snowflakecomputing.com")
+    account = account.replace("_", "-") if "." not in account else account
+    return DatasetId(f"snowflake://{account}", ".".join(_upper_unquoted(part) for part in segments))
+
+
+#: ``scheme://user[:secret]@`` at the start of a URI. A secret may hold '/' (AWS secret keys do), which ends
+#: a URI's authority: ``user:123/...@`` is read as a port and a path unless the scheme has no ports (the
+#: same rule as the redaction of URIs in logs and events)
+_USERINFO = re.compile(
+    r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^\s:/@?#\[\]]*)(?::(?P<secret>[^@]*))?@"
+)
+_PORT_THEN_PATH = re.compile(r"^\d*[/?#]")
+#: schemes whose authority is a bucket or container: never a port
+_PORTLESS = _OBJECT_STORES | {"snowflake", "bigquery"}
+
+
+def without_userinfo(uri: str) -> str:
+    """``uri`` without ``user:secret@`` (an Azure container, written as the user, is kept).
+
+    ``user:pa@ss@host`` (an '@' left unencoded in the secret) loses all of it, one '@' per round.
+    """
+    first_user: str | None = None
+    while (match := _USERINFO.match(uri)) is not None:
+        scheme, secret = match["scheme"][:-3].lower(), match["secret"]
+        if secret is not None and scheme not in _PORTLESS and _PORT_THEN_PATH.match(secret):
+            break  # host:port/path with an '@' further on: no userinfo
+        first_user = match["user"] if first_user is None else first_user
+        uri = match["scheme"] + uri[match.end() :]
+    if first_user and uri[: uri.find("://")].lower().startswith(("abfs", "wasb")):
+        scheme, _, rest = uri.partition("://")
+        uri = f"{scheme}://{first_user}@{rest}"
+    return uri
 
 
 def dataset_from_uri(uri: str) -> DatasetId:
     """Namespace and name of an Airflow Asset URI (``postgres://h:5432/db/schema/table``, ``s3://b/k`` ...).
 
-    Credentials in the URI are dropped. Raises ``ValueError`` for a string that is not a URI.
+    Credentials, query strings and fragments in the URI are dropped. Raises ``ValueError`` for a string
+    that is not a URI.
     """
-    parts = urlsplit(uri.strip())
+    windows = _windows_file(uri.strip())
+    if windows is not None:
+        return windows
+    parts = urlsplit(without_userinfo(uri.strip()))
     scheme = parts.scheme.lower()
     if not scheme:
         msg = f"not a URI (no scheme): {uri!r}; give an Asset URI such as 's3://bucket/key'"
         raise ValueError(msg)
+    if scheme == "kafka":
+        return _kafka(parts)
     host = _bracketed((parts.hostname or "").lower())
     authority = f"{host}:{parts.port}" if parts.port else host
     path = unquote(parts.path)
     segments = [segment for segment in path.split("/") if segment]
     kind = source_kind(scheme)
     if scheme == "file":
-        return DatasetId(f"file://{authority}" if authority and authority != "localhost" else "file", path)
+        namespace = f"file://{authority}" if authority and authority != "localhost" else "file"
+        return DatasetId(namespace, _trimmed(path))
     if scheme in _OBJECT_STORES:
-        scheme = "gs" if scheme == "gcs" else scheme
+        scheme = _STORE_SCHEMES.get(scheme, scheme)
         user = f"{parts.username}@" if parts.username and scheme.startswith(("abfs", "wasb")) else ""
-        return DatasetId(f"{scheme}://{user}{authority}", path.lstrip("/"))
+        return DatasetId(f"{scheme}://{user}{authority}", _trimmed(path).lstrip("/") or "/")
     if scheme == "hdfs":
-        return DatasetId(f"hdfs://{authority}", path)
+        return DatasetId(f"hdfs://{authority}", _trimmed(path) or "/")
     if kind == "sqlite":  # sqlite:///abs/path/file.db/table (the form DatasetId.uri gives)
         location, _, table = ("/" + "/".join(segments)).rpartition("/")
-        return DatasetId(f"sqlite://{location}", table)
+        return DatasetId(f"sqlite://{os.path.realpath(location)}", table)  # the file, as connections have it
     if kind == "bigquery":
         return DatasetId("bigquery", ".".join([host, *segments] if host else segments))
+    if kind == "snowflake":
+        return _snowflake_uri(host, segments)
     if kind in _SOURCES:
         source_scheme, default_port, _, _ = _SOURCES[kind]
         port = parts.port or default_port
         namespace = f"{source_scheme}://{host}:{port}" if port else f"{source_scheme}://{host}"
-        return DatasetId(namespace, ".".join(segments))
+        name_parts = [_upper_unquoted(p) for p in segments] if kind in _UPPER_CASE_CATALOGS else segments
+        return DatasetId(namespace, ".".join(name_parts))
     return DatasetId(f"{scheme}://{authority}", path)
 
 

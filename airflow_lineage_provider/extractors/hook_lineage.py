@@ -71,11 +71,31 @@ def collect(context: Any, task_instance: Any) -> OperatorLineage | None:
     _merge_into(lineage, _from_assets(collected))
     if not (lineage.inputs or lineage.outputs or lineage.job_facets):
         return None
+    _mark_capped(lineage, len(collected.extra))
     from airflow_lineage_provider import conf
 
     if conf.hook_lineage_child_jobs():
         _CHILDREN[:] = _child_jobs(per_hook.values())
     return lineage
+
+
+def _mark_capped(lineage: OperatorLineage, collected: int) -> None:
+    """``partial`` status when Airflow's collector may have dropped statements (it keeps a task's first
+    ``[lineage] max_extras_per_collector`` distinct ones, then only logs a line)."""
+    from airflow.sdk import lineage as sdk_lineage
+
+    cap = getattr(sdk_lineage, "MAX_COLLECTED_EXTRA", None)
+    facet: Any = lineage.run_facets.get("sqlExtraction")
+    if not isinstance(cap, int) or collected < cap or facet is None or not hasattr(facet, "reasons"):
+        return
+    reason = (
+        f"Airflow's hook-lineage collector keeps the first {cap} distinct statements of a task "
+        "([lineage] max_extras_per_collector): the ones after them are not in this lineage"
+    )
+    status = "partial" if facet.status == "ok" else facet.status
+    lineage.run_facets["sqlExtraction"] = attrs.evolve(
+        facet, status=status, reasons=[reason, *facet.reasons][:20]
+    )
 
 
 @attrs.frozen
@@ -170,6 +190,8 @@ def _merge_into(into: OperatorLineage, other: OperatorLineage) -> None:
         existing: Any = into.job_facets.get(key)
         if key == "sql" and existing is not None:
             existing.query = f"{existing.query};\n{getattr(job_facet, 'query', '')}"
+            if getattr(existing, "dialect", None) != getattr(job_facet, "dialect", None):
+                existing.dialect = None  # the SQL of several engines: no one dialect describes it
         else:
             into.job_facets[key] = job_facet
     for key, facet in other.run_facets.items():

@@ -203,7 +203,7 @@ class ExtractorManager:
         try:
             from airflow_lineage_provider.extractors.manual import manual_lineage
 
-            lineage = merge(lineage, manual_lineage(operator))
+            lineage = merge(lineage, manual_lineage(operator, context))
         except Exception as exc:
             errors.append(("manual", exc))
         if self.include_source_code and "sourceCode" not in lineage.job_facets:
