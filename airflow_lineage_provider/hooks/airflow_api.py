@@ -1,5 +1,5 @@
 """A small client for Airflow's REST API (v2): find DAGs scheduled on an asset, pause and unpause DAGs, list
-Variables by key prefix.
+Variables by key prefix, read a task instance's state.
 
 Credentials come from an Airflow connection: ``host``/``port``/``schema`` (``http``/``https``) give the
 base URL (or a full URL in ``host``); ``login``/``password`` are exchanged for a JWT at ``/auth/token``, or
@@ -108,6 +108,25 @@ class AirflowApiClient:
             offset += len(rows)
             if not rows or offset >= int(page.get("total_entries") or 0):
                 return found
+
+    def task_instance(self, ref: Any) -> tuple[str | None, int] | None:
+        """``(state, try_number)`` of task instance ``ref`` (a ``pause_ledger.TaskRef``); ``None`` if gone.
+
+        Gone means the API answers 404 for the task instance (its DAG run was deleted, or the task removed)
+        while it still knows the DAG: a 404 for the DAG too (or for a wrong base URL) raises instead, so a
+        misconfigured connection never makes a waiting run look finished.
+        """
+        dag = quote(ref.dag_id, safe="")
+        path = f"/api/v2/dags/{dag}/dagRuns/{quote(ref.run_id, safe='')}/taskInstances/"
+        path += quote(ref.task_id, safe="") + (f"/{int(ref.map_index)}" if ref.map_index >= 0 else "")
+        try:
+            found = self._call("GET", path)
+        except AirflowApiError as exc:
+            if exc.status != 404:
+                raise
+            self._call("GET", f"/api/v2/dags/{dag}")  # raises unless the DAG is known
+            return None
+        return found.get("state"), int(found.get("try_number") or 0)
 
     def _set_paused(self, dag_ids: list[str], paused: bool) -> tuple[list[str], list[str]]:
         """Set ``is_paused`` on the DAGs not already in that state; (ids changed, ids that could not be).

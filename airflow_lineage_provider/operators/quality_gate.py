@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import closing
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 from airflow.sdk import BaseOperator, SkipMixin
@@ -43,8 +43,9 @@ from airflow_lineage_provider.quality import (
     resolve_columns,
     validate_row_filter,
 )
+from airflow_lineage_provider.quality.dialects import granted_columns_query, lacks_privilege
 from airflow_lineage_provider.quality.evaluation import BREACH, WARN
-from airflow_lineage_provider.quality.metrics import error_line
+from airflow_lineage_provider.quality.metrics import cancellable, error_line, query_stopper
 from airflow_lineage_provider.quality.rules import check_choice, check_number, parse_thresholds
 
 if TYPE_CHECKING:
@@ -86,6 +87,11 @@ def _templated(value: Any) -> bool:
 
 #: ``next_kwargs["error"]`` when Airflow ends a deferral at its timeout (``TriggerFailureReason``)
 _DEFERRAL_TIMEOUT = "Trigger timeout"
+
+#: how long a stopped task waits for its cancelled query to end before it goes on ending
+_CANCEL_GRACE = 10.0
+
+T = TypeVar("T")
 
 #: the longest poke_interval or timeout: the deferral's own timeout must still be a datetime Airflow can store
 _MAX_WAIT = dt.timedelta(days=365)
@@ -238,6 +244,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         self._connection: Connection | None = None
         self._query: MetricsQuery | None = None
         self._result: GateResult | None = None
+        self._stop_query: Callable[[], str] | None = None  # cancels the measuring query while it runs
 
     # ------------------------------------------------------------------ measuring
 
@@ -279,8 +286,10 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             raise QualityGateError(msg)
         dialect = dialect_for(conn.conn_type, getattr(hook, "escape_word_format", None))
         parts = self._table_parts()
+        dialect.check_table(parts, self.table)  # before any query: a wrong name is not worth retrying
         with closing(hook.get_conn()) as db:
             cursor = db.cursor()
+            granted: list[str] | None = None
             try:
                 try:
                     cursor.execute(probe_query(dialect, parts))
@@ -291,17 +300,29 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                     }
                     cursor.fetchall()
                 except Exception as exc:
-                    msg = (
-                        f"{self.task_id}: table {self.table!r} cannot be read on connection "
-                        f"{self.conn_id!r} ({error_line(exc)}); check the name, its schema and case, "
-                        "and the grants"
-                    )
-                    raise _DatabaseRefused(msg) from exc
+                    granted = self._granted_columns(db, cursor, dialect, parts, exc)
+                    if granted is None:
+                        msg = (
+                            f"{self.task_id}: table {self.table!r} cannot be read on connection "
+                            f"{self.conn_id!r} ({error_line(exc)}); check the name, its schema and case, "
+                            "and the grants"
+                        )
+                        raise _DatabaseRefused(msg) from exc
+                    available, opaque = granted, set()
                 if not dialect.known:
                     self._check_quoting(db, cursor, dialect, parts, conn.conn_type)
-                query, spec = self._build(dialect, parts, available, opaque)
                 try:
-                    row = query.execute(cursor)  # with the dialect's session settings for it
+                    query, spec = self._build(dialect, parts, available, opaque)
+                except QualityGateError as exc:
+                    if granted is None:
+                        raise
+                    msg = (
+                        f"{exc}. Only the columns the user of connection {self.conn_id!r} may SELECT are "
+                        "listed (it has no SELECT on the whole table): grant SELECT on the others"
+                    )
+                    raise QualityGateError(msg) from exc
+                try:  # with the dialect's session settings for it
+                    row = self._run_stoppable(db, conn.conn_type, hook, lambda: query.execute(cursor))
                 except Exception as exc:
                     msg = (
                         f"{self.task_id}: measuring {self.table!r} failed ({error_line(exc)}); "
@@ -311,6 +332,93 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                 return query, spec, query.parse(row)
             finally:
                 cursor.close()
+
+    def _granted_columns(
+        self, db: Any, cursor: Any, dialect: QualityDialect, parts: tuple[NamePart, ...], exc: Exception
+    ) -> list[str] | None:
+        """When the probe's ``SELECT *`` was refused for lack of privilege: the columns the user may read.
+
+        A user granted ``SELECT`` on some columns only (``GRANT SELECT (a, b) ON t``) cannot run
+        ``SELECT *``, yet may measure those columns. ``None`` when the catalog cannot tell (another error,
+        another engine, no column granted): the probe's error then stands.
+        """
+        catalog = granted_columns_query(dialect, parts)
+        if catalog is None or not lacks_privilege(exc):
+            return None
+        try:
+            db.rollback()  # PostgreSQL: the refused probe aborted the transaction
+            cursor.execute(catalog)
+            columns = [str(row[0]) for row in cursor.fetchall()]
+        except Exception as catalog_exc:
+            self.log.warning("quality gate could not list the columns granted: %s", error_line(catalog_exc))
+            return None
+        if not columns:
+            return None
+        self.log.info(
+            "quality gate: %s is not readable whole on connection %s (%s); measuring the columns granted: %s",
+            self.table,
+            self.conn_id,
+            error_line(exc),
+            ", ".join(columns),
+        )
+        return columns
+
+    def _run_stoppable(self, db: Any, conn_type: str | None, hook: Any, run: Callable[[], T]) -> T:
+        """``run()`` (the measuring query on ``db``), cancelled on the database if the task is stopped.
+
+        A driver blocked in C (psycopg2, mysqlclient) runs no signal handler until the statement returns, so
+        neither ``execution_timeout`` nor ``on_kill`` would act before a long scan ends: where the query can
+        be cancelled from another thread, it runs in one, and this thread waits where signals are handled.
+        """
+        self._stop_query = query_stopper(db, conn_type, hook.get_conn)
+        try:
+            if not cancellable(db, conn_type):  # e.g. SQLite: a connection belongs to its thread
+                return run()
+            outcome: list[Any] = []
+            done = threading.Event()
+
+            def work() -> None:
+                try:
+                    outcome.append((True, run()))
+                except BaseException as exc:
+                    outcome.append((False, exc))
+                finally:
+                    done.set()
+
+            thread = threading.Thread(
+                target=contextvars.copy_context().run,
+                args=(work,),
+                name=f"quality-gate-query {self.task_id}",
+                daemon=True,
+            )
+            thread.start()
+            try:
+                done.wait()
+            except BaseException:  # execution_timeout (AirflowTaskTimeout), or the process told to stop
+                self.on_kill()
+                done.wait(_CANCEL_GRACE)
+                raise
+            ok, value = outcome[0]
+            if not ok:
+                raise value
+            return value
+        finally:
+            self._stop_query = None
+
+    def on_kill(self) -> None:
+        """The task is stopped (``execution_timeout``, marked failed ...): cancel the measuring query."""
+        stop = self._stop_query
+        if stop is None:
+            return
+        self._stop_query = None
+        try:
+            how = stop()
+        except Exception as exc:
+            self.log.warning("quality gate could not cancel its measuring query: %s", error_line(exc))
+            return
+        self.log.warning(
+            "quality gate stopped: its measuring query on %s was cancelled (%s)", self.table, how
+        )
 
     def _check_quoting(
         self,
@@ -656,6 +764,21 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         map_index = getattr(ti, "map_index", None)
         return str(ti.run_id) if map_index is None or map_index < 0 else f"{ti.run_id}[{map_index}]"
 
+    @staticmethod
+    def _task_ref(context: Context) -> Any:
+        """This task instance try in the pause ledger, so that other runs can tell when it is over."""
+        from airflow_lineage_provider.operators.pause_ledger import TaskRef
+
+        ti = context["ti"]
+        map_index = getattr(ti, "map_index", None)
+        return TaskRef(
+            str(ti.dag_id),
+            str(ti.task_id),
+            str(ti.run_id),
+            -1 if map_index is None else int(map_index),
+            int(getattr(ti, "try_number", 0) or 0),
+        )
+
     def _store(self, context: Context, api: Any) -> Any:
         """Where the holds of this gate are kept (see :mod:`operators.pause_ledger`)."""
         from airflow_lineage_provider.operators.pause_ledger import VariableHoldStore
@@ -707,7 +830,8 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             return []
         try:
             targets = self._pause_targets(context, api)
-            held = pause_ledger.hold(self._store(context, api), api, self._holder(context), targets)
+            store, holder, ref = self._store(context, api), self._holder(context), self._task_ref(context)
+            held = pause_ledger.hold(store, api, holder, targets, ti=ref)
         except Exception as exc:
             self.log.warning("quality gate could not pause downstream DAGs: %s", error_line(exc))
             return []
@@ -723,16 +847,17 @@ class QualityGateOperator(BaseOperator, SkipMixin):
 
         try:
             api = self._api()
-            pause_ledger.end(self._store(context, api), self._holder(context))
+            pause_ledger.end(self._store(context, api), self._holder(context), ti=self._task_ref(context))
         except Exception as exc:
             self.log.warning("quality gate could not record the DAGs it leaves paused: %s", error_line(exc))
 
     def _release_dags(self, context: Context, paused: list[str]) -> list[str]:
         """This run's data is fit: drop its hold; unpause what no waiting run of this gate holds.
 
-        DAGs left paused by timed-out runs are released too. A DAG that cannot be unpaused stays recorded,
-        so the next passing run tries again. If the holds cannot be read, only what this run paused itself
-        is unpaused. Returns the ids unpaused.
+        DAGs left paused by timed-out runs are released too, and those of runs whose task stopped waiting
+        another way (marked success or failed by hand, DAG run failed, cleared or deleted). A DAG that
+        cannot be unpaused stays recorded, so the next passing run tries again. If the holds cannot be read,
+        only what this run paused itself is unpaused. Returns the ids unpaused.
         """
         if not self.pause_downstream_dags:
             return []
@@ -746,7 +871,8 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             )
             return []
         try:
-            return pause_ledger.release(self._store(context, api), api, self._holder(context), paused)
+            store, holder, ref = self._store(context, api), self._holder(context), self._task_ref(context)
+            return pause_ledger.release(store, api, holder, paused, ti=ref)
         except Exception as exc:
             if not paused:
                 self.log.warning(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from contextlib import closing
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -54,6 +55,9 @@ class QualityDialect:
     opaque_text_cast: str | None = None
     #: the most values one result row may hold (PostgreSQL's target list, SQLite's columns); None: no limit
     max_result_columns: int | None = None
+    #: the most parts a table name may have here, and what they are (MySQL/MariaDB: ``database.table``)
+    max_table_parts: int = 3
+    table_parts_shape: str = "[database.][schema.]table"
 
     def quote(self, identifier: str) -> str:
         """``identifier`` quoted exactly (any case, reserved words, embedded quote characters)."""
@@ -77,6 +81,15 @@ class QualityDialect:
 
     def render_table(self, parts: tuple[NamePart, ...]) -> str:
         return ".".join(self.render_part(part) for part in parts)
+
+    def check_table(self, parts: tuple[NamePart, ...], table: str) -> None:
+        """Refuse a name with more parts than the engine has (there a syntax error, found at run time)."""
+        if len(parts) > self.max_table_parts:
+            msg = (
+                f"table {table!r} has {len(parts)} name parts, but {self.name} names tables "
+                f"{self.table_parts_shape}; drop the extra part (or quote a name that contains a dot)"
+            )
+            raise QualityGateError(msg)
 
     def sample(self, percent: float) -> str:
         if self.sample_clause is None:
@@ -106,7 +119,9 @@ def _sqlite_result_columns() -> int:
 
 
 def _number(value: float) -> str:
-    return f"{value:.6f}".rstrip("0").rstrip(".")
+    """``value`` as an SQL numeric literal, exactly (no exponent: ``1e-07`` is ``0.0000001``)."""
+    text = format(Decimal(repr(float(value))), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 _ANSI = QualityDialect(name="generic", known=False)
@@ -135,6 +150,8 @@ _DIALECTS: dict[str, QualityDialect] = {
         text_cast="{expr}",
         aggregate_filter=sqlite3.sqlite_version_info >= (3, 30),
         max_result_columns=_sqlite_result_columns(),
+        max_table_parts=2,
+        table_parts_shape="[schema.]table (schema: main, temp or an attached database)",
     ),
     # GEOMETRY, POINT ... (type code 255 in mysqlclient, PyMySQL and mysql-connector) refuse CAST AS CHAR
     "mysql": QualityDialect(
@@ -144,6 +161,8 @@ _DIALECTS: dict[str, QualityDialect] = {
         text_cast="CAST({expr} AS CHAR)",
         opaque_type_codes=(255,),
         opaque_text_cast="CAST({expr} AS BINARY)",
+        max_table_parts=2,  # a database is MySQL's schema: `db`.`schema`.`t` is a syntax error
+        table_parts_shape="[database.]table",
     ),
     "snowflake": QualityDialect(name="snowflake", fold="upper", sample_clause="SAMPLE SYSTEM ({percent})"),
     "bigquery": QualityDialect(
@@ -214,6 +233,30 @@ def dialect_for(conn_type: str | None, escape_word_format: str | None = None) ->
     if quoting and quoting.groups() != ('"', '"'):
         return attrs.evolve(_ANSI, quote_open=quoting.group(1), quote_close=quoting.group(2))
     return _ANSI
+
+
+def granted_columns_query(dialect: QualityDialect, table: tuple[NamePart, ...]) -> str | None:
+    """A catalog query for the columns of ``table`` the user may ``SELECT`` (in table order), for when the
+    probe's ``SELECT *`` is refused to a user granted some columns only; ``None`` where not supported.
+
+    PostgreSQL: the table is resolved as the measuring query resolves it (``to_regclass``: search path,
+    quoting), and a column is listed when ``has_column_privilege(..., 'SELECT')`` (a table-level grant, or
+    one on that column).
+    """
+    if dialect.name != "postgres":
+        return None
+    name = dialect.render_table(table).replace("'", "''")
+    return (
+        "SELECT a.attname FROM pg_catalog.pg_attribute AS a "
+        f"WHERE a.attrelid = pg_catalog.to_regclass('{name}') AND a.attnum > 0 AND NOT a.attisdropped "
+        "AND pg_catalog.has_column_privilege(a.attrelid, a.attnum, 'SELECT') ORDER BY a.attnum"
+    )
+
+
+def lacks_privilege(exc: BaseException) -> bool:
+    """Whether a database error is a refused privilege (SQLSTATE 42501, ``insufficient_privilege``)."""
+    code = getattr(exc, "pgcode", None) or getattr(exc, "sqlstate", None)
+    return code == "42501"
 
 
 def quoting_probe(dialect: QualityDialect, table: tuple[NamePart, ...]) -> str:

@@ -10,7 +10,7 @@ engine's integer division or divide-by-zero rule leaks into the result.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -176,6 +176,54 @@ def build_metrics_query(
     return MetricsQuery(
         sql=sql, columns=tuple(columns), counts_nulls=dialect.aggregate_filter, setup=dialect.setup
     )
+
+
+_MYSQL_TYPES = frozenset({"mysql", "mariadb", "aurora_mysql"})
+
+
+def cancellable(connection: Any, conn_type: str | None) -> bool:
+    """Whether a query running on ``connection`` can be cancelled from another thread (``query_stopper``)."""
+    return (conn_type or "").lower() in _MYSQL_TYPES or callable(getattr(connection, "cancel", None))
+
+
+def query_stopper(
+    connection: Any, conn_type: str | None, open_connection: Callable[[], Any]
+) -> Callable[[], str]:
+    """A function that stops the statement about to run on ``connection`` (called from another thread while
+    it runs) and says how it did.
+
+    PostgreSQL (and any driver with one): ``connection.cancel()``, which asks the server to cancel it.
+    MySQL/MariaDB: ``KILL QUERY`` with the session's id (read now: the driver refuses to be asked while its
+    statement runs), on a connection of its own (``open_connection``). SQLite: ``interrupt()``. Others: the
+    connection is closed, which most servers notice at their next write to the client.
+    """
+    if (conn_type or "").lower() in _MYSQL_TYPES:
+        session = connection.thread_id() if callable(getattr(connection, "thread_id", None)) else None
+        session = getattr(connection, "connection_id", None) if session is None else session
+        if session is not None:
+            statement = f"KILL QUERY {int(session)}"
+
+            def kill() -> str:
+                other = open_connection()
+                try:
+                    cursor = other.cursor()
+                    cursor.execute(statement)
+                    cursor.close()
+                finally:
+                    other.close()
+                return statement
+
+            return kill
+    for method in ("cancel_safe", "cancel", "interrupt", "close"):
+        if callable(getattr(connection, method, None)):
+            stop = getattr(connection, method)
+
+            def call(stop: Callable[[], Any] = stop, method: str = method) -> str:
+                stop()
+                return f"connection.{method}()"
+
+            return call
+    return lambda: "nothing (the driver cannot be stopped)"
 
 
 def error_line(exc: BaseException) -> str:

@@ -2,13 +2,16 @@
 
 It runs in the triggerer (no worker slot held). The measuring query is the one the gate built; it runs in a
 thread of its own through the connection's ``DbApiHook``, so the event loop never blocks, and a query stuck
-on a lock never holds a thread of the loop's shared executor that other triggers need. Polls start on a
+on a lock never holds a thread of the loop's shared executor that other triggers need. A query still running
+when the wait ends (the gate's timeout, or the trigger cancelled: the task marked failed or success by hand)
+is cancelled on the database. Polls start on a
 fixed schedule (every ``poke_interval`` from the first), so a repair is seen by the next poll.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,7 +21,7 @@ from typing import Any, TypeVar
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_lineage_provider.quality.evaluation import BREACH, GateSpec
-from airflow_lineage_provider.quality.metrics import Measurement, MetricsQuery, error_line
+from airflow_lineage_provider.quality.metrics import Measurement, MetricsQuery, error_line, query_stopper
 
 T = TypeVar("T")
 
@@ -98,15 +101,37 @@ class QualityGateTrigger(BaseTrigger):
             },
         )
 
-    def _measure(self) -> Measurement:
+    def _measure(self, stoppers: list[Callable[[], str]] | None = None) -> Measurement:
+        """One measurement; ``stoppers`` receives a function that cancels the query while it runs."""
         from airflow.sdk import BaseHook
 
         query = MetricsQuery.from_dict(self.query)
-        hook = BaseHook.get_connection(self.conn_id).get_hook()
+        conn = BaseHook.get_connection(self.conn_id)
+        hook = conn.get_hook()
         # on a connection of its own, as the gate measured: not hook.get_first(), which logs the whole
         # statement (row filter literals included, unmasked) at every poll
         with closing(hook.get_conn()) as connection:
+            if stoppers is not None:
+                stoppers.append(query_stopper(connection, conn.conn_type, hook.get_conn))
             return query.parse(query.run(connection))
+
+    def _stop(self, stoppers: list[Callable[[], str]], why: str) -> None:
+        """Cancel the measuring query left running (in a thread: cancelling may wait on the network)."""
+        table = self.spec.get("table")
+
+        def stop() -> None:
+            for stopper in stoppers:
+                try:
+                    how = stopper()
+                except Exception as exc:
+                    self.log.warning(
+                        "quality gate on %s: could not cancel its query: %s", table, error_line(exc)
+                    )
+                else:
+                    self.log.warning("quality gate on %s: query cancelled (%s): %s", table, why, how)
+
+        if stoppers:
+            threading.Thread(target=stop, name=f"quality-gate-cancel {table}", daemon=True).start()
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         spec = GateSpec.from_dict(self.spec)
@@ -120,12 +145,20 @@ class QualityGateTrigger(BaseTrigger):
             try:
                 # a query stuck on a lock must not outlive the gate's timeout (the thread finishes on its own)
                 left = max(1.0, self.deadline - time.time())
-                measuring = _in_own_thread(self._measure, f"quality-gate {table}")
-                last = await asyncio.wait_for(measuring, timeout=left)
+                stoppers: list[Callable[[], str]] = []
+                measuring = _in_own_thread(
+                    functools.partial(self._measure, stoppers), f"quality-gate {table}"
+                )
+                try:
+                    last = await asyncio.wait_for(measuring, timeout=left)
+                except asyncio.CancelledError:  # the task was marked failed or success, or cleared
+                    self._stop(stoppers, "the wait was cancelled")
+                    raise
                 last_error = None
             except TimeoutError:
                 last_error = f"the measuring query was still running at the gate's timeout ({left:.0f}s left)"
                 self.log.warning("quality gate on %s: %s", table, last_error)
+                self._stop(stoppers, "the gate's timeout")
             except Exception as exc:  # a transient DB error must not end the wait: retry next poll
                 last_error = error_line(exc)
                 self.log.warning("quality gate on %s: measuring failed (%s); retrying", table, last_error)
