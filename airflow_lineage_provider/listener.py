@@ -9,8 +9,11 @@ Where the hooks run (Airflow 3):
 * ``on_task_instance_running/success/failed/skipped`` run in the task process with a ``RuntimeTaskInstance``
   (``dag.test()`` runs that in-process too). ``running`` fires on every (re)entry of the task process:
   after a deferral (``next_method`` set) or a reschedule poke (``task_reschedule_count > 0``) it is not a new
-  START. The API server calls ``success/failed/skipped`` with an ORM ``TaskInstance`` when a user marks a
+  START, except on the first worker entry of a try the scheduler deferred itself (``start_from_trigger``).
+  The API server calls ``success/failed/skipped`` with an ORM ``TaskInstance`` when a user marks a
   task by hand; if that try never ran, a START is sent first so every try has a START and a terminal event.
+  The scheduler calls ``failed`` with one when the executor reports a try over that the task process did
+  not end (killed, lost); if it was still queued, a START is sent first too.
 * ``on_dag_run_running/success/failed`` run in the scheduler (and the API server) with an ORM ``DagRun``.
   The terminal DAG-run hook also emits START + COMPLETE for tasks the scheduler skipped (branching, trigger
   rules, short-circuit) and START + FAIL for tasks it marked ``upstream_failed``, which never reach a task
@@ -289,10 +292,67 @@ def _is_reentry(ti: Any) -> bool:
     return bool(context.next_method) or bool(context.task_reschedule_count)
 
 
+def _resumes_start_trigger(ti: Any) -> bool:
+    """The entry resumes the trigger the scheduler deferred the try to (``start_from_trigger``), or that
+    trigger's failure or timeout (``__fail__``).
+
+    A task that starts from the triggerer and then defers again from the worker to that same method gets a
+    second START on the later resumption (nothing in the run context tells the two apart).
+    """
+    task = getattr(ti, "task", None)
+    if getattr(task, "start_from_trigger", False) is not True:
+        return False
+    first = getattr(getattr(task, "start_trigger_args", None), "next_method", None)
+    return ti._ti_context_from_server.next_method in (first, "__fail__")
+
+
 def _never_ran(ti: Any) -> bool:
     """An ORM TaskInstance whose current try was given a state without running (start == end)."""
     start, end = getattr(ti, "start_date", None), getattr(ti, "end_date", None)
     return start is None or start == end
+
+
+def _describe(exc: BaseException) -> str:
+    """``safe_error(exc)``; only the exception's type when it cannot even be turned into text."""
+    try:
+        from airflow_lineage_provider.emission.redaction import safe_error
+
+        return safe_error(exc)
+    except Exception:  # its __str__ raises: the warning still goes out, nothing reaches Airflow
+        return type(exc).__name__
+
+
+def _lost_while_queued(ti: Any) -> bool:
+    """An ORM TaskInstance the scheduler fails because its executor reported the try over while it was still
+    scheduled or queued: the worker never started it, so no running hook sent its START.
+
+    Airflow calls the failed hook with ``previous_state=RUNNING`` whatever the state was, so the state before
+    is read from SQLAlchemy's attribute history (held until the session flushes; when it is gone this says
+    False and the try gets its FAIL alone, as before). A try re-queued to resume after a deferral started
+    already: its ``next_method``, cleared just before the hook, is in the history too; so did one queued for
+    a later poke of a sensor in reschedule mode (it has reschedule rows).
+    """
+    try:
+        from sqlalchemy import inspect, select
+        from sqlalchemy.orm import object_session
+
+        attributes = inspect(ti).attrs
+        previous = attributes["state"].history.deleted
+        if not previous or _enum_value(previous[0]) not in ("scheduled", "queued"):
+            return False
+        if any(attributes["next_method"].history.deleted):
+            return False
+        from airflow.models.taskreschedule import TaskReschedule
+
+        session = object_session(ti)
+        if session is None:
+            return False
+        poked = select(TaskReschedule.id).where(TaskReschedule.ti_id == ti.id).limit(1)
+        with _read_fence(session):
+            return session.execute(poked).first() is None
+    except Exception as exc:  # not an ORM object, or not readable: the FAIL goes alone
+        log.debug("lineage: cannot tell whether %s started: %s", getattr(ti, "task_id", "?"), exc)
+        return False
 
 
 # --- the listener -------------------------------------------------------------------------------------
@@ -306,6 +366,7 @@ class LineageListener:
         self._ready: bool | None = None  # None: not set up yet; False: lineage off in this process
         self._test_runs_started: set[tuple[str, str, int]] = set()
         self._started: set[str] = set()  # task tries whose running hook this process saw
+        self._ended: set[str] = set()  # task tries whose terminal hook this process saw (task side)
         self._dags: dict[str, tuple[float, Any]] = {}  # (loaded at, serialized DAG) by DAG version
         self._marks: dict[str, tuple[float, selection.Marks | None]] = {}  # by a run's DAG version
         # clear_number each DAG-run START named, with the run's start_date then (a run restarted since, by
@@ -320,6 +381,7 @@ class LineageListener:
             self._ready = None
             self._test_runs_started.clear()
             self._started.clear()
+            self._ended.clear()
             self._dags.clear()
             self._marks.clear()
             self._attempts.clear()
@@ -371,10 +433,8 @@ class LineageListener:
                 with _fenced(target):
                     fn(*args)
         except Exception as exc:
-            from airflow_lineage_provider.emission.redaction import safe_error
-
             ident = getattr(target, "task_id", None) or getattr(target, "run_id", "?")
-            log.warning("lineage: %s failed for %s, no event sent: %s", hook, ident, safe_error(exc))
+            log.warning("lineage: %s failed for %s, no event sent: %s", hook, ident, _describe(exc))
 
     # -- task hooks --
 
@@ -449,13 +509,25 @@ class LineageListener:
 
     # -- bodies --
 
+    def _resumed(self, ti: Any) -> bool:
+        """This entry of the task process resumes a try whose START was sent already (by an earlier entry).
+
+        The first worker entry of a try the scheduler deferred itself (``start_from_trigger``) carries
+        ``next_method`` too, but no worker ran that try before: it is not a resumption, unless this process
+        ran the try already (``dag.test()`` runs such a task on the worker from the start).
+        """
+        if not _is_reentry(ti):
+            return False
+        return _try_key(ti) in self._started or not _resumes_start_trigger(ti)
+
     def _task_start(self, ti: Any) -> None:
+        resumed = self._resumed(ti)
         self._started.add(_try_key(ti))
         operator = getattr(ti, "task", None)
         if _is_runtime(ti):
             _reset_hook_lineage()  # a task never inherits SQL another task ran in this process
             _inject_child_job_parent(ti, operator)  # every entry: execute runs again on a re-entry
-        if _is_reentry(ti):
+        if resumed:
             return
         dag_run = _runtime_dag_run(ti)
         if _is_test_run(dag_run):
@@ -474,15 +546,18 @@ class LineageListener:
 
     def _task_end(self, ti: Any, event_type: str, state: str, error: Any, previous_state: Any) -> None:
         runtime = _is_runtime(ti)
-        if runtime and _try_key(ti) not in self._started and not _is_reentry(ti):
+        if runtime and _try_key(ti) not in self._started and not self._resumed(ti):
             self._task_start(ti)  # failed before the running hook (e.g. a template error): still one START
+        if runtime:
+            self._ended.add(_try_key(ti))
         operator = getattr(ti, "task", None)
         dag = None
         if operator is None and not runtime:  # the API server's ORM TaskInstance comes without its task
             dag = self._serialized_dag(ti, getattr(ti, "dag_version_id", None))
             operator = dag.task_dict.get(ti.task_id) if dag is not None else None
         by_hand = not runtime and previous_state is None
-        never_ran = by_hand and _never_ran(ti)
+        # by hand: a try given a state without running; the scheduler: a try its executor lost while queued
+        never_ran = _never_ran(ti) if by_hand else not runtime and _lost_while_queued(ti)
         # a try that ran is decided on its own version (as its START was); one that never ran, on its run's
         marks = self._run_marks_of(ti) if never_ran else None
         off = _task_off(operator, dag) if marks is None else _never_ran_off(operator, ti.task_id, marks)
@@ -495,11 +570,13 @@ class LineageListener:
                 "START",
                 "running",
                 phase=None,
-                event_time=getattr(ti, "start_date", None),
+                event_time=getattr(ti, "start_date" if by_hand else "end_date", None),
                 dag=dag,
             )
         phase = (
-            None if state == "skipped" or by_hand else ("complete" if event_type == "COMPLETE" else "failure")
+            None
+            if state == "skipped" or by_hand or never_ran
+            else ("complete" if event_type == "COMPLETE" else "failure")
         )
         self._emit_task(
             ti,
@@ -702,6 +779,7 @@ class LineageListener:
         self._close_cleared_attempt(dag_run, info, was_finished)
         if not was_finished:  # else the terminal hook of its first finish reported them already
             self._emit_never_ran(dag_run, info, dag, marks)
+            self._close_open_tries(dag_run, info, dag)
         self._emit(
             build_dag_run_event(
                 event_type,
@@ -761,6 +839,35 @@ class LineageListener:
                 )
             )
 
+    def _close_open_tries(self, dag_run: Any, info: DagRunInfo, dag: Any) -> None:
+        """The terminal event of tries this process started and Airflow ended without a task hook.
+
+        Only a process that ran the run's tasks knows which tries are open: ``dag.test()``, which fails a
+        deferred try itself when its trigger raises (a triggerer would resume the task to fail it). Elsewhere
+        nothing is open and nothing is read.
+        """
+        open_tries = self._started - self._ended
+        if not open_tries:
+            return
+        from sqlalchemy.orm import object_session
+
+        session = object_session(dag_run)
+        tasks = getattr(dag, "task_dict", None) or {}
+        for ti in dag_run.get_task_instances(**({"session": session} if session is not None else {})):
+            state = _enum_value(ti.state)
+            if _try_key(ti) not in open_tries or state not in _ENDED_STATES:
+                continue
+            self._ended.add(_try_key(ti))
+            operator = tasks.get(ti.task_id)
+            if _task_off(operator, dag):
+                continue
+            ok = state in ("success", "skipped")
+            error = None if ok else f"the try ended without a task hook (Airflow state {state})"
+            self._emit_task(
+                ti, operator, "COMPLETE" if ok else "FAIL", state, phase=None, event_time=ti.end_date,
+                dag_info=info, error=error,
+            )  # fmt: skip
+
     def _emit_never_ran(self, dag_run: Any, info: DagRunInfo, dag: Any, marks: selection.Marks) -> None:
         """Events for tasks the scheduler ended without running them, which no task hook saw.
 
@@ -777,15 +884,18 @@ class LineageListener:
             state = _enum_value(ti.state)
             if state not in ("skipped", "upstream_failed"):
                 continue
+            stale = False  # the dates are an earlier try's: this one never ran, its own are unknown
             if state == "skipped" and ti.try_number and not _never_ran(ti):
-                continue  # it ran and skipped itself: its own hook reported it
+                stale = _stale_dates(ti, session)
+                if not stale:
+                    continue  # it ran and skipped itself: its own hook reported it
             operator = (
                 dag.task_dict.get(ti.task_id) if dag is not None and hasattr(dag, "task_dict") else None
             )
             if _never_ran_off(operator, ti.task_id, marks):
                 continue
-            start = ti.start_date or ti.end_date or getattr(dag_run, "end_date", None)
-            end = ti.end_date or start
+            start = (None if stale else ti.start_date or ti.end_date) or getattr(dag_run, "end_date", None)
+            end = (None if stale else ti.end_date) or start
             self._emit_task(ti, operator, "START", "running", phase=None, event_time=start, dag_info=info)
             if state == "skipped":
                 self._emit_task(ti, operator, "COMPLETE", state, phase=None, event_time=end, dag_info=info)
@@ -797,6 +907,33 @@ class LineageListener:
 
 
 _NEVER_RAN_STATES = ("skipped", "upstream_failed")
+#: states a try ends in (up_for_retry: that try failed, the next one is another run)
+_ENDED_STATES = ("success", "failed", "skipped", "up_for_retry")
+
+
+def _stale_dates(ti: Any, session: Any) -> bool:
+    """True when an ORM TaskInstance still has the start date of an earlier try: its current try never
+    started (a retry scheduled, then skipped by ``dagrun_timeout`` or ``fail_fast``). Read from the task
+    instance history; False when it cannot be read (the try is then taken to have run, as before)."""
+    if session is None or int(ti.try_number or 0) < 2 or ti.start_date is None:
+        return False
+    try:
+        from airflow.models.taskinstancehistory import TaskInstanceHistory as TIH
+        from sqlalchemy import select
+
+        query = select(TIH.try_number).where(
+            TIH.dag_id == ti.dag_id,
+            TIH.run_id == ti.run_id,
+            TIH.task_id == ti.task_id,
+            TIH.map_index == ti.map_index,
+            TIH.try_number < ti.try_number,
+            TIH.start_date == ti.start_date,
+        )
+        with _read_fence(session):
+            return session.execute(query.limit(1)).first() is not None
+    except Exception as exc:
+        log.debug("lineage: cannot read the earlier tries of %s: %s", ti.task_id, exc)
+        return False
 
 
 def _never_ran_candidates(dag_run: Any, session: Any, kwargs: dict[str, Any]) -> list[Any]:

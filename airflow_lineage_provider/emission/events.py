@@ -267,13 +267,21 @@ def _processing_engine() -> dict[str, Any]:
     )
 
 
+def _exception_text(error: BaseException) -> str:
+    """``str(error)``; Python's own placeholder when the exception's ``__str__`` raises (as tracebacks do)."""
+    try:
+        return str(error)
+    except Exception:
+        return "<exception str() failed>"
+
+
 def _error_facet(error: BaseException | str) -> dict[str, Any]:
     # redacted before they are cut: a cut can leave a secret's start where no rule recognises it
     # (``postgresql://etl:Sup3`` is no longer a URI with a password)
     from airflow_lineage_provider.emission.redaction import redact_error_text
 
     if isinstance(error, BaseException):
-        message = f"{type(error).__name__}: {error}"
+        message = f"{type(error).__name__}: {_exception_text(error)}"
         trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         tail = trace[-_REDACTED_CHARS:]
         stack = redact_error_text(tail)[-MAX_ERROR_CHARS:] if error.__traceback__ is not None else None
