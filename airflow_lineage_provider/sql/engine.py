@@ -59,6 +59,9 @@ _UNLOAD = re.compile(
     r"^\s*UNLOAD\s*\(\s*'((?:[^'\\]|''|\\.)*)'\s*\)\s*TO\s*'([^']*)'", re.IGNORECASE | re.DOTALL
 )
 _UNLOAD_ESCAPE = re.compile(r"''|\\(.)", re.DOTALL)
+#: Athena ``UNLOAD (query) TO 's3://...' [WITH (...)]``: the query unquoted, in parentheses
+_UNLOAD_QUERY = re.compile(r"^\s*UNLOAD\s*\(", re.IGNORECASE)
+_UNLOAD_TO = re.compile(r"\s*TO\s*'([^']*)'", re.IGNORECASE)
 #: ALTER TABLE forms that move rows from another table into the altered one (Hive/Oracle EXCHANGE
 #: PARTITION, Redshift APPEND FROM): group 1 is written, group 2 read
 _ALTER_MOVES = re.compile(
@@ -67,6 +70,28 @@ _ALTER_MOVES = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _NAME = r"(?:[\w$]+|\"(?:[^\"]|\"\")+\"|`[^`]+`)(?:\.(?:[\w$]+|\"(?:[^\"]|\"\")+\"|`[^`]+`)){0,2}"
+#: Databricks ``RESTORE [TABLE] t [TO] VERSION|TIMESTAMP AS OF ...``: t's data goes back to an older version
+_RESTORE = re.compile(
+    rf"^\s*RESTORE\s+(?:TABLE\s+)?(?P<table>{_NAME})\s+(?:TO\s+)?(?:VERSION|TIMESTAMP)\s+AS\s+OF\b",
+    re.IGNORECASE,
+)
+#: Delta Live Tables ``APPLY CHANGES INTO t FROM STREAM(s) KEYS (...) ...`` (also ``CREATE FLOW f AS AUTO CDC
+#: INTO t FROM ...``): the change rows of s are merged into t, column by column
+_APPLY_CHANGES = re.compile(
+    rf"^\s*(?:CREATE\s+(?:OR\s+REFRESH\s+)?FLOW\s+{_NAME}\s+AS\s+)?(?:APPLY\s+CHANGES|AUTO\s+CDC)\s+INTO\s+"
+    rf"(?P<target>{_NAME})\s+FROM\s+(?:STREAM\s*\(\s*(?P<stream>{_NAME})\s*\)|STREAM\s+(?P<bare>{_NAME})"
+    rf"|(?P<plain>{_NAME}))",
+    re.IGNORECASE,
+)
+#: DuckDB session setup: ``LOAD httpfs`` (an extension, not ``LOAD DATA``), ``CREATE [OR REPLACE]
+#: [PERSISTENT|TEMPORARY] SECRET [name] (...)``, ``DROP [PERSISTENT|TEMPORARY] SECRET [IF EXISTS] name``
+_SESSION_SETUP = re.compile(
+    r"^\s*(?:LOAD\s++(?!DATA\b|XML\b)(?:[\w.]++|'[^']*+'|\"[^\"]*+\")\s*+;?\s*+$"
+    r"|(?:CREATE\s+(?:OR\s+REPLACE\s+)?|DROP\s+)(?:PERSISTENT\s+|TEMPORARY\s+)?SECRET\b)",
+    re.IGNORECASE,
+)
+#: Trino ``ALTER TABLE t EXECUTE optimize|expire_snapshots|remove_orphan_files(...)``: table maintenance
+_ALTER_EXECUTE = re.compile(rf"^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?{_NAME}\s+EXECUTE\b", re.IGNORECASE)
 _ALTER_HEAD = r"^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?"
 _TABLE_NAME = r"[\w.`\"\[\]$#]+"
 _ON_CLUSTER = r"(?:\s+ON\s+CLUSTER\s+\S+)?"
@@ -754,7 +779,44 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
         return True
     m = _UNLOAD.match(stripped)
     if m:
-        _unload(m, stripped, state)
+        _unload(
+            _UNLOAD_ESCAPE.sub(lambda q: "'" if q.group(1) is None else q.group(1), m.group(1)),
+            m.group(2),
+            stripped,
+            state,
+        )
+        return True
+    m = _UNLOAD_QUERY.match(stripped)
+    close = text.closing_paren(stripped, m.end() - 1) if m else None
+    to = _UNLOAD_TO.match(stripped, close) if close is not None else None
+    if m and to and close is not None:
+        _unload(stripped[m.end() : close - 1], to.group(1), stripped, state)
+        return True
+    m = _RESTORE.match(stripped)
+    if m:
+        from airflow_lineage_provider.sql.fallback import scan_tables
+
+        restored = _qualify_all(scan_tables(f"SELECT * FROM {m.group('table')}")[0], state)
+        state.written.update(restored)
+        state.statements.append(StatementLineage(sql=stripped, kind="restore", outputs=restored))
+        return True
+    m = _APPLY_CHANGES.match(stripped)
+    if m:
+        from airflow_lineage_provider.sql.fallback import scan_tables
+
+        source = m.group("stream") or m.group("bare") or m.group("plain")
+        into = _qualify_all(scan_tables(f"SELECT * FROM {m.group('target')}")[0], state)
+        read = _qualify_all(scan_tables(f"SELECT * FROM {source}")[0], state)
+        edges = tuple(
+            ColumnLineage(ColumnRef(o, "*"), (ColumnRef(i, "*"),), IDENTITY) for o in into for i in read
+        )
+        state.written.update(into)
+        state.statements.append(
+            StatementLineage(sql=stripped, kind="merge", inputs=read, outputs=into, column_lineage=edges)
+        )
+        return True
+    if _ALTER_EXECUTE.match(stripped) or _SESSION_SETUP.match(stripped):
+        state.statements.append(StatementLineage(sql=stripped, kind="other"))
         return True
     m = _ALTER_MOVES.match(stripped)
     if m:
@@ -908,12 +970,11 @@ def _rename_tables(pairs: str, sql: str, state: _State) -> None:
         state.statements.append(StatementLineage(sql=sql, kind="rename"))
 
 
-def _unload(m: re.Match[str], sql: str, state: _State) -> None:
-    """Redshift ``UNLOAD ('query') TO 'path'``: the query's columns go to ``path.c``, as ``COPY (query) TO
-    'file'`` and ``EXPORT DATA`` give them (analysed as an INSERT into the path); only its inputs when that
-    fails."""
-    query = _UNLOAD_ESCAPE.sub(lambda q: "'" if q.group(1) is None else q.group(1), m.group(1))
-    path = TableRef(m.group(2))
+def _unload(query: str, to: str, sql: str, state: _State) -> None:
+    """Redshift ``UNLOAD ('query') TO 'path'`` and Athena ``UNLOAD (query) TO 'path' WITH (...)``: the query's
+    columns go to ``path.c``, as ``COPY (query) TO 'file'`` and ``EXPORT DATA`` give them (analysed as an
+    INSERT into the path); only its inputs when that fails."""
+    path = TableRef(to)
     sub = _State(state.dialect, state.read, state.database, state.schema_name, state.columns)
     pieces = text.split_statements(query)
     if len(pieces) == 1 and '"' not in path.name:

@@ -298,3 +298,37 @@ def path_of(node: exp.Expression) -> TableRef | None:
     if isinstance(node, exp.Directory):
         return path_of(node.this)
     return None
+
+
+def dictionary_read(call: exp.Expression) -> tuple[TableRef, list[str], list[exp.Expression]] | None:
+    """ClickHouse ``dictGet[OrDefault|OrNull|String|...]('db.dict', 'attr' | ('a', 'b'), key[, default])`` and
+    ``dictHas('db.dict', key)``: the dictionary read, the attributes read from it and the other arguments
+    (keys, defaults), or None for any other call. The dictionary may be named unquoted (``dictGet(d,
+    ...)``)."""
+    if not isinstance(call, exp.Anonymous) or not call.expressions:
+        return None
+    fn = str(call.this).lower()
+    if not (fn.startswith("dictget") or fn == "dicthas"):
+        return None
+    first = call.expressions[0]
+    if isinstance(first, exp.Literal) and first.is_string and _DICTIONARY_NAME.fullmatch(first.this):
+        try:
+            ref = table_ref(exp.to_table(first.this, dialect="clickhouse"))
+        except Exception:
+            return None
+    elif isinstance(first, exp.Column) and not isinstance(first.this, exp.Star):
+        parts = [ident(p) for p in first.parts]
+        ref = TableRef(parts[-1], parts[-2] if len(parts) > 1 else None) if len(parts) <= 2 else None
+    else:
+        return None
+    if ref is None:
+        return None
+    if fn == "dicthas":
+        return ref, [], list(call.expressions[1:])
+    attrs_node = call.expressions[1] if len(call.expressions) > 1 else None
+    items = attrs_node.expressions if isinstance(attrs_node, exp.Tuple) else [attrs_node]
+    attrs = [i.this for i in items if isinstance(i, exp.Literal) and i.is_string]
+    return ref, attrs, list(call.expressions[2:])
+
+
+_DICTIONARY_NAME = re.compile(r"[\w$]+(?:\.[\w$]+)?")

@@ -20,6 +20,7 @@ from airflow_lineage_provider.sql.model import (
 )
 from airflow_lineage_provider.sql.names import (
     PSEUDO_TABLES,
+    dictionary_read,
     ident,
     path_of,
     paths_of,
@@ -48,6 +49,90 @@ _NO_LINEAGE = (
     exp.Rollback,
     exp.Analyze,
 )
+
+
+#: dialects whose FROM items may be ``STREAM(t)`` / ``STREAM t`` (Delta Live Tables)
+_STREAM_DIALECTS = frozenset({"databricks", "spark"})
+
+
+def _unwrap_streams(tree: exp.Expression) -> None:
+    """Delta Live Tables ``FROM STREAM(s) [AS x]`` / ``STREAM s x`` / ``STREAM read_files(...)``: the rows
+    appended to ``s`` since the last update, with ``s``'s columns; the reference itself, for the walker."""
+    for stream in list(tree.find_all(exp.Stream)):
+        inner = stream.this
+        alias = None
+        if isinstance(inner, exp.Subquery | exp.Paren) and isinstance(inner.this, exp.Table):
+            alias, inner = inner.args.get("alias"), inner.this
+        if not isinstance(inner, exp.Table):
+            continue
+        if alias is not None and inner.args.get("alias") is None:
+            inner.set("alias", alias)
+        stream.replace(inner)
+
+
+def _clickhouse_names(tree: exp.Expression) -> None:
+    """ClickHouse: ``WITH x AS (a * 2)`` / ``WITH lim AS (10)`` name values like ``WITH a * 2 AS x`` (only a
+    query in parentheses is a table); ``k IN t`` / ``k IN db.t`` (a table or CTE name on the right) reads that
+    table's rows, as ``k IN (SELECT * FROM t)``, unless ``t`` names a value (``WITH [1, 2] AS t``)."""
+    ins: list[exp.In] = []
+    values: set[str] = set()
+    for node in tree.walk():
+        if isinstance(node, exp.CTE):
+            if not isinstance(node.this, _CTE_QUERIES):
+                node.set("scalar", True)
+            if node.args.get("scalar") and node.alias:
+                values.add(node.alias.lower())
+        elif isinstance(node, exp.In) and isinstance(node.args.get("field"), exp.Column):
+            ins.append(node)
+    for node in ins:
+        field = node.args["field"]
+        if not isinstance(field.this, exp.Identifier) or (
+            not field.args.get("table") and field.name.lower() in values
+        ):
+            continue
+        parts = {"this": field.this, "db": field.args.get("table"), "catalog": field.args.get("db")}
+        table = exp.Table(**{k: v.copy() for k, v in parts.items() if v is not None})
+        node.set("field", None)
+        node.set("query", exp.Subquery(this=exp.select("*").from_(table)))
+
+
+#: what a CTE may hold besides a query: a value, in ClickHouse
+_CTE_QUERIES = (exp.Query, exp.Subquery, exp.Values, exp.Insert, exp.Update, exp.Delete, exp.Merge)
+
+
+#: dialects with polymorphic table functions over ``input => TABLE(t)`` (Trino and its relatives)
+_PTF_DIALECTS = frozenset({"trino", "presto", "athena"})
+
+
+def _table_arguments(tree: exp.Expression) -> None:
+    """Trino ``TABLE(exclude_columns(input => TABLE(cat.sch.t), ...))`` (also positional): the ``TABLE(t)``
+    argument of a table function names a table it reads; made a Table node (a table argument, see
+    ``StatementWalker``)."""
+    for call in list(tree.find_all(exp.Anonymous)):
+        if (
+            call.name.upper() != "TABLE"
+            or not isinstance(call.parent, exp.Kwarg | exp.Func)
+            or len(call.expressions) != 1
+        ):
+            continue  # TABLE(f(...)) around the call itself has a Table node as parent
+        arg = call.expressions[0]
+        if isinstance(arg, exp.Column) and isinstance(arg.this, exp.Identifier):
+            parts = {"this": arg.this, "db": arg.args.get("table"), "catalog": arg.args.get("db")}
+            call.replace(exp.Table(**{k: v.copy() for k, v in parts.items() if v is not None}))
+
+
+def _drop_live_schema(tree: exp.Expression) -> None:
+    """Delta Live Tables ``LIVE.t``: ``LIVE`` is no schema but the pipeline's own (legacy spelling of ``t``),
+    so ``CREATE LIVE TABLE t ...`` and a later ``FROM LIVE.t`` name the same table."""
+    for table in tree.find_all(exp.Table):
+        db = table.args.get("db")
+        if (
+            isinstance(db, exp.Identifier)
+            and not db.quoted
+            and db.name.lower() == "live"
+            and not table.args.get("catalog")
+        ):
+            table.set("db", None)
 
 
 @dataclass
@@ -438,9 +523,21 @@ class StatementAnalyzer:
             return Result(tree.key, inputs=read_tables(tree, set()))
         if self.walker.dialect in _IMPLICIT_RECURSION:
             _mark_implicit_recursion(tree)
+        if self.walker.dialect in _STREAM_DIALECTS and "stream" in self.walker.raw_sql.lower():
+            _unwrap_streams(tree)
+        if self.walker.dialect in _STREAM_DIALECTS and "live" in self.walker.raw_sql.lower():
+            _drop_live_schema(tree)
+        if self.walker.dialect == "clickhouse":
+            _clickhouse_names(tree)
+        if self.walker.dialect in _PTF_DIALECTS and "table" in self.walker.raw_sql.lower():
+            _table_arguments(tree)
         self.walker.infer_holders(tree)
         result: Result = handler(tree)
         self._nested_writes(tree, result)
+        if self.walker.dialect == "clickhouse" and "dict" in self.walker.raw_sql.lower():
+            # dictGet('db.d', 'attr', key) / dictHas('db.d', key) read the dictionary db.d
+            read = (dictionary_read(n) for n in tree.find_all(exp.Anonymous))
+            result.inputs = list(dict.fromkeys([*result.inputs, *(r[0] for r in read if r is not None)]))
         written = set(result.outputs)
         result.indirect = [r for r in self._rows if r.output in written and r.input.table is not None]
         return result
@@ -564,6 +661,10 @@ class StatementAnalyzer:
         pushed = self._with_ctes(tree)
         try:
             names = _partitioned_names(node, self._target_names(node, target))
+            known: set[str] = set()  # INSERT BY NAME: the target's known columns
+            if tree.args.get("by_name") and not isinstance(node, exp.Schema):
+                # DuckDB / Spark INSERT INTO t BY NAME query: the query's names, not positions
+                known, names = {n.lower() for n in names or ()}, None
             values = tree.expression
             if isinstance(values, exp.Values) and names:
                 # VALUES rows: only subqueries in them carry lineage (huge lists were cut to one row)
@@ -574,6 +675,15 @@ class StatementAnalyzer:
                 res.columns = merge_edges(res.columns)
             else:
                 res.columns = self._query_edges(target, names, values)
+            if known:  # a name the target does not have is no column of it (DuckDB rejects it)
+                res.columns = [
+                    c for c in res.columns if c.output.column == "*" or c.output.column.lower() in known
+                ]
+            replace = tree.args.get("where")
+            if isinstance(replace, exp.Expression) and isinstance(node, exp.Table):
+                # Databricks INSERT INTO t REPLACE WHERE cond query: the rows of t cond picks are replaced
+                scope = self._scope_for(node, target, tree, [])
+                self._shape(target, self.walker.rows_of(replace, scope, FILTER))
             conflict = tree.args.get("conflict")
             if isinstance(conflict, exp.OnConflict):
                 upsert = self._upsert_scope(tree, node, target, res.columns)
@@ -988,6 +1098,25 @@ class StatementAnalyzer:
         """``MERGE ... UPDATE SET * / INSERT *``: every source column into the same-named target column."""
         if source is None:
             return []
+        into = self.walker.schema_columns(target)
+        if into is not None:
+            # Delta: UPDATE SET * / INSERT * set every column of the target from the source's column of that
+            # name (the source's other columns are not written)
+            known = self.walker.known_columns(source)
+            if (
+                known is not None
+                and source.columns is not None
+                and any(c.name == "*" for c in source.columns)
+            ):
+                known = None
+            held = {k.lower() for k in known} if known is not None else None
+            inner = Scope([source])
+            cols = []
+            for name in into:
+                if held is None or name.lower() in held:
+                    deps, how = self.walker.deps_and_how(exp.column(name, table=source.alias), inner)
+                    cols.append(OutCol(name, frozenset(deps), how))
+            return column_edges(target, None, cols)
         if source.columns is not None:
             cols = source.columns
         elif source.table is not None:
@@ -1020,7 +1149,8 @@ class StatementAnalyzer:
             return res
         if not isinstance(source, exp.Query | exp.Subquery):
             return res
-        scope = Scope([Source("", columns=self.walker.query_columns(source))])
+        selected = self.walker.query_columns(source)
+        scope = Scope([Source("", columns=selected)])
         rows = set(self.walker.last_rows)  # the source query's WHERE ... decides every target's rows
         first = str(tree.args.get("kind") or "").upper() == "FIRST"
         conditions: set[tuple[ColumnRef, str]] = set()  # the WHEN conditions of the branches so far
@@ -1036,6 +1166,11 @@ class StatementAnalyzer:
             decided = conditions if first or branch.args.get("else_") else own
             self._shape(target, frozenset(rows | decided))
             values = ins.expression
+            if values is None:  # INTO t [(cols)] without VALUES: the source's columns, by position
+                names = self._target_names(ins.this, target)
+                star = any(c.name == "*" for c in selected)
+                res.columns.extend(column_edges(target, None if star else names, selected))
+                continue
             if not isinstance(values, exp.Values) or not values.expressions:
                 continue
             row = values.expressions[0].expressions

@@ -311,7 +311,12 @@ _CREATE_AS = re.compile(
 )
 _ALTER_MUTATION = re.compile(
     rf"^\s*ALTER\s+TABLE\s+(?P<name>(?>{_NAME_PART}(?:\s*\.\s*{_NAME_PART})*+))"
-    rf"(?:\s+ON\s+CLUSTER\s+{_NAME_PART})?\s+(?P<verb>UPDATE|DELETE)\b",
+    rf"(?:\s+ON\s+CLUSTER\s+(?:{_NAME_PART}|'[^']*+'))?\s+(?P<verb>UPDATE|DELETE)\b",
+    re.IGNORECASE,
+)
+#: ClickHouse ``ALTER TABLE t UPDATE|DELETE ... IN PARTITION p WHERE ...``: the partition it is limited to
+_IN_PARTITION = re.compile(
+    r"\s+IN\s+PARTITION\s+(?:ID\s+)?(?:'(?:[^']|'')*+'|[\w.]++(?:\s*+\([^()]*+\))?|\([^()]*+\))(?=\s+WHERE\b)",
     re.IGNORECASE,
 )
 _WITH_DATA = re.compile(r"\)\s*WITH\s+(?:NO\s+)?DATA\b[\w\s]*$", re.IGNORECASE)
@@ -367,7 +372,7 @@ _OPENROWSET_BULK = re.compile(r"\bOPENROWSET\s*\(\s*BULK\b", re.IGNORECASE)
 _WITH_OPEN = re.compile(r"\s*WITH\s*\(", re.IGNORECASE)
 
 
-def _closing_paren(sql: str, open_at: int) -> int | None:
+def closing_paren(sql: str, open_at: int) -> int | None:
     """The offset after the ``)`` that closes the ``(`` at ``open_at`` (quotes and comments skipped)."""
     depth = 0
     for tok in _tokens().finditer(sql, open_at):
@@ -391,13 +396,13 @@ def _openrowset_bulk(sql: str) -> str:
         open_at = sql.index("(", m.start())
         out.append(sql[pos : m.start()] + "OPENROWSET_BULK(")
         pos = m.end()
-        close = _closing_paren(sql, open_at)
+        close = closing_paren(sql, open_at)
         if close is None:
             break
         out.append(sql[pos:close])
         pos = close
         with_ = _WITH_OPEN.match(sql, close)
-        end = _closing_paren(sql, with_.end() - 1) if with_ is not None else None
+        end = closing_paren(sql, with_.end() - 1) if with_ is not None else None
         if end is not None:
             pos = end
     out.append(sql[pos:])
@@ -428,6 +433,12 @@ _INSERT_HINTS = re.compile(
     rf"^(\s*INSERT\s+(?:INTO\s+)?(?>{_NAME_PART}(?:\s*\.\s*{_NAME_PART})*+))\s*WITH\s*\(\s*\w+(?:\s*,\s*\w+)*\s*\)",
     re.IGNORECASE,
 )
+#: DuckDB ``INSERT [OR ...] INTO t [(cols)] BY POSITION query`` (the default: the words can go)
+_INSERT_BY_POSITION = re.compile(
+    rf"^(\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+(?>{_NAME_PART}(?:\s*\.\s*{_NAME_PART})*+)(?:\s*\([^()]*\))?)"
+    r"\s+BY\s+POSITION\b",
+    re.IGNORECASE,
+)
 #: Spark ``INSERT OVERWRITE [LOCAL] DIRECTORY ['path'] USING fmt [OPTIONS (...)] query``
 _DIRECTORY_USING = re.compile(
     r"^(?P<head>\s*INSERT\s+OVERWRITE\s+(?:LOCAL\s+)?DIRECTORY)\s*(?P<path>'(?:[^']|'')*')?\s*USING\s+\w+"
@@ -450,8 +461,11 @@ def _directory_using(sql: str) -> str:
     return f"{m.group('head')} {path} {sql[m.end() :]}" if path else sql
 
 
+#: ``CLONE t`` of an older version (BigQuery ``FOR SYSTEM_TIME AS OF``, Databricks ``VERSION|TIMESTAMP AS
+#: OF``)
 _CLONE_AS_OF = re.compile(
-    r"(\bCLONE\s+[\w.`\"-]+)\s+FOR\s+SYSTEM_TIME\s+AS\s+OF\b.*", re.IGNORECASE | re.DOTALL
+    r"(\bCLONE\s+[\w.`\"-]++)\s+(?:FOR\s+SYSTEM_TIME|VERSION|TIMESTAMP)\s+AS\s+OF\b.*",
+    re.IGNORECASE | re.DOTALL,
 )
 
 
@@ -499,14 +513,14 @@ def _load_data(sql: str) -> str:
     rest = sql[head.end() :]
     if rest.lstrip().startswith("("):  # the column list
         at = head.end() + len(rest) - len(rest.lstrip())
-        close = _closing_paren(sql, at)
+        close = closing_paren(sql, at)
         if close is None:
             return sql
         parts.append(sql[at:close])
     files = _FROM_FILES.search(sql, head.end())
     if files is None:
         return sql
-    close = _closing_paren(sql, files.end() - 1)
+    close = closing_paren(sql, files.end() - 1)
     if close is None:
         return sql
     parts.append(sql[files.start() : close])
@@ -520,6 +534,66 @@ _WITH_CONNECTION = re.compile(
 )
 
 
+#: ClickHouse ``LIMIT n [OFFSET m] BY cols`` and plain ``LIMIT n [OFFSET m]`` / ``LIMIT m, n``
+_LIMIT_CLAUSE = re.compile(
+    r"\bLIMIT\s++\d++(?:\s*+,\s*+\d++)?+(?:\s++OFFSET\s++\d++)?+(?P<by>\s++BY\b)?", re.IGNORECASE
+)
+#: DuckDB ``CREATE TABLE t AS PIVOT|UNPIVOT ...`` / ``INSERT INTO t PIVOT|UNPIVOT ...``: where the PIVOT
+#: statement starts
+_PIVOT_QUERY = re.compile(
+    r"^\s*+(?:CREATE\b[^;]*?\bAS|INSERT\b[^;()]*?[^\s;()])\s++(?=(?:PIVOT|UNPIVOT)\s)", re.IGNORECASE
+)
+
+
+#: Snowflake scripting ``LET name [type] := expr`` / ``LET name [type] DEFAULT expr``
+_LET = re.compile(r"^\s*LET\s+([\w$]+)", re.IGNORECASE)
+_LET_DEFAULT = re.compile(r"\bDEFAULT\b", re.IGNORECASE)
+
+
+def _snowflake_let(sql: str) -> str:
+    """Snowflake scripting ``LET cnt INTEGER := (SELECT ...)`` (also ``RESULTSET``, ``DEFAULT``) -> ``SET
+    cnt = (SELECT ...)``, whose query's tables are read (``LET c CURSOR FOR query`` is left alone: the query
+    behind the prefix is read)."""
+    m = _LET.match(sql)
+    if m is None:
+        return sql
+    rest = sql[m.end() :]
+    at = rest.find(":=")
+    width = 2
+    if at < 0:
+        default = _LET_DEFAULT.search(rest)
+        if default is None:
+            return sql
+        at, width = default.start(), default.end() - default.start()
+    return f"SET {m.group(1)} = {rest[at + width :].strip()}"
+
+
+def _limit_after_limit_by(sql: str) -> str:
+    """ClickHouse ``... LIMIT 1 BY k LIMIT 10``: without the plain ``LIMIT`` (the parser takes one per query;
+    it caps the row count and reads no column). One pass over the text."""
+    found = list(_LIMIT_CLAUSE.finditer(sql))
+    if not any(m.group("by") for m in found):
+        return sql
+    out: list[str] = []
+    last = 0
+    for m in found:
+        if not m.group("by"):
+            out.append(sql[last : m.start()])
+            last = m.end()
+    out.append(sql[last:])
+    return "".join(out)
+
+
+def _pivot_statement_query(sql: str) -> str:
+    """DuckDB's ``PIVOT`` / ``UNPIVOT`` statement as the query of ``CREATE TABLE ... AS`` or ``INSERT INTO``
+    -> ``SELECT * FROM (PIVOT ...)``, the form the parser knows."""
+    m = _PIVOT_QUERY.match(sql)
+    if m is None:
+        return sql
+    body = sql[m.end() :].rstrip().rstrip(";")
+    return f"{sql[: m.end()]}SELECT * FROM ({body})"
+
+
 def rewrite_unparseable_forms(sql: str) -> str:
     """Equivalent-lineage rewrites of forms sqlglot cannot parse: T-SQL ``SET x += expr`` (-> ``=``),
     PostgreSQL ``CREATE MATERIALIZED VIEW ... WITH [NO] DATA`` (dropped),
@@ -530,14 +604,22 @@ def rewrite_unparseable_forms(sql: str) -> str:
     ``OPENROWSET(BULK ...)`` (-> a file reader), ClickHouse ``ALTER TABLE t UPDATE|DELETE`` mutations
     (-> ``UPDATE t SET`` / ``DELETE FROM t``) and BigQuery ``CREATE SNAPSHOT TABLE s CLONE t FOR SYSTEM_TIME
     AS OF ...`` (-> ``CREATE TABLE s CLONE t``); BigQuery ``CREATE EXTERNAL TABLE t WITH CONNECTION c`` and
-    ``WITH PARTITION COLUMNS`` (dropped)."""
-    if "openrowset" in sql.lower():
+    ``WITH PARTITION COLUMNS`` (dropped); ClickHouse ``LIMIT n BY k LIMIT m`` (the plain ``LIMIT``
+    dropped), DuckDB ``CREATE TABLE t AS PIVOT ...`` / ``INSERT INTO t PIVOT ...`` (-> ``SELECT * FROM (PIVOT
+    ...)``)."""
+    lower = sql.lower()
+    if "openrowset" in lower:
         sql = _openrowset_bulk(sql)
+    if "limit" in lower:
+        sql = _limit_after_limit_by(sql)
+    if "pivot" in lower:
+        sql = _pivot_statement_query(sql)
     if re.match(r"\s*CREATE\b", sql, re.IGNORECASE):
         sql = _TRAILING_WITH_DATA.sub("", _CHECK_OPTION.sub("", sql))
         sql = _recursive_view(sql) or _plain_ctas(sql) or sql
-        sql = re.sub(r"\bDEEP\s+CLONE\b", "CLONE", sql, flags=re.IGNORECASE)  # Databricks
-        # BigQuery CREATE SNAPSHOT TABLE s CLONE t FOR SYSTEM_TIME AS OF ...: a copy of t
+        sql = re.sub(r"\b(?:DEEP|SHALLOW)\s+CLONE\b", "CLONE", sql, flags=re.IGNORECASE)  # Databricks
+        # BigQuery CREATE SNAPSHOT TABLE s CLONE t FOR SYSTEM_TIME AS OF ... (Databricks VERSION|TIMESTAMP AS
+        # OF ...): a copy of t
         sql = _CLONE_AS_OF.sub(r"\1", _SNAPSHOT_TABLE.sub(r"\1", sql))
         sql = _WITH_CONNECTION.sub(" ", sql)  # BigQuery CREATE EXTERNAL TABLE t WITH CONNECTION c OPTIONS ...
     elif re.match(r"\s*UPDATE\b", sql, re.IGNORECASE):
@@ -548,18 +630,23 @@ def rewrite_unparseable_forms(sql: str) -> str:
         m = _ALTER_MUTATION.match(sql)
         if m is not None:  # ClickHouse mutations: ALTER TABLE t UPDATE c = x WHERE ... / DELETE WHERE ...
             verb = "UPDATE {} SET" if m.group("verb").upper() == "UPDATE" else "DELETE FROM {}"
-            return verb.format(m.group("name")) + sql[m.end() :]
+            return verb.format(m.group("name")) + _IN_PARTITION.sub("", sql[m.end() :], count=1)
     elif re.match(r"\s*INSERT\b", sql, re.IGNORECASE):
         sql = _INSERT_HINTS.sub(r"\1", sql)  # T-SQL WITH (TABLOCK) on the target
+        sql = _INSERT_BY_POSITION.sub(r"\1", sql)
         sql = _PARTITION_IF_NOT_EXISTS.sub(r"\1", sql)
         sql = _directory_using(sql)
     elif re.match(r"\s*MERGE\b", sql, re.IGNORECASE):
+        # Databricks MERGE WITH SCHEMA EVOLUTION INTO: the target gains the source's new columns
+        sql = re.sub(r"^(\s*MERGE)\s+WITH\s+SCHEMA\s+EVOLUTION\b", r"\1", sql, flags=re.IGNORECASE)
         m = _MERGE_OUTPUT.search(sql)
         sql = _merge_delete_where(sql[: m.start()] if m else sql)
         # Redshift MERGE ... ON cond REMOVE DUPLICATES: matched rows are replaced, the others inserted
         return _REMOVE_DUPLICATES.sub(" WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *", sql)
     elif re.match(r"\s*LOAD\b", sql, re.IGNORECASE):
         return _load_data(sql)
+    elif re.match(r"\s*LET\b", sql, re.IGNORECASE):
+        return _snowflake_let(sql)
     return _TERADATA_ATTRIBUTES.sub("", _REPLACE_INTO.sub(r"\1INSERT\2", sql))
 
 

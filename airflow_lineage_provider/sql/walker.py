@@ -26,7 +26,7 @@ from airflow_lineage_provider.sql.model import (
     ColumnRef,
     TableRef,
 )
-from airflow_lineage_provider.sql.names import ident, is_quoted, paths_of, table_ref
+from airflow_lineage_provider.sql.names import dictionary_read, ident, is_quoted, paths_of, table_ref
 from airflow_lineage_provider.sql.text import JINJA_PLACEHOLDER
 
 #: the dataset columns a result column derives from
@@ -267,11 +267,17 @@ class StatementWalker:
         self.last_rows: Rows = frozenset()
         self.cte_rows: list[dict[str, Rows]] = []
         #: ClickHouse ``WITH <expression> AS name``: the values the names stand for, per WITH in scope
-        self.scalars: list[dict[str, OutCol]] = []
+        self.scalars: list[dict[str, OutCol | exp.Expression]] = []
+        self._expanding: set[str] = set()  # the WITH <expression> AS name aliases being expanded
+        #: (id of the expression, id of the scope) -> (the scope, kept alive, and what the alias read there):
+        #: aliases built from aliases (``x2 = x1 + x1``) are expanded once per scope, not once per path
+        self._expanded: dict[tuple[int, int], tuple[Scope, set[ColumnRef], str]] = {}
         #: while a filter expression is walked: the row-deciding columns of the subqueries inside it
         self._subquery_rows: list[Rows] | None = None
         #: while GROUP BY / HAVING / QUALIFY / ORDER BY of a SELECT are walked: its scope and output aliases
         self._aliases: tuple[Scope, dict[str, OutCol]] | None = None
+        #: while the body of a list comprehension is walked: its variables (lower-case), no columns
+        self._loop_vars: frozenset[str] = frozenset()
         self._reparses = 50  # budget of source_text re-parses per statement (bounded cost on wide SELECTs)
         #: ``id()`` of a FROM item -> column names the statement shows it has (``b.y``, ``SET c = ...``)
         self.inferred: dict[int, set[str]] = {}
@@ -436,6 +442,9 @@ class StatementWalker:
     def _query_columns(self, query: Any, scope: Scope | None) -> tuple[list[OutCol], Rows]:
         if query is None:
             return [], frozenset()
+        if isinstance(query, exp.Pivot) and query.this is not None:  # DuckDB WITH p AS (PIVOT s ON k ...)
+            src = self.pivot_statement(query, "", scope)
+            return (src.columns or [], src.rows) if src is not None else ([], frozenset())
         if isinstance(query, exp.Subquery | exp.Paren):
             pushed = self.push_ctes(query)
             try:
@@ -654,15 +663,19 @@ class StatementWalker:
             return False
         frame: dict[str, list[OutCol]] = {}
         rows_frame: dict[str, Rows] = {}
-        scalars: dict[str, OutCol] = {}
+        scalars: dict[str, OutCol | exp.Expression] = {}
         self.ctes.append(frame)
         self.cte_rows.append(rows_frame)
         self.scalars.append(scalars)
         for cte in with_.expressions:
             name = ident(cte.args.get("alias") and cte.args["alias"].this)
             if cte.args.get("scalar"):  # ClickHouse WITH (SELECT max(ts) FROM m) AS mx: a value, not a table
-                deps, how = self.deps_and_how(cte.this, Scope([]))
-                scalars[name.lower()] = OutCol(name, frozenset(deps), how)
+                value: exp.Expression = cte.this
+                if isinstance(value, exp.Subquery | exp.Query):
+                    deps, how = self.deps_and_how(value, Scope([]))
+                    scalars[name.lower()] = OutCol(name, frozenset(deps), how)
+                else:  # WITH a * 2 AS dbl: the expression stands where the name is used, over that query
+                    scalars[name.lower()] = value
                 continue
             if with_.args.get("recursive"):
                 frame[
@@ -688,7 +701,7 @@ class StatementWalker:
             self.cte_rows.pop()
             self.scalars.pop()
 
-    def scalar(self, name: str) -> OutCol | None:
+    def scalar(self, name: str) -> OutCol | exp.Expression | None:
         """The ClickHouse ``WITH <expression> AS name`` in scope for ``name``, innermost first."""
         for frame in reversed(self.scalars):
             found = frame.get(name.lower())
@@ -763,6 +776,15 @@ class StatementWalker:
                 return None
             names = (ref.name, ".".join(p for p in (ref.schema, ref.name) if p), ref.qualified)
             return Source(alias or ref.name, table=ref, names=names)
+        if isinstance(item, exp.Table) and isinstance(item.this, exp.Func):
+            # Trino TABLE(exclude_columns(input => TABLE(t), ...)): the rows and columns of its input table
+            arguments = (
+                n for n in item.this.find_all(exp.Table) if isinstance(n.parent, exp.Kwarg | exp.Func)
+            )
+            given = [r for r in (table_ref(n) for n in arguments) if r is not None]
+            if len(given) == 1:
+                ref = given[0]
+                return Source(alias or ref.name, table=ref, names=(ref.name, ref.qualified))
         function: Any = item.this if isinstance(item, exp.Lateral | exp.Table | exp.TableFromRows) else item
         if isinstance(item, exp.Lateral) and isinstance(function, exp.Dot):
             function = function.expression  # T-SQL CROSS|OUTER APPLY dbo.fn(t.id) x: a schema's function
@@ -825,6 +847,14 @@ class StatementWalker:
             deps = frozenset(self.expr_deps(item.this, scope)) if scope is not None else frozenset()
             name = ident(item.args["alias"]) if item.args.get("alias") else ""
             return Source(name, columns=[OutCol(name, deps, TRANSFORMATION)], any_column=deps, implied=True)
+        if isinstance(item, exp.Values):  # (VALUES 1, 2) AS v(id): a relation of constants (or of columns)
+            cols = self.values_columns(item, scope) if scope is not None else []
+            alias_cols = item.args.get("alias") and item.args["alias"].columns
+            if alias_cols:
+                cols = renamed_columns([ident(a) for a in alias_cols], cols)
+            return Source(alias, columns=cols)
+        if isinstance(item, exp.Subquery) and isinstance(item.this, exp.Pivot) and item.this.this is not None:
+            return self.pivot_statement(item.this, alias, scope)  # DuckDB FROM (PIVOT s ON k USING sum(v))
         if isinstance(item, exp.Subquery | exp.Lateral):
             inner = item.this
             if isinstance(item, exp.Subquery) and not isinstance(inner, exp.Query | exp.Subquery | exp.Paren):
@@ -925,6 +955,104 @@ class StatementWalker:
             rows = rows | {(d, GROUP_BY) for c in kept for d in c.deps if d.column != "*"}
         return Source(alias, columns=kept + added, rows=rows)
 
+    def pivot_statement(self, pivot: exp.Pivot, alias: str, scope: Scope | None) -> Source | None:
+        """DuckDB's ``PIVOT s ON k [IN (...)] USING agg(v) [GROUP BY g]`` and ``UNPIVOT s ON a, b INTO NAME k
+        VALUE v`` as a source. PIVOT: the group columns pass through (without ``GROUP BY``, every column not
+        pivoted), each pivot column derives from the aggregates and the ``ON`` columns (``AGGREGATION``; one
+        ``*`` column when no ``IN`` list names them). UNPIVOT: the value columns derive from the listed ones,
+        the name column holds column names (constants), the other columns pass through."""
+        base = self.source(pivot.this, scope)
+        if base is None:
+            return None
+        inner = Scope([base])
+        consumed: set[str] = set()
+        added: list[OutCol] = []
+        rows: set[tuple[ColumnRef, str]] = set(base.rows)
+        group = pivot.args.get("group")
+        if pivot.args.get("unpivot"):
+            listed: set[ColumnRef] = set()
+            for e in pivot.expressions:
+                consumed.update(c.name.lower() for c in e.find_all(exp.Column))
+                listed |= self.expr_deps(e, inner)
+            into = pivot.args.get("into")
+            if isinstance(into, exp.UnpivotColumns):
+                added.append(OutCol(into.this.name, frozenset(), TRANSFORMATION))
+                added += [OutCol(v.name, frozenset(listed), TRANSFORMATION) for v in into.expressions]
+        else:
+            keys: set[ColumnRef] = set()
+            values: list[exp.Expression] = []
+            for e in pivot.expressions:
+                consumed.update(c.name.lower() for c in e.find_all(exp.Column))
+                keys |= self.expr_deps(e.this if isinstance(e, exp.In) else e, inner)
+                if isinstance(e, exp.In):
+                    values.extend(e.expressions)
+            aggs: list[tuple[str, set[ColumnRef]]] = []
+            for agg in pivot.args.get("using") or ():
+                consumed.update(c.name.lower() for c in agg.find_all(exp.Column))
+                name = agg.alias if isinstance(agg, exp.Alias) else self.implicit_name(agg)[0]
+                aggs.append((name, self.expr_deps(agg, inner) | keys))
+            every = frozenset(set().union(*(d for _, d in aggs)) if aggs else keys)
+            if not values or any(isinstance(v, exp.Query | exp.Subquery) for v in values):
+                added.append(OutCol("*", every, AGGREGATION))
+            for v in values:
+                value = ident(v.args["alias"]) if isinstance(v, exp.PivotAlias) else v.name or v.sql()
+                for name, deps in aggs if len(aggs) > 1 else [("", set(every))]:
+                    added.append(OutCol(f"{value}_{name}" if name else value, frozenset(deps), AGGREGATION))
+        if group is not None and not pivot.args.get("unpivot"):
+            kept = [c for e in group.expressions for c in self.projection(e, inner)]
+            rows |= {(d, GROUP_BY) for c in kept for d in c.deps if d.column != "*"}
+            return Source(alias, columns=kept + added, rows=frozenset(rows))
+        known = self.known_columns(base)
+        if known is None or (base.columns is not None and any(c.name == "*" for c in base.columns)):
+            rest = OutCol("*", frozenset(self.star_deps(exp.Star(), inner)), IDENTITY)
+            if added and added[0].name == "*":  # the pivot columns are unknown too: one * for all
+                rest = OutCol("*", rest.deps | added.pop(0).deps, AGGREGATION)
+            return Source(alias, columns=[rest, *added])
+        kept = [c for n in known if n.lower() not in consumed for c in self.projection(exp.column(n), inner)]
+        if not pivot.args.get("unpivot"):  # PIVOT groups by the columns it passes through
+            rows |= {(d, GROUP_BY) for c in kept for d in c.deps if d.column != "*"}
+        return Source(alias, columns=kept + added, rows=frozenset(rows))
+
+    def matched(self, base: Source, match: exp.MatchRecognize, parent: Scope | None) -> Source:
+        """``FROM t MATCH_RECOGNIZE (PARTITION BY p ORDER BY o MEASURES expr AS m ... DEFINE B AS cond)`` as a
+        source: ``ONE ROW PER MATCH`` (the default) gives the partition columns and the measures, ``ALL ROWS
+        PER MATCH`` every column of ``t`` and the measures. A pattern variable (``B.price``) stands for the
+        rows of ``t`` it matched. ``PARTITION BY`` groups the rows (``GROUP_BY``), ``ORDER BY`` sorts them
+        (``SORT``), ``DEFINE`` conditions decide the matches (``FILTER``)."""
+        pattern = match.args.get("pattern")
+        variables = {v.lower() for v in re.findall(r"[A-Za-z_]\w*", pattern.name if pattern else "")}
+        variables |= {d.alias.lower() for d in match.args.get("define") or () if isinstance(d, exp.Alias)}
+        same = [
+            Source(v, table=base.table, columns=base.columns, any_column=base.any_column, extra=base.extra)
+            for v in sorted(variables - {base.alias.lower()})
+        ]
+        inner = Scope([base], Scope(same, parent))
+        measures = []
+        for measure in match.args.get("measures") or ():
+            node = measure.this if isinstance(measure, exp.MatchRecognizeMeasure) else measure
+            if isinstance(node, exp.Alias):
+                deps, how = self.deps_and_how(node.this, inner)
+                if how == AGGREGATION and not any(
+                    isinstance(n, exp.AggFunc) and not isinstance(n, exp.First | exp.Last)
+                    for n in node.walk()
+                ):
+                    how = TRANSFORMATION  # FIRST(x) / LAST(x) of a match pick a row's value
+                measures.append(
+                    OutCol(ident(node.args["alias"]), frozenset(deps), stronger(how, TRANSFORMATION))
+                )
+        partition = [c for e in match.args.get("partition_by") or () for c in self.projection(e, inner)]
+        rows: set[tuple[ColumnRef, str]] = set(base.rows)
+        rows |= {(d, GROUP_BY) for c in partition for d in c.deps if d.column != "*"}
+        if match.args.get("order") is not None:
+            rows |= self._sorted_by(match.args["order"], [], inner)
+        for condition in match.args.get("define") or ():
+            rows |= self.rows_of(condition, inner, FILTER)
+        every = "ALL" in (match.args["rows"].name.upper() if match.args.get("rows") else "")
+        kept = self.expand_star(exp.Star(), Scope([base])) if every else partition
+        alias_node = match.args.get("alias")
+        alias = ident(alias_node.this) if alias_node is not None and alias_node.this else base.alias
+        return Source(alias, columns=kept + measures, rows=frozenset(rows))
+
     def select_columns(self, select: exp.Select, parent: Scope | None) -> list[OutCol]:
         pushed = self.push_ctes(select)
         try:
@@ -937,6 +1065,9 @@ class StatementWalker:
                     by_item[id(item)] = src
             if select.args.get("joins"):
                 self.using_columns(select, scope, by_item)
+            match = select.args.get("match")
+            if isinstance(match, exp.MatchRecognize) and len(scope.sources) == 1:
+                scope.sources[0] = self.matched(scope.sources[0], match, parent)
             for window in select.args.get("windows") or ():
                 if isinstance(window, exp.Window) and isinstance(window.this, exp.Identifier):
                     scope.windows[ident(window.this)] = window
@@ -987,6 +1118,11 @@ class StatementWalker:
             if on is not None:  # DISTINCT ON (k): one row per k, like a GROUP BY
                 items = on.expressions if isinstance(on, exp.Tuple) else [on]
                 rows |= {(c, GROUP_BY) for c, _ in self._sorted_by(exp.Tuple(expressions=items), out, scope)}
+            for key in ("limit", "offset"):  # ClickHouse LIMIT n [OFFSET m] BY k: n rows per k
+                clause = select.args.get(key)
+                if isinstance(clause, exp.Limit | exp.Offset) and clause.expressions:
+                    by = exp.Tuple(expressions=list(clause.expressions))
+                    rows |= {(c, GROUP_BY) for c, _ in self._sorted_by(by, out, scope)}
             for key in ("having", "qualify"):
                 clause = select.args.get(key)
                 if clause is not None:
@@ -1035,7 +1171,9 @@ class StatementWalker:
         by_name = {c.name.lower(): c for c in out}
         for item in order.expressions:
             node = item.this if isinstance(item, exp.Ordered) else item
-            if (
+            if isinstance(node, exp.Var) and node.name.upper() == "ALL":  # DuckDB / Databricks ORDER BY ALL
+                rows |= {(d, SORT) for c in out for d in c.deps if d.column != "*"}
+            elif (
                 isinstance(node, exp.Column)
                 and not node.args.get("table")
                 and ident(node.this).lower() in by_name
@@ -1327,6 +1465,24 @@ class StatementWalker:
                 if self._subquery_rows is not None:
                     self._subquery_rows.append(self.last_rows)
                 continue
+            read = dictionary_read(node) if self.dialect == "clickhouse" else None
+            if read is not None:  # ClickHouse dictGet('db.d', 'attr', key): the attribute of the dictionary
+                deps.update(ColumnRef(read[0], attr) for attr in read[1])
+                stack.extend(read[2])
+                continue
+            if isinstance(node, exp.Comprehension):  # DuckDB [x * 2 FOR x IN t.arr IF x > 0]: x is an element
+                names = {
+                    ident(v).lower() for v in (node.expression, node.args.get("position")) if v is not None
+                }
+                saved, self._loop_vars = self._loop_vars, self._loop_vars | names
+                try:
+                    for part in (node.this, node.args.get("condition")):
+                        if part is not None:
+                            deps.update(self.expr_deps(part, scope))
+                finally:
+                    self._loop_vars = saved
+                stack.append(node.args["iterator"])
+                continue
             if isinstance(node, exp.Window) and isinstance(node.args.get("alias"), exp.Identifier):
                 named = self.named_window(ident(node.args["alias"]), scope)  # OVER w ... WINDOW w AS (...)
                 if named is not None and named is not node and id(named) not in windows_seen:
@@ -1416,8 +1572,22 @@ class StatementWalker:
                 return set(alias.deps)
         if name.lower() in self.variables and not self.in_scope(name, scope):
             return set()  # a script variable, not a column of the datasets read
+        if self._loop_vars and name.lower() in self._loop_vars:
+            return set()  # the variable of a list comprehension
         value = self.scalar(name) if self.scalars else None
-        if value is not None:  # ClickHouse WITH ... AS name: the alias wins over columns
+        if isinstance(value, exp.Expression) and name.lower() not in self._expanding:
+            key = (id(value), id(scope))
+            known = self._expanded.get(key)
+            if known is None:
+                self._expanding.add(name.lower())  # WITH a + 1 AS a: the inner a is the column
+                try:
+                    deps, how = self.deps_and_how(value, scope)
+                finally:
+                    self._expanding.discard(name.lower())
+                known = self._expanded[key] = (scope, deps, how)
+            self._inherited = stronger(self._inherited, known[2])
+            return set(known[1])
+        if isinstance(value, OutCol):  # ClickHouse WITH ... AS name: the alias wins over columns
             self._inherited = stronger(self._inherited, stronger(value.transformation, TRANSFORMATION))
             return set(value.deps)
         return self.unqualified_deps(name, quoted, scope)
@@ -1596,6 +1766,10 @@ _PSEUDO_COLUMNS: dict[str, frozenset[str]] = {
             "metadata$file_content_key",
             "metadata$file_last_modified",
             "metadata$start_scan_time",
+            # the change columns of a stream and of SELECT ... CHANGES(INFORMATION => ...)
+            "metadata$action",
+            "metadata$isupdate",
+            "metadata$row_id",
         }
     ),
     "clickhouse": frozenset(
@@ -1635,6 +1809,7 @@ _STRUCT_DIALECTS = {
     "presto",
     "athena",
     "redshift",
+    "clickhouse",  # tuple elements (tup.1), Nested and JSON subcolumns (n.x, payload.a.b)
 }
 
 
