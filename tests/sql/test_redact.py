@@ -102,3 +102,84 @@ def test_an_unclosed_credentials_block_stays_linear(body: str) -> None:
     started = time.perf_counter()
     redact_sql("COPY x FROM y CREDENTIALS=(" + body)
     assert time.perf_counter() - started < 5.0
+
+
+# ---------------------------------------------------------------- positional credentials and settings
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        pytest.param(
+            "CREATE SECRET s3c (TYPE S3, KEY_ID 'AKIAEXAMPLE1', SECRET 'wJalr/K7MDENG', REGION 'us-east-1')",
+            "CREATE SECRET *** (TYPE S3, KEY_ID '***', SECRET '***', REGION 'us-east-1')",
+            id="duckdb-create-secret",
+        ),
+        pytest.param("SET s3_secret_access_key='sk-1'", "SET s3_secret_access_key='***'", id="duckdb-set"),
+        pytest.param("SET GLOBAL api_token TO 'tok-2'", "SET GLOBAL api_token TO '***'", id="setting-to"),
+        pytest.param(
+            "SELECT * FROM s3('https://b.s3.amazonaws.com/x.parquet', 'AKIA3', 'sk-3', 'Parquet')",
+            "SELECT * FROM s3('https://b.s3.amazonaws.com/x.parquet', '***', '***', 'Parquet')",
+            id="clickhouse-s3",
+        ),
+        pytest.param(
+            "SELECT * FROM s3Cluster('c1', 'https://b/x.csv', 'AKIA4', 'sk-4', 'CSV')",
+            "SELECT * FROM s3Cluster('c1', 'https://b/x.csv', '***', '***', 'CSV')",
+            id="clickhouse-s3cluster",
+        ),
+        pytest.param(
+            "CREATE TABLE t (a Int8) ENGINE = S3('https://b/x', 'AKIA5', 'sk-5', 'CSV')",
+            "CREATE TABLE t (a Int8) ENGINE = S3('https://b/x', '***', '***', 'CSV')",
+            id="clickhouse-s3-engine",
+        ),
+        pytest.param(
+            "INSERT INTO t SELECT * FROM postgresql('h:5432', 'db', 't', 'etl', 'pw-6')",
+            "INSERT INTO t SELECT * FROM postgresql('h:5432', 'db', 't', 'etl', '***')",
+            id="clickhouse-postgresql",
+        ),
+        pytest.param(
+            "SELECT * FROM mysql('h:3306', 'db', 't', 'etl', 'pw-7', 0, 'UPDATE a = a')",
+            "SELECT * FROM mysql('h:3306', 'db', 't', 'etl', '***', 0, 'UPDATE a = a')",
+            id="clickhouse-mysql",
+        ),
+        pytest.param(
+            "SELECT * FROM remote('h', db.t, 'etl', 'pw-8')",
+            "SELECT * FROM remote('h', db.t, 'etl', '***')",
+            id="clickhouse-remote-db-table",
+        ),
+        pytest.param(
+            "SELECT * FROM remoteSecure('h', 'db', 't', 'etl', 'pw-9')",
+            "SELECT * FROM remoteSecure('h', 'db', 't', 'etl', '***')",
+            id="clickhouse-remote-secure",
+        ),
+        pytest.param(
+            "SELECT * FROM azureBlobStorage('https://a.blob.core', 'c', 'p/*.csv', 'a', 'k-10', 'CSV')",
+            "SELECT * FROM azureBlobStorage('https://a.blob.core', 'c', 'p/*.csv', 'a', '***', 'CSV')",
+            id="clickhouse-azure",
+        ),
+    ],
+)
+def test_positional_credentials_and_secret_settings_are_masked(sql: str, expected: str) -> None:
+    assert redact_sql(sql) == expected
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM s3('https://b/x.csv', 'CSVWithNames', 'id UInt64, name String', 'gzip')",
+        "SELECT * FROM s3('https://b/x.parquet')",
+        "SET s3_region = 'us-east-1'",
+        "SELECT s3, mysql FROM t WHERE remote = 'x'",
+        "SELECT my_s3('a', 'b', 'c') FROM t",
+    ],
+)
+def test_what_is_not_a_credential_stays(sql: str) -> None:
+    assert redact_sql(sql) == sql
+
+
+def test_many_unclosed_credential_calls_stay_linear() -> None:
+    from timing import best_cpu_seconds
+
+    def cost(n: int) -> float:
+        text = "SELECT " + "s3('u', 'k', " * n
+        return best_cpu_seconds(lambda: redact_sql(text))
+
+    assert cost(8_000) / max(cost(2_000), 1e-3) < 10
