@@ -175,6 +175,28 @@ def _facet_slots(event: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
                     yield f"{side}[{index}].{slot}", facets
 
 
+#: the trim marker lists at most this many dropped parts one by one; past it they are counted by kind
+_DROPPED_LISTED = 20
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def _dropped_summary(dropped: list[str]) -> list[str]:
+    """``dropped`` itself when short; else one entry per kind (``outputs[*].facets.schema x812``), the
+    most frequent first, so the marker stays small whatever was trimmed (1,000 dataset facets listed one by
+    one would make the marker alone bigger than the cap)."""
+    if len(dropped) <= _DROPPED_LISTED:
+        return dropped
+    counts: dict[str, int] = {}
+    for label in dropped:  # a range of datasets ("outputs[188:1000]") is a kind of its own
+        key = _INDEX.sub("[*]", label)
+        counts[key] = counts.get(key, 0) + 1
+    kinds = sorted(counts.items(), key=lambda item: -item[1])
+    summary = [label if count == 1 else f"{label} x{count}" for label, count in kinds[:_DROPPED_LISTED]]
+    if len(kinds) > _DROPPED_LISTED:
+        summary.append(f"... {len(kinds) - _DROPPED_LISTED} more kinds")
+    return summary
+
+
 def enforce_size_cap(event: dict[str, Any], max_bytes: int) -> tuple[dict[str, Any], list[str]]:
     """Trim ``event`` (in place) to at most ``max_bytes`` of JSON; returns it and what was dropped."""
     original = _size(event)
@@ -206,6 +228,7 @@ def enforce_size_cap(event: dict[str, Any], max_bytes: int) -> tuple[dict[str, A
             estimate -= _size(datasets.pop()) + 2
         if len(datasets) < total:
             dropped.append(f"{side}[{len(datasets)}:{total}]")
+    dropped = _dropped_summary(dropped)
     run = event.setdefault("run", {})
     run.setdefault("facets", {})[TRIM_FACET] = {
         "_producer": PRODUCER,
