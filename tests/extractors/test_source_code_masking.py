@@ -179,7 +179,7 @@ def test_names_whose_words_say_secret_are_masked(code: str, expected: str):
 def test_masking_stays_linear(make):
     small, large = make(5_000), make(20_000)  # about 50k-200k and 200k-800k characters
     ratio = _cpu_seconds(large) / max(_cpu_seconds(small), 1e-3)
-    assert ratio < 6, ratio  # linear: about 4
+    assert ratio < 8, ratio  # linear: about 4 (4-6.4 seen under load); quadratic would be 16
 
 
 def test_masking_never_raises():
