@@ -385,13 +385,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
                 finally:
                     done.set()
 
-            thread = threading.Thread(
-                target=contextvars.copy_context().run,
-                args=(work,),
-                name=f"quality-gate-query {self.task_id}",
-                daemon=True,
-            )
-            thread.start()
+            _in_thread(work, f"quality-gate-query {self.task_id}")
             try:
                 done.wait()
             except BaseException:  # execution_timeout (AirflowTaskTimeout), or the process told to stop
@@ -695,14 +689,7 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             except BaseException as exc:
                 raised.append(exc)
 
-        # with the task's context variables, as if called in line (get_current_context(), preset connections)
-        thread = threading.Thread(
-            target=contextvars.copy_context().run,
-            args=(call,),
-            name=f"quality-gate-notifier {self.task_id}",
-            daemon=True,
-        )
-        thread.start()
+        thread = _in_thread(call, f"quality-gate-notifier {self.task_id}")
         thread.join(self.notifier_timeout)
         if thread.is_alive():
             self.log.warning(
@@ -922,3 +909,11 @@ class QualityGateOperator(BaseOperator, SkipMixin):
 
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
         return self._lineage()
+
+
+def _in_thread(work: Callable[[], None], name: str) -> threading.Thread:
+    """``work`` started on a daemon thread with the task's context variables, as if called in line
+    (``get_current_context()``, connections the task runner set up)."""
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(work,), name=name, daemon=True)
+    thread.start()
+    return thread
