@@ -14,7 +14,7 @@ demo: $(STAMP)
 	@$(BIN)/python scripts/demo.py
 
 test: $(STAMP)
-	@$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc = 5 ]; then echo "pytest collected no tests: that is a failure"; fi; exit $$rc
+	@$(BIN)/python -m pytest -q -n auto --dist loadfile; rc=$$?; if [ $$rc = 5 ]; then echo "pytest collected no tests: that is a failure"; fi; exit $$rc
 
 lint: $(STAMP)
 	$(BIN)/ruff check airflow_lineage_provider tests benchmarks dags scripts

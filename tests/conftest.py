@@ -56,6 +56,20 @@ def lineage_events(tmp_path: Path):
     yield from capture(tmp_path / "lineage-events.jsonl")
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker: hand this worker's validation counts to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["ol_schema_stats"] = dict(ol_schema.STATS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """In the pytest-xdist controller: add up the validation counts of each worker as it ends."""
+    for key, count in getattr(node, "workeroutput", {}).get("ol_schema_stats", {}).items():
+        ol_schema.STATS[key] += count
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     stats = ol_schema.STATS
     terminalreporter.write_line(

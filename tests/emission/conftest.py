@@ -86,3 +86,14 @@ def lineage_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     emitter_module.reset_emitter()
     monkeypatch.undo()
     conf.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def fresh_spool_warnings() -> Iterator[None]:
+    """The spool's warnings are throttled per process (once a minute): each test starts as a new process
+    would, whatever test ran before it in the same worker."""
+    from airflow_lineage_provider.emission import spool
+
+    for throttle in (spool._rejected_log, spool._unreadable_log):
+        throttle._next, throttle._held, throttle._last = 0.0, 0, None
+    yield
