@@ -14,6 +14,10 @@ Where the hooks run (Airflow 3):
   task by hand; if that try never ran, a START is sent first so every try has a START and a terminal event.
   The scheduler calls ``failed`` with one when the executor reports a try over that the task process did
   not end (killed, lost); if it was still queued, a START is sent first too.
+* A try Airflow ends from outside while it runs (marked by hand, ``fail_fast``, ``dagrun_timeout``, a
+  clear) gets SIGTERM from its supervisor: a handler chained in front of the task runner's asks the API
+  server what became of the try, and sends an ABORT when no hook elsewhere ended it (one that did, a hand
+  mark, keeps its event); either way the task process then sends no terminal event of its own.
 * ``on_dag_run_running/success/failed`` run in the scheduler (and the API server) with an ORM ``DagRun``.
   The terminal DAG-run hook also emits START + COMPLETE for tasks the scheduler skipped (branching, trigger
   rules, short-circuit) and START + FAIL for tasks it marked ``upstream_failed``, which never reach a task
@@ -28,8 +32,10 @@ it ran with, or its run's when it never ran).
 
 from __future__ import annotations
 
+import _thread
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -58,6 +64,11 @@ _DAG_CACHE_SECONDS = 30.0
 _MARKS_CACHE_SIZE = 1024
 #: DAG runs whose START this process sent and whose end it has not seen yet (oldest forgotten first)
 _ATTEMPTS_SIZE = 10000
+#: after a SIGTERM, the ABORT of a try Airflow ended from outside is delivered or spooled by then (seconds
+#: after the signal; the supervisor sends SIGKILL 5 s after SIGTERM)
+_ABORT_DELIVERY_SECONDS = 2.5
+#: the longest a task hook waits for the SIGTERM check of its try (one question to the API server)
+_ABORT_DECISION_SECONDS = 3.0
 
 _OFFICIAL_PROVIDER = "apache-airflow-providers-openlineage"
 
@@ -367,6 +378,8 @@ class LineageListener:
         self._test_runs_started: set[tuple[str, str, int]] = set()
         self._started: set[str] = set()  # task tries whose running hook this process saw
         self._ended: set[str] = set()  # task tries whose terminal hook this process saw (task side)
+        self._stopping: dict[str, threading.Event] = {}  # tries whose SIGTERM check started (set: decided)
+        self._outside: set[str] = set()  # tries ended from outside: their terminal event is not ours to send
         self._dags: dict[str, tuple[float, Any]] = {}  # (loaded at, serialized DAG) by DAG version
         self._marks: dict[str, tuple[float, selection.Marks | None]] = {}  # by a run's DAG version
         # clear_number each DAG-run START named, with the run's start_date then (a run restarted since, by
@@ -382,6 +395,8 @@ class LineageListener:
             self._test_runs_started.clear()
             self._started.clear()
             self._ended.clear()
+            self._stopping.clear()
+            self._outside.clear()
             self._dags.clear()
             self._marks.clear()
             self._attempts.clear()
@@ -527,9 +542,10 @@ class LineageListener:
         if _is_runtime(ti):
             _reset_hook_lineage()  # a task never inherits SQL another task ran in this process
             _inject_child_job_parent(ti, operator)  # every entry: execute runs again on a re-entry
-        if resumed:
-            return
         dag_run = _runtime_dag_run(ti)
+        if resumed:
+            self._watch_sigterm(ti, operator, dag_run)
+            return
         if _is_test_run(dag_run):
             self._test_run_start(dag_run, getattr(operator, "dag", None), getattr(ti, "start_date", None))
         if _task_off(operator):
@@ -543,13 +559,100 @@ class LineageListener:
             event_time=getattr(ti, "start_date", None),
             dag_run=dag_run,
         )
+        self._watch_sigterm(ti, operator, dag_run)
+
+    # -- a try Airflow ends from outside (task side) --
+
+    def _watch_sigterm(self, ti: Any, operator: Any, dag_run: Any) -> None:
+        """Chain a SIGTERM handler in front of the task runner's, for a reported try in a task process.
+
+        Airflow ends a running try from outside (marked by hand, ``fail_fast``, ``dagrun_timeout``, cleared)
+        by setting its state; the supervisor's next heartbeat is refused and it sends SIGTERM (the runner's
+        handler calls the operator's ``on_kill``), then SIGKILL 5 s later. Not for ``dag.test()`` (no
+        supervisor) nor off the main thread (only it can set handlers). Never in the task's way.
+        """
+        if not _is_runtime(ti) or threading.current_thread() is not threading.main_thread():
+            return
+        try:
+            if _is_test_run(dag_run) or _task_off(operator):
+                return
+            previous = signal.getsignal(signal.SIGTERM)
+            if isinstance(previous, _SigtermWatch):
+                previous = previous.previous
+            if callable(previous):  # the runner's; else (default, ignored) nothing to chain to
+                signal.signal(signal.SIGTERM, _SigtermWatch(self, ti, operator, previous))
+        except Exception as exc:  # the try runs as usual, without the check
+            log.debug("lineage: cannot watch SIGTERM for %s: %s", getattr(ti, "task_id", "?"), exc)
+
+    def _sigterm(self, ti: Any, operator: Any) -> None:
+        """In the signal handler: start the check of the try's state on a thread of its own, and return.
+
+        Takes no lock (the signal may land while the main thread holds any); ``_thread.start_new_thread``
+        does not take the ``threading`` module's locks either.
+        """
+        key = _try_key(ti)
+        if key in self._ended or key in self._stopping:
+            return  # the try ended already (a SIGTERM after its end), or is being checked
+        decided = threading.Event()
+        self._stopping[key] = decided
+        _thread.start_new_thread(self._check_outside_end, (ti, operator, key, decided, time.monotonic()))
+
+    def _check_outside_end(
+        self, ti: Any, operator: Any, key: str, decided: threading.Event, signalled: float
+    ) -> None:
+        """Ask Airflow what became of the try; when it was ended from outside, claim its end.
+
+        Ended by a hook elsewhere (marked by hand: the API server sent its terminal event): claimed
+        silently. Ended without one (``fail_fast``, ``dagrun_timeout``, cleared, removed): an ABORT, delivered
+        or spooled within ``_ABORT_DELIVERY_SECONDS`` of the signal. Still running (the SIGTERM came from
+        elsewhere: a worker shutting down, heartbeats failing) or no answer: nothing; the try ends as usual.
+        """
+        emitted = False
+        try:
+            verdict, state = _outside_end(ti, operator)
+            if verdict == "reported" and getattr(ti, "end_date", None) is not None:
+                # the runner set the try's end before reporting it: the state read may be the task's own
+                # report (a SIGTERM from elsewhere, then the task ended), so its own hook sends the event
+                verdict = None
+            if verdict is None:
+                return
+            with self._lock:
+                if key in self._ended:
+                    return  # the try ended by itself meanwhile and sent its terminal event
+                self._ended.add(key)
+                self._outside.add(key)
+            if verdict == "abort":
+                now = datetime.now(timezone.utc)
+                self._emit_task(ti, operator, "ABORT", state, phase=None, event_time=now)
+                emitted = True
+            log.debug("lineage: %s was ended from outside (Airflow state %s)", ti.task_id, state)
+        except Exception as exc:  # lineage only: the try is being stopped anyway
+            log.warning("lineage: cannot tell whether %s was ended from outside: %s",
+                        getattr(ti, "task_id", "?"), _describe(exc))  # fmt: skip
+        finally:
+            decided.set()
+        if emitted:
+            _deliver_before_kill(signalled)
+
+    def _ended_from_outside(self, ti: Any) -> bool:
+        """Task side, in a terminal hook: True when the try's end was claimed after a SIGTERM (its terminal
+        event is sent, or another hook's stands); else the end is this hook's."""
+        key = _try_key(ti)
+        pending = self._stopping.get(key)
+        if pending is not None:
+            pending.wait(_ABORT_DECISION_SECONDS)
+        with self._lock:
+            if key in self._outside:
+                return True
+            self._ended.add(key)
+            return False
 
     def _task_end(self, ti: Any, event_type: str, state: str, error: Any, previous_state: Any) -> None:
         runtime = _is_runtime(ti)
         if runtime and _try_key(ti) not in self._started and not self._resumed(ti):
             self._task_start(ti)  # failed before the running hook (e.g. a template error): still one START
-        if runtime:
-            self._ended.add(_try_key(ti))
+        if runtime and self._ended_from_outside(ti):
+            return
         operator = getattr(ti, "task", None)
         dag = None
         if operator is None and not runtime:  # the API server's ORM TaskInstance comes without its task
@@ -868,6 +971,27 @@ class LineageListener:
                 dag_info=info, error=error,
             )  # fmt: skip
 
+    def _abort_deferred(self, dag_run: Any, ti: Any, info: DagRunInfo, dag: Any) -> None:
+        """ABORT for a try ``dagrun_timeout`` skipped while it was deferred.
+
+        No task process runs it and no hook fires, so nothing else ends it. It still names its trigger (the
+        trigger's firing clears that, as does the triggerer's clean-up afterwards: a try resumed on a worker
+        does not, and its task process sends the ABORT, ``_check_outside_end``), and has no end date (the
+        timeout sets none; marking by hand and ``fail_fast`` do: the hand mark's hook sent its event). Its
+        START came from the worker that deferred it, unless the scheduler deferred it (``start_from_trigger``)
+        and no worker ever ran it: then a START goes first. Decided like the try's START, on its task.
+        """
+        operator = dag.task_dict.get(ti.task_id) if dag is not None and hasattr(dag, "task_dict") else None
+        if _task_off(operator, dag):
+            return
+        first = getattr(getattr(operator, "start_trigger_args", None), "next_method", None)
+        never_on_a_worker = getattr(operator, "start_from_trigger", False) is True and ti.next_method == first
+        end = ti.end_date or getattr(dag_run, "end_date", None)
+        if never_on_a_worker:
+            self._emit_task(ti, operator, "START", "running", phase=None, event_time=ti.start_date or end,
+                            dag_info=info)  # fmt: skip
+        self._emit_task(ti, operator, "ABORT", "skipped", phase=None, event_time=end, dag_info=info)
+
     def _emit_never_ran(self, dag_run: Any, info: DagRunInfo, dag: Any, marks: selection.Marks) -> None:
         """Events for tasks the scheduler ended without running them, which no task hook saw.
 
@@ -888,7 +1012,9 @@ class LineageListener:
             if state == "skipped" and ti.try_number and not _never_ran(ti):
                 stale = _stale_dates(ti, session)
                 if not stale:
-                    continue  # it ran and skipped itself: its own hook reported it
+                    if ti.end_date is None and getattr(ti, "trigger_id", None) is not None:
+                        self._abort_deferred(dag_run, ti, info, dag)  # deferred when the run timed out
+                    continue  # else it ran and skipped itself: its own hook reported it
             operator = (
                 dag.task_dict.get(ti.task_id) if dag is not None and hasattr(dag, "task_dict") else None
             )
@@ -904,6 +1030,71 @@ class LineageListener:
                     ti, operator, "FAIL", state, phase=None, event_time=end, dag_info=info,
                     error="not run: an upstream task failed (Airflow state upstream_failed)",
                 )  # fmt: skip
+
+
+class _SigtermWatch:
+    """The task process's SIGTERM handler while a reported try runs: the listener's check, then the handler
+    it replaced (the task runner's, which calls the operator's ``on_kill``), at once."""
+
+    __slots__ = ("listener", "operator", "pid", "previous", "ti")
+
+    def __init__(self, listener: LineageListener, ti: Any, operator: Any, previous: Any) -> None:
+        self.listener = listener
+        self.ti = ti
+        self.operator = operator
+        self.previous = previous
+        self.pid = os.getpid()
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if os.getpid() == self.pid:  # not in a child the task forked (the runner's handler checks too)
+            try:
+                self.listener._sigterm(self.ti, self.operator)
+            except Exception:  # a signal handler: never in the way of on_kill
+                pass
+        self.previous(signum, frame)
+
+
+def _outside_end(ti: Any, operator: Any) -> tuple[str | None, str]:
+    """``(verdict, Airflow state)`` of a try whose task process got SIGTERM, read from the API server.
+
+    ``"abort"``: Airflow ended it without a task hook (``fail_fast`` fails it, ``dagrun_timeout`` skips it
+    and fails the run, a clear restarts it, it was removed). ``"reported"``: ended with a hook elsewhere
+    (marked by hand through the UI or REST API, which sends its terminal event). None: not ended from
+    outside (still running, or in a state the task itself reported, like ``deferred``).
+    """
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    map_index = getattr(ti, "map_index", -1)
+    map_index = -1 if map_index is None else int(map_index)
+    states = RuntimeTaskInstance.get_task_states(
+        dag_id=ti.dag_id, map_index=map_index, task_ids=[ti.task_id], run_ids=[ti.run_id]
+    )
+    name = ti.task_id if map_index < 0 else f"{ti.task_id}_{map_index}"
+    found = (states.get(ti.run_id) or {}).get(name, "removed")  # no row: deleted with its run
+    state = str(_enum_value(found) or "removed")
+    dag = getattr(operator, "dag", None)
+    if state == "failed":
+        return ("abort" if getattr(dag, "fail_fast", False) else "reported"), state
+    if state == "skipped":
+        timed_out = getattr(dag, "dagrun_timeout", None) is not None and (
+            str(_enum_value(RuntimeTaskInstance.get_dagrun_state(ti.dag_id, ti.run_id))) == "failed"
+        )
+        return ("abort" if timed_out else "reported"), state
+    if state in ("success", "up_for_retry"):
+        return "reported", state
+    if state in ("restarting", "removed"):
+        return "abort", state
+    return None, state
+
+
+def _deliver_before_kill(signalled: float) -> None:
+    """Deliver what is queued (the ABORT last) before the SIGKILL; what is not delivered in time is
+    spooled (``Emitter.close``), for the next process on this machine to replay."""
+    from airflow_lineage_provider.emission.emitter import get_emitter
+
+    emitter = get_emitter()
+    if not emitter.flush(max(0.0, signalled + _ABORT_DELIVERY_SECONDS - time.monotonic())):
+        emitter.close(0.0)
 
 
 _NEVER_RAN_STATES = ("skipped", "upstream_failed")
