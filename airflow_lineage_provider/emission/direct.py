@@ -31,16 +31,20 @@ so that no single read ever waits ``timeout``, cannot keep the send worker (and 
 The socket of the connection re-arms its timeout before every blocking call to what is left of the
 request's deadline (:class:`_DeadlineSocket`, :class:`_DeadlineSSLSocket`).
 :func:`bound_requests_transport` gives openlineage-python's ``HttpTransport`` (``requests``) the same
-deadline, through a ``requests`` adapter whose connections use those sockets. The host name is looked up on
+deadline, through a ``requests`` adapter whose connections use those sockets, also through an HTTP(S) proxy
+from the environment (the provider's own client leaves proxied URLs to ``requests``): connecting to the
+proxy, its ``CONNECT`` exchange, TLS to an ``https://`` proxy and the request inside the tunnel. The token
+endpoint of ``jwt``/``oauth2`` auth is asked through that adapter too. The host name is looked up on
 one resolver thread per process (:class:`_Resolver`), which the request waits for until its deadline only: a
 resolver that hangs cannot hold the send worker (an IP address in the URL needs no lookup).
 
 An event counts as delivered only on a *complete* 2xx answer: the status line, the whole header block (up to
 the empty line that ends it) and the body as its headers announce it (``Content-Length`` or chunked), or the
 first ``_MAX_ANSWER_BYTES`` of a longer one, which is not read further (nor kept in memory: it is read in
-small pieces and discarded). An answer cut before that (the connection closed in the headers or in the body)
-says nothing sure about the event: it is an error (:class:`IncompleteAnswer`), so the event is kept and sent
-again; OpenLineage consumers take a repeated event (same run, type and time) as the same fact.
+small pieces and discarded, as sent: a gzip body is not decompressed). An answer cut before that (the
+connection closed in the headers or in the body) says nothing sure about the event: it is an error
+(:class:`IncompleteAnswer`), so the event is kept and sent again; OpenLineage consumers take a repeated
+event (same run, type and time) as the same fact.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ import ssl
 import threading
 import time
 import urllib.request
+import zlib
 from base64 import b64encode
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,6 +134,7 @@ class _DeadlineSSLSocket(ssl.SSLSocket):
     each read and each write end by the request's deadline."""
 
     recv_into = _armed("recv_into", ssl.SSLSocket)
+    recv = _armed("recv", ssl.SSLSocket)  # urllib3's TLS-in-TLS (a tunnel through an https:// proxy) reads so
     send = _armed("send", ssl.SSLSocket)
     sendall = _armed("sendall", ssl.SSLSocket)
     do_handshake = _armed("do_handshake", ssl.SSLSocket)
@@ -664,6 +670,8 @@ def bound_requests_transport(transport: Any) -> bool:
     a 307/308 to the same scheme, host and port: ``requests`` would follow one to another server with the
     custom headers (it strips only ``Authorization``), turn a 301/302/303 into a GET without the event
     (which then reads as delivered), and openlineage-python counts a 3xx it does not follow as delivered.
+    Through an HTTP(S) proxy the connections are the same (:meth:`proxy_manager_for`), and the token
+    endpoint of ``jwt``/``oauth2`` auth is asked through the adapter too (:func:`_bound_token_requests`).
     True when it was installed; False for a transport that brings its own session or adapter (it is left
     as it is).
     """
@@ -677,7 +685,98 @@ def bound_requests_transport(transport: Any) -> bool:
     )
     transport.session.mount(transport.url, adapter)  # replaces the adapter openlineage-python mounted there
     transport.session.max_redirects = _MAX_REDIRECTS  # same-origin 307/308 only (see the adapter's send)
+    _bound_token_requests(config.auth, float(transport.timeout))
+    transport.emit = functools.partial(_emit_within, transport.emit, float(transport.timeout))
     return True
+
+
+def _emit_within(emit: Any, seconds: float, event: Any) -> Any:
+    """``emit(event)`` with one deadline, ``seconds`` from now, for every request it makes: the token request
+    (``jwt``/``oauth2``), the event's, and the redirects ``requests`` follows (each would otherwise get a
+    ``timeout`` of its own, and an answer coming later than ``timeout`` may come after the spooled copy of
+    the event is unlocked, which is then sent twice)."""
+    outer = getattr(_request, "outer", None)
+    until = time.monotonic() + seconds
+    _request.outer = until if outer is None else min(until, outer)
+    try:
+        return emit(event)
+    finally:
+        _request.outer = outer
+
+
+#: what :func:`_fetch_token` uses of openlineage-python's token-endpoint providers (``jwt``, ``oauth2``)
+_TOKEN_PROVIDER_PARTS = (
+    "token_endpoint",
+    "token_fields",
+    "_get_token_request_data",
+    "_get_token_request_authorization",
+    "_extract_token_from_response",
+    "_extract_expires_in",
+    "_extract_expiry_from_jwt",
+    "_get_current_time",
+    "_fetch_token",
+)
+
+
+def _bound_token_requests(provider: Any, timeout: float) -> bool:
+    """Ask the token endpoint of ``jwt`` / ``oauth2`` auth as the events are sent: within ``timeout`` in
+    total, at most ``_MAX_ANSWER_BYTES`` of its answer read, none of it decompressed past ``_READ_CHUNK``.
+
+    openlineage-python asks it with ``requests.post(..., timeout=10)`` and reads the answer whole with
+    ``response.json()``: an endpoint that trickles its answer holds the send worker for as long as it
+    trickles, and a huge (or gzip-bomb) answer is held in memory whole, decompressed. True when the
+    provider's token requests now go through a session with the deadline adapter; False for other
+    providers (none, ``api_key``, a custom class: left as they are).
+    """
+    if not all(hasattr(provider, part) for part in _TOKEN_PROVIDER_PARTS):
+        return False
+    import requests
+
+    session = requests.Session()  # proxies and CA bundles from the environment, as requests.post reads them
+    adapter = _requests_deadline_adapter()(timeout=timeout)  # no retries, as requests.post
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.max_redirects = _MAX_REDIRECTS
+    provider._fetch_token = functools.partial(_fetch_token, provider, session, timeout)
+    return True
+
+
+def _fetch_token(provider: Any, session: Any, timeout: float) -> None:
+    """Fetch and cache the provider's token (what its own ``_fetch_token`` does, through ``session``).
+
+    Called by the provider's ``get_bearer`` under its lock. Raises RuntimeError (the event is then not
+    sent, and kept) when the endpoint fails, answers no JSON object or no token.
+    """
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    authorization = provider._get_token_request_authorization()
+    if authorization:
+        headers["Authorization"] = authorization
+    where = _display(str(provider.token_endpoint))
+    try:
+        response = session.post(
+            provider.token_endpoint, data=provider._get_token_request_data(), headers=headers, timeout=timeout
+        )
+        response.raise_for_status()
+        answer = response.json()  # at most _READ_CHUNK bytes were kept of it (see the adapter)
+        token = provider._extract_token_from_response(answer) if isinstance(answer, dict) else None
+        if not token:
+            msg = f"no token in the answer (fields tried: {', '.join(map(str, provider.token_fields))})"
+            raise ValueError(msg)
+        expires_in = provider._extract_expires_in(answer)
+    except Exception as exc:
+        msg = f"cannot fetch the token from {where}: {type(exc).__name__}: {exc}"
+        raise RuntimeError(msg) from exc
+    expiry = (
+        provider._get_current_time() + expires_in if expires_in else provider._extract_expiry_from_jwt(token)
+    )
+    provider._cached_token, provider._token_expiry = token, expiry
+    if not expiry and not getattr(provider, "_lineage_expiry_warned", False):
+        provider._lineage_expiry_warned = True
+        log.warning(
+            "lineage transport: the token endpoint %s names no expiry, so a token is fetched for every "
+            "event; set the auth's expiresInField to the field that holds it",
+            where,
+        )
 
 
 @functools.cache
@@ -687,6 +786,7 @@ def _requests_deadline_adapter() -> Any:
     from urllib3.connection import HTTPConnection, HTTPSConnection
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
     from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+    from urllib3.poolmanager import ProxyManager
 
     def new_conn(connection: Any) -> socket.socket:
         """urllib3's ``_new_conn`` (same errors), with the name lookup and the connection attempts within
@@ -724,11 +824,21 @@ def _requests_deadline_adapter() -> Any:
             if type(self.sock) is ssl.SSLSocket:  # not through a proxy's tunnel (urllib3's SSLTransport)
                 self.sock.__class__ = _DeadlineSSLSocket
 
+        def _connect_tls_proxy(self, hostname: str, sock: socket.socket) -> ssl.SSLSocket:
+            """TLS to an ``https://`` proxy: its handshake ends by the deadline (the socket's timeout, armed
+            to what is left of it), and so does every later read and write of the tunnel inside it."""
+            tls: ssl.SSLSocket = super()._connect_tls_proxy(hostname, sock)
+            if type(tls) is ssl.SSLSocket:
+                tls.__class__ = _DeadlineSSLSocket
+            return tls
+
     class DeadlineHTTPConnectionPool(HTTPConnectionPool):
         ConnectionCls = DeadlineHTTPConnection
 
     class DeadlineHTTPSConnectionPool(HTTPSConnectionPool):
         ConnectionCls = DeadlineHTTPSConnection
+
+    deadline_pools = {"http": DeadlineHTTPConnectionPool, "https": DeadlineHTTPSConnectionPool}
 
     class DeadlineAdapter(HTTPAdapter):
         def __init__(self, *, timeout: float, **kwargs: Any) -> None:
@@ -737,13 +847,22 @@ def _requests_deadline_adapter() -> Any:
 
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
             super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = {
-                "http": DeadlineHTTPConnectionPool,
-                "https": DeadlineHTTPSConnectionPool,
-            }
+            self.poolmanager.pool_classes_by_scheme = dict(deadline_pools)
+
+        def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+            """The connections through an HTTP(S) proxy are deadline connections too: connecting to the
+            proxy, its ``CONNECT`` exchange (a proxy that never answers it, or trickles its answer, cannot
+            hold the request) and the request inside the tunnel, or the request it forwards. A SOCKS proxy
+            keeps urllib3's own connections (per-call timeouts)."""
+            manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+            if isinstance(manager, ProxyManager):
+                manager.pool_classes_by_scheme = dict(deadline_pools)
+            return manager
 
         def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-            _request.until = time.monotonic() + self.deadline_seconds
+            until = time.monotonic() + self.deadline_seconds
+            outer: float | None = getattr(_request, "outer", None)  # the whole emit's (_emit_within)
+            _request.until = until if outer is None else min(until, outer)
             _request.timeout = self.deadline_seconds
             try:
                 response = super().send(request, *args, **kwargs)
@@ -793,19 +912,46 @@ def _check_requests_answer(request: Any, response: Any) -> None:
 
 def _read_requests_answer(response: Any) -> None:
     """Read the body of a ``requests`` answer as :func:`_read_answer` does: in pieces, at most
-    ``_MAX_ANSWER_BYTES`` (then the connection is closed, not reused), keeping only its first
-    ``_READ_CHUNK`` bytes as ``response.content`` (openlineage-python does not read it). A body cut short
-    raises (``requests`` errors), as ``response.content`` would."""
+    ``_MAX_ANSWER_BYTES`` as sent (then the connection is closed, not reused), and not decompressed (a few
+    KB of ``Content-Encoding: gzip, gzip`` can stand for gigabytes; how much urllib3 decompresses per read
+    depends on its version). Only its first ``_READ_CHUNK`` bytes are kept, as ``response.content``
+    (decoded, at most ``_READ_CHUNK`` bytes of it; openlineage-python does not read it). A body cut short
+    raises the ``requests`` errors ``response.content`` would."""
+    import requests
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError, SSLError
+
     kept = bytearray()
     received = 0
-    for chunk in response.iter_content(_READ_CHUNK):
-        received += len(chunk)
-        if len(kept) < _READ_CHUNK:
-            kept += chunk[: _READ_CHUNK - len(kept)]
-        if received > _MAX_ANSWER_BYTES:
-            response.close()
-            break
-    response._content = bytes(kept)
+    try:
+        for chunk in response.raw.stream(_READ_CHUNK, decode_content=False):
+            received += len(chunk)
+            if len(kept) < _READ_CHUNK:
+                kept += chunk[: _READ_CHUNK - len(kept)]
+            if received > _MAX_ANSWER_BYTES:
+                response.close()
+                break
+    except ProtocolError as exc:  # cut short (urllib3 checks Content-Length and chunks)
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    except ReadTimeoutError as exc:
+        raise requests.ConnectionError(exc) from exc
+    except SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from exc
+    response._content = _decoded_start(bytes(kept), response.headers.get("Content-Encoding"))
+    response._content_consumed = True
+
+
+def _decoded_start(start: bytes, encoding: str | None) -> bytes:
+    """The first bytes of an answer's body, decoded as its ``Content-Encoding`` says, into at most
+    ``_READ_CHUNK`` bytes: gzip or deflate (zlib) once; empty for other or stacked encodings."""
+    coding = (encoding or "").strip().lower()
+    if coding in ("", "identity"):
+        return start
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        return b""
+    try:
+        return zlib.decompressobj(zlib.MAX_WBITS | 32).decompress(start, _READ_CHUNK)  # gzip or zlib header
+    except zlib.error:
+        return b""
 
 
 class RotatingFileWriter:

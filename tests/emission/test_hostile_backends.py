@@ -1,11 +1,13 @@
-"""Backends (and name servers, disks) that misbehave on purpose: an answer cut in its headers or body, a
-huge body, redirects elsewhere or in a loop, a DNS server that never answers, a TLS peer that fails the
-handshake, a spool on a full disk, a 429 in the middle of a replay. Real sockets on 127.0.0.1, a real
+"""Backends (and name servers, token endpoints, disks) that misbehave on purpose: an answer cut in its headers
+or body, a huge or gzip-bomb body, redirects elsewhere or in a loop, a DNS server that never answers, a TLS
+peer that fails, stalls or trickles the handshake, a token endpoint that trickles or answers 256 MiB, a
+spool on a full disk, a 429 in the middle of a replay. Real sockets on 127.0.0.1, a real
 (hung) DNS server in a network namespace of its own, real spool directories; nothing is mocked."""
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import logging
 import os
@@ -17,6 +19,7 @@ import textwrap
 import threading
 import time
 import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,23 +66,16 @@ class Request:
 Answer = tuple[bytes, str]
 
 
-@dataclass
-class RawServer:
-    """Accepts connections on 127.0.0.1, reads each HTTP request whole, and answers with
-    ``script(request_number, request)``: raw bytes, then closes, keeps the connection, or holds it open
-    without another byte. ``stream`` (bytes, count) is sent after the answer's bytes ``count`` times (a huge
-    body without holding it in memory). Everything it does ends by ``stop()`` or after 60 s."""
+class LocalServer:
+    """A TCP server on 127.0.0.1 (``port``): each connection served by ``_serve`` on a thread of its own,
+    ``connections`` counted. Everything it does ends by ``stop()`` or after 60 s."""
 
-    script: Callable[[int, Request], Answer]
-    stream: tuple[bytes, int] | None = None
-    requests: list[Request] = field(default_factory=list)
     connections: int = 0
 
-    def __post_init__(self) -> None:
+    def _listen(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.1)
-        self.port = self._listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port: int = self._listener.getsockname()[1]
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -98,6 +94,25 @@ class RawServer:
             with self._lock:
                 self.connections += 1
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class RawServer(LocalServer):
+    """Reads each HTTP request whole, and answers with ``script(request_number, request)``: raw bytes, then
+    closes, keeps the connection, or holds it open without another byte. ``stream`` (bytes, count) is sent
+    after the answer's bytes ``count`` times (a huge body without holding it in memory)."""
+
+    script: Callable[[int, Request], Answer]
+    stream: tuple[bytes, int] | None = None
+    requests: list[Request] = field(default_factory=list)
+    connections: int = 0
+
+    def __post_init__(self) -> None:
+        self._listen()
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def _read_request(self, conn: socket.socket, buffered: bytes) -> tuple[Request, bytes] | None:
         data = buffered
@@ -282,6 +297,24 @@ def test_event_whose_answer_was_cut_stays_in_the_spool_and_is_sent_again(raw_ser
 # --- 4. a huge answer body: bounded memory, bounded time ------------------------------------------------
 
 
+def _emit_traced(transport: Any, status: bytes) -> tuple[float, int]:
+    """Send one event whose answer has ``status`` (a 200 is a delivery, any other an error naming it): the
+    seconds it took and the most memory traced meanwhile."""
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        if status.startswith(b"200"):
+            transport.emit(_event())
+        else:
+            with pytest.raises(Exception, match=status[:3].decode()):
+                transport.emit(_event())
+        elapsed = time.monotonic() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return elapsed, peak
+
+
 @pytest.mark.parametrize("side", SIDES)
 @pytest.mark.parametrize("status", [b"200 OK", b"413 Payload Too Large"])
 def test_a_huge_answer_body_is_neither_kept_in_memory_nor_read_to_its_end(
@@ -293,22 +326,64 @@ def test_a_huge_answer_body_is_neither_kept_in_memory_nor_read_to_its_end(
     head = b"HTTP/1.1 " + status + b"\r\nContent-Length: " + str(size).encode() + b"\r\n\r\n"
     server = raw_server(lambda n, r: (head, "close"), stream=(b"x" * 65536, size // 65536))
     transport = _transport(side, server.url, tmp_path, monkeypatch)
-    tracemalloc.start()
-    started = time.monotonic()
-    try:
-        if status.startswith(b"200"):
-            transport.emit(_event())
-        else:
-            with pytest.raises(Exception, match="413"):
-                transport.emit(_event())
-        elapsed = time.monotonic() - started
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    elapsed, peak = _emit_traced(transport, status)
     assert peak < 8 << 20, f"{peak / 2**20:.1f} MiB held while reading the answer"
     assert elapsed < 6
     if side == "direct":  # not reused: the rest of that body would be read as an answer
         assert transport._connection is None
+
+
+#: 16 MiB of zeros as one gzip member (16 KB); gzip members may follow each other in one stream
+_GZIP_MEMBER = gzip.compress(b"\0" * (16 << 20), compresslevel=9)
+#: 1 GiB once decompressed: 64 members (1 MB on the wire), and that gzipped again (2 KB on the wire)
+GZIP_BOMBS = {
+    "gzip, 1 GiB": (b"gzip", None, (_GZIP_MEMBER, 64)),
+    "gzip, gzip, 1 GiB": (b"gzip, gzip", gzip.compress(_GZIP_MEMBER * 64, compresslevel=9), None),
+}
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("status", [b"200 OK", b"413 Payload Too Large"])
+@pytest.mark.parametrize("bomb", list(GZIP_BOMBS))
+def test_a_gzip_bomb_answer_is_not_decompressed_without_bound(
+    raw_server, tmp_path, monkeypatch, side, status, bomb
+):
+    """An answer body that is 1 MB (or 2 KB, gzipped twice) on the wire and 1 GiB once decompressed
+    (``Content-Encoding: gzip``): neither client decompresses it (each reads at most 1 MiB of an answer
+    as sent; ``requests`` would decompress what it reads, as much per read as its urllib3 version allows),
+    so the memory held stays small and the status decides, within the deadline."""
+    encoding, whole, stream = GZIP_BOMBS[bomb]
+    size = len(whole) if whole is not None else len(_GZIP_MEMBER) * 64
+    head = b"HTTP/1.1 %s\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n\r\n" % (status, encoding, size)
+    server = raw_server(lambda n, r: (head + (whole or b""), "close"), stream=stream)
+    transport = _transport(side, server.url, tmp_path, monkeypatch)
+    elapsed, peak = _emit_traced(transport, status)
+    print(f"\n{bomb} answer ({side}, {status.decode()}): {peak / 2**20:.1f} MiB peak, {elapsed:.2f} s")
+    assert peak < 2 << 20, f"{peak / 2**20:.1f} MiB held while reading the answer (decompressed?)"
+    assert elapsed < 6
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "content"),
+    [
+        (None, b'{"ok": true}', b'{"ok": true}'),
+        (b"gzip", gzip.compress(b'{"ok": true}'), b'{"ok": true}'),
+        (b"deflate", zlib.compress(b'{"ok": true}'), b'{"ok": true}'),
+        (b"gzip", _GZIP_MEMBER, b"\0" * (64 << 10)),  # 16 MiB once decoded: its first 64 KiB
+        (b"gzip, gzip", gzip.compress(gzip.compress(b"{}")), b""),  # stacked: not decoded
+        (b"gzip", b"not gzip at all", b""),
+    ],
+    ids=["plain", "gzip", "deflate", "gzip-16MiB", "stacked", "broken"],
+)
+def test_openlineage_python_answer_content_is_its_decoded_start(
+    raw_server, tmp_path, monkeypatch, encoding, body, content
+):
+    """The answer ``HttpTransport.emit`` returns holds the start of its body, decoded, at most 64 KiB."""
+    coding = b"Content-Encoding: " + encoding + b"\r\n" if encoding else b""
+    head = b"HTTP/1.1 200 OK\r\n" + coding + b"Content-Length: %d\r\n\r\n" % len(body)
+    server = raw_server(lambda n, r: (head + body, "close"))
+    transport = _transport("openlineage-python", server.url, tmp_path, monkeypatch)
+    assert transport.emit(_event()).content == content
 
 
 # --- 4. redirects: never to another server with the credentials, never a POST turned into a GET -------
@@ -595,3 +670,177 @@ def test_replay_by_hand_stops_at_retry_after_and_says_when_to_run_it_again(
     out = capsys.readouterr().out
     assert "4 remaining" in out and "Retry-After" in out and "again after" in out and "UTC" in out, out
     assert rec.requests == 1 and len(spool.names()) == 4
+
+
+# --- the token endpoint of jwt / oauth2 auth: the same bounds as the request it authorizes -------------
+
+
+def _token_config(url: str, token_endpoint: str, kind: str = "jwt") -> dict[str, Any]:
+    auth = {"type": kind, "tokenEndpoint": token_endpoint}
+    auth.update({"apiKey": KEY} if kind == "jwt" else {"clientId": "lineage", "clientSecret": PASSWORD})
+    return {"type": "http", "url": url, "endpoint": "api/v1/lineage", "timeout": 1.0, "auth": auth}
+
+
+@pytest.mark.parametrize("kind", ["jwt", "oauth2"])
+@pytest.mark.parametrize("expiry", ["expires_in", "none"])
+def test_a_token_endpoint_is_asked_as_openlineage_python_asks_it(receiver, raw_server, caplog, kind, expiry):
+    """The token request is the one openlineage-python makes (its form data, the client credentials as
+    Basic auth for oauth2), the token is cached while it is valid, and an answer without expiry means a
+    token per event (as openlineage-python does), said once."""
+    token = b'{"access_token": "t0k3n-from-endpoint"%s}' % (
+        b', "expires_in": 3600' if expiry != "none" else b""
+    )
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(token) + token
+    endpoint = raw_server(lambda n, r: (answer, "close"))
+    rec = receiver()
+    transport = _build(_token_config(rec.url, f"{endpoint.url}/token", kind))
+    assert type(transport) is HttpTransport
+    with caplog.at_level(logging.WARNING):
+        for number in range(3):
+            transport.emit(_event(number))
+    assert len(rec.received()) == 3
+    assert len(endpoint.requests) == (1 if expiry != "none" else 3)
+    assert {h["Authorization"] for h in rec.headers} == {"Bearer t0k3n-from-endpoint"}
+    request = endpoint.requests[0]
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    if kind == "jwt":
+        assert f"apikey={KEY}" in request.body.decode()
+    else:
+        assert request.body == b"grant_type=client_credentials"
+        assert request.headers["Authorization"].startswith("Basic ")
+    warned = [r.getMessage() for r in caplog.records if "no expiry" in r.getMessage()]
+    assert len(warned) == (1 if expiry == "none" else 0), warned
+
+
+def test_a_token_endpoint_that_trickles_cannot_hold_the_send(receiver):
+    """openlineage-python asks the token endpoint with ``requests.post(timeout=10)``: 10 s per read, so an
+    endpoint that answers a byte every 50 ms would hold the send worker for as long as it trickles."""
+    endpoint = receiver("trickle", hang_max=30)
+    rec = receiver()
+    transport = _build(_token_config(rec.url, f"{endpoint.url}/token"))
+    started = time.monotonic()
+    with pytest.raises(Exception):  # noqa: B017 - openlineage-python wraps it
+        transport.emit(_event())
+    took = time.monotonic() - started
+    print(f"\ntrickling token endpoint: the send ended after {took:.2f} s (timeout 1 s)")
+    assert took < 4, f"the send took {took:.1f}s against a trickling token endpoint (timeout 1 s)"
+    assert rec.received() == []
+
+
+@pytest.mark.parametrize("encoding", [b"", b"Content-Encoding: gzip\r\n"], ids=["plain", "gzip-bomb"])
+def test_a_huge_token_answer_is_not_held_in_memory(receiver, raw_server, encoding):
+    """A 256 MiB answer from the token endpoint (plain, or 256 KB on the wire as gzip): openlineage-python's
+    ``response.json()`` would hold it whole, decompressed."""
+    members = 16
+    chunk = _GZIP_MEMBER if encoding else b" " * (16 << 20)
+    head = b"HTTP/1.1 200 OK\r\n" + encoding + b"Content-Length: %d\r\n\r\n" % (len(chunk) * members)
+    endpoint = raw_server(lambda n, r: (head, "close"), stream=(chunk, members))
+    rec = receiver()
+    transport = _build(_token_config(rec.url, f"{endpoint.url}/token"))
+    tracemalloc.start()
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - no token in it: not sent
+            transport.emit(_event())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    print(f"\n256 MiB token answer ({encoding.strip().decode() or 'plain'}): {peak / 2**20:.1f} MiB peak")
+    assert peak < 8 << 20, f"{peak / 2**20:.1f} MiB held while reading the token endpoint's answer"
+    assert rec.received() == []
+
+
+# --- a TLS server that stalls or trickles its handshake ------------------------------------------------
+
+
+class TrickleRelay(LocalServer):
+    """Passes connections on to ``target`` (a real TLS receiver), the server's bytes one every ``interval``
+    seconds: a TLS handshake that progresses, so no single read waits the timeout, but never in time."""
+
+    def __init__(self, target: int, interval: float = 0.02) -> None:
+        self.target, self.interval = target, interval
+        self._listen()
+
+    def _serve(self, conn: socket.socket) -> None:
+        peer = socket.create_connection(("127.0.0.1", self.target), timeout=30)
+        threading.Thread(target=self._pump, args=(peer, conn, self.interval), daemon=True).start()
+        self._pump(conn, peer, 0)
+
+    def _pump(self, source: socket.socket, sink: socket.socket, interval: float) -> None:
+        try:
+            while not self._stopped.is_set() and (data := source.recv(65536)):
+                for start in range(0, len(data), 1 if interval else len(data)):
+                    if interval and self._stopped.wait(interval):
+                        return
+                    sink.sendall(data[start : start + 1] if interval else data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                sock.close()
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("how", ["stalls", "trickles"])
+def test_a_tls_handshake_that_stalls_or_trickles_ends_at_the_timeout(
+    raw_server, receiver, certificate, tmp_path, monkeypatch, side, how  # noqa: F811
+):  # fmt: skip
+    """An ``https`` URL whose server accepts the connection and never sends its part of the handshake, or
+    a real TLS server (self-signed, trusted by the config) whose handshake reaches the client a byte every
+    20 ms: the request ends by its 1 s timeout, and the event is not counted as delivered."""
+    relay = None
+    if how == "stalls":
+        port = raw_server(lambda n, r: (b"", "hang")).port  # never reads a whole request: never answers
+    else:
+        relay = TrickleRelay(receiver(tls=certificate).port)
+        port = relay.port
+    try:
+        ca = {"sslContext": {"caCertPath": certificate[0]}, "timeout": 1.0}
+        transport = _transport(side, f"https://127.0.0.1:{port}", tmp_path, monkeypatch, **ca)
+        started = time.monotonic()
+        with pytest.raises(Exception):  # noqa: B017 - each client raises its own kind
+            transport.emit(_event())
+        took = time.monotonic() - started
+    finally:
+        if relay is not None:
+            relay.stop()
+    print(f"\nTLS handshake that {how} ({side}): {took:.2f} s")
+    assert took < 4, f"the request took {took:.1f}s against a TLS handshake that {how} (timeout 1 s)"
+
+
+def _slow(seconds: float, answer: Answer) -> Callable[[int, Request], Answer]:
+    def script(number: int, request: Request) -> Answer:
+        time.sleep(seconds)
+        return answer
+
+    return script
+
+
+def test_the_token_request_and_the_event_share_one_timeout(receiver, raw_server):
+    """A token endpoint and a receiver that each take 0.7 s, with ``timeout`` 1 s: the send fails by 1 s in
+    all (it took 1.4 s, each part under its own timeout: an answer past ``timeout`` can come after the
+    spooled record is unlocked, and the event is then replayed twice)."""
+    token = b'{"access_token": "t0k3n", "expires_in": 3600}'
+    endpoint = raw_server(
+        _slow(0.7, (b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(token) + token, "close"))
+    )
+    rec = receiver("slow", slow_seconds=0.7)
+    transport = _build(_token_config(rec.url, f"{endpoint.url}/token"))
+    started = time.monotonic()
+    with pytest.raises(Exception, match=r"(?i)timed out|deadline"):
+        transport.emit(_event())
+    took = time.monotonic() - started
+    print(f"\nslow token endpoint + slow receiver: {took:.2f} s (timeout 1 s)")
+    assert took < 1.3, f"the send took {took:.2f}s with timeout 1 s"
+
+
+def test_same_origin_redirects_through_requests_share_one_timeout(raw_server, tmp_path, monkeypatch):
+    """Three 307s to the same server, each after 0.4 s, then a 200: 1.6 s in all, over the 1 s timeout (the
+    provider's own client counts redirects in the request's deadline; requests gave each hop its own)."""
+    redirect = (b"HTTP/1.1 307 Again\r\nLocation: /api/v1/lineage\r\nContent-Length: 0\r\n\r\n", "keep")
+    server = raw_server(lambda n, r: (time.sleep(0.4), redirect if n < 4 else _ok())[1])
+    transport = _transport("openlineage-python", server.url, tmp_path, monkeypatch, timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(Exception):  # noqa: B017
+        transport.emit(_event())
+    took = time.monotonic() - started
+    assert took < 1.3, f"the send took {took:.2f}s with timeout 1 s"
