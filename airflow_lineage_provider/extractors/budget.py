@@ -28,6 +28,10 @@ class Budget:
     def expired(self) -> bool:
         return time.monotonic() >= self.deadline
 
+    def at(self, fraction: float) -> float:
+        """The ``time.monotonic()`` value ``fraction`` of the way from the start to the deadline."""
+        return self.started + (self.deadline - self.started) * fraction
+
     def elapsed_ms(self) -> float:
         return (time.monotonic() - self.started) * 1000.0
 

@@ -18,9 +18,12 @@ the ``lineage_provider_sql_outputs`` asset alias (see :mod:`airflow_lineage_prov
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import functools
 import logging
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -43,6 +46,8 @@ log = logging.getLogger(__name__)
 FACET_KEY = "sqlExtraction"
 #: SQL up to this size is analysed inline (milliseconds); longer SQL in a thread bounded by the budget
 INLINE_ANALYSIS_CHARS = 20_000
+#: the share of the extraction budget the SQL analysis may use; the rest builds the event from what it found
+_ANALYSIS_SHARE = 0.8
 
 
 @attrs.define
@@ -96,18 +101,37 @@ def hook_defaults(hook: Any, conn: Any) -> tuple[str | None, str | None]:
     return database, schema
 
 
-def _analyze_plain(sql: str, dialect: str | None, database: str | None, schema: str | None) -> SqlLineage:
-    """Schema-less analysis, memoised for SQL up to 64 KB: START and COMPLETE of a task parse it once."""
-    if len(sql) > 65_536:  # keep the memo small: huge scripts are rare and re-parsing them is bounded
-        return _analyze_memo.__wrapped__(sql, dialect, database, schema)
-    return _analyze_memo(sql, dialect, database, schema)
+def _analyze_plain(
+    sql: str, dialect: str | None, database: str | None, schema: str | None, deadline: float | None
+) -> SqlLineage:
+    """Schema-less analysis, memoised for SQL up to 64 KB: START and COMPLETE of a task parse it once.
 
-
-@functools.lru_cache(maxsize=64)
-def _analyze_memo(sql: str, dialect: str | None, database: str | None, schema: str | None) -> SqlLineage:
+    A result cut short by ``deadline`` is not memoised (the next event tries again with its own budget).
+    """
     from airflow_lineage_provider.sql import analyze
 
-    return analyze(sql, dialect, default_database=database, default_schema=schema)
+    key = (sql, dialect, database, schema)
+    memo = len(sql) <= _MEMO_MAX_CHARS  # keep the memo small: huge scripts are rare, re-parsing them bounded
+    if memo:
+        with _memo_lock:
+            if key in _memo:
+                _memo.move_to_end(key)
+                return _memo[key]
+    result = analyze(sql, dialect, default_database=database, default_schema=schema, deadline=deadline)
+    if memo and not result.stopped_early:
+        with _memo_lock:
+            _memo[key] = result
+            while len(_memo) > _MEMO_SIZE:
+                _memo.popitem(last=False)
+    return result
+
+
+_MEMO_MAX_CHARS = 65_536
+_MEMO_SIZE = 64
+_memo: collections.OrderedDict[tuple[str, str | None, str | None, str | None], SqlLineage] = (
+    collections.OrderedDict()
+)
+_memo_lock = threading.Lock()
 
 
 @functools.cache
@@ -324,12 +348,19 @@ class Extraction:
         source, status = self.source, self.status
         lineage = self._analyze(None)
         columns: dict[str, Columns] = {}
-        if lineage is not None:
+        if lineage is not None and lineage.stopped_early:
+            lineage = self._cut_short(lineage)
+        elif lineage is not None:
             columns = self._schemas(lineage)
+            spent = "extraction budget spent before the schemas could be applied"
             if columns and self.budget.expired:
-                status.degrade("extraction budget spent before the schemas could be applied", error=True)
+                status.degrade(spent, error=True)
             elif columns:
-                lineage = self._analyze(columns) or lineage
+                with_columns = self._analyze(columns)  # None: over budget, and said so
+                if with_columns is not None and with_columns.stopped_early:
+                    status.degrade(spent, error=True)  # all statements' tables beat some statements' columns
+                elif with_columns is not None:
+                    lineage = with_columns
         if lineage is None:
             status.warn(source.dialect)
             return OperatorLineage(
@@ -355,10 +386,21 @@ class Extraction:
         run_facets[FACET_KEY] = status.facet(self.budget, source.dialect)  # last: durationMs covers all
         return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=run_facets, job_facets=job_facets)
 
+    def _cut_short(self, lineage: SqlLineage) -> SqlLineage:
+        """The lineage of the statements analysed before the budget's share for analysis ran out: the
+        engine's note becomes a budget error of the extraction (it also reaches the warning line)."""
+        stopped = lineage.errors[-1]  # the engine adds its note last
+        self.status.degrade(f"{stopped} (extraction budget {conf.extraction_timeout()}s)", error=True)
+        partial = any(statement.partial for statement in lineage.statements)  # said above, if not by these
+        return dataclasses.replace(lineage, errors=lineage.errors[:-1], partial=partial)
+
     def _analyze(self, columns: Mapping[str, Columns] | None) -> SqlLineage | None:
         from airflow_lineage_provider.sql import analyze
 
         source = self.source
+        # the analysis stops between statements at this point of the budget, so that what it found still
+        # makes the event (and its thread does not go on competing with the task for the GIL)
+        deadline = self.budget.at(_ANALYSIS_SHARE)
         if columns:
             mapping = _column_mapping(columns)
 
@@ -369,11 +411,12 @@ class Extraction:
                     default_database=source.database,
                     default_schema=source.schema,
                     schema=mapping,
+                    deadline=deadline,
                 )
         else:
 
             def work() -> SqlLineage:
-                return _analyze_plain(self.sql, source.dialect, source.database, source.schema)
+                return _analyze_plain(self.sql, source.dialect, source.database, source.schema, deadline)
 
         if len(self.sql) <= INLINE_ANALYSIS_CHARS:  # a few ms: no thread (and no GIL hand-offs) needed
             return work()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from airflow_lineage_provider.sql.model import (
     TableRef,
 )
 from airflow_lineage_provider.sql.names import table_case_of
-from airflow_lineage_provider.sql.walker import merge_edges, stronger
+from airflow_lineage_provider.sql.walker import StatementWalker, merge_edges, stronger
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,13 @@ _USE_SETS_SCHEMA = {"mysql", "hive", "spark", "spark2", "databricks", "doris", "
 
 _SEARCH_PATH = re.compile(
     r"^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?search_path\s*(?:TO|=)\s*(.+)$", re.IGNORECASE | re.DOTALL
+)
+#: the session's schema: Oracle ``ALTER SESSION SET CURRENT_SCHEMA = s``, ``SET [CURRENT] SCHEMA [=] s``
+#: (PostgreSQL's alias of ``SET search_path``, Db2, Exasol)
+_SET_SCHEMA = re.compile(
+    r"^\s*(?:ALTER\s+SESSION\s+SET\s+CURRENT_SCHEMA|SET\s+(?:CURRENT\s+)?SCHEMA)\s*(?:=|TO\s)?\s*"
+    r"(?P<name>'[^']+'|\"(?:[^\"]|\"\")+\"|[\w$]+)\s*;?\s*$",
+    re.IGNORECASE,
 )
 _LOAD_DATA = re.compile(
     r"^\s*LOAD\s+(?:DATA|XML)\s+(?:LOW_PRIORITY\s+|CONCURRENT\s+)?(?:LOCAL\s+)?IN(?:FILE|PATH)\s+"
@@ -82,6 +90,22 @@ _APPLY_CHANGES = re.compile(
     rf"(?P<target>{_NAME})\s+FROM\s+(?:STREAM\s*\(\s*(?P<stream>{_NAME})\s*\)|STREAM\s+(?P<bare>{_NAME})"
     rf"|(?P<plain>{_NAME}))",
     re.IGNORECASE,
+)
+#: refreshes that recompute a table from its own query: ``REFRESH MATERIALIZED VIEW [CONCURRENTLY] mv``
+#: (PostgreSQL, Redshift, Trino, Databricks), Databricks ``REFRESH STREAMING TABLE st``, Snowflake ``ALTER
+#: DYNAMIC TABLE dt REFRESH`` (not Spark's ``REFRESH TABLE t``, which drops cached metadata)
+_REFRESH = re.compile(
+    rf"^\s*(?:REFRESH\s+(?:MATERIALIZED\s+VIEW|STREAMING\s+TABLE)\s+(?:CONCURRENTLY\s+)?(?P<name>{_NAME})"
+    rf"|ALTER\s+DYNAMIC\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?P<altered>{_NAME})\s+REFRESH)\b",
+    re.IGNORECASE,
+)
+#: Databricks ``CONVERT TO DELTA t|parquet.`path` [NO STATISTICS] [PARTITIONED BY (...)]``: t becomes a Delta
+#: table in place (its files get a transaction log)
+_CONVERT_TO_DELTA = re.compile(rf"^\s*CONVERT\s+TO\s+DELTA\s+(?P<table>{_NAME})", re.IGNORECASE)
+#: DuckDB ``EXPORT DATABASE [db TO] 'dir' [(options)]`` (every table written to files in dir) and ``IMPORT
+#: DATABASE 'dir'`` (the other way round)
+_DATABASE_TRANSFER = re.compile(
+    r"^\s*(?P<verb>EXPORT|IMPORT)\s+DATABASE\s+(?:[\w\"]+\s+TO\s+)?'(?P<dir>(?:[^']|'')*)'", re.IGNORECASE
 )
 #: DuckDB session setup: ``LOAD httpfs`` (an extension, not ``LOAD DATA``), ``CREATE [OR REPLACE]
 #: [PERSISTENT|TEMPORARY] SECRET [name] (...)``, ``DROP [PERSISTENT|TEMPORARY] SECRET [IF EXISTS] name``
@@ -258,6 +282,14 @@ class _State:
     stripped: tuple[str, str] = ("", "")
     #: indexes of the statements that rename a table (ALTER TABLE a RENAME TO b, RENAME TABLE a TO b)
     renames: set[int] = field(default_factory=set)
+    #: the statement that created each view or table of the script from a query (what a refresh reads)
+    definitions: dict[TableRef, StatementLineage] = field(default_factory=dict)
+    #: a ``time.monotonic()`` value: past it the analysis stops before its next statement
+    deadline: float | None = None
+
+
+class _OutOfTime(Exception):
+    """The caller's deadline passed: no further statement is analysed."""
 
 
 def analyze_safely(sql: Any, dialect: str | None, **kwargs: Any) -> SqlLineage:
@@ -302,6 +334,7 @@ def _analyze(
     default_schema: str | None = None,
     schema: Any = None,
     keep_temp_tables: bool = False,
+    deadline: float | None = None,
 ) -> SqlLineage:
     _quiet_sqlglot()
     state = _State(
@@ -310,6 +343,7 @@ def _analyze(
         database=default_database,
         schema_name=default_schema,
         columns=normalize_schema(schema),
+        deadline=deadline,
     )
     if dialect and sqlglot_dialect(dialect) == "" and dialect.lower() not in ("generic", "ansi", "db2"):
         known = ", ".join(sorted(DIALECT_ALIASES))
@@ -317,15 +351,26 @@ def _analyze(
             f"unknown dialect {dialect!r}: parsed with the generic dialect; known dialects: {known}"
         )
     cleaned = text.clean_templating(sql)
-    with table_case_of(state.read), text.comment_style(state.read):
-        if state.read == "mysql":
-            cleaned = text.unwrap_executable_comments(cleaned)
-        for piece in text.split_statements(cleaned):
-            _analyze_piece(piece, state, allow_routine=True)
+    try:
+        with table_case_of(state.read), text.comment_style(state.read):
+            if state.read == "mysql":
+                cleaned = text.unwrap_executable_comments(cleaned)
+            for piece in text.split_statements(cleaned):
+                _analyze_piece(piece, state, allow_routine=True)
+    except _OutOfTime:
+        result = _net(state, keep_temp_tables)
+        done = len(state.statements)
+        error = (
+            f"analysis stopped at its time limit after {done} statement{'s' if done != 1 else ''}: "
+            "the tables of the rest of the SQL are missing"
+        )
+        return dataclasses.replace(result, errors=(*result.errors, error), partial=True, stopped_early=True)
     return _net(state, keep_temp_tables)
 
 
 def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int = 0) -> None:
+    if state.deadline is not None and time.monotonic() > state.deadline:
+        raise _OutOfTime
     if depth > MAX_BLOCK_DEPTH:
         _fallback(piece, state, f"blocks nested deeper than {MAX_BLOCK_DEPTH} levels: table-level scan only")
         return
@@ -366,6 +411,10 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int
         _fallback(piece, state, f"nesting deeper than {MAX_PAREN_DEPTH} levels: table-level scan only")
         return
     trees, error = _parse(source, state.read)
+    if trees == [] and text.strip_comments(source).strip(" \t\r\n;"):
+        # the parser stops at a word that ends a statement (``ELSE INSERT ...``) and returns nothing: that is
+        # a failed parse, not an empty statement, or the statement's tables are lost
+        trees, error = None, "could not parse statement: the parser returned nothing"
     if trees is None:
         block = text.routine_body(piece, anywhere=True)
         if block is not None and block.strip():
@@ -423,24 +472,37 @@ def _reparse(sql: str, state: _State) -> bool:
     statement behind a prefix the parser does not know (``IF ... THEN``, ``CREATE TASK ... AS``)."""
     from sqlglot import exp
 
-    if _into_outfile(sql, state):
+    if _into_outfile(sql, state) or _procedural_piece(sql, state):
         return True
-    _text_condition_reads(sql, state)
     rewritten = text.rewrite_unparseable_forms(sql)
     candidates = [rewritten] if rewritten != sql else []
     candidates += [sql[start:] for start in text.statement_starts(sql, limit=3, after=0)]
     # a write the parser rejected is not the query inside it: INSERT INTO t <unknown clause> SELECT ... must
     # keep its target (the table-level scan does), not become a plain SELECT
     writes = _WRITE_START.match(sql) is not None
+    query = _QUERY_START.match(sql) is not None
     for rest in candidates:
         trees, _ = _parse(rest, state.read)
         if writes and rest is not rewritten and trees and all(isinstance(t, exp.Query) for t in trees):
             continue
+        if query and rest is not rewritten and trees and _names_tables(sql[: len(sql) - len(rest)]):
+            continue  # a later part of a query (a UNION branch) is not the query: it loses the tables before
         if trees and not any(isinstance(t, exp.Command) for t in trees):
             for tree in trees:
                 _analyze_tree(tree, rest, state)
             return True
     return False
+
+
+_QUERY_START = re.compile(r"[\s(]*(?:SELECT|WITH|FROM|VALUES)\b", re.IGNORECASE)
+
+
+def _names_tables(sql: str) -> bool:
+    """Whether the table-level scan finds a table in ``sql`` (the part of a query a retry would skip)."""
+    from airflow_lineage_provider.sql.fallback import scan_tables
+
+    inputs, outputs = scan_tables(sql)
+    return bool(inputs or outputs)
 
 
 def _into_outfile(sql: str, state: _State) -> bool:
@@ -501,15 +563,13 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
             _fallback(raw, state, f"statement not understood by the parser ({tree.name})")
         return
     try:
-        analyzer = StatementAnalyzer(
+        walker = StatementWalker(
             state.columns, raw, state.read, lambda ref: _qualify(ref, state), frozenset(state.variables)
         )
         # SELECT ... INTO t creates a table in T-SQL, Redshift and plain PostgreSQL; elsewhere, and in a
         # PL/pgSQL body, it assigns variables
-        analyzer.select_into_tables = state.read in _SELECT_INTO_TABLE and not (
-            state.read == "postgres" and state.routine
-        )
-        res = analyzer.analyze(tree)
+        into_tables = state.read in _SELECT_INTO_TABLE and not (state.read == "postgres" and state.routine)
+        res = StatementAnalyzer(walker, select_into_tables=into_tables).analyze(tree)
     except RecursionError:
         _fallback(raw, state, "statement too deeply nested to analyse")
         return
@@ -534,18 +594,19 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
         state.stripped = (raw, raw.strip())
     if res.renamed:
         state.renames.add(len(state.statements))
-    state.statements.append(
-        StatementLineage(
-            sql=state.stripped[1],
-            kind=res.kind,
-            inputs=_qualify_all(res.inputs, state),
-            outputs=_qualify_all(res.outputs, state),
-            column_lineage=tuple(
-                merge_edges(e for e in (_qualify_edge(c, state) for c in res.columns) if e is not None)
-            ),
-            indirect=_qualify_rows(res.indirect, state),
-        )
+    statement = StatementLineage(
+        sql=state.stripped[1],
+        kind=res.kind,
+        inputs=_qualify_all(res.inputs, state),
+        outputs=_qualify_all(res.outputs, state),
+        column_lineage=tuple(
+            merge_edges(e for e in (_qualify_edge(c, state) for c in res.columns) if e is not None)
+        ),
+        indirect=_qualify_rows(res.indirect, state),
     )
+    state.statements.append(statement)
+    if res.kind in ("create_view", "create_table") and len(statement.outputs) == 1 and statement.inputs:
+        state.definitions[statement.outputs[0]] = statement
 
 
 def _output_into(items: str, into: str, state: _State) -> None:
@@ -648,36 +709,116 @@ def _condition_reads(condition: Any, state: _State) -> None:
 
 
 #: ``IF|ELSEIF|ELSIF|WHILE <condition> THEN|DO|LOOP|BEGIN ...`` of a script or routine, as text
-_CONDITION_START = re.compile(r"^\s*(?:IF|ELSEIF|ELSIF|WHILE|(?P<loop>FOR\s+\w+\s+IN))\b", re.IGNORECASE)
+_CONDITION_START = re.compile(r"\s*(?:IF|ELSEIF|ELSIF|WHILE|(?P<loop>FOR\s+\w+\s+IN))\b", re.IGNORECASE)
 _CONDITION_SCAN = re.compile(
-    r"'(?:[^']|'')*'|\"[^\"]*\"|(?P<open>\()|(?P<close>\))|\b(?P<end>THEN|DO|LOOP|BEGIN)\b", re.IGNORECASE
+    r"'(?:[^']|'')*'|\"[^\"]*\"|(?P<open>\(|\bCASE\b)|(?P<close>\)|\bEND\b)|\b(?P<end>THEN|DO|LOOP|BEGIN)\b"
+    r"|\b(?P<statement>INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|TRUNCATE|ALTER|REPLACE)\b(?!\s*\()",
+    re.IGNORECASE,
 )
 
 
-def _text_condition_reads(sql: str, state: _State) -> None:
-    """The tables the condition of a procedural ``IF ... THEN`` line reads (the parser skips such lines)."""
+def _text_condition_reads(sql: str, state: _State, at: int = 0) -> int | None:
+    """The tables the condition of a procedural ``IF ... THEN`` line (at offset ``at``) reads (the parser
+    skips such lines); the offset after its ``THEN|DO|LOOP|BEGIN``, None when ``sql`` has no such head."""
     from sqlglot import exp
 
-    m = _CONDITION_START.match(sql)
-    if m is None or not re.search(r"\bSELECT\b", sql, re.IGNORECASE):
-        return
+    m = _CONDITION_START.match(sql, at)
+    if m is None:
+        return None
     depth = 0
     for token in _CONDITION_SCAN.finditer(sql, m.end()):
         if token.group("open"):
             depth += 1
         elif token.group("close"):
             depth -= 1
+        elif token.group("statement") and depth <= 0:
+            return None  # T-SQL IF cond INSERT ...: no THEN, the statement follows the condition
         elif token.group("end") and depth <= 0:
             condition = sql[m.end() : token.start()]
-            if m.group("loop"):  # PL/pgSQL / PL/SQL FOR r IN [(]query[)] LOOP: the query's tables are read
+            if not m.group("loop"):
+                _expression_reads(condition, state)
+            elif _SELECT_WORD.search(
+                condition
+            ):  # PL/pgSQL / PL/SQL FOR r IN [(]query[)] LOOP: the query is read
                 trees, _ = _parse(condition, state.read)
                 if trees and len(trees) == 1 and isinstance(trees[0], exp.Query | exp.Subquery):
                     _condition_reads(trees[0], state)
-                return
-            trees, _ = _parse(f"SELECT 1 WHERE {condition}", state.read)
+            return token.end()
+    return None
+
+
+def _expression_reads(condition: str, state: _State) -> None:
+    """The tables a procedural condition or value given as text reads (``(SELECT count(*) FROM q) > 0``)."""
+    if _SELECT_WORD.search(condition):
+        trees, _ = _parse(f"SELECT 1 WHERE {condition}", state.read)
+        if trees and len(trees) == 1:
+            _condition_reads(trees[0], state)
+
+
+#: the heads of a procedural piece that hold no statement of their own: a block keyword (``ELSE``, ``LOOP``,
+#: ``REPEAT``, ``BEGIN`` of a block, ``EXCEPTION``, T-SQL ``BEGIN|END TRY|CATCH``, ``END IF|LOOP|...``), a
+#: label (``read_loop:``), an exception handler's ``WHEN ... THEN``
+_BLOCK_HEAD = re.compile(
+    r"\s*(?:(?:BEGIN|END)\s+(?:TRY|CATCH)\b|END\s+(?:IF|LOOP|WHILE|REPEAT|FOR)\b"
+    r"|(?:ELSE|LOOP|REPEAT|DO|THEN|EXCEPTION|BEGIN(?!\s+(?:TRANSACTION|TRAN|WORK|DISTRIBUTED|DEFERRED|"
+    r"IMMEDIATE|EXCLUSIVE)\b))\b(?!\s*[(.=])|[A-Za-z_]\w*[ \t]*:(?![:=]))",
+    re.IGNORECASE,
+)
+_WHEN_HEAD = re.compile(r"\s*WHEN\b", re.IGNORECASE)
+_THEN = re.compile(r"\bTHEN\b", re.IGNORECASE)
+_SELECT_WORD = re.compile(r"\bSELECT\b", re.IGNORECASE)
+#: ``UNTIL <condition> [END REPEAT [label]]`` closing a REPEAT loop
+_UNTIL = re.compile(r"\s*UNTIL\b(?P<cond>.*?)(?:\bEND\s+REPEAT\b[\s\w]*+)?$", re.IGNORECASE | re.DOTALL)
+#: Snowflake scripting's DECLARE section: ``[DECLARE] name [type] DEFAULT|:= value`` and ``name CURSOR FOR
+#: query`` (a variable, a result set or a cursor), one per piece
+_DECLARATION = re.compile(
+    r"\s*(?:DECLARE\s+)?[A-Za-z_]\w*\s+(?:(?:CURSOR\s+FOR)|(?:[A-Za-z_]\w*(?:\s*\([\d\s,]*\))?\s+)?"
+    r"(?:DEFAULT|:=))\s+(?P<value>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+#: procedural lines that end a piece and read nothing: ``LEAVE``, ``RETURN``, ``RAISE ...``, ``SIGNAL ...``
+_PROCEDURAL_TAIL = re.compile(
+    r"\s*(?:(?:LEAVE|ITERATE|BREAK|CONTINUE|EXIT|RETURN|RAISE|SIGNAL|RESIGNAL|THROW|END)\b(?![\s\S]*\bSELECT\b)"
+    r"|$)",
+    re.IGNORECASE,
+)
+
+
+def _procedural_piece(sql: str, state: _State) -> bool:
+    """A piece the parser rejected that begins with procedural heads (``ELSE``, ``LOOP``, ``label:``, ``IF
+    cond THEN``, ``UNTIL cond``, a Snowflake declaration): the conditions' tables are read, and what follows
+    the heads is analysed as a statement of its own. False when ``sql`` has no such head."""
+    at = 0
+    while True:
+        m = _BLOCK_HEAD.match(sql, at)
+        if m is not None:
+            at = m.end()
+            continue
+        end = _text_condition_reads(sql, state, at)
+        if end is None and _WHEN_HEAD.match(sql, at):
+            then = _THEN.search(sql, at)
+            end = then.end() if then is not None else None
+        if end is None:
+            break
+        at = end
+    rest = sql[at:]
+    if at == 0:
+        m = _UNTIL.match(sql) or _DECLARATION.match(sql)
+        if m is None:
+            return False
+        value = m.group(m.lastgroup or 0)
+        if re.match(r"[\s(]*(?:SELECT|WITH)\b", value, re.IGNORECASE):
+            trees, _ = _parse(value.strip().rstrip(";"), state.read)
             if trees and len(trees) == 1:
                 _condition_reads(trees[0], state)
-            return
+        else:
+            _expression_reads(value, state)
+        rest = ""
+    if _PROCEDURAL_TAIL.match(rest):
+        state.statements.append(StatementLineage(sql=sql.strip(), kind="procedural"))
+    else:
+        _analyze_piece(rest, state, allow_routine=False, depth=1)
+    return True
 
 
 def _block_statements(block: Any) -> list[Any]:
@@ -743,6 +884,12 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
         first = m.group(1).split(",")[0].strip().strip("'\"")
         if first and not first.startswith("$"):
             state.schema_name = first if m.group(1).split(",")[0].strip().startswith('"') else first.lower()
+        state.statements.append(StatementLineage(sql=stripped, kind="set"))
+        return True
+    m = _SET_SCHEMA.match(stripped)
+    if m:
+        name = m.group("name")
+        state.schema_name = name[1:-1].replace('""', '"') if name[0] in "'\"" else name.lower()
         state.statements.append(StatementLineage(sql=stripped, kind="set"))
         return True
     m = _LOAD_DATA.match(stripped) or _BULK_INSERT.match(stripped)
@@ -899,10 +1046,55 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
         for piece in text.split_statements(dynamic):
             _analyze_piece(piece, state, allow_routine=True)
         return True
+    if _refresh_or_conversion(stripped, state):
+        return True
     if _NO_LINEAGE_COMMANDS.match(stripped):
         state.statements.append(StatementLineage(sql=stripped, kind="other"))
         return True
     return False
+
+
+def _refresh_or_conversion(stripped: str, state: _State) -> bool:
+    """Statements that rewrite a table from its own definition or files: a materialized view's refresh (it
+    reads what the script defined it from), ``CONVERT TO DELTA``, DuckDB ``EXPORT|IMPORT DATABASE``."""
+    m = _DATABASE_TRANSFER.match(stripped)
+    if m:
+        files = (TableRef(m.group("dir").replace("''", "'")),)
+        verb = m.group("verb").upper()
+        export = verb == "EXPORT"
+        side = "reads" if export else "writes"
+        state.warnings.append(
+            f"{verb} DATABASE {side} every table of the database; the SQL does not name them"
+        )
+        state.statements.append(
+            StatementLineage(
+                sql=stripped,
+                kind=verb.lower(),
+                inputs=() if export else files,
+                outputs=files if export else (),
+            )
+        )
+        return True
+    m = _REFRESH.match(stripped) or _CONVERT_TO_DELTA.match(stripped)
+    if m is None:
+        return False
+    name = m.group("table") if m.re is _CONVERT_TO_DELTA else m.group("name") or m.group("altered")
+    written = _query_inputs(f"SELECT * FROM {name}", state)
+    if not written:
+        return False
+    state.written.update(written)
+    defined = state.definitions.get(written[0]) if m.re is _REFRESH and len(written) == 1 else None
+    state.statements.append(
+        StatementLineage(
+            sql=stripped,
+            kind="refresh" if m.re is _REFRESH else "convert",
+            inputs=defined.inputs if defined is not None else (),
+            outputs=written,
+            column_lineage=defined.column_lineage if defined is not None else (),
+            indirect=defined.indirect if defined is not None else (),
+        )
+    )
+    return True
 
 
 def _insert_exec(m: re.Match[str], state: _State) -> None:
@@ -995,9 +1187,24 @@ def _query_inputs(sql: str, state: _State) -> tuple[TableRef, ...]:
     return tuple(dict.fromkeys(t for s in sub.statements for t in s.inputs))
 
 
+#: catalog objects that hold no rows, in forms the parser does not know: Redshift ``CREATE EXTERNAL SCHEMA s
+#: FROM DATA CATALOG|POSTGRES|MYSQL|KINESIS ...``, ``CREATE SCHEMA s AUTHORIZATION u``, ``ALTER SCHEMA``,
+#: Snowflake ``CREATE DATABASE d FROM SHARE p.s``, Unity Catalog ``CREATE CATALOG|VOLUME``, extensions,
+#: integrations: the table-level scan would take words after FROM for tables
+_CATALOG_OBJECT = re.compile(
+    r"^\s*(?:CREATE(?:\s+OR\s+REPLACE)?|ALTER|DROP)\s+(?:EXTERNAL\s+|SHARED\s+|MANAGED\s+)?"
+    r"(?:SCHEMA|DATABASE|CATALOG|VOLUME|EXTENSION|NAMESPACE|(?:\w+\s+)?INTEGRATION|CONNECTION|SHARE|SERVER|"
+    r"USER\s+MAPPING|LANGUAGE|COLLATION|DOMAIN|TYPE|SEQUENCE|ROLE|USER|WAREHOUSE|RESOURCE\s+MONITOR)\b",
+    re.IGNORECASE,
+)
+
+
 def _fallback(raw: str, state: _State, error: str) -> None:
     from airflow_lineage_provider.sql.fallback import scan_tables
 
+    if _CATALOG_OBJECT.match(text.strip_comments(raw)):
+        state.statements.append(StatementLineage(sql=raw.strip(), kind="other"))
+        return
     try:
         inputs, outputs = scan_tables(text.strip_comments(raw))
     except Exception as exc:

@@ -107,6 +107,8 @@ class SqlLineage:
     columns_known: bool = field(default=True)
     #: input columns that filter, join, group, sort or window the outputs' rows (not in ``to_dict``)
     indirect: tuple[IndirectLineage, ...] = ()
+    #: the analysis stopped at its ``deadline``: the statements after those in ``statements`` are missing
+    stopped_early: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """``{"inputs": [...], "outputs": [...], "column_lineage": [[out, in], ...] or None}``."""

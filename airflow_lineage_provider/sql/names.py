@@ -73,9 +73,9 @@ def ident(node: Any) -> str:
 
 
 #: dialects whose table names are case-sensitive even unquoted (BigQuery datasets and tables; MySQL and
-#: MariaDB databases and tables, on the usual Linux servers): dataset names keep the case written; columns,
-#: aliases and CTE names still match case-insensitively
-_CASE_SENSITIVE_TABLES = {"bigquery", "mysql"}
+#: MariaDB databases and tables, on the usual Linux servers; ClickHouse databases and tables): dataset names
+#: keep the case written; columns, aliases and CTE names still match case-insensitively
+_CASE_SENSITIVE_TABLES = {"bigquery", "mysql", "clickhouse"}
 
 
 def keeps_table_case(dialect: str | None) -> bool:

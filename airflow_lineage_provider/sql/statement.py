@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -497,22 +497,20 @@ def _cte_base(node: exp.Expression | None) -> exp.Table | None:
     return None
 
 
+#: ``USE <kind> x`` forms that change the default namespace (not ``USE ROLE``, ``USE WAREHOUSE``)
+_USE_NAMESPACE_KINDS = frozenset({"", "DATABASE", "SCHEMA", "CATALOG", "NAMESPACE"})
+
+
 class StatementAnalyzer:
     """Lineage of one parsed statement."""
 
-    def __init__(
-        self,
-        schema: Mapping[str, list[str]] | None,
-        raw_sql: str,
-        dialect: str,
-        qualify: Callable[[TableRef], TableRef] | None = None,
-        variables: frozenset[str] = frozenset(),
-    ) -> None:
-        self.walker = StatementWalker(schema, raw_sql, dialect, qualify, variables)
+    def __init__(self, walker: StatementWalker, *, select_into_tables: bool = True) -> None:
+        """``walker`` resolves the statement's columns (it holds the schema, the text and the dialect)."""
+        self.walker = walker
         #: T-SQL updates and deletes through a CTE (elsewhere a DML target is always a table)
-        self._dml_on_ctes = dialect == "tsql"
+        self._dml_on_ctes = walker.dialect == "tsql"
         #: whether ``SELECT ... INTO x`` creates the table x (else x are variables: Oracle, MySQL, PL/pgSQL)
-        self.select_into_tables = True
+        self.select_into_tables = select_into_tables
         self._rows: dict[IndirectLineage, None] = {}
 
     def analyze(self, tree: exp.Expression) -> Result:
@@ -666,6 +664,10 @@ class StatementAnalyzer:
                 # DuckDB / Spark INSERT INTO t BY NAME query: the query's names, not positions
                 known, names = {n.lower() for n in names or ()}, None
             values = tree.expression
+            source = tree.args.get("source")
+            if values is None and isinstance(source, exp.Table):
+                # Spark / Hive INSERT INTO t TABLE s: all of s, as SELECT * FROM s
+                values = exp.select("*").from_(source.copy())
             if isinstance(values, exp.Values) and names:
                 # VALUES rows: only subqueries in them carry lineage (huge lists were cut to one row)
                 for row in values.expressions[:100]:
@@ -794,7 +796,9 @@ class StatementAnalyzer:
         if props is not None:
             for prop in props.expressions:
                 # Teradata VOLATILE tables live for the session, like temporary ones
-                volatile = isinstance(prop, exp.StabilityProperty) and prop.name.upper() == "VOLATILE"
+                volatile = isinstance(prop, exp.VolatileProperty) or (
+                    isinstance(prop, exp.StabilityProperty) and prop.name.upper() == "VOLATILE"
+                )
                 if (isinstance(prop, exp.TemporaryProperty) or volatile) and target is not None:
                     res.temporary.append(target)
                 if kind == "STAGE" and isinstance(prop, exp.Property) and ident(prop.this) == "url":
@@ -1239,6 +1243,12 @@ class StatementAnalyzer:
         res.dropped = list(res.outputs)
         return res
 
+    def _undrop(self, tree: exp.Expression) -> Result:
+        """Snowflake ``UNDROP TABLE t``: t is back, with its rows (a write of t, as its DROP was)."""
+        if "TABLE" not in str(tree.args.get("kind") or "").upper():
+            return Result("undrop")  # UNDROP SCHEMA|DATABASE: no dataset named
+        return self._write(tree, "undrop", [tree.this], set())
+
     def _truncatetable(self, tree: exp.TruncateTable) -> Result:
         return self._write(tree, "truncate", list(tree.expressions), set())
 
@@ -1323,6 +1333,8 @@ class StatementAnalyzer:
             ]
             parts = [p for p in parts if p]
             res.use_kind = str(tree.args.get("kind") or "").upper()
+            if res.use_kind not in _USE_NAMESPACE_KINDS:  # Snowflake USE ROLE r / USE WAREHOUSE w
+                return res
             if len(parts) >= 2:
                 res.use = (parts[-2], parts[-1])
             elif parts:

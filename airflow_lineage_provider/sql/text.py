@@ -594,6 +594,16 @@ def _pivot_statement_query(sql: str) -> str:
     return f"{sql[: m.end()]}SELECT * FROM ({body})"
 
 
+#: Databricks ``COPY INTO t FROM 'path' WITH ([CREDENTIAL ...] [ENCRYPTION (...)])``: access to the files only
+_COPY_SOURCE_OPTIONS = re.compile(r"\bWITH\s*(?=\(\s*(?:CREDENTIAL|ENCRYPTION)\b)", re.IGNORECASE)
+
+
+def _copy_source_options(sql: str) -> str:
+    m = _COPY_SOURCE_OPTIONS.search(sql)
+    close = closing_paren(sql, m.end()) if m is not None else None
+    return sql if m is None or close is None else f"{sql[: m.start()]} {sql[close:]}"
+
+
 def rewrite_unparseable_forms(sql: str) -> str:
     """Equivalent-lineage rewrites of forms sqlglot cannot parse: T-SQL ``SET x += expr`` (-> ``=``),
     PostgreSQL ``CREATE MATERIALIZED VIEW ... WITH [NO] DATA`` (dropped),
@@ -606,7 +616,7 @@ def rewrite_unparseable_forms(sql: str) -> str:
     AS OF ...`` (-> ``CREATE TABLE s CLONE t``); BigQuery ``CREATE EXTERNAL TABLE t WITH CONNECTION c`` and
     ``WITH PARTITION COLUMNS`` (dropped); ClickHouse ``LIMIT n BY k LIMIT m`` (the plain ``LIMIT``
     dropped), DuckDB ``CREATE TABLE t AS PIVOT ...`` / ``INSERT INTO t PIVOT ...`` (-> ``SELECT * FROM (PIVOT
-    ...)``)."""
+    ...)``), Databricks ``COPY INTO t FROM 'path' WITH (CREDENTIAL ... ENCRYPTION ...)`` (dropped)."""
     lower = sql.lower()
     if "openrowset" in lower:
         sql = _openrowset_bulk(sql)
@@ -645,6 +655,8 @@ def rewrite_unparseable_forms(sql: str) -> str:
         return _REMOVE_DUPLICATES.sub(" WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *", sql)
     elif re.match(r"\s*LOAD\b", sql, re.IGNORECASE):
         return _load_data(sql)
+    elif re.match(r"\s*COPY\b", sql, re.IGNORECASE):
+        return _copy_source_options(sql)
     elif re.match(r"\s*LET\b", sql, re.IGNORECASE):
         return _snowflake_let(sql)
     return _TERADATA_ATTRIBUTES.sub("", _REPLACE_INTO.sub(r"\1INSERT\2", sql))

@@ -152,7 +152,9 @@ def test_postgres_lookup_under_an_access_exclusive_lock(
             f"SQLExecuteQueryOperator(task_id='ctas', conn_id={wh.conn_id!r}, sql={LOCKED_SQL!r})",
             lineage_events,
         )
-        assert time.monotonic() - started < 60
+        # without the fix the lookup waits for the lock until `finally` releases it: forever. 150 s is
+        # generous for the DAG run itself (~15 s idle; 54 s seen with the 2 cores loaded 3x over)
+        assert time.monotonic() - started < 150
     finally:
         holder.rollback()
         holder.close()
@@ -232,7 +234,9 @@ def test_huge_script_with_hundreds_of_tables(
     for event_type in ("START", "COMPLETE"):
         event = by_job(events, "huge", event_type)
         status = extraction(event)
-        assert status["durationMs"] < 500 + 400, status
+        # the analysis stops between statements at 80 % of the budget; what comes after it (the event's
+        # datasets) is not bounded by it: 1,191 ms seen once with the other core running the deployment tests
+        assert status["durationMs"] < 500 + 1000, status
         if status["status"] == "ok":
             assert len(datasets(event, "inputs")) == 300
         else:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from timing import best_cpu_seconds
+from timing import best_cpu_seconds, best_cpu_seconds_of_both
 
-from airflow_lineage_provider.sql import analyze
+from airflow_lineage_provider.sql import SqlLineage, analyze
 
 
 def tables(sql: str, dialect: str, **kwargs: Any) -> tuple[list[str], list[str]]:
@@ -23,6 +24,11 @@ def edges(sql: str, dialect: str, **kwargs: Any) -> dict[str, tuple[set[str], st
     return {
         c.output.qualified: ({i.qualified for i in c.inputs}, c.transformation) for c in res.column_lineage
     }
+
+
+def column_sources(result: SqlLineage) -> dict[str, set[str]]:
+    """``{output column: {input columns}}`` of an analysis already made (errors are the caller's to check)."""
+    return {c.output.qualified: {i.qualified for i in c.inputs} for c in result.column_lineage}
 
 
 def plain(sql: str, dialect: str, **kwargs: Any) -> dict[str, set[str]]:
@@ -47,3 +53,10 @@ def kinds(sql: str, dialect: str) -> list[str]:
 def cpu_seconds(sql: str, dialect: str | None, runs: int = 2) -> float:
     """Best CPU time of ``runs`` analyses, each with the garbage collector paused (``timing``)."""
     return best_cpu_seconds(lambda: analyze(sql, dialect), runs)
+
+
+def cpu_at_n_and_4n(build: Callable[[int], str], dialect: str | None, n: int) -> tuple[float, float]:
+    """Best CPU seconds of analysing ``build(n)`` and ``build(4 * n)``, measured in turns: linear cost gives a
+    ratio near 4."""
+    small, large = build(n), build(4 * n)
+    return best_cpu_seconds_of_both(lambda: analyze(small, dialect), lambda: analyze(large, dialect))

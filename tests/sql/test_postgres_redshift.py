@@ -1,0 +1,61 @@
+"""PostgreSQL and Redshift specifics: ``ctid`` de-duplication, Redshift PartiQL array navigation and
+``#temp`` tables (S3ToRedshiftOperator's UPSERT script).
+
+Data-modifying CTEs are in test_data_modifying_ctes.py, PostgreSQL ``ALTER`` forms and materialized views
+in test_ddl.py, ``COPY`` / ``UNLOAD`` in test_load_unload.py."""
+
+from __future__ import annotations
+
+from .readers import edges as _edges
+from .readers import indirect_rows as _rows
+from .readers import tables as _tables
+
+# ---------------------------------------------------------------------- PostgreSQL
+
+
+def test_postgres_ctid_dedupe_filters_on_the_key_only() -> None:
+    sql = "DELETE FROM dw.t a USING dw.t b WHERE a.ctid < b.ctid AND a.k = b.k"
+    assert _rows(sql, "postgres") == {("dw.t", "dw.t.k", "FILTER")}
+
+
+# ---------------------------------------------------------------------- Redshift
+
+
+def test_redshift_partiql_array_navigation_with_index() -> None:
+    sql = "INSERT INTO items SELECT o.id, i.sku, idx FROM orders o, o.items AS i AT idx WHERE idx < 3"
+    assert _tables(sql, "redshift") == (["orders"], ["items"])
+    assert _edges(sql, "redshift") == {
+        "items.id": ({"orders.id"}, "IDENTITY"),
+        "items.sku": ({"orders.items"}, "TRANSFORMATION"),
+        "items.idx": ({"orders.items"}, "TRANSFORMATION"),
+    }
+    assert _rows(sql, "redshift") == {("items", "orders.items", "FILTER")}
+
+
+def test_redshift_hash_tables_are_temporary_in_the_s3_to_redshift_upsert_script() -> None:
+    sql = (
+        "CREATE TABLE #orders (LIKE public.orders);\n"
+        "COPY #orders FROM 's3://bucket/key' credentials 'aws_access_key_id=A;aws_secret_access_key=B' "
+        "FORMAT AS PARQUET;\n"
+        "BEGIN;\n"
+        "DELETE FROM public.orders USING #orders WHERE public.orders.id = #orders.id;\n"
+        "INSERT INTO public.orders SELECT * FROM #orders;\n"
+        "COMMIT"
+    )
+    assert _tables(sql, "redshift") == (["public.orders", "s3://bucket/key"], ["public.orders"])
+    assert _tables(sql, "redshift", keep_temp_tables=True) == (
+        ["#orders", "public.orders", "s3://bucket/key"],
+        ["#orders", "public.orders"],
+    )
+
+
+def test_redshift_hash_table_passes_columns_through() -> None:
+    sql = "CREATE TABLE #s AS SELECT id, upper(v) AS v FROM raw.src; INSERT INTO mart.t SELECT id, v FROM #s"
+    assert _edges(sql, "redshift") == {
+        "mart.t.id": ({"raw.src.id"}, "IDENTITY"),
+        "mart.t.v": ({"raw.src.v"}, "TRANSFORMATION"),
+    }
+
+
+def test_documents_hash_names_stay_tables_where_they_are_no_temp_tables() -> None:
+    assert _tables('INSERT INTO "#t" SELECT a FROM s', "postgres") == (["s"], ["#t"])

@@ -1,0 +1,495 @@
+"""Queries and the columns they resolve: unqualified columns next to joins, pseudo-columns, CTE and
+derived-table column lists, recursive CTEs (also where ``RECURSIVE`` is optional, with a column list, next to
+``CROSS JOIN LATERAL``), set operations (``UNION [ALL] BY NAME``, ``CORRESPONDING``, ``EXCEPT`` / ``MINUS``,
+nested), ``GROUPING SETS`` / ``ROLLUP``, named windows and ``QUALIFY``, star modifiers (``EXCEPT`` /
+``EXCLUDE`` / ``REPLACE`` / ``RENAME``), ``VALUES`` as a relation, quoted names with dots and spaces,
+``FOR SYSTEM_TIME``, and a query the parser rejects (the tables before the part that parses are kept).
+
+PIVOT / UNPIVOT / MATCH_RECOGNIZE are in test_pivot_unpivot.py, table functions in test_table_functions.py,
+the row-deciding (INDIRECT) columns of queries in test_indirect.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_lineage_provider.sql import analyze
+
+from .readers import edges as _edges
+from .readers import indirect_rows as _rows
+from .readers import plain as _plain
+from .readers import tables as _tables
+
+# ---------------------------------------------------------------------- joins and the columns they resolve
+
+
+def test_using_column_reads_both_joined_tables() -> None:
+    got = _plain("INSERT INTO o SELECT id, a.x, b.y FROM a JOIN b USING (id)", "postgres")
+    assert got == {"o.id": {"a.id", "b.id"}, "o.x": {"a.x"}, "o.y": {"b.y"}}
+
+
+def test_using_column_of_a_full_join_in_an_expression() -> None:
+    got = _plain("INSERT INTO o SELECT upper(k) AS k FROM a FULL JOIN b USING (k)", "postgres")
+    assert got == {"o.k": {"a.k", "b.k"}}
+
+
+def test_a_column_qualified_elsewhere_resolves_the_unqualified_one_in_a_select() -> None:
+    sql = "INSERT INTO o SELECT a.x, y FROM a JOIN b ON a.id = b.id WHERE b.y > 0"
+    assert _plain(sql, "postgres") == {"o.x": {"a.x"}, "o.y": {"b.y"}}
+
+
+def test_a_known_derived_column_wins_over_a_qualified_reference() -> None:
+    sql = "INSERT INTO o SELECT col1 FROM (SELECT col1 FROM tab1) c JOIN tab2 ON c.col1 = tab2.col1"
+    assert _plain(sql, "postgres") == {"o.col1": {"tab1.col1"}}
+
+
+def test_an_alias_reused_in_a_subquery_names_its_own_table() -> None:
+    sql = (
+        "INSERT INTO o SELECT id, v FROM t JOIN s ON t.id = s.id "
+        "WHERE EXISTS (SELECT 1 FROM u t WHERE t.v > 0)"
+    )
+    assert _plain(sql, "postgres") == {}  # t.v is u's: id and v stay unresolved between t and s
+
+
+# ---------------------------------------------------------------------- pseudo-columns
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        (
+            "INSERT INTO ds.daily (event_date, event_name) SELECT DATE(_PARTITIONTIME), event_name "
+            "FROM ds.events WHERE _PARTITIONTIME >= TIMESTAMP('2024-01-01')",
+            "bigquery",
+            {"ds.daily.event_name": {"ds.events.event_name"}},
+        ),
+        (
+            "INSERT INTO ds.t SELECT _TABLE_SUFFIX AS day, user_id FROM `p.ga.events_*` "
+            "WHERE _TABLE_SUFFIX > '2024'",
+            "bigquery",
+            {"ds.t.user_id": {"p.ga.events_*.user_id"}},
+        ),
+        (
+            "INSERT INTO dw.sales SELECT s.id, ROWNUM AS rn, LEVEL AS lvl FROM stg.sales s "
+            "WHERE ROWNUM <= 10",
+            "oracle",
+            {"dw.sales.id": {"stg.sales.id"}},
+        ),
+        ("INSERT INTO x SELECT id, _part, _partition_id FROM raw.a", "clickhouse", {"x.id": {"raw.a.id"}}),
+        ("INSERT INTO x SELECT id, INPUT__FILE__NAME FROM raw.t", "hive", {"x.id": {"raw.t.id"}}),
+        ("INSERT INTO x SELECT $1, METADATA$FILENAME FROM @st/p/", "snowflake", {"x.$1": {"@st/p/.$1"}}),
+    ],
+)
+def test_pseudo_columns_are_no_data_columns(sql: str, dialect: str, expected: dict[str, set[str]]) -> None:
+    assert _plain(sql, dialect) == expected
+    assert not any("_partition" in r[1] or "rownum" in r[1] for r in _rows(sql, dialect))
+
+
+def test_a_pseudo_column_name_listed_by_the_schema_is_a_column() -> None:
+    sql = "INSERT INTO ds.x SELECT _partitiontime AS pt FROM ds.y"
+    assert _plain(sql, "bigquery", schema={"ds.y": ["_partitiontime"]}) == {
+        "ds.x.pt": {"ds.y._partitiontime"}
+    }
+
+
+# ---------------------------------------------------------------------- CTE and derived-table column lists
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        pytest.param(
+            "WITH c(a) AS (SELECT x, y FROM s) INSERT INTO u SELECT a, y FROM c",
+            {"u.a": {"s.x"}, "u.y": {"s.y"}},
+            id="cte-list-shorter-than-query",
+        ),
+        pytest.param(
+            "INSERT INTO u SELECT q.a, q.y FROM (SELECT x, y FROM s) AS q(a)",
+            {"u.a": {"s.x"}, "u.y": {"s.y"}},
+            id="derived-table-list-shorter-than-query",
+        ),
+        pytest.param(
+            "WITH c(a, b) AS (SELECT * FROM s) INSERT INTO u SELECT a, b FROM c",
+            {"u.a": {"s.*"}, "u.b": {"s.*"}},
+            id="cte-list-over-unexpanded-star",
+        ),
+        pytest.param(
+            "WITH c(k, a, b) AS (SELECT s.id, o.* FROM s JOIN o ON s.id = o.sid) "
+            "INSERT INTO u SELECT k, a, b FROM c",
+            {"u.k": {"s.id"}, "u.a": {"o.*"}, "u.b": {"o.*"}},
+            id="cte-list-over-column-then-star",
+        ),
+        pytest.param(
+            "INSERT INTO u SELECT q.a, q.b, q.z FROM (SELECT *, 1 + w AS z FROM s) AS q(a, b, z)",
+            {"u.a": {"s.*"}, "u.b": {"s.*"}, "u.z": {"s.w"}},
+            id="derived-list-star-then-column",
+        ),
+    ],
+)
+def test_column_alias_lists(sql: str, expected: dict[str, set[str]]) -> None:
+    assert _plain(sql, "postgres") == expected
+
+
+def test_documents_cte_alias_list_over_a_star_with_schema() -> None:
+    sql = "WITH c(a, b) AS (SELECT * FROM s) INSERT INTO u SELECT a, b FROM c"
+    assert _plain(sql, "postgres", schema={"s": ["x", "y"]}) == {"u.a": {"s.x"}, "u.b": {"s.y"}}
+
+
+# ---------------------------------------------------------------------- recursive CTEs
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        pytest.param(
+            "INSERT INTO paths (id, path) WITH r (id, path) AS (SELECT id, label FROM roots UNION ALL "
+            "SELECT n.id, r.path + n.name FROM nodes n JOIN r ON n.parent = r.id) SELECT id, path FROM r",
+            "tsql",
+            {"paths.id": {"nodes.id", "roots.id"}, "paths.path": {"nodes.name", "roots.label"}},
+            id="tsql-insert",
+        ),
+        pytest.param(
+            "WITH org (id, boss) AS (SELECT id, boss FROM emp WHERE boss IS NULL UNION ALL "
+            "SELECT e.id, e.boss FROM emp e JOIN org o ON e.boss = o.id) "
+            "SELECT id, boss INTO dbo.levels FROM org",
+            "tsql",
+            {"dbo.levels.id": {"emp.id"}, "dbo.levels.boss": {"emp.boss"}},
+            id="tsql-select-into",
+        ),
+        pytest.param(
+            "CREATE TABLE lv AS WITH org (id, lvl) AS (SELECT id, 1 FROM emp WHERE boss IS NULL UNION ALL "
+            "SELECT e.id, org.lvl + 1 FROM emp e, org WHERE e.boss = org.id) SELECT id, lvl FROM org",
+            "oracle",
+            {"lv.id": {"emp.id"}},
+            id="oracle-ctas",
+        ),
+        pytest.param(
+            "CREATE TABLE t AS WITH r AS (SELECT id FROM a UNION ALL "
+            "SELECT b.id FROM b JOIN r ON b.p = r.id) SELECT id FROM r",
+            "snowflake",
+            {"t.id": {"a.id", "b.id"}},
+            id="snowflake-ctas",
+        ),
+    ],
+)
+def test_a_cte_that_unions_itself_is_recursive_where_the_keyword_is_optional(
+    sql: str, dialect: str, expected: dict[str, set[str]]
+) -> None:
+    inputs, _ = _tables(sql, dialect)
+    assert not {"r", "org"} & set(inputs)
+    assert _plain(sql, dialect) == expected
+
+
+def test_documents_postgres_cte_reading_its_own_name_without_recursive_reads_the_table() -> None:
+    inputs, _ = _tables(
+        "WITH r AS (SELECT id FROM a UNION ALL SELECT id FROM r) SELECT id FROM r", "postgres"
+    )
+    assert inputs == ["a", "r"]
+
+
+def test_documents_tsql_cte_of_a_table_name_without_union_reads_the_table() -> None:
+    assert _tables("WITH t AS (SELECT * FROM t) SELECT * FROM t", "tsql") == (["t"], [])
+
+
+def test_documents_lateral_and_recursive_cte_with_column_list() -> None:
+    sql = (
+        "INSERT INTO o SELECT c.id, x.last_amt FROM customers c CROSS JOIN LATERAL (SELECT o.amount AS "
+        "last_amt FROM orders o WHERE o.cid = c.id ORDER BY o.ts DESC LIMIT 1) x"
+    )
+    assert _plain(sql, "postgres") == {"o.id": {"customers.id"}, "o.last_amt": {"orders.amount"}}
+    sql = (
+        "WITH RECURSIVE tree(id, root, depth) AS (SELECT id, id, 0 FROM nodes WHERE parent_id IS NULL "
+        "UNION ALL SELECT n.id, t.root, t.depth + 1 FROM nodes n JOIN tree t ON n.parent_id = t.id) "
+        "INSERT INTO flat SELECT id, root, depth FROM tree"
+    )
+    assert _tables(sql, "postgres") == (["nodes"], ["flat"])
+    assert _plain(sql, "postgres") == {"flat.id": {"nodes.id"}, "flat.root": {"nodes.id"}}
+
+
+# ---------------------------------------------------------------------- set operations
+
+
+def test_union_keeps_the_strongest_transformation_of_its_branches() -> None:
+    got = _edges(
+        "CREATE VIEW v (k, total) AS SELECT k, sum(v) FROM t1 GROUP BY k "
+        "UNION ALL SELECT k2, count(*) FROM t2 GROUP BY k2",
+        "postgres",
+    )
+    assert got == {
+        "v.k": ({"t1.k", "t2.k2"}, "TRANSFORMATION"),
+        "v.total": ({"t1.v", "t2.*"}, "AGGREGATION"),
+    }
+
+
+def test_union_branch_over_the_same_column_with_an_aggregate() -> None:
+    got = _edges("INSERT INTO o SELECT a FROM t UNION SELECT max(a) FROM t", "postgres")
+    assert got == {"o.a": ({"t.a"}, "AGGREGATION")}
+
+
+def test_except_right_side_filters_but_gives_no_values() -> None:
+    sql = "INSERT INTO dw.t (id) SELECT id FROM stg.s MINUS SELECT id FROM dw.t"
+    assert _edges(sql, "oracle") == {"dw.t.id": ({"stg.s.id"}, "IDENTITY")}
+    assert _rows(sql, "oracle") == {("dw.t", "dw.t.id", "FILTER")}
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        pytest.param(
+            "INSERT INTO o SELECT a, b FROM s1 UNION BY NAME SELECT b, a FROM s2",
+            "duckdb",
+            {"o.a": {"s1.a", "s2.a"}, "o.b": {"s1.b", "s2.b"}},
+            id="duckdb-union-by-name",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT a, b FROM s1 UNION ALL BY NAME SELECT b, c, a FROM s2",
+            "duckdb",
+            {"o.a": {"s1.a", "s2.a"}, "o.b": {"s1.b", "s2.b"}, "o.c": {"s2.c"}},
+            id="duckdb-by-name-adds-right-only-columns",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT a, b FROM s1 UNION ALL BY NAME SELECT b, a FROM s2",
+            "spark",
+            {"o.a": {"s1.a", "s2.a"}, "o.b": {"s1.b", "s2.b"}},
+            id="spark-union-all-by-name",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT a, b FROM s1 UNION ALL CORRESPONDING SELECT c, b, a FROM s2",
+            "bigquery",
+            {"o.a": {"s1.a", "s2.a"}, "o.b": {"s1.b", "s2.b"}},
+            id="bigquery-corresponding-keeps-common-names",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT a, b, c FROM s1 UNION ALL CORRESPONDING BY (b, a) SELECT c, b, a FROM s2",
+            "bigquery",
+            {"o.b": {"s1.b", "s2.b"}, "o.a": {"s1.a", "s2.a"}},
+            id="bigquery-corresponding-by-list",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT a, b FROM s1 UNION ALL SELECT b, a FROM s2",
+            "spark",
+            {"o.a": {"s1.a", "s2.b"}, "o.b": {"s1.b", "s2.a"}},
+            id="documents-plain-union-is-positional",
+        ),
+    ],
+)
+def test_set_operations_by_name_pair_columns_by_name(
+    sql: str, dialect: str, expected: dict[str, set[str]]
+) -> None:
+    assert _plain(sql, dialect) == expected
+
+
+def test_intersect_by_name_filters_with_the_matching_columns() -> None:
+    sql = "INSERT INTO o SELECT a, b FROM s1 INTERSECT BY NAME SELECT b, a FROM s2"
+    assert _plain(sql, "duckdb") == {"o.a": {"s1.a", "s2.a"}, "o.b": {"s1.b", "s2.b"}}
+
+
+def test_documents_nested_set_operations() -> None:
+    sql = "INSERT INTO o SELECT a FROM ((SELECT a FROM t1 UNION ALL SELECT a FROM t2) "
+    sql += "EXCEPT SELECT a FROM t3) u"
+    assert _tables(sql, "postgres") == (["t1", "t2", "t3"], ["o"])
+    assert _plain(sql, "postgres") == {"o.a": {"t1.a", "t2.a"}}
+
+
+# ---------------------------------------------------------------------- GROUPING SETS and ROLLUP
+
+
+def test_documents_grouping_sets_and_rollup() -> None:
+    sql = (
+        "INSERT INTO rpt.cube (region, product, total) SELECT region, product, sum(amount) FROM sales "
+        "GROUP BY GROUPING SETS ((region, product), (region), ())"
+    )
+    assert _edges(sql, "postgres") == {
+        "rpt.cube.region": ({"sales.region"}, "IDENTITY"),
+        "rpt.cube.product": ({"sales.product"}, "IDENTITY"),
+        "rpt.cube.total": ({"sales.amount"}, "AGGREGATION"),
+    }
+    sql = "INSERT INTO r SELECT coalesce(region, 'ALL') AS region, sum(amt) AS s FROM f "
+    sql += "GROUP BY region WITH ROLLUP"
+    assert _plain(sql, "mysql") == {"r.region": {"f.region"}, "r.s": {"f.amt"}}
+
+
+# ---------------------------------------------------------------------- windows
+
+
+def test_named_window_partition_and_order_give_edges() -> None:
+    got = _plain(
+        "INSERT INTO o SELECT id, lag(v) OVER w AS prev FROM t WINDOW w AS (PARTITION BY g ORDER BY ts)",
+        "postgres",
+    )
+    assert got == {"o.id": {"t.id"}, "o.prev": {"t.v", "t.g", "t.ts"}}
+
+
+def test_navigation_window_functions_are_transformations() -> None:
+    got = _edges(
+        "INSERT INTO o SELECT lag(v) OVER (ORDER BY ts) AS prev, first_value(v) OVER (ORDER BY ts) AS fv, "
+        "sum(v) OVER (ORDER BY ts) AS running FROM t",
+        "postgres",
+    )
+    assert got["o.prev"][1] == "TRANSFORMATION"
+    assert got["o.fv"][1] == "TRANSFORMATION"
+    assert got["o.running"][1] == "AGGREGATION"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param(
+            "CREATE VIEW v AS SELECT id, sum(x) OVER w2 AS s FROM t "
+            "WINDOW w1 AS (PARTITION BY g), w2 AS (w1 ORDER BY ts)",
+            id="window-extends-window",
+        ),
+        pytest.param(
+            "CREATE VIEW v AS SELECT id, sum(x) OVER (w2 ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS s "
+            "FROM t WINDOW w1 AS (PARTITION BY g), w2 AS (w1 ORDER BY ts)",
+            id="over-clause-extends-a-chained-window",
+        ),
+    ],
+)
+def test_a_named_window_built_on_another_reads_both_definitions(sql: str) -> None:
+    assert _edges(sql, "postgres") == {
+        "v.id": ({"t.id"}, "IDENTITY"),
+        "v.s": ({"t.g", "t.ts", "t.x"}, "AGGREGATION"),
+    }
+
+
+def test_guard_a_window_defined_by_itself_ends() -> None:
+    """Invalid SQL (``WINDOW w AS (w)``) must not loop."""
+    assert _plain("SELECT sum(x) OVER w AS s FROM t WINDOW w AS (w)", "postgres") == {"s": {"t.x"}}
+
+
+def test_qualify_over_a_chained_named_window_filters_on_both_definitions() -> None:
+    sql = (
+        "CREATE VIEW v AS SELECT id, v FROM s QUALIFY row_number() OVER w2 = 1 "
+        "WINDOW w1 AS (PARTITION BY id), w2 AS (w1 ORDER BY ts DESC)"
+    )
+    assert _rows(sql, "bigquery") == {("v", "s.id", "FILTER"), ("v", "s.ts", "FILTER")}
+
+
+def test_documents_qualify_over_a_named_window_in_a_view() -> None:
+    sql = (
+        "CREATE VIEW v AS SELECT id, row_number() OVER w AS rn FROM t "
+        "WINDOW w AS (PARTITION BY g ORDER BY ts) QUALIFY rn = 1"
+    )
+    assert _plain(sql, "duckdb") == {"v.id": {"t.id"}, "v.rn": {"t.g", "t.ts"}}
+    assert _rows(sql, "duckdb") == {("v", "t.g", "FILTER"), ("v", "t.ts", "FILTER")}
+
+
+# ---------------------------------------------------------------------- star modifiers
+
+
+def test_star_replace_transforms_the_replaced_column() -> None:
+    got = _edges(
+        "INSERT INTO ds.o SELECT * REPLACE (upper(name) AS name) FROM ds.t",
+        "bigquery",
+        schema={"ds.t": ["id", "name"]},
+    )
+    assert got == {"ds.o.id": ({"ds.t.id"}, "IDENTITY"), "ds.o.name": ({"ds.t.name"}, "TRANSFORMATION")}
+
+
+def test_duckdb_star_replace() -> None:
+    got = _edges(
+        "CREATE TABLE o AS SELECT * REPLACE (name || '!' AS name) FROM t",
+        "duckdb",
+        schema={"t": ["id", "name"]},
+    )
+    assert got["o.name"] == ({"t.name"}, "TRANSFORMATION")
+
+
+def test_snowflake_star_exclude_rename() -> None:
+    got = _plain(
+        "CREATE TABLE o AS SELECT * EXCLUDE (secret) RENAME (a AS b) FROM t",
+        "snowflake",
+        schema={"t": ["id", "secret", "a"]},
+    )
+    assert got == {"o.id": {"t.id"}, "o.b": {"t.a"}}
+
+
+def test_star_replace_and_rename_without_schema_keep_the_named_columns() -> None:
+    assert _edges("CREATE TABLE z AS SELECT * EXCLUDE (s) REPLACE (lower(e) AS e) FROM u", "duckdb") == {
+        "z.*": ({"u.*"}, "IDENTITY"),
+        "z.e": ({"u.e"}, "TRANSFORMATION"),
+    }
+    assert _plain("INSERT INTO z SELECT * RENAME (a AS b) FROM u", "snowflake") == {
+        "z.*": {"u.*"},
+        "z.b": {"u.a"},
+    }
+
+
+# ---------------------------------------------------------------------- VALUES as a relation
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        pytest.param(
+            "INSERT INTO o SELECT v.id, s.a FROM (VALUES 1, 2) AS v(id) JOIN s ON s.id = v.id",
+            "trino",
+            {"o.a": {"s.a"}},
+            id="trino-values-first",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT v.k, t.x FROM t JOIN (VALUES ('a', 1), ('b', 2)) AS v(k, n) ON t.k = v.k",
+            "trino",
+            {"o.x": {"t.x"}},
+            id="trino-values-joined",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT t.id, v.label FROM t "
+            "CROSS JOIN (VALUES (t.a, 'a'), (t.b, 'b')) AS v(val, label) WHERE v.val > 0",
+            "trino",
+            {"o.id": {"t.id"}},
+            id="trino-values-of-columns",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT v.id, s.a FROM (VALUES (1), (2)) AS v(id) JOIN s ON s.id = v.id",
+            "postgres",
+            {"o.a": {"s.a"}},
+            id="documents-postgres",
+        ),
+    ],
+)
+def test_values_relation_is_a_source_not_a_struct(
+    sql: str, dialect: str, expected: dict[str, set[str]]
+) -> None:
+    assert _plain(sql, dialect) == expected
+
+
+def test_values_relation_of_columns_filters_through_them() -> None:
+    sql = (
+        "INSERT INTO o SELECT t.id FROM t CROSS JOIN LATERAL (VALUES (t.a), (t.b)) AS v(val) WHERE v.val > 0"
+    )
+    assert _rows(sql, "trino") == {("o", "t.a", "FILTER"), ("o", "t.b", "FILTER")}
+
+
+# ---------------------------------------------------------------- names with dots and spaces, FOR SYSTEM_TIME
+
+
+def test_documents_names_with_dots_and_spaces_and_system_time() -> None:
+    sql = 'INSERT INTO "my.schema"."Order Items" SELECT "Item Id" FROM "raw data"."items.v2"'
+    assert _plain(sql, "postgres") == {"my.schema.Order Items.Item Id": {"raw data.items.v2.Item Id"}}
+    sql = "INSERT INTO o SELECT t.a FROM dbo.t1 FOR SYSTEM_TIME AS OF '2024-01-01' AS t"
+    assert _plain(sql, "tsql") == {"o.a": {"dbo.t1.a"}}
+
+
+# ---------------------------------------------------------------------- a query the parser rejects
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect"),
+    [
+        pytest.param(
+            "SELECT id FROM t1 MODEL DIMENSION BY (id) MEASURES (v) RULES (v[1] = 0) UNION SELECT id FROM t2",
+            "oracle",
+            id="oracle-model-clause-before-union",
+        ),
+        pytest.param(
+            "SELECT a FROM t1 WHERE a > 0 FOR UPDATE SKIP LOCKED NOWAIT WEIRD UNION SELECT b FROM t2",
+            "postgres",
+            id="unknown-clause-before-union",
+        ),
+    ],
+)
+def test_a_rejected_query_keeps_the_tables_before_the_part_that_parses(sql: str, dialect: str) -> None:
+    result = analyze(sql, dialect)
+    assert sorted(t.qualified for t in result.inputs) == ["t1", "t2"]
+    assert result.partial and result.errors
