@@ -20,7 +20,12 @@ failed, cleared or deleted) never ends its own hold. So a record also names its 
 of every other record, and treats as ended those whose try is over (the task instance finished, moved on
 to a later try, or is gone). Only that try ever writes its key, and a try that is over never comes back
 (a clear starts a new try), so ending its record needs no lock either. A record without a task instance
-(written by an earlier version) cannot be checked, and counts as waiting, as before.
+(written by an earlier version) is checked by its holder, which is the run id (and map index): it ends when
+that task instance finished or is gone, and counts as waiting in any other state (the try that wrote it may
+still be waiting, deferred since before the upgrade).
+
+A record that cannot be read at all (not a JSON hold) is left alone, with one warning per process naming its
+Variable and what to do: nothing can tell which DAGs it holds, so it never unpauses one by guess.
 
 Records are written through the Task SDK (``Variable.set``) and listed through the REST API (the SDK cannot
 list Variables), with the same credentials the gate pauses DAGs with.
@@ -31,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
@@ -52,6 +58,12 @@ def _digest(text: str) -> str:
 
 #: task instance states after which a try holds nothing any more (it will not resume the gate)
 FINISHED_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
+
+#: a holder's run id and map index (``run_id[3]``), as ``QualityGateOperator`` names holders
+_HOLDER = re.compile(r"^(?P<run_id>.+)\[(?P<map_index>\d+)\]$")
+
+#: the unreadable records already reported by this process (Variable keys)
+_reported: set[str] = set()
 
 
 @attrs.frozen
@@ -135,12 +147,30 @@ class VariableHoldStore:
                 dags = tuple(str(d) for d in data["dags"])
                 hold = Hold(str(data["holder"]), dags, bool(data.get("ended")), ti)
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                log.warning("quality gate %s: ignoring unreadable hold record %s (%s)", self.gate, key, exc)
+                self._report_unreadable(key, value, exc)
                 continue
             found[hold.record] = hold
         for hold in self._adopt_legacy():
             found.setdefault(hold.record, hold)
         return found
+
+    def _report_unreadable(self, key: str, value: Any, exc: Exception) -> None:
+        """One warning per process for a record nothing can read: which Variable, and what to do."""
+        if key in _reported:
+            return
+        _reported.add(key)
+        shown = str(value) if len(str(value)) <= 200 else f"{str(value)[:200]}..."
+        log.warning(
+            "quality gate %s: cannot read the hold record in Variable %s (%s: %s), value %s; the DAGs it "
+            "holds paused stay paused. Unpause them yourself if no run of the gate still waits, then delete "
+            "the record: airflow variables delete %s",
+            self.gate,
+            key,
+            type(exc).__name__,
+            exc,
+            shown,
+            key,
+        )
 
     def put(self, hold: Hold) -> None:
         from airflow.sdk import Variable
@@ -165,15 +195,22 @@ class VariableHoldStore:
         """Holds kept in the one shared Variable of earlier versions, moved to records of their own."""
         from airflow.sdk import Variable
 
-        stored = Variable.get(self.legacy_key, default=None, deserialize_json=True)
+        stored = Variable.get(self.legacy_key, default=None)
         if not stored:
             return []
-        if isinstance(stored, list):  # the oldest form: DAGs left paused by a timeout
-            stored = {str(dag_id): [_LEGACY_ENDED] for dag_id in stored}
         by_holder: dict[str, list[str]] = {}
-        for dag_id, holders in dict(stored).items():
-            for holder in holders or ():
-                by_holder.setdefault(str(holder), []).append(str(dag_id))
+        try:
+            value = json.loads(stored)
+            if isinstance(value, list):  # the oldest form: DAGs left paused by a timeout
+                value = {str(dag_id): [_LEGACY_ENDED] for dag_id in value}
+            for dag_id, holders in dict(value).items():
+                if isinstance(holders, (str, bytes)):
+                    raise TypeError(f"holders of {dag_id!r} are not a list")
+                for holder in holders or ():
+                    by_holder.setdefault(str(holder), []).append(str(dag_id))
+        except (ValueError, TypeError, AttributeError) as exc:
+            self._report_unreadable(self.legacy_key, stored, exc)
+            return []
         holds = [
             Hold(
                 f"legacy:{holder}" if holder == _LEGACY_ENDED else holder,
@@ -222,26 +259,43 @@ def _is_over(ti: TaskRef, now: tuple[str | None, int] | None) -> bool:
     return try_number > ti.try_number or (try_number == ti.try_number and state in FINISHED_STATES)
 
 
+def _untried(hold: Hold, gate: TaskRef | None) -> TaskRef | None:
+    """The task instance of a record written before records named their try: the gate's task (that of
+    ``gate``, the releasing try) in the run the holder names; try 0 stands for "unknown"."""
+    if gate is None or hold.holder.startswith("legacy:"):
+        return None
+    named = _HOLDER.match(hold.holder)
+    run_id, map_index = (named["run_id"], int(named["map_index"])) if named else (hold.holder, -1)
+    return TaskRef(gate.dag_id, gate.task_id, run_id, map_index, 0)
+
+
 def over(
-    records: Mapping[str, Hold], api: TaskStates, *, besides: AbstractSet[str] = frozenset()
+    records: Mapping[str, Hold],
+    api: TaskStates,
+    *,
+    besides: AbstractSet[str] = frozenset(),
+    gate: TaskRef | None = None,
 ) -> set[str]:
     """The ids of the records (besides ``besides``, and ended ones) whose task instance try is over.
 
-    Asked of Airflow one task instance at a time; a record that cannot be checked (no task instance
-    recorded, or the API fails) counts as waiting.
+    Asked of Airflow one task instance at a time; a record that cannot be checked (the API fails) counts as
+    waiting. A record naming no try (an earlier version's) is over when the task instance its holder names
+    in ``gate``'s task finished or is gone: any other state may be the very try that wrote it.
     """
     found: set[str] = set()
     for record, hold in records.items():
-        if record in besides or hold.ended or hold.ti is None:
+        if record in besides or hold.ended:
+            continue
+        ref = hold.ti or _untried(hold, gate)
+        if ref is None:
             continue
         try:
-            now = api.task_instance(hold.ti)
+            now = api.task_instance(ref)
         except Exception as exc:
-            log.warning(
-                "quality gate: could not read the state of %s (it counts as waiting): %s", hold.ti, exc
-            )
+            log.warning("quality gate: could not read the state of %s (it counts as waiting): %s", ref, exc)
             continue
-        if _is_over(hold.ti, now):
+        finished = now is None or now[0] in FINISHED_STATES
+        if finished if hold.ti is None else _is_over(ref, now):
             state = "gone" if now is None else f"{now[0]}, try {now[1]}"
             log.warning(
                 "quality gate: %s stopped waiting without releasing DAGs %s (its task instance: %s); "
@@ -312,7 +366,7 @@ def release(
     """
     records = store.records()
     own = _mine(records, holder, ti, legacy=True)
-    gone = over(records, api, besides=own)
+    gone = over(records, api, besides=own, gate=ti)
     ended = {r: h for r, h in records.items() if r not in own and (h.ended or r in gone)}
     candidates = set(known) | {d for r in own for d in records[r].dags}
     candidates |= {d for h in ended.values() for d in h.dags}

@@ -40,6 +40,7 @@ from airflow_lineage_provider.quality import (
     parse_table_name,
     probe_query,
     quoting_probe,
+    read_thresholds,
     resolve_columns,
     validate_row_filter,
 )
@@ -53,9 +54,6 @@ if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
 
     from airflow_lineage_provider.extractors.base import OperatorLineage
-
-
-#: ledger holder of DAGs left paused by a run that ended without recovery
 
 
 class QualityGateFailed(QualityGateBreach, AirflowFailException):
@@ -82,7 +80,15 @@ def _shown_sql(text: str | None) -> str | None:
 
 
 def _templated(value: Any) -> bool:
-    return isinstance(value, str) and ("{{" in value or "{%" in value)
+    """Whether ``value`` is only known once rendered: it holds a Jinja template (in a string, or a string
+    inside a mapping of rules) or is a task's output (``XComArg``)."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, Mapping):
+        return any(_templated(item) for item in value.values())
+    from airflow.sdk.definitions.xcom_arg import XComArg
+
+    return isinstance(value, XComArg)
 
 
 #: ``next_kwargs["error"]`` when Airflow ends a deferral at its timeout (``TriggerFailureReason``)
@@ -105,11 +111,15 @@ def _seconds(option: str, value: float | dt.timedelta) -> float:
 class QualityGateOperator(BaseOperator, SkipMixin):
     """Measure null rates of ``table`` in one scan and hold, skip, fail or warn when a threshold is exceeded.
 
-    :param conn_id: an Airflow connection whose hook is a ``DbApiHook`` (SQLite, PostgreSQL, MySQL, ...)
+    :param conn_id: an Airflow connection whose hook is a ``DbApiHook`` (SQLite, PostgreSQL, MySQL, ...).
+        Templated.
     :param table: ``[database.][schema.]table``; quote parts that need it (``'"Sales"."Order Lines"'``).
         Unquoted parts follow the engine's case folding. Templated.
     :param null_thresholds: ``{column: max_null_rate}`` (rates in [0, 1]) or ``{column: NullRule(...)}`` /
-        ``{column: {"max_null_rate": 0.1, "severity": "warn", "blank_is_null": True}}``
+        ``{column: {"max_null_rate": 0.1, "severity": "warn", "blank_is_null": True}}``. Templated: the
+        whole value (``"{{ params.thresholds }}"``, rendered to a dict with ``render_template_as_native_obj``,
+        or to JSON text such as ``"{{ var.value.thresholds }}"``) or any rate or rule in it. Written out, it
+        is checked when the DAG is parsed; templated, right after rendering (bad input: no retry).
     :param row_filter: one SQL boolean expression limiting the rows measured (e.g. one partition). Templated.
     :param sample_percent: measure a sample of about this percentage of the table (0 < p <= 100), where the
         engine supports it (PostgreSQL ``TABLESAMPLE SYSTEM``, Snowflake, BigQuery, SQL Server, Trino ...)
@@ -134,8 +144,8 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         logged as a warning and left behind, so a hung alert never holds the gate
     """
 
-    template_fields: Sequence[str] = ("table", "row_filter")
-    template_fields_renderers = {"row_filter": "sql"}
+    template_fields: Sequence[str] = ("conn_id", "table", "null_thresholds", "row_filter")
+    template_fields_renderers = {"row_filter": "sql", "null_thresholds": "json"}
     ui_color = "#f6d7a7"
 
     def __init__(
@@ -161,16 +171,25 @@ class QualityGateOperator(BaseOperator, SkipMixin):
     ) -> None:
         super().__init__(**kwargs)
         try:  # every message names the task: a DAG file may hold many gates
-            if not isinstance(conn_id, str) or not conn_id:
-                msg = f"conn_id must name an Airflow connection, got {conn_id!r}"
-                raise QualityGateError(msg)
             self.conn_id = conn_id
+            if not _templated(conn_id):
+                self._check_conn_id()
             self.table = table
             self.row_filter = row_filter
             if not isinstance(blank_is_null, bool):  # bool("false") is True: never guess
                 msg = f"blank_is_null must be True or False, got {blank_is_null!r}"
                 raise QualityGateError(msg)
-            self.rules = parse_thresholds(null_thresholds, blank_is_null=blank_is_null)
+            self.blank_is_null = blank_is_null
+            self.null_thresholds = null_thresholds
+            #: the rules; those of a templated ``null_thresholds`` once it is rendered
+            self.rules: tuple[NullRule, ...] = ()
+            self._thresholds_templated = _templated(null_thresholds)
+            if not self._thresholds_templated:
+                self.rules = parse_thresholds(read_thresholds(null_thresholds), blank_is_null=blank_is_null)
+            elif isinstance(null_thresholds, Mapping):  # the rules written out are checked now all the same
+                fixed = {c: rule for c, rule in null_thresholds.items() if not _templated(rule)}
+                if fixed:
+                    parse_thresholds(fixed, blank_is_null=blank_is_null)
             self.on_breach = check_choice("on_breach", on_breach, ON_BREACH_MODES)
             self.on_empty = check_choice("on_empty", on_empty, ON_EMPTY_POLICIES)
             self.sample_percent = (
@@ -245,6 +264,45 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         self._query: MetricsQuery | None = None
         self._result: GateResult | None = None
         self._stop_query: Callable[[], str] | None = None  # cancels the measuring query while it runs
+
+    # ------------------------------------------------------------------ templated arguments
+
+    def _check_conn_id(self) -> None:
+        if not isinstance(self.conn_id, str) or not self.conn_id.strip():
+            msg = f"conn_id must name an Airflow connection, got {self.conn_id!r}"
+            raise QualityGateError(msg)
+
+    def _do_render_template_fields(
+        self,
+        parent: Any,
+        template_fields: Iterable[str],
+        context: Context,
+        jinja_env: Any,
+        seen_oids: set[int],
+    ) -> None:
+        """Render, then check the rendered arguments at once: before any query, any alert, any waiting.
+
+        The hook every rendering goes through, also a mapped gate's (``MappedOperator`` renders the
+        unmapped task with it) and the nested objects of a field (``parent`` is then that object).
+        """
+        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
+        if parent is self:
+            self._check_rendered()
+
+    def _check_rendered(self) -> None:
+        """The checks made at parse time for arguments written out, made for the rendered ones.
+
+        Bad input: the gate fails without retry, naming the task and the argument.
+        """
+        try:
+            self._check_conn_id()
+            if self._thresholds_templated:
+                rendered = read_thresholds(self.null_thresholds, rendered=True)
+                self.rules = parse_thresholds(rendered, blank_is_null=self.blank_is_null)
+            parse_table_name(self.table)
+            validate_row_filter(self.row_filter)
+        except QualityGateError as exc:
+            raise QualityGateInputFailed(f"{self.task_id}: {exc}") from None
 
     # ------------------------------------------------------------------ measuring
 

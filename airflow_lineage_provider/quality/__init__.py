@@ -32,6 +32,7 @@ from airflow_lineage_provider.quality.rules import (
     ON_EMPTY_POLICIES,
     NullRule,
     parse_thresholds,
+    read_thresholds,
 )
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "parse_thresholds",
     "probe_query",
     "quoting_probe",
+    "read_thresholds",
     "resolve_columns",
     "validate_row_filter",
 ]

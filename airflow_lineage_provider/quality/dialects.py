@@ -235,28 +235,53 @@ def dialect_for(conn_type: str | None, escape_word_format: str | None = None) ->
     return _ANSI
 
 
+def _mysql_text(text: str) -> str:
+    """``text`` as a MySQL/MariaDB string literal that needs no escaping, whatever ``sql_mode`` says of
+    backslashes: a hex literal read as UTF-8."""
+    return f"CONVERT(X'{text.encode().hex()}' USING utf8mb4)" if text else "''"
+
+
 def granted_columns_query(dialect: QualityDialect, table: tuple[NamePart, ...]) -> str | None:
     """A catalog query for the columns of ``table`` the user may ``SELECT`` (in table order), for when the
     probe's ``SELECT *`` is refused to a user granted some columns only; ``None`` where not supported.
 
     PostgreSQL: the table is resolved as the measuring query resolves it (``to_regclass``: search path,
     quoting), and a column is listed when ``has_column_privilege(..., 'SELECT')`` (a table-level grant, or
-    one on that column).
+    one on that column). MySQL/MariaDB: ``information_schema.COLUMNS`` lists the columns the user holds
+    some privilege on, ``PRIVILEGES`` says which (``select,insert,...``); the database is the one named,
+    else the connection's.
     """
-    if dialect.name != "postgres":
-        return None
-    name = dialect.render_table(table).replace("'", "''")
-    return (
-        "SELECT a.attname FROM pg_catalog.pg_attribute AS a "
-        f"WHERE a.attrelid = pg_catalog.to_regclass('{name}') AND a.attnum > 0 AND NOT a.attisdropped "
-        "AND pg_catalog.has_column_privilege(a.attrelid, a.attnum, 'SELECT') ORDER BY a.attnum"
-    )
+    if dialect.name == "postgres":
+        name = dialect.render_table(table).replace("'", "''")
+        return (
+            "SELECT a.attname FROM pg_catalog.pg_attribute AS a "
+            f"WHERE a.attrelid = pg_catalog.to_regclass('{name}') AND a.attnum > 0 AND NOT a.attisdropped "
+            "AND pg_catalog.has_column_privilege(a.attrelid, a.attnum, 'SELECT') ORDER BY a.attnum"
+        )
+    if dialect.name == "mysql" and 1 <= len(table) <= 2:
+        database = _mysql_text(table[0].text) if len(table) == 2 else "DATABASE()"
+        return (
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS "
+            f"WHERE TABLE_SCHEMA = {database} AND TABLE_NAME = {_mysql_text(table[-1].text)} "
+            "AND FIND_IN_SET('select', PRIVILEGES) > 0 ORDER BY ORDINAL_POSITION"
+        )
+    return None
+
+
+#: MySQL/MariaDB error numbers of a refused ``SELECT``: on the table (1142), on a column (1143)
+_MYSQL_DENIED = (1142, 1143)
 
 
 def lacks_privilege(exc: BaseException) -> bool:
-    """Whether a database error is a refused privilege (SQLSTATE 42501, ``insufficient_privilege``)."""
+    """Whether a database error is a refused privilege (SQLSTATE 42501, ``insufficient_privilege``; on
+    MySQL/MariaDB, whose SQLSTATE is the generic 42000, the error number)."""
     code = getattr(exc, "pgcode", None) or getattr(exc, "sqlstate", None)
-    return code == "42501"
+    if code == "42501":
+        return True
+    args = getattr(exc, "args", ())
+    # mysql-connector has ``errno``; mysqlclient and PyMySQL give the number first in ``args``
+    number = getattr(exc, "errno", None) or (args[0] if args else None)
+    return isinstance(number, int) and number in _MYSQL_DENIED
 
 
 def quoting_probe(dialect: QualityDialect, table: tuple[NamePart, ...]) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import decimal
+import json
 import math
 import numbers
 from collections.abc import Mapping
@@ -116,6 +118,76 @@ def parse_thresholds(null_thresholds: Any, *, blank_is_null: bool = False) -> tu
         msg = f"null_thresholds names a column twice: {lowered}"
         raise QualityGateError(msg)
     return tuple(rules)
+
+
+_SHAPE = (
+    'a JSON object of column -> max null rate or rule, e.g. {"email": 0.05, '
+    '"id": {"max_null_rate": 0, "severity": "warn", "blank_is_null": true}}'
+)
+
+
+def _shown(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _literal(text: str) -> Any:
+    """A rendered string read as JSON, else as a Python literal (what ``{{ params.x }}`` renders a dict or
+    a bool to without ``render_template_as_native_obj``); ``ValueError`` when it is neither."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        raise ValueError(text) from exc
+
+
+def read_thresholds(value: Any, *, rendered: bool = False) -> Any:
+    """``null_thresholds`` in the shape :func:`parse_thresholds` reads.
+
+    A string is JSON text (or the Python literal a non-native Jinja rendering of a dict gives) that must
+    hold an object. ``rendered``: the value came out of template rendering, where every value is a string
+    unless the DAG renders native objects, so a rate, a rule or a rule's ``max_null_rate`` /
+    ``blank_is_null`` given as a string is read the same way (``"0.05"``, ``"true"``).
+    """
+    how = "rendered to" if rendered else "is"
+    if isinstance(value, str):
+        text = value
+        try:
+            value = _literal(text)
+        except ValueError:
+            value = None
+        if not isinstance(value, Mapping) or not value:
+            msg = (
+                f"null_thresholds {how} {_shown(text)}, which is not {_SHAPE}; "
+                "render a dict (render_template_as_native_obj=True on the DAG) or JSON text "
+                "(e.g. '{{ params.thresholds | tojson }}', or a Variable holding JSON)"
+            )
+            raise QualityGateError(msg)
+    if not rendered or not isinstance(value, Mapping):
+        return value
+    out: dict[Any, Any] = {}
+    for column, spec in value.items():
+        try:
+            if isinstance(spec, str):
+                spec = _literal(spec)
+            elif isinstance(spec, Mapping):
+                spec = {
+                    key: _literal(item) if key in ("max_null_rate", "blank_is_null") and isinstance(item, str)
+                    else item
+                    for key, item in spec.items()
+                }  # fmt: skip
+        except ValueError as exc:
+            msg = (
+                f"null_thresholds[{column!r}] rendered to {_shown(exc.args[0])}, which is neither a rate in "
+                "[0, 1] nor a rule object; "
+                'render a number such as 0.05 or an object such as {"max_null_rate": 0.05}'
+            )
+            raise QualityGateError(msg) from None
+        out[column] = spec
+    return out
 
 
 def check_choice(option: str, value: Any, choices: tuple[str, ...]) -> str:

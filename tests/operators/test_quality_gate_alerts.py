@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import uuid
+from typing import Any
 
 import pytest
-from gate_helpers import gate_xcom, sqlite_execute, ti_states
+from gate_helpers import ORDERS, gate_xcom, sqlite_execute, ti_states
+
+from airflow_lineage_provider.operators.quality_gate import QualityGateOperator
 
 pytestmark = pytest.mark.airflow
 
@@ -81,3 +85,76 @@ def test_the_connection_password_appears_nowhere(
     for where, text in {"notes": json.dumps(notes), "xcom": json.dumps(xcom), "events": json.dumps(events),
                         "log": out + err}.items():  # fmt: skip
         assert secret not in text, f"the password leaks into {where}"
+
+
+# ---------------------------------------------------------------- a notifier that hangs
+
+HANGING_NOTIFIER_DAG = """
+import datetime, json, threading, time
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow_lineage_provider.operators.quality_gate import QualityGateOperator
+
+
+def hang(context):
+    # an alert posted with requests.post(url) and no timeout, to an endpoint that never answers
+    threading.Event().wait(120)
+
+
+def record(context):
+    with open(NOTES, "a") as f:
+        f.write(json.dumps({"event": context["quality_gate"]["event"], "at": time.time()}) + "\\n")
+
+
+with DAG(DAG_ID, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    gate = QualityGateOperator(task_id="gate", conn_id=CONN_ID, table="orders",
+                               null_thresholds={"email": 0.1}, on_breach="fail", notifiers=[hang, record],
+                               notifier_timeout=1)
+    gate >> EmptyOperator(task_id="after")
+"""
+
+
+@pytest.mark.airflow
+def test_a_hanging_notifier_does_not_hold_the_gate(sqlite_db, tmp_path, capfd) -> None:
+    """Unbounded, a notifier that never returns held the gate's worker slot forever: no failure, no skip, no
+    pause (its timeout never starts), downstream waiting, and the next notifiers never called."""
+    import time
+
+    from lineage_helpers import run_dag
+
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    notes = tmp_path / "notes.jsonl"
+    dag_id = f"qg_hang_{uuid.uuid4().hex[:6]}"
+    started = time.monotonic()
+    dag_run = run_dag(f"DAG_ID = {dag_id!r}\nCONN_ID = {conn_id!r}\nNOTES = {str(notes)!r}\n"
+                      + HANGING_NOTIFIER_DAG, dag_id)  # fmt: skip
+    assert time.monotonic() - started < 60
+    assert ti_states(dag_run) == {"gate": "failed", "after": "upstream_failed"}
+    assert [json.loads(line)["event"] for line in notes.read_text().splitlines()] == ["breach"]
+    assert "quality gate notifier" in capfd.readouterr().out
+
+
+def test_notifiers_run_with_the_tasks_context_variables() -> None:
+    """A notifier runs in a thread of its own now: it must still see the task's context variables (the SDK
+    keeps some there, e.g. the operator-execution safeguard and connections preset for a hook)."""
+    import contextvars
+    import threading
+    from types import SimpleNamespace
+
+    probe: contextvars.ContextVar[str] = contextvars.ContextVar("probe", default="unset")
+    seen: list[tuple[str, str]] = []
+
+    def notifier(context: Any) -> None:
+        seen.append((probe.get(), threading.current_thread().name))
+
+    gate = QualityGateOperator(
+        task_id="g", conn_id="c", table="t", null_thresholds={"a": 0.1}, notifiers=[notifier]
+    )
+    token = probe.set("set by the task")
+    try:
+        ti = SimpleNamespace(dag_id="d", task_id="g", run_id="r", log_url=None)
+        gate._notify({"ti": ti}, "breach", None)
+    finally:
+        probe.reset(token)
+    assert seen == [("set by the task", "quality-gate-notifier g")]

@@ -301,3 +301,179 @@ def test_skip_mode_and_downstream_trigger_rules(sqlite_db, gate_kwargs, cleanup)
         "publish": "skipped",
         "cleanup": cleanup,
     }
+
+
+# ---------------------------------------------------------------- skip mode and teardown tasks
+
+TEARDOWN_DAG = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow_lineage_provider.operators.quality_gate import QualityGateOperator
+
+with DAG(DAG_ID, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    create_cluster = EmptyOperator(task_id="create_cluster")
+    gate = QualityGateOperator.partial(
+        task_id="gate", conn_id=CONN_ID, table="orders", null_thresholds={"email": 0.1}, on_breach="skip",
+        **GATE_KWARGS,
+    ).expand(row_filter=PARTITIONS) if MAPPED else QualityGateOperator(
+        task_id="gate", conn_id=CONN_ID, table="orders", null_thresholds={"email": 0.1}, on_breach="skip",
+        row_filter=PARTITIONS[1], **GATE_KWARGS,
+    )
+    publish = EmptyOperator(task_id="publish")
+    delete_cluster = EmptyOperator(task_id="delete_cluster").as_teardown(setups=create_cluster)
+    create_cluster >> gate >> publish >> delete_cluster
+"""
+
+
+@pytest.mark.airflow
+@pytest.mark.parametrize("mapped", [False, True], ids=["gate", "mapped-gate"])
+@pytest.mark.parametrize(
+    "gate_kwargs", [{}, {"ignore_downstream_trigger_rules": False}], ids=["all-downstream", "direct-only"]
+)
+def test_skip_mode_never_skips_a_teardown_task(sqlite_db, mapped: bool, gate_kwargs: dict[str, Any]) -> None:
+    """As ShortCircuitOperator (whose behaviour the docs promise): a breach skips the work after the gate, not
+    the teardown that deletes what a setup task created (a cluster, a staging table), which must run."""
+    from lineage_helpers import run_dag
+
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    dag_id = f"qg_teardown_{uuid.uuid4().hex[:6]}"
+    header = (
+        f"DAG_ID = {dag_id!r}\nCONN_ID = {conn_id!r}\nMAPPED = {mapped!r}\nGATE_KWARGS = {gate_kwargs!r}\n"
+        f"PARTITIONS = {['id IN (1, 4)', 'id IN (2, 3)']!r}\n"
+    )
+    dag_run = run_dag(header + TEARDOWN_DAG, dag_id)
+    states = {(ti.task_id, ti.map_index): str(ti.state) for ti in dag_run.get_task_instances()}
+    assert states[("publish", -1)] == "skipped"
+    assert states[("delete_cluster", -1)] == "success"
+
+
+# ---------------------------------------------------------------- a gate mapped over its thresholds
+
+MAPPED_THRESHOLDS_DAG = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow_lineage_provider.operators.quality_gate import QualityGateOperator
+
+
+def breached(context):
+    with open(NOTES, "a") as f:
+        f.write(context["quality_gate"]["event"] + "\\n")
+
+
+with DAG(DAG_ID, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    gate = QualityGateOperator.partial(
+        task_id="gate", conn_id=CONN_ID, table="orders", poke_interval=datetime.timedelta(seconds=0.5),
+        timeout=datetime.timedelta(seconds=60), notifiers=breached,
+    ).expand(null_thresholds=[{"email": 0.6}, {"email": 0.1}, {"amount": {"max_null_rate": 0.5}}])
+    per_rule = EmptyOperator.partial(task_id="per_rule").expand(doc=["a", "b", "c"])
+    gate >> per_rule
+    gate >> EmptyOperator(task_id="publish")
+"""
+
+
+@pytest.mark.airflow
+def test_a_gate_mapped_over_thresholds_pauses_one_map_index_until_repaired(sqlite_db, tmp_path) -> None:
+    """Map index 1 (email <= 10%) breaches and defers; the others pass. Repaired, it resumes, and what
+    follows the gate runs once every map index passed."""
+    import threading
+    import time
+
+    from lineage_helpers import run_dag
+
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    dag_id = f"qg_mapped_rules_{uuid.uuid4().hex[:6]}"
+
+    notes = tmp_path / "notes.txt"
+
+    def repair() -> None:
+        deadline = time.monotonic() + 120
+        while not notes.exists() and time.monotonic() < deadline:  # map index 1 breached: it waits
+            time.sleep(0.1)
+        time.sleep(1.5)  # a few polls still see the breach
+        sqlite_execute(path, "UPDATE orders SET email = 'fixed@x' WHERE email IS NULL")
+
+    threading.Thread(target=repair, daemon=True).start()
+    header = f"DAG_ID = {dag_id!r}\nCONN_ID = {conn_id!r}\nNOTES = {str(notes)!r}\n"
+    dag_run = run_dag(header + MAPPED_THRESHOLDS_DAG, dag_id)
+    states = {
+        (ti.task_id, ti.map_index): (str(ti.state), ti.try_number) for ti in dag_run.get_task_instances()
+    }
+    assert states == {
+        **{("gate", i): ("success", 1) for i in range(3)},
+        **{("per_rule", i): ("success", 1) for i in range(3)},
+        ("publish", -1): ("success", 1),
+    }
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(XComModel).filter_by(dag_id=dag_id, task_id="gate", key="return_value").all()
+        results = {row.map_index: XComModel.deserialize_value(row) for row in rows}
+    assert sorted(results[1]["columns"]) == ["email"] and results[1]["columns"]["email"]["null_rate"] == 0.0
+    assert results[1]["waited_seconds"] >= 1.5 and "waited_seconds" not in results[0]
+    assert notes.read_text().split() == ["breach", "recovery"]
+    assert sorted(results[2]["columns"]) == ["amount"]
+
+
+# ---------------------------------------------------------------- thresholds computed by an upstream task
+
+THRESHOLDS_FROM_A_TASK_DAG = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow_lineage_provider.operators.quality_gate import QualityGateOperator
+
+with DAG(DAG_ID, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
+    rules = PythonOperator(task_id="rules", python_callable=lambda: {"email": 0.5, "amount": 0.1})
+    gate = QualityGateOperator(task_id="gate", conn_id=CONN_ID, table="orders", null_thresholds=rules.output,
+                               on_breach="fail")
+"""
+
+
+def test_thresholds_from_an_upstream_task_output(sqlite_db) -> None:
+    """``null_thresholds=task.output``: the gate runs after that task, with the rules it returned."""
+    from lineage_helpers import run_dag
+
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)  # email 50% null, amount 25%
+    dag_id = f"qg_xcom_rules_{uuid.uuid4().hex[:6]}"
+    dag_run = run_dag(f"DAG_ID = {dag_id!r}\nCONN_ID = {conn_id!r}\n" + THRESHOLDS_FROM_A_TASK_DAG, dag_id)
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    assert states == {"rules": "success", "gate": "failed"}
+    from gate_helpers import gate_xcom
+
+    result = gate_xcom(dag_run)
+    assert result["breaches"] == ["amount"]
+    assert {c: v["max_null_rate"] for c, v in result["columns"].items()} == {"email": 0.5, "amount": 0.1}
+
+
+TEMPLATED_MAPPED_DAG = """
+import datetime
+from airflow.sdk import DAG
+from airflow_lineage_provider.operators.quality_gate import QualityGateOperator
+
+PARAMS = {"conn": CONN_ID, "rate": 0.1}
+with DAG(DAG_ID, schedule=None, start_date=datetime.datetime(2024, 1, 1), params=PARAMS) as dag:
+    QualityGateOperator.partial(
+        task_id="gate", conn_id="{{ params.conn }}", table="orders",
+        null_thresholds='{"email": {{ params.rate }}}', on_breach="fail",
+    ).expand(row_filter=PARTITIONS)
+"""
+
+
+def test_a_mapped_gate_renders_conn_id_and_thresholds_per_map_index(sqlite_db) -> None:
+    from lineage_helpers import run_dag
+
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    dag_id = f"qg_mapped_templated_{uuid.uuid4().hex[:6]}"
+    header = f"DAG_ID = {dag_id!r}\nCONN_ID = {conn_id!r}\nPARTITIONS = {PARTITIONS!r}\n"
+    dag_run = run_dag(header + TEMPLATED_MAPPED_DAG, dag_id)
+    assert _states(dag_run) == {("gate", 0): ("success", 1), ("gate", 1): ("failed", 1)}
+    for index in (0, 1):
+        result = _xcom(dag_run, "gate", index)
+        assert result["conn_id"] == conn_id and result["columns"]["email"]["max_null_rate"] == 0.1

@@ -7,10 +7,11 @@ or a real ``dag.test()``, on the local PostgreSQL and MariaDB servers.
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 import pytest
-from gate_helpers import PG, pg_execute
+from gate_helpers import PG, gate_xcom, pg_execute, ti_states
 
 from airflow_lineage_provider.exceptions import QualityGateError
 from airflow_lineage_provider.operators.quality_gate import QualityGateOperator
@@ -180,3 +181,156 @@ def test_postgres_blank_rule_on_columns_of_every_type(pg_schema) -> None:
     blanks = {name: counts.blank for name, counts in measurement.columns.items()}
     assert blanks == {name: 0 for name in names} | {"m": 1, "c": 1, "t": 1}
     assert gate._evaluate(spec, measurement).status == "pass"
+
+
+# ---------------------------------------------------------------- a MariaDB user granted some columns only
+
+
+@pytest.fixture
+def mariadb_column_user(mariadb_table: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A MariaDB user granted SELECT on ``table (id, email)`` only; yields (conn_id, table). Dropped after."""
+    import uuid
+
+    _, table, hook = mariadb_table
+    user = f"qg_user_{uuid.uuid4().hex[:8]}"
+    hook.run(
+        [
+            f"CREATE TABLE `{table}` (id INT, email TEXT, secret TEXT)",
+            f"INSERT INTO `{table}` VALUES (1, 'a@x', 's'), (2, NULL, 's'), (3, '  ', NULL)",
+            f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'",
+            f"GRANT SELECT (id, email) ON test.`{table}` TO '{user}'@'%'",
+        ],
+        autocommit=True,
+    )
+    conn_id = f"qg_maria_user_{uuid.uuid4().hex[:6]}"
+    conn = {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": user, "password": "pw",
+            "schema": "test"}  # fmt: skip
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    try:
+        yield conn_id, table
+    finally:
+        hook.run(f"DROP USER IF EXISTS '{user}'@'%'", autocommit=True)
+
+
+@pytest.mark.integration
+def test_mariadb_user_granted_the_gated_columns_only_can_measure_them(mariadb_column_user: Any) -> None:
+    conn_id, table = mariadb_column_user
+    for name in (table, f"test.{table}"):
+        gate = QualityGateOperator(task_id="g", conn_id=conn_id, table=name,
+                                   null_thresholds={"EMAIL": 0.5, "id": 0.0}, blank_is_null=True)  # fmt: skip
+        query, _, measurement = gate._measure_now()
+        assert measurement.row_count == 3
+        assert {c: (n.null, n.blank) for c, n in measurement.columns.items()} == {
+            "email": (1, 1),
+            "id": (0, 0),
+        }
+        assert "secret" not in query.sql
+    refused = QualityGateOperator(task_id="g", conn_id=conn_id, table=table, null_thresholds={"secret": 0.5})
+    with pytest.raises(QualityGateError) as info:
+        refused._measure_now()
+    message = str(info.value)
+    assert f"null_thresholds names columns of {table} that cannot be measured: 'secret'" in message
+    assert f"Columns of {table}: id, email" in message
+    assert f"connection {conn_id!r} may SELECT are listed" in message and "grant SELECT on" in message
+    # no column of the table granted: the database's refusal stands, naming the table
+    other = QualityGateOperator(task_id="g", conn_id=conn_id, table="mysql.user", null_thresholds={"a": 0.5})
+    with pytest.raises(
+        QualityGateError, match=r"SELECT command denied .*check the name, its schema and case"
+    ):
+        other._measure_now()
+
+
+# ---------------------------------------------------------------- spatial columns on MariaDB
+
+
+@pytest.mark.integration
+def test_mariadb_blank_rule_on_spatial_and_other_columns(mariadb_table) -> None:
+    """``blank_is_null=True`` for the whole gate, a table with a POINT and a GEOMETRY column: MariaDB refuses
+    ``CAST(point AS CHAR)`` ("Illegal parameter data type"), so no rule of the gate could be measured."""
+    conn_id, table, hook = mariadb_table
+    hook.run(
+        f"CREATE TABLE `{table}` (id INT, `Place` POINT, shape GEOMETRY, name VARCHAR(20), d DATE, j JSON)",
+        autocommit=True,
+    )
+    hook.run(
+        f"INSERT INTO `{table}` VALUES (1, POINT(1, 2), POINT(0, 0), '  ', '2024-01-01', '{{}}'), "
+        "(2, NULL, NULL, 'x', NULL, NULL)",
+        autocommit=True,
+    )
+    names = ["id", "place", "shape", "name", "d", "j"]
+    gate = _gate(conn_id, f"test.{table}", dict.fromkeys(names, 0.5), blank_is_null=True)
+    query, spec, measurement = gate._measure_now()
+    assert query.sql.count("SELECT") == 1 and "CAST(`name` AS CHAR)" in query.sql  # text columns unchanged
+    counts = {name: (c.null, c.blank) for name, c in measurement.columns.items()}
+    assert counts == {
+        "id": (0, 0),
+        "Place": (1, 0),
+        "shape": (1, 0),
+        "name": (0, 1),
+        "d": (1, 0),
+        "j": (1, 0),
+    }
+    result = gate._evaluate(spec, measurement)
+    assert result.status == "pass" and result.columns[3].null_rate == 0.5
+
+
+@pytest.mark.integration
+@pytest.mark.airflow
+def test_mariadb_spatial_blank_rule_through_a_pause(mariadb_table, gate_dag) -> None:
+    """The trigger re-runs the gate's query: a pause on a spatial column measures and recovers."""
+    import threading
+    import time
+
+    conn_id, table, hook = mariadb_table
+    hook.run(f"CREATE TABLE `{table}` (id INT, place POINT)", autocommit=True)
+    hook.run(f"INSERT INTO `{table}` VALUES (1, POINT(1, 2)), (2, NULL)", autocommit=True)
+
+    def repair() -> None:
+        deadline = time.monotonic() + 60
+        while not gate_dag.notes_read() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        hook.run(f"UPDATE `{table}` SET place = POINT(0, 0) WHERE place IS NULL", autocommit=True)
+
+    threading.Thread(target=repair, daemon=True).start()
+    dag_run = gate_dag.run(conn_id=conn_id, table=table, thresholds={"place": 0.1}, blank_is_null=True,
+                           poke_interval=0.5, timeout=60)  # fmt: skip
+    assert ti_states(dag_run) == {"gate": "success", "downstream": "success", "further": "success"}
+    assert [n["event"] for n in gate_dag.notes_read()] == ["breach", "recovery"]
+    assert gate_xcom(dag_run)["columns"]["place"]["blank_count"] == 0
+
+
+# ---------------------------------------------------------------- more counters than a result row holds
+
+
+def test_sqlite_too_many_counters_fail_at_once_naming_the_options(sqlite_db) -> None:
+    conn_id, path = sqlite_db
+    columns_sql = ", ".join(f"c{i} TEXT" for i in range(1200))
+    with sqlite3.connect(path) as db:
+        db.execute(f"CREATE TABLE wide ({columns_sql})")
+    columns = {f"c{i}": 0.1 for i in range(1200)}
+    QualityGateOperator(
+        task_id="g", conn_id=conn_id, table="wide", null_thresholds=columns
+    )._measure_now()  # 1201 counters: fine
+    with pytest.raises(QualityGateError) as info:
+        QualityGateOperator(
+            task_id="g", conn_id=conn_id, table="wide", null_thresholds=columns, blank_is_null=True
+        )._measure_now()
+    message = str(info.value)
+    assert "2401 counters" in message and "sqlite allows at most 2000" in message
+    assert "null_thresholds" in message and "blank_is_null" in message
+
+
+@pytest.mark.integration
+@pytest.mark.airflow
+def test_postgres_too_many_counters_fail_at_once_without_retry(pg_schema, gate_dag, capfd) -> None:
+    """900 columns with blank_is_null: 1801 counters, above PostgreSQL's 1664 result columns. Measured, that
+    is a database error the gate retried (retries=2) and blamed on ``row_filter``."""
+    conn_id, schema = pg_schema
+    columns_sql = ", ".join(f"c{i} text" for i in range(900))
+    pg_execute(f"CREATE TABLE {schema}.wide ({columns_sql})")
+    dag_run = gate_dag.run(conn_id=conn_id, table=f"{schema}.wide",
+                           thresholds={f"c{i}": 0.1 for i in range(900)}, blank_is_null=True)  # fmt: skip
+    [gate_ti] = [ti for ti in dag_run.get_task_instances() if ti.task_id == "gate"]
+    assert (gate_ti.state, gate_ti.try_number) == ("failed", 1)
+    out = capfd.readouterr().out
+    assert "1801 counters" in out and "postgres allows at most 1664" in out

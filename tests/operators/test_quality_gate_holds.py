@@ -10,6 +10,7 @@ The last tests force interleavings with in-memory stand-ins, as tests/operators/
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -77,7 +78,8 @@ def test_holds_of_runs_that_stopped_waiting_are_ended_by_the_next_release(
     runs = {name: gate_dag.run(**kwargs) for name in ("ok", "failed", "deleted", "live")}
     for name, dag_run in runs.items():
         _record_hold(gate_dag, Hold(dag_run.run_id, (consumers[name],), ti=_ref(dag_run)))
-    _record_hold(gate_dag, Hold("manual__before_upgrade", (consumers["old"],)))  # no task instance: waits
+    # an earlier version's record (no try): its holder names a run the gate's DAG does not have (gone)
+    _record_hold(gate_dag, Hold("manual__before_upgrade", (consumers["old"],)))
     base = f"/api/v2/dags/{gate_dag.dag_id}/dagRuns"
     # "ok": marked success by hand (its state already); "failed": marked failed by hand in the UI
     _by_hand(api_server, "PATCH", f"{base}/{runs['failed'].run_id}/taskInstances/gate",
@@ -87,21 +89,14 @@ def test_holds_of_runs_that_stopped_waiting_are_ended_by_the_next_release(
 
     passing = gate_dag.run(**kwargs)
     assert ti_states(passing) == {"gate": "success", "downstream": "success", "further": "success"}
-    ended = sorted(consumers[n] for n in ("ok", "failed", "deleted"))
+    ended = sorted(consumers[n] for n in ("ok", "failed", "deleted", "old"))
     assert sorted(gate_xcom(passing)["unpaused_dags"]) == ended
-    assert _paused(list(consumers.values())) == {
-        **dict.fromkeys(ended, False),
-        consumers["live"]: True,
-        consumers["old"]: True,
-    }
-    assert _holds(gate_dag) == {
-        runs["live"].run_id: ((consumers["live"],), False),
-        "manual__before_upgrade": ((consumers["old"],), False),
-    }
+    assert _paused(list(consumers.values())) == {**dict.fromkeys(ended, False), consumers["live"]: True}
+    assert _holds(gate_dag) == {runs["live"].run_id: ((consumers["live"],), False)}
 
     _set_state(runs["live"], "success")  # the waiting run marked success by hand: the next release ends it
     assert gate_xcom(gate_dag.run(**kwargs))["unpaused_dags"] == [consumers["live"]]
-    assert _holds(gate_dag) == {"manual__before_upgrade": ((consumers["old"],), False)}
+    assert _holds(gate_dag) == {}
 
 
 @pytest.mark.airflow
@@ -214,6 +209,46 @@ def test_a_timed_out_hold_from_before_records_named_their_try_is_released_by_its
     store.put(Hold("a", ("x",)))
     assert pause_ledger.release(store, api, "a", ti=_ti("a", 1)) == ["x"]
     assert store.holds == {}
+
+
+def test_records_from_before_records_named_their_try_are_checked_by_their_holder() -> None:
+    """A record of an earlier version names no try, but its holder is the run id (``run_id[i]`` for a map
+    index) and the gate is the releasing one's: ended when that task instance finished or is gone, still
+    waiting while it may be the try that wrote it (deferred since before an upgrade)."""
+    tis = {("a", -1): ("success", 1), ("b", 2): None, ("c", -1): ("deferred", 1), ("r", -1): ("running", 1)}
+    store, api = Store(), Api({"x": True, "y": True, "z": True}, tis)
+    store.put(Hold("a", ("x",)))
+    store.put(Hold("b[2]", ("y",)))
+    store.put(Hold("c", ("z",)))
+    assert pause_ledger.release(store, api, "r", ti=_ti("r", 1)) == ["x", "y"]
+    assert api.paused == {"x": False, "y": False, "z": True}
+    assert store.holds == {"c": Hold("c", ("z",))}
+    api.tis[("c", -1)] = ("failed", 1)  # marked failed by hand
+    assert pause_ledger.release(store, api, "r", ti=_ti("r", 1)) == ["z"]
+    assert store.holds == {}
+
+
+def test_an_unreadable_record_is_reported_once_naming_its_variable(caplog: pytest.LogCaptureFixture) -> None:
+    """Not a JSON hold: the DAGs it names stay paused (nothing can tell which), so one warning says which
+    Variable it is and what to do, however many times the ledger reads it."""
+
+    class Listing:
+        def __init__(self, values: dict[str, str]) -> None:
+            self.values = values
+
+        def variables(self, prefix: str) -> dict[str, str]:
+            return {k: v for k, v in self.values.items() if k.startswith(prefix)}
+
+    store = VariableHoldStore(f"qg_unreadable_{uuid.uuid4().hex[:6]}", "gate", None)
+    key = store.key("old")
+    store.api = Listing({key: '["dag_a", "dag_b"]'})
+    with caplog.at_level("WARNING", logger=pause_ledger.__name__):
+        for _ in range(3):
+            assert store.records() == {}
+    warnings = [r.getMessage() for r in caplog.records if "cannot read" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert key in warnings[0] and '["dag_a", "dag_b"]' in warnings[0]
+    assert f"airflow variables delete {key}" in warnings[0] and "Unpause them yourself" in warnings[0]
 
 
 def test_a_record_names_its_try() -> None:
@@ -458,3 +493,18 @@ def test_the_trigger_cancels_its_query_when_the_wait_is_cancelled(pg_schema: Any
 
     asyncio.run(cancelled())
     assert _until_stopped(schema) == []
+
+
+def test_an_unreadable_shared_variable_of_earlier_versions_is_reported_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The one shared Variable of before one record per holder, holding something else than its two forms:
+    the ledger goes on reading the other records (it raised before, so no release could run at all)."""
+    store = VariableHoldStore(f"qg_legacy_{uuid.uuid4().hex[:6]}", "gate", None)
+    monkeypatch.setenv(f"AIRFLOW_VAR_{store.legacy_key.upper()}", '"dag_a"')  # JSON, but neither form
+    store.api = type("Listing", (), {"variables": lambda self, prefix: {}})()
+    with caplog.at_level("WARNING", logger=pause_ledger.__name__):
+        assert store.records() == {}
+        assert store.records() == {}
+    warnings = [r.getMessage() for r in caplog.records if "cannot read" in r.getMessage()]
+    assert len(warnings) == 1 and store.legacy_key in warnings[0] and '"dag_a"' in warnings[0]

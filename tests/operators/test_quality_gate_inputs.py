@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from typing import Any
 
 import pytest
-from gate_helpers import gate_xcom, pg_execute, sqlite_execute, ti_states
+from gate_helpers import ORDERS, Repairer, gate_xcom, pg_execute, sqlite_execute, ti_states
 
 from airflow_lineage_provider.exceptions import QualityGateError
 from airflow_lineage_provider.naming import dataset_for_table
@@ -71,7 +72,7 @@ def test_parse_time_errors(kwargs: dict[str, Any], message: str) -> None:
 
 def test_templated_fields_are_checked_after_rendering_only() -> None:
     gate = _gate(table="{{ params.table }}", row_filter="ds = '{{ ds }}'")
-    assert gate.template_fields == ("table", "row_filter")
+    assert {"table", "row_filter"} <= set(gate.template_fields)
     gate = _gate(null_thresholds={"a": NullRule("a", 0.2, "warn", True)})
     assert gate.rules == (NullRule("a", 0.2, "warn", True),)
 
@@ -288,3 +289,333 @@ def test_dataset_named_like_the_sql_extractors(table: str, sql: str, monkeypatch
     [ref] = analyze(sql, "postgres", default_database=database, default_schema=schema).inputs
     expected = dataset_for_table(conn, ref)
     assert _gate(conn_id="qg_naming", table=table)._dataset_id() == expected
+
+
+# ---------------------------------------------------------------- templated conn_id and null_thresholds
+
+
+def _render(gate: QualityGateOperator, *, native: bool, **context: Any) -> QualityGateOperator:
+    """``gate`` rendered by Airflow as the task runner renders it (native objects or text)."""
+    from airflow.sdk import DAG
+
+    with DAG(f"qg_render_{uuid.uuid4().hex[:6]}", schedule=None, render_template_as_native_obj=native) as dag:
+        dag.add_task(gate)
+    gate.render_template_fields(context, jinja_env=dag.get_template_env())
+    return gate
+
+
+def test_conn_id_and_null_thresholds_are_templated() -> None:
+    assert QualityGateOperator.template_fields == ("conn_id", "table", "null_thresholds", "row_filter")
+    gate = _gate(conn_id="{{ params.conn }}", table="{{ params.table }}", null_thresholds="{{ params.t }}")
+    assert gate.rules == ()  # known once rendered
+    _render(gate, native=True, params={"conn": "wh", "table": "orders", "t": {"a": 0.2, "b": 0}})
+    assert (gate.conn_id, gate.table) == ("wh", "orders")
+    assert gate.rules == (NullRule("a", 0.2, blank_is_null=False), NullRule("b", 0.0, blank_is_null=False))
+    # rules objects still work, beside templated rates
+    gate = _gate(null_thresholds={"a": NullRule("a", 0.2, "warn", True), "b": "{{ params.b }}"})
+    _render(gate, native=False, params={"b": 0.5})
+    assert gate.rules == (NullRule("a", 0.2, "warn", True), NullRule("b", 0.5, blank_is_null=False))
+    # written out: checked at parse time, as before
+    gate = _gate(null_thresholds={"a": NullRule("a", 0.2, "warn", True)})
+    assert gate.rules == (NullRule("a", 0.2, "warn", True),)
+
+
+@pytest.mark.parametrize(
+    ("template", "native", "params"),
+    [
+        ("{{ params.t }}", True, {"t": {"a": 0.1, "b": {"max_null_rate": 0.3, "blank_is_null": True}}}),
+        ("{{ params.t | tojson }}", False,
+         {"t": {"a": 0.1, "b": {"max_null_rate": 0.3, "blank_is_null": True}}}),
+        ("{{ params.t }}", False, {"t": {"a": 0.1, "b": {"max_null_rate": 0.3, "blank_is_null": True}}}),
+        ({"a": "{{ params.a }}",
+          "b": {"max_null_rate": "{{ params.b }}", "blank_is_null": "{{ params.blank }}"}},
+         False, {"a": 0.1, "b": 0.3, "blank": True}),
+        ({"a": "{{ params.a }}", "b": "{{ params.b }}"}, True,
+         {"a": 0.1, "b": {"max_null_rate": 0.3, "blank_is_null": True}}),
+        ('{"a": {{ params.a }}, "b": {"max_null_rate": 0.3, "blank_is_null": true}}', False, {"a": 0.1}),
+    ],
+    ids=["native-dict", "tojson", "dict-repr", "values-text", "values-native", "json-text"],
+)  # fmt: skip
+def test_null_thresholds_render_from_every_shape(template: Any, native: bool, params: dict[str, Any]) -> None:
+    gate = _render(_gate(null_thresholds=template), native=native, params=params)
+    assert gate.rules == (NullRule("a", 0.1, blank_is_null=False), NullRule("b", 0.3, blank_is_null=True))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "native", "params", "message"),
+    [
+        ({"null_thresholds": "{{ params.t }}"}, False, {"t": "email"},
+         r"null_thresholds rendered to 'email', which is not a JSON object of column -> max null rate"),
+        ({"null_thresholds": "{{ params.t }}"}, True, {"t": ["email"]},
+         r"null_thresholds must be a non-empty mapping"),
+        ({"null_thresholds": "{{ params.t }}"}, False, {"t": ""},
+         r"null_thresholds rendered to '', .*render_template_as_native_obj=True .*\| tojson"),
+        ({"null_thresholds": "{{ params.t }}"}, True, {"t": {"a": 1.5}},
+         r"null_thresholds\['a'\] = 1.5 is outside"),
+        ({"null_thresholds": {"a": "{{ params.a }}"}}, False, {"a": "high"},
+         r"null_thresholds\['a'\] rendered to 'high', which is neither a rate in \[0, 1\] nor a rule object"),
+        ({"null_thresholds": {"a": "{{ params.a }}"}}, False,
+         {"a": "{'max_null_rate': 0.1, 'severity': 'x'}"},
+         r"null_thresholds\['a'\]: unknown severity 'x'"),
+        ({"conn_id": "{{ params.c }}"}, False, {"c": ""}, "conn_id must name an Airflow connection, got ''"),
+        ({"conn_id": "{{ params.c }}"}, True, {"c": None},
+         "conn_id must name an Airflow connection, got None"),
+    ],
+)  # fmt: skip
+def test_rendered_arguments_are_checked_at_once(
+    kwargs: dict[str, Any], native: bool, params: dict[str, Any], message: str
+) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    gate = _gate(**kwargs)  # nothing to check before rendering
+    with pytest.raises(AirflowFailException, match=f"^g: {message}"):  # fails without retry, naming the task
+        _render(gate, native=native, params=params)
+
+
+def test_rules_written_out_beside_templated_ones_are_checked_at_parse_time() -> None:
+    with pytest.raises(QualityGateError, match=r"^g: null_thresholds\['b'\] = 2.0 is outside \[0, 1\]"):
+        _gate(null_thresholds={"a": "{{ params.a }}", "b": 2})
+    with pytest.raises(QualityGateError, match=r"^g: null_thresholds is 'email', which is not a JSON object"):
+        _gate(null_thresholds="email")
+    gate = _gate(null_thresholds='{"a": 0.25}')  # JSON text written out: read at parse time
+    assert gate.rules == (NullRule("a", 0.25, blank_is_null=False),)
+
+
+def _run_templated(gate_dag: Any, *, params: dict[str, Any], native: bool, **kwargs: Any) -> Any:
+    """``gate_dag``'s DAG with ``params`` and ``render_template_as_native_obj``, run with ``dag.test()``."""
+    from lineage_helpers import run_dag
+
+    source = gate_dag.source(**kwargs).replace(
+        "schedule=None,", f"schedule=None, params={params!r}, render_template_as_native_obj={native!r},", 1
+    )
+    assert "params=" in source
+    return run_dag("from airflow_lineage_provider.quality import NullRule\n" + source, gate_dag.dag_id)
+
+
+@pytest.mark.airflow
+def test_dag_test_renders_conn_id_and_thresholds_from_params_and_variables(
+    sqlite_db, gate_dag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)  # email 50% null, amount 25%
+    # native: a dict from params; the connection id too
+    dag_run = _run_templated(
+        gate_dag, native=True,
+        params={"conn": conn_id, "t": {"email": 0.5, "amount": {"max_null_rate": 0.3}}},
+        conn_id="{{ params.conn }}", table="orders", thresholds="{{ params.t }}", on_breach="fail",
+    )  # fmt: skip
+    assert ti_states(dag_run) == {"gate": "success", "downstream": "success", "further": "success"}
+    result = gate_xcom(dag_run)
+    assert result["conn_id"] == conn_id
+    assert {c: v["max_null_rate"] for c, v in result["columns"].items()} == {"email": 0.5, "amount": 0.3}
+    # not native: JSON text held by a Variable, one rate from params; a breach now
+    variable = f"qg_thresholds_{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv(f"AIRFLOW_VAR_{variable.upper()}", json.dumps({"email": 0.25}))
+    dag_run = _run_templated(
+        gate_dag, params={"conn": conn_id}, native=False, conn_id="{{ params.conn }}", table="orders",
+        thresholds=f"{{{{ var.value.{variable} }}}}", on_breach="fail",
+    )  # fmt: skip
+    assert ti_states(dag_run)["gate"] == "failed"
+    assert gate_xcom(dag_run)["breaches"] == ["email"]
+    assert gate_dag.notes_read()[-1]["thresholds"] == {"email": 0.25}
+
+
+@pytest.mark.airflow
+def test_a_rendered_threshold_that_is_wrong_fails_at_once_without_retry(
+    sqlite_db, gate_dag, monkeypatch: pytest.MonkeyPatch, capfd
+) -> None:
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    variable = f"qg_thresholds_{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv(f"AIRFLOW_VAR_{variable.upper()}", "email=0.1")  # not JSON
+    dag_run = _run_templated(
+        gate_dag, params={}, native=False, conn_id=conn_id, table="orders",
+        thresholds=f"{{{{ var.value.{variable} }}}}", on_breach="pause", timeout=600,
+    )  # fmt: skip
+    assert ti_states(dag_run) == {
+        "gate": "failed",
+        "downstream": "upstream_failed",
+        "further": "upstream_failed",
+    }
+    [gate_ti] = [ti for ti in dag_run.get_task_instances() if ti.task_id == "gate"]
+    assert gate_ti.try_number == 1  # default_args has retries=2: bad input is not retried
+    assert gate_dag.notes_read() == []  # never measured, never alerted, never waited
+    assert (
+        "gate: null_thresholds rendered to 'email=0.1', which is not a JSON object" in capfd.readouterr().out
+    )
+
+
+@pytest.mark.airflow
+def test_a_pause_with_templated_conn_id_and_thresholds_resumes(sqlite_db, gate_dag) -> None:
+    """The trigger is given the rendered connection id and rules (it runs them after serialisation)."""
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    repairer = Repairer(
+        gate_dag, lambda: sqlite_execute(path, "UPDATE orders SET email = 'x' WHERE email IS NULL"),
+        wait_polls=2.5, poke_interval=1.0,
+    )  # fmt: skip
+    repairer.start()
+    dag_run = _run_templated(
+        gate_dag, params={"conn": conn_id, "rate": 0.1}, native=False, conn_id="{{ params.conn }}",
+        table="orders", thresholds={"email": "{{ params.rate }}", "amount": NullRule("amount", 0.5)},
+        on_breach="pause", poke_interval=1.0, timeout=120,
+    )  # fmt: skip
+    repairer.join(10)
+    assert repairer.error is None, repairer.error
+    assert repairer.seen_while_paused["downstream"] is None
+    assert ti_states(dag_run) == {"gate": "success", "downstream": "success", "further": "success"}
+    result = gate_xcom(dag_run)
+    assert result["status"] == "pass" and result["conn_id"] == conn_id
+    assert {c: v["max_null_rate"] for c, v in result["columns"].items()} == {"email": 0.1, "amount": 0.5}
+    assert [n["event"] for n in gate_dag.notes_read()] == ["breach", "recovery"]
+
+
+@pytest.mark.airflow
+@pytest.mark.integration
+def test_postgres_gate_with_thresholds_from_a_variable(
+    pg_schema, gate_dag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn_id, schema = pg_schema
+    pg_execute(
+        f'CREATE TABLE "{schema}".orders (id int, email text)',
+        f"INSERT INTO \"{schema}\".orders VALUES (1, 'a'), (2, NULL), (3, ''), (4, 'd')",
+    )
+    variable = f"qg_thresholds_{uuid.uuid4().hex[:6]}"
+    rules = {"email": {"max_null_rate": 0.25, "blank_is_null": True}, "id": 0}
+    monkeypatch.setenv(f"AIRFLOW_VAR_{variable.upper()}", json.dumps(rules))
+    dag_run = _run_templated(
+        gate_dag, params={"conn": conn_id, "schema": schema}, native=True, conn_id="{{ params.conn }}",
+        table="{{ params.schema }}.orders", thresholds=f"{{{{ var.json.{variable} }}}}", on_breach="skip",
+    )  # fmt: skip
+    assert ti_states(dag_run) == {"gate": "success", "downstream": "skipped", "further": "skipped"}
+    result = gate_xcom(dag_run)
+    assert result["breaches"] == ["email"]  # one null and one blank: 50% > 25%
+    assert result["columns"]["email"]["blank_is_null"] is True
+    assert f'"{schema}"."orders"' in result["sql"]
+
+
+# ---------------------------------------------------------------- a connection type with no hook installed
+
+
+@pytest.fixture
+def snowflake_conn(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A connection of a type whose provider package is not installed here (as on a fresh worker image)."""
+    conn_id = f"qg_snow_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "snowflake", "host": "acme"})
+    )
+    return conn_id
+
+
+def test_a_connection_type_without_a_hook_is_bad_input_naming_the_connection(
+    snowflake_conn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(QualityGateError) as info:
+        _gate(conn_id=snowflake_conn)._measure_now()
+    message = str(info.value)
+    assert f"connection {snowflake_conn!r} (type 'snowflake')" in message
+    assert "provider package" in message
+    typo = f"qg_typo_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv(f"AIRFLOW_CONN_{typo.upper()}", json.dumps({"conn_type": "postgress", "host": "h"}))
+    with pytest.raises(QualityGateError, match=r"\(type 'postgress'\)"):
+        _gate(conn_id=typo)._measure_now()
+
+
+@pytest.mark.airflow
+def test_a_connection_type_without_a_hook_fails_the_gate_without_retry(
+    snowflake_conn, gate_dag, capfd
+) -> None:
+    """default_args has retries=2: a missing provider will not appear between two tries."""
+    dag_run = gate_dag.run(
+        conn_id=snowflake_conn, table="orders", thresholds={"email": 0.1}, on_breach="fail"
+    )
+    assert ti_states(dag_run) == {
+        "gate": "failed",
+        "downstream": "upstream_failed",
+        "further": "upstream_failed",
+    }
+    [gate_ti] = [ti for ti in dag_run.get_task_instances() if ti.task_id == "gate"]
+    assert gate_ti.try_number == 1
+    assert f"gate: connection {snowflake_conn!r} (type 'snowflake') has no hook" in capfd.readouterr().out
+
+
+# ---------------------------------------------------------------- option types
+
+
+@pytest.mark.parametrize("value", ["false", "no", 0, 1, None])
+def test_blank_is_null_must_be_true_or_false(value: Any) -> None:
+    """``bool("false")`` is True: a flag read from a config file or an env var would count blanks silently."""
+    with pytest.raises(
+        QualityGateError, match=rf"^g: blank_is_null must be True or False, got {re.escape(repr(value))}"
+    ):
+        _gate(blank_is_null=value)
+
+
+@pytest.mark.parametrize("table", [None, 5, ["t"]])
+def test_a_table_that_is_not_a_string_names_the_option(table: Any) -> None:
+    with pytest.raises(
+        QualityGateError, match=r"^g: table must be a table name string such as 'schema.table'"
+    ):
+        _gate(table=table)
+
+
+def test_a_rendered_table_that_is_not_a_string_is_bad_input(sqlite_db) -> None:
+    """``render_template_as_native_obj=True`` can render ``{{ params.table }}`` to a number or None."""
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    gate = _gate(conn_id=conn_id, table="{{ params.table }}", null_thresholds={"email": 0.1})
+    gate.table = None  # as rendered
+    with pytest.raises(QualityGateError, match=r"table must be a table name string .*got None"):
+        gate._measure_now()
+
+
+class _Note:
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, context: Any) -> None:
+        self.seen.append(context["quality_gate"]["event"])
+
+
+def test_notifiers_none_or_a_single_notifier() -> None:
+    assert _gate(notifiers=None).notifiers == []
+    note = _Note()
+    assert _gate(notifiers=note).notifiers == [note]  # as on_failure_callback takes one callable or a list
+    with pytest.raises(
+        QualityGateError, match=r"notifiers must be one BaseNotifier .*or a list of them, got 42"
+    ):
+        _gate(notifiers=42)
+    with pytest.raises(QualityGateError, match="notifiers must be BaseNotifier instances or callables"):
+        _gate(notifiers=[note, "not callable"])
+
+
+def test_notifier_timeout_is_checked() -> None:
+    import datetime as dt
+
+    assert _gate(notifier_timeout=dt.timedelta(minutes=2)).notifier_timeout == 120.0
+    with pytest.raises(QualityGateError, match=r"^g: notifier_timeout must be > 0"):
+        _gate(notifier_timeout=0)
+
+
+# ---------------------------------------------------------------- what a refused measuring query names
+
+
+@pytest.mark.integration
+def test_a_refused_measuring_query_names_the_options_it_used(pg_schema) -> None:
+    """TABLESAMPLE on a view is refused by PostgreSQL: the message must point at sample_percent, not at a
+    row_filter the gate does not have."""
+    conn_id, schema = pg_schema
+    pg_execute(
+        f"CREATE TABLE {schema}.orders (id int, email text)",
+        f"CREATE VIEW {schema}.orders_v AS SELECT * FROM {schema}.orders",
+    )
+    with pytest.raises(QualityGateError) as info:
+        _gate(conn_id=conn_id, table=f"{schema}.orders_v", null_thresholds={"email": 0.1},
+              sample_percent=10)._measure_now()  # fmt: skip
+    message = str(info.value)
+    assert "TABLESAMPLE clause can only be applied to tables" in message
+    assert "check sample_percent" in message and "row_filter" not in message
+    with pytest.raises(QualityGateError) as info:
+        _gate(conn_id=conn_id, table=f"{schema}.orders_v", null_thresholds={"email": 0.1},
+              row_filter="nope = 1")._measure_now()  # fmt: skip
+    assert "check row_filter" in str(info.value) and "sample_percent" not in str(info.value)

@@ -9,6 +9,7 @@ from gate_helpers import ORDERS, Repairer, gate_xcom, pg_execute, sqlite_execute
 
 from airflow_lineage_provider import PRODUCER
 from airflow_lineage_provider.naming import dataset_for_table
+from airflow_lineage_provider.operators.quality_gate import QualityGateOperator
 
 pytestmark = pytest.mark.airflow
 
@@ -244,3 +245,43 @@ def test_fail_mode_on_mariadb_backticks_and_blanks(mariadb_table, gate_dag) -> N
     assert result["breaches"] == ["we`ird"]
     assert result["columns"]["we`ird"]["blank_count"] == 2 and result["columns"]["order"]["null_rate"] == 0.25
     assert "FROM `test`." in result["sql"]
+
+
+# ---------------------------------------------------------------- the trigger's polls and the SQL they log
+
+
+def test_a_pause_does_not_log_the_unmasked_query_at_every_poll(sqlite_db, capfd, caplog, monkeypatch) -> None:
+    """The gate shows its SQL masked (``mask_sql_literals``) in logs, XCom and alerts. While paused on SQLite
+    or MySQL, the trigger ran it through ``DbApiHook.get_first``, which logs "Running statement: <sql>" at
+    INFO on every poll: the filter's literals, unmasked, in the triggerer log every ``poke_interval``."""
+    import asyncio
+    import logging
+    import time
+
+    from lineage_helpers import reset_lineage
+
+    from airflow_lineage_provider.triggers.quality_gate import QualityGateTrigger
+
+    conn_id, path = sqlite_db
+    sqlite_execute(path, *ORDERS)
+    gate = QualityGateOperator(task_id="g", conn_id=conn_id, table="orders", null_thresholds={"email": 0.1},
+                 row_filter="email IS NULL OR email <> 'vip.customer@example.com'")  # fmt: skip
+    monkeypatch.setenv("AIRFLOW__LINEAGE_PROVIDER__MASK_SQL_LITERALS", "True")
+    reset_lineage()
+    try:
+        query, spec, _ = gate._measure_now()
+    finally:  # the option is cached: later tests must not see it
+        monkeypatch.delenv("AIRFLOW__LINEAGE_PROVIDER__MASK_SQL_LITERALS")
+        reset_lineage()
+    trigger = QualityGateTrigger(conn_id=conn_id, query=query.to_dict(), spec=spec.to_dict(),
+                                 poke_interval=0.2, deadline=time.time() + 0.5)  # fmt: skip
+
+    async def first_event() -> Any:
+        return await anext(trigger.run())
+
+    with caplog.at_level(logging.DEBUG):
+        event = asyncio.run(first_event()).payload
+    assert event["status"] == "timeout" and event["polls"] >= 2 and event["error"] is None
+    logged = capfd.readouterr().out + capfd.readouterr().err + caplog.text
+    assert "quality gate on orders still breached" in logged
+    assert "vip.customer@example.com" not in logged

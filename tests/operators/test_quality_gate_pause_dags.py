@@ -210,19 +210,28 @@ def test_a_passing_run_leaves_dags_another_run_still_waits_on_paused(
 ) -> None:
     """Partitions: run A waits on bad data and holds the consumer paused; run B passes and must not unpause
     it. A DAG id the API cannot unpause is kept, so the next passing run tries again. The holds are in the
-    one shared Variable of earlier versions: they are moved to records of their own."""
+    one shared Variable of earlier versions: they are moved to records of their own. Run A's gate is still
+    waiting (deferred): its record names no try, so its task instance's state keeps the hold."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
     consumer = f"{gate_dag.dag_id}_consumer"
     conn_id, path, api_conn = _scenario(api_server, sqlite_db, monkeypatch, {consumer: True})
     sqlite_execute(path, "UPDATE orders SET email = 'fixed@x' WHERE email IS NULL")
+    kwargs = dict(conn_id=conn_id, table="orders", thresholds={"email": 0.1}, on_breach="pause",
+                  pause_downstream_dags=True, airflow_api_conn_id=api_conn)  # fmt: skip
+    run_a = gate_dag.run(**kwargs)
+    with create_session() as session:  # run A's gate waits on its data (since before the upgrade)
+        session.query(TaskInstance).filter_by(dag_id=gate_dag.dag_id, run_id=run_a.run_id,
+                                              task_id="gate").one().state = "deferred"  # fmt: skip
     key = f"lineage_provider.quality_gate.{gate_dag.dag_id}.gate.paused_dags"
-    _set_variable(key, {consumer: ["manual__partition_a"], "no_such_dag": ["*"]})
-    dag_run = gate_dag.run(conn_id=conn_id, table="orders", thresholds={"email": 0.1}, on_breach="pause",
-                           pause_downstream_dags=True, airflow_api_conn_id=api_conn)  # fmt: skip
+    _set_variable(key, {consumer: [run_a.run_id], "no_such_dag": ["*"]})
+    dag_run = gate_dag.run(**kwargs)
     assert ti_states(dag_run) == {"gate": "success", "downstream": "success", "further": "success"}
     assert "unpaused_dags" not in gate_xcom(dag_run)
     assert _paused([consumer]) == {consumer: True}  # run A still holds it
     assert _holds(gate_dag) == {
-        "manual__partition_a": ((consumer,), False),
+        run_a.run_id: ((consumer,), False),
         "legacy:*": (("no_such_dag",), True),
     }
     assert _variable(key) is None  # the shared Variable is gone

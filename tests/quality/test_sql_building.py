@@ -9,6 +9,7 @@ import pytest
 from airflow_lineage_provider.exceptions import QualityGateError
 from airflow_lineage_provider.quality import (
     ColumnSpec,
+    MetricsQuery,
     NamePart,
     build_metrics_query,
     dialect_for,
@@ -284,3 +285,126 @@ def test_postgres_setup_optimises_jit_for_the_gates_transaction_only() -> None:
     finally:
         connection.close()
     assert build_metrics_query(dialect_for("sqlite"), (NamePart("t"),), [ColumnSpec("a")]).setup == ()
+
+
+def test_mysql_granted_columns_query_needs_no_escaping() -> None:
+    """Names reach the catalog query as hex literals: a quote or a backslash in them means nothing there,
+    whatever ``sql_mode`` says of backslashes."""
+    from airflow_lineage_provider.quality.dialects import NamePart, granted_columns_query
+
+    mysql = dialect_for("mariadb")
+    sql = granted_columns_query(mysql, (NamePart("o'k\\"),))
+    assert sql is not None and "o'k" not in sql and "\\" not in sql
+    name_hex = b"o'k\\".hex()
+    assert f"TABLE_NAME = CONVERT(X'{name_hex}' USING utf8mb4)" in sql
+    assert "TABLE_SCHEMA = DATABASE()" in sql and "FIND_IN_SET('select', PRIVILEGES)" in sql
+    sql = granted_columns_query(mysql, (NamePart("db"), NamePart("t")))
+    assert sql is not None and "TABLE_SCHEMA = CONVERT(X'6462' USING utf8mb4)" in sql
+    assert granted_columns_query(dialect_for("snowflake"), (NamePart("t"),)) is None
+
+
+def test_refused_privileges_are_told_from_other_errors() -> None:
+    from airflow_lineage_provider.quality.dialects import lacks_privilege
+
+    class PgError(Exception):
+        pgcode = "42501"
+
+    class ConnectorError(Exception):  # mysql-connector: errno, and SQLSTATE 42000 (any syntax error too)
+        def __init__(self, errno: int) -> None:
+            super().__init__("denied")
+            self.errno, self.sqlstate = errno, "42000"
+
+    assert lacks_privilege(PgError())
+    assert lacks_privilege(Exception(1142, "SELECT command denied to user"))  # mysqlclient, PyMySQL
+    assert lacks_privilege(Exception(1143, "SELECT command denied ... for column"))
+    assert lacks_privilege(ConnectorError(1143))
+    assert not lacks_privilege(ConnectorError(1064))  # a syntax error
+    assert not lacks_privilege(Exception(1146, "Table doesn't exist"))
+    assert not lacks_privilege(Exception("no such table"))
+
+
+# ---- spatial columns, serialised queries, the counter limit, table name types
+
+
+def test_mysql_spatial_columns_are_read_as_bytes_for_the_blank_test() -> None:
+    mysql = dialect_for("mariadb")
+    query = build_metrics_query(
+        mysql, parse_table_name("t"), [ColumnSpec("g", count_blank=True, opaque=True), ColumnSpec("s", True)]
+    )
+    assert query.sql == (
+        "SELECT COUNT(*), COUNT(`g`), COUNT(CASE WHEN TRIM(CAST(`g` AS BINARY)) = '' THEN 1 END), "
+        "COUNT(`s`), COUNT(CASE WHEN TRIM(CAST(`s` AS CHAR)) = '' THEN 1 END) FROM `t`"
+    )
+    assert 255 in mysql.opaque_type_codes  # GEOMETRY in mysqlclient, PyMySQL and mysql-connector
+    # engines without such types keep their one cast
+    postgres = dialect_for("postgres")
+    assert postgres.blank_test('"g"', opaque=True) == postgres.blank_test('"g"')
+
+
+def test_a_serialised_query_keeps_the_opaque_flag_and_reads_older_ones() -> None:
+    query = build_metrics_query(
+        dialect_for("mysql"), parse_table_name("t"), [ColumnSpec("g", count_blank=True, opaque=True)]
+    )
+    assert MetricsQuery.from_dict(query.to_dict()) == query
+    older = {"sql": "SELECT 1", "columns": [{"name": "g", "count_blank": True}]}  # a trigger stored before
+    assert MetricsQuery.from_dict(older).columns == (ColumnSpec("g", True, False),)
+
+
+@pytest.mark.parametrize(("engine", "limit"), [("postgres", 1664), ("sqlite", 2000)])
+def test_more_counters_than_one_row_holds_is_refused_before_running(engine: str, limit: int) -> None:
+    dialect = dialect_for(engine)
+    assert dialect.max_result_columns == limit
+    fits = [ColumnSpec(f"c{i}") for i in range(limit - 1)]  # + COUNT(*): exactly the limit
+    build_metrics_query(dialect, parse_table_name("t"), fits)
+    too_many = [ColumnSpec(f"c{i}", count_blank=i == 0) for i in range(limit - 1)]
+    with pytest.raises(QualityGateError) as info:
+        build_metrics_query(dialect, parse_table_name("s.t"), too_many)
+    assert str(info.value).startswith(
+        f"measuring {limit - 1} columns of {dialect.render_table(parse_table_name('s.t'))} takes "
+        f"{limit + 1} counters"
+    )
+    assert f"{engine} allows at most {limit}: split null_thresholds over two gates" in str(info.value)
+    assert dialect_for("mysql").max_result_columns is None  # MySQL/MariaDB: thousands, never reached
+
+
+@pytest.mark.parametrize("table", [None, 3, b"t", ("s", "t")])
+def test_a_table_name_must_be_a_string(table: object) -> None:
+    with pytest.raises(QualityGateError, match=r"^table must be a table name string such as 'schema.table'"):
+        parse_table_name(table)  # type: ignore[arg-type]
+
+
+# ---- tiny samples written exactly; three-part names where the engine has two
+
+
+@pytest.mark.parametrize(
+    ("percent", "written"),
+    [
+        (4e-7, "0.0000004"),
+        (1e-12, "0.000000000001"),
+        (12.345678901, "12.345678901"),
+        (5, "5"),
+        (100.0, "100"),
+    ],
+)
+def test_sample_percent_is_written_exactly(percent: float, written: str) -> None:
+    query = build_metrics_query(
+        dialect_for("postgres"), parse_table_name("t"), [ColumnSpec("a")], sample_percent=percent
+    )
+    assert query.sql.endswith(f'FROM "t" TABLESAMPLE SYSTEM ({written})')
+    mssql = build_metrics_query(
+        dialect_for("mssql"), parse_table_name("t"), [ColumnSpec("a")], sample_percent=percent
+    )
+    assert mssql.sql.endswith(f"TABLESAMPLE ({written} PERCENT)")
+
+
+@pytest.mark.parametrize("conn_type", ["mysql", "mariadb", "sqlite"])
+def test_three_part_names_are_refused_where_the_engine_has_two(conn_type: str) -> None:
+    dialect = dialect_for(conn_type)
+    dialect.check_table(parse_table_name("db.t"), "db.t")  # two parts: fine
+    with pytest.raises(QualityGateError, match=r"table 'db\.sales\.t' has 3 name parts, but .* names tables"):
+        dialect.check_table(parse_table_name("db.sales.t"), "db.sales.t")
+
+
+@pytest.mark.parametrize("conn_type", ["postgres", "snowflake", "mssql", "bigquery", "trino", "unknown_db"])
+def test_three_part_names_stay_allowed_where_the_engine_has_three(conn_type: str) -> None:
+    dialect_for(conn_type).check_table(parse_table_name("db.sales.t"), "db.sales.t")
