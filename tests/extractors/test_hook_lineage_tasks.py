@@ -1,9 +1,7 @@
-"""Review of hook lineage as DAG authors use it: SQL run through DbApiHooks inside @task functions.
-
-Several connections in one task, query parameters of each driver's style, scripts and lists of statements,
-declared outlets next to the hooks' lineage, and a task after them in the same process (``dag.test()``)
-that must not inherit anything.
-"""
+"""Hook lineage as DAG authors use it: SQL run through DbApiHooks inside @task functions (several connections
+in one task, query parameters of each driver's style, scripts and lists of statements, declared outlets next
+to the hooks' lineage), files read and written through ObjectStoragePath, and a task after them in the same
+process (``dag.test()``) that must not inherit anything."""
 
 from __future__ import annotations
 
@@ -14,6 +12,7 @@ from .conftest import Warehouse
 from .events import by_job, datasets, extraction
 
 pytestmark = pytest.mark.airflow
+
 
 HOOKS_DAG = """
 import datetime
@@ -160,38 +159,3 @@ def test_files_written_through_object_storage_paths(lineage_events, tmp_path) ->
     assert datasets(complete, "outputs") == {("file", f"{tmp_path}/out/orders.csv")}
     after = by_job(events, "lp_hook_review_files.after", "COMPLETE")
     assert not after.get("inputs") and not after.get("outputs")
-
-
-CAPPED_DAG = """
-import datetime
-from airflow.sdk import DAG, task
-from airflow.providers.sqlite.hooks.sqlite import SqliteHook
-
-with DAG("lp_hook_review_capped", schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:
-    @task
-    def row_by_row():
-        hook = SqliteHook(sqlite_conn_id={conn_id!r})
-        for i in range(4):
-            hook.run(f"INSERT INTO audit_log (customer, total) VALUES ('c{{i}}', {{i}})")
-        hook.run("INSERT INTO big_orders (order_id, amount) SELECT id, amount FROM orders")
-
-    row_by_row()
-"""
-
-
-def test_statements_past_the_collectors_cap_make_the_status_partial(
-    sqlite_warehouse: Warehouse, lineage_events, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Airflow's collector keeps the first ``[lineage] max_extras_per_collector`` (200) distinct statements
-    of a task and drops the rest with a log line: a loop of single-row inserts reaches it easily. The status
-    used to say "ok" for lineage that misses what the task did after that."""
-    from airflow.sdk import lineage as sdk_lineage
-
-    monkeypatch.setattr(sdk_lineage, "MAX_COLLECTED_EXTRA", 3)
-    source = CAPPED_DAG.format(conn_id=sqlite_warehouse.conn_id)
-    assert run_dag(source, "lp_hook_review_capped").state == "success"
-    complete = by_job(lineage_events(), "lp_hook_review_capped.row_by_row", "COMPLETE")
-    assert datasets(complete, "outputs") == {sqlite_warehouse.ds("audit_log")}  # big_orders was dropped
-    status = extraction(complete)
-    assert status["status"] == "partial"
-    assert any("max_extras_per_collector" in reason for reason in status["reasons"]), status["reasons"]
