@@ -6,7 +6,7 @@ a fresh task process that talks to the api-server's execution API, and the quali
 triggerer. The DAG:
 
     load (SQL: raw_orders -> orders_clean) >> gate (quality gate, pause mode) >> publish
-    load >> repair (waits until the gate is deferred, then fills the null e-mails)
+    load >> repair (waits until the gate is deferred and its process ended, then fills the null e-mails)
 
 The gate's first measurement breaches (null e-mails), it defers; ``repair`` fixes the data while it waits;
 the trigger sees the recovery, the gate resumes and succeeds and ``publish`` runs. The provider's events go
@@ -55,6 +55,21 @@ def repair(ti, dag_run):
     ):
         if time.monotonic() > deadline:
             raise RuntimeError("the gate never deferred")
+        time.sleep(0.5)
+    # Airflow's own race (3.x, LocalExecutor): if the trigger fires and the resumed try is queued before
+    # the scheduler has read the end of the process that deferred (same try number, same executor key),
+    # the scheduler takes that end for the resumed try's and fails it ("state changed externally"). On a
+    # loaded machine that end can be read seconds late; repair only once the scheduler has read it.
+    seen = (
+        "Received executor event with state success for task instance "
+        f"TaskInstanceKey(dag_id={DAG_ID!r}, task_id='gate'"
+    )
+    while True:
+        with open(SCHEDULER_LOG, errors="replace") as log:
+            if seen in log.read():
+                break
+        if time.monotonic() > deadline:
+            raise RuntimeError("the scheduler never read the end of the deferring gate process")
         time.sleep(0.5)
     time.sleep(1)
     with sqlite3.connect(DB_PATH) as db:
@@ -164,7 +179,10 @@ def test_scheduler_executor_triggerer_deployment(tmp_path: Path, metadata_db: di
         namespace=NAMESPACE,
         extra_env={f"AIRFLOW_CONN_{CONN_ID.upper()}": json.dumps(connection), **metadata_db},
     )
-    header = f"DAG_ID = {DAG_ID!r}\nCONN_ID = {CONN_ID!r}\nDB_PATH = {str(db_path)!r}\n"
+    header = (
+        f"DAG_ID = {DAG_ID!r}\nCONN_ID = {CONN_ID!r}\nDB_PATH = {str(db_path)!r}\n"
+        f"SCHEDULER_LOG = {str(deployment.log_path('scheduler'))!r}\n"
+    )
     (deployment.dags / f"{DAG_ID}.py").write_text(header + DAG_SOURCE)
 
     started = time.monotonic()
