@@ -624,6 +624,10 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             poke_interval=self.poke_interval,
             deadline=time.time() + self.gate_timeout,
             gate_state={"paused_dags": paused, "paused_at": time.time()},
+            # the gate has just measured: the trigger's first poll comes one poke_interval later (an
+            # immediate one repeats the scan, and a resume within a second of the deferral can meet
+            # Airflow's race of a resumed try against the deferring process's end, same try number)
+            first_poll_at=time.time() + self.poke_interval,
         )
         # safety net only: the trigger ends itself at the deadline with a clear event
         safety = dt.timedelta(seconds=self.gate_timeout + 2 * self.poke_interval + 60)

@@ -68,6 +68,9 @@ class QualityGateTrigger(BaseTrigger):
     :param spec: ``GateSpec.to_dict()``: table, rules (catalog column names), row-count policy
     :param deadline: epoch seconds after which the trigger fires ``timeout``
     :param gate_state: opaque state handed back to the gate in the event (paused DAGs, first breach ...)
+    :param first_poll_at: epoch seconds before which the first poll does not run (the gate passes its own
+        measurement's time plus ``poke_interval``: measuring again at once only repeats its scan). A trigger
+        restored by a new triggerer after that moment polls at once; ``None`` polls at once too.
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class QualityGateTrigger(BaseTrigger):
         poke_interval: float,
         deadline: float,
         gate_state: dict[str, Any] | None = None,
+        first_poll_at: float | None = None,
     ) -> None:
         super().__init__()
         self.conn_id = conn_id
@@ -87,6 +91,7 @@ class QualityGateTrigger(BaseTrigger):
         self.poke_interval = poke_interval
         self.deadline = deadline
         self.gate_state = gate_state or {}
+        self.first_poll_at = first_poll_at
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -98,6 +103,7 @@ class QualityGateTrigger(BaseTrigger):
                 "poke_interval": self.poke_interval,
                 "deadline": self.deadline,
                 "gate_state": self.gate_state,
+                "first_poll_at": self.first_poll_at,
             },
         )
 
@@ -140,6 +146,11 @@ class QualityGateTrigger(BaseTrigger):
         next_poll = time.monotonic()
         last: Measurement | None = None
         last_error: str | None = None
+        if self.first_poll_at is not None:
+            wait = min(self.first_poll_at, self.deadline) - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                next_poll = time.monotonic()
         while True:
             polls += 1
             try:

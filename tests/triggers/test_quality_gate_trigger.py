@@ -39,7 +39,13 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
 
 
 def _trigger(
-    conn_id: str, *, max_rate: float, poke: float = 0.2, timeout: float = 30, table: str = "t"
+    conn_id: str,
+    *,
+    max_rate: float,
+    poke: float = 0.2,
+    timeout: float = 30,
+    table: str = "t",
+    first_poll_at: float | None = None,
 ) -> Any:
     query = build_metrics_query(dialect_for("sqlite"), parse_table_name(table), [ColumnSpec("a")])
     return QualityGateTrigger(
@@ -49,6 +55,7 @@ def _trigger(
         poke_interval=poke,
         deadline=time.time() + timeout,
         gate_state={"paused_dags": ["d1"]},
+        first_poll_at=first_poll_at,
     )
 
 
@@ -60,7 +67,7 @@ def _first_event(trigger: Any) -> Any:
 
 
 def test_serialize_round_trip_and_importable_path(db) -> None:
-    trigger = _trigger(db[0], max_rate=0.1)
+    trigger = _trigger(db[0], max_rate=0.1, first_poll_at=time.time() + 5)
     classpath, kwargs = trigger.serialize()
     module, _, name = classpath.rpartition(".")
     assert getattr(importlib.import_module(module), name) is QualityGateTrigger
@@ -78,6 +85,28 @@ def test_recovers_on_first_poll_when_thresholds_hold(db) -> None:
     assert event["gate_state"] == {"paused_dags": ["d1"]}
     assert GateSpec.from_dict(event["spec"]).rules == (NullRule("a", 0.25),)
     assert event["query"]["sql"].startswith("SELECT COUNT(*)")
+
+
+def test_first_poll_waits_for_first_poll_at_when_it_is_ahead(db) -> None:
+    """The gate has just measured: its trigger's first poll comes one poke_interval later, not at once."""
+    started = time.time()
+    event = _first_event(_trigger(db[0], max_rate=0.25, first_poll_at=started + 1.0))
+    assert event["status"] == "recovered" and event["polls"] == 1
+    assert event["measured_at"] >= started + 1.0
+
+
+def test_first_poll_at_in_the_past_polls_at_once(db) -> None:
+    """A trigger a new triggerer restores after that moment (a restart) measures at once."""
+    started = time.monotonic()
+    event = _first_event(_trigger(db[0], max_rate=0.25, first_poll_at=time.time() - 3600))
+    assert event["status"] == "recovered" and time.monotonic() - started < 5
+
+
+def test_first_poll_at_past_the_deadline_waits_only_until_the_deadline(db) -> None:
+    started = time.time()
+    event = _first_event(_trigger(db[0], max_rate=0.0, timeout=1.0, first_poll_at=started + 3600))
+    assert event["status"] == "timeout" and event["polls"] == 1
+    assert event["measured_at"] - started < 30
 
 
 def test_times_out_at_the_deadline(db) -> None:
