@@ -1074,7 +1074,10 @@ def _outside_end(ti: Any, operator: Any) -> tuple[str | None, str]:
     state = str(_enum_value(found) or "removed")
     dag = getattr(operator, "dag", None)
     if state == "failed":
-        return ("abort" if getattr(dag, "fail_fast", False) else "reported"), state
+        # fail_fast fails the running tries once another try failed for good; a try marked failed by
+        # hand in a fail_fast DAG (no other failure) got its event from the API server's hook
+        stopped = getattr(dag, "fail_fast", False) and _failed_elsewhere(ti, name, RuntimeTaskInstance)
+        return ("abort" if stopped else "reported"), state
     if state == "skipped":
         timed_out = getattr(dag, "dagrun_timeout", None) is not None and (
             str(_enum_value(RuntimeTaskInstance.get_dagrun_state(ti.dag_id, ti.run_id))) == "failed"
@@ -1085,6 +1088,12 @@ def _outside_end(ti: Any, operator: Any) -> tuple[str | None, str]:
     if state in ("restarting", "removed"):
         return "abort", state
     return None, state
+
+
+def _failed_elsewhere(ti: Any, name: str, runtime: Any) -> bool:
+    """True when another try of the run is ``failed`` (what makes ``fail_fast`` stop the rest)."""
+    states = (runtime.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id)) or {}
+    return any(other != name and str(_enum_value(st)) == "failed" for other, st in states.items())
 
 
 def _deliver_before_kill(signalled: float) -> None:

@@ -5,7 +5,7 @@ each try runs in a task process forked by Airflow's task supervisor (``supervise
 in-process execution API, heartbeat every second), and the outside end is Airflow's own code path: the
 ``fail_fast`` stop the execution API runs when another task fails, the scheduler's ``dagrun_timeout`` pass,
 and marking by hand through the REST API. The supervisor's next heartbeat is refused (the try is no longer
-running), so it sends SIGTERM (the runner calls the operator's ``on_kill``) and SIGKILL 5 s later. A fourth
+running), so it sends SIGTERM (the runner calls the operator's ``on_kill``) and SIGKILL 5 s later. Another
 try gets a SIGTERM from elsewhere (a worker shutting down) while Airflow still has it running.
 
 The supervisor runs in a subprocess (this file run as a script), the tries one after the other; the test
@@ -66,6 +66,8 @@ SCENARIOS = {
     # marked failed through the REST API, then ends itself once the state was read: a task that reports its
     # own end first may have sent the state read (``_check_outside_end``), so its own event goes out too
     "lp_outside_by_hand": ("", True, 1.0),
+    # the same in a fail_fast DAG: no other try failed, so not fail_fast's stop (the hand mark's event stands)
+    "lp_outside_by_hand_fail_fast": ("fail_fast=True", True, 1.0),
     # SIGTERM from elsewhere (a worker shutting down): still running as far as Airflow knows
     "lp_outside_sigterm_only": ("", True, 0),
 }
@@ -124,7 +126,7 @@ def _end_from_outside(dag_id: str, run_id: str, pid: int, api: Any) -> None:
             session.flush()
             scheduler()._schedule_dag_run(run, session)
             assert run.state == "failed"
-    elif dag_id == "lp_outside_by_hand":
+    elif dag_id.startswith("lp_outside_by_hand"):
         url = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/work"
         response = api.patch(url, json={"new_state": "failed"})
         assert response.status_code == 200, response.text
@@ -186,6 +188,7 @@ def test_a_try_ended_from_outside_gets_one_terminal_event(lineage_events, monkey
         "lp_outside_fail_fast": -9,
         "lp_outside_timeout": 0,
         "lp_outside_by_hand": 0,
+        "lp_outside_by_hand_fail_fast": 0,
         "lp_outside_sigterm_only": 0,
     }, "".join(seen)
     events = lineage_events()[len(before) :]
@@ -194,6 +197,7 @@ def test_a_try_ended_from_outside_gets_one_terminal_event(lineage_events, monkey
         "lp_outside_fail_fast": ["START", "ABORT"],
         "lp_outside_timeout": ["START", "ABORT"],
         "lp_outside_by_hand": ["START", "FAIL"],  # the REST API's hook sent it; the task process adds none
+        "lp_outside_by_hand_fail_fast": ["START", "FAIL"],  # before: START, FAIL, ABORT
         "lp_outside_sigterm_only": ["START", "COMPLETE"],  # not ended from outside: its own end stands
     }, "".join(seen)
     for dag_id in SCENARIOS:
@@ -207,6 +211,7 @@ def test_a_try_ended_from_outside_gets_one_terminal_event(lineage_events, monkey
         "lp_outside_fail_fast": "failed",
         "lp_outside_timeout": "skipped",
         "lp_outside_by_hand": "failed",
+        "lp_outside_by_hand_fail_fast": "failed",
         "lp_outside_sigterm_only": "success",
     }
 
