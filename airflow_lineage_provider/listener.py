@@ -972,12 +972,13 @@ class LineageListener:
             )  # fmt: skip
 
     def _abort_deferred(self, dag_run: Any, ti: Any, info: DagRunInfo, dag: Any) -> None:
-        """ABORT for a try ``dagrun_timeout`` skipped while it was deferred.
+        """ABORT for a try ``dagrun_timeout`` or ``fail_fast`` skipped while it was deferred.
 
         No task process runs it and no hook fires, so nothing else ends it. It still names its trigger (the
         trigger's firing clears that, as does the triggerer's clean-up afterwards: a try resumed on a worker
         does not, and its task process sends the ABORT, ``_check_outside_end``), and has no end date (the
-        timeout sets none; marking by hand and ``fail_fast`` do: the hand mark's hook sent its event). Its
+        timeout sets none) or ``fail_fast`` stopped the run (``_fail_fast_stopped``; a hand mark also sets an
+        end date, and its hook sent its event). Its
         START came from the worker that deferred it, unless the scheduler deferred it (``start_from_trigger``)
         and no worker ever ran it: then a START goes first. Decided like the try's START, on its task.
         """
@@ -1012,8 +1013,10 @@ class LineageListener:
             if state == "skipped" and ti.try_number and not _never_ran(ti):
                 stale = _stale_dates(ti, session)
                 if not stale:
-                    if ti.end_date is None and getattr(ti, "trigger_id", None) is not None:
-                        self._abort_deferred(dag_run, ti, info, dag)  # deferred when the run timed out
+                    if getattr(ti, "trigger_id", None) is not None and (
+                        ti.end_date is None or _fail_fast_stopped(dag_run, dag, kwargs)
+                    ):
+                        self._abort_deferred(dag_run, ti, info, dag)  # deferred when the run ended it
                     continue  # else it ran and skipped itself: its own hook reported it
             operator = (
                 dag.task_dict.get(ti.task_id) if dag is not None and hasattr(dag, "task_dict") else None
@@ -1156,6 +1159,17 @@ def _never_ran_candidates(dag_run: Any, session: Any, kwargs: dict[str, Any]) ->
             ):
                 found.setdefault(id(obj), obj)
     return list(found.values())
+
+
+def _fail_fast_stopped(dag_run: Any, dag: Any, kwargs: dict[str, Any]) -> bool:
+    """True when ``fail_fast`` stopped the run's other tries: the DAG has it and a try of the run failed.
+
+    A deferred try it skipped gets an end date, as one skipped by hand does (whose hook reported it); a hand
+    mark in a run where a try has failed for good is the one case taken for ``fail_fast`` wrongly.
+    """
+    if not getattr(dag, "fail_fast", False):
+        return False
+    return bool(dag_run.get_task_instances(state=["failed"], **kwargs))
 
 
 def _run_info_with_upstream(dag_run: Any, dag: Any) -> DagRunInfo:

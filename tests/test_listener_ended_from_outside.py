@@ -321,6 +321,64 @@ def test_a_deferred_try_the_run_times_out_gets_an_abort(lineage_events):
     assert new[0]["run"]["runId"] == new[1]["run"]["runId"]
 
 
+FAIL_FAST_DEFERRED = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
+
+with DAG("{dag_id}", schedule=None, start_date=datetime.datetime(2024, 1, 1), fail_fast=True) as dag:
+    DateTimeSensorAsync(task_id="waits", target_time=datetime.datetime(2999, 1, 1))
+    PythonOperator(task_id="breaks", python_callable=lambda: None)
+"""
+
+
+@pytest.mark.parametrize("how", ["fail_fast", "by_hand"])
+def test_a_deferred_try_fail_fast_skips_gets_an_abort(lineage_events, how):
+    """``fail_fast`` skips a deferred try with an end date, as marking it skipped by hand does; only the
+    first (another try of the run failed) is taken for an outside end: the hand mark's hook reported it.
+    Before: nothing for the try ``fail_fast`` skipped."""
+    from datetime import datetime, timedelta, timezone
+
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import _stop_remaining_tasks
+    from airflow.models.trigger import Trigger
+    from airflow.utils.session import create_session
+    from lineage_helpers import summary
+    from scheduler_helpers import scheduler, start_run, trigger_run, write_version
+
+    dag_id = f"lp_outside_deferred_{how}"
+    write_version(dag_id, source=FAIL_FAST_DEFERRED.replace("{dag_id}", dag_id))
+    run_id = trigger_run(dag_id)
+    start_run(dag_id, run_id)
+    before = lineage_events()
+    now = datetime.now(timezone.utc)
+    with create_session() as session:
+        run = session.query(DagRun).filter_by(dag_id=dag_id, run_id=run_id).one()
+        trigger = Trigger(classpath="airflow.providers.standard.triggers.temporal.DateTimeTrigger", kwargs={})
+        session.add(trigger)
+        session.flush()
+        tis = {ti.task_id: ti for ti in run.get_task_instances(session=session)}
+        waits, breaks = tis["waits"], tis["breaks"]
+        waits.state, waits.try_number, waits.start_date = "deferred", 1, now - timedelta(minutes=1)
+        waits.trigger_id, waits.next_method = trigger.id, "execute_complete"
+        breaks.try_number, breaks.start_date, breaks.end_date = 1, now, now
+        if how == "fail_fast":  # breaks failed for good: the execution API stops the rest
+            breaks.state = "failed"
+            session.flush()
+            _stop_remaining_tasks(
+                task_instance=breaks, task_teardown_map={"waits": False, "breaks": False}, session=session
+            )
+        else:  # breaks succeeded; waits marked skipped by hand (its hook is the API server's)
+            breaks.state = "success"
+            waits.set_state("skipped", session=session)
+        session.flush()
+        assert (waits.state, waits.end_date is not None) == ("skipped", True)
+        scheduler()._schedule_dag_run(run, session)
+    new = [e for e in lineage_events()[len(before) :] if e["job"]["name"] == f"{dag_id}.waits"]
+    assert summary(new) == ([("ABORT", f"{dag_id}.waits")] if how == "fail_fast" else [])
+
+
 # --- the supervisor side (this file run as a script) ---------------------------------------------------
 
 
