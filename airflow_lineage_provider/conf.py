@@ -65,7 +65,10 @@ def _raw(option: str) -> str:
 
 
 def _where(option: str) -> str:
-    return f"[{SECTION}] {option} (env AIRFLOW__{SECTION.upper()}__{option.upper()})"
+    env = f"AIRFLOW__{SECTION.upper()}__{option.upper()}"
+    if OPTIONS[option].get("sensitive"):  # Airflow reads these from a command or a secrets backend too
+        return f"[{SECTION}] {option} (env {env}, or {option}_cmd / {option}_secret)"
+    return f"[{SECTION}] {option} (env {env})"
 
 
 def _bool(option: str) -> bool:
@@ -303,6 +306,7 @@ def include_source_code() -> bool:
     return _bool("include_source_code")
 
 
+@_cached
 def spark_inject_parent_job_info() -> bool:
     """``[lineage_provider] spark_inject_parent_job_info``."""
     return _bool("spark_inject_parent_job_info")

@@ -1,4 +1,5 @@
-"""Write the ``[lineage_provider]`` option table into README.md and docs/admins.md from the declarations.
+"""Write the ``[lineage_provider]`` option tables into README.md, docs/admins.md and docs/configuration.md
+from the declarations.
 
 The table sits between ``<!-- options:start -->`` and ``<!-- options:end -->`` in each file and is
 generated from ``get_provider_info.OPTIONS`` (the single source Airflow itself reads), so the docs cannot

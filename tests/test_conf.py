@@ -51,7 +51,10 @@ def test_url_with_unencoded_special_characters_is_rejected_without_echoing_it(pa
     with pytest.raises(ConfigError) as raised:
         conf.validate_transport(config)
     message = str(raised.value)
-    assert message.startswith("[lineage_provider] transport (env AIRFLOW__LINEAGE_PROVIDER__TRANSPORT): ")
+    assert message.startswith(
+        "[lineage_provider] transport (env AIRFLOW__LINEAGE_PROVIDER__TRANSPORT, or transport_cmd / "
+        "transport_secret): "
+    )
     assert "percent-encode" in message and "ss1234word" not in message and "pa" + password[2] not in message
 
 

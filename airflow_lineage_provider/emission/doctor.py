@@ -80,7 +80,7 @@ def _test_event(namespace: str) -> Any:
     from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
     from openlineage.client.uuid import generate_new_uuid
 
-    from airflow_lineage_provider.emission.redaction import PRODUCER
+    from airflow_lineage_provider import PRODUCER
 
     return RunEvent(
         eventType=RunState.COMPLETE,

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from airflow_lineage_provider import PRODUCER
 from airflow_lineage_provider.sql.redact import (
     MASK,
     redact_connection_secrets,
@@ -34,8 +35,8 @@ SQL_KEYS = frozenset({"query", "sql", "statement", "sql_query"})
 _CONFIG_SECRET_KEYS = ("key", "token", "secret", "password", "passwd", "credential", "auth", "sasl")
 
 TRIM_FACET = "lineageProviderTrimmed"
-PRODUCER = "https://github.com/airflow-lineage-provider/airflow-lineage-provider"
-TRIM_FACET_SCHEMA = PRODUCER + "/schemas/TrimmedRunFacet.json#/$defs/TrimmedRunFacet"
+#: in this package's ``schemas/`` at the producer's version, like the ``airflow`` run facet's schema
+TRIM_FACET_SCHEMA = f"{PRODUCER}/schemas/TrimmedRunFacet.json#/$defs/TrimmedRunFacet"
 #: run facets never trimmed: they tie the event to its parent run and say why a run failed
 _PROTECTED_RUN_FACETS = frozenset({"parent", "nominalTime", "errorMessage", TRIM_FACET})
 #: bytes reserved for the trim facet itself while choosing what to drop

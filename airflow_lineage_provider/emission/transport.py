@@ -6,7 +6,8 @@ Precedence: ``[lineage_provider] transport`` (JSON) > ``[lineage_provider] confi
 to ``events.jsonl.1`` when it would grow past ``default_file_max_mb``.
 
 ``resolve()`` says where the configuration came from (``TransportSpec.is_default`` is True for the embedded
-default); ``build(spec)`` creates the transport with HTTP timeouts capped at ``send_timeout``, each HTTP
+default); ``build(spec)`` creates the transport with HTTP timeouts capped at twice ``send_timeout``
+(``HTTP_TIMEOUT_FACTOR``), each HTTP
 request bounded by that timeout in total (not only per read: a trickled answer cannot hold a send), and
 without in-transport retries (undelivered events go to the spool instead): the embedded default and plain
 ``http`` configurations and a local append-mode ``file`` by :mod:`emission.direct` (no openlineage-python
