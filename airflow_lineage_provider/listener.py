@@ -380,6 +380,8 @@ class LineageListener:
         self._ended: set[str] = set()  # task tries whose terminal hook this process saw (task side)
         self._stopping: dict[str, threading.Event] = {}  # tries whose SIGTERM check started (set: decided)
         self._outside: set[str] = set()  # tries ended from outside: their terminal event is not ours to send
+        # state read after a SIGTERM once the try had ended itself (maybe its own report): its hook decides
+        self._late_reads: dict[str, str] = {}
         self._dags: dict[str, tuple[float, Any]] = {}  # (loaded at, serialized DAG) by DAG version
         self._marks: dict[str, tuple[float, selection.Marks | None]] = {}  # by a run's DAG version
         # clear_number each DAG-run START named, with the run's start_date then (a run restarted since, by
@@ -397,6 +399,7 @@ class LineageListener:
             self._ended.clear()
             self._stopping.clear()
             self._outside.clear()
+            self._late_reads.clear()
             self._dags.clear()
             self._marks.clear()
             self._attempts.clear()
@@ -612,7 +615,10 @@ class LineageListener:
             verdict, state = _outside_end(ti, operator)
             if verdict == "reported" and getattr(ti, "end_date", None) is not None:
                 # the runner set the try's end before reporting it: the state read may be the task's own
-                # report (a SIGTERM from elsewhere, then the task ended), so its own hook sends the event
+                # report (a SIGTERM from elsewhere, then the task ended); its hook compares it with its own
+                # end (``_ended_from_outside``): another state was set from outside, the same may be its own
+                with self._lock:
+                    self._late_reads[key] = state
                 verdict = None
             if verdict is None:
                 return
@@ -634,24 +640,30 @@ class LineageListener:
         if emitted:
             _deliver_before_kill(signalled)
 
-    def _ended_from_outside(self, ti: Any) -> bool:
-        """Task side, in a terminal hook: True when the try's end was claimed after a SIGTERM (its terminal
-        event is sent, or another hook's stands); else the end is this hook's."""
+    def _ended_from_outside(self, ti: Any, state: str) -> bool:
+        """Task side, in a terminal hook ending the try in ``state``: True when the try's end was claimed
+        after a SIGTERM (its terminal event is sent, or another hook's stands), or when the state read after
+        the SIGTERM is another one than this end's (set from outside, e.g. marked failed by hand while the
+        task went on to succeed: the hand mark's hook reported it); else the end is this hook's."""
         key = _try_key(ti)
         pending = self._stopping.get(key)
         if pending is not None:
             pending.wait(_ABORT_DECISION_SECONDS)
         with self._lock:
+            read = self._late_reads.pop(key, None)
             if key in self._outside:
                 return True
             self._ended.add(key)
+            if read is not None and read != state:
+                self._outside.add(key)
+                return True
             return False
 
     def _task_end(self, ti: Any, event_type: str, state: str, error: Any, previous_state: Any) -> None:
         runtime = _is_runtime(ti)
         if runtime and _try_key(ti) not in self._started and not self._resumed(ti):
             self._task_start(ti)  # failed before the running hook (e.g. a template error): still one START
-        if runtime and self._ended_from_outside(ti):
+        if runtime and self._ended_from_outside(ti, state):
             return
         operator = getattr(ti, "task", None)
         dag = None
@@ -971,6 +983,16 @@ class LineageListener:
                 dag_info=info, error=error,
             )  # fmt: skip
 
+    def _claim_end(self, ti: Any) -> bool:
+        """True when no terminal event of the try went out from this process yet; it is claimed now (one
+        process running the tries and the scheduler, e.g. ``dag.test()``, ends each try once)."""
+        key = _try_key(ti)
+        with self._lock:
+            if key in self._ended:
+                return False
+            self._ended.add(key)
+            return True
+
     def _abort_deferred(self, dag_run: Any, ti: Any, info: DagRunInfo, dag: Any) -> None:
         """ABORT for a try ``dagrun_timeout`` or ``fail_fast`` skipped while it was deferred.
 
@@ -983,7 +1005,7 @@ class LineageListener:
         and no worker ever ran it: then a START goes first. Decided like the try's START, on its task.
         """
         operator = dag.task_dict.get(ti.task_id) if dag is not None and hasattr(dag, "task_dict") else None
-        if _task_off(operator, dag):
+        if _task_off(operator, dag) or not self._claim_end(ti):
             return
         first = getattr(getattr(operator, "start_trigger_args", None), "next_method", None)
         never_on_a_worker = getattr(operator, "start_from_trigger", False) is True and ti.next_method == first
@@ -991,6 +1013,16 @@ class LineageListener:
         if never_on_a_worker:
             self._emit_task(ti, operator, "START", "running", phase=None, event_time=ti.start_date or end,
                             dag_info=info)  # fmt: skip
+        self._emit_task(ti, operator, "ABORT", "skipped", phase=None, event_time=end, dag_info=info)
+
+    def _abort_between_pokes(self, dag_run: Any, ti: Any, info: DagRunInfo, dag: Any) -> None:
+        """ABORT for a reschedule-mode sensor's try that ``dagrun_timeout`` or ``fail_fast`` skipped between
+        two pokes (``_stopped_between_pokes``): no task process ran, no hook fired. Its START came from its
+        first poke; the end is the run's (the try's end date is its last poke's)."""
+        operator = dag.task_dict.get(ti.task_id) if dag is not None and hasattr(dag, "task_dict") else None
+        if _task_off(operator, dag) or not self._claim_end(ti):
+            return
+        end = getattr(dag_run, "end_date", None) or ti.end_date
         self._emit_task(ti, operator, "ABORT", "skipped", phase=None, event_time=end, dag_info=info)
 
     def _emit_never_ran(self, dag_run: Any, info: DagRunInfo, dag: Any, marks: selection.Marks) -> None:
@@ -1017,6 +1049,8 @@ class LineageListener:
                         ti.end_date is None or _fail_fast_stopped(dag_run, dag, kwargs)
                     ):
                         self._abort_deferred(dag_run, ti, info, dag)  # deferred when the run ended it
+                    elif _stopped_between_pokes(ti, dag_run, dag, session, kwargs):
+                        self._abort_between_pokes(dag_run, ti, info, dag)
                     continue  # else it ran and skipped itself: its own hook reported it
             operator = (
                 dag.task_dict.get(ti.task_id) if dag is not None and hasattr(dag, "task_dict") else None
@@ -1170,6 +1204,36 @@ def _fail_fast_stopped(dag_run: Any, dag: Any, kwargs: dict[str, Any]) -> bool:
     if not getattr(dag, "fail_fast", False):
         return False
     return bool(dag_run.get_task_instances(state=["failed"], **kwargs))
+
+
+def _stopped_between_pokes(ti: Any, dag_run: Any, dag: Any, session: Any, kwargs: dict[str, Any]) -> bool:
+    """True for a skipped try whose last act was a reschedule (a sensor in reschedule mode, between two
+    pokes or queued for the next), in a run ``dagrun_timeout`` failed or ``fail_fast`` stopped.
+
+    A poke that runs clears the try's end date, and one that skips itself sets a later one; a reschedule
+    sets it to the poke's end, as its reschedule record does, and a skip from outside keeps it. A try marked
+    skipped by hand there looks the same, but its hook reported it: taken for an outside end only in a run
+    that timed out or that ``fail_fast`` stopped. False when the record cannot be read.
+    """
+    if session is None or ti.end_date is None or getattr(ti, "id", None) is None:
+        return False
+    timed_out = getattr(dag, "dagrun_timeout", None) is not None and _enum_value(dag_run.state) == "failed"
+    if not timed_out and not _fail_fast_stopped(dag_run, dag, kwargs):
+        return False
+    try:
+        from airflow.models.taskreschedule import TaskReschedule
+        from sqlalchemy import select
+
+        last = session.scalar(
+            select(TaskReschedule.end_date)
+            .where(TaskReschedule.ti_id == ti.id)
+            .order_by(TaskReschedule.id.desc())
+            .limit(1)
+        )
+    except Exception as exc:  # the try is taken to have ended by itself, as before
+        log.debug("lineage: cannot read the reschedules of %s: %s", ti.task_id, _describe(exc))
+        return False
+    return last is not None and last == ti.end_date
 
 
 def _run_info_with_upstream(dag_run: Any, dag: Any) -> DagRunInfo:

@@ -379,6 +379,77 @@ def test_a_deferred_try_fail_fast_skips_gets_an_abort(lineage_events, how):
     assert summary(new) == ([("ABORT", f"{dag_id}.waits")] if how == "fail_fast" else [])
 
 
+RESCHEDULED = """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.providers.standard.sensors.date_time import DateTimeSensor
+
+with DAG("{dag_id}", schedule=None, start_date=datetime.datetime(2024, 1, 1), {dag_args}) as dag:
+    DateTimeSensor(task_id="pokes", mode="reschedule", target_time=datetime.datetime(2999, 1, 1))
+    PythonOperator(task_id="breaks", python_callable=lambda: None)
+"""
+
+
+@pytest.mark.parametrize(
+    ("how", "aborted"),
+    [
+        ("dagrun_timeout", True),  # skipped between two pokes by the scheduler's timeout pass
+        ("fail_fast", True),  # skipped between two pokes when another try failed
+        ("skipped_itself", False),  # a later poke skipped itself (soft_fail): its own hook reported it
+        ("by_hand", False),  # marked skipped by hand between pokes, the run succeeds: its hook reported it
+    ],
+)
+def test_a_sensor_skipped_between_two_pokes_gets_an_abort(lineage_events, how, aborted):
+    """A reschedule-mode sensor between two pokes has no task process, and ``dagrun_timeout`` and
+    ``fail_fast`` skip it without a hook: the run's end sends its ABORT. Before: its START stayed open."""
+    from datetime import datetime, timedelta, timezone
+
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import _stop_remaining_tasks
+    from airflow.models.taskreschedule import TaskReschedule
+    from airflow.utils.session import create_session
+    from lineage_helpers import summary
+    from scheduler_helpers import scheduler, start_run, trigger_run, write_version
+
+    dag_id = f"lp_outside_rescheduled_{how}"
+    dag_args = {"dagrun_timeout": "dagrun_timeout=datetime.timedelta(hours=1)", "fail_fast": "fail_fast=True"}
+    source = RESCHEDULED.replace("{dag_id}", dag_id).replace("{dag_args}", dag_args.get(how, ""))
+    write_version(dag_id, source=source)
+    run_id = trigger_run(dag_id)
+    start_run(dag_id, run_id)
+    before = lineage_events()
+    now = datetime.now(timezone.utc)
+    with create_session() as session:
+        run = session.query(DagRun).filter_by(dag_id=dag_id, run_id=run_id).one()
+        tis = {ti.task_id: ti for ti in run.get_task_instances(session=session)}
+        pokes, breaks = tis["pokes"], tis["breaks"]
+        poked = now - timedelta(seconds=30)  # the first poke's end: rescheduled, as the execution API does
+        pokes.state, pokes.try_number = "up_for_reschedule", 1
+        pokes.start_date, pokes.end_date = now - timedelta(minutes=1), poked
+        session.add(TaskReschedule(pokes.id, now - timedelta(minutes=1), poked, now + timedelta(hours=1)))
+        breaks.try_number, breaks.start_date, breaks.end_date = 1, now, now
+        breaks.state = "failed" if how == "fail_fast" else "success"
+        session.flush()
+        if how == "dagrun_timeout":
+            run.start_date = now - timedelta(hours=2)
+        elif how == "fail_fast":
+            _stop_remaining_tasks(
+                task_instance=breaks, task_teardown_map={"pokes": False, "breaks": False}, session=session
+            )
+        elif how == "skipped_itself":
+            pokes.state, pokes.end_date = "skipped", now
+        else:
+            pokes.set_state("skipped", session=session)
+        session.flush()
+        scheduler()._schedule_dag_run(run, session)
+        assert pokes.state == "skipped"
+    new = [e for e in lineage_events()[len(before) :] if e["job"]["name"] == f"{dag_id}.pokes"]
+    assert summary(new) == ([("ABORT", f"{dag_id}.pokes")] if aborted else [])
+    if aborted:
+        assert new[0]["run"]["facets"]["airflow"]["taskInstance"]["state"] == "skipped"
+
+
 # --- the supervisor side (this file run as a script) ---------------------------------------------------
 
 
