@@ -188,16 +188,25 @@ _INTO_OUTFILE = re.compile(
     re.IGNORECASE,
 )
 #: dynamic SQL given as one constant string: ``EXECUTE IMMEDIATE '...' [INTO|USING ...]`` (Snowflake,
-#: BigQuery, Oracle), T-SQL ``EXEC ('...')`` and ``EXEC sp_executesql N'...' [, params]``; text built by
-#: concatenation or variables does not match (``rest`` must be empty or a clause that adds no SQL text)
+#: BigQuery, also ``"..."`` / ``"""..."""`` there, Oracle), PL/pgSQL ``EXECUTE '...' [INTO|USING ...]``, T-SQL
+#: ``EXEC ('...')`` and ``EXEC sp_executesql N'...' [, params]``; text built by concatenation or variables
+#: does not match (``rest`` must be empty or a clause that adds no SQL text)
 _EXECUTE_STRING = re.compile(
     r"^\s*EXEC(?:UTE)?\s*(?:"
-    r"IMMEDIATE\s+(?P<immediate>N?'(?:[^']|'')*'|\$\$.*?\$\$)\s*(?P<clauses>(?:(?:INTO|USING)\b.*)?)"
+    r"IMMEDIATE\s+(?P<immediate>N?'(?:[^']|'')*'|\$\$.*?\$\$|(?P<dq>\"\"\".*?\"\"\"|\"(?:[^\"\\]|\\.)*\"))"
+    r"\s*(?P<clauses>(?:(?:INTO|USING)\b.*)?)"
+    r"|(?P<plain>'(?:[^']|'')*')\s*(?:(?:INTO|USING)\b.*)?"
     r"|\(\s*(?P<paren>N?'(?:[^']|'')*')\s*\)"
     r"|(?:sys\.)?sp_executesql\s+(?:@stmt\s*=\s*)?(?P<proc>N?'(?:[^']|'')*')\s*(?P<params>(?:,.*)?)"
     r")\s*;?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
+#: MySQL ``PREPARE stmt FROM '...'`` of a constant string: the statement its ``EXECUTE stmt`` runs
+_PREPARE_STRING = re.compile(
+    r"^\s*PREPARE\s+\w+\s+FROM\s+(?P<literal>'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\")\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_BACKSLASH_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _WRITE_START = re.compile(r"\s*(?:INSERT|UPDATE|DELETE|MERGE|UPSERT|REPLACE)\b", re.IGNORECASE)
 #: T-SQL ``INSERT [INTO] t [(cols)] EXEC[UTE] ...``: the rows a procedure or dynamic SQL returns go to t
 _INSERT_EXEC = re.compile(
@@ -1037,12 +1046,24 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
         _insert_exec(m, state)
         return True
     m = _EXECUTE_STRING.match(stripped)
-    if m:
-        literal = m.group("immediate") or m.group("paren") or m.group("proc")
+    if m and (m.group("dq") is None or state.read == "bigquery"):  # "..." is a name elsewhere
+        literal = m.group("immediate") or m.group("plain") or m.group("paren") or m.group("proc")
         if literal.startswith("$$"):
             dynamic = literal[2:-2]
+        elif literal.startswith('"""'):
+            dynamic = literal[3:-3]
+        elif literal.startswith('"'):  # BigQuery: backslash escapes
+            dynamic = _BACKSLASH_ESCAPE.sub(r"\1", literal[1:-1])
         else:
             dynamic = literal[literal.index("'") + 1 : -1].replace("''", "'")
+        for piece in text.split_statements(dynamic):
+            _analyze_piece(piece, state, allow_routine=True)
+        return True
+    m = _PREPARE_STRING.match(stripped) if state.read in ("mysql", "doris", "starrocks") else None
+    if m:
+        literal = m.group("literal")
+        quote = literal[0]
+        dynamic = _BACKSLASH_ESCAPE.sub(r"\1", literal[1:-1].replace(quote * 2, quote))
         for piece in text.split_statements(dynamic):
             _analyze_piece(piece, state, allow_routine=True)
         return True

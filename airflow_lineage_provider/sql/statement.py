@@ -121,6 +121,51 @@ def _table_arguments(tree: exp.Expression) -> None:
             call.replace(exp.Table(**{k: v.copy() for k, v in parts.items() if v is not None}))
 
 
+def _inline_view_target(tree: exp.Expression) -> None:
+    """Oracle ``DELETE [FROM] (SELECT ... FROM t ...) [v] WHERE ...``: a delete through an inline view, made
+    ``WITH v AS (SELECT ...) DELETE FROM v`` (the view's first table loses the rows, as through a CTE)."""
+    if not isinstance(tree, exp.Delete | exp.Update) or tree.args.get("with_") is not None:
+        return
+    view = tree.this
+    tables = tree.args.get("tables") or []
+    listed = not isinstance(view, exp.Expression) and len(tables) == 1  # DELETE (SELECT ...) v: no FROM
+    if listed:
+        view = tables[0]
+    if not isinstance(view, exp.Subquery) or not isinstance(view.this, exp.Query):
+        return
+    if listed:
+        tree.set("tables", None)
+    name = view.alias or "inline_view"
+    cte = exp.CTE(this=view.this.copy(), alias=exp.TableAlias(this=exp.to_identifier(name)))
+    tree.set("with_", exp.With(expressions=[cte]))
+    tree.set("this", exp.Table(this=exp.to_identifier(name)))
+
+
+#: dialects where ``a -> 'k'`` extracts JSON (the parser reads it as a lambda inside a function call)
+_JSON_ARROW_DIALECTS = frozenset(
+    {"postgres", "redshift", "mysql", "sqlite", "duckdb", "doris", "starrocks", "materialize", "risingwave"}
+)
+
+
+def _json_arrows(tree: exp.Expression) -> None:
+    """``f(doc->'items')`` / ``f(doc->0)`` parse as a lambda ``doc -> 'items'`` (parameter ``doc``); a
+    one-parameter "lambda" whose body names nothing (a key, an index, a path) is the JSON operator on the
+    column ``doc``, made a ``JSONExtract`` so the column is read. A real lambda (``x -> x + 1``) names its
+    parameter."""
+    for node in list(tree.find_all(exp.Lambda)):
+        params = node.expressions
+        body = node.this
+        if (
+            len(params) != 1
+            or not isinstance(params[0], exp.Identifier)
+            or not isinstance(body, exp.Expression)
+            or not isinstance(node.parent, exp.Func)
+            or any(isinstance(n, exp.Identifier | exp.Column | exp.Star) for n in body.walk())
+        ):
+            continue
+        node.replace(exp.JSONExtract(this=exp.column(params[0].copy()), expression=body))
+
+
 def _drop_live_schema(tree: exp.Expression) -> None:
     """Delta Live Tables ``LIVE.t``: ``LIVE`` is no schema but the pipeline's own (legacy spelling of ``t``),
     so ``CREATE LIVE TABLE t ...`` and a later ``FROM LIVE.t`` name the same table."""
@@ -507,8 +552,9 @@ class StatementAnalyzer:
     def __init__(self, walker: StatementWalker, *, select_into_tables: bool = True) -> None:
         """``walker`` resolves the statement's columns (it holds the schema, the text and the dialect)."""
         self.walker = walker
-        #: T-SQL updates and deletes through a CTE (elsewhere a DML target is always a table)
-        self._dml_on_ctes = walker.dialect == "tsql"
+        #: T-SQL updates and deletes through a CTE, Oracle's through an inline view (made a CTE); elsewhere a
+        #: DML target is always a table
+        self._dml_on_ctes = walker.dialect in ("tsql", "oracle")
         #: whether ``SELECT ... INTO x`` creates the table x (else x are variables: Oracle, MySQL, PL/pgSQL)
         self.select_into_tables = select_into_tables
         self._rows: dict[IndirectLineage, None] = {}
@@ -527,6 +573,10 @@ class StatementAnalyzer:
             _drop_live_schema(tree)
         if self.walker.dialect == "clickhouse":
             _clickhouse_names(tree)
+        if self.walker.dialect == "oracle":
+            _inline_view_target(tree)
+        if self.walker.dialect in _JSON_ARROW_DIALECTS and "->" in self.walker.raw_sql:
+            _json_arrows(tree)
         if self.walker.dialect in _PTF_DIALECTS and "table" in self.walker.raw_sql.lower():
             _table_arguments(tree)
         self.walker.infer_holders(tree)
@@ -1256,7 +1306,17 @@ class StatementAnalyzer:
         node = tree.this
         res = self._write(tree, "alter", [node], set())
         source = dataset_of(node)
-        for action in tree.args.get("actions") or ():
+        actions = tree.args.get("actions") or []
+        if (
+            str(tree.args.get("kind") or "").upper() == "VIEW"
+            and len(actions) == 1
+            and isinstance(actions[0], exp.Query)
+        ):
+            # T-SQL / MySQL ALTER VIEW v [(cols)] AS query: the view's new query, as CREATE VIEW maps it
+            names = [ident(c) for c in node.expressions] if isinstance(node, exp.Schema) else None
+            res.columns = self._query_edges(source, names or None, actions[0], res.created_columns)
+            return res
+        for action in actions:
             if isinstance(action, exp.Delete) and source is not None and isinstance(node, exp.Table):
                 # ClickHouse ALTER TABLE t DELETE WHERE ...: the WHERE decides the rows removed
                 self._shape_dml(source, action, self._scope_for(node, source, tree, []))

@@ -14,7 +14,12 @@ JINJA_PLACEHOLDER = "__jinja__"
 
 _JINJA_EXPR = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _JINJA_BLOCK = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+#: Hive / Spark / Databricks substitution variables left unsubstituted: ``${db}``, ``${hivevar:x}``
+_DOLLAR_VARIABLE = re.compile(r"\$\{[^{}\n]*\}")
 _PYFORMAT = re.compile(r"%\(\w+\)s|%s\b")
+#: a positional bind cast with ``::`` (``?::date``, ``%(ds)s::date`` once replaced): no parser takes ``?::``,
+#: every one takes ``(?)::``; not the ``?|`` / ``?&`` operators
+_QMARK_CAST = re.compile(r"(?<![\w?])\?(?=[ \t]*::)")
 #: numeric binds (Oracle, SQLite ``:1``) after a delimiter; not ``::1`` casts, ``v:1`` paths, ``[a:1]`` slices
 _NUMERIC_BIND = re.compile(r"(?<=[(,=<>+\-*/|\s]):(?=\d+\b)")
 
@@ -130,12 +135,17 @@ _NO_BLOCK_AFTER_END = {"if", "loop", "while", "for", "repeat", "try", "catch", "
 
 
 def clean_templating(sql: str) -> str:
-    """Replace leftover Jinja and pyformat parameters by things every dialect parses."""
+    """Replace leftover Jinja, ``${var}`` substitution variables and pyformat parameters by things every
+    dialect parses."""
     if "{" in sql:
         sql = _JINJA_BLOCK.sub(" ", sql)
         sql = _JINJA_EXPR.sub(JINJA_PLACEHOLDER, sql)
+        if "${" in sql:  # stands for an unknown part of a name or value, like leftover Jinja
+            sql = _DOLLAR_VARIABLE.sub(JINJA_PLACEHOLDER, sql)
     if "%" in sql:
         sql = _PYFORMAT.sub("?", sql)
+    if "?" in sql and "::" in sql:
+        sql = _QMARK_CAST.sub("(?)", sql)
     if ":" in sql:
         sql = _NUMERIC_BIND.sub(":b", sql)  # a named bind every dialect parses
     return sql
@@ -370,6 +380,25 @@ def _plain_ctas(sql: str) -> str | None:
 
 _OPENROWSET_BULK = re.compile(r"\bOPENROWSET\s*\(\s*BULK\b", re.IGNORECASE)
 _WITH_OPEN = re.compile(r"\s*WITH\s*\(", re.IGNORECASE)
+
+
+_UPDATE_INLINE_VIEW = re.compile(r"\s*UPDATE\s*\(", re.IGNORECASE)
+_VIEW_ALIAS = re.compile(r"\s*(?:AS\s+)?(?!SET\b)([A-Za-z_]\w*)\s+(?=SET\b)", re.IGNORECASE)
+
+
+def _update_inline_view(sql: str) -> str:
+    """Oracle ``UPDATE (SELECT ... FROM t JOIN s ...) [v] SET ...`` (a key-preserved join view) -> ``WITH v AS
+    (SELECT ...) UPDATE v SET ...``, an update through a CTE: the parser knows no subquery target."""
+    m = _UPDATE_INLINE_VIEW.match(sql)
+    if m is None:
+        return sql
+    end = closing_paren(sql, m.end() - 1)
+    if end is None:
+        return sql
+    alias = _VIEW_ALIAS.match(sql, end)
+    name = alias.group(1) if alias is not None else "inline_view"
+    rest = sql[alias.end() :] if alias is not None else sql[end:]
+    return f"WITH {name} AS {sql[m.end() - 1 : end]} UPDATE {name} {rest.lstrip()}"
 
 
 def closing_paren(sql: str, open_at: int) -> int | None:
@@ -608,7 +637,8 @@ def rewrite_unparseable_forms(sql: str) -> str:
     """Equivalent-lineage rewrites of forms sqlglot cannot parse: T-SQL ``SET x += expr`` (-> ``=``),
     PostgreSQL ``CREATE MATERIALIZED VIEW ... WITH [NO] DATA`` (dropped),
     MySQL ``REPLACE INTO`` (-> ``INSERT INTO``), a trailing T-SQL ``OUTPUT ...`` clause of MERGE,
-    Teradata column attributes such as ``col (TITLE 'x')`` (dropped), T-SQL ``INSERT INTO t WITH (TABLOCK)``
+    Teradata column attributes such as ``col (TITLE 'x')`` (dropped), Oracle ``UPDATE (query) [v] SET`` (->
+    ``WITH v AS (query) UPDATE v SET``), T-SQL ``INSERT INTO t WITH (TABLOCK)``
     hints and Hive ``PARTITION (...) IF NOT EXISTS`` (dropped), vendor forms of CREATE TABLE AS
     (-> ``CREATE [TEMPORARY] TABLE t AS query``), Databricks ``DEEP CLONE`` (-> ``CLONE``), T-SQL
     ``OPENROWSET(BULK ...)`` (-> a file reader), ClickHouse ``ALTER TABLE t UPDATE|DELETE`` mutations
@@ -633,7 +663,7 @@ def rewrite_unparseable_forms(sql: str) -> str:
         sql = _CLONE_AS_OF.sub(r"\1", _SNAPSHOT_TABLE.sub(r"\1", sql))
         sql = _WITH_CONNECTION.sub(" ", sql)  # BigQuery CREATE EXTERNAL TABLE t WITH CONNECTION c OPTIONS ...
     elif re.match(r"\s*UPDATE\b", sql, re.IGNORECASE):
-        return _COMPOUND_ASSIGNMENT.sub(" =", sql)
+        return _COMPOUND_ASSIGNMENT.sub(" =", _update_inline_view(sql))
     elif re.match(r"\s*ALTER\b", sql, re.IGNORECASE):
         # PostgreSQL ALTER MATERIALIZED VIEW [IF EXISTS] mv RENAME TO mv2: renamed like a view
         sql = re.sub(r"^(\s*ALTER\s+)MATERIALIZED\s+(VIEW\b)", r"\1\2", sql, flags=re.IGNORECASE)

@@ -152,6 +152,69 @@ _KEY_VALUE_FUNCTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "postgres": {n: _PG_EACH for n in ("json_each", "jsonb_each", "json_each_text", "jsonb_each_text")},
     "sqlite": {"json_each": _SQLITE_JSON, "json_tree": _SQLITE_JSON},
 }
+#: PostgreSQL set-returning functions of one column whose name is not the function's
+_PG_VALUE_FUNCTIONS = frozenset(
+    {"json_array_elements", "jsonb_array_elements", "json_array_elements_text", "jsonb_array_elements_text"}
+)
+#: PostgreSQL set-returning functions of one column named after the function when it has no alias
+_PG_SCALAR_FUNCTIONS = frozenset(
+    {
+        "unnest",
+        "regexp_split_to_table",
+        "string_to_table",
+        "generate_subscripts",
+        "json_object_keys",
+        "jsonb_object_keys",
+        "regexp_matches",
+    }
+)
+_SPARK_DIALECTS = frozenset({"spark", "spark2", "databricks", "hive"})
+
+
+def _default_columns(function: exp.Func, dialect: str, aliased: bool) -> tuple[str, ...] | None:
+    """The columns a table function has when the SQL lists none: ``JSON_TABLE``'s ``COLUMNS``, T-SQL
+    ``STRING_SPLIT`` / ``OPENJSON`` and Snowflake ``SPLIT_TO_TABLE`` (also aliased: the alias names the row
+    there), Spark/Hive ``explode`` /
+    ``posexplode``, and a PostgreSQL (or DuckDB) set-returning function of one column without an alias (with
+    one, the alias names the column)."""
+    name = function.name.lower() if isinstance(function, exp.Anonymous) else ""
+    if isinstance(function, exp.JSONTable):  # JSON_TABLE(doc, path COLUMNS (a ... PATH ..., NESTED ...))
+        return (
+            tuple(
+                ident(c.this)
+                for c in function.find_all(exp.JSONColumnDef)
+                if isinstance(c.this, exp.Identifier)
+            )
+            or None
+        )
+    if dialect in ("tsql", "fabric"):
+        if isinstance(function, exp.OpenJSON):
+            listed = tuple(
+                ident(c.this) for c in function.expressions if isinstance(c, exp.OpenJSONColumnDef)
+            )
+            return listed or ("key", "value", "type")
+        return ("value", "ordinal") if name == "string_split" else None
+    if dialect == "snowflake" and isinstance(function, exp.SplitToTable | exp.StrtokSplitToTable):
+        return ("seq", "index", "value")
+    if (
+        dialect in _SPARK_DIALECTS
+        and isinstance(function, exp.Explode)
+        and not isinstance(function, exp.Inline)
+    ):
+        return ("pos", "col") if isinstance(function, exp.Posexplode) else ("col",)
+    if aliased or dialect not in ("postgres", "duckdb"):
+        return None
+    if isinstance(function, exp.Unnest) and len(function.expressions) == 1:
+        return ("unnest",)
+    if dialect == "postgres" and name in _PG_VALUE_FUNCTIONS:
+        return ("value",)
+    if dialect == "postgres" and name in _PG_SCALAR_FUNCTIONS:
+        return (name,)
+    if dialect == "postgres" and isinstance(function, exp.ExplodingGenerateSeries):
+        return ("generate_series",)
+    return None
+
+
 #: window functions that pick a value from another row: a transformation, not an aggregation
 _NAVIGATION = (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue)
 
@@ -803,6 +866,8 @@ class StatementWalker:
                 col_names = list(_FLATTEN_COLUMNS)  # TABLE(FLATTEN(...))
             elif not col_names and known:  # json_each(t.doc) [AS j]: key, value, ... (j.key and key)
                 col_names, alias = list(known), alias or function.name.lower()
+            elif not col_names and (default := _default_columns(function, self.dialect, bool(alias))):
+                col_names = list(default)  # STRING_SPLIT(...): value, ordinal; explode(arr): col; ...
             elif not col_names and alias:
                 col_names, implied = [alias], True  # unnest(arr) AS x: x names its column too (PostgreSQL)
             elif len(col_names) == 1 and not alias:
@@ -1072,8 +1137,9 @@ class StatementWalker:
                 if isinstance(window, exp.Window) and isinstance(window.this, exp.Identifier):
                     scope.windows[ident(window.this)] = window
             out: list[OutCol] = []
+            shown = self._projection_scope(select, scope, by_item)
             for proj in select.expressions:
-                out.extend(self.projection(proj, scope))
+                out.extend(self.projection(proj, shown))
                 # an unqualified bare column names itself, no alias (a script variable stays a variable)
                 bare = isinstance(proj, exp.Column) and not proj.args.get("table")
                 if out and not isinstance(proj, exp.Star) and not bare:
@@ -1083,6 +1149,30 @@ class StatementWalker:
             return out
         finally:
             self.pop_ctes(pushed)
+
+    def _projection_scope(self, select: exp.Select, scope: Scope, by_item: dict[int, Source]) -> Scope:
+        """The scope the select list sees: without the tables of a ``[LEFT] SEMI`` / ``ANTI JOIN`` (Spark,
+        Hive, Databricks, DuckDB), whose columns only decide which left rows are kept (their join condition
+        is read with the full scope)."""
+        if self.dialect == "clickhouse":  # its SEMI / ANTI joins still return the right side's columns
+            return scope
+        hidden = {
+            id(src)
+            for join in select.args.get("joins") or ()
+            if str(join.args.get("kind") or "").upper() in ("SEMI", "ANTI")
+            for item in _flatten_item(join.this)
+            if (src := by_item.get(id(item))) is not None
+        }
+        if not hidden:
+            return scope
+        return Scope(
+            [s for s in scope.sources if id(s) not in hidden],
+            scope.parent,
+            lateral=scope.lateral,
+            using=scope.using,
+            windows=scope.windows,
+            prefer=scope.prefer,
+        )
 
     # ------------------------------------------------------------------ rows (indirect lineage)
     def select_rows(self, select: exp.Select, scope: Scope, out: list[OutCol]) -> Rows:
@@ -1371,6 +1461,14 @@ class StatementWalker:
         if qualifier is not None:
             found = self.find_source(ident(qualifier), is_quoted(qualifier), scope, star)
             sources = [found] if found else []
+            if found is None and self.dialect in _STRUCT_DIALECTS:
+                # addr.* / t.addr.*: the fields of the struct column addr
+                column = exp.Column(this=qualifier.copy())
+                for part, key in ((star.args.get("db"), "table"), (star.args.get("catalog"), "db")):
+                    if part is not None:
+                        column.set(key, part.copy())
+                deps = self.column_deps(column, scope)
+                return [OutCol("*", frozenset(deps), TRANSFORMATION)] if deps else []
         inner = star.this if isinstance(star, exp.Column) else star
         excluded = {
             ident(e.this if isinstance(e, exp.Column) else e) for e in inner.args.get("except_") or ()
@@ -1459,11 +1557,18 @@ class StatementWalker:
                 deps.update(self.star_deps(node, scope))
                 continue
             if isinstance(node, exp.Query | exp.Subquery) and not isinstance(node, exp.Paren):
-                for col in self.query_columns(node, scope):
-                    deps.update(col.deps)
-                    self._inherited = stronger(self._inherited, stronger(col.transformation, TRANSFORMATION))
+                cols = self.query_columns(node, scope)
                 if self._subquery_rows is not None:
                     self._subquery_rows.append(self.last_rows)
+                elif isinstance(node.parent, exp.Exists):
+                    # EXISTS (...) as a value (CASE WHEN EXISTS ..., AS has_x): what it selects is never
+                    # read, the columns that decide whether it has rows are
+                    deps.update(c for c, _ in self.last_rows if c.column != "*")
+                    self._inherited = stronger(self._inherited, TRANSFORMATION)
+                    continue
+                for col in cols:
+                    deps.update(col.deps)
+                    self._inherited = stronger(self._inherited, stronger(col.transformation, TRANSFORMATION))
                 continue
             read = dictionary_read(node) if self.dialect == "clickhouse" else None
             if read is not None:  # ClickHouse dictGet('db.d', 'attr', key): the attribute of the dictionary
@@ -1500,10 +1605,20 @@ class StatementWalker:
         return None
 
     def star_deps(self, star: exp.Expression, scope: Scope) -> set[ColumnRef]:
-        """``count(*)``: the rows of every dataset in scope (sqllineage writes that as ``table.*``)."""
-        return {ColumnRef(t, "*") for s in scope.sources for t in s.tables} | {
+        """``count(*)``: the rows of every dataset in scope (sqllineage writes that as ``table.*``); over a
+        derived table (subquery, CTE) the rows of the datasets its columns come from, over a table function
+        (``UNNEST(s.items)``) the elements of what it unnests."""
+        deps = {ColumnRef(t, "*") for s in scope.sources for t in s.tables} | {
             ColumnRef(t, "*") for s in scope.sources for t in s.star_tables
         }
+        for src in scope.sources:
+            if src.any_column:
+                deps.update(src.any_column)
+            elif src.table is None and src.columns:
+                deps.update(
+                    ColumnRef(d.table, "*") for c in src.columns for d in c.deps if d.table is not None
+                )
+        return deps
 
     def find_source(
         self, qualifier: str, quoted: bool, scope: Scope | None, node: exp.Expression | None = None
@@ -1590,7 +1705,43 @@ class StatementWalker:
         if isinstance(value, OutCol):  # ClickHouse WITH ... AS name: the alias wins over columns
             self._inherited = stronger(self._inherited, stronger(value.transformation, TRANSFORMATION))
             return set(value.deps)
+        row = self.whole_row(name, quoted, scope)
+        if row is not None:
+            self._inherited = stronger(self._inherited, TRANSFORMATION)
+            return row
         return self.unqualified_deps(name, quoted, scope)
+
+    def whole_row(self, name: str, quoted: bool, scope: Scope) -> set[ColumnRef] | None:
+        """A FROM item's alias used as a value (``row_to_json(t)``, BigQuery ``TO_JSON_STRING(t)``,
+        ``ARRAY_AGG(t ORDER BY ts LIMIT 1)``): the whole row, every column of that item; ``None`` when
+        ``name`` is (or may be) a column. A table named without an alias counts only when its schema lacks
+        ``name`` (a table often has a column of its own name); a table function's alias names its element."""
+        current: Scope | None = scope
+        while current is not None:
+            if self.any_holds(current, name) or name in current.lateral:
+                return None
+            for src in current.sources:
+                if src.alias != name if quoted else src.alias.lower() != name.lower():
+                    continue
+                if src.implied or src.any_column is not None or src.extra:
+                    return None
+                if any(
+                    o is not src and self._holder_kind(o, name.lower(), quoted) != _NOT_HELD
+                    for o in current.sources
+                ):
+                    return None  # another FROM item may have a column of that name: it would win
+                if src.table is not None:
+                    unaliased = src.alias.lower() in {n.lower() for n in src.names}
+                    if self._holder_kind(src, name.lower(), quoted) != _NOT_HELD and (
+                        unaliased or self._holder_kind(src, name.lower(), quoted) == _DEFINITE
+                    ):
+                        return None
+                    return {ColumnRef(t, "*") for t in src.tables}
+                if src.columns is None:
+                    return None
+                return {d for c in src.columns for d in c.deps}
+            current = current.parent
+        return None
 
     def in_scope(self, name: str, scope: Scope | None) -> bool:
         """Whether a source of ``scope`` or its parents is known to have a column ``name``."""

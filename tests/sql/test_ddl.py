@@ -215,6 +215,25 @@ def test_refresh_reads_what_the_script_defined_the_view_from() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        (
+            "ALTER VIEW dbo.v AS SELECT a, upper(b) AS b FROM dbo.s",
+            "tsql",
+            {"dbo.v.a": {"dbo.s.a"}, "dbo.v.b": {"dbo.s.b"}},
+        ),
+        ("ALTER VIEW v (x) AS SELECT a FROM s", "tsql", {"v.x": {"s.a"}}),
+        ("ALTER VIEW v AS SELECT a FROM s WHERE b > 0", "mysql", {"v.a": {"s.a"}}),
+    ],
+)
+def test_alter_view_as_a_query_maps_it_like_create_view(
+    sql: str, dialect: str, expected: dict[str, set[str]]
+) -> None:
+    assert _plain(sql, dialect) == expected
+    assert _tables(sql, dialect)[1] == sorted({c.rsplit(".", 1)[0] for c in expected})
+
+
 # ---------------------------------------------------------------------- renames and swaps
 
 

@@ -1,13 +1,17 @@
 """PostgreSQL and Redshift specifics: ``ctid`` de-duplication, Redshift PartiQL array navigation and
-``#temp`` tables (S3ToRedshiftOperator's UPSERT script).
+``#temp`` tables (S3ToRedshiftOperator's UPSERT script), JSON arrows inside function calls (also MySQL,
+SQLite, DuckDB).
 
 Data-modifying CTEs are in test_data_modifying_ctes.py, PostgreSQL ``ALTER`` forms and materialized views
 in test_ddl.py, ``COPY`` / ``UNLOAD`` in test_load_unload.py."""
 
 from __future__ import annotations
 
+import pytest
+
 from .readers import edges as _edges
 from .readers import indirect_rows as _rows
+from .readers import plain as _plain
 from .readers import tables as _tables
 
 # ---------------------------------------------------------------------- PostgreSQL
@@ -16,6 +20,27 @@ from .readers import tables as _tables
 def test_postgres_ctid_dedupe_filters_on_the_key_only() -> None:
     sql = "DELETE FROM dw.t a USING dw.t b WHERE a.ctid < b.ctid AND a.k = b.k"
     assert _rows(sql, "postgres") == {("dw.t", "dw.t.k", "FILTER")}
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect"),
+    [
+        ("INSERT INTO o SELECT id, jsonb_array_length(doc->'items') AS n FROM s", "postgres"),
+        ("INSERT INTO o SELECT id, coalesce(doc->'a'->>'b', 'x') AS n FROM s", "postgres"),
+        ("INSERT INTO o SELECT id, jsonb_array_elements(doc->'items')->>'sku' AS n FROM s", "postgres"),
+        ("INSERT INTO o SELECT id, json_length(doc->'$.items') AS n FROM s", "mysql"),
+        ("INSERT INTO o SELECT id, json_array_length(doc->'$.items') AS n FROM s", "sqlite"),
+        ("INSERT INTO o SELECT id, len(doc->'items') AS n FROM s", "duckdb"),
+    ],
+)
+def test_a_json_arrow_inside_a_function_call_reads_its_column(sql: str, dialect: str) -> None:
+    """``f(doc->'k')`` parses like a lambda ``doc -> 'k'``; where ``->`` extracts JSON it is the column."""
+    assert _plain(sql, dialect) == {"o.id": {"s.id"}, "o.n": {"s.doc"}}
+
+
+def test_a_duckdb_lambda_keeps_its_parameter_out_of_the_lineage() -> None:
+    sql = "INSERT INTO o SELECT list_transform(l, x -> x + 1) AS n FROM s"
+    assert _plain(sql, "duckdb") == {"o.n": {"s.l"}}
 
 
 # ---------------------------------------------------------------------- Redshift

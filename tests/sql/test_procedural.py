@@ -303,6 +303,14 @@ def test_cursor_commands_read_nothing() -> None:
             "tsql",
         ),
         ("EXECUTE IMMEDIATE 'INSERT INTO tgt SELECT a FROM src WHERE d = ?' USING '2024-01-01'", "bigquery"),
+        ('EXECUTE IMMEDIATE "INSERT INTO tgt SELECT a FROM src WHERE d = ?" USING d', "bigquery"),
+        ('EXECUTE IMMEDIATE """INSERT INTO tgt SELECT a FROM src WHERE d = \'x\'"""', "bigquery"),
+        ("DO $$ BEGIN EXECUTE 'INSERT INTO tgt SELECT a FROM src WHERE d = ''x'''; END $$", "postgres"),
+        ("CREATE PROCEDURE p() BEGIN EXECUTE 'INSERT INTO tgt SELECT a FROM src' USING x; END", "postgres"),
+        (
+            "PREPARE stmt FROM 'INSERT INTO tgt SELECT a FROM src'; EXECUTE stmt; DEALLOCATE PREPARE stmt",
+            "mysql",
+        ),
     ],
 )
 def test_execute_of_a_constant_string_is_analysed(sql: str, dialect: str) -> None:

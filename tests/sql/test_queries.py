@@ -50,6 +50,33 @@ def test_an_alias_reused_in_a_subquery_names_its_own_table() -> None:
     assert _plain(sql, "postgres") == {}  # t.v is u's: id and v stay unresolved between t and s
 
 
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        ("INSERT INTO o SELECT * FROM a LEFT SEMI JOIN b ON a.id = b.id", "spark", {"o.*": {"a.*"}}),
+        ("INSERT INTO o SELECT * FROM a LEFT ANTI JOIN b ON a.id = b.id", "databricks", {"o.*": {"a.*"}}),
+        (
+            "INSERT INTO o SELECT id, v FROM a LEFT SEMI JOIN b ON a.id = b.id",
+            "hive",
+            {"o.id": {"a.id"}, "o.v": {"a.v"}},
+        ),
+        ("INSERT INTO o SELECT * FROM a SEMI JOIN b ON a.id = b.id", "duckdb", {"o.*": {"a.*"}}),
+    ],
+)
+def test_a_semi_or_anti_joined_table_only_filters(
+    sql: str, dialect: str, expected: dict[str, set[str]]
+) -> None:
+    """Its columns are not in the result (``SELECT *`` is the left side's); it decides the rows."""
+    assert _plain(sql, dialect) == expected
+    assert (("o", "b.id", "JOIN")) in _rows(sql, dialect)
+
+
+def test_a_semi_joined_table_is_left_out_of_star_expansion_with_a_schema() -> None:
+    sql = "INSERT INTO o SELECT * FROM a LEFT SEMI JOIN b ON a.id = b.id"
+    got = _plain(sql, "spark", schema={"a": ["id", "v"], "b": ["id", "w"]})
+    assert got == {"o.id": {"a.id"}, "o.v": {"a.v"}}
+
+
 # ---------------------------------------------------------------------- pseudo-columns
 
 
@@ -132,6 +159,127 @@ def test_column_alias_lists(sql: str, expected: dict[str, set[str]]) -> None:
 def test_documents_cte_alias_list_over_a_star_with_schema() -> None:
     sql = "WITH c(a, b) AS (SELECT * FROM s) INSERT INTO u SELECT a, b FROM c"
     assert _plain(sql, "postgres", schema={"s": ["x", "y"]}) == {"u.a": {"s.x"}, "u.b": {"s.y"}}
+
+
+# ---------------------------------------------------------------------- count(*) over derived tables
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        (
+            "INSERT INTO o SELECT count(*) AS n FROM (SELECT a FROM t WHERE b > 0) x",
+            "postgres",
+            {"o.n": {"t.*"}},
+        ),
+        (
+            "WITH c AS (SELECT t.a, u.v FROM t JOIN u ON t.id = u.id) INSERT INTO o SELECT a, count(*) AS n "
+            "FROM c GROUP BY a",
+            "postgres",
+            {"o.a": {"t.a"}, "o.n": {"t.*", "u.*"}},
+        ),
+        (
+            "INSERT INTO ds.o SELECT s.id, (SELECT COUNT(*) FROM UNNEST(s.items)) AS n FROM ds.s s",
+            "bigquery",
+            {"ds.o.id": {"ds.s.id"}, "ds.o.n": {"ds.s.items"}},
+        ),
+    ],
+)
+def test_count_star_over_a_derived_table_or_table_function_counts_the_rows_it_comes_from(
+    sql: str, dialect: str, expected: dict[str, set[str]]
+) -> None:
+    assert _plain(sql, dialect) == expected
+
+
+# ---------------------------------------------------------------------- EXISTS as a value
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "INSERT INTO o SELECT a, CASE WHEN EXISTS (SELECT 1 FROM x WHERE x.id = s.id AND x.active) "
+            "THEN 1 ELSE 0 END AS has_x FROM s",
+            {"o.a": ({"s.a"}, "IDENTITY"), "o.has_x": ({"x.id", "x.active", "s.id"}, "TRANSFORMATION")},
+        ),
+        (
+            "INSERT INTO o SELECT a, NOT EXISTS (SELECT * FROM x JOIN y ON x.k = y.k WHERE x.id = s.id) "
+            "AS orphan FROM s",
+            {"o.a": ({"s.a"}, "IDENTITY"), "o.orphan": ({"x.k", "y.k", "x.id", "s.id"}, "TRANSFORMATION")},
+        ),
+    ],
+)
+def test_exists_in_the_select_list_reads_the_columns_its_subquery_decides_by(
+    sql: str, expected: dict[str, tuple[set[str], str]]
+) -> None:
+    assert _edges(sql, "postgres") == expected
+
+
+def test_exists_in_a_where_keeps_its_row_deciding_subtypes() -> None:
+    sql = "INSERT INTO o SELECT a FROM s WHERE EXISTS (SELECT 1 FROM x JOIN y ON x.k = y.k WHERE x.id = s.id)"
+    assert _rows(sql) == {
+        ("o", "x.k", "JOIN"),
+        ("o", "y.k", "JOIN"),
+        ("o", "x.id", "FILTER"),
+        ("o", "s.id", "FILTER"),
+    }
+
+
+# ---------------------------------------------------------------------- a table alias as a value
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        (
+            "INSERT INTO o SELECT t.id, row_to_json(t) AS doc FROM s AS t",
+            "postgres",
+            {"o.id": {"s.id"}, "o.doc": {"s.*"}},
+        ),
+        (
+            "INSERT INTO ds.o SELECT TO_JSON_STRING(t) AS j FROM ds.s AS t",
+            "bigquery",
+            {"ds.o.j": {"ds.s.*"}},
+        ),
+        (
+            "INSERT INTO ds.o SELECT id, ARRAY_AGG(t ORDER BY ts DESC LIMIT 1)[OFFSET(0)] AS latest "
+            "FROM ds.s t GROUP BY id",
+            "bigquery",
+            {"ds.o.id": {"ds.s.id"}, "ds.o.latest": {"ds.s.*", "ds.s.ts"}},
+        ),
+        (
+            "INSERT INTO o SELECT to_jsonb(x) AS doc FROM (SELECT a, b FROM s) x",
+            "postgres",
+            {"o.doc": {"s.a", "s.b"}},
+        ),
+    ],
+)
+def test_a_table_alias_used_as_a_value_reads_the_whole_row(
+    sql: str, dialect: str, expected: dict[str, set[str]]
+) -> None:
+    assert _plain(sql, dialect) == expected
+
+
+def test_an_unaliased_table_known_to_have_no_column_of_its_name_is_the_whole_row() -> None:
+    sql = "INSERT INTO o SELECT row_to_json(s) AS doc FROM s"
+    assert _plain(sql, "postgres", schema={"s": ["id", "a"]}) == {"o.doc": {"s.*"}}
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # an unaliased table whose columns are unknown may well hold a column of its own name
+        ("INSERT INTO o SELECT upper(status) AS st FROM status", {"o.st": {"status.status"}}),
+        # a column the alias's table is known to hold wins
+        ("INSERT INTO o SELECT t AS v FROM s AS t", {"o.v": {"s.t"}}),
+        # an UNNEST alias names its element
+        ("INSERT INTO o SELECT x FROM s, unnest(s.arr) AS x", {"o.x": {"s.arr"}}),
+        # another table of unknown columns may hold a column of that name, which the engine would read first
+        ("INSERT INTO o SELECT v.t, to_jsonb(c) AS j FROM v JOIN u c ON v.id = c.id", {"o.t": {"v.t"}}),
+    ],
+)
+def test_a_name_that_is_a_column_stays_the_column(sql: str, expected: dict[str, set[str]]) -> None:
+    assert _plain(sql, "postgres", schema={"s": ["t", "arr"]}) == expected
 
 
 # ---------------------------------------------------------------------- recursive CTEs

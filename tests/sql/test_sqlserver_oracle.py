@@ -239,6 +239,26 @@ def test_delete_output_into_table_variable_then_archive() -> None:
 # ---------------------------------------------------------------------- Oracle
 
 
+def test_oracle_update_of_a_join_view_writes_its_first_table() -> None:
+    """Oracle's key-preserved join view: ``UPDATE (SELECT ... FROM t JOIN s ...) SET tv = sv``."""
+    sql = "UPDATE (SELECT t.v AS tv, s.v AS sv FROM dw.t t JOIN stg.s s ON t.id = s.id) SET tv = sv"
+    assert _tables(sql, "oracle") == (["stg.s"], ["dw.t"])
+    assert _plain(sql, "oracle") == {"dw.t.v": {"stg.s.v"}}
+    assert ("dw.t", "stg.s.id", "JOIN") in _rows(sql, "oracle")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE (SELECT t.v AS tv FROM dw.t t WHERE t.flag = 1) x SET x.tv = 0",
+        "DELETE FROM (SELECT * FROM dw.t WHERE flag = 1)",
+        "DELETE (SELECT t.* FROM dw.t t JOIN stg.gone g ON t.id = g.id) v",
+    ],
+)
+def test_oracle_dml_on_an_inline_view_writes_its_table(sql: str) -> None:
+    assert _tables(sql, "oracle")[1] == ["dw.t"]
+
+
 def test_oracle_connect_by_decides_rows() -> None:
     sql = (
         "CREATE TABLE dw.h AS SELECT employee_id, LEVEL AS lvl FROM hr.emp "

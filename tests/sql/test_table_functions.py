@@ -30,6 +30,103 @@ def test_unqualified_unnest_alias_next_to_unqualified_table_column() -> None:
     ("sql", "dialect", "expected"),
     [
         pytest.param(
+            "INSERT INTO dbo.o SELECT id, value FROM dbo.s CROSS APPLY STRING_SPLIT(tags, ',')",
+            "tsql",
+            {"dbo.o.id": {"dbo.s.id"}, "dbo.o.value": {"dbo.s.tags"}},
+            id="tsql-string-split",
+        ),
+        pytest.param(
+            "INSERT INTO dbo.o SELECT id, value, ordinal FROM dbo.s "
+            "CROSS APPLY STRING_SPLIT(tags, ',', 1) AS sp",
+            "tsql",
+            {"dbo.o.id": {"dbo.s.id"}, "dbo.o.value": {"dbo.s.tags"}, "dbo.o.ordinal": {"dbo.s.tags"}},
+            id="tsql-string-split-aliased",
+        ),
+        pytest.param(
+            "INSERT INTO dbo.o SELECT id, [key], value FROM dbo.s CROSS APPLY OPENJSON(doc)",
+            "tsql",
+            {"dbo.o.id": {"dbo.s.id"}, "dbo.o.key": {"dbo.s.doc"}, "dbo.o.value": {"dbo.s.doc"}},
+            id="tsql-openjson",
+        ),
+        pytest.param(
+            "INSERT INTO dbo.o SELECT s.id, j.* FROM dbo.s s "
+            "CROSS APPLY OPENJSON(s.doc) WITH (name nvarchar(50) '$.name', age int '$.age') AS j",
+            "tsql",
+            {"dbo.o.id": {"dbo.s.id"}, "dbo.o.name": {"dbo.s.doc"}, "dbo.o.age": {"dbo.s.doc"}},
+            id="tsql-openjson-with",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT s.id, jt.* FROM s, JSON_TABLE(s.doc, '$.items[*]' COLUMNS "
+            "(sku VARCHAR2(20) PATH '$.sku', NESTED PATH '$.tags[*]' COLUMNS (tag VARCHAR2(9) PATH '$'))) jt",
+            "oracle",
+            {"o.id": {"s.id"}, "o.sku": {"s.doc"}, "o.tag": {"s.doc"}},
+            id="oracle-json-table-star",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT jt.* FROM s, JSON_TABLE(s.doc, '$[*]' COLUMNS (rn FOR ORDINALITY, "
+            "x INT PATH '$.x')) AS jt",
+            "mysql",
+            {"o.rn": {"s.doc"}, "o.x": {"s.doc"}},
+            id="mysql-json-table-star",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT s.id, value FROM s, TABLE(SPLIT_TO_TABLE(s.tags, ','))",
+            "snowflake",
+            {"o.id": {"s.id"}, "o.value": {"s.tags"}},
+            id="snowflake-split-to-table",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT id, generate_series AS n FROM s, generate_series(1, s.cnt)",
+            "postgres",
+            {"o.id": {"s.id"}, "o.n": {"s.cnt"}},
+            id="postgres-generate-series",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT id, col FROM s LATERAL VIEW explode(s.arr) t",
+            "spark",
+            {"o.id": {"s.id"}, "o.col": {"s.arr"}},
+            id="spark-explode",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT id, pos, col FROM s LATERAL VIEW OUTER posexplode(s.arr) t",
+            "hive",
+            {"o.id": {"s.id"}, "o.pos": {"s.arr"}, "o.col": {"s.arr"}},
+            id="hive-posexplode",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT id, unnest AS tag FROM s, unnest(s.tags)",
+            "postgres",
+            {"o.id": {"s.id"}, "o.tag": {"s.tags"}},
+            id="postgres-unnest",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT id, value->>'sku' AS sku FROM s, jsonb_array_elements(s.items)",
+            "postgres",
+            {"o.id": {"s.id"}, "o.sku": {"s.items"}},
+            id="postgres-jsonb-array-elements",
+        ),
+        pytest.param(
+            "INSERT INTO o SELECT id, regexp_split_to_table AS w FROM s, regexp_split_to_table(s.txt, ' ')",
+            "postgres",
+            {"o.id": {"s.id"}, "o.w": {"s.txt"}},
+            id="postgres-regexp-split-to-table",
+        ),
+    ],
+)
+def test_a_table_function_without_column_names_has_its_default_columns(
+    sql: str, dialect: str, expected: dict[str, set[str]]
+) -> None:
+    """``JSON_TABLE`` (its ``COLUMNS``, nested ones too), T-SQL ``STRING_SPLIT`` (``value``, ``ordinal``)
+    and ``OPENJSON`` (``key``, ``value``, ``type``, or its ``WITH`` columns), Spark/Hive ``explode`` (``col``;
+    ``posexplode``: ``pos``, ``col``), a PostgreSQL set-returning function without alias (named after the
+    function; ``json[b]_array_elements``: ``value``)."""
+    assert _plain(sql, dialect) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        pytest.param(
             "INSERT INTO o SELECT t.id, u.x, u.y FROM t, unnest(t.a, t.b) AS u(x, y)",
             "postgres",
             {"o.id": {"t.id"}, "o.x": {"t.a"}, "o.y": {"t.b"}},
@@ -295,6 +392,18 @@ def test_table_qualifier_still_wins_over_struct_reading() -> None:
 def test_nested_struct_field_reads_the_struct_column() -> None:
     sql = "INSERT INTO dw.t SELECT s.id, s.info.address.city FROM raw.people s"
     assert _plain(sql, "spark") == {"dw.t.id": {"raw.people.id"}, "dw.t.city": {"raw.people.info"}}
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect"),
+    [
+        ("INSERT INTO o SELECT id, addr.* FROM t", "bigquery"),
+        ("INSERT INTO o SELECT s.id, s.addr.* FROM t AS s", "bigquery"),
+        ("INSERT INTO o SELECT t.id, t.addr.* FROM t", "spark"),
+    ],
+)
+def test_star_of_a_struct_column_reads_the_struct(sql: str, dialect: str) -> None:
+    assert _plain(sql, dialect) == {"o.id": {"t.id"}, "o.*": {"t.addr"}}
 
 
 # ---------------------------------------------------------------------- lambdas and list comprehensions

@@ -36,6 +36,22 @@ def test_clean_templating() -> None:
     assert clean_templating("a = %(x)s AND b = %s {# c #}") == "a = ? AND b = ?  "
 
 
+@pytest.mark.parametrize(
+    ("sql", "dialect"),
+    [
+        ("INSERT INTO o SELECT a FROM s WHERE ts >= %(start)s::timestamp AND ds = %s::date - 1", "postgres"),
+        ("INSERT INTO o SELECT a FROM s WHERE ds BETWEEN ?::date AND ? :: date", "duckdb"),
+        ("INSERT INTO o SELECT a FROM s WHERE ds = %(ds)s::date", "redshift"),
+    ],
+)
+def test_a_positional_bind_cast_with_double_colons_parses(sql: str, dialect: str) -> None:
+    assert _plain(sql, dialect) == {"o.a": {"s.a"}}
+
+
+def test_a_bind_cast_keeps_the_jsonb_question_mark_operators() -> None:
+    assert clean_templating("doc ?| array['a'] AND x = %s::int") == "doc ?| array['a'] AND x = (?)::int"
+
+
 def test_shorten_values() -> None:
     sql = "INSERT INTO t VALUES (1, ')'), " + ", ".join(["(2, 'x')"] * 100)
     assert shorten_values(sql, 50) == "INSERT INTO t VALUES (1, ')')"
@@ -167,6 +183,30 @@ def test_go_lines_separate_batches() -> None:
 def test_leftover_jinja_names_no_column(sql: str) -> None:
     assert _plain(sql, "postgres") == {"t.d": {"s.d"}}
     assert _rows(sql, "postgres") == {("t", "s.x", "FILTER")}
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "inputs", "outputs"),
+    [
+        (
+            "INSERT INTO ${db}.o SELECT a FROM ${hivevar:db}.s WHERE ds = '${hiveconf:ds}'",
+            "hive",
+            ["s"],
+            ["o"],
+        ),
+        ("INSERT INTO ${catalog}.${schema}.o SELECT a FROM ${catalog}.raw.s", "databricks", ["raw.s"], ["o"]),
+        ("INSERT OVERWRITE TABLE ${hiveconf:target} SELECT a FROM s", "hive", ["s"], []),
+        ("INSERT INTO o SELECT a FROM s_${suffix}", "spark", [], ["o"]),
+        ("INSERT INTO o SELECT a FROM s WHERE ds = ${ds}", "snowflake", ["s"], ["o"]),
+    ],
+)
+def test_substitution_variables_in_names_are_left_out_like_jinja(
+    sql: str, dialect: str, inputs: list[str], outputs: list[str]
+) -> None:
+    """Hive / Spark / Databricks ``${var}``, ``${hivevar:x}``, ``${hiveconf:x}`` left unsubstituted: the part
+    of a name they stand for is unknown (not a schema called ``db`` or ``hiveconf``), as with leftover
+    Jinja."""
+    assert _tables(sql, dialect) == (inputs, outputs)
 
 
 @pytest.mark.parametrize(
