@@ -103,6 +103,11 @@ T = TypeVar("T")
 _MAX_WAIT = dt.timedelta(days=365)
 
 
+def _shown_seconds(seconds: float) -> str:
+    """``1800s``, ``0.5s``: a duration in log and error messages, as the author wrote it in seconds."""
+    return f"{seconds:.0f}s" if float(seconds).is_integer() or seconds >= 10 else f"{seconds:.1f}s"
+
+
 def _seconds(option: str, value: float | dt.timedelta) -> float:
     raw = value.total_seconds() if isinstance(value, dt.timedelta) else value
     return check_number(option, raw, minimum=0, maximum=_MAX_WAIT.total_seconds(), strict=True)
@@ -128,7 +133,9 @@ class QualityGateOperator(BaseOperator, SkipMixin):
     :param on_breach: ``pause`` (default), ``skip``, ``fail`` or ``warn``
     :param blank_is_null: default for rules that do not say whether blank strings count as nulls
     :param poke_interval: seconds between measurements while paused
-    :param timeout: how long a pause may last (seconds or timedelta) before the gate fails
+    :param timeout: how long a pause may last (seconds or timedelta) before the gate fails. It alone bounds
+        the pause: Airflow 3 does not count time deferred in ``execution_timeout``, which limits each run of
+        the gate's code (the measurement, the resume); a longer ``timeout`` is logged with both values
     :param notifiers: ``BaseNotifier`` instances (or callables taking the context) called on breach, on a
         warn-level breach, on recovery and when a pause times out; ``context["quality_gate"]`` holds the
         event and the results
@@ -629,6 +636,15 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             # Airflow's race of a resumed try against the deferring process's end, same try number)
             first_poll_at=time.time() + self.poke_interval,
         )
+        limit = self._execution_timeout_seconds()
+        if limit is not None and limit < self.gate_timeout:
+            self.log.warning(
+                "quality gate pauses for up to timeout=%s; execution_timeout=%s does not limit the pause: "
+                "Airflow applies execution_timeout to each run of the gate's code (this measurement, the "
+                "resume after the pause), not to the time it waits deferred",
+                _shown_seconds(self.gate_timeout),
+                _shown_seconds(limit),
+            )
         # safety net only: the trigger ends itself at the deadline with a clear event
         safety = dt.timedelta(seconds=self.gate_timeout + 2 * self.poke_interval + 60)
         self.defer(trigger=trigger, method_name="execute_complete", timeout=safety)
@@ -640,6 +656,8 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         ``_defer`` passes without a trigger event, i.e. when no triggerer ran the trigger up to its deadline
         (the triggerer was down that long). Its ``TaskDeferralTimeout`` would be retried, and a retry
         breaches again and waits a fresh full ``timeout``: the gate fails as a timed-out pause instead.
+        When that comes before the gate's own ``timeout`` (an Airflow that cuts a deferral at
+        ``execution_timeout``, as Airflow 2 did), the failure says so and names both values.
         """
         error = (next_kwargs or {}).get("error")
         if next_method != "__fail__" or error != _DEFERRAL_TIMEOUT:
@@ -652,17 +670,36 @@ class QualityGateOperator(BaseOperator, SkipMixin):
             paused = list((pushed or {}).get("paused_dags") or [])
         except Exception as exc:
             self.log.warning("quality gate could not read the DAGs it paused: %s", error_line(exc))
-        self.log.warning("quality gate: Airflow's deferral timeout passed before a triggerer ended the wait")
+        waited = time.time() - started.timestamp() if started is not None else None
+        if waited is not None and waited < self.gate_timeout:
+            # not the safety net (it passes after the gate's own deadline): Airflow cut the pause short
+            why = f"Airflow ended the pause before the gate's timeout={_shown_seconds(self.gate_timeout)}"
+            limit = self._execution_timeout_seconds()
+            if limit is not None and limit < self.gate_timeout:
+                why += (
+                    f": most likely this Airflow counts the time deferred in execution_timeout="
+                    f"{_shown_seconds(limit)}; give the gate an execution_timeout above its timeout "
+                    "(or a shorter timeout)"
+                )
+            else:
+                why += " (its deferral timeout passed)"
+        else:
+            why = "no triggerer ran the wait to its deadline (Airflow's deferral timeout passed)"
+        self.log.warning("quality gate: %s", why)
         event = {
             "status": "timeout",
             "measurement": None,
-            "error": "no triggerer ran the wait to its deadline (Airflow's deferral timeout passed)",
+            "error": why,
             "gate_state": {
                 "paused_dags": paused,
                 "paused_at": started.timestamp() if started is not None else None,
             },
         }
         return self.execute_complete(context, event)
+
+    def _execution_timeout_seconds(self) -> float | None:
+        limit = getattr(self, "execution_timeout", None)
+        return limit.total_seconds() if isinstance(limit, dt.timedelta) else None
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger: succeed on recovery, fail (no retry) on timeout."""
