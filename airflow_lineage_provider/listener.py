@@ -1325,7 +1325,7 @@ def _upstream_tries(session: Any, dag_run: Any) -> tuple[UpstreamTry, ...]:
     from airflow.models.taskinstancehistory import TaskInstanceHistory
     from sqlalchemy import and_, or_, select
 
-    from airflow_lineage_provider.emission.events import UpstreamTry
+    from airflow_lineage_provider.emission.events import UpstreamTry, distinct_run_id
 
     events = _consumed_events(session, dag_run)
     if len(events) > _MAX_UPSTREAM:
@@ -1336,6 +1336,7 @@ def _upstream_tries(session: Any, dag_run: Any) -> tuple[UpstreamTry, ...]:
         return ()
     runs = sorted({(e[2], e[3]) for e in events})
     instants: dict[tuple[str, str], datetime] = {}
+    distinct: dict[tuple[str, str], str | None] = {}
     for dag_id, run_id, logical_date, run_after in session.execute(
         select(DagRun.dag_id, DagRun.run_id, DagRun.logical_date, DagRun.run_after).where(
             or_(*(and_(DagRun.dag_id == d, DagRun.run_id == r) for d, r in runs))
@@ -1343,6 +1344,7 @@ def _upstream_tries(session: Any, dag_run: Any) -> tuple[UpstreamTry, ...]:
     ).all():
         if logical_date or run_after:
             instants[(dag_id, run_id)] = logical_date or run_after
+            distinct[(dag_id, run_id)] = distinct_run_id(logical_date, run_id)
     keys = sorted(
         {(e[2], e[3], e[4], -1 if e[5] is None else e[5]) for e in events if (e[2], e[3]) in instants}
     )
@@ -1378,6 +1380,7 @@ def _upstream_tries(session: Any, dag_run: Any) -> tuple[UpstreamTry, ...]:
                 map_index=key[3],
                 instant=instants[(dag_id, run_id)],
                 asset_uri=str(uri),
+                distinct=distinct[(dag_id, run_id)],
             )
         )
     return tuple(found)

@@ -14,6 +14,10 @@ other tools can recompute them:
 * DAG run:  instant = logical date (or run_after when there is none),
   data = ``"{namespace}.{dag_id}.{clear_number}"``
 * task try: same instant, data = ``"{namespace}.{dag_id}.{task_id}.{try_number}.{map_index}"``
+
+A backfill run without a logical date (a partitioned DAG's) adds ``".{airflow_run_id}"`` to both: to
+reprocess a partition a backfill creates another run alongside the first, with the same ``run_after``,
+clear number 0 and first tries, which would otherwise get the first run's ids (:func:`distinct_run_id`).
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ class UpstreamTry:
     #: its DAG run's logical date, else run_after: the instant its run ids are computed from
     instant: datetime
     asset_uri: str
+    #: its DAG run's Airflow run id when that is part of its run ids (:func:`distinct_run_id`)
+    distinct: str | None = None
 
 
 @attrs.frozen
@@ -141,28 +147,72 @@ def static_uuid(instant: datetime, data: bytes) -> str:
     return str(uuid.UUID(int=value))
 
 
+#: how Airflow's run ids of backfill runs begin (``DagRunType.BACKFILL_JOB``)
+_BACKFILL_RUN_PREFIX = "backfill__"
+
+
+def distinct_run_id(logical_date: datetime | None, run_id: str) -> str | None:
+    """The Airflow run id when it must be part of a run's OpenLineage ids, else None.
+
+    That is a backfill run without a logical date (a partitioned DAG's): a backfill reprocessing a partition
+    does not clear the partition's run but creates another one with the same ``run_after``, clear number 0
+    and first tries, so the usual inputs would give it the first run's ids. Read off the run id (Airflow
+    prefixes a backfill's own), which the task side, the scheduler and the macros all have.
+    """
+    if logical_date is None and run_id.startswith(_BACKFILL_RUN_PREFIX):
+        return run_id
+    return None
+
+
+def _run_suffix(dag_run: DagRunInfo) -> str:
+    distinct = distinct_run_id(dag_run.logical_date, dag_run.run_id)
+    return "" if distinct is None else f".{distinct}"
+
+
 def dag_run_uuid(namespace: str, dag_run: DagRunInfo) -> str:
     """The OpenLineage run id of a DAG run."""
-    return static_uuid(dag_run.instant, f"{namespace}.{dag_run.dag_id}.{dag_run.clear_number}".encode())
+    data = f"{namespace}.{dag_run.dag_id}.{dag_run.clear_number}{_run_suffix(dag_run)}"
+    return static_uuid(dag_run.instant, data.encode())
 
 
 def task_run_uuid(namespace: str, dag_run: DagRunInfo, task: TaskInfo) -> str:
     """The OpenLineage run id of one task try."""
     return task_try_uuid(
-        namespace, dag_run.dag_id, dag_run.instant, task.task_id, task.try_number, task.map_index
+        namespace,
+        dag_run.dag_id,
+        dag_run.instant,
+        task.task_id,
+        task.try_number,
+        task.map_index,
+        distinct_run_id(dag_run.logical_date, dag_run.run_id),
     )
 
 
 def task_try_uuid(
-    namespace: str, dag_id: str, instant: datetime, task_id: str, try_number: int, map_index: int
+    namespace: str,
+    dag_id: str,
+    instant: datetime,
+    task_id: str,
+    try_number: int,
+    map_index: int,
+    distinct: str | None = None,
 ) -> str:
-    """The OpenLineage run id of try ``try_number`` of a task in the DAG run at ``instant``."""
-    return static_uuid(instant, f"{namespace}.{dag_id}.{task_id}.{try_number}.{map_index}".encode())
+    """The OpenLineage run id of try ``try_number`` of a task in the DAG run at ``instant``.
+
+    ``distinct``: what :func:`distinct_run_id` says for that run.
+    """
+    data = f"{namespace}.{dag_id}.{task_id}.{try_number}.{map_index}"
+    if distinct is not None:
+        data = f"{data}.{distinct}"
+    return static_uuid(instant, data.encode())
 
 
 def child_run_uuid(namespace: str, dag_run: DagRunInfo, task: TaskInfo, suffix: str) -> str:
     """Run id of a child job of a task try (e.g. a query run through a hook): the task's data + suffix."""
-    data = f"{namespace}.{dag_run.dag_id}.{task.task_id}.{task.try_number}.{task.map_index}.{suffix}"
+    data = (
+        f"{namespace}.{dag_run.dag_id}.{task.task_id}.{task.try_number}.{task.map_index}"
+        f"{_run_suffix(dag_run)}.{suffix}"
+    )
     return static_uuid(dag_run.instant, data.encode())
 
 
@@ -352,7 +402,13 @@ def _job_dependencies(namespace: str, upstream: tuple[UpstreamTry, ...]) -> dict
     for source in upstream:
         job = {"namespace": namespace, "name": f"{source.dag_id}.{source.task_id}"}
         run_id = task_try_uuid(
-            namespace, source.dag_id, source.instant, source.task_id, source.try_number, source.map_index
+            namespace,
+            source.dag_id,
+            source.instant,
+            source.task_id,
+            source.try_number,
+            source.map_index,
+            source.distinct,
         )
         dependency = tries.setdefault(
             (job["name"], run_id),
