@@ -254,6 +254,9 @@ _NO_LINEAGE_COMMANDS = re.compile(
     r"CREATE\s+(OR\s+REPLACE\s+)?(TEMPORARY\s+|TEMP\s+)?(FUNCTION|PROCEDURE|ROLE|USER)|DROP\s+(FUNCTION|PROCEDURE))\b",
     re.IGNORECASE,
 )
+_CREATE_FUNCTION = re.compile(
+    r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMPORARY\s+|TEMP\s+)?FUNCTION\b", re.IGNORECASE
+)
 #: procedural lines of scripts and routines: no lineage of their own, not an error when nothing is found
 _PROCEDURAL = re.compile(
     r"^\s*(BEGIN|END|IF|ELSE|ELSIF|ELSEIF|LOOP|WHILE|FOR|REPEAT|UNTIL|DECLARE|RAISE|RETURN|EXCEPTION|THROW|"
@@ -295,6 +298,9 @@ class _State:
     definitions: dict[TableRef, StatementLineage] = field(default_factory=dict)
     #: a ``time.monotonic()`` value: past it the analysis stops before its next statement
     deadline: float | None = None
+    #: SQL functions and macros the script defined (BigQuery ``CREATE TEMP FUNCTION f(x) AS (expr)``, DuckDB
+    #: ``CREATE MACRO f(x) AS expr``), by lowercase name: their parameters and body, inlined where called
+    functions: dict[str, tuple[list[str], Any]] = field(default_factory=dict)
 
 
 class _OutOfTime(Exception):
@@ -488,7 +494,7 @@ def _reparse(sql: str, state: _State) -> bool:
     candidates += [sql[start:] for start in text.statement_starts(sql, limit=3, after=0)]
     # a write the parser rejected is not the query inside it: INSERT INTO t <unknown clause> SELECT ... must
     # keep its target (the table-level scan does), not become a plain SELECT
-    writes = _WRITE_START.match(sql) is not None
+    writes = _WRITE_START.match(sql) is not None or _CREATE_RELATION.match(sql) is not None
     query = _QUERY_START.match(sql) is not None
     for rest in candidates:
         trees, _ = _parse(rest, state.read)
@@ -504,6 +510,12 @@ def _reparse(sql: str, state: _State) -> bool:
 
 
 _QUERY_START = re.compile(r"[\s(]*(?:SELECT|WITH|FROM|VALUES)\b", re.IGNORECASE)
+#: ``CREATE [OR REPLACE] [TEMP ...] TABLE|VIEW``: a rejected one is no plain query behind a prefix either
+_CREATE_RELATION = re.compile(
+    r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:GLOBAL|LOCAL|TEMP|TEMPORARY|TRANSIENT|VOLATILE|UNLOGGED|"
+    r"MATERIALIZED|SECURE|RECURSIVE)\s+)*(?:TABLE|VIEW)\b",
+    re.IGNORECASE,
+)
 
 
 def _names_tables(sql: str) -> bool:
@@ -571,6 +583,9 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
         if not _handle_text_statement(raw, state) and not _reparse(text.strip_comments(raw), state):
             _fallback(raw, state, f"statement not understood by the parser ({tree.name})")
         return
+    _remember_function(tree, state)
+    if state.functions:
+        tree = _inline_functions(tree, state.functions)
     try:
         walker = StatementWalker(
             state.columns, raw, state.read, lambda ref: _qualify(ref, state), frozenset(state.variables)
@@ -616,6 +631,70 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
     state.statements.append(statement)
     if res.kind in ("create_view", "create_table") and len(statement.outputs) == 1 and statement.inputs:
         state.definitions[statement.outputs[0]] = statement
+
+
+def _remember_function(tree: Any, state: _State) -> None:
+    """``CREATE [TEMP] FUNCTION f(x [type], ...) AS (expr)`` / ``CREATE MACRO f(x) AS expr`` with an SQL
+    expression for body (not a script language's string, not a table macro): kept so later calls of ``f`` read
+    what the body reads (a lookup table in a scalar subquery too)."""
+    from sqlglot import exp
+
+    if not isinstance(tree, exp.Create) or str(tree.args.get("kind") or "").upper() not in (
+        "FUNCTION",
+        "MACRO",
+    ):
+        return
+    udf, body = tree.this, tree.args.get("expression")
+    name = udf.this if isinstance(udf, exp.UserDefinedFunction) else None
+    if (
+        not isinstance(name, exp.Table)
+        or name.args.get("db") is not None
+        or not isinstance(body, exp.Expression)
+        or (isinstance(body, exp.Query) and not isinstance(body, exp.Subquery))  # a table macro
+        or isinstance(body, exp.Literal)  # a script language's source
+    ):
+        if isinstance(name, exp.Table):  # redefined with a body of another kind: no longer inlined
+            state.functions.pop(name.name.lower(), None)
+        return
+    params = [p.this if isinstance(p, exp.ColumnDef) else p for p in udf.expressions]
+    if all(isinstance(p, exp.Identifier) for p in params):
+        state.functions[name.name.lower()] = ([p.name.lower() for p in params], body)
+
+
+#: inlining a script's functions adds at most this many nodes to a statement (else the calls stay calls)
+_MAX_INLINED_NODES = 2_000
+
+
+def _inline_functions(tree: Any, functions: dict[str, tuple[list[str], Any]]) -> Any:
+    """Calls of the script's own SQL functions replaced by their bodies, each parameter by its argument
+    (``f(a)`` with ``f(x) AS ((SELECT max(v) FROM lookup WHERE k = x))`` reads ``lookup`` and ``a``); a body
+    calling another such function is inlined in turn, a few levels deep."""
+    from sqlglot import exp
+
+    def inline(node: exp.Expression) -> exp.Expression:
+        if not isinstance(node, exp.Anonymous) or node.name.lower() not in functions:
+            return node
+        params, body = functions[node.name.lower()]
+        if len(params) != len(node.expressions):
+            return node
+        args = dict(zip(params, node.expressions, strict=True))
+
+        def bind(inner: exp.Expression) -> exp.Expression:
+            if isinstance(inner, exp.Column) and not inner.table and inner.name.lower() in args:
+                return args[inner.name.lower()].copy()
+            return inner
+
+        return exp.Paren(this=body.copy().transform(bind))
+
+    limit = sum(1 for _ in tree.walk()) + _MAX_INLINED_NODES
+    for _ in range(4):
+        if not any(isinstance(n, exp.Anonymous) and n.name.lower() in functions for n in tree.walk()):
+            break
+        grown = tree.transform(inline)
+        if sum(1 for _ in grown.walk()) > limit:  # bodies calling each other many times: read as calls
+            break
+        tree = grown
+    return tree
 
 
 def _output_into(items: str, into: str, state: _State) -> None:
@@ -1070,6 +1149,10 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
     if _refresh_or_conversion(stripped, state):
         return True
     if _NO_LINEAGE_COMMANDS.match(stripped):
+        if _CREATE_FUNCTION.match(stripped):
+            trees, _ = _parse(stripped, state.read)
+            for tree in trees or ():
+                _remember_function(tree, state)
         state.statements.append(StatementLineage(sql=stripped, kind="other"))
         return True
     return False

@@ -665,8 +665,9 @@ class StatementAnalyzer:
         )
         if cols:
             self._shape(target, self.walker.last_rows)
-        if names is not None and any(c.name == "*" for c in cols):
-            names = None
+        stars = sum(c.name == "*" for c in cols)
+        if names is not None and stars and (stars > 1 or len(names) < len(cols)):
+            names = None  # INSERT INTO t (a, b) SELECT * FROM s: one * stands for a and b (column_edges)
         if created is not None and target is not None:
             known = names or [c.name for c in cols]
             if known and "*" not in known:
@@ -841,6 +842,14 @@ class StatementAnalyzer:
             # ClickHouse CREATE MATERIALIZED VIEW mv TO t AS SELECT ...: the rows go to t, the view holds none
             skip.update({id(node), id(_unwrap_table(node))})
             node = to_table.this
+        parent = (
+            next((p for p in props.expressions if isinstance(p, exp.PartitionedOfProperty)), None)
+            if props
+            else None
+        )
+        if parent is not None:
+            # PostgreSQL CREATE TABLE t PARTITION OF p FOR VALUES ...: a new, empty part of p (reads no row)
+            skip.update(id(n) for n in parent.this.walk() if isinstance(n, exp.Table))
         res = self._write(tree, "create_" + (kind.lower() or "table"), [node], skip)
         target = dataset_of(node)
         if props is not None:
@@ -859,6 +868,9 @@ class StatementAnalyzer:
         )
         source_like = dataset_of(like.this) if like is not None else None
         known_like = self.walker.schema_columns(source_like) if source_like is not None else None
+        parent_table = dataset_of(parent.this) if parent is not None else None
+        if known_like is None and parent_table is not None:
+            known_like = self.walker.schema_columns(parent_table)  # a partition has the columns of p
         if target is not None and known_like:  # CREATE TABLE t LIKE s: the columns of s, no rows
             res.created_columns[target] = known_like
         table = _unwrap_table(node)
@@ -901,6 +913,24 @@ class StatementAnalyzer:
             res.columns = [
                 ColumnLineage(ColumnRef(target, c), (ColumnRef(source, c),), IDENTITY) for c in known or ["*"]
             ]
+        copied = dataset_of(tree.expression) if isinstance(tree.expression, exp.Table) else None
+        if target is not None and copied is not None and kind == "TABLE":
+            # Teradata CREATE TABLE t AS s WITH [NO] DATA: a copy of s (its rows too, WITH DATA)
+            known = self.walker.schema_columns(copied)
+            if known:
+                res.created_columns[target] = known
+            res.columns = [
+                ColumnLineage(ColumnRef(target, c), (ColumnRef(copied, c),), IDENTITY) for c in known or ["*"]
+            ]
+        no_data = any(
+            isinstance(p, exp.WithDataProperty) and p.args.get("no")
+            for p in (props.expressions if props else ())
+        )
+        if target is not None and no_data and kind == "TABLE":
+            # CREATE TABLE t AS query WITH NO DATA (PostgreSQL, Redshift, Trino, Teradata): the query's
+            # columns, no rows: like CREATE TABLE t LIKE s, the tables are read but no column edge is drawn
+            res.columns = []
+            self._rows = {k: v for k, v in self._rows.items() if k.output != target}
         return res
 
     def _cache(self, tree: exp.Cache) -> Result:

@@ -401,6 +401,72 @@ def _update_inline_view(sql: str) -> str:
     return f"WITH {name} AS {sql[m.end() - 1 : end]} UPDATE {name} {rest.lstrip()}"
 
 
+_INSERT_INLINE_VIEW = re.compile(r"\s*INSERT\s+INTO\s*\(", re.IGNORECASE)
+_VIEW_QUERY = re.compile(
+    rf"\(\s*SELECT\s+(?P<items>.*?)\s+FROM\s+(?P<name>{_NAME_PART}(?:\s*\.\s*{_NAME_PART})*+)"
+    r"(?:\s+(?!WHERE\b|WITH\b)(?:AS\s+)?[A-Za-z_]\w*)?\s*(?:(?:WHERE|WITH)\b.*)?\)",
+    re.IGNORECASE | re.DOTALL,
+)
+_VIEW_ITEM = re.compile(rf"\s*(?:{_NAME_PART}\s*\.\s*)*(?P<column>{_NAME_PART}|\*)\s*")
+_INSERT_VIEW_ALIAS = re.compile(r"\s*(?:AS\s+)?(?!VALUES\b|SELECT\b|WITH\b)[A-Za-z_]\w*(?=\s)", re.IGNORECASE)
+
+
+def _insert_inline_view(sql: str) -> str:
+    """Oracle ``INSERT INTO (SELECT a, b FROM t [WHERE ...]) [v] VALUES|query`` (an insert through an inline
+    view of one table) -> ``INSERT INTO t (a, b) VALUES|query``: the parser knows no subquery target."""
+    m = _INSERT_INLINE_VIEW.match(sql)
+    end = closing_paren(sql, m.end() - 1) if m is not None else None
+    view = _VIEW_QUERY.fullmatch(sql, m.end() - 1, end) if m is not None and end is not None else None
+    if m is None or end is None or view is None:
+        return sql
+    columns = []
+    for item in view.group("items").split(","):
+        plain = _VIEW_ITEM.fullmatch(item)
+        if plain is None:
+            return sql  # an expression or an alias: no column of t to name
+        columns.append(plain.group("column"))
+    listed = "" if columns == ["*"] else f" ({', '.join(columns)})"
+    if "*" in columns and listed:
+        return sql
+    alias = _INSERT_VIEW_ALIAS.match(sql, end)
+    rest = sql[alias.end() :] if alias is not None else sql[end:]
+    return f"INSERT INTO {view.group('name')}{listed} {rest.lstrip()}"
+
+
+_UPDATE_FROM_FIRST = re.compile(
+    rf"\s*UPDATE\s+{_NAME_PART}(?:\s*\.\s*{_NAME_PART})*+(?:\s+(?:AS\s+)?(?!FROM\b)[A-Za-z_]\w*)?\s+FROM\s",
+    re.IGNORECASE,
+)
+_UPDATE_WORDS = re.compile(
+    r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|/\*.*?\*/|(?P<open>\()|(?P<close>\))|(?P<comma>,)|\b(?P<set>SET)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+_BARE_TABLE = re.compile(rf"\s*(?:{_NAME_PART}\s*\.\s*)*(?P<last>{_NAME_PART})\s*")
+
+
+def _update_from_first(sql: str) -> str:
+    """Teradata ``UPDATE t FROM s SET ...`` whose last FROM item has no alias: the parser takes ``SET`` for
+    its alias; the item gets its own name as alias (``FROM s AS s SET ...``). One pass over the text."""
+    m = _UPDATE_FROM_FIRST.match(sql)
+    if m is None:
+        return sql
+    depth = 0
+    item_at = m.end()
+    for tok in _UPDATE_WORDS.finditer(sql, m.end()):
+        if tok.group("open"):
+            depth += 1
+        elif tok.group("close"):
+            depth -= 1
+        elif depth == 0 and tok.group("comma"):
+            item_at = tok.end()
+        elif depth == 0 and tok.group("set"):
+            bare = _BARE_TABLE.fullmatch(sql, item_at, tok.start())
+            if bare is None:
+                return sql
+            return f"{sql[: tok.start()].rstrip()} AS {bare.group('last')} {sql[tok.start() :]}"
+    return sql
+
+
 def closing_paren(sql: str, open_at: int) -> int | None:
     """The offset after the ``)`` that closes the ``(`` at ``open_at`` (quotes and comments skipped)."""
     depth = 0
@@ -637,8 +703,10 @@ def rewrite_unparseable_forms(sql: str) -> str:
     """Equivalent-lineage rewrites of forms sqlglot cannot parse: T-SQL ``SET x += expr`` (-> ``=``),
     PostgreSQL ``CREATE MATERIALIZED VIEW ... WITH [NO] DATA`` (dropped),
     MySQL ``REPLACE INTO`` (-> ``INSERT INTO``), a trailing T-SQL ``OUTPUT ...`` clause of MERGE,
-    Teradata column attributes such as ``col (TITLE 'x')`` (dropped), Oracle ``UPDATE (query) [v] SET`` (->
-    ``WITH v AS (query) UPDATE v SET``), T-SQL ``INSERT INTO t WITH (TABLOCK)``
+    Teradata column attributes such as ``col (TITLE 'x')`` (dropped) and ``UPDATE t FROM s SET ...`` (->
+    ``UPDATE t FROM s AS s SET ...``), Oracle ``UPDATE (query) [v] SET`` (->
+    ``WITH v AS (query) UPDATE v SET``) and ``INSERT INTO (SELECT a FROM t) ...`` (-> ``INSERT INTO t (a)
+    ...``), T-SQL ``INSERT INTO t WITH (TABLOCK)``
     hints and Hive ``PARTITION (...) IF NOT EXISTS`` (dropped), vendor forms of CREATE TABLE AS
     (-> ``CREATE [TEMPORARY] TABLE t AS query``), Databricks ``DEEP CLONE`` (-> ``CLONE``), T-SQL
     ``OPENROWSET(BULK ...)`` (-> a file reader), ClickHouse ``ALTER TABLE t UPDATE|DELETE`` mutations
@@ -663,7 +731,7 @@ def rewrite_unparseable_forms(sql: str) -> str:
         sql = _CLONE_AS_OF.sub(r"\1", _SNAPSHOT_TABLE.sub(r"\1", sql))
         sql = _WITH_CONNECTION.sub(" ", sql)  # BigQuery CREATE EXTERNAL TABLE t WITH CONNECTION c OPTIONS ...
     elif re.match(r"\s*UPDATE\b", sql, re.IGNORECASE):
-        return _COMPOUND_ASSIGNMENT.sub(" =", _update_inline_view(sql))
+        return _COMPOUND_ASSIGNMENT.sub(" =", _update_inline_view(_update_from_first(sql)))
     elif re.match(r"\s*ALTER\b", sql, re.IGNORECASE):
         # PostgreSQL ALTER MATERIALIZED VIEW [IF EXISTS] mv RENAME TO mv2: renamed like a view
         sql = re.sub(r"^(\s*ALTER\s+)MATERIALIZED\s+(VIEW\b)", r"\1\2", sql, flags=re.IGNORECASE)
@@ -675,7 +743,7 @@ def rewrite_unparseable_forms(sql: str) -> str:
         sql = _INSERT_HINTS.sub(r"\1", sql)  # T-SQL WITH (TABLOCK) on the target
         sql = _INSERT_BY_POSITION.sub(r"\1", sql)
         sql = _PARTITION_IF_NOT_EXISTS.sub(r"\1", sql)
-        sql = _directory_using(sql)
+        sql = _directory_using(_insert_inline_view(sql))
     elif re.match(r"\s*MERGE\b", sql, re.IGNORECASE):
         # Databricks MERGE WITH SCHEMA EVOLUTION INTO: the target gains the source's new columns
         sql = re.sub(r"^(\s*MERGE)\s+WITH\s+SCHEMA\s+EVOLUTION\b", r"\1", sql, flags=re.IGNORECASE)

@@ -215,6 +215,18 @@ def _default_columns(function: exp.Func, dialect: str, aliased: bool) -> tuple[s
     return None
 
 
+def _field_base(proj: exp.Expression) -> exp.Column | None:
+    """The column of an unaliased field access ``(rec).f1`` / ``(t.rec).f1.g`` / ``(t.rec).*``; else None."""
+    if not isinstance(proj, exp.Dot) or not isinstance(proj.expression, exp.Identifier | exp.Star):
+        return None
+    inner = proj.this
+    while isinstance(inner, exp.Dot) and isinstance(inner.expression, exp.Identifier):
+        inner = inner.this
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    return inner if isinstance(inner, exp.Column) and not isinstance(inner.this, exp.Star) else None
+
+
 #: window functions that pick a value from another row: a transformation, not an aggregation
 _NAVIGATION = (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue)
 
@@ -1335,6 +1347,20 @@ class StatementWalker:
             items = schema.expressions if isinstance(schema, exp.Schema) else []
             names = [ident(i.this if isinstance(i, exp.ColumnDef) else i) for i in items] or ["key", "value"]
             return [OutCol(n, fed, TRANSFORMATION) for n in names]
+        if isinstance(proj, exp.Dot) and isinstance(proj.expression, exp.Identifier | exp.Star):
+            # a field of a value: PostgreSQL / DuckDB (rec).f1, (t.rec).* of a composite column, BigQuery
+            # ARRAY_AGG(STRUCT(a, b) ORDER BY ts DESC LIMIT 1)[OFFSET(0)].* (the fields of the struct)
+            base = _field_base(proj)
+            deps, how = self.deps_and_how(base if base is not None else proj.this, scope)
+            field = proj.expression
+            if isinstance(field, exp.Star):
+                star_how = TRANSFORMATION if base is not None else how
+                return [OutCol("*", frozenset(deps), star_how)] if deps else []
+            return [OutCol(ident(field), frozenset(deps), how, is_quoted(field))]
+        generated = self.generated_columns(proj)
+        if generated is not None:  # Spark posexplode(arr) [AS (p, c)]: one result column per name
+            deps, how = self.deps_and_how(proj.this if isinstance(proj, exp.Aliases) else proj, scope)
+            return [OutCol(n, frozenset(deps), how, q) for n, q in generated]
         if isinstance(proj, exp.Alias):
             name, quoted, expr = ident(proj.args["alias"]), is_quoted(proj.args["alias"]), proj.this
         else:
@@ -1342,6 +1368,26 @@ class StatementWalker:
             name, quoted = self.implicit_name(proj)
         deps, how = self.deps_and_how(expr, scope)
         return [OutCol(name, frozenset(deps), how, quoted)]
+
+    def generated_columns(self, proj: exp.Expression) -> list[tuple[str, bool]] | None:
+        """Names (and quotedness) of the columns a generator in a SELECT list gives: ``expr AS (a, b)``
+        (Spark/Hive, one per name) and, in Spark/Hive, an unaliased ``explode(arr)`` (``col``),
+        ``posexplode(arr)`` (``pos``, ``col``), as Spark names them, or ``inline(arr)`` (the fields of its
+        structs: ``*``); None for any other projection."""
+        if isinstance(proj, exp.Aliases):
+            return [
+                (ident(a), is_quoted(a)) for a in proj.expressions if isinstance(a, exp.Identifier)
+            ] or None
+        if self.dialect not in _SPARK_DIALECTS:
+            return None
+        if isinstance(proj, exp.Inline) or (
+            isinstance(proj, exp.Anonymous) and proj.name.lower() == "inline_outer"
+        ):
+            return [("*", False)]  # inline(array of structs): the fields of the structs
+        if isinstance(proj, exp.Explode):
+            names = _default_columns(proj, self.dialect or "", aliased=False)
+            return [(n, False) for n in names] if names else None
+        return None
 
     def columns_expression(self, proj: exp.Expression, columns: exp.Columns, scope: Scope) -> list[OutCol]:
         """DuckDB ``COLUMNS('regex')`` / ``COLUMNS(*)`` (also inside an expression, ``min(COLUMNS('a_.*'))``):
@@ -1451,6 +1497,8 @@ class StatementWalker:
             expr = expr.this
         if isinstance(expr, exp.Column | exp.Parameter):  # a Parameter with lineage is a $1 column
             return IDENTITY
+        if isinstance(expr, exp.Dot) and isinstance(expr.expression, exp.Identifier) and _field_base(expr):
+            return IDENTITY  # (rec).f1: a field of a composite column, as t.struct_col.f1 is
         if any(isinstance(n, exp.AggFunc) and not _navigation(n) for n in expr.walk()):
             return AGGREGATION
         return TRANSFORMATION
@@ -2050,7 +2098,11 @@ def merge_edges(edges: Iterable[ColumnLineage]) -> list[ColumnLineage]:
 
 
 def column_edges(target: TableRef | None, names: list[str] | None, cols: list[OutCol]) -> list[ColumnLineage]:
-    """Column lineage into ``target`` (None: a plain SELECT) from query result columns, by position."""
+    """Column lineage into ``target`` (None: a plain SELECT) from query result columns, by position; one
+    unexpanded ``*`` under a longer column list (``INSERT INTO t (a, b) SELECT * FROM s``) stands for the
+    listed names it covers (each some column of its tables), as under ``AS x(a, b)``."""
+    if names is not None and len(names) >= len(cols) and sum(c.name == "*" for c in cols) == 1:
+        cols, names = renamed_columns(names, cols), None
     merged: dict[str, tuple[set[ColumnRef], str]] = {}
     for i, col in enumerate(cols):
         name = col.name

@@ -557,3 +557,26 @@ def test_documents_lakehouse_shapes(sql: str, dialect: str, expected: dict[str, 
 )
 def test_documents_lakehouse_tables(sql: str, dialect: str, expected: tuple[list[str], list[str]]) -> None:
     assert _tables(sql, dialect) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("CREATE TABLE o AS SELECT id, explode(arr) FROM t", {"o.id": {"t.id"}, "o.col": {"t.arr"}}),
+        ("CREATE TABLE o AS SELECT explode_outer(arr) FROM t", {"o.col": {"t.arr"}}),
+        ("CREATE TABLE o AS SELECT posexplode(arr) FROM t", {"o.pos": {"t.arr"}, "o.col": {"t.arr"}}),
+        ("CREATE TABLE o AS SELECT posexplode(arr) AS (p, v) FROM t", {"o.p": {"t.arr"}, "o.v": {"t.arr"}}),
+        ("CREATE TABLE o AS SELECT explode(arr) AS x FROM t", {"o.x": {"t.arr"}}),
+        ("CREATE TABLE o AS SELECT id, inline(arr) FROM t", {"o.id": {"t.id"}, "o.*": {"t.arr"}}),
+        (
+            "CREATE TABLE o AS SELECT id, col FROM (SELECT id, explode(arr) FROM t) s",
+            {"o.id": {"t.id"}, "o.col": {"t.arr"}},
+        ),
+    ],
+)
+def test_generators_in_the_select_list_have_spark_column_names(
+    sql: str, expected: dict[str, set[str]]
+) -> None:
+    """Spark names ``explode(arr)`` without an alias ``col`` and ``posexplode(arr)`` ``pos``, ``col``;
+    ``inline(arr)`` gives the fields of the structs (``*``)."""
+    assert _plain(sql, "spark") == expected

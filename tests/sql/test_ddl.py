@@ -61,6 +61,58 @@ def test_documents_create_table_like_reads_its_model_in_every_spelling(sql: str,
     assert _tables(sql, dialect) == (["s"], ["t"])
 
 
+@pytest.mark.parametrize(
+    ("sql", "dialect"),
+    [
+        pytest.param("CREATE TABLE o AS SELECT a FROM t WHERE b > 0 WITH NO DATA", "postgres", id="postgres"),
+        pytest.param("CREATE TABLE o AS SELECT a FROM t WHERE b > 0 WITH NO DATA", "redshift", id="redshift"),
+        pytest.param("CREATE TABLE o AS SELECT a FROM t WHERE b > 0 WITH NO DATA", "trino", id="trino"),
+        pytest.param(
+            "CREATE TABLE o AS (SELECT a FROM t WHERE b > 0) WITH NO DATA", "teradata", id="teradata"
+        ),
+    ],
+)
+def test_ctas_with_no_data_copies_the_structure_only(sql: str, dialect: str) -> None:
+    """Like ``CREATE TABLE o LIKE t``: ``t`` is read, ``o`` written, no row moves (no column edge, no
+    row-deciding column), but later statements know ``o``'s columns."""
+    result = analyze(sql, dialect)
+    assert not result.errors
+    assert [t.qualified for t in result.inputs] == ["t"]
+    assert [t.qualified for t in result.outputs] == ["o"]
+    assert result.column_lineage == ()
+    assert result.indirect == ()
+    script = f"{sql}; INSERT INTO o SELECT x FROM s; INSERT INTO z SELECT * FROM o"
+    assert _plain(script, dialect, keep_temp_tables=True)["z.a"] == {"o.a"}
+
+
+def test_teradata_create_table_as_a_table_copies_it() -> None:
+    assert _plain("CREATE TABLE o AS t WITH DATA", "teradata", schema={"t": ["a", "b"]}) == {
+        "o.a": {"t.a"},
+        "o.b": {"t.b"},
+    }
+    assert _plain("CREATE TABLE o AS t WITH DATA", "teradata") == {"o.*": {"t.*"}}
+    assert _tables("CREATE TABLE o AS t WITH NO DATA", "teradata") == (["t"], ["o"])
+    assert _plain("CREATE TABLE o AS t WITH NO DATA", "teradata") == {}
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TABLE s.t_2024 PARTITION OF s.p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+        "CREATE TABLE IF NOT EXISTS s.t_2024 PARTITION OF s.p FOR VALUES IN ('a') PARTITION BY RANGE (d)",
+        "CREATE TABLE s.t_2024 PARTITION OF s.p DEFAULT",
+    ],
+)
+def test_postgres_partition_of_reads_no_rows_of_its_parent(sql: str) -> None:
+    """The new partition is empty: ``s.p`` gives it its columns, no data (``ATTACH PARTITION`` moves data)."""
+    assert _tables(sql, "postgres") == ([], ["s.t_2024"])
+    script = f"{sql}; INSERT INTO s.z SELECT * FROM s.t_2024"
+    assert _plain(script, "postgres", schema={"s.p": ["d", "v"]}) == {
+        "s.z.d": {"s.t_2024.d"},
+        "s.z.v": {"s.t_2024.v"},
+    }
+
+
 def test_other_dialects_map_a_ctas_column_list_by_position() -> None:
     assert _plain("CREATE TABLE t (a INT, b TEXT) AS SELECT x, y FROM s", "postgres") == {
         "t.a": {"s.x"},

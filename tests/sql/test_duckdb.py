@@ -208,3 +208,10 @@ def test_duckdb_session_setup_has_no_lineage(setup: str) -> None:
     sql = f"{setup}; CREATE TABLE t AS SELECT id FROM 's3://b/x.parquet'"
     assert _tables(sql, "duckdb") == (["s3://b/x.parquet"], ["t"])
     assert _plain(sql, "duckdb") == {"t.id": {"s3://b/x.parquet.id"}}
+
+
+def test_a_scalar_macro_of_the_script_reads_its_arguments() -> None:
+    script = (
+        "CREATE MACRO ratio(x, y) AS x / NULLIF(y, 0); CREATE TABLE o AS SELECT id, ratio(a, b) AS r FROM t"
+    )
+    assert _plain(script, "duckdb") == {"o.id": {"t.id"}, "o.r": {"t.a", "t.b"}}

@@ -339,3 +339,50 @@ def test_documents_upserts() -> None:
         "ON DUPLICATE KEY UPDATE name = VALUES(name), cnt = cnt + 1"
     )
     assert _plain(sql, "mysql") == {"dim.id": {"stg.id"}, "dim.name": {"stg.name"}, "dim.cnt": {"dim.cnt"}}
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected_tables", "expected_columns"),
+    [
+        ("UPDATE o FROM t SET v = t.v WHERE o.id = t.id", (["t"], ["o"]), {"o.v": {"t.v"}}),
+        ("UPDATE o FROM t SET v = t.v", (["t"], ["o"]), {"o.v": {"t.v"}}),
+        (
+            "UPDATE o FROM t, db.u SET v = u.v + t.w WHERE o.id = t.id AND t.id = u.id;",
+            (["db.u", "t"], ["o"]),
+            {"o.v": {"db.u.v", "t.w"}},
+        ),
+        (
+            "UPDATE e FROM hr.employee AS e, hr.dept AS d SET salary = e.salary * d.f WHERE e.dept_id = d.id",
+            (["hr.dept"], ["hr.employee"]),
+            {"hr.employee.salary": {"hr.employee.salary", "hr.dept.f"}},
+        ),
+    ],
+)
+def test_teradata_update_from_before_set(
+    sql: str, expected_tables: tuple[list[str], list[str]], expected_columns: dict[str, set[str]]
+) -> None:
+    """Teradata ``UPDATE t FROM s SET ...``, also when the last FROM item has no alias before ``SET``."""
+    assert _tables(sql, "teradata") == expected_tables
+    assert _plain(sql, "teradata") == expected_columns
+    if "o.id = t.id" in sql:  # the WHERE decides the rows, as in PostgreSQL's UPDATE ... FROM ... WHERE
+        assert ("o", "t.id", "FILTER") in _rows(sql, "teradata")
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        ("INSERT INTO o (a, b) SELECT * FROM t", "mysql", {"o.a": {"t.*"}, "o.b": {"t.*"}}),
+        ("INSERT INTO o (a, b) TABLE t", "postgres", {"o.a": {"t.*"}, "o.b": {"t.*"}}),
+        (
+            "INSERT INTO o (a, b, c) SELECT s.*, u.x FROM s JOIN u ON s.k = u.k",
+            "postgres",
+            {"o.a": {"s.*"}, "o.b": {"s.*"}, "o.c": {"u.x"}},
+        ),
+    ],
+)
+def test_a_column_list_over_an_unexpanded_star_names_the_written_columns(
+    sql: str, dialect: str, expected: dict[str, set[str]]
+) -> None:
+    """Only the listed columns are written: each is some column of the star's tables (no ``o.*``), as a
+    CTE's column list over ``SELECT *`` names its columns."""
+    assert _plain(sql, dialect) == expected

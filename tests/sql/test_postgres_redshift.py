@@ -84,3 +84,28 @@ def test_redshift_hash_table_passes_columns_through() -> None:
 
 def test_documents_hash_names_stay_tables_where_they_are_no_temp_tables() -> None:
     assert _tables('INSERT INTO "#t" SELECT a FROM s', "postgres") == (["s"], ["#t"])
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        ("CREATE TABLE o AS SELECT (rec).f1 FROM t", "postgres", {"o.f1": ({"t.rec"}, "IDENTITY")}),
+        (
+            "CREATE TABLE o AS SELECT (t.rec).f1, (t.rec).f2 FROM t",
+            "postgres",
+            {
+                "o.f1": ({"t.rec"}, "IDENTITY"),
+                "o.f2": ({"t.rec"}, "IDENTITY"),
+            },
+        ),
+        ("CREATE TABLE o AS SELECT (rec).f1 AS z FROM t", "postgres", {"o.z": ({"t.rec"}, "IDENTITY")}),
+        ("CREATE TABLE o AS SELECT (t.rec).* FROM t", "postgres", {"o.*": ({"t.rec"}, "TRANSFORMATION")}),
+        ("CREATE TABLE o AS SELECT (s).b FROM t", "duckdb", {"o.b": ({"t.s"}, "IDENTITY")}),
+    ],
+)
+def test_a_field_of_a_composite_column_is_named_after_the_field(
+    sql: str, dialect: str, expected: dict[str, tuple[set[str], str]]
+) -> None:
+    """``(rec).f1`` is the column ``f1`` (as PostgreSQL names it), the field of ``rec`` like ``t.s.f1`` of a
+    struct; ``(t.rec).*`` its fields, not every column of ``t``."""
+    assert _edges(sql, dialect) == expected

@@ -641,3 +641,20 @@ def test_a_rejected_query_keeps_the_tables_before_the_part_that_parses(sql: str,
     result = analyze(sql, dialect)
     assert sorted(t.qualified for t in result.inputs) == ["t1", "t2"]
     assert result.partial and result.errors
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect"),
+    [
+        pytest.param("CREATE TABLE o AS SELECT a FROM t WHERE a > 0 SELECT b FROM u", "postgres", id="ctas"),
+        pytest.param("CREATE OR REPLACE VIEW o AS FROM t WHERE a > 0 SELECT b FROM u", "duckdb", id="view"),
+        pytest.param(
+            "CREATE TEMP TABLE o AS SELECT a FROM t ODD CLAUSE SELECT b FROM u", "postgres", id="temp"
+        ),
+    ],
+)
+def test_a_rejected_create_as_is_not_taken_for_the_query_after_it(sql: str, dialect: str) -> None:
+    """The table-level scan keeps the created table; the last query of the text alone would lose it."""
+    result = analyze(sql, dialect)
+    assert [t.qualified for t in result.outputs] == ["o"]
+    assert result.partial and result.errors

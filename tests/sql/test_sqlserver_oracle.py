@@ -313,3 +313,24 @@ def test_documents_a_dotted_database_link_names_the_columns_read_through_it() ->
     assert _plain("SELECT o.a FROM sales.orders@remote.example.com o", "oracle") == {
         "a": {"sales.orders@remote.example.com.a"}
     }
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected_tables", "expected_columns"),
+    [
+        ("INSERT INTO (SELECT a, b FROM sales.t) VALUES (1, 2)", ([], ["sales.t"]), {}),
+        (
+            "INSERT INTO (SELECT e.a, e.b FROM sales.t e WHERE e.a > 0 WITH CHECK OPTION) v "
+            "SELECT x, y FROM src",
+            (["src"], ["sales.t"]),
+            {"sales.t.a": {"src.x"}, "sales.t.b": {"src.y"}},
+        ),
+        ("INSERT INTO (SELECT * FROM t) SELECT * FROM src", (["src"], ["t"]), {"t.*": {"src.*"}}),
+    ],
+)
+def test_oracle_insert_into_an_inline_view_writes_its_table(
+    sql: str, expected_tables: tuple[list[str], list[str]], expected_columns: dict[str, set[str]]
+) -> None:
+    """``INSERT INTO (SELECT a, b FROM t) VALUES ...``: the view's columns are ``t``'s."""
+    assert _tables(sql, "oracle") == expected_tables
+    assert _plain(sql, "oracle") == expected_columns
