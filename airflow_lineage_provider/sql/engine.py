@@ -411,7 +411,7 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int
             before = len(state.statements)
             _analyze_piece(split[0], state, allow_routine=False, depth=depth + 1)
             if split[2] and len(state.statements) == before + 1 and not state.statements[-1].partial:
-                _output_into(split[1], split[2], state)
+                _output_into(split[1], split[2], state, _merge_source(split[0], state))
             return
     shortened = text.shorten_values(piece, VALUES_SHORTEN_AT)
     source = shortened if shortened is not None else piece
@@ -697,10 +697,34 @@ def _inline_functions(tree: Any, functions: dict[str, tuple[list[str], Any]]) ->
     return tree
 
 
-def _output_into(items: str, into: str, state: _State) -> None:
+def _merge_source(statement: str, state: _State) -> tuple[str, TableRef] | None:
+    """The alias (or name) and table of a T-SQL ``MERGE ... USING table [AS] s``; None for anything else."""
+    from sqlglot import exp
+
+    from airflow_lineage_provider.sql.names import ident, table_ref
+
+    if not re.match(r"\s*MERGE\b", statement, re.IGNORECASE):
+        return None
+    trees, _ = _parse(statement, state.read)
+    merge = trees[0] if trees else None
+    using = merge.args.get("using") if isinstance(merge, exp.Merge) else None
+    if not isinstance(using, exp.Table):
+        return None
+    ref = table_ref(using)
+    if ref is None:
+        return None
+    return (ident(using.args["alias"].this) if using.args.get("alias") else ref.name).lower(), _qualify(
+        ref, state
+    )
+
+
+def _output_into(
+    items: str, into: str, state: _State, merge_source: tuple[str, TableRef] | None = None
+) -> None:
     """T-SQL ``OUTPUT inserted.c, deleted.c, ... INTO t [(cols)]`` of the statement just analysed: ``t`` is
     written; ``inserted.c`` carries the lineage written into the target's ``c`` (the target's own ``c`` when
-    the statement does not write it), ``deleted.c`` the target's ``c`` (then the target is also read)."""
+    the statement does not write it), ``deleted.c`` the target's ``c`` (then the target is also read); in a
+    MERGE, ``s.c`` of its ``USING table s`` is that table's ``c``."""
     from sqlglot import exp
 
     from airflow_lineage_provider.sql.names import ident, table_ref
@@ -735,6 +759,8 @@ def _output_into(items: str, into: str, state: _State) -> None:
             elif row in ("inserted", "deleted"):
                 deps.add(ColumnRef(target, column))
                 reads_target = True
+            elif merge_source is not None and row.lower() == merge_source[0]:
+                deps.add(ColumnRef(merge_source[1], column))
         if deps and name:
             edges.append(ColumnLineage(ColumnRef(sink, name), tuple(sorted(deps, key=str)), how))
     if m.group(1).startswith(("#", "@")):  # a #temp table or a table variable: the script passes through it
@@ -953,7 +979,15 @@ def _alter_partition(stripped: str, state: _State) -> bool:
             src = _qualify_all(scan_tables(f"SELECT * FROM {m.group('src')}")[0], state)
             if not into or not src:
                 continue
-            state.statements.append(StatementLineage(sql=stripped, kind="alter", inputs=src, outputs=into))
+            state.statements.append(
+                StatementLineage(
+                    sql=stripped,
+                    kind="alter",
+                    inputs=src,
+                    outputs=into,
+                    column_lineage=_whole_rows(into, src),
+                )
+            )
             return True
     m = _ALTER_PARTITION_ONLY.match(stripped)
     if m and not _NAMES_ANOTHER_TABLE.search(re.sub(r"'(?:[^']|'')*'", "''", m.group("rest"))):
@@ -1057,14 +1091,15 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
     if m:
         from airflow_lineage_provider.sql.fallback import scan_tables
 
-        target = scan_tables(f"SELECT * FROM {m.group(1)}")[0]
-        source = scan_tables(f"SELECT * FROM {m.group(2)}")[0]
+        moved_into = _qualify_all(scan_tables(f"SELECT * FROM {m.group(1)}")[0], state)
+        moved_from = _qualify_all(scan_tables(f"SELECT * FROM {m.group(2)}")[0], state)
         state.statements.append(
             StatementLineage(
                 sql=stripped,
                 kind="alter",
-                inputs=_qualify_all(source, state),
-                outputs=_qualify_all(target, state),
+                inputs=moved_from,
+                outputs=moved_into,
+                column_lineage=_whole_rows(moved_into, moved_from),
             )
         )
         return True
@@ -1074,8 +1109,13 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
     if m:  # ClickHouse EXCHANGE TABLES a AND b: each takes the other's rows (as Snowflake SWAP WITH)
         from airflow_lineage_provider.sql.fallback import scan_tables
 
-        both = _qualify_all(scan_tables(f"SELECT * FROM {m.group(1)} JOIN {m.group(2)}")[0], state)
-        state.statements.append(StatementLineage(sql=stripped, kind="alter", inputs=both, outputs=both))
+        first = _qualify_all(scan_tables(f"SELECT * FROM {m.group(1)}")[0], state)
+        second = _qualify_all(scan_tables(f"SELECT * FROM {m.group(2)}")[0], state)
+        both = tuple(dict.fromkeys((*first, *second)))
+        swapped = _whole_rows(first, second) + _whole_rows(second, first)
+        state.statements.append(
+            StatementLineage(sql=stripped, kind="alter", inputs=both, outputs=both, column_lineage=swapped)
+        )
         return True
     m = _RENAME_TABLES.match(stripped)
     if m:
@@ -1248,6 +1288,16 @@ def _exasol_transfer(m: re.Match[str], sql: str, state: _State) -> None:
     else:
         read = _qualify_all(scan_tables(f"SELECT * FROM {m.group('source')}")[0], state)
     state.statements.append(StatementLineage(sql=sql, kind="export", inputs=read, outputs=files))
+
+
+def _whole_rows(written: Any, read: Any) -> tuple[ColumnLineage, ...]:
+    """``w.* <- r.*``: the rows of ``read`` become ``written``'s (EXCHANGE PARTITION, APPEND FROM, SWAP)."""
+    return tuple(
+        ColumnLineage(ColumnRef(w, "*"), (ColumnRef(r, "*"),), IDENTITY)
+        for w in written
+        for r in read
+        if w != r
+    )
 
 
 def _rename_tables(pairs: str, sql: str, state: _State) -> None:
@@ -1476,6 +1526,22 @@ class _TempColumns:
             return set(), IDENTITY
         return {ColumnRef(d.table, col.column) for d in star[0] if d.column == "*"}, star[1]
 
+    def expand(self, edge: ColumnLineage) -> list[ColumnLineage]:
+        """``x.* <- t.*`` of a temp table ``t`` whose columns are known one by one (``INSERT INTO t_new
+        SELECT a, b ...; ALTER TABLE t_new RENAME TO x``): one edge per column of ``t``; else ``[edge]``."""
+        if edge.output.column != "*" or len(edge.inputs) != 1:
+            return [edge]
+        src = edge.inputs[0]
+        if src.table not in self.temp or src.column != "*":
+            return [edge]
+        names = [c.column for c in self.held if c.table == src.table and c.column != "*"]
+        each = [
+            ColumnLineage(ColumnRef(edge.output.table, n), (ColumnRef(src.table, n),), edge.transformation)
+            for n in names
+        ]
+        # a temp table that also holds a whole table (CLONE, then MERGE into it) keeps its star as well
+        return [edge, *each] if src in self.held else each or [edge]
+
     def resolve(self, edge: ColumnLineage) -> tuple[set[ColumnRef], str]:
         """The real inputs of ``edge`` and its transformation along the whole path."""
         resolved: set[ColumnRef] = set()
@@ -1528,7 +1594,7 @@ def _collapse_columns(edges: list[ColumnLineage], temp: set[TableRef]) -> list[C
         return edges
     columns = _TempColumns(temp)
     out: list[ColumnLineage] = []
-    for edge in edges:
+    for edge in (e for whole in edges for e in columns.expand(whole)):
         if edge.output.table in temp:
             columns.record(edge)
             continue

@@ -1073,12 +1073,13 @@ class StatementAnalyzer:
             if isinstance(eq.this, exp.Tuple):  # SET (a, b) = (SELECT x, y ...) / (x, y)
                 edges.extend(self._tuple_edges(target, eq.this, eq.expression, scope))
                 continue
-            if not isinstance(eq.this, exp.Column):
+            column = eq.this.this if isinstance(eq.this, exp.Paren) else eq.this  # PostgreSQL SET (v) = (...)
+            if not isinstance(column, exp.Column):
                 continue
             deps, how = self.walker.deps_and_how(eq.expression, scope)
             if deps:
                 edges.append(
-                    ColumnLineage(ColumnRef(target, ident(eq.this.this)), tuple(sorted(deps, key=str)), how)
+                    ColumnLineage(ColumnRef(target, ident(column.this)), tuple(sorted(deps, key=str)), how)
                 )
         return edges
 
@@ -1370,6 +1371,11 @@ class StatementAnalyzer:
                 if other is not None and source is not None:
                     res.inputs = [source, other]
                     res.outputs = [source, other]
+                    res.columns = [  # each takes the other's rows
+                        ColumnLineage(ColumnRef(a, "*"), (ColumnRef(b, "*"),), IDENTITY)
+                        for a, b in ((source, other), (other, source))
+                        if a != b
+                    ]
         return res
 
     def _copy(self, tree: exp.Copy) -> Result:

@@ -169,6 +169,8 @@ _PG_SCALAR_FUNCTIONS = frozenset(
     }
 )
 _SPARK_DIALECTS = frozenset({"spark", "spark2", "databricks", "hive"})
+#: the function name of a call as written (``pg_catalog.unnest (arr)``: ``unnest``)
+_CALLED_NAME = re.compile(r"^(?:[A-Za-z_][\w$]*\s*\.\s*)*([A-Za-z_][\w$]*)\s*\(")
 
 
 def _default_columns(function: exp.Func, dialect: str, aliased: bool) -> tuple[str, ...] | None:
@@ -1013,6 +1015,12 @@ class StatementWalker:
                 if in_schema is None
                 else [OutCol(c, frozenset({ColumnRef(table, c)}), IDENTITY) for c in in_schema]
             )
+        if known is None and added and len(renamed) > len(added) and base.tables:
+            # AS p (k, jan, feb) over a dataset without schema: the first names are the columns it passes
+            # through, each some column of the dataset (as a column list over an unexpanded star names them)
+            some = frozenset(ColumnRef(t, "*") for t in base.tables)
+            passed = [OutCol(n, some, IDENTITY) for n in renamed[: len(renamed) - len(added)]]
+            return Source(alias, columns=passed + added, rows=base.rows)
         if known is None:  # a dataset without schema: its other columns stay reachable by name
             return Source(
                 alias,
@@ -1435,6 +1443,14 @@ class StatementWalker:
         except Exception:
             text = str(expr)
         written = self.source_text(expr, text)
+        called_function = isinstance(expr, exp.Func) or (
+            isinstance(expr, exp.Dot) and isinstance(expr.expression, exp.Func)  # pg_catalog.upper(a)
+        )
+        if self.dialect == "postgres" and called_function and not isinstance(expr, exp.Cast):
+            # PostgreSQL names an unaliased call after its function: unnest(arr) is "unnest", upper(a) "upper"
+            called = _CALLED_NAME.match(written or text)
+            if called is not None:
+                return called.group(1).lower(), False
         return " ".join((written or text).split()).lower(), False
 
     def cast_written(self, col: str) -> bool:
@@ -1499,6 +1515,14 @@ class StatementWalker:
             return IDENTITY
         if isinstance(expr, exp.Dot) and isinstance(expr.expression, exp.Identifier) and _field_base(expr):
             return IDENTITY  # (rec).f1: a field of a composite column, as t.struct_col.f1 is
+        if (
+            isinstance(expr, exp.Subquery)
+            and isinstance(expr.this, exp.Select)
+            and len(expr.this.expressions) == 1
+        ):
+            # a scalar subquery is what its one column is: (SELECT v FROM t ...) as SELECT v FROM t
+            inner = expr.this.expressions[0]
+            return StatementWalker.transformation(inner.this if isinstance(inner, exp.Alias) else inner)
         if any(isinstance(n, exp.AggFunc) and not _navigation(n) for n in expr.walk()):
             return AGGREGATION
         return TRANSFORMATION
@@ -1614,9 +1638,9 @@ class StatementWalker:
                     deps.update(c for c, _ in self.last_rows if c.column != "*")
                     self._inherited = stronger(self._inherited, TRANSFORMATION)
                     continue
-                for col in cols:
+                for col in cols:  # how the value is shaped around the subquery is transformation()'s
                     deps.update(col.deps)
-                    self._inherited = stronger(self._inherited, stronger(col.transformation, TRANSFORMATION))
+                    self._inherited = stronger(self._inherited, col.transformation)
                 continue
             read = dictionary_read(node) if self.dialect == "clickhouse" else None
             if read is not None:  # ClickHouse dictGet('db.d', 'attr', key): the attribute of the dictionary

@@ -386,3 +386,32 @@ def test_a_column_list_over_an_unexpanded_star_names_the_written_columns(
     """Only the listed columns are written: each is some column of the star's tables (no ``o.*``), as a
     CTE's column list over ``SELECT *`` names its columns."""
     assert _plain(sql, dialect) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE o SET v = (SELECT v FROM t WHERE t.id = o.id)", {"o.v": ({"t.v"}, "IDENTITY")}),
+        ("UPDATE o SET v = (SELECT t.v AS w FROM t WHERE t.id = o.id)", {"o.v": ({"t.v"}, "IDENTITY")}),
+        ("UPDATE o SET (v) = (SELECT v FROM t WHERE t.id = o.id)", {"o.v": ({"t.v"}, "IDENTITY")}),
+        ("UPDATE o SET v = (SELECT v + 1 FROM t WHERE t.id = o.id)", {"o.v": ({"t.v"}, "TRANSFORMATION")}),
+        ("UPDATE o SET v = (SELECT max(v) FROM t WHERE t.id = o.id)", {"o.v": ({"t.v"}, "AGGREGATION")}),
+        (
+            "UPDATE o SET v = coalesce((SELECT v FROM t WHERE t.id = o.id), 0)",
+            {"o.v": ({"t.v"}, "TRANSFORMATION")},
+        ),
+        (
+            "INSERT INTO o (x) SELECT (SELECT v FROM t WHERE t.id = s.id) FROM s",
+            {"o.x": ({"t.v"}, "IDENTITY")},
+        ),
+        (
+            "INSERT INTO o (x) SELECT (SELECT w FROM (SELECT v * 2 AS w, id FROM t) d WHERE d.id = s.id) "
+            "FROM s",
+            {"o.x": ({"t.v"}, "TRANSFORMATION")},
+        ),
+    ],
+)
+def test_a_scalar_subquery_is_as_its_one_column(sql: str, expected: dict[str, tuple[set[str], str]]) -> None:
+    """``SET v = (SELECT v ...)`` copies the value as ``SET (a, b) = (SELECT x, y ...)`` and a plain
+    ``SELECT v`` do (IDENTITY); what the subquery or the expression around it does to the value is kept."""
+    assert _edges(sql, "postgres") == expected

@@ -72,6 +72,27 @@ def test_snowflake_pivot_alias_columns_name_the_output() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("select", "expected"),
+    [
+        (
+            "SELECT *",
+            {"m.prod": {"s.*"}, "m.jan": {"s.amount", "s.month"}, "m.feb": {"s.amount", "s.month"}},
+        ),
+        ("SELECT p.prod, jan", {"m.prod": {"s.*"}, "m.jan": {"s.amount", "s.month"}}),
+    ],
+)
+def test_snowflake_pivot_alias_columns_over_a_table_without_schema_name_the_passed_columns(
+    select: str, expected: dict[str, set[str]]
+) -> None:
+    """``AS p (prod, jan, feb)`` names every result column: ``prod`` is the one column passed through, some
+    column of ``s`` (no ``m.*``), as a column list over an unexpanded star names its columns."""
+    sql = (
+        f"INSERT INTO m {select} FROM s PIVOT (SUM(amount) FOR month IN ('JAN', 'FEB')) AS p (prod, jan, feb)"
+    )
+    assert _plain(sql, "snowflake") == expected
+
+
 def test_pivot_over_a_subquery_of_values_invents_no_column() -> None:
     sql = (
         "INSERT INTO m SELECT * FROM (SELECT region, month, amount FROM sales) "

@@ -109,3 +109,22 @@ def test_a_field_of_a_composite_column_is_named_after_the_field(
     """``(rec).f1`` is the column ``f1`` (as PostgreSQL names it), the field of ``rec`` like ``t.s.f1`` of a
     struct; ``(t.rec).*`` its fields, not every column of ``t``."""
     assert _edges(sql, dialect) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("CREATE TABLE o AS SELECT unnest(arr) FROM t", {"o.unnest": {"t.arr"}}),
+        ("CREATE TABLE o AS SELECT id, unnest(t.arr) FROM t", {"o.id": {"t.id"}, "o.unnest": {"t.arr"}}),
+        ("CREATE TABLE o AS SELECT jsonb_array_elements(doc) FROM t", {"o.jsonb_array_elements": {"t.doc"}}),
+        ("CREATE TABLE o AS SELECT pg_catalog.upper(a), b::int FROM t", {"o.upper": {"t.a"}, "o.b": {"t.b"}}),
+        (
+            "CREATE TABLE o AS SELECT unnest FROM (SELECT unnest(arr) FROM t) q",
+            {"o.unnest": {"t.arr"}},
+        ),
+    ],
+)
+def test_postgres_names_an_unaliased_call_after_its_function(sql: str, expected: dict[str, set[str]]) -> None:
+    """PostgreSQL's column name of ``SELECT unnest(arr)`` is ``unnest`` (``upper(a)``: ``upper``), which a
+    CREATE TABLE AS writes and an outer query can select."""
+    assert _plain(sql, "postgres") == expected

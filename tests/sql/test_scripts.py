@@ -382,3 +382,69 @@ def test_transaction_commands_are_statements_without_lineage(sql: str, dialect: 
 def test_session_schema_settings_change_the_default_schema(setting: str, dialect: str | None) -> None:
     sql = f"{setting};\nINSERT INTO t SELECT a FROM u"
     assert _tables(sql, dialect or "generic", default_schema="app") == (["stage.u"], ["stage.t"])
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected_tables", "expected_columns"),
+    [
+        pytest.param(
+            "INSERT INTO analytics.orders_new SELECT o.id, o.amt FROM raw.orders o; "
+            "ALTER TABLE analytics.orders_new RENAME TO orders",
+            "postgres",
+            (["raw.orders"], ["analytics.orders"]),
+            {"analytics.orders.id": {"raw.orders.id"}, "analytics.orders.amt": {"raw.orders.amt"}},
+            id="built-then-renamed-keeps-its-columns",
+        ),
+        pytest.param(
+            "INSERT INTO analytics.orders_tmp SELECT * FROM raw.orders_delta; "
+            "ALTER TABLE analytics.orders SWAP WITH analytics.orders_tmp; DROP TABLE analytics.orders_tmp",
+            "snowflake",
+            (["analytics.orders", "raw.orders_delta"], ["analytics.orders"]),
+            {"analytics.orders.*": {"raw.orders_delta.*"}},
+            id="snowflake-swap-with",
+        ),
+        pytest.param(
+            "CREATE TEMPORARY TABLE stage AS SELECT id, v FROM raw.src; "
+            "CREATE OR REPLACE TABLE mart.t_next CLONE mart.t; "
+            "MERGE INTO mart.t_next d USING stage s ON d.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v "
+            "WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id, s.v); "
+            "ALTER TABLE mart.t SWAP WITH mart.t_next; DROP TABLE mart.t_next",
+            "snowflake",
+            (["mart.t", "raw.src"], ["mart.t"]),
+            {"mart.t.*": {"mart.t.*"}, "mart.t.id": {"raw.src.id"}, "mart.t.v": {"raw.src.v"}},
+            id="snowflake-clone-merge-swap",
+        ),
+        pytest.param(
+            "CREATE TABLE sales_stage AS SELECT * FROM sales_ext WHERE 1 = 0; "
+            "INSERT INTO sales_stage SELECT * FROM sales_ext WHERE sale_month = DATE '2024-01-01'; "
+            "ALTER TABLE sales EXCHANGE PARTITION p202401 WITH TABLE sales_stage; "
+            "DROP TABLE sales_stage PURGE",
+            "oracle",
+            (["sales_ext"], ["sales"]),
+            {"sales.*": {"sales_ext.*"}},
+            id="oracle-exchange-partition",
+        ),
+        pytest.param(
+            "INSERT INTO stage_events SELECT id, ts FROM raw.events; "
+            "ALTER TABLE events APPEND FROM stage_events; DROP TABLE stage_events",
+            "redshift",
+            (["raw.events"], ["events"]),
+            {"events.id": {"raw.events.id"}, "events.ts": {"raw.events.ts"}},
+            id="redshift-append-from",
+        ),
+    ],
+)
+def test_maintenance_scripts_carry_columns_through_renames_swaps_and_exchanges(
+    sql: str,
+    dialect: str,
+    expected_tables: tuple[list[str], list[str]],
+    expected_columns: dict[str, set[str]],
+) -> None:
+    """A table built by the script and then renamed, swapped or exchanged into place passes the columns it
+    holds to the table that outlives the script (each side of a swap takes the other's rows)."""
+    assert _tables(sql, dialect) == expected_tables
+    assert _plain(sql, dialect) == expected_columns
+
+
+def test_swap_with_alone_moves_each_side_to_the_other() -> None:
+    assert _plain("ALTER TABLE a SWAP WITH b", "snowflake") == {"a.*": {"b.*"}, "b.*": {"a.*"}}

@@ -149,6 +149,24 @@ def test_tsql_insert_output_into_writes_both_tables() -> None:
     }
 
 
+def test_tsql_merge_output_into_carries_the_source_alias_columns() -> None:
+    """A MERGE's OUTPUT may name the USING table's columns (``s.c``): the log gets them from that table."""
+    res = analyze(
+        "MERGE INTO dbo.dim AS t USING dbo.stg AS s ON t.id = s.id AND t.is_current = 1 "
+        "WHEN MATCHED AND t.name <> s.name THEN UPDATE SET t.is_current = 0 "
+        "WHEN NOT MATCHED BY TARGET THEN INSERT (id, name, is_current) VALUES (s.id, s.name, 1) "
+        "OUTPUT $action, S.id, s.name, inserted.name INTO audit.merge_log (act, id, name, new_name);",
+        "tsql",
+    )
+    assert not res.errors
+    assert sorted(t.qualified for t in res.outputs) == ["audit.merge_log", "dbo.dim"]
+    got = column_sources(res)
+    assert got["audit.merge_log.id"] == {"dbo.stg.id"}
+    assert got["audit.merge_log.name"] == {"dbo.stg.name"}
+    assert got["audit.merge_log.new_name"] == {"dbo.stg.name"}
+    assert "audit.merge_log.act" not in got
+
+
 def test_tsql_delete_output_deleted_into_archive_reads_the_target() -> None:
     res = analyze(
         "DELETE FROM dbo.q OUTPUT deleted.id, deleted.payload INTO dbo.q_archive WHERE ts < '2024-01-01'",
