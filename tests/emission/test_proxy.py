@@ -6,9 +6,9 @@ sockets), real receivers behind them; nothing is mocked."""
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -95,17 +95,36 @@ class Proxy(LocalServer):
             host, _, port = authority.rpartition(":")
             peer = socket.create_connection((host, int(port)), timeout=30)
             peer.sendall(data)
-        threading.Thread(target=_pump, args=(peer, conn), daemon=True).start()
-        _pump(conn, peer)
+        _relay(conn, peer)
         return peer
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while chunk := source.recv(65536):
-            sink.sendall(chunk)
-    with contextlib.suppress(OSError):
-        sink.shutdown(socket.SHUT_WR)
+def _relay(a: socket.socket, b: socket.socket) -> None:
+    """Pass bytes both ways until both sides have ended, on this one thread: an ``SSLSocket`` (a proxy spoken
+    to over TLS) must not be read on one thread while another writes to it (OpenSSL's state is not shared
+    safely between the two: under load the client saw "EOF occurred in violation of protocol")."""
+    sinks = {a: b, b: a}
+    while sinks:
+        # bytes an SSLSocket has decrypted already are invisible to select
+        ready = [s for s in sinks if isinstance(s, ssl.SSLSocket) and s.pending()]
+        if not ready:
+            ready, _, _ = select.select(list(sinks), [], [], 30)
+            if not ready:
+                return
+        for source in ready:
+            sink = sinks.get(source)
+            if sink is None:
+                continue
+            try:
+                chunk = source.recv(65536)
+                if chunk:
+                    sink.sendall(chunk)
+                    continue
+            except OSError:
+                return
+            del sinks[source]  # this side ended: the other one hears the end, and may still answer
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)
 
 
 @pytest.fixture
