@@ -227,7 +227,35 @@ class SqlExtractor(BaseExtractor):
         budget = Budget(conf.extraction_timeout())
         if not sql:  # row-insert / bulk-load operators: the named table is the output
             return self._table_output(source, str(table), status, budget)
-        return Extraction(source, sql, budget, status, terminal=terminal).run()
+        lineage = Extraction(source, sql, budget, status, terminal=terminal).run()
+        if terminal:  # a check operator's results exist once it ran (also when a check failed it)
+            self._attach_checks(lineage, source)
+        return lineage
+
+    def _attach_checks(self, lineage: OperatorLineage, source: _Source) -> None:
+        from airflow_lineage_provider.extractors import checks
+        from airflow_lineage_provider.naming import dataset_for_table
+        from airflow_lineage_provider.sql.redact import redact_sql
+
+        found = checks.outcomes(self.operator)
+        if not found:
+            return
+
+        def resolve(table: str) -> DatasetId | None:
+            try:
+                return dataset_for_table(
+                    source.conn, table, default_database=source.database, default_schema=source.schema
+                )
+            except ValueError:
+                return None
+
+        def redact(text: str) -> str:
+            return redact_sql(text, mask_literals=conf.mask_sql_literals())
+
+        try:
+            checks.attach(lineage, found, resolve, redact=redact, producer=_producer())
+        except Exception as exc:  # lineage only: the event goes out without them
+            log.warning("lineage: check results of %s not attached: %s", self.operator.task_id, exc)
 
     def _table_output(self, source: _Source, table: str, status: Status, budget: Budget) -> OperatorLineage:
         from openlineage.client.event_v2 import OutputDataset
