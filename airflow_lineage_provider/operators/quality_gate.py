@@ -42,6 +42,7 @@ from airflow_lineage_provider.quality import (
     quoting_probe,
     read_thresholds,
     resolve_columns,
+    run_facets,
     validate_row_filter,
 )
 from airflow_lineage_provider.quality.dialects import granted_columns_query, lacks_privilege
@@ -993,11 +994,11 @@ class QualityGateOperator(BaseOperator, SkipMixin):
         from airflow_lineage_provider.extractors.base import OperatorLineage
 
         dataset = self._dataset_id()
-        facets = (
-            input_facets(self._result, sql=self._query.sql if self._query else None) if self._result else {}
-        )
+        sql = self._query.sql if self._query else None
+        facets = input_facets(self._result, sql=sql) if self._result else {}
         return OperatorLineage(
-            inputs=[InputDataset(namespace=dataset.namespace, name=dataset.name, inputFacets=facets or None)]
+            inputs=[InputDataset(namespace=dataset.namespace, name=dataset.name, inputFacets=facets or None)],
+            run_facets=run_facets(self._result, sql=sql) if self._result else {},
         )
 
     def get_openlineage_facets_on_start(self) -> OperatorLineage:

@@ -16,7 +16,7 @@ from airflow_lineage_provider.quality.evaluation import (
     RowCountResult,
     evaluate,
 )
-from airflow_lineage_provider.quality.facets import input_facets
+from airflow_lineage_provider.quality.facets import input_facets, run_facets
 from airflow_lineage_provider.quality.filters import validate_row_filter
 from airflow_lineage_provider.quality.metrics import (
     ColumnCounts,
@@ -59,5 +59,6 @@ __all__ = [
     "quoting_probe",
     "read_thresholds",
     "resolve_columns",
+    "run_facets",
     "validate_row_filter",
 ]

@@ -75,3 +75,26 @@ def input_facets(result: GateResult, *, sql: str | None = None) -> dict[str, Any
         "dataQualityMetrics": metrics,
         "dataQualityAssertions": DataQualityAssertionsDatasetFacet(assertions=assertions, producer=PRODUCER),
     }
+
+
+def run_facets(result: GateResult, *, sql: str | None = None) -> dict[str, Any]:
+    """The ``test`` run facet: the same checks as the assertions, for consumers that read run-level tests."""
+    from openlineage.client.generated.test_run import TestExecution, TestRunFacet
+
+    assertions = input_facets(result, sql=sql)["dataQualityAssertions"].assertions
+    tests = [
+        TestExecution(
+            name=a.name or a.assertion,
+            status="pass" if a.success else "fail",
+            severity=a.severity,
+            type=a.assertion,
+            description=a.description,
+            expected=a.expected,
+            actual=a.actual,
+            content=a.content,
+            contentType=a.contentType,
+            params={**({"column": a.column} if a.column else {}), **(a.params or {})} or None,
+        )
+        for a in assertions
+    ]
+    return {"test": TestRunFacet(tests=tests, producer=PRODUCER)}

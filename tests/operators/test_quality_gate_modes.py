@@ -28,6 +28,10 @@ def _check_gate_event(event: dict[str, Any], *, namespace: str, name: str, succe
     assertions = facets["dataQualityAssertions"]["assertions"]
     assert metrics["_producer"] == facets["dataQualityAssertions"]["_producer"] == PRODUCER
     assert all(a["success"] for a in assertions if a["severity"] == "error") == success
+    tests = event["run"]["facets"]["test"]["tests"]  # the same checks, run-level
+    assert [(t["name"], t["status"], t["severity"]) for t in tests] == [
+        (a["name"], "pass" if a["success"] else "fail", a["severity"]) for a in assertions
+    ]
     return metrics
 
 
