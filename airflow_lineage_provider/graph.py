@@ -3,7 +3,8 @@
 ``airflow-lineage graph EVENTS_FILE -o OUT`` reads JSON-lines events (the file transport's format) and writes
 a self-contained HTML page with an inline SVG (``.html``) or the SVG alone (``.svg``): dataset and job nodes
 laid out in layers from left to right, table-level edges, column-level edges from ``columnLineage`` facets,
-the quality gate's verdict per column from ``dataQualityAssertions`` facets, and the state of every run.
+the data-quality verdict per column from ``dataQualityAssertions`` facets (the quality gate's, common.sql
+check operators'), and the state of every run.
 No external asset, script or font is referenced, so the file opens offline anywhere. ``.png`` paints the
 picture with a headless Chromium when one is installed (docs, attachments).
 
@@ -350,7 +351,7 @@ SUMMARY_MAX_JOBS = 40
 
 
 def summary(graph: LineageGraph, *, source: str | None = None) -> str:
-    """Plain-text summary: events per type, jobs and their last state, datasets, edges, the gate's verdict."""
+    """Plain-text summary: events per type, jobs and their last state, datasets, edges, quality verdicts."""
     total = sum(graph.event_types.values())
     counts = ", ".join(f"{_tty(kind)} {n}" for kind, n in sorted(graph.event_types.items()))
     lines = [f"OpenLineage events: {total} ({counts})" + (f" from {_tty(source)}" if source else "")]
@@ -382,11 +383,11 @@ def summary(graph: LineageGraph, *, source: str | None = None) -> str:
     )
     gated = graph.gated()
     if not gated:
-        lines.append("quality gate: no dataQualityAssertions facet in these events")
+        lines.append("data quality: no dataQualityAssertions facet in these events")
     for ds in gated:
         verdict = (ds.verdict or "").upper()
         rows = f", {ds.row_count} rows" if ds.row_count is not None else ""
-        lines.append(f"quality gate on {_tty(short_name(ds.key[2]))}: {verdict}{rows}")
+        lines.append(f"data quality on {_tty(short_name(ds.key[2]))}: {verdict}{rows}")
         lines.extend(
             f"  {_assertion_text(a)}" for a in sorted(ds.assertions.values(), key=lambda a: a.column)
         )
@@ -592,7 +593,7 @@ def _dataset_svg(box: Box, ds: Dataset) -> list[str]:
             _text(
                 box.x + box.w - 8,
                 box.y + 36,
-                f"gate {verdict.upper()}",
+                f"checks {verdict.upper()}",
                 "badge",
                 "end",
                 VERDICT_COLOURS[verdict],
@@ -737,7 +738,11 @@ def _legend(x: float, y: float, *, rows: bool = False) -> list[str]:
     for verdict in ("pass", "warn", "fail"):
         out.append(
             _text(
-                x, y + 11, f"{VERDICT_MARKS[verdict]} gate {verdict}", "legend", fill=VERDICT_COLOURS[verdict]
+                x,
+                y + 11,
+                f"{VERDICT_MARKS[verdict]} checks {verdict}",
+                "legend",
+                fill=VERDICT_COLOURS[verdict],
             )
         )
         x += 90
@@ -760,7 +765,7 @@ pre{background:#fff;border:1px solid #cfd8dc;padding:10px;font-size:12px}
 
 
 def render_html(graph: LineageGraph, *, title: str = "Lineage", source: str | None = None) -> str:
-    """A self-contained HTML page: the picture, the gate's verdict, the runs, and the text summary."""
+    """A self-contained HTML page: the picture, the data-quality verdict, the runs, and the text summary."""
     rows = []
     for ds in graph.gated():
         for a in sorted(ds.assertions.values(), key=lambda a: a.column):
@@ -794,7 +799,7 @@ def render_html(graph: LineageGraph, *, title: str = "Lineage", source: str | No
             f"<h1>{_esc(title)}</h1>",
             f'<div class="meta">{_esc(source or "")}</div>',
             f'<div class="picture">{render_svg(graph, fit_width=True)}</div>',
-            "<h2>Quality gate</h2>",
+            "<h2>Data quality</h2>",
             gate,
             "<h2>Runs</h2>",
             "<table><tr><th>job</th><th>run id</th><th>state</th><th>started</th><th>ended</th>"

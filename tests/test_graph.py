@@ -228,7 +228,7 @@ def test_summary_names_counts_jobs_and_verdict(events_file: Path) -> None:
     text = graph.summary(graph.build_graph(events, skipped))
     assert "OpenLineage events: 12 (COMPLETE 3, FAIL 3, START 6)" in text
     assert "column edges: 8" in text
-    assert "quality gate on main.orders_enriched: FAIL, 8 rows" in text
+    assert "data quality on main.orders_enriched: FAIL, 8 rows" in text
     assert "country: null_rate FAIL actual 0.25 (expected <= 0.1)" in text
     assert "amount: null_rate WARN" in text
 
@@ -280,7 +280,7 @@ def test_html_is_self_contained_and_shows_everything(events_file: Path, tmp_path
     assert checks == {"customer_id": "pass", "country": "fail", "amount": "warn"}
     gate_job = next(j for j in jobs if j.get("data-name", "").endswith("gate_orders_enriched"))
     assert gate_job.get("data-state") == "FAIL"
-    assert "gate FAIL" in svg_text
+    assert "checks FAIL" in svg_text
     assert "division by zero" in html  # the failed run is listed with its error
     assert 'class="fail">FAIL</td>' in html
 

@@ -41,7 +41,7 @@ def test_demo_runs_the_pipeline_and_writes_the_picture(tmp_path: Path) -> None:
     assert "demo: ignoring AIRFLOW_CONFIG" in out and not elsewhere.exists()
     assert "demo: DAG run success" in out
     assert "OpenLineage events: 14 (COMPLETE 7, START 7)" in out
-    assert "quality gate on orders_enriched: WARN, 11 rows" in out
+    assert "data quality on orders_enriched: WARN, 11 rows" in out
     assert re.search(
         r"^datasets: 5  table edges: 10  column edges: \d+  row-deciding columns: \d+$", out, re.M
     )
