@@ -369,7 +369,7 @@ def _analyze(
     try:
         with table_case_of(state.read), text.comment_style(state.read):
             if state.read == "mysql":
-                cleaned = text.unwrap_executable_comments(cleaned)
+                cleaned = text.unwrap_executable_comments(text.apply_client_delimiters(cleaned))
             for piece in text.split_statements(cleaned):
                 _analyze_piece(piece, state, allow_routine=True)
     except _OutOfTime:

@@ -67,7 +67,8 @@ def _name_part(kind: str, value: str) -> str | None:
 
 
 def scan_tables(sql: str) -> tuple[list[TableRef], list[TableRef]]:
-    """(inputs, outputs) found by keyword positions: FROM/JOIN/USING read; INTO/UPDATE/TABLE/MERGE write."""
+    """(inputs, outputs) found by keyword positions: FROM/JOIN/USING read; INTO/UPDATE/TABLE/MERGE write
+    (``TABLE t`` as a function's argument reads)."""
     toks = _tokens(sql)
     inputs: dict[TableRef, None] = {}
     outputs: dict[TableRef, None] = {}
@@ -91,7 +92,9 @@ def scan_tables(sql: str) -> tuple[list[TableRef], list[TableRef]]:
                 low = "into"  # MERGE [INTO] target
         if not (low in _READ_AFTER or low in _WRITE_AFTER):
             continue
-        if low in ("table", "view") and verb not in _WRITE_VERBS:
+        # a table argument, f(TABLE t, ...) (BigQuery APPENDS / CHANGES, Trino table functions), is read
+        argument = low == "table" and i > 0 and toks[i - 1][1] in ("(", ",")
+        if low in ("table", "view") and verb not in _WRITE_VERBS and not argument:
             continue
         j = i + 1
         while j < n and toks[j][1].lower() in _SKIP_WORDS and toks[j][1].lower() != low:
@@ -114,9 +117,9 @@ def scan_tables(sql: str) -> tuple[list[TableRef], list[TableRef]]:
         )
         if not ref.schema and ref.name in ctes:
             continue
-        writes = low in _WRITE_AFTER or (low == "from" and verb == "delete")
+        writes = not argument and (low in _WRITE_AFTER or (low == "from" and verb == "delete"))
         if writes and verb in _WRITE_VERBS and not outputs:
             outputs[ref] = None
-        elif low in _READ_AFTER:
+        elif low in _READ_AFTER or argument:
             inputs[ref] = None
     return list(inputs), list(outputs)

@@ -201,6 +201,20 @@ class Result:
     variables: list[str] = field(default_factory=list)
 
 
+def _global_temp_view(node: exp.Expression, props: exp.Properties) -> None:
+    """Spark / Databricks ``CREATE GLOBAL TEMPORARY VIEW v``: the view lives in the ``global_temp`` schema,
+    where readers name it (``global_temp.v``)."""
+    table = node.this if isinstance(node, exp.Schema) else node
+    kinds = {type(p) for p in props.expressions}
+    if (
+        isinstance(table, exp.Table)
+        and not table.args.get("db")
+        and exp.GlobalProperty in kinds
+        and exp.TemporaryProperty in kinds
+    ):
+        table.set("db", exp.to_identifier("global_temp"))
+
+
 def dataset_of(node: exp.Expression | None) -> TableRef | None:
     if node is None:
         return None
@@ -524,6 +538,27 @@ def _joined_source(scope: Scope) -> Source | None:
     return others[0] if len(others) == 1 else None
 
 
+def _written_names(tree: exp.Insert | exp.Merge) -> list[exp.Identifier]:
+    """The identifiers naming the target columns an INSERT's column list or a MERGE's ``UPDATE SET`` /
+    ``INSERT (cols)`` write."""
+    lists: list[Any] = []
+    if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
+        lists.append(tree.this.expressions)
+    whens = tree.args.get("whens") if isinstance(tree, exp.Merge) else None
+    for when in whens.expressions if whens is not None else ():
+        then = when.args.get("then")
+        if isinstance(then, exp.Update):
+            lists.append([e.this for e in then.expressions if isinstance(e, exp.EQ)])
+        elif isinstance(then, exp.Insert) and isinstance(then.this, exp.Tuple | exp.Schema):
+            lists.append(then.this.expressions)
+    found = []
+    for node in (n for names in lists for n in names):
+        name = node.this if isinstance(node, exp.Column) else node
+        if isinstance(name, exp.Identifier):
+            found.append(name)
+    return found
+
+
 def _cte_base(node: exp.Expression | None) -> exp.Table | None:
     """T-SQL ``WITH c AS (SELECT ... FROM t ...) DELETE FROM c`` / ``UPDATE c``: the statement changes the
     rows of ``t``, the table the CTE selects from first (through CTEs over CTEs); None when ``node`` does not
@@ -666,8 +701,10 @@ class StatementAnalyzer:
         if cols:
             self._shape(target, self.walker.last_rows)
         stars = sum(c.name == "*" for c in cols)
-        if names is not None and stars and (stars > 1 or len(names) < len(cols)):
-            names = None  # INSERT INTO t (a, b) SELECT * FROM s: one * stands for a and b (column_edges)
+        if names is not None and stars and len(names) != len(cols) and (stars > 1 or len(names) < len(cols)):
+            # INSERT INTO t (a, b) SELECT * FROM s: one * stands for a and b (column_edges); as many names
+            # as columns pair them one to one, stars too
+            names = None
         if created is not None and target is not None:
             known = names or [c.name for c in cols]
             if known and "*" not in known:
@@ -701,7 +738,42 @@ class StatementAnalyzer:
         """``SET x = (SELECT ...)`` (Snowflake, BigQuery, T-SQL, MySQL): the query's tables are read."""
         return Result("set", inputs=read_tables(tree, set()))
 
+    def _into_cte_base(self, tree: exp.Insert | exp.Merge) -> Rows | None:
+        """T-SQL ``WITH c AS (SELECT ... FROM t ...) INSERT INTO c ...`` / ``MERGE c ...``: like an UPDATE or
+        DELETE through a CTE, the statement writes ``t``, the CTE's base table (a CTE is never a dataset).
+        The target becomes ``t`` under the name the statement calls it by; returns the columns that decide
+        which rows the CTE shows (a MERGE only matches those), None when the target is no such CTE."""
+        named = _unwrap_table(tree.this)
+        base = _cte_base(named) if self._dml_on_ctes and isinstance(named, exp.Table) else None
+        if base is None or not isinstance(named, exp.Table):
+            return None
+        pushed = self._with_ctes(tree)
+        try:
+            shown = self.walker.source(named, Scope([]))
+        finally:
+            self.walker.pop_ctes(pushed)
+        table = base.copy()
+        table.set("alias", exp.TableAlias(this=exp.to_identifier(_alias(named) or named.name)))
+        named.replace(table)
+        if shown is None:
+            return frozenset()
+        written = dataset_of(base)
+        renamed = {  # WITH c AS (SELECT Status AS st ...): writing c.st writes the base column Status
+            c.name.lower(): dep.column
+            for c in shown.columns or ()
+            if c.transformation == IDENTITY and len(c.deps) == 1
+            for dep in c.deps
+            if dep.table == written and dep.column != "*" and dep.column.lower() != c.name.lower()
+        }
+        if renamed:
+            for name in _written_names(tree):
+                base_name = renamed.get(name.name.lower())
+                if base_name is not None:
+                    name.replace(exp.to_identifier(base_name))
+        return shown.rows
+
     def _insert(self, tree: exp.Insert) -> Result:
+        self._into_cte_base(tree)  # the CTE's own filter does not decide which rows are inserted
         node = tree.this
         res = self._write(tree, "insert", [node], set())
         target = dataset_of(node)
@@ -832,6 +904,8 @@ class StatementAnalyzer:
         ):
             return Result("create_" + kind.lower())
         props = tree.args.get("properties")
+        if props is not None and self.walker.dialect in _STREAM_DIALECTS:
+            _global_temp_view(node, props)
         to_table = (
             next((p for p in props.expressions if isinstance(p, exp.ToTableProperty)), None)
             if props
@@ -887,9 +961,11 @@ class StatementAnalyzer:
             and target is not None
             and self.walker.dialect == "mysql"
             and isinstance(tree.expression, exp.Query)
+            and isinstance(node, exp.Schema)
+            and any(isinstance(c, exp.ColumnDef) for c in node.expressions)
         ):
             # MySQL CREATE TABLE t (a INT, ...) SELECT ...: SELECT columns match defined ones by name, the
-            # others are added after them
+            # others are added after them (a view's column list, CREATE VIEW v (a, b), names by position)
             res.columns = self._query_edges(target, None, tree.expression)
             written = [e.output.column for e in res.columns if e.output.column != "*"]
             defined = {n.lower() for n in names}
@@ -1102,6 +1178,15 @@ class StatementAnalyzer:
         return []
 
     def _delete(self, tree: exp.Delete) -> Result:
+        listed = tree.args.get("tables") or []
+        if (
+            not isinstance(tree.this, exp.Expression)
+            and len(listed) == 1
+            and isinstance(listed[0], exp.Table)
+        ):
+            # DELETE t WHERE ... (T-SQL, Oracle: FROM is optional) is DELETE FROM t, also of a CTE
+            tree.set("this", listed[0].pop())
+            tree.set("tables", None)
         base = _cte_base(tree.this) if self._dml_on_ctes and not tree.args.get("tables") else None
         if base is not None:
             return self._through_cte(tree, base)
@@ -1136,11 +1221,14 @@ class StatementAnalyzer:
         return res
 
     def _merge(self, tree: exp.Merge) -> Result:
+        shown = self._into_cte_base(tree)
         target_node = tree.this
         res = self._write(tree, "merge", [target_node], set())
         target = dataset_of(target_node)
         if target is None or not isinstance(target_node, exp.Table):
             return res
+        if shown:
+            self._shape(target, shown)
         pushed = self._with_ctes(tree)
         try:
             using = tree.args.get("using")

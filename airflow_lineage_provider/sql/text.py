@@ -32,11 +32,15 @@ _TOKENS_PATTERN = (
     r"""|(?<![\w$])\$(?P<tag>[A-Za-z_]\w*)\$.*?(?:\$(?P=tag)\$|\Z){extra})"""
     r"|(?P<word>\b(?:begin|case|end|if|loop|while|for|repeat|try|catch|transaction|tran|work|distributed"
     r"|deferred|immediate|exclusive)\b)"
-    r"|(?P<semi>;)|(?P<go>^[ \t]*GO(?:[ \t]+\d+)?[ \t]*$)|(?P<open>\()|(?P<close>\))"
+    r"|(?P<semi>;)|(?P<go>^[ \t]*GO(?:[ \t]+\d+)?[ \t]*$)|(?P<slash>^[ \t]*/[ \t]*$)"
+    r"|(?P<open>\()|(?P<close>\))"
 )
 _TOKENS = re.compile(_TOKENS_PATTERN.format(extra=""), re.IGNORECASE | re.DOTALL | re.MULTILINE)
 #: a T-SQL batch separator: ``GO`` (optionally with a count) alone on its line
 _GO_LINE = re.compile(r"^[ \t]*GO(?:[ \t]+\d+)?[ \t]*$", re.IGNORECASE | re.MULTILINE)
+#: an Oracle SQL*Plus / SQLcl terminator: ``/`` alone on its line runs the buffer (a statement or a PL/SQL
+#: block); elsewhere such a line is a division split over lines
+_SLASH_LINE = re.compile(r"^[ \t]*/[ \t]*$", re.MULTILINE)
 _COMMENT_OR_QUOTED_PATTERN = (
     r"""(?P<keep>'(?:[^'\\]|\\.|'')*(?:'|\Z)|"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z)|\$\$.*?(?:\$\$|\Z)"""
     r"""|(?<![\w$])\$(?P<tag>[A-Za-z_]\w*)\$.*?(?:\$(?P=tag)\$|\Z))"""
@@ -46,6 +50,8 @@ _COMMENT_OR_QUOTED = re.compile(_COMMENT_OR_QUOTED_PATTERN.format(extra=""), re.
 #: line-comment markers of the dialect being read besides ``--`` (MySQL, BigQuery, ClickHouse ``#``,
 #: Snowflake ``//``): they hide ``;`` and quotes like ``--`` does
 _LINE_COMMENTS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("line_comments", default=())
+#: whether a ``/`` line ends a statement (Oracle scripts)
+_SLASH_ENDS: contextvars.ContextVar[bool] = contextvars.ContextVar("slash_ends", default=False)
 
 
 @functools.lru_cache(maxsize=16)
@@ -66,9 +72,11 @@ def _dialect_line_comments(dialect: str) -> tuple[str, ...]:
 def comment_style(dialect: str | None) -> Iterator[None]:
     """Within this block the scans of this module also skip the dialect's own line comments."""
     token = _LINE_COMMENTS.set(_dialect_line_comments(dialect or ""))
+    slash = _SLASH_ENDS.set(dialect == "oracle")
     try:
         yield
     finally:
+        _SLASH_ENDS.reset(slash)
         _LINE_COMMENTS.reset(token)
 
 
@@ -115,6 +123,35 @@ def unwrap_executable_comments(sql: str) -> str:
     return "".join(out)
 
 
+#: a MySQL client ``DELIMITER x`` line: until the next one, ``x`` ends statements (scripts and mysqldump
+#: output use it around routines and triggers, whose bodies hold ``;``)
+_DELIMITER_LINE = re.compile(r"^[ \t]*DELIMITER[ \t]+(\S+)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+#: MySQL quoted text and comments, where a delimiter ends nothing
+_MYSQL_QUOTED = (
+    r"""'(?:[^'\\]|\\.|'')*(?:'|\Z)|"(?:[^"\\]|\\.|"")*(?:"|\Z)|`[^`]*(?:`|\Z)"""
+    r"""|--[^\n]*|#[^\n]*|/\*.*?(?:\*/|\Z)"""
+)
+
+
+def apply_client_delimiters(sql: str) -> str:
+    """A MySQL client script with ``DELIMITER //`` lines: the text with ``;`` where the chosen delimiter
+    ends a statement (outside quotes and comments), without the ``DELIMITER`` lines (client commands)."""
+    if "delimiter" not in sql.lower():
+        return sql
+    lines = list(_DELIMITER_LINE.finditer(sql))
+    if not lines:
+        return sql
+    out = [sql[: lines[0].start()]]
+    for k, line in enumerate(lines):
+        body = sql[line.end() : lines[k + 1].start() if k + 1 < len(lines) else len(sql)]
+        delimiter = line.group(1)
+        if delimiter != ";":
+            ends = re.compile(f"(?P<keep>{_MYSQL_QUOTED})|{re.escape(delimiter)}", re.DOTALL)
+            body = ends.sub(lambda m: m.group("keep") if m.group("keep") is not None else ";", body)
+        out.append(body)
+    return "".join(out)
+
+
 def _may_have_comment(sql: str) -> bool:
     return "--" in sql or "/*" in sql or any(m in sql for m in _LINE_COMMENTS.get())
 
@@ -158,9 +195,10 @@ def _has_text(piece: str) -> bool:
 
 
 def split_statements(sql: str) -> list[str]:
-    """Split a script on ``;`` outside quotes, comments and BEGIN ... END / CASE ... END blocks, and on
-    T-SQL ``GO`` lines (which end a batch, blocks included)."""
-    if ";" not in sql and _GO_LINE.search(sql) is None:
+    """Split a script on ``;`` outside quotes, comments and BEGIN ... END / CASE ... END blocks, on T-SQL
+    ``GO`` lines (which end a batch, blocks included) and, in Oracle scripts, on ``/`` lines (likewise)."""
+    slash_ends = _SLASH_ENDS.get()
+    if ";" not in sql and _GO_LINE.search(sql) is None and not (slash_ends and _SLASH_LINE.search(sql)):
         return [sql] if _has_text(sql) else []
     pieces: list[str] = []
     depth = 0
@@ -171,7 +209,9 @@ def split_statements(sql: str) -> list[str]:
         kind = m.lastgroup
         if kind == "skip" or kind in ("open", "close"):
             continue
-        if kind == "go":
+        if kind == "slash" and not slash_ends:
+            continue
+        if kind in ("go", "slash"):
             pieces.append(sql[start : m.start()])
             start, depth, prev_word = m.end(), 0, ""
             continue
@@ -699,6 +739,14 @@ def _copy_source_options(sql: str) -> str:
     return sql if m is None or close is None else f"{sql[: m.start()]} {sql[close:]}"
 
 
+#: Oracle ``TRUNCATE TABLE t DROP [ALL] STORAGE | REUSE STORAGE | PRESERVE|PURGE MATERIALIZED VIEW LOG``:
+#: what happens to the freed space and the snapshot log, not to the rows
+_TRUNCATE_STORAGE = re.compile(
+    r"\s(?:(?:DROP(?:\s+ALL)?|REUSE)\s+STORAGE|(?:PRESERVE|PURGE)\s+MATERIALIZED\s+VIEW\s+LOG)\b",
+    re.IGNORECASE,
+)
+
+
 def rewrite_unparseable_forms(sql: str) -> str:
     """Equivalent-lineage rewrites of forms sqlglot cannot parse: T-SQL ``SET x += expr`` (-> ``=``),
     PostgreSQL ``CREATE MATERIALIZED VIEW ... WITH [NO] DATA`` (dropped),
@@ -714,7 +762,8 @@ def rewrite_unparseable_forms(sql: str) -> str:
     AS OF ...`` (-> ``CREATE TABLE s CLONE t``); BigQuery ``CREATE EXTERNAL TABLE t WITH CONNECTION c`` and
     ``WITH PARTITION COLUMNS`` (dropped); ClickHouse ``LIMIT n BY k LIMIT m`` (the plain ``LIMIT``
     dropped), DuckDB ``CREATE TABLE t AS PIVOT ...`` / ``INSERT INTO t PIVOT ...`` (-> ``SELECT * FROM (PIVOT
-    ...)``), Databricks ``COPY INTO t FROM 'path' WITH (CREDENTIAL ... ENCRYPTION ...)`` (dropped)."""
+    ...)``), Databricks ``COPY INTO t FROM 'path' WITH (CREDENTIAL ... ENCRYPTION ...)`` (dropped), Oracle
+    ``TRUNCATE TABLE t ... STORAGE`` / ``... MATERIALIZED VIEW LOG`` (dropped)."""
     lower = sql.lower()
     if "openrowset" in lower:
         sql = _openrowset_bulk(sql)
@@ -757,15 +806,18 @@ def rewrite_unparseable_forms(sql: str) -> str:
         return _copy_source_options(sql)
     elif re.match(r"\s*LET\b", sql, re.IGNORECASE):
         return _snowflake_let(sql)
+    elif re.match(r"\s*TRUNCATE\b", sql, re.IGNORECASE):
+        return _TRUNCATE_STORAGE.sub(" ", sql)
     return _TERADATA_ATTRIBUTES.sub("", _REPLACE_INTO.sub(r"\1INSERT\2", sql))
 
 
 _OUTPUT_SCAN = re.compile(
     r"""'(?:[^']|'')*'|"[^"]*"|\[[^\]]*\]|(?P<open>\()|(?P<close>\))|(?P<semi>;)"""
-    r"|\b(?P<word>OUTPUT|INTO|SELECT|VALUES|DEFAULT|EXEC|EXECUTE|FROM|WHERE|OPTION)\b",
+    r"|\b(?P<word>OUTPUT|INTO|SELECT|VALUES|DEFAULT|EXEC|EXECUTE|FROM|WHERE|OPTION)\b"
+    r"|\b(?P<dml>INSERT|UPDATE|DELETE|MERGE)\b",
     re.IGNORECASE,
 )
-_DML_START = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+_DML_START = re.compile(r"^\s*(?:(?P<with>WITH)|INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
 _OUTPUT_ITEMS = re.compile(r"\b(?:inserted|deleted)\s*\.|\$action\b", re.IGNORECASE)
 
 
@@ -773,8 +825,11 @@ def split_output_clause(sql: str) -> tuple[str, str, str | None] | None:
     """T-SQL ``INSERT/UPDATE/DELETE/MERGE ... OUTPUT <list> [INTO <target> [(cols)]] ...``: the statement
     without the clause, the list and the INTO text (None without INTO); None when there is no such clause
     (an OUTPUT whose list names no ``inserted.``/``deleted.``/``$action`` is taken for a column)."""
-    if not _DML_START.match(sql):
+    head = _DML_START.match(sql)
+    if head is None:
         return None
+    # WITH c AS (...) DELETE FROM c OUTPUT ...: the clause counts once the CTEs are followed by the DML
+    dml = head.group("with") is None
     depth = 0
     start = into = None
     end = len(sql)
@@ -783,6 +838,10 @@ def split_output_clause(sql: str) -> tuple[str, str, str | None] | None:
             depth += 1
         elif m.group("close"):
             depth -= 1
+        elif m.group("dml"):
+            dml = dml or depth == 0
+        elif not dml:
+            continue
         elif depth == 0 and m.group("semi"):
             if start is not None:
                 end = m.start()

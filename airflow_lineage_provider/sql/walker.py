@@ -321,6 +321,40 @@ def _item_aliases(node: exp.Expression) -> dict[str, int]:
     return out
 
 
+def _spread_star(cols: list[OutCol], other: list[OutCol]) -> list[OutCol]:
+    """One branch of a set operation, position by position against the other one: an unexpanded ``*`` (no
+    schema) stands for as many positions as the other branch has there (``SELECT a, b FROM s1 UNION ALL
+    SELECT * FROM s2`` pairs both ``a`` and ``b`` with some column of ``s2``)."""
+    stars = [i for i, c in enumerate(cols) if c.name == "*"] if len(cols) < len(other) else []
+    if len(stars) != 1:
+        return cols
+    k = stars[0]
+    return [*cols[:k], *[cols[k]] * (len(other) - len(cols) + 1), *cols[k + 1 :]]
+
+
+def _using_columns_once(
+    out: list[OutCol], owners: list[Source], using: dict[str, list[Source]]
+) -> list[OutCol]:
+    """``SELECT *`` over ``a JOIN b USING (k)`` (or a NATURAL JOIN) has one ``k`` column, first, reading every
+    joined side's ``k`` (standard SQL), not one ``k`` per side: an INSERT mapping the star by position would
+    otherwise shift every later column onto the wrong target column."""
+    holders = {name.lower(): {id(s) for s in sources} for name, sources in using.items()}
+    merged: list[OutCol] = []
+    at: dict[str, int] = {}
+    rest: list[OutCol] = []
+    for col, owner in zip(out, owners, strict=True):
+        key = col.name.lower()
+        if id(owner) not in holders.get(key, ()):
+            rest.append(col)
+        elif key in at:
+            first = merged[at[key]]
+            merged[at[key]] = OutCol(first.name, first.deps | col.deps, IDENTITY, first.quoted)
+        else:
+            at[key] = len(merged)
+            merged.append(col)
+    return [*merged, *rest] if merged else out
+
+
 class StatementWalker:
     """Column lineage of queries (tables are collected by ``statement.read_tables``)."""
 
@@ -546,6 +580,8 @@ class StatementWalker:
                     rows |= right_rows
                     if op.args.get("by_name") and isinstance(op, exp.SetOperation):
                         merged, right = _by_name(op, merged, right)
+                    else:
+                        merged, right = _spread_star(merged, right), _spread_star(right, merged)
                     if isinstance(op, exp.Except | exp.Intersect):  # the right side decides which rows stay
                         rows |= {(d, FILTER) for c in right for d in c.deps if d.column != "*"}
                     if isinstance(op, exp.Except):  # the values are the left side's; the right only removes
@@ -1297,8 +1333,11 @@ class StatementWalker:
         """``a JOIN b USING (k)``: an unqualified ``k`` reads ``b.k`` and the ``k`` of the items joined
         before (the one holding it by schema, the earlier USING holders, or the single item before)."""
         for join in select.args.get("joins") or ():
-            using = join.args.get("using") or ()
+            using: Iterable[Any] = join.args.get("using") or ()
             right = next((by_item.get(id(i)) for i in _flatten_item(join.this)), None)
+            natural = not using and str(join.args.get("method") or "").upper() == "NATURAL"
+            if natural and right is not None:
+                using = self.known_columns(right) or ()  # USING the columns it shares with the items before
             if not using or right is None:
                 continue
             wide = len(scope.sources) >= INDEX_AT
@@ -1308,13 +1347,19 @@ class StatementWalker:
             if pos is None:
                 continue
             for node in using:
-                name = ident(node.this if isinstance(node, exp.Column) else node)
+                name = (
+                    node
+                    if isinstance(node, str)
+                    else ident(node.this if isinstance(node, exp.Column) else node)
+                )
                 before: Iterable[Source] = (
                     [scope.sources[i] for i in self.may_hold(scope, name) if i < pos]
                     if wide
                     else scope.sources[:pos]
                 )
                 holders = [s for s in before if self.holds(s, name)] or scope.using.get(name, [])
+                if natural and not holders:
+                    continue  # a column of its own, or one the items before may hold: unknown
                 if not holders and pos == 1:
                     holders = scope.sources[:1]
                 scope.using[name] = [*holders, right]
@@ -1549,6 +1594,7 @@ class StatementWalker:
             ident(e.this if isinstance(e, exp.Column) else e) for e in inner.args.get("except") or ()
         }
         out: list[OutCol] = []
+        owners: list[Source] = []  # the source of each column of ``out``
         for src in sources:
             if src.implied and qualifier is not None:  # x.* of UNNEST(structs) AS x: the fields
                 out.append(OutCol("*", src.any_column or frozenset(), TRANSFORMATION))
@@ -1569,6 +1615,9 @@ class StatementWalker:
                         for c in cols
                         if c not in excluded and c.lower() not in excluded
                     )
+            owners.extend([src] * (len(out) - len(owners)))
+        if qualifier is None and scope.using:
+            out = _using_columns_once(out, owners, scope.using)
         return self.star_modifiers(inner, out, scope)
 
     def star_modifiers(self, star: exp.Expression, cols: list[OutCol], scope: Scope) -> list[OutCol]:
@@ -2128,9 +2177,11 @@ def column_edges(target: TableRef | None, names: list[str] | None, cols: list[Ou
     if names is not None and len(names) >= len(cols) and sum(c.name == "*" for c in cols) == 1:
         cols, names = renamed_columns(names, cols), None
     merged: dict[str, tuple[set[ColumnRef], str]] = {}
+    # as many names as columns: every ``*`` stands for exactly one column (each covers at least one)
+    one_each = names is not None and len(names) == len(cols)
     for i, col in enumerate(cols):
         name = col.name
-        if names is not None and col.name != "*":
+        if names is not None and (col.name != "*" or one_each):
             if i >= len(names):
                 break
             name = names[i]

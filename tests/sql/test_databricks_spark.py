@@ -251,6 +251,18 @@ def test_documents_refresh_table_is_still_a_cache_refresh() -> None:
     assert _kinds("REFRESH TABLE t", "spark") == ["other"]
 
 
+@pytest.mark.parametrize("dialect", ["spark", "databricks"])
+def test_a_global_temporary_view_is_read_through_global_temp(dialect: str) -> None:
+    """Spark keeps global temporary views in the ``global_temp`` schema: readers name them so, and the
+    script collapses them like any temporary view."""
+    sql = (
+        "CREATE GLOBAL TEMPORARY VIEW tv (a, b) AS SELECT id, amount FROM raw.p; "
+        "INSERT INTO mart.x SELECT a, b FROM global_temp.tv"
+    )
+    assert _tables(sql, dialect) == (["raw.p"], ["mart.x"])
+    assert _plain(sql, dialect) == {"mart.x.a": {"raw.p.id"}, "mart.x.b": {"raw.p.amount"}}
+
+
 # ------------------------------------------------------------------ Hive: multi-insert, partitions, TRANSFORM
 
 

@@ -18,6 +18,10 @@ from airflow_lineage_provider.sql.fallback import scan_tables
         ("MERGE dbo.t USING dbo.s ON ?? WHEN MATCHED", ["dbo.s"], ["dbo.t"]),
         ("CREATE VIEW v AS SELECT Name, DOB (TITLE 'x') FROM Employee", ["employee"], ["v"]),
         ("SELECT * FROM f(1) JOIN 'text FROM fake' AS s -- FROM comment", [], []),
+        # a table argument is read, also inside a write (BigQuery change history, Trino table functions)
+        ("INSERT INTO d.t SELECT * FROM APPENDS(TABLE d.s, NULL, NULL)", ["d.s"], ["d.t"]),
+        ("SELECT * FROM CHANGES(TABLE d.s, NULL, NULL) ??", ["d.s"], []),
+        ("SELECT * FROM TABLE(FLATTEN(input => x)) ??", [], []),
     ],
 )
 def test_scan_tables(sql: str, inputs: list[str], outputs: list[str]) -> None:

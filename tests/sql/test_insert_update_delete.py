@@ -143,6 +143,47 @@ def test_tsql_update_through_a_cte_writes_the_base_column() -> None:
     assert _plain(sql, "tsql") == {"dbo.orders.status": {"dbo.flags.flag"}}
 
 
+def test_tsql_merge_into_a_cte_writes_its_table_and_only_matches_the_rows_it_shows() -> None:
+    sql = (
+        "WITH c AS (SELECT o.Id, o.Status AS st FROM dbo.Orders o WHERE o.Active = 1) "
+        "MERGE c AS t USING stg.S AS s ON t.Id = s.Id "
+        "WHEN MATCHED THEN UPDATE SET t.st = s.NewStatus "
+        "WHEN NOT MATCHED THEN INSERT (Id, st) VALUES (s.Id, s.NewStatus);"
+    )
+    assert _tables(sql, "tsql") == (["stg.s"], ["dbo.orders"])
+    assert _plain(sql, "tsql") == {"dbo.orders.status": {"stg.s.newstatus"}, "dbo.orders.id": {"stg.s.id"}}
+    assert ("dbo.orders", "dbo.orders.active", "FILTER") in _rows(sql, "tsql")
+
+
+def test_tsql_insert_into_a_cte_writes_its_table() -> None:
+    sql = "WITH c AS (SELECT Id, Status AS st FROM dbo.Orders) INSERT INTO c (Id, st) SELECT Id, s FROM stg.S"
+    assert _tables(sql, "tsql") == (["stg.s"], ["dbo.orders"])
+    assert _plain(sql, "tsql") == {"dbo.orders.id": {"stg.s.id"}, "dbo.orders.status": {"stg.s.s"}}
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "WITH d AS (SELECT TOP 100 * FROM dbo.Queue ORDER BY Created) DELETE FROM d "
+        "OUTPUT deleted.Id INTO dbo.Taken",
+        "WITH d AS (SELECT * FROM dbo.Queue) DELETE d OUTPUT deleted.Id INTO dbo.Taken (Id)",
+    ],
+)
+def test_tsql_delete_through_a_cte_with_output_into(sql: str) -> None:
+    """The dequeue idiom: the CTE's table loses the rows, the OUTPUT table gets them."""
+    assert _tables(sql, "tsql") == (["dbo.queue"], ["dbo.queue", "dbo.taken"])
+    assert _plain(sql, "tsql") == {"dbo.taken.id": {"dbo.queue.id"}}
+
+
+def test_tsql_delete_without_from_through_a_cte() -> None:
+    sql = "WITH d AS (SELECT * FROM dbo.Queue WHERE x = 1) DELETE d WHERE y = 2"
+    assert _tables(sql, "tsql") == ([], ["dbo.queue"])
+    assert _rows(sql, "tsql") == {
+        ("dbo.queue", "dbo.queue.x", "FILTER"),
+        ("dbo.queue", "dbo.queue.y", "FILTER"),
+    }
+
+
 def test_postgres_dml_target_named_like_a_cte_is_the_table() -> None:
     sql = "WITH t AS (SELECT id FROM s) DELETE FROM t WHERE id IN (SELECT id FROM t)"
     assert _tables(sql, "postgres") == (["s"], ["t"])

@@ -105,6 +105,19 @@ def test_mysql_create_table_select_columns_are_known_to_later_statements() -> No
     assert _plain(sql, "mysql") == {"t.a": {"s.x"}, "u.a": {"t.a"}, "u.b": {"t.b"}}
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE VIEW v (a, b) AS SELECT x, y FROM s",
+        "CREATE OR REPLACE VIEW v (a, b) AS SELECT x, y FROM s",
+        "CREATE ALGORITHM=MERGE DEFINER=`etl`@`%` SQL SECURITY DEFINER VIEW v (a, b) AS SELECT x, y FROM s",
+    ],
+)
+def test_mysql_view_column_list_names_by_position(sql: str) -> None:
+    """Only a table's defined columns match the SELECT by name; a view's list renames its columns in order."""
+    assert _plain(sql, "mysql") == {"v.a": {"s.x"}, "v.b": {"s.y"}}
+
+
 # ---------------------------------------------------------------------- INSERT ... AS row alias
 
 
@@ -131,3 +144,19 @@ def test_mysql_row_alias_column_names_are_the_inserted_values(
     sql: str, expected: dict[str, set[str]]
 ) -> None:
     assert _plain(sql, "mysql") == expected
+
+
+# ---------------------------------------------------------------------- client DELIMITER lines
+
+
+def test_mysql_client_delimiter_ends_statements_until_the_next_delimiter_line() -> None:
+    sql = (
+        "DELIMITER //\n"
+        "INSERT INTO t SELECT a, 's3://b//k' AS u FROM s//\n"
+        "CREATE PROCEDURE p() BEGIN INSERT INTO w SELECT c FROM x; END//\n"
+        "INSERT INTO u SELECT b FROM v -- a // in a comment\n//\n"
+        "DELIMITER ;\n"
+        "INSERT INTO y SELECT d FROM z;"
+    )
+    assert _tables(sql, "mysql") == (["s", "v", "x", "z"], ["t", "u", "w", "y"])
+    assert _plain(sql, "mysql") == {"t.a": {"s.a"}, "w.c": {"x.c"}, "u.b": {"v.b"}, "y.d": {"z.d"}}

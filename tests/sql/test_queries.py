@@ -77,6 +77,32 @@ def test_a_semi_joined_table_is_left_out_of_star_expansion_with_a_schema() -> No
     assert got == {"o.id": {"a.id"}, "o.v": {"a.v"}}
 
 
+_JOINED = {"a": ["id", "x"], "b": ["id", "z"], "t": ["id", "x", "z"]}
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO t SELECT * FROM a JOIN b USING (id)",
+        "INSERT INTO t SELECT * FROM a FULL JOIN b USING (id)",
+        "INSERT INTO t SELECT * FROM a NATURAL JOIN b",
+        "INSERT INTO t SELECT * FROM (SELECT id, x FROM a) q JOIN (SELECT id, z FROM b) r USING (id)",
+        "WITH q AS (SELECT id, x FROM a) INSERT INTO t SELECT * FROM q NATURAL JOIN b",
+    ],
+)
+def test_a_star_over_a_using_or_natural_join_has_the_join_column_once(sql: str) -> None:
+    """``SELECT *`` gives the shared column once, first, from both sides: mapped by position into the
+    target, the columns after it are not shifted (``t.z`` is ``b.z``, not ``b.id``)."""
+    got = _plain(sql, "postgres", schema=_JOINED)
+    assert got == {"t.id": {"a.id", "b.id"}, "t.x": {"a.x"}, "t.z": {"b.z"}}
+
+
+def test_qualified_stars_over_a_using_join_keep_both_join_columns() -> None:
+    schema = {**_JOINED, "w": ["id", "x", "b_id", "z"]}
+    got = _plain("INSERT INTO w SELECT a.*, b.* FROM a JOIN b USING (id)", "postgres", schema=schema)
+    assert got == {"w.id": {"a.id"}, "w.x": {"a.x"}, "w.b_id": {"b.id"}, "w.z": {"b.z"}}
+
+
 # ---------------------------------------------------------------------- pseudo-columns
 
 
@@ -371,6 +397,33 @@ def test_union_keeps_the_strongest_transformation_of_its_branches() -> None:
 def test_union_branch_over_the_same_column_with_an_aggregate() -> None:
     got = _edges("INSERT INTO o SELECT a FROM t UNION SELECT max(a) FROM t", "postgres")
     assert got == {"o.a": ({"t.a"}, "AGGREGATION")}
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "INSERT INTO o SELECT a, b FROM s1 UNION ALL SELECT * FROM s2",
+            {"o.a": {"s1.a", "s2.*"}, "o.b": {"s1.b", "s2.*"}},
+        ),
+        (
+            "INSERT INTO o SELECT a, b, c FROM s1 UNION ALL SELECT id, * FROM s2",
+            {"o.a": {"s1.a", "s2.id"}, "o.b": {"s1.b", "s2.*"}, "o.c": {"s1.c", "s2.*"}},
+        ),
+        (
+            "INSERT INTO o (x, y) SELECT * FROM s1 UNION ALL SELECT a, b FROM s2",
+            {"o.x": {"s1.*", "s2.a"}, "o.y": {"s1.*", "s2.b"}},
+        ),
+        ("INSERT INTO o SELECT * FROM s1 UNION ALL SELECT a, b FROM s2", {"o.*": {"s1.*", "s2.a", "s2.b"}}),
+        ("INSERT INTO o (x, y) SELECT s1.*, s2.* FROM s1, s2", {"o.x": {"s1.*"}, "o.y": {"s2.*"}}),
+    ],
+)
+def test_an_unexpanded_star_in_a_set_operation_stands_for_the_positions_the_other_branch_has(
+    sql: str, expected: dict[str, set[str]]
+) -> None:
+    """Without a schema ``*`` is some columns of its table: every column of the other branch at its
+    positions pairs with it, none is left without its source."""
+    assert _plain(sql, "postgres") == expected
 
 
 def test_except_right_side_filters_but_gives_no_values() -> None:

@@ -352,3 +352,16 @@ def test_oracle_insert_into_an_inline_view_writes_its_table(
     """``INSERT INTO (SELECT a, b FROM t) VALUES ...``: the view's columns are ``t``'s."""
     assert _tables(sql, "oracle") == expected_tables
     assert _plain(sql, "oracle") == expected_columns
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "TRUNCATE TABLE hr.t REUSE STORAGE",
+        "TRUNCATE TABLE hr.t DROP ALL STORAGE",
+        "TRUNCATE TABLE hr.t PRESERVE MATERIALIZED VIEW LOG DROP STORAGE",
+    ],
+)
+def test_oracle_truncate_storage_clauses_empty_the_table(sql: str) -> None:
+    """The clause says what happens to the freed space: the statement is a plain TRUNCATE, no parse error."""
+    assert _tables(sql, "oracle") == ([], ["hr.t"])

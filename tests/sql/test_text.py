@@ -170,6 +170,21 @@ def test_go_lines_separate_batches() -> None:
     assert split_statements("SELECT 'a\nGO\nb' FROM t /*\nGO\n*/") == ["SELECT 'a\nGO\nb' FROM t /*\nGO\n*/"]
 
 
+def test_slash_lines_end_statements_of_an_oracle_script() -> None:
+    """SQL*Plus runs the buffer at a ``/`` alone on its line, after a statement or a PL/SQL block."""
+    sql = (
+        "INSERT INTO hr.a SELECT x FROM hr.b\n/\n"
+        "BEGIN\n  INSERT INTO hr.c SELECT y FROM hr.d;\nEND;\n/\n"
+        "CREATE TABLE hr.e AS SELECT v\n/ 2 AS half FROM hr.f\n/\n"
+    )
+    assert _tables(sql, "oracle") == (["hr.b", "hr.d", "hr.f"], ["hr.a", "hr.c", "hr.e"])
+    assert _plain(sql, "oracle")["hr.e.half"] == {"hr.f.v"}
+
+
+def test_a_slash_line_is_a_division_outside_oracle() -> None:
+    assert _plain("INSERT INTO t SELECT a\n/\nb AS r FROM s", "postgres") == {"t.r": {"s.a", "s.b"}}
+
+
 # ---------------------------------------------------------------------- rendered templates and binds
 
 
