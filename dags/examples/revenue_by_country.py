@@ -3,12 +3,17 @@
 ``schedule=[DAILY_REVENUE]`` makes Airflow start this DAG after every asset event on the ``daily_revenue``
 asset (emitted by ``orders_pipeline.publish_daily_revenue``, which declares it as an outlet). Its SQL task
 gets table and column lineage from the SQL extractor, so the lineage graph continues across the two DAGs.
+
+The check after it is common.sql's own ``SQLColumnCheckOperator``: nothing to declare for lineage either.
+Its results reach the lineage backend as ``dataQualityAssertions`` on ``country_revenue`` (one per check,
+pass or fail) and ``dataQualityMetrics`` (the null count it measured), so the table shows which checks it
+passed. For null *rates* with thresholds and a pause instead of a failure, see ``orders_pipeline``'s gate.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLExecuteQueryOperator
 from airflow.sdk import DAG
 from orders_common import DAILY_REVENUE, ORDERS_CONN_ID
 
@@ -33,9 +38,19 @@ with DAG(
     default_args={"owner": "analytics"},
     doc_md=__doc__,
 ) as dag:
-    SQLExecuteQueryOperator(
+    refresh = SQLExecuteQueryOperator(
         task_id="refresh_country_revenue",
         conn_id=ORDERS_CONN_ID,
         sql=COUNTRY_REVENUE,
         split_statements=True,
     )
+    check = SQLColumnCheckOperator(
+        task_id="check_country_revenue",
+        conn_id=ORDERS_CONN_ID,
+        table="country_revenue",
+        column_mapping={
+            "country": {"null_check": {"equal_to": 0}},
+            "revenue": {"null_check": {"equal_to": 0}, "min": {"geq_to": 0}},
+        },
+    )
+    refresh >> check

@@ -148,8 +148,8 @@ def check_orders_pipeline(events: Events, namespace: str) -> None:
     assert [e["eventType"] for e in dag_events] == ["START", "COMPLETE"]
 
     picture = graph.build_graph(events)
-    (gated,) = picture.gated()
-    assert gated.verdict == "warn"
+    verdicts = {ds.key[2].rsplit(".", 1)[-1]: ds.verdict for ds in picture.gated()}
+    assert verdicts["orders_enriched"] == "warn"  # the gate; country_revenue's check passes (downstream DAG)
     assert len(picture.column_edges) >= 10
 
 
@@ -168,6 +168,17 @@ def check_downstream(events: Events, namespace: str, data_dir: Path) -> None:
     (country_revenue,) = country["outputs"]
     assert country_revenue["name"].endswith("country_revenue") and country_revenue["namespace"] == namespace
     assert _column_inputs(country_revenue, "revenue") == {("daily_revenue", "revenue")}
+    check = _completes(events, "revenue_by_country.check_country_revenue")
+    (checked,) = check["inputs"]
+    assert (checked["namespace"], checked["name"]) == (country_revenue["namespace"], country_revenue["name"])
+    assertions = checked["inputFacets"]["dataQualityAssertions"]["assertions"]
+    assert {(a["name"], a["success"]) for a in assertions} == {
+        ("country.null_check", True),
+        ("revenue.null_check", True),
+        ("revenue.min", True),
+    }
+    metrics = checked["inputFacets"]["dataQualityMetrics"]["columnMetrics"]
+    assert metrics["country"]["nullCount"] == metrics["revenue"]["nullCount"] == 0
 
     stats = _completes(events, "customer_stats.refresh_customer_stats")
     # hook lineage: the CREATE TABLE ... AS SELECT and the COUNT(*) read back from the new table
