@@ -125,6 +125,23 @@ TASKS: list[dict[str, Any]] = [
     },
 ]
 
+#: a common.sql check operator: its results as data-quality facets on the checked table
+CHECK = {
+    "task": "column_check",
+    "table": "orders",
+    "column_mapping": {
+        "amount": {"null_check": {"equal_to": 0}, "min": {"geq_to": 1}},
+        "ds": {"null_check": {"equal_to": 0}},
+    },
+    "inputs": ["orders"],
+    "outputs": [],
+    "edges": [],
+    # (assertion name, success) on the checked table; (column, metric) -> value in dataQualityMetrics
+    "assertions": [("amount.null_check", True), ("amount.min", True), ("ds.null_check", True)],
+    "metrics": {("amount", "nullCount"): 0, ("amount", "min"): 5, ("ds", "nullCount"): 0},
+}
+TASKS.append(CHECK)
+
 HOOKS = {
     "sqlite": ("airflow.providers.sqlite.hooks.sqlite", "SqliteHook", "sqlite_conn_id"),
     "postgres": ("airflow.providers.postgres.hooks.postgres", "PostgresHook", "postgres_conn_id"),
@@ -146,12 +163,21 @@ def dag_source(kind: str, dag_id: str, conn_id: str) -> str:
     lines = [
         "import datetime",
         "from airflow.sdk import DAG, task",
-        "from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator",
+        "from airflow.providers.common.sql.operators.sql import (",
+        "    SQLColumnCheckOperator, SQLExecuteQueryOperator,",
+        ")",
         f"from {module} import {hook_class}",
         f"with DAG({dag_id!r}, schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:",
     ]
     present = []
     for spec in TASKS:
+        if "column_mapping" in spec:
+            lines.append(
+                f"    {spec['task']} = SQLColumnCheckOperator(task_id={spec['task']!r}, conn_id={conn_id!r},"
+                f" table={spec['table']!r}, column_mapping={spec['column_mapping']!r})"
+            )
+            present.append(spec["task"])
+            continue
         if "hook_sql" in spec:
             lines += [
                 "    @task",
@@ -388,6 +414,23 @@ def _produced(event: dict[str, Any]) -> tuple[set[tuple[str, str, str]], set[tup
     return found, edges
 
 
+def _quality(event: dict[str, Any]) -> tuple[set[tuple[Any, ...]], dict[tuple[Any, ...], Any]]:
+    """Assertions ``(namespace, name, assertion name, success)`` and metrics ``(namespace, name, column,
+    metric) -> value`` on the event's inputs, as input facets or as dataset facets."""
+    assertions: set[tuple[Any, ...]] = set()
+    metrics: dict[tuple[Any, ...], Any] = {}
+    for d in event.get("inputs") or []:
+        facets = {**(d.get("facets") or {}), **(d.get("inputFacets") or {})}
+        for a in (facets.get("dataQualityAssertions") or {}).get("assertions") or []:
+            assertions.add((d["namespace"], d["name"], a.get("name") or a.get("assertion"), a.get("success")))
+        columns = (facets.get("dataQualityMetrics") or {}).get("columnMetrics") or {}
+        for column, values in columns.items():
+            for metric, value in (values or {}).items():
+                if isinstance(value, (int, float)):
+                    metrics[(d["namespace"], d["name"], column, metric)] = value
+    return assertions, metrics
+
+
 def _expected(task: dict[str, Any], warehouse: dict[str, Any]) -> tuple[set, set, set]:
     ns, prefix = warehouse["namespace"], warehouse["prefix"]
     datasets = {("in", ns, prefix + t) for t in task["inputs"]} | {
@@ -420,9 +463,13 @@ def score(
         "tasks": 0,
         "extract_ms": [],
         "net_ms": [],
+        "checks_right": 0,
+        "checks_expected": 0,
+        "metrics_right": 0,
+        "metrics_expected": 0,
     }
     for task in TASKS:
-        if "hook_sql" not in task and task_sql(task, kind) is None:
+        if "hook_sql" not in task and "column_mapping" not in task and task_sql(task, kind) is None:
             continue
         row["tasks"] += 1
         terminal = [
@@ -438,6 +485,17 @@ def score(
         row["edges_expected"] += len(expected_edges)
         row["edges_right"] += len(edges & expected_edges)
         row["edges_wrong"] += len(edges - expected_edges)
+        if "assertions" in task:
+            ns, table = warehouse["namespace"], warehouse["prefix"] + task["table"]
+            assertions, metrics = _quality(terminal[-1]) if terminal else (set(), {})
+            want = {(ns, table, name, ok) for name, ok in task["assertions"]}
+            row["checks_expected"] += len(want)
+            row["checks_right"] += len(assertions & want)
+            row["metrics_expected"] += len(task["metrics"])
+            row["metrics_right"] += sum(
+                metrics.get((ns, table, column, metric)) == value
+                for (column, metric), value in task["metrics"].items()
+            )
         mine = [p for p in probes if p["task"] == f"{dag_id}.{task['task']}"]
         trips = [p for p in mine if p["kind"] == "meta"]
         row["round_trips"] += len(trips)
@@ -502,9 +560,10 @@ def _print(kinds: list[str], results: dict[tuple[str, str], dict], invalid: dict
         "| DAG (database) | provider | datasets right / expected (wrong) "
         "| column edges right / expected (wrong) "
         "| metadata round trips: total (max per task) "
-        "| extraction ms per task, median (without metadata connect + queries) |"
+        "| extraction ms per task, median (without metadata connect + queries) "
+        "| check results: assertions / metrics right of expected |"
     )
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for kind in kinds:
         for label in SIDES:
             r = results[(kind, label)]
@@ -513,7 +572,8 @@ def _print(kinds: list[str], results: dict[tuple[str, str], dict], invalid: dict
             print(
                 f"| coverage_{kind} ({r['tasks']} tasks) | {label} | {r['ds_right']} / {r['ds_expected']} "
                 f"({r['ds_wrong']}) | {r['edges_right']} / {r['edges_expected']} ({r['edges_wrong']}) | "
-                f"{r['round_trips']} ({r['max_trips']}) | {median:.1f} ({net:.1f}) |"
+                f"{r['round_trips']} ({r['max_trips']}) | {median:.1f} ({net:.1f}) | "
+                f"{r['checks_right']}/{r['checks_expected']}, {r['metrics_right']}/{r['metrics_expected']} |"
             )
     print()
     ours, official = list(SIDES)
@@ -525,7 +585,8 @@ def _print(kinds: list[str], results: dict[tuple[str, str], dict], invalid: dict
         print(
             f"coverage_{kind}: {official} / {ours}: median extraction time {ratio}, "
             f"metadata round trips {b['round_trips']} vs {a['round_trips']}, "
-            f"column edges right {b['edges_right']} vs {a['edges_right']} of {a['edges_expected']}"
+            f"column edges right {b['edges_right']} vs {a['edges_right']} of {a['edges_expected']}, "
+            f"check metrics right {b['metrics_right']} vs {a['metrics_right']} of {a['metrics_expected']}"
         )
     print(
         "events failing the OpenLineage JSON Schemas: " + ", ".join(f"{k}: {v}" for k, v in invalid.items())
