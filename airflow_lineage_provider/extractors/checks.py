@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import decimal
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -229,9 +230,14 @@ def _target(
 
 
 def _number(value: Any) -> float | int | None:
+    """A metric value fit for JSON: ints as they are, floats and decimals finite only (a ``min`` over a
+    float column can be NaN or infinite in PostgreSQL, which JSON cannot carry)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)):
         return None
-    return value if isinstance(value, int) else float(value)
+    if isinstance(value, int):
+        return value
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def _input_facets(checks: list[CheckOutcome], redact: Callable[[str], str], producer: str) -> dict[str, Any]:

@@ -200,3 +200,20 @@ def test_check_sql_and_partition_clauses_are_redacted_like_the_sql_facet() -> No
     assert assertion.params["accept_none"] is True
     (test,) = lineage.run_facets["test"].tests
     assert "ann@example.com" not in str(test.params) and test.params["table"] == "orders"
+
+
+def test_metrics_are_json_numbers_only() -> None:
+    from decimal import Decimal
+
+    def outcome(check: str, raw: Any) -> checks.CheckOutcome:
+        return checks.CheckOutcome(
+            name=f"x.{check}", check_type=check, success=True, column="x", column_check=check, raw_result=raw
+        )
+
+    found = [
+        outcome("min", float("nan")),
+        outcome("max", Decimal("Infinity")),
+        outcome("null_check", Decimal("3")),
+        outcome("distinct_check", "7"),  # text: not a measured count
+    ]
+    assert checks._column_metrics(found) == {"x": {"nullCount": 3}}
