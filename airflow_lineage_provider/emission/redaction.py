@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -131,7 +132,7 @@ def _walk(value: Any, key: str | None, mask_sql_literals: bool, patterns: list[A
         out = {}
         sql_content = value.get("contentType") == "sql"  # a data-quality assertion's SQL (``content``)
         for k, v in value.items():
-            if v is None:  # as openlineage-python's Serde: null fields are left out
+            if v is None or _not_finite(v):  # as Serde: null fields are left out (NaN: no JSON at all)
                 continue
             if not isinstance(v, (bool, int, float)) and _is_sensitive_key(str(k)):
                 out[k] = MASK
@@ -143,9 +144,15 @@ def _walk(value: Any, key: str | None, mask_sql_literals: bool, patterns: list[A
         return [
             _walk(v, key, mask_sql_literals, patterns)
             for v in value
-            if v is not None and v != {}  # as Serde: no null or empty-object items
+            if v is not None and v != {} and not _not_finite(v)  # as Serde: no null or empty-object items
         ]
     return value
+
+
+def _not_finite(value: Any) -> bool:
+    """NaN and infinities (a facet built from a float column's min, say): ``json.dumps`` writes them as bare
+    ``NaN`` / ``Infinity``, which no JSON parser accepts, so a backend would reject the whole event."""
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def redact_event(event: Mapping[str, Any], *, mask_sql_literals: bool = False) -> dict[str, Any]:

@@ -401,3 +401,24 @@ def test_credentials_in_url_fragments_are_masked(text: str, expected: str):
     from airflow_lineage_provider.emission.redaction import redact_text
 
     assert redact_text(text) == expected
+
+
+def test_non_finite_numbers_are_left_out_so_the_event_stays_json() -> None:
+    """A facet holding NaN or an infinity (a float column's min, a ratio over zero rows) would make
+    ``json.dumps`` write bare ``NaN``, which a backend's JSON parser rejects with the whole event."""
+    facets = {
+        "stats": {
+            "_producer": "https://example.com/p",
+            "_schemaURL": "https://example.com/s.json#/$defs/Stats",
+            "min": float("nan"),
+            "max": float("inf"),
+            "ratio": 0.5,
+            "samples": [1.0, float("-inf"), 2],
+        }
+    }
+    wire = redact_event(Serde.to_dict(run_event("COMPLETE", RUN_ID, run_facets=facets)))
+    stats = wire["run"]["facets"]["stats"]
+    assert stats == {"_producer": "https://example.com/p", "_schemaURL": "https://example.com/s.json#/$defs/Stats",
+                     "ratio": 0.5, "samples": [1.0, 2]}  # fmt: skip
+    json.dumps(wire, allow_nan=False)  # strict JSON
+    assert not ol_schema.errors(wire)
