@@ -301,6 +301,9 @@ class _State:
     #: SQL functions and macros the script defined (BigQuery ``CREATE TEMP FUNCTION f(x) AS (expr)``, DuckDB
     #: ``CREATE MACRO f(x) AS expr``), by lowercase name: their parameters and body, inlined where called
     functions: dict[str, tuple[list[str], Any]] = field(default_factory=dict)
+    #: Snowflake session variables set to a string (``SET target = 'an.t'``), by lowercase name: what
+    #: ``IDENTIFIER($target)`` names
+    session_strings: dict[str, str] = field(default_factory=dict)
 
 
 class _OutOfTime(Exception):
@@ -370,6 +373,8 @@ def _analyze(
         with table_case_of(state.read), text.comment_style(state.read):
             if state.read == "mysql":
                 cleaned = text.unwrap_executable_comments(text.apply_client_delimiters(cleaned))
+            elif state.read in ("postgres", "tsql"):
+                cleaned = text.flatten_nested_comments(cleaned)
             for piece in text.split_statements(cleaned):
                 _analyze_piece(piece, state, allow_routine=True)
     except _OutOfTime:
@@ -403,6 +408,8 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int
             state.routine -= 1
             state.variables -= parameters
         return
+    if state.read == "snowflake" and piece.lstrip()[:3].lower() == "set":
+        _remember_session_string(piece, state)
     if _handle_text_statement(piece, state):
         return
     if state.read == "tsql" and "output" in piece.lower():
@@ -584,8 +591,15 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
             _fallback(raw, state, f"statement not understood by the parser ({tree.name})")
         return
     _remember_function(tree, state)
+    if state.session_strings:
+        tree = _session_identifiers(tree, state)
     if state.functions:
         tree = _inline_functions(tree, state.functions)
+    if state.read == "postgres" and "crosstab" in raw.lower():
+        tree = _expand_crosstab(tree)
+    if "/*+" in raw:  # optimizer hints (Spark ``/*+ BROADCAST(d) */``) name aliases of the query, no datasets
+        for hint in list(tree.find_all(exp.Hint)):
+            hint.pop()
     try:
         walker = StatementWalker(
             state.columns, raw, state.read, lambda ref: _qualify(ref, state), frozenset(state.variables)
@@ -663,6 +677,99 @@ def _remember_function(tree: Any, state: _State) -> None:
 
 #: inlining a script's functions adds at most this many nodes to a statement (else the calls stay calls)
 _MAX_INLINED_NODES = 2_000
+
+
+#: Snowflake ``SET v = 'text'``: a session variable set to a string
+_SET_STRING = re.compile(r"^\s*SET\s+([A-Za-z_]\w*)\s*=\s*'((?:[^'\\]|'')*)'\s*;?\s*$", re.IGNORECASE)
+#: Snowflake ``SET v = ...`` of anything else
+_SET_OTHER = re.compile(r"^\s*SET\s+([A-Za-z_]\w*)\s*=", re.IGNORECASE)
+
+
+def _remember_session_string(raw: str, state: _State) -> None:
+    """Snowflake ``SET target = 'an.t'`` remembered: ``IDENTIFIER($target)`` of a later statement names that
+    table; set to anything else, the name is no longer known."""
+    stripped = text.strip_comments(raw)
+    m = _SET_STRING.match(stripped)
+    if m:
+        state.session_strings[m.group(1).lower()] = m.group(2).replace("''", "'")
+    elif m := _SET_OTHER.match(stripped):
+        state.session_strings.pop(m.group(1).lower(), None)
+
+
+def _session_identifiers(tree: Any, state: _State) -> Any:
+    """``IDENTIFIER($v)`` of a session variable set to a string: ``IDENTIFIER('its value')``."""
+    from sqlglot import exp
+
+    def bind(node: exp.Expression) -> exp.Expression:
+        var = node.this if isinstance(node, exp.DynamicIdentifier) else None
+        if isinstance(var, exp.Parameter) and var.name.lower() in state.session_strings:
+            return exp.DynamicIdentifier(this=exp.Literal.string(state.session_strings[var.name.lower()]))
+        return node
+
+    return tree.transform(bind)
+
+
+def _crosstab_query(source: Any, categories: Any, names: list[Any]) -> Any:
+    """The query a ``crosstab(source, categories) AS ct(names)`` returns: the row name and any extra
+    columns of ``source`` by position, then one column per category, each a value of ``source``'s last
+    column put there by its category (the column before it); ``None`` when the parts are unknown."""
+    from sqlglot import exp
+
+    width = len(source.selects) if isinstance(source, exp.Select) else 0
+    stars = (e for e in source.selects if isinstance(e, exp.Star) or isinstance(e.this, exp.Star))
+    if width < 3 or next(stars, None) is not None:
+        width = 0  # SELECT * ...: which column is which is not known; every one may feed every one
+    keys = [f"_ct{i}" for i in range(width)]
+    columns = [exp.to_identifier(k) for k in keys] or None
+    inner = exp.Subquery(this=source, alias=exp.TableAlias(this=exp.to_identifier("_ct"), columns=columns))
+    projections: list[Any] = []
+    for i, name in enumerate(names):
+        value: Any
+        if width and i < width - 2:
+            value = exp.column(keys[i], "_ct")
+        elif width:
+            value = exp.func("coalesce", exp.column(keys[-1], "_ct"), exp.column(keys[-2], "_ct"))
+        else:
+            projections = [exp.column(exp.Star(), "_ct")]
+            break
+        projections.append(exp.alias_(value, name.copy()))
+    query = exp.select(*projections).from_(inner)
+    if categories is not None:  # the categories decide which columns get values
+        query = query.where(exp.Exists(this=categories))
+    return query
+
+
+def _expand_crosstab(tree: Any) -> Any:
+    """PostgreSQL tablefunc ``crosstab('source query' [, 'category query']) AS ct(row_name type, ...)``:
+    the queries are SQL in strings, run by the server here; read as the pivot of the source query."""
+    import sqlglot
+    from sqlglot import exp
+
+    def parse(arg: Any) -> Any:
+        if not (isinstance(arg, exp.Literal) and arg.is_string) and not isinstance(arg, exp.RawString):
+            return None  # a string, also dollar-quoted ($$SELECT ...$$)
+        try:
+            parsed = sqlglot.parse_one(arg.this, read="postgres")
+        except Exception:  # not SQL we can read: the call stays a function
+            return None
+        return parsed if isinstance(parsed, exp.Query) else None
+
+    def expand(node: exp.Expression) -> exp.Expression:
+        call = node.this if isinstance(node, exp.Table) else None
+        if not isinstance(call, exp.Anonymous) or call.name.lower() != "crosstab" or not call.expressions:
+            return node
+        source = parse(call.expressions[0])
+        alias = node.args.get("alias")
+        if source is None or alias is None or not alias.columns:
+            return node
+        categories = parse(call.expressions[1]) if len(call.expressions) > 1 else None
+        names = [c.this if isinstance(c, exp.ColumnDef) else c for c in alias.columns]
+        query = _crosstab_query(source, categories, names)
+        # the names rename by position; over an unknown source (SELECT *) each is some column of it
+        columns = [n.copy() for n in names]
+        return exp.Subquery(this=query, alias=exp.TableAlias(this=alias.this.copy(), columns=columns))
+
+    return tree.transform(expand)
 
 
 def _inline_functions(tree: Any, functions: dict[str, tuple[list[str], Any]]) -> Any:

@@ -88,6 +88,10 @@ _keep_table_case: ContextVar[bool] = ContextVar("keep_table_case", default=False
 _UPPER_CASE_NAMES = {"snowflake", "oracle", "exasol"}
 _UPPER_NAME = re.compile(r"^[A-Z_][A-Z0-9_$#]*$")
 _fold_upper: ContextVar[bool] = ContextVar("fold_upper", default=False)
+#: dialects that fold unquoted names to lower case and keep quoted ones as written, also for CTE names:
+#: ``"X"`` and ``x`` are two names there (elsewhere CTE names match case-insensitively)
+_QUOTED_CASE_SENSITIVE = {"postgres"}
+_quoted_case: ContextVar[bool] = ContextVar("quoted_case", default=False)
 
 
 #: BigQuery partition decorators: ``t$20240101`` (day, hour, month, year), ``t$__UNPARTITIONED__``
@@ -102,13 +106,22 @@ def table_case_of(dialect: str | None) -> Iterator[None]:
     ``dialect`` folds names upper-case."""
     token = _keep_table_case.set(keeps_table_case(dialect))
     fold = _fold_upper.set((dialect or "").lower() in _UPPER_CASE_NAMES)
+    quoted_case = _quoted_case.set((dialect or "").lower() in _QUOTED_CASE_SENSITIVE)
     decorators = _partition_decorators.set((dialect or "").lower() == "bigquery")
     try:
         yield
     finally:
         _partition_decorators.reset(decorators)
+        _quoted_case.reset(quoted_case)
         _fold_upper.reset(fold)
         _keep_table_case.reset(token)
+
+
+def cte_key(node: Any) -> str:
+    """The name a CTE (or a reference to one) matches by: case-insensitive, except where quoted names keep
+    their case (PostgreSQL: ``"X"`` is not ``x``, but ``"x"`` is)."""
+    name = node if isinstance(node, str) else ident(node)  # a str is a name already read
+    return name if _quoted_case.get() else name.lower()
 
 
 def _table_part(node: Any) -> str:

@@ -20,6 +20,7 @@ from airflow_lineage_provider.sql.model import (
 )
 from airflow_lineage_provider.sql.names import (
     PSEUDO_TABLES,
+    cte_key,
     dictionary_read,
     ident,
     path_of,
@@ -293,7 +294,7 @@ def cte_of(
     time independent of the number of CTEs); ``hops`` the way up to the WITHs (see :func:`_hop`)."""
     if node.args.get("db") or not isinstance(node.this, exp.Identifier):
         return None
-    name = ident(node.this).lower()
+    name = cte_key(node.this)
     cache = names if names is not None else {}
     child, parent = _hop(node, hops)
     while parent is not None:
@@ -358,7 +359,7 @@ def _cte_positions(with_: exp.With, cache: dict[int, dict[str, list[int]]]) -> d
         for i, cte in enumerate(with_.expressions):
             alias = cte.args.get("alias")
             if alias is not None:
-                found.setdefault(ident(alias.this).lower(), []).append(i)
+                found.setdefault(cte_key(alias.this), []).append(i)
         cache[id(with_)] = found
     return found
 

@@ -99,8 +99,52 @@ def _comment_or_quoted() -> re.Pattern[str]:
     return _patterns(markers)[1] if markers else _COMMENT_OR_QUOTED
 
 
+_BLOCK_MARK = re.compile(r"/\*|\*/")
+
+
+def flatten_nested_comments(sql: str) -> str:
+    """PostgreSQL and T-SQL block comments nest (``/* a /* b */ c */`` is one comment); other readers end
+    them at the first ``*/``. The same text with the inner markers blanked (same length), so that every
+    reader sees one comment."""
+    if sql.count("/*") < 2:
+        return sql
+    pattern = _comment_or_quoted()
+    out: list[str] = []
+    last = pos = 0
+    while (m := pattern.search(sql, pos)) is not None:
+        comment = m.group("comment")
+        pos = m.end()
+        if not comment or not comment.startswith("/*") or "/*" not in comment[2:]:
+            continue
+        depth, end = 0, len(sql)
+        for mark in _BLOCK_MARK.finditer(sql, m.start()):
+            depth += 1 if mark.group() == "/*" else -1
+            if depth == 0:
+                end = mark.end()
+                break
+        inner = sql[m.start() + 2 : max(m.start() + 2, end - 2)]
+        out += [
+            sql[last : m.start()],
+            "/*",
+            inner.replace("/*", "  ").replace("*/", "  "),
+            sql[end - 2 : end],
+        ]
+        last = pos = end
+    out.append(sql[last:])
+    return "".join(out)
+
+
 #: the head of a MySQL / MariaDB executable comment: ``/*!``, ``/*!50001``, MariaDB ``/*M!100100``
 _EXECUTABLE_HEAD = re.compile(r"/\*M?!\d*")
+
+
+#: select / DML modifiers an executable comment may hold at the end of a statement (``/*! STRAIGHT_JOIN */``,
+#: ``/*!40001 SQL_NO_CACHE */``)
+_MODIFIERS_ONLY = re.compile(
+    r"\s*(?:(?:STRAIGHT_JOIN|SQL_\w+|HIGH_PRIORITY|LOW_PRIORITY|DELAYED|QUICK|IGNORE)\s*)+", re.IGNORECASE
+)
+#: the end of a statement: spaces, then ``;`` or the end of the text
+_STATEMENT_END = re.compile(r"\s*(?:;|\Z)")
 
 
 def unwrap_executable_comments(sql: str) -> str:
@@ -117,7 +161,10 @@ def unwrap_executable_comments(sql: str) -> str:
         if head is None or not comment.startswith("/*"):
             continue
         body = comment[head.end() :]
-        out += [sql[last : m.start()], " ", body[:-2] if body.endswith("*/") else body, " "]
+        body = body[:-2] if body.endswith("*/") else body
+        if _MODIFIERS_ONLY.fullmatch(body) and _STATEMENT_END.match(sql, m.end()):
+            body = ""  # a modifier after the statement's last clause modifies nothing: the server ignores it
+        out += [sql[last : m.start()], " ", body, " "]
         last = m.end()
     out.append(sql[last:])
     return "".join(out)

@@ -26,7 +26,7 @@ from airflow_lineage_provider.sql.model import (
     ColumnRef,
     TableRef,
 )
-from airflow_lineage_provider.sql.names import dictionary_read, ident, is_quoted, paths_of, table_ref
+from airflow_lineage_provider.sql.names import cte_key, dictionary_read, ident, is_quoted, paths_of, table_ref
 from airflow_lineage_provider.sql.text import JINJA_PLACEHOLDER
 
 #: the dataset columns a result column derives from
@@ -594,11 +594,14 @@ class StatementWalker:
                             stronger(col.transformation, stronger(right[i].transformation, TRANSFORMATION)),
                             col.quoted,
                         )
-                        if i < len(right) and right[i].deps - col.deps
+                        # fed by different columns; a side of constants (NULL, BY NAME padding) feeds none
+                        if i < len(right) and col.deps and right[i].deps - col.deps
                         else OutCol(
                             col.name,
-                            col.deps,
-                            stronger(col.transformation, right[i].transformation),
+                            col.deps | right[i].deps,
+                            stronger(col.transformation, right[i].transformation)
+                            if col.deps
+                            else right[i].transformation,
                             col.quoted,
                         )
                         if i < len(right) and right[i].deps
@@ -680,6 +683,11 @@ class StatementWalker:
         rows |= self.join_rows(joins, scope)
         if dml.args.get("on") is not None:  # MERGE ... ON
             rows |= self.rows_of(dml.args["on"], scope, JOIN)
+        order = dml.args.get("order")
+        if isinstance(order, exp.Order) and dml.args.get("limit") is not None:
+            # MySQL / SQLite UPDATE|DELETE ... ORDER BY k LIMIT n: the order decides which n rows change
+            for ordered in order.expressions:
+                rows |= self.rows_of(ordered, scope, SORT)
         whens = dml.args.get("whens")
         for when in whens.expressions if whens is not None else ():
             # WHEN NOT MATCHED [BY TARGET] sees the source row only, BY SOURCE the target row only: an
@@ -715,6 +723,8 @@ class StatementWalker:
         for join in joins:
             if join.args.get("on") is not None:
                 rows |= self.rows_of(join.args["on"], scope, JOIN)
+            if join.args.get("match_condition") is not None:  # Snowflake ASOF JOIN ... MATCH_CONDITION (...)
+                rows |= self.rows_of(join.args["match_condition"], scope, JOIN)
             for node in join.args.get("using") or ():
                 name = node.this if isinstance(node, exp.Column) else node
                 key = name.sql() if isinstance(name, exp.Expression) else str(name)
@@ -837,7 +847,7 @@ class StatementWalker:
                 return frame, name, index
             if not is_quoted(table.this):
                 for key in frame:
-                    if key.lower() == name:
+                    if cte_key(key) == name:
                         return frame, key, index
         return None
 
@@ -878,6 +888,10 @@ class StatementWalker:
                 for i, n in enumerate(listed or ([alias] if alias else []))
             ]
             return Source(alias, columns=cols or None, any_column=every, implied=implied)
+        if isinstance(item, exp.Table) and isinstance(item.this, exp.Predict):
+            predicted = self._predict_source(item.this, alias)
+            if predicted is not None:
+                return predicted
         if isinstance(item, exp.Table) and (
             not isinstance(item.this, exp.Func) or table_ref(item) is not None  # Snowflake IDENTIFIER('t')
         ):
@@ -981,6 +995,19 @@ class StatementWalker:
                 cols = renamed_columns([ident(a) for a in alias_cols], cols)
             return Source(alias, columns=cols, rows=rows)
         return None
+
+    def _predict_source(self, predict: exp.Predict, alias: str) -> Source | None:
+        """BigQuery ``ML.PREDICT(MODEL m, (query) | TABLE t)``: the input's columns pass through; the columns
+        the model adds (``predicted_label``, ...) are the model's."""
+        model = predict.this
+        ref = table_ref(model) if isinstance(model, exp.Table) else None
+        data = predict.expression
+        if ref is None or not isinstance(data, exp.Subquery | exp.Table):
+            return None
+        query = data.this if isinstance(data, exp.Subquery) else exp.select("*").from_(data.copy())
+        passed = self.query_columns(query) if isinstance(query, exp.Query) else []
+        names = (ref.name, ref.qualified)
+        return Source(alias or ref.name, table=ref, names=names, extra=passed or None, rows=self.last_rows)
 
     def pivoted(self, base: Source, pivot: exp.Pivot) -> Source:
         """``base PIVOT (agg(x) FOR k IN (...))`` / ``base UNPIVOT (v FOR k IN (c1, c2))`` as a source: the
@@ -1288,6 +1315,14 @@ class StatementWalker:
     def rows_of(self, expr: exp.Expression, scope: Scope, subtype: str) -> Rows:
         """The dataset columns ``expr`` reads, as row-deciding columns of ``subtype``, plus the row-deciding
         columns of the subqueries inside it (``WHERE id IN (SELECT ... WHERE ...)``)."""
+        if subtype == FILTER and any(c.args.get("join_mark") for c in expr.find_all(exp.Column)):
+            # Oracle ``WHERE a.id = b.id(+)``: a condition with the outer-join mark joins, it does not filter
+            rows: set[tuple[ColumnRef, str]] = set()
+            parts: list[Any] = list(expr.flatten()) if isinstance(expr, exp.And) else [expr]
+            for part in parts:
+                marked = any(c.args.get("join_mark") for c in part.find_all(exp.Column))
+                rows |= self.rows_of(part, scope, JOIN) if marked else self.rows_of(part, scope, FILTER)
+            return frozenset(rows)
         saved, self._inherited = self._inherited, IDENTITY
         collected: list[Rows] = []
         outer, self._subquery_rows = self._subquery_rows, collected
@@ -1691,6 +1726,8 @@ class StatementWalker:
                     deps.update(col.deps)
                     self._inherited = stronger(self._inherited, col.transformation)
                 continue
+            if _generated_identity(node, self.dialect):
+                continue  # T-SQL SELECT IDENTITY(INT, 1, 1) AS id INTO t: numbers made up, INT is a type
             read = dictionary_read(node) if self.dialect == "clickhouse" else None
             if read is not None:  # ClickHouse dictGet('db.d', 'attr', key): the attribute of the dictionary
                 deps.update(ColumnRef(read[0], attr) for attr in read[1])
@@ -2130,6 +2167,12 @@ def _by_name(
             OutCol(c.name, frozenset(), IDENTITY, c.quoted) for c in right if c.name.lower() not in names
         ]
     return left, [by_name.get(c.name.lower(), OutCol(c.name, frozenset(), IDENTITY)) for c in left]
+
+
+def _generated_identity(node: Any, dialect: str) -> bool:
+    """T-SQL ``IDENTITY(data_type [, seed, increment])`` of ``SELECT ... INTO``: a generated number whose
+    first argument is a type name, not a column."""
+    return dialect == "tsql" and isinstance(node, exp.Anonymous) and node.name.upper() == "IDENTITY"
 
 
 def _positional(node: Any, dialect: str) -> str | None:

@@ -210,3 +210,24 @@ def test_functions_calling_each_other_many_times_are_inlined_a_bounded_amount() 
     call = sqlglot.parse_one("SELECT f(a) FROM t", read="bigquery")
     inlined = _inline_functions(call, {"f": (["x"], body)})
     assert sum(1 for _ in inlined.walk()) <= sum(1 for _ in call.walk()) + _MAX_INLINED_NODES
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "CREATE TABLE ds.p AS SELECT id, predicted_label FROM ML.PREDICT(MODEL `ds.m`, "
+            "(SELECT id, f1 FROM ds.features))",
+            {"ds.p.id": {"ds.features.id"}, "ds.p.predicted_label": {"ds.m.predicted_label"}},
+        ),
+        (
+            "CREATE TABLE ds.p AS SELECT p.customer_id AS cid, p.predicted_churn FROM ML.PREDICT(MODEL ds.m, "
+            "(SELECT c.id AS customer_id, c.tenure FROM ds.customers c WHERE c.active)) AS p",
+            {"ds.p.cid": {"ds.customers.id"}, "ds.p.predicted_churn": {"ds.m.predicted_churn"}},
+        ),
+    ],
+)
+def test_ml_predict_passes_its_input_columns_through(sql: str, expected: dict[str, set[str]]) -> None:
+    """``ML.PREDICT(MODEL m, (query))`` returns the query's columns and the model's predictions: a column of
+    the query comes from the query's sources, not from the model."""
+    assert _plain(sql, "bigquery") == expected

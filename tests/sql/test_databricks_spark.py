@@ -592,3 +592,33 @@ def test_generators_in_the_select_list_have_spark_column_names(
     """Spark names ``explode(arr)`` without an alias ``col`` and ``posexplode(arr)`` ``pos``, ``col``;
     ``inline(arr)`` gives the fields of the structs (``*``)."""
     assert _plain(sql, "spark") == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        (
+            "INSERT OVERWRITE TABLE db.t SELECT /*+ REPARTITION(10), BROADCAST(d) */ f.id, d.name "
+            "FROM db.f f JOIN db.d d ON f.did = d.id",
+            "spark",
+            (["db.d", "db.f"], ["db.t"]),
+        ),
+        (
+            "INSERT INTO db.t SELECT /*+ MAPJOIN(small), SHUFFLE_HASH(big) */ big.k FROM db.big big "
+            "JOIN db.small small ON big.k = small.k",
+            "databricks",
+            (["db.big", "db.small"], ["db.t"]),
+        ),
+        (
+            "INSERT INTO t SELECT /*+ INDEX(e emp_idx) LEADING(e d) */ e.id FROM hr.emp e JOIN hr.dept d "
+            "ON e.did = d.id",
+            "oracle",
+            (["hr.dept", "hr.emp"], ["t"]),
+        ),
+    ],
+)
+def test_optimizer_hints_name_no_tables(
+    sql: str, dialect: str, expected: tuple[list[str], list[str]]
+) -> None:
+    """A join hint's argument (``BROADCAST(d)``) is an alias of the query, not a table it reads."""
+    assert _tables(sql, dialect) == expected

@@ -456,3 +456,35 @@ def test_a_scalar_subquery_is_as_its_one_column(sql: str, expected: dict[str, tu
     """``SET v = (SELECT v ...)`` copies the value as ``SET (a, b) = (SELECT x, y ...)`` and a plain
     ``SELECT v`` do (IDENTITY); what the subquery or the expression around it does to the value is kept."""
     assert _edges(sql, "postgres") == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        (
+            "DELETE FROM log WHERE lvl = 'debug' ORDER BY created_at LIMIT 1000",
+            "mysql",
+            {("log", "log.lvl", "FILTER"), ("log", "log.created_at", "SORT")},
+        ),
+        (
+            "UPDATE queue SET taken = 1 WHERE taken = 0 ORDER BY priority DESC, id LIMIT 5",
+            "mysql",
+            {
+                ("queue", "queue.taken", "FILTER"),
+                ("queue", "queue.priority", "SORT"),
+                ("queue", "queue.id", "SORT"),
+            },
+        ),
+        (
+            "DELETE FROM log WHERE lvl = 'debug' ORDER BY created_at LIMIT 10",
+            "sqlite",
+            {("log", "log.lvl", "FILTER"), ("log", "log.created_at", "SORT")},
+        ),
+    ],
+)
+def test_order_by_before_limit_decides_the_rows_an_update_or_delete_changes(
+    sql: str, dialect: str, expected: set[tuple[str, str, str]]
+) -> None:
+    """MySQL / SQLite ``UPDATE|DELETE ... ORDER BY k LIMIT n`` change the first ``n`` rows by ``k``: ``k``
+    decides which rows are written, like the ``ORDER BY`` before a SELECT's ``LIMIT``."""
+    assert _rows(sql, dialect) == expected

@@ -128,3 +128,20 @@ def test_postgres_names_an_unaliased_call_after_its_function(sql: str, expected:
     """PostgreSQL's column name of ``SELECT unnest(arr)`` is ``unnest`` (``upper(a)``: ``upper``), which a
     CREATE TABLE AS writes and an outer query can select."""
     assert _plain(sql, "postgres") == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ('WITH "X" AS (SELECT a FROM s) INSERT INTO o SELECT a FROM x', (["x"], ["o"])),
+        ('WITH "X" AS (SELECT a FROM s) INSERT INTO o SELECT a FROM "X"', (["s"], ["o"])),
+        ('WITH x AS (SELECT a FROM s) INSERT INTO o SELECT a FROM "x"', (["s"], ["o"])),
+        ("WITH x AS (SELECT a FROM s) INSERT INTO o SELECT a FROM X", (["s"], ["o"])),
+    ],
+)
+def test_postgres_quoted_cte_names_are_case_sensitive(
+    sql: str, expected: tuple[list[str], list[str]]
+) -> None:
+    """PostgreSQL folds unquoted names to lower case and keeps quoted ones: ``"X"`` and ``x`` are two names,
+    so ``FROM x`` after ``WITH "X" AS (...)`` reads the table ``x``; ``"x"`` and ``X`` are both ``x``."""
+    assert _tables(sql, "postgres") == expected

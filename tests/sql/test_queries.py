@@ -711,3 +711,36 @@ def test_a_rejected_create_as_is_not_taken_for_the_query_after_it(sql: str, dial
     result = analyze(sql, dialect)
     assert [t.qualified for t in result.outputs] == ["o"]
     assert result.partial and result.errors
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        (
+            "INSERT INTO t SELECT id, NULL AS x FROM a UNION ALL SELECT id, y FROM b",
+            "postgres",
+            {"t.id": ({"a.id", "b.id"}, "TRANSFORMATION"), "t.x": ({"b.y"}, "IDENTITY")},
+        ),
+        (
+            "CREATE TABLE t AS SELECT a, b FROM s1 UNION ALL BY NAME SELECT b, c FROM s2",
+            "duckdb",
+            {
+                "t.a": ({"s1.a"}, "IDENTITY"),
+                "t.b": ({"s1.b", "s2.b"}, "TRANSFORMATION"),
+                "t.c": ({"s2.c"}, "IDENTITY"),
+            },
+        ),
+        (
+            "INSERT INTO t SELECT NULL AS x FROM a UNION ALL SELECT y FROM b "
+            "UNION ALL SELECT upper(z) FROM c",
+            "postgres",
+            {"t.x": ({"b.y", "c.z"}, "TRANSFORMATION")},
+        ),
+    ],
+)
+def test_a_set_operation_column_fed_by_one_column_stays_identity(
+    sql: str, dialect: str, expected: dict[str, tuple[set[str], str]]
+) -> None:
+    """A column that only one branch feeds (the others give ``NULL`` or, with ``BY NAME``, nothing) is
+    that column as it is: a branch of constants adds no second column to make it a transformation."""
+    assert _edges(sql, dialect) == expected

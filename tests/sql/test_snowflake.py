@@ -162,3 +162,43 @@ def test_documents_snowflake_use_schema_and_database() -> None:
 def test_snowflake_undrop_table_writes_it() -> None:
     assert _tables("UNDROP TABLE db.s.t", "snowflake") == ([], ["db.s.t"])
     assert _tables("UNDROP SCHEMA db.s", "snowflake") == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "SET target = 'an.t'; INSERT INTO IDENTIFIER($target) SELECT a FROM raw.s",
+            (["raw.s"], ["an.t"]),
+        ),
+        (
+            "SET src = 'raw.s';\nset TGT='an.t';\n"
+            "INSERT INTO identifier($tgt) SELECT a FROM IDENTIFIER($SRC)",
+            (["raw.s"], ["an.t"]),
+        ),
+        (
+            "SET target = 'an.t'; SET target = (SELECT max(name) FROM cfg); "
+            "INSERT INTO IDENTIFIER($target) SELECT a FROM raw.s",
+            (["cfg", "raw.s"], []),
+        ),
+    ],
+)
+def test_identifier_of_a_session_variable_names_its_string(
+    sql: str, expected: tuple[list[str], list[str]]
+) -> None:
+    """``SET target = 'an.t'`` then ``IDENTIFIER($target)`` names ``an.t``, like ``IDENTIFIER('an.t')``; a
+    variable set to something else (a query) names no known table."""
+    assert _tables(sql, "snowflake") == expected
+
+
+def test_asof_join_match_condition_joins_the_rows() -> None:
+    """``ASOF JOIN b MATCH_CONDITION (a.ts >= b.ts) ON a.id = b.id`` pairs each row with the latest match:
+    the match condition decides which ``b`` row joins, like ``ON``."""
+    sql = (
+        "INSERT INTO rpt.t SELECT a.id, b.val FROM raw.a a ASOF JOIN raw.b b "
+        "MATCH_CONDITION (a.ts >= b.ts) ON a.id = b.id"
+    )
+    assert _rows(sql, "snowflake") == {
+        ("rpt.t", f"raw.{side}.{col}", "JOIN") for side in ("a", "b") for col in ("id", "ts")
+    }
+    assert _plain(sql, "snowflake") == {"rpt.t.id": {"raw.a.id"}, "rpt.t.val": {"raw.b.val"}}

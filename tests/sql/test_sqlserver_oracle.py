@@ -365,3 +365,23 @@ def test_oracle_insert_into_an_inline_view_writes_its_table(
 def test_oracle_truncate_storage_clauses_empty_the_table(sql: str) -> None:
     """The clause says what happens to the freed space: the statement is a plain TRUNCATE, no parse error."""
     assert _tables(sql, "oracle") == ([], ["hr.t"])
+
+
+def test_oracle_outer_join_mark_makes_a_where_condition_a_join() -> None:
+    """``WHERE a.id = b.id(+)`` is Oracle's outer join: that condition joins ``b`` (JOIN), the others still
+    filter."""
+    sql = "INSERT INTO dw.t (id, name) SELECT a.id, b.name FROM a, b WHERE a.id = b.id(+) AND a.ok = 1"
+    assert _rows(sql, "oracle") == {
+        ("dw.t", "a.id", "JOIN"),
+        ("dw.t", "b.id", "JOIN"),
+        ("dw.t", "a.ok", "FILTER"),
+    }
+
+
+def test_tsql_identity_function_reads_no_column() -> None:
+    """``SELECT IDENTITY(INT, 1, 1) AS rid, ... INTO #t`` numbers the rows: ``INT`` is a type, no column."""
+    sql = (
+        "SELECT IDENTITY(INT, 1, 1) AS rid, name INTO #t FROM dbo.s; "
+        "INSERT INTO dbo.o SELECT rid, name FROM #t"
+    )
+    assert _plain(sql, "tsql") == {"dbo.o.name": {"dbo.s.name"}}

@@ -452,3 +452,40 @@ def test_star_of_a_struct_column_reads_the_struct(sql: str, dialect: str) -> Non
 )
 def test_loop_variables_are_no_columns(sql: str, dialect: str, expected: dict[str, set[str]]) -> None:
     assert _plain(sql, dialect) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected_tables", "expected_edges"),
+    [
+        (
+            "INSERT INTO rpt.pv SELECT * FROM crosstab('SELECT region, month, sum(amt) FROM sales.orders "
+            "GROUP BY 1, 2 ORDER BY 1, 2', 'SELECT DISTINCT month FROM sales.months ORDER BY 1') "
+            "AS ct(Region text, jan numeric, feb numeric)",
+            (["sales.months", "sales.orders"], ["rpt.pv"]),
+            {
+                "rpt.pv.region": {"sales.orders.region"},
+                "rpt.pv.jan": {"sales.orders.amt", "sales.orders.month"},
+                "rpt.pv.feb": {"sales.orders.amt", "sales.orders.month"},
+            },
+        ),
+        (
+            "CREATE TABLE o AS SELECT ct.k FROM crosstab($$SELECT k, cat, v FROM s ORDER BY 1, 2$$) "
+            "AS ct(k text, c1 int)",
+            (["s"], ["o"]),
+            {"o.k": {"s.k"}},
+        ),
+        (
+            "CREATE TABLE o AS SELECT * FROM crosstab('SELECT * FROM s') AS ct(a text, b int)",
+            (["s"], ["o"]),
+            {"o.a": {"s.*"}, "o.b": {"s.*"}},
+        ),
+    ],
+)
+def test_postgres_crosstab_reads_the_queries_in_its_strings(
+    sql: str, expected_tables: tuple[list[str], list[str]], expected_edges: dict[str, set[str]]
+) -> None:
+    """tablefunc's ``crosstab('source', 'categories') AS ct(row_name, c1, ...)`` runs the SQL in its strings:
+    their tables are read; the row name is the source's first column, each category column a value (the
+    last column) placed by its category (the one before)."""
+    assert _tables(sql, "postgres") == expected_tables
+    assert _plain(sql, "postgres") == expected_edges

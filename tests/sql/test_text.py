@@ -124,6 +124,14 @@ def test_slash_slash_inside_a_snowflake_string_is_no_comment() -> None:
         ),
         pytest.param("/*M!100100 INSERT INTO t SELECT a FROM s */", "mariadb", ["s"], ["t"], id="mariadb"),
         pytest.param(
+            "INSERT INTO t SELECT a.x, b.y FROM a JOIN b ON a.id = b.id /*! STRAIGHT_JOIN */;\n"
+            "INSERT INTO u SELECT z FROM c /*!40001 SQL_NO_CACHE */",
+            "mysql",
+            ["a", "b", "c"],
+            ["t", "u"],
+            id="modifier-at-the-end",
+        ),
+        pytest.param(
             "INSERT INTO t SELECT a FROM s WHERE x <> '/*!50001 not a comment */'",
             "mysql",
             ["s"],
@@ -240,3 +248,26 @@ def test_numeric_binds_parse(sql: str, dialect: str, inputs: list[str], outputs:
 def test_numeric_bind_lookalikes_are_kept() -> None:
     assert _plain("SELECT x::int AS x, arr[1:2] AS a FROM s", "postgres") == {"x": {"s.x"}, "a": {"s.arr"}}
     assert _plain("SELECT v:1 AS v FROM s", "snowflake") == {"v": {"s.v"}}
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect"),
+    [
+        (
+            "/* outer /* nested; */ still a comment; */ INSERT INTO t SELECT a FROM s; "
+            "INSERT INTO u SELECT b FROM c",
+            "postgres",
+        ),
+        ("INSERT INTO t SELECT a /* x /* y */ 'z; */ FROM s;\nINSERT INTO u SELECT b FROM c", "tsql"),
+    ],
+)
+def test_nested_block_comments_are_one_comment(sql: str, dialect: str) -> None:
+    """PostgreSQL and T-SQL block comments nest: ``;`` and quotes anywhere inside the outer one are
+    comment text."""
+    result = analyze(sql, dialect)
+    assert not result.errors, result.errors
+    assert result.to_dict() == {
+        "inputs": ["s", "c"],
+        "outputs": ["t", "u"],
+        "column_lineage": [["t.a", "s.a"], ["u.b", "c.b"]],
+    }
