@@ -885,8 +885,8 @@ class LineageListener:
         from airflow_lineage_provider.emission.events import build_dag_run_event
 
         was_finished = _was_finished(dag_run)  # read first: a flush (not ours: _fenced) clears the history
-        if _is_test_run(dag_run):
-            self._test_run_start(dag_run)
+        if _is_test_run(dag_run):  # no task START sent it: dated before the run's first event, not now
+            self._test_run_start(dag_run, when=_earliest_task_date(dag_run))
         dag, marks = self._run_dag(dag_run)
         if _run_off(marks):
             return
@@ -1067,6 +1067,14 @@ class LineageListener:
                     ti, operator, "FAIL", state, phase=None, event_time=end, dag_info=info,
                     error="not run: an upstream task failed (Airflow state upstream_failed)",
                 )  # fmt: skip
+        for ti in _short_circuited(dag_run, dag, kwargs):
+            operator = dag.task_dict.get(ti.task_id)
+            if _never_ran_off(operator, ti.task_id, marks):
+                continue
+            start = ti.start_date or ti.end_date or getattr(dag_run, "end_date", None)
+            end = ti.end_date or start
+            self._emit_task(ti, operator, "START", "running", phase=None, event_time=start, dag_info=info)
+            self._emit_task(ti, operator, "COMPLETE", "success", phase=None, event_time=end, dag_info=info)
 
 
 class _SigtermWatch:
@@ -1193,6 +1201,54 @@ def _never_ran_candidates(dag_run: Any, session: Any, kwargs: dict[str, Any]) ->
             ):
                 found.setdefault(id(obj), obj)
     return list(found.values())
+
+
+def _short_circuited(dag_run: Any, dag: Any, kwargs: dict[str, Any]) -> list[Any]:
+    """The run's trivial ``EmptyOperator`` tries the scheduler set to success without running them
+    (``DagRun.schedule_tis``: no callbacks, inlets or outlets), which no task hook saw.
+
+    Told apart from one a worker ran (``dag.test()`` runs every task; its own hooks reported it) by the
+    worker's marks on the row: a try that ran has the host and process that ran it.
+    """
+    tasks = getattr(dag, "task_dict", None)
+    if not tasks:
+        return []
+    try:
+        from airflow.models.taskinstance import TaskInstance
+
+        empty = {task_id for task_id, task in tasks.items() if not TaskInstance.is_task_schedulable(task)}
+        if not empty:
+            return []
+        done = dag_run.get_task_instances(state=["success"], **kwargs)
+    except Exception as exc:  # an Airflow without the check, a task it cannot judge: none reported
+        log.debug("lineage: cannot list the short-circuited tasks of %s: %s", dag_run.run_id, exc)
+        return []
+    return [
+        ti
+        for ti in done
+        if ti.task_id in empty and not getattr(ti, "hostname", None) and getattr(ti, "pid", None) is None
+    ]
+
+
+def _earliest_task_date(dag_run: Any) -> datetime | None:
+    """The earliest start or end date of the run's task instances, else the run's end (``dag.test()`` sets
+    the run's start date to its logical date, so that one cannot date the run's START)."""
+    from sqlalchemy.orm import object_session
+
+    session = object_session(dag_run)
+    kwargs = {"session": session} if session is not None else {}
+    end = getattr(dag_run, "end_date", None)
+    try:
+        dates = [
+            date
+            for ti in dag_run.get_task_instances(**kwargs)
+            for date in (ti.start_date, ti.end_date)
+            if date is not None
+        ]
+        return min([*dates, *([end] if end is not None else [])], default=None)
+    except Exception as exc:  # naive and aware dates mixed, no session: the run's end
+        log.debug("lineage: cannot read the task dates of %s: %s", getattr(dag_run, "run_id", "?"), exc)
+        return end
 
 
 def _fail_fast_stopped(dag_run: Any, dag: Any, kwargs: dict[str, Any]) -> bool:

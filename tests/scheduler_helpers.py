@@ -91,6 +91,12 @@ def start_run(dag_id: str, run_id: str) -> Any:
     from airflow.utils.session import create_session
 
     with create_session() as session:
+        # the scheduler starts every queued run: other DAGs' runs an earlier test in this worker's database
+        # left queued (asset-triggered ones, say) are set aside first, without hooks, or their STARTs land
+        # in this test
+        session.query(DagRun).filter(DagRun.state == "queued", DagRun.dag_id != dag_id).update(
+            {DagRun.state: "failed"}, synchronize_session=False
+        )
         scheduler()._start_queued_dagruns(session)
         run = session.query(DagRun).filter_by(dag_id=dag_id, run_id=run_id).one()
         assert run.state == "running"
