@@ -107,6 +107,23 @@ _CONVERT_TO_DELTA = re.compile(rf"^\s*CONVERT\s+TO\s+DELTA\s+(?P<table>{_NAME})"
 _DATABASE_TRANSFER = re.compile(
     r"^\s*(?P<verb>EXPORT|IMPORT)\s+DATABASE\s+(?:[\w\"]+\s+TO\s+)?'(?P<dir>(?:[^']|'')*)'", re.IGNORECASE
 )
+#: Hive ``EXPORT TABLE t [PARTITION (...)] TO 'path'``, ``IMPORT [[EXTERNAL] TABLE t [PARTITION (...)]]
+#: FROM 'path' [LOCATION '...']``, ``MSCK REPAIR TABLE t [ADD|DROP|SYNC PARTITIONS]``, Databricks ``REPAIR
+#: TABLE t`` (``MSCK TABLE t`` without REPAIR only reports: not matched)
+_PARTITION_SPEC = r"(?:\s+PARTITION\s*\([^()]*\))?"
+_HIVE_EXPORT = re.compile(
+    rf"^\s*EXPORT\s+TABLE\s+(?P<table>{_NAME}){_PARTITION_SPEC}\s+TO\s+'(?P<path>(?:[^']|'')*)'",
+    re.IGNORECASE,
+)
+_HIVE_IMPORT = re.compile(
+    rf"^\s*IMPORT(?:\s+(?:EXTERNAL\s+)?TABLE\s+(?P<table>{_NAME}){_PARTITION_SPEC})?\s+FROM\s+"
+    r"'(?P<path>(?:[^']|'')*)'",
+    re.IGNORECASE,
+)
+_HIVE_REPAIR = re.compile(
+    rf"^\s*(?:MSCK\s+)?REPAIR\s+TABLE\s+(?P<table>{_NAME})(?:\s+(?:ADD|DROP|SYNC)\s+PARTITIONS)?\s*;?\s*$",
+    re.IGNORECASE,
+)
 #: DuckDB session setup: ``LOAD httpfs`` (an extension, not ``LOAD DATA``), ``CREATE [OR REPLACE]
 #: [PERSISTENT|TEMPORARY] SECRET [name] (...)``, ``DROP [PERSISTENT|TEMPORARY] SECRET [IF EXISTS] name``
 _SESSION_SETUP = re.compile(
@@ -243,7 +260,7 @@ _EXA_EXPORT = re.compile(
 )
 _NO_LINEAGE_COMMANDS = re.compile(
     r"^\s*(SET(?![\s\S]*\bSELECT\b)|RESET|SHOW|DESC|DESCRIBE|EXPLAIN|ANALYZE|VACUUM|REFRESH|CACHE(?![\s\S]*\bSELECT\b)|UNCACHE|ADD\s+(JAR|FILE|ARCHIVE)|"
-    r"LIST|GRANT|REVOKE|COMMENT|PRINT|COMMIT|ROLLBACK|START\s+TRANSACTION|CALL|EXEC|EXECUTE|MSCK|OPTIMIZE|"
+    r"LIST|GRANT|REVOKE|COMMENT|PRINT|RAISERROR|COMMIT|ROLLBACK|START\s+TRANSACTION|CALL|EXEC|EXECUTE|MSCK|OPTIMIZE|"
     r"SAVEPOINT|RELEASE|ABORT|SAVE\s+TRAN(?:SACTION)?|"  # savepoints (T-SQL SAVE TRAN), PostgreSQL ABORT
     # SQLite BEGIN DEFERRED|IMMEDIATE|EXCLUSIVE, END [TRANSACTION]; Teradata BT / ET (begin / end transaction)
     r"BEGIN\s+(?:DEFERRED|IMMEDIATE|EXCLUSIVE)|(?:END(?:\s+TRANSACTION)?|BT|ET)(?=\s*$)|"
@@ -251,6 +268,8 @@ _NO_LINEAGE_COMMANDS = re.compile(
     # maintenance: statistics, indexes, storage, sessions (no data moves between datasets)
     r"UPDATE\s+STATISTICS|ALTER\s+(INDEX|WAREHOUSE|SESSION|USER|ROLE)|REINDEX|CLUSTER|CHECKPOINT|DBCC|FLUSH|"
     r"SYSTEM|WAITFOR|BACKUP|RESTORE|DISCARD|LISTEN|NOTIFY|UNLISTEN|"
+    # Impala: table statistics and the catalog's cached metadata
+    r"(?:COMPUTE|DROP)\s+(?:INCREMENTAL\s+)?STATS|INVALIDATE\s+METADATA|"
     r"CREATE\s+(OR\s+REPLACE\s+)?(TEMPORARY\s+|TEMP\s+)?(FUNCTION|PROCEDURE|ROLE|USER)|DROP\s+(FUNCTION|PROCEDURE))\b",
     re.IGNORECASE,
 )
@@ -271,6 +290,8 @@ _HASH_TEMP: dict[str, tuple[str, ...]] = {"tsql": ("@", "#"), "redshift": ("#",)
 
 #: sqlglot dialects where ``SELECT ... INTO t`` creates the table t ("" = generic)
 _SELECT_INTO_TABLE = {"", "tsql", "postgres", "redshift", "materialize"}
+#: dialects whose routines are PL/pgSQL (Redshift stored procedures too)
+_PLPGSQL = {"postgres", "redshift"}
 
 _sqlglot_quieted = False
 
@@ -304,6 +325,8 @@ class _State:
     #: Snowflake session variables set to a string (``SET target = 'an.t'``), by lowercase name: what
     #: ``IDENTIFIER($target)`` names
     session_strings: dict[str, str] = field(default_factory=dict)
+    #: the named columns of tables the script created from a query with a ``*`` next to them (lower-case)
+    named_columns: dict[TableRef, set[str]] = field(default_factory=dict)
 
 
 class _OutOfTime(Exception):
@@ -399,15 +422,22 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int
         body = text.routine_body(piece, anywhere=True)  # a block inside a block: no failed parse per level
     if body is not None:
         state.routine += 1
-        parameters = _routine_parameters(piece) - state.variables  # names in the body, not columns
-        state.variables.update(parameters)
+        outer = set(state.variables)
+        state.variables.update(_routine_parameters(piece))  # names in the body, not columns
         try:
+            for declaration in text.split_statements(text.routine_declarations(piece) or ""):
+                _declaration(declaration, state, bare=True)
             for inner in text.split_statements(body):
                 _analyze_piece(inner, state, allow_routine=False, depth=depth + 1)
         finally:
             state.routine -= 1
-            state.variables -= parameters
+            state.variables.intersection_update(outer)  # what the routine declared ends with it
         return
+    if allow_routine and _ROUTINE_HEAD_ONLY.match(piece):
+        # PL/SQL CREATE PROCEDURE p IS <declaration>; ... BEGIN ... END: a script split on ; cuts the head,
+        # with the first declaration, from the body (the later declarations are pieces of their own)
+        for declaration in text.split_statements(text.routine_declarations(piece) or ""):
+            _declaration(declaration, state, bare=True)
     if state.read == "snowflake" and piece.lstrip()[:3].lower() == "set":
         _remember_session_string(piece, state)
     if _handle_text_statement(piece, state):
@@ -420,6 +450,10 @@ def _analyze_piece(piece: str, state: _State, *, allow_routine: bool, depth: int
             if split[2] and len(state.statements) == before + 1 and not state.statements[-1].partial:
                 _output_into(split[1], split[2], state, _merge_source(split[0], state))
             return
+    if state.routine and state.read in _PLPGSQL:
+        piece = text.rewrite_plpgsql_forms(piece)
+    elif state.routine and state.read in ("mysql", "oracle"):
+        piece = text.select_into_one_variable(piece)
     shortened = text.shorten_values(piece, VALUES_SHORTEN_AT)
     source = shortened if shortened is not None else piece
     if state.read == "tsql":
@@ -586,6 +620,8 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
         finally:
             state.variables -= added
         return
+    if state.read == "clickhouse" and isinstance(tree, exp.Create) and _dictionary_source(tree, raw, state):
+        return
     if isinstance(tree, exp.Command):
         if not _handle_text_statement(raw, state) and not _reparse(text.strip_comments(raw), state):
             _fallback(raw, state, f"statement not understood by the parser ({tree.name})")
@@ -605,8 +641,8 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
             state.columns, raw, state.read, lambda ref: _qualify(ref, state), frozenset(state.variables)
         )
         # SELECT ... INTO t creates a table in T-SQL, Redshift and plain PostgreSQL; elsewhere, and in a
-        # PL/pgSQL body, it assigns variables
-        into_tables = state.read in _SELECT_INTO_TABLE and not (state.read == "postgres" and state.routine)
+        # PL/pgSQL body (also a Redshift procedure's), it assigns variables (INTO TEMP TABLE t still creates)
+        into_tables = state.read in _SELECT_INTO_TABLE and not (state.read in _PLPGSQL and state.routine)
         res = StatementAnalyzer(walker, select_into_tables=into_tables).analyze(tree)
     except RecursionError:
         _fallback(raw, state, "statement too deeply nested to analyse")
@@ -623,6 +659,8 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
     gone = (_qualify(t, state) for t in (*res.dropped, *res.renamed))
     state.temporary.update(t for t in gone if t in state.written)
     state.written.update(_qualify(t, state) for t in res.outputs)
+    for t, names in res.named_columns.items():
+        state.named_columns[_qualify(t, state)] = {n.lower() for n in names}
     if res.created_columns:
         state.columns = dict(state.columns or {})
         state.columns.update(
@@ -645,6 +683,54 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
     state.statements.append(statement)
     if res.kind in ("create_view", "create_table") and len(statement.outputs) == 1 and statement.inputs:
         state.definitions[statement.outputs[0]] = statement
+
+
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def _dictionary_source(tree: Any, raw: str, state: _State) -> bool:
+    """ClickHouse ``CREATE DICTIONARY d (attrs) ... SOURCE(CLICKHOUSE(TABLE 't' [DB 'db'] | QUERY 'q'))``: d
+    is loaded from that table or query of this server, each attribute from the source's column of its name
+    (analysed as ``INSERT INTO d (attrs) SELECT attrs FROM ...``). False for anything else: a ``HOST`` of
+    another server or another source type (``MYSQL``, ``POSTGRESQL``, ``HTTP``) names no dataset of this
+    connection, and the dictionary is written only."""
+    from sqlglot import exp
+
+    if str(tree.args.get("kind") or "").upper() != "DICTIONARY" or not isinstance(tree.this, exp.Schema):
+        return False
+    props = tree.args.get("properties")
+    source = next(
+        (
+            p
+            for p in (props.expressions if props is not None else ())
+            if isinstance(p, exp.DictProperty) and p.name.upper() == "SOURCE"
+        ),
+        None,
+    )
+    if source is None or str(source.args.get("kind") or "").upper() != "CLICKHOUSE":
+        return False
+    settings = {
+        s.name.upper(): s.args["value"].name
+        for s in source.args.get("settings") or ()
+        if isinstance(s, exp.DictSubProperty) and isinstance(s.args.get("value"), exp.Literal)
+    }
+    if settings.get("HOST", "localhost").lower() not in _LOCAL_HOSTS:
+        return False
+    attrs = ", ".join(f"`{c.name}`" for c in tree.this.expressions if isinstance(c, exp.ColumnDef))
+    if settings.get("QUERY"):
+        origin = f"({settings['QUERY']}) AS _source"
+    elif settings.get("TABLE"):
+        origin = ".".join(f"`{part}`" for part in (settings.get("DB"), settings["TABLE"]) if part)
+    else:
+        return False
+    before = len(state.statements)
+    name = tree.this.this.sql(dialect="clickhouse")
+    _analyze_piece(f"INSERT INTO {name} ({attrs}) SELECT {attrs} FROM {origin}", state, allow_routine=False)
+    if len(state.statements) == before + 1:
+        state.statements[-1] = dataclasses.replace(
+            state.statements[-1], sql=raw.strip(), kind="create_dictionary"
+        )
+    return True
 
 
 def _remember_function(tree: Any, state: _State) -> None:
@@ -887,6 +973,10 @@ def _output_into(
     )
 
 
+#: the head of a routine whose body a script split on ``;`` left in a later piece (no BEGIN in this one)
+_ROUTINE_HEAD_ONLY = re.compile(
+    r"\s*CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?(?:PROCEDURE|FUNCTION)\b(?![\s\S]*\bBEGIN\b)", re.IGNORECASE
+)
 _ROUTINE_HEAD = re.compile(
     r"^\s*CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?(?:PROCEDURE|PROC|FUNCTION)\s+[\w.`\"\[\]$]+\s*\(",
     re.IGNORECASE,
@@ -930,7 +1020,10 @@ def _condition_reads(condition: Any, state: _State) -> None:
 
 
 #: ``IF|ELSEIF|ELSIF|WHILE <condition> THEN|DO|LOOP|BEGIN ...`` of a script or routine, as text
-_CONDITION_START = re.compile(r"\s*(?:IF|ELSEIF|ELSIF|WHILE|(?P<loop>FOR\s+\w+\s+IN))\b", re.IGNORECASE)
+_CONDITION_START = re.compile(
+    r"\s*(?:IF|ELSEIF|ELSIF|WHILE|(?P<loop>FOR(?:EACH)?\s+(?P<var>[A-Za-z_]\w*)\s+(?:SLICE\s+\d+\s+)?IN))\b",
+    re.IGNORECASE,
+)
 _CONDITION_SCAN = re.compile(
     r"'(?:[^']|'')*'|\"[^\"]*\"|(?P<open>\(|\bCASE\b)|(?P<close>\)|\bEND\b)|\b(?P<end>THEN|DO|LOOP|BEGIN)\b"
     r"|\b(?P<statement>INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|TRUNCATE|ALTER|REPLACE)\b(?!\s*\()",
@@ -956,6 +1049,8 @@ def _text_condition_reads(sql: str, state: _State, at: int = 0) -> int | None:
             return None  # T-SQL IF cond INSERT ...: no THEN, the statement follows the condition
         elif token.group("end") and depth <= 0:
             condition = sql[m.end() : token.start()]
+            if m.group("var"):  # FOR i IN 1..10 / FOR r IN query: the loop's variable is no column
+                state.variables.add(m.group("var").lower())
             if not m.group("loop"):
                 _expression_reads(condition, state)
             elif _SELECT_WORD.search(
@@ -993,8 +1088,38 @@ _UNTIL = re.compile(r"\s*UNTIL\b(?P<cond>.*?)(?:\bEND\s+REPEAT\b[\s\w]*+)?$", re
 #: Snowflake scripting's DECLARE section: ``[DECLARE] name [type] DEFAULT|:= value`` and ``name CURSOR FOR
 #: query`` (a variable, a result set or a cursor), one per piece
 _DECLARATION = re.compile(
-    r"\s*(?:DECLARE\s+)?[A-Za-z_]\w*\s+(?:(?:CURSOR\s+FOR)|(?:[A-Za-z_]\w*(?:\s*\([\d\s,]*\))?\s+)?"
-    r"(?:DEFAULT|:=))\s+(?P<value>.*)$",
+    r"\s*(?:DECLARE\s+)?(?:CURSOR\s+(?P<cursor>[A-Za-z_]\w*)\s*(?:\([^()]*\))?\s*(?:IS|FOR)"  # PL/SQL
+    # PL/pgSQL ``c [NO] SCROLL CURSOR (p int) FOR``, T-SQL ``c [INSENSITIVE] CURSOR [LOCAL ...] FOR``
+    r"|(?P<name>[@A-Za-z_]\w*)\s+(?:(?:NO\s+|INSENSITIVE\s+|SCROLL\s+)*CURSOR\s*(?:\([^()]*\))?"
+    r"(?:\s*\b(?:LOCAL|GLOBAL|FORWARD_ONLY|SCROLL|STATIC|KEYSET|DYNAMIC|FAST_FORWARD|READ_ONLY|SCROLL_LOCKS"
+    r"|OPTIMISTIC|TYPE_WARNING|WITH(?:OUT)?\s+HOLD)\b)*\s*(?:FOR|IS)"
+    r"|(?:CONSTANT\s+)?(?:[A-Za-z_][\w.%]*(?:\s*\([\d\s,]*\))?\s+)?(?:NOT\s+NULL\s+)?(?:DEFAULT|:=)))"
+    r"\s+(?P<value>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+#: PL/SQL declarations that name no data: ``TYPE t IS TABLE OF ...|RECORD (...)``, ``SUBTYPE s IS ...``,
+#: ``PRAGMA ...``, ``v t.col%TYPE`` / ``r t%ROWTYPE`` (a variable of a column's or row's type)
+_TYPE_DECLARATION = re.compile(
+    r"\s*(?:(?:TYPE|SUBTYPE)\s+[A-Za-z_]\w*\s+IS\b|PRAGMA\b|(?P<name>[A-Za-z_]\w*)\s+[\w.$\"]+%(?:ROW)?TYPE\s*$)",
+    re.IGNORECASE,
+)
+#: a declaration without a value (``v_cnt NUMBER``, ``r record``, ``l_ids t_ids``): its first word names a
+#: variable, unless it declares something else (a type, a pragma, a nested routine)
+_BARE_DECLARATION = re.compile(r"\s*(?P<name>[A-Za-z_]\w*)\s+[A-Za-z_]", re.IGNORECASE)
+_NOT_VARIABLES = {
+    "type",
+    "subtype",
+    "pragma",
+    "cursor",
+    "function",
+    "procedure",
+    "declare",
+    "begin",
+    "return",
+}
+#: PL/SQL ``FORALL i IN lo .. hi | INDICES OF c | VALUES OF c [SAVE EXCEPTIONS]`` before its one statement
+_FORALL = re.compile(
+    r"\s*FORALL\s+(?P<var>[A-Za-z_]\w*)\s+IN\s+.*?(?=\b(?:INSERT|UPDATE|DELETE|MERGE)\b)",
     re.IGNORECASE | re.DOTALL,
 )
 #: procedural lines that end a piece and read nothing: ``LEAVE``, ``RETURN``, ``RAISE ...``, ``SIGNAL ...``
@@ -1015,6 +1140,11 @@ def _procedural_piece(sql: str, state: _State) -> bool:
         if m is not None:
             at = m.end()
             continue
+        forall = _FORALL.match(sql, at)
+        if forall is not None:  # FORALL i IN 1 .. n <statement>: i is no column
+            state.variables.add(forall.group("var").lower())
+            at = forall.end()
+            continue
         end = _text_condition_reads(sql, state, at)
         if end is None and _WHEN_HEAD.match(sql, at):
             then = _THEN.search(sql, at)
@@ -1024,21 +1154,49 @@ def _procedural_piece(sql: str, state: _State) -> bool:
         at = end
     rest = sql[at:]
     if at == 0:
-        m = _UNTIL.match(sql) or _DECLARATION.match(sql)
-        if m is None:
+        m = _UNTIL.match(sql)
+        if m is not None:
+            _value_reads(m.group("cond"), state)
+        elif not _declaration(sql, state):
             return False
-        value = m.group(m.lastgroup or 0)
-        if re.match(r"[\s(]*(?:SELECT|WITH)\b", value, re.IGNORECASE):
-            trees, _ = _parse(value.strip().rstrip(";"), state.read)
-            if trees and len(trees) == 1:
-                _condition_reads(trees[0], state)
-        else:
-            _expression_reads(value, state)
         rest = ""
     if _PROCEDURAL_TAIL.match(rest):
         state.statements.append(StatementLineage(sql=sql.strip(), kind="procedural"))
     else:
         _analyze_piece(rest, state, allow_routine=False, depth=1)
+    return True
+
+
+def _value_reads(value: str, state: _State) -> None:
+    """The tables a declared value, a cursor's query or a loop condition reads."""
+    if re.match(r"[\s(]*(?:SELECT|WITH)\b", value, re.IGNORECASE):
+        trees, _ = _parse(value.strip().rstrip(";"), state.read)
+        if trees and len(trees) == 1:
+            _condition_reads(trees[0], state)
+    else:
+        _expression_reads(value, state)
+
+
+def _declaration(sql: str, state: _State, *, bare: bool = False) -> bool:
+    """A declaration (``v type := value``, ``c CURSOR FOR query``, PL/SQL ``CURSOR c IS query``): its query's
+    tables are read and its name is a variable, no column (with ``bare``, in a routine's declaration
+    section, also ``v type`` without a value). False when ``sql`` is no declaration."""
+    typed = _TYPE_DECLARATION.match(sql)
+    if typed is not None:
+        if typed.group("name"):
+            state.variables.add(typed.group("name").lower())
+        return True
+    m = _DECLARATION.match(sql)
+    if m is None:
+        bare_match = _BARE_DECLARATION.match(sql) if bare else None
+        name = bare_match.group("name").lower() if bare_match is not None else ""
+        if name and name not in _NOT_VARIABLES:
+            state.variables.add(name)
+        return False
+    name = (m.group("cursor") or m.group("name") or "").lower()
+    if name and name not in _NOT_VARIABLES:
+        state.variables.add(name)
+    _value_reads(m.group("value"), state)
     return True
 
 
@@ -1293,7 +1451,7 @@ def _handle_text_statement(raw: str, state: _State) -> bool:
         for piece in text.split_statements(dynamic):
             _analyze_piece(piece, state, allow_routine=True)
         return True
-    if _refresh_or_conversion(stripped, state):
+    if _refresh_or_conversion(stripped, state) or _hive_table_files(stripped, state):
         return True
     if _NO_LINEAGE_COMMANDS.match(stripped):
         if _CREATE_FUNCTION.match(stripped):
@@ -1343,6 +1501,40 @@ def _refresh_or_conversion(stripped: str, state: _State) -> bool:
             outputs=written,
             column_lineage=defined.column_lineage if defined is not None else (),
             indirect=defined.indirect if defined is not None else (),
+        )
+    )
+    return True
+
+
+def _hive_table_files(stripped: str, state: _State) -> bool:
+    """Hive ``EXPORT TABLE t TO 'path'`` (t's rows and metadata go to files), ``IMPORT [EXTERNAL] TABLE t
+    FROM 'path'`` (the other way round), ``MSCK REPAIR TABLE t`` / Databricks ``REPAIR TABLE t`` (t's
+    partitions are synced with its files: a write of t, like ``ALTER TABLE t RECOVER PARTITIONS``)."""
+    if state.read not in _USE_SETS_SCHEMA:
+        return False
+    m = _HIVE_EXPORT.match(stripped) or _HIVE_IMPORT.match(stripped) or _HIVE_REPAIR.match(stripped)
+    if m is None:
+        return False
+    from airflow_lineage_provider.sql.fallback import scan_tables
+
+    name = m.group("table")
+    table = _qualify_all(scan_tables(f"SELECT * FROM {name}")[0], state) if name else ()
+    if m.re is not _HIVE_EXPORT:
+        state.written.update(table)
+    if m.re is _HIVE_REPAIR:
+        state.statements.append(StatementLineage(sql=stripped, kind="alter", outputs=table))
+        return True
+    files = (TableRef(m.group("path").replace("''", "'")),)
+    read, written = (table, files) if m.re is _HIVE_EXPORT else (files, table)
+    if not table:  # IMPORT FROM 'path': the table is named in the export's metadata, not in the SQL
+        state.warnings.append("IMPORT FROM 'path' without a table writes the table the export names")
+    state.statements.append(
+        StatementLineage(
+            sql=stripped,
+            kind="export" if m.re is _HIVE_EXPORT else "import",
+            inputs=read,
+            outputs=written,
+            column_lineage=_whole_rows(written, read),
         )
     )
     return True
@@ -1570,8 +1762,9 @@ def _net(state: _State, keep_temp_tables: bool) -> SqlLineage:
             continue
         inputs.update((t, None) for t in st.inputs if t not in temp)
         outputs.update((t, None) for t in st.outputs if t not in temp)
-    edges = merge_edges(_collapse_columns([e for st in statements for e in st.column_lineage], temp))
-    indirect = _collapse_rows(statements, temp)
+    named = state.named_columns
+    edges = merge_edges(_collapse_columns([e for st in statements for e in st.column_lineage], temp, named))
+    indirect = _collapse_rows(statements, temp, named)
     errors = tuple(e for st in statements for e in st.errors)
     partial = any(st.partial for st in statements)
     parsed = [st for st in statements if not st.partial]
@@ -1618,9 +1811,11 @@ class _TempColumns:
     transformation on the way. A temp table filled by ``SELECT *`` holds ``t.*``: its column ``c`` is then
     the ``c`` of each dataset behind that star."""
 
-    def __init__(self, temp: set[TableRef]) -> None:
+    def __init__(self, temp: set[TableRef], named: dict[TableRef, set[str]] | None = None) -> None:
         self.temp = temp
         self.held: dict[ColumnRef, tuple[set[ColumnRef], str]] = {}
+        #: columns a temp table's query named next to its ``*``: without an edge they hold constants
+        self.named = named or {}
 
     def real(self, col: ColumnRef) -> tuple[set[ColumnRef], str]:
         if col.table not in self.temp:
@@ -1629,7 +1824,7 @@ class _TempColumns:
         if found is not None:
             return found
         star = self.held.get(ColumnRef(col.table, "*"))
-        if star is None or col.column == "*":
+        if star is None or col.column == "*" or col.column.lower() in self.named.get(col.table, ()):
             return set(), IDENTITY
         return {ColumnRef(d.table, col.column) for d in star[0] if d.column == "*"}, star[1]
 
@@ -1670,10 +1865,12 @@ class _TempColumns:
             self.held[edge.output] = (held[0] | resolved, stronger(held[1], how))
 
 
-def _collapse_rows(statements: Any, temp: set[TableRef]) -> tuple[IndirectLineage, ...]:
+def _collapse_rows(
+    statements: Any, temp: set[TableRef], named: dict[TableRef, set[str]] | None = None
+) -> tuple[IndirectLineage, ...]:
     """Net row-deciding columns: through a temp table they become the columns its own columns and rows
     came from, and what decided a temp table's rows decides the rows of what is written from it."""
-    columns = _TempColumns(temp)  # a temp table's column -> the real columns it holds
+    columns = _TempColumns(temp, named)  # a temp table's column -> the real columns it holds
     temp_rows: dict[TableRef, set[tuple[ColumnRef, str]]] = {}  # a temp table -> what decided its rows
     out: dict[IndirectLineage, None] = {}
 
@@ -1694,12 +1891,14 @@ def _collapse_rows(statements: Any, temp: set[TableRef]) -> tuple[IndirectLineag
     return tuple(sorted(out, key=IndirectLineage.sort_key))
 
 
-def _collapse_columns(edges: list[ColumnLineage], temp: set[TableRef]) -> list[ColumnLineage]:
+def _collapse_columns(
+    edges: list[ColumnLineage], temp: set[TableRef], named: dict[TableRef, set[str]] | None = None
+) -> list[ColumnLineage]:
     """Net column lineage: edges through temp tables are chained to their real sources (through a temp
     table's ``*`` too), with the strongest transformation along the way."""
     if not temp:
         return edges
-    columns = _TempColumns(temp)
+    columns = _TempColumns(temp, named)
     out: list[ColumnLineage] = []
     for edge in (e for whole in edges for e in columns.expand(whole)):
         if edge.output.table in temp:

@@ -194,6 +194,9 @@ class Result:
     use_kind: str = ""
     #: columns of tables this statement creates (CTAS, CREATE TABLE (...), SELECT INTO): a script-local schema
     created_columns: dict[TableRef, list[str]] = field(default_factory=dict)
+    #: the named columns of a table this statement creates from a query that also has a ``*`` (``SELECT 'x'
+    #: AS kind, s.*``): such a name without an edge holds constants, it is no column behind the star
+    named_columns: dict[TableRef, list[str]] = field(default_factory=dict)
     dropped: list[TableRef] = field(default_factory=list)
     renamed: list[TableRef] = field(default_factory=list)  # old names of renamed tables
     #: input columns that decide which rows an output gets (WHERE, JOIN, GROUP BY ... of what writes it)
@@ -594,6 +597,7 @@ class StatementAnalyzer:
         #: whether ``SELECT ... INTO x`` creates the table x (else x are variables: Oracle, MySQL, PL/pgSQL)
         self.select_into_tables = select_into_tables
         self._rows: dict[IndirectLineage, None] = {}
+        self._named: dict[TableRef, list[str]] = {}
 
     def analyze(self, tree: exp.Expression) -> Result:
         if isinstance(tree, _NO_LINEAGE):
@@ -624,6 +628,7 @@ class StatementAnalyzer:
             result.inputs = list(dict.fromkeys([*result.inputs, *(r[0] for r in read if r is not None)]))
         written = set(result.outputs)
         result.indirect = [r for r in self._rows if r.output in written and r.input.table is not None]
+        result.named_columns = {t: names for t, names in self._named.items() if t in written}
         return result
 
     def _shape(self, target: TableRef | None, rows: Rows) -> None:
@@ -710,6 +715,8 @@ class StatementAnalyzer:
             known = names or [c.name for c in cols]
             if known and "*" not in known:
                 created[target] = known
+            elif known:
+                self._named[target] = [n for n in known if n != "*"]
         return column_edges(target, names, cols)
 
     # ------------------------------------------------------------------ statement kinds
@@ -719,7 +726,12 @@ class StatementAnalyzer:
             first = first.this
         into: Any = first.args.get("into")
         # INTO a file (MySQL INTO OUTFILE, rewritten by the engine) is always written
-        writes = into is not None and (self.select_into_tables or isinstance(into.this, exp.Literal))
+        # INTO TEMP|UNLOGGED [TABLE] t names a table also where a plain INTO assigns variables
+        writes = into is not None and (
+            self.select_into_tables
+            or isinstance(into.this, exp.Literal)
+            or bool(into.args.get("temporary") or into.args.get("unlogged"))
+        )
         target = dataset_of(into.this) if writes else None
         skip = {id(into.this)} if into is not None else set()
         res = Result("select", inputs=read_tables(tree, skip), outputs=[target] if target else [])

@@ -347,6 +347,83 @@ _BEGIN = re.compile(
 _END = re.compile(r"\bEND\b\s*(?:\$\$|;|/)?\s*(?:LANGUAGE\s+\w+)?\s*$", re.IGNORECASE)
 
 
+_PLPGSQL_PERFORM = re.compile(r"^(\s*)PERFORM\b", re.IGNORECASE)
+_PLPGSQL_SELECT_INTO = re.compile(
+    r"^(?P<head>\s*SELECT)\s+INTO\s+(?:STRICT\s+)?(?P<targets>[\w.$]+(?:\s*,\s*[\w.$]+)*)\s+(?P<rest>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_INTO_STRICT = re.compile(r"\bINTO\s+STRICT\b", re.IGNORECASE)
+#: ``INTO v, w`` of a SELECT in a routine (several variables, which the parser rejects): the first is kept
+_INTO_VARIABLES = re.compile(r"(\bINTO\s+[@:]?[\w.$]+)(?:\s*,\s*[@:]?[\w.$]+)+", re.IGNORECASE)
+_SELECT_START = re.compile(r"\s*(?:SELECT|WITH)\b", re.IGNORECASE)
+_FROM_SCAN = re.compile(
+    r"'(?:[^']|'')*'|\"[^\"]*\"|(?P<open>\()|(?P<close>\))|(?P<from>\bFROM\b)", re.IGNORECASE
+)
+
+
+def rewrite_plpgsql_forms(sql: str) -> str:
+    """PL/pgSQL forms the parser rejects, as the equivalent it takes: ``PERFORM query`` (run, its rows
+    discarded) as ``SELECT ... INTO perform ...``, ``SELECT INTO [STRICT] v, w list FROM ...`` (targets
+    first) as ``SELECT list INTO v, w FROM ...``, and ``INTO STRICT v`` as ``INTO v``."""
+    sql = _PLPGSQL_PERFORM.sub(r"\1SELECT INTO perform ", sql, count=1)
+    m = _PLPGSQL_SELECT_INTO.match(sql)
+    if m is not None:
+        rest, depth, at = m.group("rest"), 0, None
+        for token in _FROM_SCAN.finditer(rest):
+            if token.group("open"):
+                depth += 1
+            elif token.group("close"):
+                depth -= 1
+            elif token.group("from") and depth == 0:
+                at = token.start()
+                break
+        into = f" INTO {m.group('targets').split(',')[0].strip()} "
+        sql = (
+            f"{m.group('head')} {rest}{into}"
+            if at is None
+            else f"{m.group('head')} {rest[:at]}{into}{rest[at:]}"
+        )
+    return select_into_one_variable(_INTO_STRICT.sub("INTO", sql))
+
+
+def select_into_one_variable(sql: str) -> str:
+    """``SELECT a, b INTO v, w FROM ...`` (PL/pgSQL, MySQL routines) as ``SELECT a, b INTO v FROM ...``: the
+    variables are no datasets, and the parser takes one target only."""
+    return _INTO_VARIABLES.sub(r"\1", sql, count=1) if _SELECT_START.match(sql) else sql
+
+
+_DECLARE_WORD = re.compile(r"\bDECLARE\b", re.IGNORECASE)
+_HEAD_WORD = re.compile(r"[()]|\b(?:IS|AS)\b", re.IGNORECASE)
+
+
+def routine_declarations(sql: str) -> str | None:
+    """The declaration section of a routine or block, up to its first BEGIN: after ``DECLARE`` (PL/pgSQL,
+    Snowflake scripting, PL/SQL blocks) or after the ``IS|AS`` of ``CREATE PROCEDURE|FUNCTION name [(...)]``
+    (PL/SQL, which has no ``DECLARE`` there). A ``CREATE`` without BEGIN is the head of a PL/SQL routine a
+    script split on ``;`` (its first declaration). None when there is no such section."""
+    text = strip_comments(sql)
+    if not _ROUTINE.match(text):
+        return None
+    begin = _BEGIN.search(text)
+    if begin is None and not re.match(r"\s*CREATE\b", text, re.IGNORECASE):
+        return None
+    head = text[: begin.start()] if begin is not None else text
+    declare = _DECLARE_WORD.search(head)
+    if declare is not None:
+        return head[declare.end() :]
+    if not re.match(r"\s*CREATE\b", head, re.IGNORECASE):
+        return None
+    depth = 0
+    for m in _HEAD_WORD.finditer(head):
+        if m.group() == "(":
+            depth += 1
+        elif m.group() == ")":
+            depth -= 1
+        elif depth == 0:  # the routine's IS|AS, not one inside its parameter list
+            return head[m.end() :]
+    return None
+
+
 def routine_body(sql: str, *, anywhere: bool = False) -> str | None:
     """The body between the first BEGIN and the last END of a procedure/function/anonymous block
     (with ``anywhere``: of any text holding a BEGIN ... END block, e.g. ``WHILE x BEGIN ... END``)."""
@@ -812,6 +889,8 @@ def rewrite_unparseable_forms(sql: str) -> str:
     ...)``), Databricks ``COPY INTO t FROM 'path' WITH (CREDENTIAL ... ENCRYPTION ...)`` (dropped), Oracle
     ``TRUNCATE TABLE t ... STORAGE`` / ``... MATERIALIZED VIEW LOG`` (dropped)."""
     lower = sql.lower()
+    if "timeseries" in lower:
+        sql = _vertica_timeseries(sql)
     if "openrowset" in lower:
         sql = _openrowset_bulk(sql)
     if "limit" in lower:
@@ -838,7 +917,7 @@ def rewrite_unparseable_forms(sql: str) -> str:
     elif re.match(r"\s*INSERT\b", sql, re.IGNORECASE):
         sql = _INSERT_HINTS.sub(r"\1", sql)  # T-SQL WITH (TABLOCK) on the target
         sql = _INSERT_BY_POSITION.sub(r"\1", sql)
-        sql = _PARTITION_IF_NOT_EXISTS.sub(r"\1", sql)
+        sql = _PARTITION_IF_NOT_EXISTS.sub(r"\1", _impala_hints(sql))
         sql = _directory_using(_insert_inline_view(sql))
     elif re.match(r"\s*MERGE\b", sql, re.IGNORECASE):
         # Databricks MERGE WITH SCHEMA EVOLUTION INTO: the target gains the source's new columns
@@ -855,7 +934,56 @@ def rewrite_unparseable_forms(sql: str) -> str:
         return _snowflake_let(sql)
     elif re.match(r"\s*TRUNCATE\b", sql, re.IGNORECASE):
         return _TRUNCATE_STORAGE.sub(" ", sql)
-    return _TERADATA_ATTRIBUTES.sub("", _REPLACE_INTO.sub(r"\1INSERT\2", sql))
+    sql = _UPSERT_INTO.sub(r"\1INSERT\2", sql)  # Impala / Kudu, Phoenix: an insert that replaces on key
+    return _TERADATA_ATTRIBUTES.sub("", _REPLACE_INTO.sub(r"\1INSERT\2", _impala_hints(sql)))
+
+
+#: Vertica ``TIMESERIES slice AS 'length' OVER (`` (gap filling), up to its window's opening parenthesis
+_TIMESERIES = re.compile(r"\bTIMESERIES\s+(?P<name>[A-Za-z_]\w*)\s+AS\s+'[^']*'\s+OVER\s*\(", re.IGNORECASE)
+_WINDOW_PARTS = re.compile(
+    r"^\s*(?:PARTITION\s+BY\s+(?P<partition>.*?)\s*)?ORDER\s+BY\s+(?P<order>.*?)\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _vertica_timeseries(sql: str) -> str:
+    """Vertica ``... TIMESERIES slice AS '1 minute' OVER (PARTITION BY k ORDER BY ts)``: one row per slice of
+    ``ts`` and partition, as ``... GROUP BY k, timeseries_slice(ts)`` with ``slice`` read as that value
+    (named ``slice`` where it is a bare item of the select list)."""
+    m = _TIMESERIES.search(sql)
+    if m is None:
+        return sql
+    depth, end = 1, None
+    for token in _FROM_SCAN.finditer(sql, m.end()):
+        if token.group("open"):
+            depth += 1
+        elif token.group("close"):
+            depth -= 1
+            if depth == 0:
+                end = token.start()
+                break
+    parts = _WINDOW_PARTS.match(sql[m.end() : end]) if end is not None else None
+    if parts is None or end is None:
+        return sql
+    value = f"timeseries_slice({parts.group('order')})"
+    keys = ", ".join(k for k in (parts.group("partition"), value) if k)
+    sql = f"{sql[: m.start()]} GROUP BY {keys} {sql[end + 1 :]}"
+    name = re.escape(m.group("name"))
+    # a bare select item keeps its name (marked, then named); elsewhere (ORDER BY, expressions) the slice is
+    # its value
+    bare = re.compile(rf"(\bSELECT\s+|,\s*){name}(?=\s*(?:,|\bFROM\b))", re.IGNORECASE)
+    sql = bare.sub(lambda item: f"{item.group(1)}\0", sql)
+    sql = re.sub(rf"(?<![\w.]){name}\b(?!\s*\()", lambda _: value, sql, flags=re.IGNORECASE)
+    return sql.replace("\0", f"{value} AS {m.group('name')}")
+
+
+#: Impala plan hints in brackets: ``INSERT ... [SHUFFLE] SELECT``, ``JOIN [BROADCAST] t``
+_IMPALA_HINT = re.compile(r"\[\s*(?:NO)?(?:SHUFFLE|CLUSTERED|BROADCAST)\s*\]", re.IGNORECASE)
+_UPSERT_INTO = re.compile(r"^(\s*)UPSERT(\s+INTO\b)", re.IGNORECASE)
+
+
+def _impala_hints(sql: str) -> str:
+    return _IMPALA_HINT.sub(" ", sql) if "[" in sql else sql
 
 
 _OUTPUT_SCAN = re.compile(

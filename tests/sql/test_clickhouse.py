@@ -444,3 +444,45 @@ def test_clickhouse_table_names_keep_their_case() -> None:
         "o.UserId": {"Raw.Events.UserId"},
         "o.Ts": {"Raw.Events.Ts"},
     }  # the schema's spelling of the columns
+
+
+# ------------------------------------------------- round 16: CREATE DICTIONARY reads its ClickHouse source
+
+_DICT = (
+    "CREATE DICTIONARY db.d (id UInt64, name String DEFAULT '') PRIMARY KEY id {source} "
+    "LAYOUT(HASHED()) LIFETIME(300)"
+)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("SOURCE(CLICKHOUSE(TABLE 'users' DB 'db'))", id="table-db"),
+        pytest.param(
+            "SOURCE(CLICKHOUSE(HOST 'localhost' PORT 9000 USER 'default' TABLE 'users' DB 'db'))", id="local"
+        ),
+        pytest.param("SOURCE(CLICKHOUSE(QUERY 'SELECT id, name FROM db.users WHERE active'))", id="query"),
+    ],
+)
+def test_a_dictionary_reads_its_clickhouse_source(source: str) -> None:
+    sql = _DICT.format(source=source)
+    assert _tables(sql, "clickhouse") == (["db.users"], ["db.d"])
+    assert _plain(sql, "clickhouse") == {"db.d.id": {"db.users.id"}, "db.d.name": {"db.users.name"}}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("SOURCE(CLICKHOUSE(HOST 'other.example.com' TABLE 'users' DB 'db'))", id="other-server"),
+        pytest.param(
+            "SOURCE(MYSQL(HOST 'h' PORT 3306 USER 'u' PASSWORD 'p' DB 'x' TABLE 'users'))", id="mysql"
+        ),
+    ],
+)
+def test_a_dictionary_of_another_server_reads_no_dataset_of_this_one(source: str) -> None:
+    assert _tables(_DICT.format(source=source), "clickhouse") == ([], ["db.d"])
+
+
+def test_a_dictionary_source_table_without_db_is_in_the_default_database() -> None:
+    sql = _DICT.format(source="SOURCE(CLICKHOUSE(TABLE 'users'))")
+    assert _tables(sql, "clickhouse", default_schema="analytics") == (["analytics.users"], ["db.d"])

@@ -622,3 +622,94 @@ def test_optimizer_hints_name_no_tables(
 ) -> None:
     """A join hint's argument (``BROADCAST(d)``) is an alias of the query, not a table it reads."""
     assert _tables(sql, dialect) == expected
+
+
+# ------------------------------------------------- round 16: Hive EXPORT / IMPORT TABLE, MSCK REPAIR TABLE
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "inputs", "outputs"),
+    [
+        pytest.param("MSCK REPAIR TABLE raw.x", "hive", [], ["raw.x"], id="msck-repair"),
+        pytest.param("MSCK REPAIR TABLE raw.x SYNC PARTITIONS", "hive", [], ["raw.x"], id="msck-sync"),
+        pytest.param("MSCK TABLE raw.x", "hive", [], [], id="msck-check-only"),
+        pytest.param("REPAIR TABLE raw.x ADD PARTITIONS", "databricks", [], ["raw.x"], id="repair-table"),
+        pytest.param("MSCK REPAIR TABLE raw.x;", "spark", [], ["raw.x"], id="spark-msck"),
+    ],
+)
+def test_repairing_a_table_writes_its_partitions(
+    sql: str, dialect: str, inputs: list[str], outputs: list[str]
+) -> None:
+    assert _tables(sql, dialect) == (inputs, outputs)
+
+
+def test_hive_export_table_writes_the_path_from_the_table() -> None:
+    sql = "EXPORT TABLE mart.t PARTITION (dt='2024-01-01') TO 'hdfs:///backup/t'"
+    assert _tables(sql, "hive") == (["mart.t"], ["hdfs:///backup/t"])
+    assert _plain(sql, "hive") == {"hdfs:///backup/t.*": {"mart.t.*"}}
+
+
+@pytest.mark.parametrize(
+    ("sql", "outputs"),
+    [
+        pytest.param("IMPORT TABLE mart.t2 FROM '/backup/t'", ["mart.t2"], id="import-table"),
+        pytest.param(
+            "IMPORT EXTERNAL TABLE mart.t2 PARTITION (dt='2024') FROM '/backup/t' LOCATION '/warehouse/t2'",
+            ["mart.t2"],
+            id="import-external-partition",
+        ),
+    ],
+)
+def test_hive_import_table_reads_the_path_into_the_table(sql: str, outputs: list[str]) -> None:
+    assert _tables(sql, "hive") == (["/backup/t"], outputs)
+    assert _plain(sql, "hive") == {"mart.t2.*": {"/backup/t.*"}}
+
+
+def test_hive_import_without_a_table_reads_the_path_only() -> None:
+    res = analyze("IMPORT FROM '/backup/t'", "hive")
+    assert not res.errors, res.errors
+    assert [t.qualified for t in res.inputs] == ["/backup/t"]
+    assert res.outputs == ()
+    assert res.warnings
+
+
+# ------------------------------------------------- round 16: Impala statements
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "COMPUTE STATS mart.t",
+        "COMPUTE INCREMENTAL STATS mart.t PARTITION (y=2024)",
+        "INVALIDATE METADATA mart.t",
+        "INVALIDATE METADATA",
+        "DROP INCREMENTAL STATS mart.t PARTITION (y=2024)",
+        "DROP STATS mart.t",
+    ],
+)
+def test_impala_statistics_and_metadata_statements_move_no_data(sql: str) -> None:
+    assert _tables(sql, "hive") == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        pytest.param(
+            "UPSERT INTO mart.k (id, v) SELECT id, v FROM raw.s",
+            {"mart.k.id": {"raw.s.id"}, "mart.k.v": {"raw.s.v"}},
+            id="upsert-into",
+        ),
+        pytest.param(
+            "INSERT INTO mart.t PARTITION (y=2024, m) [SHUFFLE] SELECT a, m FROM raw.s",
+            {"mart.t.a": {"raw.s.a"}, "mart.t.m": {"raw.s.m"}},
+            id="insert-shuffle-hint",
+        ),
+        pytest.param(
+            "INSERT INTO mart.t SELECT a.x, b.y FROM raw.a a JOIN [BROADCAST] raw.b b ON a.id = b.id",
+            {"mart.t.x": {"raw.a.x"}, "mart.t.y": {"raw.b.y"}},
+            id="join-broadcast-hint",
+        ),
+    ],
+)
+def test_impala_upsert_and_plan_hints(sql: str, expected: dict[str, set[str]]) -> None:
+    assert _plain(sql, "hive") == expected

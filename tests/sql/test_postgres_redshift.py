@@ -145,3 +145,34 @@ def test_postgres_quoted_cte_names_are_case_sensitive(
     """PostgreSQL folds unquoted names to lower case and keeps quoted ones: ``"X"`` and ``x`` are two names,
     so ``FROM x`` after ``WITH "X" AS (...)`` reads the table ``x``; ``"x"`` and ``X`` are both ``x``."""
     assert _tables(sql, "postgres") == expected
+
+
+# ------------------------------------------------- round 16: Vertica TIMESERIES gap filling
+
+
+def test_vertica_timeseries_slices_derive_from_the_order_column() -> None:
+    sql = (
+        "INSERT INTO m.ticks SELECT slice_time, k, TS_FIRST_VALUE(v, 'LINEAR') AS v FROM s.raw "
+        "WHERE v > 0 TIMESERIES slice_time AS '1 minute' OVER (PARTITION BY k ORDER BY ts) "
+        "ORDER BY slice_time"
+    )
+    assert _tables(sql, "vertica") == (["s.raw"], ["m.ticks"])
+    assert _edges(sql, "vertica") == {
+        "m.ticks.slice_time": ({"s.raw.ts"}, "TRANSFORMATION"),
+        "m.ticks.k": ({"s.raw.k"}, "IDENTITY"),
+        "m.ticks.v": ({"s.raw.v"}, "TRANSFORMATION"),
+    }
+    assert _rows(sql, "vertica") == {
+        ("m.ticks", "s.raw.v", "FILTER"),
+        ("m.ticks", "s.raw.k", "GROUP_BY"),
+        ("m.ticks", "s.raw.ts", "GROUP_BY"),
+        ("m.ticks", "s.raw.ts", "SORT"),
+    }
+
+
+def test_vertica_timeseries_without_partition() -> None:
+    sql = (
+        "SELECT ts_slice AS t, TS_LAST_VALUE(v) AS v FROM s.raw "
+        "TIMESERIES ts_slice AS '1 hour' OVER (ORDER BY ts)"
+    )
+    assert _plain(sql, "vertica") == {"t": {"s.raw.ts"}, "v": {"s.raw.v"}}

@@ -343,3 +343,194 @@ $$"""
 def test_execute_of_built_sql_or_a_procedure_gives_nothing(sql: str, dialect: str) -> None:
     res = analyze(sql, dialect)
     assert (res.inputs, res.outputs, res.errors) == ((), (), ())
+
+
+# ------------------------------------------------- round 16: declaration sections and loop indexes
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect"),
+    [
+        pytest.param(
+            "CREATE OR REPLACE PROCEDURE m.load() RETURNS STRING LANGUAGE SQL AS $$ DECLARE "
+            "res RESULTSET DEFAULT (SELECT id FROM raw.o); c1 CURSOR FOR res; BEGIN FOR r IN c1 DO "
+            "INSERT INTO m.o (id) VALUES (r.id); END FOR; RETURN 'ok'; END; $$;",
+            "snowflake",
+            id="snowflake-procedure-declare-section",
+        ),
+        pytest.param(
+            "DO $$ DECLARE cur CURSOR FOR SELECT id FROM raw.o; total numeric := (SELECT sum(v) FROM raw.b); "
+            "BEGIN INSERT INTO m.o (id) VALUES (total); END $$;",
+            "postgres",
+            id="plpgsql-do-declare-section",
+        ),
+        pytest.param(
+            "CREATE OR REPLACE PROCEDURE m.p AS CURSOR c IS SELECT k, v FROM raw.o; BEGIN FOR r IN c LOOP "
+            "UPDATE m.o SET v = r.v WHERE k = r.k; END LOOP; END;",
+            "oracle",
+            id="plsql-procedure-cursor-is",
+        ),
+    ],
+)
+def test_the_declaration_section_of_a_routine_reads_its_queries(sql: str, dialect: str) -> None:
+    res = analyze(sql, dialect)
+    assert not res.errors, res.errors
+    assert {t.qualified for t in res.inputs} >= {"raw.o"}
+    assert {t.qualified for t in res.outputs} == {"m.o"}
+    assert all(c.output.table is not None for c in res.column_lineage)
+
+
+def test_an_oracle_cursor_declaration_reads_its_query_and_returns_no_columns() -> None:
+    sql = (
+        "DECLARE\n  CURSOR c1 (p_day DATE) IS SELECT id, name FROM stg.batches;\n  v_n NUMBER := 0;\nBEGIN\n"
+        "  FOR r IN c1 LOOP\n    INSERT INTO mart.facts (batch_id) VALUES (r.id);\n  END LOOP;\nEND;\n/\n"
+    )
+    res = analyze(sql, "oracle")
+    assert not res.errors, res.errors
+    assert [t.qualified for t in res.inputs] == ["stg.batches"]
+    assert [t.qualified for t in res.outputs] == ["mart.facts"]
+    assert res.column_lineage == ()  # the cursor's columns go to no dataset
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect"),
+    [
+        pytest.param(
+            "BEGIN FOR i IN 1 .. 10 LOOP UPDATE s.o SET bucket = i WHERE mod(id, 10) = i; END LOOP; "
+            "END;\n/\n",
+            "oracle",
+            id="plsql-numeric-for",
+        ),
+        pytest.param(
+            "DECLARE TYPE t_ids IS TABLE OF NUMBER; l_ids t_ids; BEGIN "
+            "FORALL i IN 1 .. l_ids.COUNT UPDATE s.o SET bucket = 1 WHERE id = l_ids(i); END;\n/\n",
+            "oracle",
+            id="plsql-forall",
+        ),
+        pytest.param(
+            "DO $$ BEGIN FOR i IN 1..10 LOOP UPDATE s.o SET bucket = i WHERE id = i; END LOOP; END $$;",
+            "postgres",
+            id="plpgsql-numeric-for",
+        ),
+    ],
+)
+def test_a_loop_index_is_no_column(sql: str, dialect: str) -> None:
+    res = analyze(sql, dialect)
+    assert not res.errors, res.errors
+    assert [t.qualified for t in res.outputs] == ["s.o"]
+    assert "s.o.i" not in {str(r.input) for r in res.indirect}
+    assert all("s.o.i" not in {c.qualified for c in e.inputs} for e in res.column_lineage)
+
+
+def test_variables_declared_in_a_routine_are_no_columns() -> None:
+    sql = (
+        "CREATE OR REPLACE PROCEDURE dw.p IS\n  v_day DATE := trunc(sysdate);\n  v_cnt NUMBER;\nBEGIN\n"
+        "  DELETE FROM dw.f WHERE load_day = v_day;\n"
+        "  INSERT INTO dw.f (id, load_day) SELECT id, v_day FROM stg.f;\nEND;\n"
+    )
+    res = analyze(sql, "oracle")
+    assert not res.errors, res.errors
+    assert {(str(r.output), str(r.input)) for r in res.indirect} == {("dw.f", "dw.f.load_day")}
+    assert {c.output.qualified: {i.qualified for i in c.inputs} for c in res.column_lineage} == {
+        "dw.f.id": {"stg.f.id"}
+    }
+
+
+_PLPGSQL_BODY = (
+    "CREATE OR REPLACE PROCEDURE m.sp(p_day date) AS $$ DECLARE v_cnt int; v_max int; "
+    "BEGIN {} END; $$ LANGUAGE plpgsql;"
+)
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "redshift"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param("SELECT count(*) INTO v_cnt FROM stg.o WHERE day = p_day;", id="select-list-into"),
+        pytest.param("SELECT INTO v_cnt count(*) FROM stg.o WHERE day = p_day;", id="select-into-first"),
+        pytest.param("SELECT INTO v_cnt, v_max count(*), max(id) FROM stg.o;", id="select-into-two"),
+        pytest.param("SELECT count(*) INTO STRICT v_cnt FROM stg.o WHERE day = p_day;", id="into-strict"),
+        pytest.param("PERFORM 1 FROM stg.o WHERE day = p_day;", id="perform-query"),
+        pytest.param("PERFORM m.notify((SELECT max(id) FROM stg.o));", id="perform-call"),
+    ],
+)
+def test_plpgsql_select_into_and_perform_read_without_writing(line: str, dialect: str) -> None:
+    sql = _PLPGSQL_BODY.format(line + " INSERT INTO m.o SELECT id FROM stg.o;")
+    res = analyze(sql, dialect)
+    assert not res.errors, res.errors
+    assert [t.qualified for t in res.inputs] == ["stg.o"]
+    assert [t.qualified for t in res.outputs] == ["m.o"]
+    assert {c.output.qualified for c in res.column_lineage} == {"m.o.id"}
+
+
+def test_a_temp_table_selected_into_in_a_routine_is_still_a_table() -> None:
+    sql = _PLPGSQL_BODY.format(
+        "SELECT id INTO TEMP TABLE tmp_o FROM stg.o; INSERT INTO m.o SELECT id FROM tmp_o;"
+    )
+    assert _plain(sql, "redshift") == {"m.o.id": {"stg.o.id"}}
+
+
+def test_plpgsql_foreach_runs_its_body() -> None:
+    sql = (
+        "DO $$ DECLARE t text; BEGIN FOREACH t IN ARRAY ARRAY['a', 'b'] LOOP "
+        "INSERT INTO m.o (k) SELECT k FROM stg.o WHERE kind = t; END LOOP; END $$;"
+    )
+    assert _plain(sql, "postgres") == {"m.o.k": {"stg.o.k"}}
+    assert _rows(sql, "postgres") == {("m.o", "stg.o.kind", "FILTER")}
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql", "oracle", "redshift"])
+def test_select_into_several_variables_in_a_routine_reads_only(dialect: str) -> None:
+    sql = "CREATE PROCEDURE p() BEGIN SELECT count(*), max(id) INTO v_cnt, v_max FROM stg.o; END"
+    res = analyze(sql, dialect)
+    assert not res.errors, res.errors
+    assert [t.qualified for t in res.inputs] == ["stg.o"]
+    assert res.outputs == ()
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect"),
+    [
+        pytest.param(
+            "CREATE PROCEDURE dbo.p AS BEGIN DECLARE @id INT; "
+            "DECLARE c CURSOR LOCAL FAST_FORWARD FOR SELECT id FROM stg.items WHERE ready = 1; "
+            "OPEN c; FETCH NEXT FROM c INTO @id; INSERT INTO dbo.items (id) VALUES (@id); CLOSE c; END",
+            "tsql",
+            id="tsql-cursor-options",
+        ),
+        pytest.param(
+            "DECLARE c INSENSITIVE SCROLL CURSOR FOR SELECT id FROM stg.items; "
+            "INSERT INTO dbo.items (id) VALUES (1);",
+            "tsql",
+            id="tsql-cursor-iso",
+        ),
+        pytest.param(
+            "DECLARE\n  CURSOR c_emp (p_dept NUMBER) IS SELECT id FROM stg.items WHERE dept = p_dept;\n"
+            "  TYPE t_tab IS TABLE OF c_emp%ROWTYPE;\n  l_tab t_tab;\n  l_one stg.items.id%TYPE;\n"
+            "  TYPE t_rec IS RECORD (id NUMBER, sal NUMBER);\n  PRAGMA AUTONOMOUS_TRANSACTION;\nBEGIN\n"
+            "  FORALL i IN INDICES OF l_tab\n    INSERT INTO dbo.items (id) VALUES (l_tab(i).id);\nEND;\n/\n",
+            "oracle",
+            id="plsql-types-and-cursor",
+        ),
+    ],
+)
+def test_cursor_and_type_declarations_read_without_returning_columns(sql: str, dialect: str) -> None:
+    res = analyze(sql, dialect)
+    assert not res.errors, res.errors
+    assert [t.qualified for t in res.inputs] == ["stg.items"]
+    assert [t.qualified for t in res.outputs] == ["dbo.items"]
+    assert res.column_lineage == ()
+
+
+def test_raiserror_is_procedural() -> None:
+    sql = "BEGIN TRY RAISERROR('starting', 0, 1) WITH NOWAIT; INSERT INTO dbo.t SELECT a FROM stg.s; END TRY "
+    sql += "BEGIN CATCH RAISERROR(@msg, 16, 1); END CATCH"
+    assert _tables(sql, "tsql") == (["stg.s"], ["dbo.t"])
+
+
+def test_plpgsql_foreach_head_is_procedural() -> None:
+    sql = (
+        "DO $$ BEGIN FOREACH t SLICE 1 IN ARRAY ARRAY[['a']] LOOP EXECUTE 'TRUNCATE stg.' || t[1]; END LOOP; "
+        "INSERT INTO m.o SELECT k FROM stg.o; END $$;"
+    )
+    assert _tables(sql, "postgres") == (["stg.o"], ["m.o"])

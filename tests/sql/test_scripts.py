@@ -448,3 +448,22 @@ def test_maintenance_scripts_carry_columns_through_renames_swaps_and_exchanges(
 
 def test_swap_with_alone_moves_each_side_to_the_other() -> None:
     assert _plain("ALTER TABLE a SWAP WITH b", "snowflake") == {"a.*": {"b.*"}, "b.*": {"a.*"}}
+
+
+# ------------------------------------------------- round 16: a temp table's named constant next to a star
+
+
+def test_a_constant_column_of_a_temp_table_filled_with_a_star_is_no_column_of_its_source() -> None:
+    # dbt snapshots stage their changes as ``select 'insert' as dbt_change_type, source_data.*``
+    sql = (
+        "CREATE TEMP TABLE stage AS SELECT 'insert' AS change_type, s.* FROM raw.users AS s "
+        "WHERE s.active; "
+        "INSERT INTO snap.users (id, change_type) SELECT st.id, st.change_type FROM stage AS st "
+        "WHERE st.change_type = 'insert'"
+    )
+    res = analyze(sql, "postgres")
+    assert not res.errors, res.errors
+    assert {(str(r.input), r.subtype) for r in res.indirect} == {("raw.users.active", "FILTER")}
+    assert {c.output.qualified: {i.qualified for i in c.inputs} for c in res.column_lineage} == {
+        "snap.users.id": {"raw.users.id"}
+    }
