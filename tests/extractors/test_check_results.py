@@ -73,7 +73,7 @@ def _tests(event: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _run_checks(wh: Warehouse, lineage_events) -> list[dict[str, Any]]:
     dag_id = f"lp_checks_{wh.conn_id}"
-    ds_param = {"sqlite": ":ds", "postgres": "%(ds)s"}[wh.kind]  # the drivers' named-parameter styles
+    ds_param = {"sqlite": ":ds", "postgres": "%(ds)s", "mysql": "%(ds)s"}[wh.kind]  # drivers' named styles
     dag_run = run_dag(CHECKS_DAG.format(dag_id=dag_id, conn_id=wh.conn_id, ds_param=ds_param), dag_id)
     assert dag_run.state == "failed"  # columns_fail only
     events = lineage_events()
@@ -140,6 +140,11 @@ def test_sqlite_check_operators(sqlite_warehouse: Warehouse, lineage_events) -> 
 @pytest.mark.integration
 def test_postgres_check_operators(postgres_warehouse: Warehouse, lineage_events) -> None:
     _check_events(postgres_warehouse, _run_checks(postgres_warehouse, lineage_events))
+
+
+@pytest.mark.integration
+def test_mariadb_check_operators(mariadb_warehouse: Warehouse, lineage_events) -> None:
+    _check_events(mariadb_warehouse, _run_checks(mariadb_warehouse, lineage_events))
 
 
 class _OldColumnCheck:
