@@ -440,6 +440,30 @@ def dataset_from_uri(uri: str) -> DatasetId:
     return DatasetId(f"{scheme}://{authority}", path)
 
 
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+_LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "[::1]"}
+
+
+def dataset_for_location(conn: Any, location: str) -> DatasetId | None:
+    """The dataset of a location SQL reads or writes instead of a table (``COPY t FROM 's3://b/k'``,
+    ``LOAD DATA INFILE '/data/x.csv'``, ``COPY (...) TO '/tmp/out.csv'``), per the naming spec: a URI as an
+    Asset URI is named (credentials dropped), an absolute path as a file on the database's host (``file``
+    when that is this machine or unknown, else ``file://{host}``). None for anything else (a table name, a
+    relative path, a Snowflake stage: those stay names of the connection's namespace)."""
+    text = location.strip()
+    if _URI_SCHEME.match(text):
+        try:
+            return dataset_from_uri(text)
+        except ValueError:
+            return None
+    if not (text.startswith("/") or _DRIVE.match(text.replace("\\", "/"))):
+        return None
+    windows = _windows_file(text)
+    path = windows.name if windows is not None else _trimmed(text)
+    host = "" if _kind(conn) == "sqlite" else _host(conn)
+    return DatasetId("file" if host in _LOCAL_HOSTS else f"file://{host}", path)
+
+
 def asset_uri(dataset: DatasetId) -> str | None:
     """The Airflow Asset URI of a dataset (inverse of :func:`dataset_from_uri`); None when there is none.
 

@@ -11,6 +11,7 @@ from airflow.models.connection import Connection
 from airflow_lineage_provider.naming import (
     DatasetId,
     asset_uri,
+    dataset_for_location,
     dataset_for_table,
     dataset_from_uri,
     default_database_schema,
@@ -208,3 +209,30 @@ def test_ipv6_hosts_keep_their_brackets() -> None:
     assert (
         namespace_for_connection(conn("postgres", "db.internal", 5432, "db")) == "postgres://db.internal:5432"
     )
+
+
+@pytest.mark.parametrize(
+    ("conn", "location", "expected"),
+    [
+        (
+            Connection(conn_type="postgres", host="db.internal"),
+            "s3://bucket/orders/2024/",
+            ("s3://bucket", "orders/2024"),
+        ),
+        (Connection(conn_type="redshift", host="rs"), "s3://key:secret@bucket/k", ("s3://bucket", "k")),
+        (
+            Connection(conn_type="postgres", host="db.internal"),
+            "/var/load/x.csv",
+            ("file://db.internal", "/var/load/x.csv"),
+        ),
+        (Connection(conn_type="mysql", host="localhost"), "/tmp/x.csv", ("file", "/tmp/x.csv")),
+        (Connection(conn_type="sqlite", host="/data/w.db"), "/tmp/x.csv", ("file", "/tmp/x.csv")),
+        (Connection(conn_type="mssql", host="sql1"), "C:\\data\\x.csv", ("file://sql1", "/C:/data/x.csv")),
+        (Connection(conn_type="postgres", host="h"), "orders", None),
+        (Connection(conn_type="duckdb", host=""), "data/x.parquet", None),  # relative: where is unknown
+        (Connection(conn_type="snowflake", host="acct"), "@stage/path", None),  # a Snowflake object
+    ],
+)
+def test_dataset_for_location(conn: Connection, location: str, expected: tuple[str, str] | None) -> None:
+    found = dataset_for_location(conn, location)
+    assert (None if found is None else (found.namespace, found.name)) == expected

@@ -404,7 +404,10 @@ class Extraction:
         if lineage.partial and not lineage.errors:
             status.degrade("some statements were analysed at table level only")
         if not lineage.statements and not (lineage.inputs or lineage.outputs):
-            status.fail("no statement could be analysed")
+            if lineage.errors:
+                status.fail("no statement could be analysed")
+            else:  # comments or empty statements only (a load moved elsewhere): nothing read or written
+                status.reasons.append("no SQL statement: only comments or empty statements")
         inputs, outputs = self._datasets(lineage, columns)
         job_facets = self._job_facets()
         run_facets: dict[str, Any] = {}
@@ -462,7 +465,7 @@ class Extraction:
         from airflow_lineage_provider.extractors import schema
 
         source, status = self.source, self.status
-        tables = [*lineage.inputs, *lineage.outputs]
+        tables = [t for t in (*lineage.inputs, *lineage.outputs) if _location(source.conn, t) is None]
         if not tables:
             return {}
         if not conf.schema_lookup():
@@ -496,9 +499,9 @@ class Extraction:
         found = self._ids.get(table)
         if found is None:
             source = self.source
-            found = dataset_for_table(  # where the database found it, for a name the search path resolves
+            found = _location(source.conn, table) or dataset_for_table(
                 source.conn,
-                self._moved.get(table.qualified, table),
+                self._moved.get(table.qualified, table),  # where the database found a name the path resolves
                 default_database=source.database,
                 default_schema=source.schema,
             )
@@ -684,6 +687,16 @@ def _guessed_targets(lineage: SqlLineage, columns: Mapping[str, Columns]) -> set
             continue
         guessed.update(t for t in statement.outputs if t.qualified not in columns)
     return guessed
+
+
+def _location(conn: Any, table: TableRef) -> DatasetId | None:
+    """The dataset of a file or URI the SQL names instead of a table (``COPY t FROM 's3://b/k'``): the engine
+    gives those as one-part names as written; None for a table."""
+    from airflow_lineage_provider.naming import dataset_for_location
+
+    if table.schema is not None or table.database is not None:
+        return None
+    return dataset_for_location(conn, table.name)
 
 
 def _unique(tables: Sequence[TableRef]) -> list[TableRef]:
