@@ -223,14 +223,14 @@ def default_database_schema(conn: Any) -> tuple[str | None, str | None]:
         return _extra_value(conn, "catalog") or "AwsDataCatalog", athena_database
     database = _extra_value(conn, "database", "dbname") or conn_schema
     if kind in ("postgres", "redshift", "vertica"):
-        default_schema = _search_path_schema(_extra_value(conn, "options")) or default_schema
+        default_schema = search_path_schema(_extra_value(conn, "options")) or default_schema
     return database, default_schema
 
 
 _SEARCH_PATH = re.compile(r"search_path\s*=\s*([^\s,]+)", re.IGNORECASE)
 
 
-def _search_path_schema(options: str | None) -> str | None:
+def search_path_schema(options: str | None) -> str | None:
     """First schema of a ``-c search_path=a,b`` libpq ``options`` string (``$user`` skipped)."""
     match = _SEARCH_PATH.search(options or "")
     if not match:
