@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,6 +18,33 @@ log = logging.getLogger(__name__)
 
 #: set by the lineage listener in processes where lineage is on; see :func:`report_progress`
 _progress_reporter: Callable[[Any, Any], None] | None = None
+
+
+#: the warning lines already logged per task (see :func:`warn_once`), oldest forgotten first
+_WARNED_SIZE = 512
+_warned: collections.OrderedDict[tuple[Any, ...], None] = collections.OrderedDict()
+_warned_lock = threading.Lock()
+
+
+def warn_once(logger: logging.Logger, owner: Any, message: str, *args: Any) -> None:
+    """``logger.warning(message, *args)`` unless the task of ``owner`` (the operator object being extracted:
+    one task try in a task process) had this very line already. The same problem met on START and again on
+    COMPLETE or FAIL (a connection that does not exist) is one line, not one per event."""
+    if owner is None:
+        logger.warning(message, *args)
+        return
+    try:
+        text = message % args if args else message
+    except (TypeError, ValueError):
+        text = f"{message} {args!r}"
+    key = (id(owner), getattr(owner, "dag_id", None), getattr(owner, "task_id", None), text)
+    with _warned_lock:
+        if key in _warned:
+            return
+        _warned[key] = None
+        while len(_warned) > _WARNED_SIZE:
+            _warned.popitem(last=False)
+    logger.warning(message, *args)
 
 
 def set_progress_reporter(reporter: Callable[[Any, Any], None] | None) -> None:

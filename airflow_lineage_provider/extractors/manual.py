@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from airflow_lineage_provider._openlineage import ensure_imported
-from airflow_lineage_provider.extractors.base import OperatorLineage
+from airflow_lineage_provider.extractors.base import OperatorLineage, warn_once
 
 if TYPE_CHECKING:
     from openlineage.client.event_v2 import InputDataset, OutputDataset
@@ -247,7 +247,7 @@ def manual_lineage(operator: Any, context: Any = None) -> OperatorLineage:
     )
     if problems:
         task_id = getattr(operator, "task_id", "?")
-        log.warning("lineage: inlets/outlets of %s: %s", task_id, "; ".join(problems))
+        warn_once(log, operator, "lineage: inlets/outlets of %s: %s", task_id, "; ".join(problems))
         lineage.run_facets["extractionError"] = _error_facet(task_id, problems)
     return lineage
 

@@ -31,7 +31,7 @@ import attrs
 from openlineage.client.facet_v2 import RunFacet
 
 from airflow_lineage_provider import conf
-from airflow_lineage_provider.extractors.base import BaseExtractor, OperatorLineage
+from airflow_lineage_provider.extractors.base import BaseExtractor, OperatorLineage, warn_once
 from airflow_lineage_provider.extractors.budget import Budget, BudgetExceeded, call_with_timeout
 
 if TYPE_CHECKING:
@@ -222,7 +222,7 @@ class SqlExtractor(BaseExtractor):
         if not sql and not isinstance(table, str):
             return None
         load_engine()
-        status = Status()
+        status = Status(self.operator)
         try:  # the hook is the operator's own (it runs the SQL with it): creating it is not lineage time
             source = source_for_hook(self.operator.get_db_hook())
         except Exception as exc:
@@ -308,7 +308,9 @@ def redact_message(text: str) -> str:
 class Status:
     """Accumulates the outcome of one extraction into the ``sqlExtraction`` facet."""
 
-    def __init__(self) -> None:
+    def __init__(self, owner: Any = None) -> None:
+        #: the operator whose task this extraction is for: its warning line is logged once per task
+        self.owner = owner
         self.reasons: list[str] = []
         #: the reasons that are errors (lookup failed, budget spent ...), not limits of a source: they also go
         #: into the ``extractionError`` facet and the one warning line
@@ -349,8 +351,12 @@ class Status:
     def warn(self, dialect: str | None) -> None:
         """The one warning line of an extraction that met errors (none when it met none)."""
         if self.errors:
-            log.warning(
-                "lineage: SQL extraction (%s) incomplete: %s", dialect or "?", "; ".join(self.errors)[:1000]
+            warn_once(
+                log,
+                self.owner,
+                "lineage: SQL extraction (%s) incomplete: %s",
+                dialect or "?",
+                "; ".join(self.errors)[:1000],
             )
 
     def facet(self, budget: Budget, dialect: str | None) -> SqlExtractionRunFacet:

@@ -474,7 +474,6 @@ def test_missing_and_unknown_connections(
     assert secret not in json.dumps(outcome.events) and secret not in outcome.all_log_text()
 
 
-@pytest.mark.xfail(strict=True, reason="a connection that cannot be resolved is warned about on every event")
 def test_a_missing_connection_is_one_warning_line(lineage_events, provider_log: _Records) -> None:
     """One task, one problem (its conn_id is not defined): one warning line, not one per event."""
     sql = "INSERT INTO audit_log SELECT name, 1 FROM customers"
