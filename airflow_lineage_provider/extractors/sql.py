@@ -332,7 +332,7 @@ class Status:
             self.errors.append(added)
 
     def _add(self, reason: str) -> str:
-        safe = redact_message(reason)
+        safe = " ".join(redact_message(reason).split())  # one line: driver messages span several (libpq)
         self.reasons.append(safe)
         return safe
 
