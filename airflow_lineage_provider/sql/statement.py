@@ -1330,6 +1330,10 @@ class StatementAnalyzer:
                 if not select.args.get("from_"):
                     select = select.copy()
                     select.set("from_", exp.From(this=source.copy()))
+                    shared = tree.args.get("with_")
+                    if shared is not None and not select.args.get("with_"):
+                        # WITH x AS (...) FROM x INSERT ...: every branch sees the statement's CTEs
+                        select.set("with_", shared.copy())
                 names = _partitioned_names(ins.this, self._target_names(ins.this, target))
                 res.columns.extend(self._query_edges(target, names, select))
             return res

@@ -109,6 +109,21 @@ INDEX_AT = 16
 #: ``StatementWalker.cast_written``: names looked up through its index (others: a regex search)
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 _CAST_OPERATOR = re.compile(r"::")
+#: a cast (``::varchar(10)``), a semi-structured path (``:a.b[0]``) or JSON arrow (``->> 'k'``) after an
+#: expression's last placed token
+_UNPLACED_SUFFIX = re.compile(
+    r"(?:\s*::\s*[A-Za-z_]\w*(?:\s*\(\s*\d+(?:\s*,\s*\d+)?\s*\))?"
+    r"|:[A-Za-z_$\"][\w$\"]*|\.[A-Za-z_\"][\w\"]*|\[\s*(?:\d+|'[^']*')\s*\]"
+    r"|\s*(?:->>?|#>>?)\s*(?:'[^']*'|\d+))*"
+)
+#: what PostgreSQL names an unaliased expression of these kinds
+_POSTGRES_EXPRESSION_NAMES: tuple[tuple[type[exp.Expression], str], ...] = (
+    (exp.Case, "case"),
+    (exp.Array, "array"),
+    (exp.AtTimeZone, "timezone"),
+)
+#: the name and opening of a call up to its first positioned token (``date_part('month', ``)
+_CALL_OPENING = re.compile(r"[A-Za-z_][\w$]*(?:\s*\.\s*[A-Za-z_][\w$]*)*\s*\([^()]*$")
 #: the non-ASCII letters a case-insensitive ``re`` match equates with ASCII ones
 _ASCII_FOLDS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 #: ``StatementWalker._holder_kind``: a source surely holds a column, may hold it, does not
@@ -229,8 +244,91 @@ def _field_base(proj: exp.Expression) -> exp.Column | None:
     return inner if isinstance(inner, exp.Column) and not isinstance(inner.this, exp.Star) else None
 
 
-#: window functions that pick a value from another row: a transformation, not an aggregation
-_NAVIGATION = (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue)
+def _stacked(function: Any, width: int) -> list[list[exp.Expression]] | None:
+    """The arguments of each column of Spark/Hive ``stack(n, a1, b1, a2, b2)``: its rows are the arguments
+    taken ``width`` at a time (``[[a1, a2], [b1, b2]]``); None for another function or a non-constant n."""
+    if not isinstance(function, exp.Stack) or width <= 0:
+        return None
+    rows = function.this
+    if not isinstance(rows, exp.Literal) or rows.is_string or not str(rows.this).isdigit():
+        return None
+    values = list(function.expressions)
+    return [values[j::width] for j in range(width)]
+
+
+#: window functions that pick a value from another row or number the rows (``rank()``, ``ntile(4)``): a
+#: transformation, not an aggregation (``rank(10) WITHIN GROUP (ORDER BY v)``, not over a window, aggregates)
+_NAVIGATION = (
+    exp.Lag,
+    exp.Lead,
+    exp.FirstValue,
+    exp.LastValue,
+    exp.NthValue,
+    exp.First,  # Spark / DuckDB first(v) OVER (...) is first_value(v)
+    exp.Last,
+    exp.Rank,
+    exp.DenseRank,
+    exp.PercentRank,
+    exp.CumeDist,
+    exp.Ntile,
+)
+
+#: aggregates of one engine or another that the parser reads as plain calls (exp.Anonymous); a name that
+#: is a scalar function in another engine (T-SQL ``checksum``) is left out
+_ANONYMOUS_AGGREGATES = frozenset(
+    {
+        "approx_most_frequent",
+        "approx_set",
+        "arbitrary",
+        "bitstring_agg",
+        "checksum_agg",
+        "collect",
+        "count_min_sketch",
+        "entropy",
+        "every",
+        "favg",
+        "fsum",
+        "geomean",
+        "geometric_mean",
+        "histogram",
+        "histogram_numeric",
+        "hll_sketch_agg",
+        "json_arrayagg",
+        "json_group_array",
+        "json_group_object",
+        "json_objectagg",
+        "jsonb_agg",
+        "mad",
+        "map_agg",
+        "map_union",
+        "multimap_agg",
+        "numeric_histogram",
+        "product",
+        "range_agg",
+        "reduce_agg",
+        "reservoir_quantile",
+        "st_union_agg",
+        "stats_mode",
+        "stdevp",
+        "sumkahan",
+        "tdigest_agg",
+        "total",
+        "try_avg",
+        "try_sum",
+        "var",
+        "varp",
+        "xmlagg",
+    }
+)
+
+
+def is_aggregate(node: Any) -> bool:
+    """An aggregate call (``sum``, an engine's own ``map_agg``), not a navigation function over a window."""
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower() in _ANONYMOUS_AGGREGATES
+    if isinstance(node, exp.WithinGroup):  # f(...) WITHIN GROUP (ORDER BY ...): an ordered-set aggregate
+        return True
+    return isinstance(node, exp.AggFunc) and not _navigation(node)
 
 
 def _from_items(select: exp.Expression) -> list[exp.Expression]:
@@ -937,6 +1035,13 @@ class StatementWalker:
             elif len(col_names) == 1 and not alias:
                 alias, implied = col_names[0], True  # BigQuery UNNEST(arr) AS x: x.field, x.*
             cols = [OutCol(n, deps, TRANSFORMATION) for n in col_names]
+            stacked = _stacked(function, len(cols))
+            if stacked is not None and scope is not None:
+                # LATERAL VIEW stack(2, 'a', a, 'b', b) s AS k, v: k holds constants, v <- a, b
+                cols = [
+                    OutCol(c.name, self.deps_of_all(args, scope), TRANSFORMATION)
+                    for c, args in zip(cols, stacked, strict=True)
+                ]
             arrays = function.expressions if isinstance(function, exp.Unnest) else []
             if len(arrays) > 1 and scope is not None:
                 # UNNEST(t.a, t.b) AS u(x, y) zips its arrays: x is an element of a, y of b (WITH ORDINALITY's
@@ -1054,6 +1159,13 @@ class StatementWalker:
                     ident(v.args["alias"]) if isinstance(v, exp.PivotAlias) else v.name.lower()
                     for v in values
                 ]
+            # T-SQL IN ([Jan], [Feb]): the columns are Jan and Feb, in the case the brackets keep
+            bracketed = {
+                v.this.this.lower(): ident(v.this)
+                for v in values
+                if isinstance(v, exp.Column) and isinstance(v.this, exp.Identifier) and v.this.quoted
+            }
+            names = [bracketed.get(n.lower(), n) for n in names]
             every = set().union(*aggs) if aggs else keys
             same_shape = aggs and len(names) == len(values) * len(aggs)
             added = [
@@ -1340,6 +1452,8 @@ class StatementWalker:
         rows: set[tuple[ColumnRef, str]] = set()
         for item in items:
             node = item.this if isinstance(item, exp.Ordered) else item
+            if isinstance(node, exp.PositionalColumn):  # DuckDB #2: the second result column
+                node = node.this
             if isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit():
                 index = int(node.this) - 1
                 if 0 <= index < len(out):
@@ -1447,6 +1561,12 @@ class StatementWalker:
             return [OutCol(ident(field), frozenset(deps), how, is_quoted(field))]
         generated = self.generated_columns(proj)
         if generated is not None:  # Spark posexplode(arr) [AS (p, c)]: one result column per name
+            stacked = _stacked(proj.this, len(generated)) if isinstance(proj, exp.Aliases) else None
+            if stacked is not None:  # stack(2, 'a', a, 'b', b) AS (k, v): each name its own arguments
+                return [
+                    OutCol(n, self.deps_of_all(args, scope), TRANSFORMATION, q)
+                    for (n, q), args in zip(generated, stacked, strict=True)
+                ]
             deps, how = self.deps_and_how(proj.this if isinstance(proj, exp.Aliases) else proj, scope)
             return [OutCol(n, frozenset(deps), how, q) for n, q in generated]
         if isinstance(proj, exp.Alias):
@@ -1456,6 +1576,10 @@ class StatementWalker:
             name, quoted = self.implicit_name(proj)
         deps, how = self.deps_and_how(expr, scope)
         return [OutCol(name, frozenset(deps), how, quoted)]
+
+    def deps_of_all(self, exprs: list[exp.Expression], scope: Scope) -> frozenset[ColumnRef]:
+        """The dataset columns any of ``exprs`` reads."""
+        return frozenset(d for e in exprs for d in self.expr_deps(e, scope))
 
     def generated_columns(self, proj: exp.Expression) -> list[tuple[str, bool]] | None:
         """Names (and quotedness) of the columns a generator in a SELECT list gives: ``expr AS (a, b)``
@@ -1514,6 +1638,10 @@ class StatementWalker:
     def implicit_name(self, expr: exp.Expression) -> tuple[str, bool]:
         if isinstance(expr, exp.Column):  # t.$1 of a Snowflake stage is named $1, like $1
             return _positional(expr.this, self.dialect) or ident(expr.this), is_quoted(expr.this)
+        if self.dialect == "postgres":
+            named = self.postgres_name(expr)
+            if named is not None:
+                return named
         if isinstance(expr, exp.Cast) and isinstance(expr.this, exp.Column):
             col = expr.this.name
             if self.cast_written(col):
@@ -1532,6 +1660,24 @@ class StatementWalker:
             if called is not None:
                 return called.group(1).lower(), False
         return " ".join((written or text).split()).lower(), False
+
+    def postgres_name(self, expr: exp.Expression) -> tuple[str, bool] | None:
+        """The name PostgreSQL gives an unaliased expression that is no plain call: ``CAST(x AS t)`` and
+        ``x::t`` x's (a column's name, a call's function), a scalar subquery its column's, ``CASE`` ``case``,
+        ``ARRAY[...]`` ``array``, ``AT TIME ZONE`` ``timezone``; None for the others."""
+        inner: exp.Expression | None = expr.this if type(expr) is exp.Cast else None
+        if isinstance(inner, exp.Column | exp.Func):
+            return self.implicit_name(inner)
+        query = expr.this if isinstance(expr, exp.Subquery) else None
+        if isinstance(query, exp.Select) and len(query.expressions) == 1:
+            inner = query.expressions[0]
+            if isinstance(inner, exp.Alias):
+                return ident(inner.args["alias"]), is_quoted(inner.args["alias"])
+            return self.implicit_name(inner)
+        for kind, name in _POSTGRES_EXPRESSION_NAMES:
+            if isinstance(expr, kind):
+                return name, False
+        return None
 
     def cast_written(self, col: str) -> bool:
         """Whether the SQL text has ``col::`` (optionally ``col"::``, spaces before ``::``), as
@@ -1579,13 +1725,30 @@ class StatementWalker:
         text = raw[start:end].strip()
         if not text or len(text) > 500:
             return None
+        if self._parses_back(text, generated):
+            return text
+        # the tokens of a call's name and first arguments (``date_part('month', ``), of a trailing
+        # ``::string`` or of a Snowflake path ``:a.b[0]`` may carry no position
+        call = _CALL_OPENING.search(raw, max(0, start - 200), start) if isinstance(expr, exp.Func) else None
+        suffix = _UNPLACED_SUFFIX.match(raw, end)
+        tried = {text}
+        for first in (start, call.start() if call is not None else start):
+            for last in (end, suffix.end() if suffix is not None else end):
+                longer = raw[first:last].strip()
+                if longer not in tried:
+                    tried.add(longer)
+                    if self._parses_back(longer, generated):
+                        return longer
+        return None
+
+    def _parses_back(self, text: str, generated: str) -> bool:
         try:
             import sqlglot
 
             again = sqlglot.parse_one(text, read=self.dialect or None)
         except Exception:
-            return None
-        return text if again is not None and again.sql(dialect=self.dialect) == generated else None
+            return False
+        return again is not None and again.sql(dialect=self.dialect) == generated
 
     @staticmethod
     def transformation(expr: exp.Expression) -> str:
@@ -1603,7 +1766,7 @@ class StatementWalker:
             # a scalar subquery is what its one column is: (SELECT v FROM t ...) as SELECT v FROM t
             inner = expr.this.expressions[0]
             return StatementWalker.transformation(inner.this if isinstance(inner, exp.Alias) else inner)
-        if any(isinstance(n, exp.AggFunc) and not _navigation(n) for n in expr.walk()):
+        if any(is_aggregate(n) for n in expr.walk()):
             return AGGREGATION
         return TRANSFORMATION
 
@@ -1722,6 +1885,10 @@ class StatementWalker:
                     deps.update(c for c, _ in self.last_rows if c.column != "*")
                     self._inherited = stronger(self._inherited, TRANSFORMATION)
                     continue
+                if isinstance(node.parent, exp.In | exp.Any | exp.All):
+                    # k IN (...) / k > ALL (...) as a value: the rows the subquery keeps decide it too
+                    deps.update(c for c, _ in self.last_rows if c.column != "*")
+                    self._inherited = stronger(self._inherited, TRANSFORMATION)
                 for col in cols:  # how the value is shaped around the subquery is transformation()'s
                     deps.update(col.deps)
                     self._inherited = stronger(self._inherited, col.transformation)

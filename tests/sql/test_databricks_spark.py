@@ -713,3 +713,26 @@ def test_impala_statistics_and_metadata_statements_move_no_data(sql: str) -> Non
 )
 def test_impala_upsert_and_plan_hints(sql: str, expected: dict[str, set[str]]) -> None:
     assert _plain(sql, "hive") == expected
+
+
+@pytest.mark.parametrize("dialect", ["spark", "hive", "databricks"])
+def test_a_multi_insert_from_a_cte_reads_the_cte_tables(dialect: str) -> None:
+    """``WITH x AS (...) FROM x INSERT INTO a SELECT ... INSERT INTO b SELECT ...``: each branch reads the
+    CTE, so its columns and row-deciding columns are those of the CTE's tables, never ``x``'s."""
+    sql = "WITH x AS (SELECT id, v FROM s WHERE ok) FROM x INSERT INTO a SELECT id INSERT INTO b SELECT v"
+    assert _plain(sql, dialect) == {"a.id": {"s.id"}, "b.v": {"s.v"}}
+    assert _rows(sql, dialect) == {("a", "s.ok", "FILTER"), ("b", "s.ok", "FILTER")}
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO r SELECT id, stack(2, 'a', a, 'b', b) AS (k, v) FROM t",
+        "INSERT INTO r SELECT id, k, v FROM t LATERAL VIEW stack(2, 'a', a, 'b', b) s AS k, v",
+    ],
+)
+@pytest.mark.parametrize("dialect", ["spark", "databricks", "hive"])
+def test_stack_deals_its_arguments_to_its_columns_by_position(sql: str, dialect: str) -> None:
+    """``stack(2, 'a', a, 'b', b) AS (k, v)`` (the unpivot idiom) gives the rows ('a', a) and ('b', b):
+    ``k`` holds constants (no edge), ``v`` the columns ``a`` and ``b``."""
+    assert _plain(sql, dialect) == {"r.id": {"t.id"}, "r.v": {"t.a", "t.b"}}

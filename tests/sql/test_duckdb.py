@@ -215,3 +215,9 @@ def test_a_scalar_macro_of_the_script_reads_its_arguments() -> None:
         "CREATE MACRO ratio(x, y) AS x / NULLIF(y, 0); CREATE TABLE o AS SELECT id, ratio(a, b) AS r FROM t"
     )
     assert _plain(script, "duckdb") == {"o.id": {"t.id"}, "o.r": {"t.a", "t.b"}}
+
+
+def test_duckdb_hash_positions_in_group_by_and_order_by_read_that_column() -> None:
+    """DuckDB's ``#2`` is the second result column, like the ordinal ``2``: ``GROUP BY #1 ORDER BY #2``."""
+    sql = "CREATE TABLE r AS SELECT upper(k) AS k, sum(v) AS s FROM ev GROUP BY #1 ORDER BY #2 DESC LIMIT 3"
+    assert _rows(sql, "duckdb") == {("r", "ev.k", "GROUP_BY"), ("r", "ev.v", "SORT")}

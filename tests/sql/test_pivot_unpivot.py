@@ -220,3 +220,21 @@ def test_match_recognize_shapes(
         ("ts", "SORT"),
         ("price", "FILTER"),
     }
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT store, [Jan], [Feb] INTO dbo.p FROM dbo.sales PIVOT (SUM(amt) FOR mon IN ([Jan], [Feb])) pv",
+        "SELECT pv.store, pv.[Jan], ISNULL(pv.[Feb], 0) AS [Feb] INTO dbo.p "
+        "FROM (SELECT store, mon, amt FROM dbo.sales) s PIVOT (SUM(amt) FOR mon IN ([Jan], [Feb])) pv",
+        "SELECT store, Jan AS [Jan], feb AS [Feb] INTO dbo.p "
+        "FROM dbo.sales PIVOT (SUM(amt) FOR mon IN ([Jan], [Feb])) p",
+    ],
+)
+def test_tsql_pivot_columns_keep_the_case_of_their_bracketed_names(sql: str) -> None:
+    """``IN ([Jan], [Feb])`` makes the columns ``Jan`` and ``Feb``: ``[Jan]`` (or ``Jan``) selects the pivot
+    column, not a column ``Jan`` of the table, and keeps its case."""
+    got = _edges(sql, "tsql")
+    assert got["dbo.p.Jan"] == ({"dbo.sales.amt", "dbo.sales.mon"}, "AGGREGATION")
+    assert got["dbo.p.Feb"] == ({"dbo.sales.amt", "dbo.sales.mon"}, "AGGREGATION")

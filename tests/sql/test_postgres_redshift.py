@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_lineage_provider.sql import analyze
+
 from .readers import edges as _edges
 from .readers import indirect_rows as _rows
 from .readers import plain as _plain
@@ -122,6 +124,12 @@ def test_a_field_of_a_composite_column_is_named_after_the_field(
             "CREATE TABLE o AS SELECT unnest FROM (SELECT unnest(arr) FROM t) q",
             {"o.unnest": {"t.arr"}},
         ),
+        # a cast is named after what it casts, as PostgreSQL's CAST(col AS type) and col::type both are
+        (
+            "CREATE TABLE o AS SELECT CAST(t.a AS int), CAST(upper(b) AS text) FROM t",
+            {"o.a": {"t.a"}, "o.upper": {"t.b"}},
+        ),
+        ("CREATE TABLE o AS SELECT upper(b)::text FROM t", {"o.upper": {"t.b"}}),
     ],
 )
 def test_postgres_names_an_unaliased_call_after_its_function(sql: str, expected: dict[str, set[str]]) -> None:
@@ -176,3 +184,29 @@ def test_vertica_timeseries_without_partition() -> None:
         "TIMESERIES ts_slice AS '1 hour' OVER (ORDER BY ts)"
     )
     assert _plain(sql, "vertica") == {"t": {"s.raw.ts"}, "v": {"s.raw.v"}}
+
+
+def test_a_json_arrow_over_a_cast_is_named_as_written() -> None:
+    """``payload::jsonb->>'x'`` is an operator, not a call: it is named by its text, not ``cast``."""
+    got = _plain("CREATE TABLE o AS SELECT payload::jsonb->>'x', doc #>> '{a,b}' FROM t", "postgres")
+    assert got == {"o.payload::jsonb->>'x'": {"t.payload"}, "o.doc #>> '{a,b}'": {"t.doc"}}
+
+
+@pytest.mark.parametrize(
+    ("projection", "name"),
+    [
+        ("date_part('month', t.ts)", "date_part"),
+        ("CASE WHEN t.a > 0 THEN t.a END", "case"),
+        ("ARRAY[t.a, t.b]", "array"),
+        ("t.ts AT TIME ZONE 'UTC'", "timezone"),
+        ("(SELECT max(s.v) FROM s WHERE s.id = t.id)", "max"),
+        ("(SELECT s.v AS best FROM s WHERE s.id = t.id)", "best"),
+        ("EXISTS (SELECT 1 FROM s WHERE s.id = t.a)", "exists"),
+    ],
+)
+def test_postgres_names_an_unaliased_expression_as_it_does(projection: str, name: str) -> None:
+    """PostgreSQL names ``CASE ... END`` ``case``, ``ARRAY[...]`` ``array``, ``x AT TIME ZONE z``
+    ``timezone``, a scalar subquery after its column, and a call after the function as written
+    (``date_part``, which the parser turns into ``EXTRACT``): a CREATE TABLE AS writes those names."""
+    res = analyze(f"CREATE TABLE o AS SELECT {projection} FROM t", "postgres")
+    assert [c.output.column for c in res.column_lineage] == [name]

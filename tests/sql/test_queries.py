@@ -744,3 +744,86 @@ def test_a_set_operation_column_fed_by_one_column_stays_identity(
     """A column that only one branch feeds (the others give ``NULL`` or, with ``BY NAME``, nothing) is
     that column as it is: a branch of constants adds no second column to make it a transformation."""
     assert _edges(sql, dialect) == expected
+
+
+# ---------------------------------------------------------------------- transformation types
+
+
+@pytest.mark.parametrize(
+    ("dialect", "call"),
+    [
+        ("trino", "map_agg(k, v)"),
+        ("trino", "histogram(v)"),
+        ("trino", "geometric_mean(v)"),
+        ("trino", "approx_set(v)"),
+        ("postgres", "jsonb_agg(v)"),
+        ("postgres", "every(v > 0)"),
+        ("spark", "try_sum(v)"),
+        ("duckdb", "product(v)"),
+        ("duckdb", "arbitrary(v)"),
+        ("tsql", "varp(v)"),
+        ("oracle", "stats_mode(v)"),
+        ("mysql", "json_arrayagg(v)"),
+        ("sqlite", "total(v)"),
+        # WITHIN GROUP (ORDER BY ...) follows ordered-set aggregates only
+        ("tsql", "approx_percentile_cont(0.5) WITHIN GROUP (ORDER BY v)"),
+        ("snowflake", "my_udaf(v) WITHIN GROUP (ORDER BY v)"),
+    ],
+)
+def test_an_aggregate_the_parser_does_not_know_is_an_aggregation(dialect: str, call: str) -> None:
+    """An engine's own aggregate (Trino ``map_agg``, DuckDB ``product``, ...) makes its column an
+    ``AGGREGATION`` like ``sum`` does, and under ``GROUP BY ALL`` it is no grouping key."""
+    got = _edges(f"INSERT INTO r SELECT k, {call} AS o FROM t GROUP BY k", dialect)
+    assert got["r.o"][1] == "AGGREGATION"
+    if dialect == "duckdb":
+        rows = _rows(f"CREATE TABLE r AS SELECT k, {call} AS o FROM t GROUP BY ALL", dialect)
+        assert rows == {("r", "t.k", "GROUP_BY")}
+
+
+@pytest.mark.parametrize("call", ["rank()", "dense_rank()", "percent_rank()", "cume_dist()", "ntile(4)"])
+@pytest.mark.parametrize("dialect", ["postgres", "snowflake", "bigquery", "tsql"])
+def test_a_ranking_window_function_is_a_transformation(dialect: str, call: str) -> None:
+    """``rank() OVER (...)`` numbers rows like ``row_number()``: it aggregates nothing."""
+    sql = f"INSERT INTO r SELECT k, {call} OVER (PARTITION BY k ORDER BY v DESC) AS o FROM s"
+    assert _edges(sql, dialect)["r.o"] == ({"s.k", "s.v"}, "TRANSFORMATION")
+
+
+@pytest.mark.parametrize("dialect", ["spark", "databricks", "duckdb"])
+def test_first_and_last_over_a_window_pick_a_value(dialect: str) -> None:
+    """Spark / DuckDB ``first(v) OVER (...)`` is ``first_value(v) OVER (...)``: a transformation; as a plain
+    aggregate (``GROUP BY``) it stays an aggregation."""
+    sql = "INSERT INTO r SELECT k, first(v) OVER (PARTITION BY k ORDER BY ts) AS f, last(v) OVER w AS l "
+    sql += "FROM s WINDOW w AS (PARTITION BY k ORDER BY ts)"
+    got = _edges(sql, dialect)
+    assert got["r.f"] == ({"s.k", "s.ts", "s.v"}, "TRANSFORMATION")
+    assert got["r.l"] == ({"s.k", "s.ts", "s.v"}, "TRANSFORMATION")
+    grouped = _edges("INSERT INTO r SELECT k, first(v) AS f FROM s GROUP BY k", dialect)
+    assert grouped["r.f"] == ({"s.v"}, "AGGREGATION")
+
+
+def test_a_hypothetical_rank_is_an_aggregation() -> None:
+    """PostgreSQL's ``rank(10) WITHIN GROUP (ORDER BY v)`` is an aggregate: where 10 would rank in ``v``."""
+    sql = "INSERT INTO r SELECT k, rank(10) WITHIN GROUP (ORDER BY v) AS o FROM s GROUP BY k"
+    assert _edges(sql, "postgres")["r.o"] == ({"s.v"}, "AGGREGATION")
+
+
+@pytest.mark.parametrize(
+    ("value", "compared"),
+    [
+        ("c.id IN (SELECT v.cid FROM vip v WHERE v.tier = 'gold')", {"customers.id", "vip.cid"}),
+        ("c.id NOT IN (SELECT v.cid FROM vip v WHERE v.tier = 'gold')", {"customers.id", "vip.cid"}),
+        ("c.id = ANY (SELECT v.cid FROM vip v WHERE v.tier = 'gold')", {"customers.id", "vip.cid"}),
+        ("c.id > ALL (SELECT v.cid FROM vip v WHERE v.tier = 'gold')", {"customers.id", "vip.cid"}),
+        (
+            "CASE WHEN c.id IN (SELECT v.cid FROM vip v WHERE v.tier = 'gold') THEN 'gold' END",
+            {"customers.id", "vip.cid"},
+        ),
+    ],
+)
+def test_membership_in_a_subquery_as_a_value_reads_what_decides_its_rows(
+    value: str, compared: set[str]
+) -> None:
+    """``id IN (SELECT cid FROM vip WHERE tier = 'gold')`` as a value depends on which rows the subquery
+    has, like ``EXISTS (...)``: its ``WHERE`` columns are read, not only the compared ones."""
+    sql = f"INSERT INTO r SELECT c.id, {value} AS o FROM customers c"
+    assert _edges(sql, "postgres")["r.o"] == (compared | {"vip.tier"}, "TRANSFORMATION")

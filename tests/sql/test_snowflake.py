@@ -202,3 +202,24 @@ def test_asof_join_match_condition_joins_the_rows() -> None:
         ("rpt.t", f"raw.{side}.{col}", "JOIN") for side in ("a", "b") for col in ("id", "ts")
     }
     assert _plain(sql, "snowflake") == {"rpt.t.id": {"raw.a.id"}, "rpt.t.val": {"raw.b.val"}}
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "CREATE TABLE m AS SELECT v:user.id::string, src.v:kind FROM raw.ev src",
+            {"m.v:user.id::string": {"raw.ev.v"}, "m.src.v:kind": {"raw.ev.v"}},
+        ),
+        (
+            "CREATE TABLE m AS SELECT v:a.b::varchar AS x, v:c::int FROM raw.ev",
+            {"m.x": {"raw.ev.v"}, "m.v:c::int": {"raw.ev.v"}},
+        ),
+    ],
+)
+def test_an_unaliased_semi_structured_path_is_named_as_written(
+    sql: str, expected: dict[str, set[str]]
+) -> None:
+    """``v:user.id::string`` without an alias is named by its text (lower-cased), not by the parser's
+    rewriting of it (``CAST(GET_PATH(v, 'user.id') AS VARCHAR)``)."""
+    assert _plain(sql, "snowflake") == expected
