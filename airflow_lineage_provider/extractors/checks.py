@@ -198,8 +198,8 @@ def attach(
             dataset = InputDataset(namespace=namespace, name=name, facets={})
             lineage.inputs.append(dataset)
         # both are input-dataset facets in the spec (they describe the data as this run read it)
-        dataset.inputFacets = {**(dataset.inputFacets or {}), **_input_facets(checks, redact, producer)}
-    lineage.run_facets["test"] = _test_facet(found, redact, producer)
+        dataset.inputFacets = {**(dataset.inputFacets or {}), **_input_facets(checks, producer)}
+    lineage.run_facets["test"] = _test_facet(found, producer)
 
 
 def _redacted(outcome: CheckOutcome, redact: Callable[[str], str]) -> CheckOutcome:
@@ -240,7 +240,7 @@ def _number(value: Any) -> float | int | None:
     return number if math.isfinite(number) else None
 
 
-def _input_facets(checks: list[CheckOutcome], redact: Callable[[str], str], producer: str) -> dict[str, Any]:
+def _input_facets(checks: list[CheckOutcome], producer: str) -> dict[str, Any]:
     from openlineage.client.generated.data_quality_assertions_dataset import (
         Assertion,
         DataQualityAssertionsDatasetFacet,
@@ -297,7 +297,7 @@ def _column_metrics(checks: list[CheckOutcome]) -> dict[str, dict[str, Any]]:
     return metrics
 
 
-def _test_facet(found: list[CheckOutcome], redact: Callable[[str], str], producer: str) -> Any:
+def _test_facet(found: list[CheckOutcome], producer: str) -> Any:
     from openlineage.client.generated.test_run import TestExecution, TestRunFacet
 
     return TestRunFacet(
