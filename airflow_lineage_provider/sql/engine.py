@@ -676,7 +676,11 @@ def _analyze_tree(tree: Any, raw: str, state: _State) -> None:
         inputs=_qualify_all(res.inputs, state),
         outputs=_qualify_all(res.outputs, state),
         column_lineage=tuple(
-            merge_edges(e for e in (_qualify_edge(c, state) for c in res.columns) if e is not None)
+            merge_edges(
+                e
+                for e in (_qualify_edge(_spelled_output(c, walker), state) for c in res.columns)
+                if e is not None
+            )
         ),
         indirect=_qualify_rows(res.indirect, state),
     )
@@ -1736,6 +1740,20 @@ def _qualify_rows(rows: list[IndirectLineage], state: _State) -> tuple[IndirectL
         if col is not None and not _has_placeholder(row.output):
             out[IndirectLineage(_qualify(_strip_placeholder(row.output), state), col, row.subtype)] = None
     return tuple(out)
+
+
+def _spelled_output(edge: ColumnLineage, walker: StatementWalker) -> ColumnLineage:
+    """``edge`` with its written column as the target's known columns spell it (``SET amount`` of a
+    T-SQL or Snowflake ``Amount`` / ``AMOUNT``), as references to it are, so a script's edges chain."""
+    out = edge.output
+    if out.table is None or out.column == "*":
+        return edge
+    name = walker.spelled(out.table, out.column)
+    return (
+        edge
+        if name == out.column
+        else ColumnLineage(ColumnRef(out.table, name), edge.inputs, edge.transformation)
+    )
 
 
 def _qualify_edge(edge: ColumnLineage, state: _State) -> ColumnLineage | None:

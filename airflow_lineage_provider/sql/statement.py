@@ -711,6 +711,15 @@ class StatementAnalyzer:
             # INSERT INTO t (a, b) SELECT * FROM s: one * stands for a and b (column_edges); as many names
             # as columns pair them one to one, stars too
             names = None
+        if (
+            created is not None
+            and names
+            and not stars
+            and len(names) < len(cols)
+            and self.walker.dialect == "postgres"
+        ):
+            # CREATE TABLE|VIEW t (k) AS SELECT x, y: the list renames the first columns, y keeps its name
+            names = names + [c.name for c in cols[len(names) :]]
         if created is not None and target is not None:
             known = names or [c.name for c in cols]
             if known and "*" not in known:

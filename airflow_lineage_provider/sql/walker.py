@@ -7,6 +7,7 @@ query, as the columns that decide its rows (``last_rows``: OpenLineage's dataset
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -496,6 +497,8 @@ class StatementWalker:
         self._cast_texts: dict[int, set[str]] = {}
         #: ``inferred`` turned around: column name -> ``id()`` of the FROM items shown to have it
         self._shown_by: tuple[dict[int, set[str]], dict[str, set[int]]] | None = None
+        #: table -> its known columns by lower-case name (``spelled``), None when the schema lacks it
+        self._spellings: dict[TableRef, dict[str, list[str]] | None] = {}
 
     # ------------------------------------------------------------------ columns the SQL itself shows
     def infer_holders(self, tree: exp.Expression) -> None:
@@ -622,6 +625,21 @@ class StatementWalker:
         return any(self.holds(scope.sources[i], name) for i in self.may_hold(scope, name))
 
     # ------------------------------------------------------------------ schema
+    def spelled(self, table: TableRef, name: str) -> str:
+        """``name`` as ``table``'s known columns spell it, when written in another case and exactly one
+        column matches (``amount`` for Snowflake's ``AMOUNT``, T-SQL ``customerid`` for ``CustomerId``), so
+        a reference and a ``*`` over the same column name it alike (and a script's temp tables chain)."""
+        if table not in self._spellings:
+            known = self.schema_columns(table)
+            by_lower: dict[str, list[str]] | None = None
+            if known is not None:
+                by_lower = {}
+                for col in known:
+                    by_lower.setdefault(col.lower(), []).append(col)
+            self._spellings[table] = by_lower
+        names = (self._spellings[table] or {}).get(name.lower(), [])
+        return names[0] if len(names) == 1 and name not in names else name
+
     def schema_columns(self, table: TableRef) -> list[str] | None:
         """Known columns of a dataset: schema keys are tried as written, then with the defaults applied,
         then by shorter suffixes (``db.s.t``, ``s.t``, ``t``), then a single longer key ending the same."""
@@ -861,7 +879,7 @@ class StatementWalker:
         names = self.known_columns(right)
         before = scope.sources[: scope.sources.index(right)]
         rows: set[tuple[ColumnRef, str]] = set()
-        for name in names or ():
+        for name in (n.lower() for n in names or ()):  # ``holds`` takes unquoted (lower-case) names
             holders = [s for s in before if self.holds(s, name)]
             for src in [*holders, right] if holders else ():
                 rows |= {(d, JOIN) for d in self.from_source(src, name, False) if d.column != "*"}
@@ -1141,7 +1159,9 @@ class StatementWalker:
                     per_value[i] |= deps
                     how[i] = stronger(how[i], col_how)
             added = [OutCol(n, frozenset(d), h) for n, d, h in zip(value_names, per_value, how, strict=True)]
-            added += [OutCol(ident(f.this), frozenset(), TRANSFORMATION) for f in fields]
+            name_cols = [OutCol(ident(f.this), frozenset(), TRANSFORMATION) for f in fields]
+            # the name column comes before the values, except in BigQuery (``SELECT *`` maps by position)
+            added = added + name_cols if self.dialect == "bigquery" else name_cols + added
         else:
             keys: set[ColumnRef] = set()
             for f in fields:
@@ -1486,7 +1506,8 @@ class StatementWalker:
             right = next((by_item.get(id(i)) for i in _flatten_item(join.this)), None)
             natural = not using and str(join.args.get("method") or "").upper() == "NATURAL"
             if natural and right is not None:
-                using = self.known_columns(right) or ()  # USING the columns it shares with the items before
+                # USING the columns it shares with the items before (unquoted names: Oracle DEPTNO is deptno)
+                using = [c.lower() for c in self.known_columns(right) or ()]
             if not using or right is None:
                 continue
             wide = len(scope.sources) >= INDEX_AT
@@ -1604,7 +1625,7 @@ class StatementWalker:
     def columns_expression(self, proj: exp.Expression, columns: exp.Columns, scope: Scope) -> list[OutCol]:
         """DuckDB ``COLUMNS('regex')`` / ``COLUMNS(*)`` (also inside an expression, ``min(COLUMNS('a_.*'))``):
         one result column per matching column of the FROM items (an unknown ``*`` stays one column; a lambda
-        selects from all of them)."""
+        keeps the names it passes, ``c -> c LIKE 'amt%'``, or every name when it is not decidable here)."""
         pattern = (
             columns.this.this if isinstance(columns.this, exp.Literal) and columns.this.is_string else None
         )
@@ -1612,10 +1633,18 @@ class StatementWalker:
             matcher = re.compile(pattern) if pattern is not None else None
         except re.error:
             matcher = None
+        selector = columns.this
+        lam = selector if isinstance(selector, exp.Lambda) and len(selector.expressions) == 1 else None
+        var = ident(lam.expressions[0]).lower() if lam is not None else ""
         chosen = [
             c
-            for c in self.expand_star(exp.Star(), scope)
-            if c.name == "*" or matcher is None or matcher.search(c.name)
+            # COLUMNS(* EXCLUDE (id)): the star's modifiers apply
+            for c in self.expand_star(selector if isinstance(selector, exp.Star) else exp.Star(), scope)
+            if c.name == "*"
+            or (
+                (matcher is None or matcher.search(c.name))
+                and (lam is None or _name_test(lam.this, var, c.name) is not False)
+            )
         ]
         if proj is columns:
             return chosen
@@ -1800,7 +1829,7 @@ class StatementWalker:
                 out.extend(
                     OutCol(c.name, c.deps, c.transformation, c.quoted)
                     for c in src.columns
-                    if c.name not in excluded
+                    if c.name not in excluded and c.name.lower() not in excluded
                 )
             elif src.table is not None:
                 cols = self.schema_columns(src.table)
@@ -1816,6 +1845,9 @@ class StatementWalker:
             owners.extend([src] * (len(out) - len(owners)))
         if qualifier is None and scope.using:
             out = _using_columns_once(out, owners, scope.using)
+        pattern = _ilike_pattern(inner.args.get("ilike"))
+        if pattern is not None:  # Snowflake * ILIKE 'pat': only the names that match (an unexpanded * stays)
+            out = [c for c in out if c.name == "*" or pattern.fullmatch(c.name)]
         return self.star_modifiers(inner, out, scope)
 
     def star_modifiers(self, star: exp.Expression, cols: list[OutCol], scope: Scope) -> list[OutCol]:
@@ -1879,6 +1911,8 @@ class StatementWalker:
                 cols = self.query_columns(node, scope)
                 if self._subquery_rows is not None:
                     self._subquery_rows.append(self.last_rows)
+                    if isinstance(node.parent, exp.Exists):
+                        continue  # WHERE EXISTS (SELECT y ...): only its rows' existence decides, not y
                 elif isinstance(node.parent, exp.Exists):
                     # EXISTS (...) as a value (CASE WHEN EXISTS ..., AS has_x): what it selects is never
                     # read, the columns that decide whether it has rows are
@@ -2093,7 +2127,7 @@ class StatementWalker:
         if src.table is not None:
             if self.pseudo_column(src.table, name):
                 return set()
-            return {ColumnRef(t, name) for t in src.tables}
+            return {ColumnRef(t, self.spelled(t, name)) for t in src.tables}
         hit = src.find(name, quoted)
         if hit is not None:
             self._inherited = stronger(self._inherited, hit.transformation)
@@ -2183,6 +2217,12 @@ class StatementWalker:
                     return set(scope.lateral[name].deps)
             elif src.find(name, quoted) is None and not src.star_tables and name in scope.lateral:
                 return set(scope.lateral[name].deps)
+            if (
+                scope.parent is not None
+                and self._holder_kind(src, name, quoted) == _NOT_HELD
+                and self.in_scope(name, scope.parent)
+            ):
+                return None  # correlated: the only source lacks it, an outer one has it (SQL's scoping)
             return self.from_source(src, name, quoted)
         if len(sources) >= INDEX_AT:
             definite, shown, unknown, count = self._holders_indexed(name, quoted, scope)
@@ -2296,6 +2336,83 @@ def _replaced(expr: exp.Expression, by: exp.Expression) -> exp.Expression:
     if found is not None:
         found.replace(by)
     return copy
+
+
+def _ilike_pattern(node: exp.Expression | None) -> re.Pattern[str] | None:
+    """Snowflake ``* ILIKE 'pat'``: the pattern as a case-insensitive regex; None without one or when it is
+    no string literal."""
+    if not isinstance(node, exp.Literal) or not node.is_string:
+        return None
+    return _like_regex(node.this, re.IGNORECASE)
+
+
+def _like_regex(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """A SQL ``LIKE`` pattern as a regex to ``fullmatch``: ``%`` any text, ``_`` one character, a backslash
+    escapes."""
+    parts: list[str] = []
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == "\\":
+            parts.append(re.escape(next(chars, "")))
+        elif ch == "%":
+            parts.append(".*")
+        elif ch == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(ch))
+    return re.compile("".join(parts), flags | re.DOTALL)
+
+
+def _name_test(node: exp.Expression, var: str, name: str) -> bool | None:
+    """Whether the column ``name`` passes DuckDB's ``COLUMNS(c -> <node>)`` (``c`` is ``var``): comparisons
+    of ``c`` with string constants (``LIKE``, ``ILIKE``, ``IN``, ``=``, ``<>``, ``GLOB``, ``SIMILAR TO``,
+    ``regexp_matches``, ``starts_with``, ``ends_with``, ``contains``) under ``AND`` / ``OR`` / ``NOT``; None
+    when the body is anything else (the column may pass)."""
+    if isinstance(node, exp.Paren):
+        return _name_test(node.this, var, name)
+    if isinstance(node, exp.Not):
+        inner = _name_test(node.this, var, name)
+        return None if inner is None else not inner
+    if isinstance(node, exp.And | exp.Or):
+        left, right = _name_test(node.this, var, name), _name_test(node.expression, var, name)
+        if isinstance(node, exp.And):
+            return False if False in (left, right) else (True if left and right else None)
+        return True if True in (left, right) else (False if left is False and right is False else None)
+    subject = node.this if isinstance(node, exp.Binary | exp.In | exp.Func) else None
+    if not isinstance(subject, exp.Identifier | exp.Column) or subject.name.lower() != var:
+        return None
+    if isinstance(node, exp.In):
+        values = node.expressions
+    else:
+        values = [node.args.get("expression")]
+    if not values or not all(isinstance(v, exp.Literal) and v.is_string for v in values):
+        return None
+    texts = [str(v.this) for v in values]
+    verdict: bool | None
+    if isinstance(node, exp.In | exp.EQ):
+        verdict = name in texts
+    elif isinstance(node, exp.NEQ):
+        verdict = name != texts[0]
+    elif isinstance(node, exp.Like | exp.ILike):
+        flags = re.IGNORECASE if isinstance(node, exp.ILike) else 0
+        verdict = _like_regex(texts[0], flags).fullmatch(name) is not None
+    elif isinstance(node, exp.Glob):
+        verdict = fnmatch.fnmatchcase(name, texts[0])
+    elif isinstance(node, exp.SimilarTo | exp.RegexpLike):
+        try:
+            found = re.compile(texts[0])
+        except re.error:
+            return None
+        verdict = (found.fullmatch if isinstance(node, exp.SimilarTo) else found.search)(name) is not None
+    elif isinstance(node, exp.StartsWith):
+        verdict = name.startswith(texts[0])
+    elif isinstance(node, exp.EndsWith):
+        verdict = name.endswith(texts[0])
+    elif isinstance(node, exp.Contains):
+        verdict = texts[0] in name
+    else:
+        return None
+    return not verdict if node.args.get("negate") else verdict
 
 
 def renamed_columns(names: list[str], cols: list[OutCol]) -> list[OutCol]:

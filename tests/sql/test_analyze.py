@@ -645,3 +645,85 @@ def test_tables_that_do_not_outlive_the_script(sql: str, inputs: list, outputs: 
 )
 def test_schema_key_more_qualified_than_the_sql(schema: dict, edges: list) -> None:
     assert sorted(analyze("SELECT * FROM o", "postgres", schema=schema).to_dict()["column_lineage"]) == edges
+
+
+# ---------------------------------------------------------------------- round 18: lineage with table schemas
+
+_SHOP = {"orders": ["id", "customer_id", "amount", "ts"], "customers": ["id", "name", "region"]}
+
+
+def _rows(sql: str, dialect: str, schema: dict) -> set[tuple[str, str, str]]:
+    res = analyze(sql, dialect, schema=schema)
+    assert not res.errors, res.errors
+    return {(r.output.qualified, r.input.qualified, r.subtype) for r in res.indirect}
+
+
+@pytest.mark.parametrize(
+    ("sql", "rows"),
+    [
+        (  # orders has no region: the subquery's region is the outer customers' (correlated)
+            "INSERT INTO out SELECT * FROM customers c WHERE region IN (SELECT region FROM orders)",
+            {("out", "customers.region", "FILTER")},
+        ),
+        (
+            "INSERT INTO out SELECT id, name FROM customers WHERE EXISTS "
+            "(SELECT 1 FROM orders WHERE customer_id = id AND region = 'EU')",
+            {
+                ("out", "orders.customer_id", "FILTER"),
+                ("out", "orders.id", "FILTER"),
+                ("out", "customers.region", "FILTER"),
+            },
+        ),
+    ],
+)
+def test_schema_unqualified_column_missing_from_the_subquery_table_is_the_outer_one(
+    sql: str, rows: set
+) -> None:
+    assert _rows(sql, "postgres", _SHOP) == rows
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "schema", "edges"),
+    [
+        (  # Snowflake's catalog spells unquoted names in upper case; the script's temp table holds ID, AMOUNT
+            "CREATE TEMP TABLE t AS SELECT * FROM raw.orders; "
+            "INSERT INTO mart.out SELECT id, amount * 2 FROM t WHERE amount > 0",
+            "snowflake",
+            {"RAW.ORDERS": ["ID", "AMOUNT"], "MART.OUT": ["K", "V"]},
+            [["mart.out.K", "raw.orders.ID"], ["mart.out.V", "raw.orders.AMOUNT"]],
+        ),
+        (  # T-SQL's case-insensitive columns, through a #temp table
+            "SELECT * INTO #t FROM dbo.Orders WHERE Amount > 0; "
+            "INSERT INTO dbo.Out SELECT customerid, amount FROM #t",
+            "tsql",
+            {"dbo.orders": ["Id", "CustomerId", "Amount"], "dbo.out": ["a", "b"]},
+            [["dbo.out.a", "dbo.orders.CustomerId"], ["dbo.out.b", "dbo.orders.Amount"]],
+        ),
+        (  # a reference and a star over the same column name it alike
+            "SELECT * REPLACE (amount * 2 AS amount) FROM orders",
+            "snowflake",
+            {"ORDERS": ["ID", "AMOUNT"]},
+            [["AMOUNT", "orders.AMOUNT"], ["ID", "orders.ID"]],
+        ),
+    ],
+)
+def test_schema_columns_referenced_in_another_case_keep_the_catalog_spelling(
+    sql: str, dialect: str, schema: dict, edges: list
+) -> None:
+    assert sorted(analyze(sql, dialect, schema=schema).to_dict()["column_lineage"]) == edges
+
+
+@pytest.mark.parametrize("dialect", ["oracle", "snowflake"])
+def test_natural_join_over_an_upper_case_catalog_has_the_shared_column_once(dialect: str) -> None:
+    schema = {"HR.EMP": ["EMPNO", "DEPTNO"], "HR.DEPT": ["DEPTNO", "DNAME"], "HR.OUT": ["A", "B", "C"]}
+    sql = "INSERT INTO hr.out SELECT * FROM hr.emp NATURAL JOIN hr.dept"
+    assert sorted(analyze(sql, dialect, schema=schema).to_dict()["column_lineage"]) == [
+        ["hr.out.A", "hr.dept.DEPTNO"],
+        ["hr.out.A", "hr.emp.DEPTNO"],
+        ["hr.out.B", "hr.emp.EMPNO"],
+        ["hr.out.C", "hr.dept.DNAME"],
+    ]
+    assert _rows(sql, dialect, schema) == {
+        ("hr.out", "hr.emp.DEPTNO", "JOIN"),
+        ("hr.out", "hr.dept.DEPTNO", "JOIN"),
+    }

@@ -120,6 +120,18 @@ def test_other_dialects_map_a_ctas_column_list_by_position() -> None:
     }
 
 
+@pytest.mark.parametrize("kind", ["TABLE", "VIEW", "MATERIALIZED VIEW"])
+def test_postgres_ctas_column_list_shorter_than_the_query_renames_the_first_columns(kind: str) -> None:
+    """As ``WITH c(a) AS (...)``: the other columns keep their names, and a later ``SELECT *`` has them."""
+    sql = f"CREATE {kind} t (k) AS SELECT x, y * 2 AS w FROM s; INSERT INTO o SELECT * FROM t"
+    got = _plain(sql, "postgres", schema={"o": ["p", "q"]})
+    assert got == {"t.k": {"s.x"}, "t.w": {"s.y"}, "o.p": {"t.k"}, "o.q": {"t.w"}}
+    assert _plain("CREATE TABLE t (k) AS SELECT * FROM s", "postgres", schema={"s": ["x", "y"]}) == {
+        "t.k": {"s.x"},
+        "t.y": {"s.y"},
+    }
+
+
 def test_vendor_ctas_keeps_its_column_list() -> None:
     sql = "CREATE LOCAL TEMP TABLE t (x, y) ON COMMIT DROP AS SELECT a, b FROM s"
     assert _plain(sql, "postgres", keep_temp_tables=True) == {"t.x": {"s.a"}, "t.y": {"s.b"}}

@@ -84,6 +84,23 @@ def test_duckdb_columns_expression_over_a_derived_table() -> None:
     assert _plain(sql, "duckdb") == {"u.sum(amt_a)": {"s.amt_a"}, "u.sum(amt_b)": {"s.amt_b"}}
 
 
+@pytest.mark.parametrize(
+    ("selector", "names"),
+    [
+        ("c -> c LIKE 'amt%'", ["amt_a", "amt_b"]),
+        ("c -> c NOT ILIKE 'AMT%'", ["id"]),
+        ("c -> c IN ('id', 'amt_b')", ["id", "amt_b"]),
+        ("c -> c = 'id' OR regexp_matches(c, '_a$')", ["id", "amt_a"]),
+        ("c -> starts_with(c, 'amt') AND c <> 'amt_b'", ["amt_a"]),
+        ("* EXCLUDE (id)", ["amt_a", "amt_b"]),
+        ("c -> length(c) > 2", ["id", "amt_a", "amt_b"]),  # not decidable here: every column
+    ],
+)
+def test_duckdb_columns_lambda_and_star_modifiers_select_by_name(selector: str, names: list[str]) -> None:
+    got = _plain(f"INSERT INTO u SELECT max(COLUMNS({selector})) FROM s", "duckdb", schema=_AMOUNTS)
+    assert got == {f"u.max({n})": {f"s.{n}"} for n in names}
+
+
 def test_duckdb_columns_expression_without_a_schema_reads_the_table() -> None:
     assert _plain("INSERT INTO u SELECT COLUMNS('amt') FROM s", "duckdb") == {"u.*": {"s.*"}}
 

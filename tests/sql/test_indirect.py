@@ -451,3 +451,10 @@ def test_wide_statements_stay_fast(sql: str) -> None:
     result = analyze(sql, "postgres")
     assert time.process_time() - start < 10
     assert result.indirect
+
+
+@pytest.mark.parametrize("selected", ["*", "b.*", "y", "1"])
+def test_what_an_exists_in_a_filter_selects_decides_no_rows(selected: str) -> None:
+    sql = f"INSERT INTO out SELECT * FROM a WHERE EXISTS (SELECT {selected} FROM b WHERE b.id = a.id)"
+    schema = {"a": ["id", "x"], "b": ["id", "y"]}
+    assert _rows(sql, "postgres", schema=schema) == {("out", "a.id", "FILTER"), ("out", "b.id", "FILTER")}

@@ -488,3 +488,18 @@ def test_order_by_before_limit_decides_the_rows_an_update_or_delete_changes(
     """MySQL / SQLite ``UPDATE|DELETE ... ORDER BY k LIMIT n`` change the first ``n`` rows by ``k``: ``k``
     decides which rows are written, like the ``ORDER BY`` before a SELECT's ``LIMIT``."""
     assert _rows(sql, dialect) == expected
+
+
+def test_written_columns_named_in_another_case_take_the_catalog_spelling() -> None:
+    """T-SQL names are case-insensitive: ``SET Amount`` and ``(OrderId, Amount)`` are the catalog's
+    ``Amount``/``OrderId``, so the temp table's update chains into what the script writes from it."""
+    sql = (
+        "SELECT o.* INTO #stage FROM dbo.Orders o\n"
+        "UPDATE #stage SET amount = Amount * 1.2\n"
+        "INSERT INTO dbo.Fact (orderid, AMOUNT) SELECT OrderId, Amount FROM #stage"
+    )
+    schema = {"dbo.orders": ["OrderId", "CustomerId", "Amount"], "dbo.fact": ["OrderId", "Amount"]}
+    assert _edges(sql, "tsql", schema=schema) == {
+        "dbo.fact.OrderId": ({"dbo.orders.OrderId"}, "IDENTITY"),
+        "dbo.fact.Amount": ({"dbo.orders.Amount"}, "TRANSFORMATION"),
+    }

@@ -238,3 +238,24 @@ def test_tsql_pivot_columns_keep_the_case_of_their_bracketed_names(sql: str) -> 
     got = _edges(sql, "tsql")
     assert got["dbo.p.Jan"] == ({"dbo.sales.amt", "dbo.sales.mon"}, "AGGREGATION")
     assert got["dbo.p.Feb"] == ({"dbo.sales.amt", "dbo.sales.mon"}, "AGGREGATION")
+
+
+@pytest.mark.parametrize(
+    ("dialect", "written"),
+    [
+        # the name column comes before the value column (Snowflake, Oracle, T-SQL, Databricks, Redshift)
+        ("snowflake", {"out.d": {"orders.customer_id", "orders.amount"}}),
+        ("oracle", {"out.d": {"orders.customer_id", "orders.amount"}}),
+        ("tsql", {"out.d": {"orders.customer_id", "orders.amount"}}),
+        ("databricks", {"out.d": {"orders.customer_id", "orders.amount"}}),
+        # BigQuery puts the value column first
+        ("bigquery", {"out.c": {"orders.customer_id", "orders.amount"}}),
+    ],
+)
+def test_unpivot_star_maps_by_position_with_the_name_column_where_the_engine_puts_it(
+    dialect: str, written: dict
+) -> None:
+    sql = "INSERT INTO out SELECT * FROM orders UNPIVOT (val FOR attr IN (customer_id, amount))"
+    schema = {"orders": ["id", "customer_id", "amount", "ts"], "out": ["a", "b", "c", "d"]}
+    expected = {"out.a": {"orders.id"}, "out.b": {"orders.ts"}, **written}
+    assert _plain(sql, dialect, schema=schema) == expected

@@ -223,3 +223,18 @@ def test_an_unaliased_semi_structured_path_is_named_as_written(
     """``v:user.id::string`` without an alias is named by its text (lower-cased), not by the parser's
     rewriting of it (``CAST(GET_PATH(v, 'user.id') AS VARCHAR)``)."""
     assert _plain(sql, "snowflake") == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT * ILIKE '%id' FROM s", {"id": {"s.id"}, "cust_id": {"s.cust_id"}}),
+        ("SELECT t.* ILIKE 'A%' FROM s AS t", {"amount": {"s.amount"}}),
+        ("SELECT * ILIKE '%id' EXCLUDE (id) FROM s", {"cust_id": {"s.cust_id"}}),
+        # the catalog's upper-case names through a CTE: EXCLUDE names them unquoted
+        ("WITH x AS (SELECT * FROM u) SELECT * EXCLUDE (amount) FROM x", {"ID": {"u.ID"}}),
+    ],
+)
+def test_snowflake_star_ilike_and_exclude_select_by_name_with_a_schema(sql: str, expected: dict) -> None:
+    schema = {"s": ["id", "cust_id", "amount"], "U": ["ID", "AMOUNT"]}
+    assert _plain(sql, "snowflake", schema=schema) == expected
