@@ -77,7 +77,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     ),
     # --- what gets lineage -------------------------------------------------------------------
     "disabled_for_operators": _opt(
-        "Semicolon-separated full import paths of operator classes whose tasks emit no events.",
+        "Semicolon-separated full import paths of operator classes whose tasks emit no events (those exact "
+        "classes: a subclass is not matched, so list it too).",
         "string",
         "",
         "airflow.providers.standard.operators.bash.BashOperator;airflow.providers.standard.operators.empty.EmptyOperator",

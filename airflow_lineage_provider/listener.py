@@ -552,6 +552,7 @@ class LineageListener:
         if _is_test_run(dag_run):
             self._test_run_start(dag_run, getattr(operator, "dag", None), getattr(ti, "start_date", None))
         if _task_off(operator):
+            _publish_asset_events_only(ti, operator)
             return
         self._emit_task(
             ti,
@@ -1494,6 +1495,19 @@ def _inject_child_job_parent(ti: Any, operator: Any) -> None:
 
         log.warning("lineage: could not add OpenLineage parent properties to the Spark job of %s: %s",
                     getattr(ti, "task_id", "?"), safe_error(exc))  # fmt: skip
+
+
+def _publish_asset_events_only(ti: Any, operator: Any) -> None:
+    """``emit_asset_events`` for a SQL task whose OpenLineage events are switched off: its written tables
+    still become Airflow asset events (they schedule DAGs; the switches are about OpenLineage events)."""
+    from airflow_lineage_provider import conf
+
+    if operator is None or not _is_runtime(ti) or not conf.emit_asset_events():
+        return
+    from airflow_lineage_provider.extractors.sql import SqlExtractor
+
+    if SqlExtractor.can_extract(operator):
+        SqlExtractor(operator).extract_on_start(_TaskContext(ti))
 
 
 def _reset_hook_lineage() -> None:

@@ -27,7 +27,7 @@ import attrs
 
 from airflow_lineage_provider._openlineage import ensure_imported
 from airflow_lineage_provider.exceptions import ExtractionError
-from airflow_lineage_provider.extractors.base import BaseExtractor, OperatorLineage
+from airflow_lineage_provider.extractors.base import BaseExtractor, OperatorLineage, warn_once
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +126,23 @@ class ExtractorManager:
             classes: list[type[BaseExtractor]] = []
             for path in self._custom_paths:
                 try:
-                    classes.append(_import(path))
+                    klass = _import(path)
                 except Exception as exc:
                     log.warning(
                         "[lineage_provider] extractors: cannot import %r (%s); fix the path or drop it",
                         path,
                         exc,
                     )
+                    continue
+                if not (isinstance(klass, type) and issubclass(klass, BaseExtractor)):
+                    log.warning(
+                        "[lineage_provider] extractors: %r is a %s, not a subclass of "
+                        "airflow_lineage_provider.extractors.base.BaseExtractor; fix the path or drop it",
+                        path,
+                        "class" if isinstance(klass, type) else type(klass).__name__,
+                    )
+                    continue
+                classes.append(klass)
             self._classes = classes
         return self._classes
 
@@ -168,7 +178,9 @@ class ExtractorManager:
                 if klass.can_extract(operator):
                     return klass(operator)
             except Exception as exc:
-                log.warning(
+                warn_once(  # once per task, not once per event
+                    log,
+                    operator,
                     "lineage extractor %s could not be set up for %s: %s",
                     klass.__name__,
                     _class_path(operator),

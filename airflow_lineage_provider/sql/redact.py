@@ -85,7 +85,8 @@ _BLOCK_VALUE = re.compile(r"(?P<key>\w+\s*=?\s*)(?P<value>" + _QUOTED + r"|[^\s,
 
 _LITERALS = re.compile(
     r"(?P<skip>--[^\n]*|/\*.*?\*/|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]\n]*\])"
-    r"|(?P<lit>'(?:[^'\\]|\\.|'')*'|\$\$.*?\$\$|(?<![\w.$])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.]))",
+    # a literal left open (the statement is cut or broken) runs to the end: masked all the same
+    r"|(?P<lit>'(?:[^'\\]|\\.|'')*(?:'|\Z)|\$\$.*?(?:\$\$|\Z)|(?<![\w.$])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.]))",
     re.DOTALL,
 )
 

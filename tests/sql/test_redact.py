@@ -183,3 +183,12 @@ def test_many_unclosed_credential_calls_stay_linear() -> None:
         return best_cpu_seconds(lambda: redact_sql(text))
 
     assert cost(8_000) / max(cost(2_000), 1e-3) < 10
+
+
+def test_a_literal_left_open_is_masked_to_the_end() -> None:
+    """A statement cut or broken inside a literal (the task then fails on it): what follows the quote is
+    data all the same."""
+    assert redact_sql("SELECT 'a' FROM t WHERE c = 'Lit-E5", mask_literals=True) == (
+        "SELECT ? FROM t WHERE c = ?"
+    )
+    assert redact_sql("SELECT $$body FROM t", mask_literals=True) == "SELECT ?"
