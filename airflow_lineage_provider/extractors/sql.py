@@ -417,7 +417,7 @@ class Extraction:
         if lineage.partial and not lineage.errors:
             status.degrade("some statements were analysed at table level only")
         if not lineage.statements and not (lineage.inputs or lineage.outputs):
-            if lineage.errors:
+            if lineage.errors or status.errors:  # none parsed, or the budget ran out before the first
                 status.fail("no statement could be analysed")
             else:  # comments or empty statements only (a load moved elsewhere): nothing read or written
                 status.reasons.append("no SQL statement: only comments or empty statements")
